@@ -1,0 +1,4 @@
+"""attnrec — see why an attention-based recommender scores a user–item pair the way it does."""
+from attnrec.attention import AttentionTrace, attend, attention_scores
+
+__all__ = ["AttentionTrace", "attend", "attention_scores"]

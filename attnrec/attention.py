@@ -1,0 +1,138 @@
+"""The design document's attention model (§3.1, §4) — the one place its math lives.
+
+For user vectors X and item vectors Y (B×d), per-head weights W_U, W_V (H×d×d), temperature τ:
+
+    A_U = softmax(W_U (X ⊙ Y) / τ)      A_V = softmax(W_V (Y ⊙ X) / τ)     (softmax over d)
+    Z_U = A_U ⊙ Y                         Z_V = A_V ⊙ X
+    S   = Σ_h Σ_i Z_U[h,i] · Z_V[h,i]     → H×d exact contributions
+
+Tied mode (W_V = W_U) is the document's literal single W_a; since X ⊙ Y = Y ⊙ X it gives A_U = A_V.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+
+__all__ = ["AttentionTrace", "attend", "attention_scores", "check_finite"]
+
+
+@dataclass(frozen=True)
+class AttentionTrace:
+    """Every intermediate of one `attend` call; tensors are (B, H, d) except `s` (B,)."""
+
+    logits_u: torch.Tensor
+    logits_v: torch.Tensor
+    a_u: torch.Tensor
+    a_v: torch.Tensor
+    z_u: torch.Tensor
+    z_v: torch.Tensor
+    contributions: torch.Tensor
+    s: torch.Tensor
+    tied: bool = False
+
+    def detach(self) -> "AttentionTrace":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return AttentionTrace(**{k: v.detach() if torch.is_tensor(v) else v for k, v in values.items()})
+
+    def pair(self, b: int = 0) -> dict[str, list]:
+        """Plain lists for pair b (heads × dims), handy for tables and JSON."""
+        return {f.name: getattr(self, f.name)[b].detach().cpu().tolist()
+                for f in fields(self) if torch.is_tensor(getattr(self, f.name))}
+
+
+def check_finite(name: str, t: torch.Tensor) -> None:
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or ±inf; every entry must be a finite number")
+
+
+def _as_batch(name: str, t: torch.Tensor) -> torch.Tensor:
+    if not torch.is_tensor(t):
+        raise ValueError(f"{name} must be a torch tensor, got {type(t).__name__}")
+    if t.dim() == 1:
+        return t.unsqueeze(0)
+    if t.dim() == 2:
+        return t
+    raise ValueError(f"{name} must have shape (d,) or (B, d), got {tuple(t.shape)}")
+
+
+def _as_heads(name: str, w: torch.Tensor, d: int) -> torch.Tensor:
+    if not torch.is_tensor(w):
+        raise ValueError(f"{name} must be a torch tensor, got {type(w).__name__}")
+    if w.dim() == 2:
+        w = w.unsqueeze(0)
+    if w.dim() != 3 or w.shape[1:] != (d, d):
+        raise ValueError(f"{name} must have shape ({d}, {d}) or (H, {d}, {d}) to match d={d}, "
+                         f"got {tuple(w.shape)}")
+    return w
+
+
+def _validate(x, y, w_u, w_v, temperature):
+    xb, yb = _as_batch("x", x), _as_batch("y", y)
+    if xb.shape[1] != yb.shape[1]:
+        raise ValueError(f"x and y must have the same dimension d, got x {tuple(x.shape)} and y {tuple(y.shape)}")
+    if xb.shape[0] != yb.shape[0] and 1 not in (xb.shape[0], yb.shape[0]):
+        raise ValueError(f"x and y batch sizes differ: x {tuple(x.shape)}, y {tuple(y.shape)}")
+    d = xb.shape[1]
+    if d < 1:
+        raise ValueError("d must be at least 1")
+    wu = _as_heads("w_u", w_u, d)
+    wv = wu if w_v is None else _as_heads("w_v", w_v, d)
+    if wv.shape[0] != wu.shape[0]:
+        raise ValueError(f"w_u and w_v must have the same number of heads, got {tuple(w_u.shape)} and {tuple(w_v.shape)}")
+    t = float(temperature) if not torch.is_tensor(temperature) else temperature
+    if torch.is_tensor(t):
+        check_finite("temperature", t)
+        if (t <= 0).any():
+            raise ValueError("temperature must be > 0")
+    elif not (t == t and abs(t) != float("inf")) or t <= 0:
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+    for name, value in (("x", xb), ("y", yb), ("w_u", wu), ("w_v", wv)):
+        check_finite(name, value)
+    return xb, yb, wu, wv, t
+
+
+def _head_logits(p: torch.Tensor, w: torch.Tensor, temperature) -> torch.Tensor:
+    # p: (B, d), w: (H, d, d) → (B, H, d) with logits[b, h, i] = Σ_j w[h, i, j] p[b, j] / τ
+    return torch.einsum("hij,bj->bhi", w, p) / temperature
+
+
+def attend(x, y, w_u, w_v=None, temperature=1.0) -> AttentionTrace:
+    """Run the attention model on x, y (d,) or (B, d) with w_u, w_v (d, d) or (H, d, d)."""
+    xb, yb, wu, wv, tau = _validate(x, y, w_u, w_v, temperature)
+    xb, yb = torch.broadcast_tensors(xb, yb)
+    p = xb * yb  # X ⊙ Y == Y ⊙ X
+    logits_u = _head_logits(p, wu, tau)
+    logits_v = logits_u if w_v is None else _head_logits(p, wv, tau)
+    a_u = torch.softmax(logits_u, dim=-1)  # max-subtracting softmax: finite for huge logits
+    a_v = a_u if w_v is None else torch.softmax(logits_v, dim=-1)
+    z_u = a_u * yb.unsqueeze(1)
+    z_v = a_v * xb.unsqueeze(1)
+    contributions = z_u * z_v
+    return AttentionTrace(logits_u, logits_v, a_u, a_v, z_u, z_v, contributions,
+                          contributions.sum(dim=(1, 2)), tied=w_v is None)
+
+
+def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temperature=1.0,
+                     chunk_size: int = 8192) -> torch.Tensor:
+    """S for one user x (d,) against a catalog (N, d), chunked so memory stays bounded.
+
+    Same math as `attend`, but only S is kept: S = Σ_h Σ_i A_U A_V (X ⊙ Y)_i, which skips building Z.
+    No validation here beyond shapes: callers (top-k, benchmarks) pass tensors they built.
+    """
+    d = items.shape[-1]
+    wu = w_u if w_u.dim() == 3 else w_u.unsqueeze(0)
+    tied = w_v is None
+    wv = wu if tied else (w_v if w_v.dim() == 3 else w_v.unsqueeze(0))
+    heads = wu.shape[0]
+    # One matmul for all heads: (chunk, d) @ (d, H·d); both sides stacked in untied mode.
+    w_all = (wu if tied else torch.cat([wu, wv])).reshape(-1, d).T.contiguous() / temperature
+    out = torch.empty(items.shape[0], dtype=items.dtype, device=items.device)
+    with torch.no_grad():
+        for start in range(0, items.shape[0], chunk_size):
+            p = items[start:start + chunk_size] * x
+            logits = (p @ w_all).view(p.shape[0], -1, d)
+            a = torch.softmax(logits, dim=-1)
+            weight = a * a if tied else a[:, :heads] * a[:, heads:]
+            out[start:start + chunk_size] = (weight.sum(dim=1) * p).sum(dim=1)
+    return out
