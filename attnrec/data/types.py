@@ -1,0 +1,80 @@
+"""The data contract every part of attnrec shares.
+
+A `Dataset` holds raw tables (what users see) and a schema. A `SideEncoding` is one side's raw rows
+turned into a dense float matrix — one-hot, multi-hot, scaled numbers, or aligned named dimensions —
+whose columns are grouped into `FieldGroup`s (one per raw attribute or aligned family). Encoders read
+these matrices, and attributions to "raw fields" are attributions to these column groups.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Side = Literal["user", "item"]
+FieldKind = Literal["categorical", "numeric", "multi", "aligned", "id"]
+Mode = Literal["aligned", "latent"]
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file, row and column where it can."""
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        where = ", ".join(p for p in (f"file {file}" if file else "",
+                                      f"row {row}" if row is not None else "",
+                                      f"column '{column}'" if column else "") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file, self.row, self.column = file, row, column
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """A raw attribute (or aligned family) and the contiguous dense columns it occupies."""
+
+    name: str
+    kind: FieldKind
+    start: int
+    stop: int
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.start, self.stop)
+
+
+@dataclass
+class SideEncoding:
+    """One side's rows as a dense matrix: row r is the entity ids[r]."""
+
+    ids: list[str]
+    matrix: np.ndarray          # float32, (n, n_columns)
+    columns: list[str]          # e.g. "cuisine=Mexican", "budget", or an aligned dimension name
+    groups: list[FieldGroup]    # cover 0..n_columns without gaps, in order
+
+    def row_of(self, entity_id: str) -> int:
+        try:
+            return self._index[str(entity_id)]
+        except AttributeError:
+            self._index = {e: i for i, e in enumerate(self.ids)}
+            return self.row_of(entity_id)
+        except KeyError:
+            raise KeyError(f"unknown id '{entity_id}'") from None
+
+
+@dataclass
+class Dataset:
+    """Raw tables plus what is needed to encode them; `interactions` has user_id, item_id, label."""
+
+    name: str
+    users: pd.DataFrame           # index: user id (str); columns: raw attributes, for display
+    items: pd.DataFrame           # index: item id (str)
+    interactions: pd.DataFrame    # columns: user_id, item_id (str), label (0/1 int), [timestamp]
+    schema: dict                  # the own-data schema JSON (or the built-in equivalent)
+    source: str = ""              # where it came from (path or built-in name) and credit line
+    planted: dict | None = field(default=None)  # synthetic only: the planted truth
+
+    @property
+    def positives(self) -> pd.DataFrame:
+        return self.interactions[self.interactions["label"] == 1]
