@@ -59,12 +59,12 @@ def _as_batch(name: str, t: torch.Tensor) -> torch.Tensor:
 def _as_heads(name: str, w: torch.Tensor, d: int) -> torch.Tensor:
     if not torch.is_tensor(w):
         raise ValueError(f"{name} must be a torch tensor, got {type(w).__name__}")
-    if w.dim() == 2:
-        w = w.unsqueeze(0)
-    if w.dim() != 3 or w.shape[1:] != (d, d):
+    heads = w.unsqueeze(0) if w.dim() == 2 else w
+    if heads.dim() != 3 or heads.shape[1:] != (d, d) or heads.shape[0] < 1:
+        # Report the shape the caller passed, not the one-head view of it.
         raise ValueError(f"{name} must have shape ({d}, {d}) or (H, {d}, {d}) to match d={d}, "
                          f"got {tuple(w.shape)}")
-    return w
+    return heads
 
 
 def _validate(x, y, w_u, w_v, temperature):
@@ -80,7 +80,13 @@ def _validate(x, y, w_u, w_v, temperature):
     wv = wu if w_v is None else _as_heads("w_v", w_v, d)
     if wv.shape[0] != wu.shape[0]:
         raise ValueError(f"w_u and w_v must have the same number of heads, got {tuple(w_u.shape)} and {tuple(w_v.shape)}")
-    t = float(temperature) if not torch.is_tensor(temperature) else temperature
+    if torch.is_tensor(temperature):
+        t = temperature
+    else:
+        try:
+            t = float(temperature)
+        except (TypeError, ValueError):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}") from None
     if torch.is_tensor(t):
         check_finite("temperature", t)
         if (t <= 0).any():
@@ -89,7 +95,18 @@ def _validate(x, y, w_u, w_v, temperature):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
     for name, value in (("x", xb), ("y", yb), ("w_u", wu), ("w_v", wv)):
         check_finite(name, value)
+    # Mixed inputs (float64 vectors, float32 weights, integer vectors) share one floating dtype,
+    # so einsum/softmax never fail on a dtype mismatch and integers are not softmaxed as integers.
+    dtype = _common_float_dtype(xb, yb, wu, wv)
+    xb, yb, wu, wv = (v.to(dtype) for v in (xb, yb, wu, wv))
     return xb, yb, wu, wv, t
+
+
+def _common_float_dtype(*tensors: torch.Tensor) -> torch.dtype:
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return dtype if dtype.is_floating_point else torch.get_default_dtype()
 
 
 def _head_logits(p: torch.Tensor, w: torch.Tensor, temperature) -> torch.Tensor:
