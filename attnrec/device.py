@@ -1,0 +1,51 @@
+"""Pick the torch device a model runs on — explicitly, with no silent fallback.
+
+Asking for a device this machine lacks is an error that says what is available, because a page or a
+CLI run that quietly drops from CUDA to CPU hides the very thing the user asked about.
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["available_devices", "resolve_device", "DEVICE_CHOICES"]
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+_LABELS = {"cuda": "CUDA", "mps": "MPS (Apple GPU)", "cpu": "CPU"}
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def available_devices() -> list[str]:
+    """Device kinds usable here, best first; always ends with "cpu"."""
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if _mps_available():
+        found.append("mps")
+    return found + ["cpu"]
+
+
+def resolve_device(requested: str | torch.device = "auto") -> torch.device:
+    """"auto" → the best available device; "cpu" | "cuda" | "cuda:N" | "mps" → that device or ValueError."""
+    if isinstance(requested, torch.device):
+        requested = str(requested)
+    name = str(requested).strip().lower()
+    available = available_devices()
+    if name == "auto":
+        return torch.device(available[0])
+    kind, _, index = name.partition(":")
+    if kind not in DEVICE_CHOICES[1:]:
+        raise ValueError(f"unknown device '{requested}'; choose one of: {', '.join(DEVICE_CHOICES)}")
+    if kind not in available:
+        raise ValueError(f"{_LABELS[kind]} was requested but this machine has no {_LABELS[kind]} device; "
+                         f"available: {', '.join(available)}")
+    if index:
+        if kind != "cuda" or not index.isdigit():
+            raise ValueError(f"bad device '{requested}'; only CUDA takes an index, like 'cuda:0'")
+        count = torch.cuda.device_count()
+        if int(index) >= count:
+            raise ValueError(f"device '{requested}' does not exist; this machine has {count} CUDA device(s)")
+    return torch.device(name)

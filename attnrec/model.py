@@ -1,0 +1,265 @@
+"""`Recommender`: encoders → `attend` (H heads, tied or untied) → S → calibrated probability σ(a·S + b).
+
+The contract is docs/architecture.md. The model carries its catalog (the attached dataset, encoded by
+its featurizer) so pages can ask "score this user against everything" without re-encoding anything.
+Explanations see it only through `forward(r_u, r_v)` (raw columns → S) or `attention(x, y).s`.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from attnrec.attention import AttentionTrace, attend, attention_scores
+from attnrec.encoders import make_encoder
+
+__all__ = ["PairTrace", "Recommender", "MODEL_KEYS"]
+
+# The config entries that fix the weights' shapes; checkpoints must carry all of them.
+MODEL_KEYS = ("mode", "d", "heads", "tied", "temperature", "hidden", "user_columns", "item_columns")
+
+
+@dataclass(frozen=True)
+class PairTrace:
+    """Everything about one (user, item) score: the attention trace plus where its inputs came from."""
+
+    trace: AttentionTrace          # batch of one: tensors (1, H, d), s (1,)
+    x: torch.Tensor                # (d,) encoded user
+    y: torch.Tensor                # (d,) encoded item
+    r_u: torch.Tensor              # (R_u,) raw user columns
+    r_v: torch.Tensor              # (R_v,) raw item columns
+    dimension_names: list[str]
+    user_id: str
+    item_id: str
+    s: float
+    probability: float
+    rank: int                      # 1-based among all catalog items for this user
+
+
+def _as_id_list(ids) -> list[str]:
+    if isinstance(ids, (str, int, np.integer)):
+        return [str(ids)]
+    return [str(i) for i in ids]
+
+
+class Recommender(nn.Module):
+    """Aligned or latent attention recommender over an attached catalog."""
+
+    def __init__(self, config: dict, featurizer, dataset=None):
+        super().__init__()
+        missing = [k for k in MODEL_KEYS if k not in config]
+        if missing:
+            raise ValueError(f"model config lacks {', '.join(missing)}")
+        self.config = copy.deepcopy(config)
+        self.featurizer = featurizer
+        self.mode: str = config["mode"]
+        self.d: int = int(config["d"])
+        self.heads: int = int(config["heads"])
+        self.tied: bool = bool(config["tied"])
+        self.temperature: float = float(config["temperature"])
+        if self.heads < 1 or self.d < 1 or not self.temperature > 0:
+            raise ValueError(f"need heads ≥ 1, d ≥ 1 and temperature > 0, got {self.heads}, {self.d}, "
+                             f"{self.temperature}")
+        hidden = int(config["hidden"])
+        self.user_encoder = make_encoder(self.mode, int(config["user_columns"]), self.d, hidden)
+        self.item_encoder = make_encoder(self.mode, int(config["item_columns"]), self.d, hidden)
+        # Small random W: W = 0 would be uniform attention (a scaled dot product), identical heads.
+        self.w_u = nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
+        self.w_v = None if self.tied else nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
+        # Calibration σ(a·S + b): learned with BCE, refit on validation pairs at the end of training.
+        self.calibration = nn.Parameter(torch.tensor([1.0, 0.0]))
+        if self.mode == "aligned":
+            names = list(getattr(featurizer, "dimension_names", None) or [])
+            if len(names) != self.d:
+                raise ValueError(f"aligned featurizer names {len(names)} dimensions but d={self.d}")
+            self.dimension_names = names
+        else:
+            self.dimension_names = [f"latent {i + 1}" for i in range(self.d)]
+        self._dataset = None
+        self.users = self.items = None
+        self._item_cache = None
+        if dataset is not None:
+            self.attach(dataset)
+        self.eval()
+
+    @classmethod
+    def from_featurizer(cls, featurizer, dataset=None, *, d: int | None = None, heads: int = 2,
+                        tied: bool = False, temperature: float = 1.0, hidden: int = 0) -> "Recommender":
+        """A freshly initialised model whose shapes follow the featurizer's columns."""
+        mode = featurizer.mode
+        user_columns, item_columns = len(featurizer.columns("user")), len(featurizer.columns("item"))
+        if mode == "aligned":
+            d = len(featurizer.dimension_names)
+        elif d is None:
+            raise ValueError("latent mode needs d")
+        config = {"mode": mode, "d": int(d), "heads": int(heads), "tied": bool(tied),
+                  "temperature": float(temperature), "hidden": int(hidden) if mode == "latent" else 0,
+                  "user_columns": user_columns, "item_columns": item_columns,
+                  "use_ids": bool(getattr(featurizer, "use_ids", False))}
+        return cls(config, featurizer, dataset)
+
+    # ---- the catalog -------------------------------------------------------------------------
+    @property
+    def dataset(self):
+        return self._dataset
+
+    def attach(self, dataset) -> None:
+        """Encode `dataset`'s users and items with the featurizer and make them this model's catalog."""
+        self.users = self.featurizer.encode("user", dataset.users)
+        self.items = self.featurizer.encode("item", dataset.items)
+        for side, enc, key in (("user", self.users, "user_columns"), ("item", self.items, "item_columns")):
+            if enc.matrix.shape[1] != int(self.config[key]):
+                raise ValueError(f"the featurizer encodes {enc.matrix.shape[1]} {side} columns but the model "
+                                 f"expects {self.config[key]}")
+        device = self.w_u.device
+        # Non-persistent buffers: they follow .to(device) but never enter the checkpoint.
+        self.register_buffer("user_matrix", torch.tensor(self.users.matrix, dtype=torch.float32,
+                                                            device=device), persistent=False)
+        self.register_buffer("item_matrix", torch.tensor(self.items.matrix, dtype=torch.float32,
+                                                            device=device), persistent=False)
+        item_row = {item: i for i, item in enumerate(self.items.ids)}
+        seen: dict[str, list[int]] = {}
+        for user, item in zip(dataset.interactions["user_id"].astype(str),
+                              dataset.interactions["item_id"].astype(str)):
+            if item in item_row:
+                seen.setdefault(user, []).append(item_row[item])
+        self._seen = {u: np.unique(rows) for u, rows in seen.items()}
+        self._dataset = dataset
+        self._item_cache = None
+
+    @property
+    def item_ids(self) -> list[str]:
+        return self.items.ids
+
+    @property
+    def user_ids(self) -> list[str]:
+        return self.users.ids
+
+    def _need_catalog(self):
+        if self._dataset is None:
+            raise ValueError("this model has no dataset attached; pass one to load() or call attach()")
+
+    def user_rows(self, user_ids) -> torch.Tensor:
+        self._need_catalog()
+        rows = [self.users.row_of(u) for u in _as_id_list(user_ids)]
+        return self.user_matrix[rows]
+
+    def item_rows(self, item_ids) -> torch.Tensor:
+        self._need_catalog()
+        rows = [self.items.row_of(i) for i in _as_id_list(item_ids)]
+        return self.item_matrix[rows]
+
+    # ---- the math ----------------------------------------------------------------------------
+    def encode_user(self, r_u: torch.Tensor) -> torch.Tensor:
+        return self.user_encoder(r_u)
+
+    def encode_item(self, r_v: torch.Tensor) -> torch.Tensor:
+        return self.item_encoder(r_v)
+
+    def attention(self, x: torch.Tensor, y: torch.Tensor) -> AttentionTrace:
+        return attend(x, y, self.w_u, self.w_v, self.temperature)
+
+    def forward(self, r_u: torch.Tensor, r_v: torch.Tensor) -> torch.Tensor:
+        """S (B,) from raw columns (B, R_u), (B, R_v): the plain function explanations use."""
+        return self.attention(self.encode_user(r_u), self.encode_item(r_v)).s
+
+    def probability(self, s: torch.Tensor) -> torch.Tensor:
+        a, b = self.calibration[0], self.calibration[1]
+        return torch.sigmoid(a * s + b)
+
+    # ---- questions pages ask -----------------------------------------------------------------
+    def _catalog_y(self) -> torch.Tensor:
+        # Re-encode the catalog only when a weight changed (optimizer steps bump tensor versions).
+        key = (self.user_matrix.device, tuple(p._version for p in self.item_encoder.parameters()),
+               self.training)
+        if self._item_cache is None or self._item_cache[0] != key:
+            with torch.no_grad():
+                self._item_cache = (key, self.encode_item(self.item_matrix))
+        return self._item_cache[1]
+
+    @torch.no_grad()
+    def scores_for_user(self, user_id) -> torch.Tensor:
+        """S of `user_id` against every catalog item, in `item_ids` order (a CPU float tensor)."""
+        x = self.encode_user(self.user_rows(user_id))[0]
+        return attention_scores(x, self._catalog_y(), self.w_u, self.w_v, self.temperature).cpu()
+
+    def seen_items(self, user_id) -> np.ndarray:
+        """Catalog rows the user interacted with (any label) in the attached dataset."""
+        return self._seen.get(str(user_id), np.empty(0, dtype=int))
+
+    @torch.no_grad()
+    def score(self, user_ids, item_ids) -> pd.DataFrame:
+        """Pairwise scores; either side may be a single id, which is repeated."""
+        users, items = _as_id_list(user_ids), _as_id_list(item_ids)
+        if len(users) == 1 and len(items) > 1:
+            users = users * len(items)
+        if len(items) == 1 and len(users) > 1:
+            items = items * len(users)
+        if len(users) != len(items):
+            raise ValueError(f"score() needs as many users as items, got {len(users)} and {len(items)}")
+        s = torch.cat([self.forward(self.user_rows(users[i:i + 4096]), self.item_rows(items[i:i + 4096]))
+                       for i in range(0, len(users), 4096)]) if users else torch.empty(0)
+        return pd.DataFrame({"user_id": users, "item_id": items, "s": s.cpu().numpy().astype(float),
+                             "probability": self.probability(s).cpu().numpy().astype(float)})
+
+    @torch.no_grad()
+    def top_k(self, user_id, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """The k best-scoring catalog items (optionally skipping ones the user already interacted with)."""
+        scores = self.scores_for_user(user_id)
+        candidates = scores.clone()
+        if exclude_seen:
+            candidates[torch.as_tensor(self.seen_items(user_id), dtype=torch.long)] = -torch.inf
+        n = int(torch.isfinite(candidates).sum()) if exclude_seen else len(candidates)
+        values, rows = torch.topk(candidates, min(int(k), n))
+        return pd.DataFrame({"rank": np.arange(1, len(rows) + 1),
+                             "item_id": [self.items.ids[r] for r in rows.tolist()],
+                             "s": values.numpy().astype(float),
+                             "probability": self.probability(values.to(self.w_u.device)).cpu().numpy()
+                             .astype(float)})
+
+    @torch.no_grad()
+    def rank_of(self, user_id, item_id) -> int:
+        """1-based rank of `item_id` among all catalog items for this user (ties resolved in its favour)."""
+        scores = self.scores_for_user(user_id)
+        s = scores[self.items.row_of(item_id)]
+        return int((scores > s).sum()) + 1
+
+    @torch.no_grad()
+    def trace(self, user_id, item_id) -> PairTrace:
+        r_u, r_v = self.user_rows(user_id)[0], self.item_rows(item_id)[0]
+        x, y = self.encode_user(r_u), self.encode_item(r_v)
+        trace = self.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
+        s = trace.s[0]
+        return PairTrace(trace=trace, x=x, y=y, r_u=r_u, r_v=r_v, dimension_names=list(self.dimension_names),
+                         user_id=str(user_id), item_id=str(item_id), s=float(s),
+                         probability=float(self.probability(s)), rank=self.rank_of(user_id, item_id))
+
+    # ---- copies and files --------------------------------------------------------------------
+    def copy_to(self, device) -> "Recommender":
+        """A new model on `device`; this one (maybe cached and shared) is left untouched."""
+        from attnrec.device import resolve_device
+        target = resolve_device(device)
+        # Share the read-only pieces (dataset, featurizer, encoded catalog) instead of copying them.
+        memo = {id(o): o for o in (self._dataset, self.featurizer, self.users, self.items) if o is not None}
+        memo[id(self._item_cache)] = None
+        twin = copy.deepcopy(self, memo)
+        twin._item_cache = None
+        return twin.to(target).eval()
+
+    @property
+    def device(self) -> torch.device:
+        return self.w_u.device
+
+    def save(self, path) -> None:
+        from attnrec.checkpoint import save
+        save(self, path)
+
+    @classmethod
+    def load(cls, path, device="auto", dataset=None) -> "Recommender":
+        from attnrec.checkpoint import load
+        return load(path, device=device, dataset=dataset)

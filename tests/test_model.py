@@ -1,0 +1,169 @@
+"""Recommender: the catalog queries agree with forward(), and with an independent numpy reference."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from attnrec.data.types import Dataset, FieldGroup, SideEncoding
+from attnrec.model import PairTrace, Recommender
+
+
+class TinyFeaturizer:
+    """A hand-made stand-in for the data layer's Featurizer: numeric columns copied through."""
+
+    def __init__(self, mode, user_columns, item_columns, dimension_names=None):
+        self.mode, self.use_ids = mode, False
+        self._columns = {"user": user_columns, "item": item_columns}
+        self.dimension_names = dimension_names
+
+    def columns(self, side):
+        return list(self._columns[side])
+
+    def encode(self, side, table):
+        cols = self._columns[side]
+        return SideEncoding(ids=[str(i) for i in table.index], matrix=table[cols].to_numpy(np.float32),
+                            columns=list(cols), groups=[FieldGroup(c, "numeric", i, i + 1) for i, c in enumerate(cols)])
+
+    def to_json(self):
+        return {"mode": self.mode, "user": self._columns["user"], "item": self._columns["item"],
+                "dimension_names": self.dimension_names}
+
+    @classmethod
+    def from_json(cls, blob):
+        return cls(blob["mode"], blob["user"], blob["item"], blob["dimension_names"])
+
+
+def tiny_dataset(n_users=6, n_items=9, seed=0):
+    rng = np.random.default_rng(seed)
+    users = pd.DataFrame(rng.normal(size=(n_users, 3)), columns=["a", "b", "c"],
+                         index=[f"u{i}" for i in range(n_users)])
+    items = pd.DataFrame(rng.normal(size=(n_items, 3)), columns=["a", "b", "c"],
+                         index=[f"i{i}" for i in range(n_items)])
+    pairs = [(f"u{u}", f"i{(u + j) % n_items}", int(j < 2)) for u in range(n_users) for j in range(3)]
+    inter = pd.DataFrame(pairs, columns=["user_id", "item_id", "label"])
+    return Dataset("tiny", users, items, inter, schema={})
+
+
+def tiny_model(mode="latent", tied=False, heads=2, seed=0):
+    torch.manual_seed(seed)
+    data = tiny_dataset()
+    cols = ["a", "b", "c"]
+    feat = TinyFeaturizer(mode, cols, cols, cols if mode == "aligned" else None)
+    return Recommender.from_featurizer(feat, data, d=4, heads=heads, tied=tied, temperature=0.7, hidden=0)
+
+
+def numpy_score(model, r_u, r_v):
+    """Independent reference of the whole pipeline for the latent/aligned encoders, in numpy."""
+    def enc(module, r):
+        if model.mode == "aligned":
+            return np.log1p(np.exp(module.scale.detach().numpy())) * r + module.offset.detach().numpy()
+        return r @ module.linear.weight.detach().numpy().T + module.linear.bias.detach().numpy()
+    x, y = enc(model.user_encoder, r_u), enc(model.item_encoder, r_v)
+    wu = model.w_u.detach().numpy()
+    wv = wu if model.w_v is None else model.w_v.detach().numpy()
+    p = x * y
+    total = 0.0
+    for h in range(wu.shape[0]):
+        def softmax(z):
+            e = np.exp(z - z.max())
+            return e / e.sum()
+        a_u, a_v = softmax(wu[h] @ p / model.temperature), softmax(wv[h] @ p / model.temperature)
+        total += np.sum((a_u * y) * (a_v * x))
+    return total
+
+
+@pytest.mark.parametrize("mode,tied", [("latent", False), ("latent", True), ("aligned", False)])
+def test_forward_matches_numpy_reference(mode, tied):
+    model = tiny_model(mode, tied)
+    r_u, r_v = model.users.matrix[2], model.items.matrix[5]
+    got = model.forward(torch.tensor(r_u)[None], torch.tensor(r_v)[None]).item()
+    assert got == pytest.approx(numpy_score(model, r_u.astype(np.float64), r_v.astype(np.float64)), rel=1e-5)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_catalog_queries_agree_with_forward(tied):
+    model = tiny_model(tied=tied)
+    user = "u3"
+    pairwise = model.score(user, model.item_ids)
+    catalog = model.scores_for_user(user).numpy()
+    np.testing.assert_allclose(catalog, pairwise["s"].to_numpy(), rtol=1e-5, atol=1e-6)
+    # rank_of: 1 + number of items with a strictly higher score, counted by hand
+    for item in model.item_ids:
+        s = pairwise.set_index("item_id").loc[item, "s"]
+        assert model.rank_of(user, item) == 1 + int((pairwise["s"] > s + 1e-9).sum())
+    # top_k skips what the user interacted with and is sorted by score
+    seen = set(model.dataset.interactions.query("user_id == @user")["item_id"])
+    top = model.top_k(user, k=4)
+    expected = pairwise[~pairwise["item_id"].isin(seen)].sort_values("s", ascending=False).head(4)
+    assert list(top["item_id"]) == list(expected["item_id"])
+    assert list(top["rank"]) == [1, 2, 3, 4]
+    np.testing.assert_allclose(top["s"], expected["s"], rtol=1e-5, atol=1e-6)
+    everything = model.top_k(user, k=100, exclude_seen=False)
+    assert len(everything) == len(model.item_ids)
+    assert len(model.top_k(user, k=100)) == len(model.item_ids) - len(seen)
+
+
+def test_probability_is_calibrated_sigmoid():
+    model = tiny_model()
+    with torch.no_grad():
+        model.calibration.copy_(torch.tensor([2.0, -1.0]))
+    frame = model.score(["u0", "u1"], ["i1", "i2"])
+    np.testing.assert_allclose(frame["probability"], 1 / (1 + np.exp(-(2 * frame["s"] - 1))), rtol=1e-5)
+
+
+def test_trace_carries_everything_about_the_pair():
+    model = tiny_model("aligned")
+    t = model.trace("u1", "i4")
+    assert isinstance(t, PairTrace)
+    assert t.x.shape == (model.d,) and t.y.shape == (model.d,) and t.r_u.shape == (3,)
+    assert t.dimension_names == ["a", "b", "c"] and model.dimension_names == ["a", "b", "c"]
+    assert t.trace.a_u.shape == (1, 2, model.d)
+    assert t.s == pytest.approx(model.score("u1", "i4")["s"][0], rel=1e-5)
+    assert t.s == pytest.approx(float(t.trace.contributions.sum()), rel=1e-5)
+    assert t.rank == model.rank_of("u1", "i4")
+    assert 0 < t.probability < 1
+    assert model.mode == "aligned" and tiny_model().dimension_names[0] == "latent 1"
+
+
+def test_copy_to_leaves_the_original_untouched():
+    model = tiny_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    twin = model.copy_to("cpu")
+    assert twin is not model and twin.dataset is model.dataset
+    with torch.no_grad():
+        twin.w_u.add_(1.0)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    assert not twin.training and not model.training
+
+
+def test_catalog_cache_follows_weight_updates():
+    model = tiny_model()
+    first = model.scores_for_user("u0").clone()
+    with torch.no_grad():
+        model.item_encoder.linear.weight.mul_(2.0)
+    again = model.scores_for_user("u0")
+    assert not torch.allclose(first, again)
+    np.testing.assert_allclose(again.numpy(), model.score("u0", model.item_ids)["s"], rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_ids_and_mismatched_lengths_are_clear_errors():
+    model = tiny_model()
+    with pytest.raises(KeyError, match="unknown id 'nobody'"):
+        model.scores_for_user("nobody")
+    with pytest.raises(ValueError, match="as many users as items"):
+        model.score(["u0", "u1"], ["i0", "i1", "i2"])
+
+
+def test_cpu_path_and_cuda_when_present():
+    model = tiny_model()
+    assert model.device.type == "cpu"
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    gpu = model.copy_to("cuda")
+    assert gpu.device.type == "cuda" and model.device.type == "cpu"
+    np.testing.assert_allclose(gpu.scores_for_user("u2").numpy(), model.scores_for_user("u2").numpy(),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gpu.score("u2", "i3")["s"], model.score("u2", "i3")["s"], rtol=1e-4)
