@@ -1,0 +1,258 @@
+"""Untrusted uploads in, plain bytes out: size limits, a defended zip reader, checkpoint sniffing.
+
+Nothing here trusts a file's name or its own description of itself: a zip's declared sizes are
+checked, then the bytes actually inflated are counted while reading (a bomb can lie in its header);
+entry names may not leave the archive (`../`, absolute paths, drive letters); a "checkpoint" must
+really be safetensors — pickles and torch.save archives are recognised by their magic bytes and
+refused, never opened. Every refusal is a `DataError` naming the file. No Streamlit here.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import stat
+import struct
+import zipfile
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import PurePosixPath
+
+from attnrec.data.types import DataError
+
+__all__ = ["UploadLimits", "LIMITS", "check_size", "read_zip", "split_tables", "sniff_safetensors",
+           "parse_json_upload", "TABLE_ROLES"]
+
+TABLE_ROLES = ("users", "items", "interactions")
+_TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+_ROLE_WORDS = {  # file-name words that say which table a file is (first match wins, in this order)
+    "interactions": ("interaction", "rating", "ratings", "review", "click", "event", "feedback"),
+    "users": ("user", "users", "customer", "consumer", "member"),
+    "items": ("item", "items", "product", "place", "restaurant", "movie", "catalog"),
+}
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """How much one upload may weigh. The per-file limit matches .streamlit/config.toml (50 MB)."""
+
+    file_bytes: int = 50 * 1024 * 1024          # one uploaded file, as received
+    zip_total_bytes: int = 200 * 1024 * 1024    # all entries of a zip, inflated
+    zip_entry_bytes: int = 100 * 1024 * 1024    # one entry, inflated
+    zip_entries: int = 16                       # files inside one zip
+    zip_ratio: float = 100.0                    # inflated / compressed, per entry
+
+
+LIMITS = UploadLimits()
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def check_size(data: bytes, filename: str, limit: int | None = None) -> None:
+    """Refuse an empty upload or one over `limit` bytes (default: LIMITS.file_bytes)."""
+    limit = LIMITS.file_bytes if limit is None else limit
+    if len(data) == 0:
+        raise DataError("the file is empty", file=filename)
+    if len(data) > limit:
+        raise DataError(f"is {_mb(len(data))}, over the {_mb(limit)} limit per file", file=filename)
+
+
+def _safe_member_name(name: str, archive: str) -> str:
+    """The entry's path if it stays inside the archive; a DataError for traversal tricks."""
+    if "\x00" in name:
+        raise DataError(f"entry name {name!r} contains a NUL byte", file=archive)
+    unified = name.replace("\\", "/")
+    if unified.startswith("/") or (len(unified) > 1 and unified[1] == ":"):
+        raise DataError(f"entry '{name}' has an absolute path; zip entries must be relative", file=archive)
+    parts = PurePosixPath(unified).parts
+    if ".." in parts:
+        raise DataError(f"entry '{name}' points outside the archive ('..' in its path)", file=archive)
+    return posixpath.normpath(unified)
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+def read_zip(data: bytes, filename: str, limits: UploadLimits = LIMITS) -> dict[str, bytes]:
+    """The files inside an uploaded zip, by base name, after every defence has passed.
+
+    Folders and macOS metadata (`__MACOSX/`, `._*`, `.DS_Store`) are skipped. Refused: not a zip,
+    encrypted entries, symlinks, names with `..` or absolute paths, more than `zip_entries` files,
+    declared or actual inflated size over the limits, a compression ratio over `zip_ratio`, two
+    entries with the same base name.
+    """
+    check_size(data, filename, limits.file_bytes)
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as err:
+        raise DataError(f"is not a readable zip archive ({err})", file=filename) from None
+    with archive:
+        infos = []
+        for info in archive.infolist():
+            path = _safe_member_name(info.filename, filename)
+            base = posixpath.basename(path)
+            if info.is_dir() or path.startswith("__MACOSX/") or base.startswith("._") or base == ".DS_Store":
+                continue
+            if _is_symlink(info):
+                raise DataError(f"entry '{info.filename}' is a symbolic link; only plain files are accepted",
+                                file=filename)
+            if info.flag_bits & 0x1:
+                raise DataError(f"entry '{info.filename}' is encrypted; upload an unencrypted zip", file=filename)
+            infos.append((info, base))
+        if not infos:
+            raise DataError("the zip holds no files", file=filename)
+        if len(infos) > limits.zip_entries:
+            raise DataError(f"the zip holds {len(infos)} files, more than the {limits.zip_entries} allowed",
+                            file=filename)
+        declared = sum(info.file_size for info, _ in infos)
+        if declared > limits.zip_total_bytes:
+            raise DataError(f"the zip would inflate to {_mb(declared)}, over the {_mb(limits.zip_total_bytes)} "
+                            f"limit (a zip bomb?)", file=filename)
+        files: dict[str, bytes] = {}
+        total = 0
+        for info, base in infos:
+            if base in files:
+                raise DataError(f"two entries are named '{base}'; keep one per name", file=filename)
+            if info.file_size > limits.zip_entry_bytes:
+                raise DataError(f"entry '{info.filename}' would inflate to {_mb(info.file_size)}, over the "
+                                f"{_mb(limits.zip_entry_bytes)} limit per file (a zip bomb?)", file=filename)
+            _check_ratio(info.filename, info.file_size, info.compress_size, limits, filename)
+            content = _read_member(archive, info, limits, filename)
+            total += len(content)
+            if total > limits.zip_total_bytes:  # the headers lied about the sizes
+                raise DataError(f"the zip inflates past {_mb(limits.zip_total_bytes)} (a zip bomb?)", file=filename)
+            files[base] = content
+    return files
+
+
+def _check_ratio(entry: str, inflated: int, compressed: int, limits: UploadLimits, archive: str) -> None:
+    # Tiny entries compress oddly (a 1 kB run of commas may shrink 200×); only ratios that matter count.
+    if inflated > 1024 * 1024 and inflated > limits.zip_ratio * max(compressed, 1):
+        raise DataError(f"entry '{entry}' inflates {inflated / max(compressed, 1):.0f}× (limit "
+                        f"{limits.zip_ratio:.0f}×): refused as a likely zip bomb", file=archive)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLimits, filename: str) -> bytes:
+    """Inflate one entry in chunks, stopping as soon as it exceeds what its header declared."""
+    cap = min(info.file_size, limits.zip_entry_bytes)
+    chunks, size = [], 0
+    try:
+        with archive.open(info) as stream:
+            while True:
+                chunk = stream.read(1024 * 1024)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise DataError(f"entry '{info.filename}' inflates past its declared size "
+                                    f"{info.file_size} bytes (a zip bomb?)", file=filename)
+                _check_ratio(info.filename, size, info.compress_size, limits, filename)
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
+        raise DataError(f"entry '{info.filename}' cannot be read ({err})", file=filename) from None
+    return b"".join(chunks)
+
+
+def role_of(filename: str) -> str | None:
+    """Which table a file name suggests: 'users', 'items', 'interactions', or None."""
+    stem = PurePosixPath(filename).stem.lower().replace("-", "_").replace(" ", "_")
+    for role, words in _ROLE_WORDS.items():
+        if any(word in stem for word in words):
+            return role
+    return None
+
+
+def split_tables(files: dict[str, bytes], archive: str) -> dict[str, tuple[str, bytes]]:
+    """Assign a zip's table files to users / items / interactions by their names.
+
+    Returns role → (file name, bytes). Refuses a zip with no tables, with two files for one role, or
+    missing one of the three roles (the message lists what it found).
+    """
+    tables = {name: data for name, data in files.items() if name.lower().endswith(_TABLE_SUFFIXES)}
+    if not tables:
+        raise DataError(f"the zip holds no .csv or .parquet files (found: {', '.join(sorted(files))})", file=archive)
+    found: dict[str, tuple[str, bytes]] = {}
+    for name, data in sorted(tables.items()):
+        role = role_of(name)
+        if role is None:
+            continue
+        if role in found:
+            raise DataError(f"both '{found[role][0]}' and '{name}' look like the {role} table; keep one",
+                            file=archive)
+        found[role] = (name, data)
+    missing = [r for r in TABLE_ROLES if r not in found]
+    if missing:
+        raise DataError(f"no {' or '.join(missing)} table found; name the files users.csv, items.csv and "
+                        f"interactions.csv (found: {', '.join(sorted(tables))})", file=archive)
+    return found
+
+
+# ---- checkpoints -------------------------------------------------------------------------------
+
+_PICKLE_PROTOCOL_BYTE = b"\x80"   # pickle protocols 2-5 start with 0x80 <protocol>
+_ZIP_MAGIC = b"PK\x03\x04"        # torch.save's default format is a zip holding a pickle
+_SAFETENSORS_DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL",
+                       "F8_E4M3", "F8_E5M2", "U16", "U32", "U64"}
+
+
+def sniff_safetensors(data: bytes, filename: str) -> dict:
+    """Check that `data` is a well-formed safetensors file without loading any tensor.
+
+    Returns the header (tensor name → {dtype, shape, data_offsets}). A pickle, a torch.save zip, or
+    anything else is refused with a message saying what it looks like. The format: 8 bytes little-endian
+    header length N, N bytes of JSON, then the raw tensor bytes the offsets point into.
+    """
+    check_size(data, filename)
+    # Structure first: a safetensors header length's low byte may itself be 0x80, so magic bytes alone
+    # cannot condemn a file; they only name what a file that fails the structure check looks like.
+    problem = None
+    header = None
+    if len(data) < 8:
+        problem = "is too short to be a safetensors file"
+    else:
+        (header_length,) = struct.unpack("<Q", data[:8])
+        if header_length < 2 or 8 + header_length > len(data):
+            problem = "is not a safetensors file (its header length does not fit the file)"
+        else:
+            try:
+                header = json.loads(data[8:8 + header_length].decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                problem = "is not a safetensors file (its header is not JSON)"
+            else:
+                if not isinstance(header, dict):
+                    problem = "is not a safetensors file (its header is not a JSON object)"
+    if problem:
+        if data[:1] == _PICKLE_PROTOCOL_BYTE or data[:4] == _ZIP_MAGIC or data[:1] == b"(":
+            problem = ("looks like a pickle / torch.save file; attnrec never opens those because unpickling "
+                       "can run code. Save the weights with safetensors (Recommender.save does)")
+        raise DataError(problem, file=filename)
+    body = len(data) - 8 - header_length
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if (not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES
+                or not isinstance(entry.get("shape"), list) or not isinstance(entry.get("data_offsets"), list)
+                or len(entry["data_offsets"]) != 2):
+            raise DataError(f"tensor '{name}' has a malformed safetensors header entry", file=filename)
+        start, stop = entry["data_offsets"]
+        if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start <= stop <= body):
+            raise DataError(f"tensor '{name}' points outside the file's data", file=filename)
+    return header
+
+
+def parse_json_upload(data: bytes, filename: str, limit: int = 5 * 1024 * 1024) -> dict:
+    """A JSON object from an upload (config.json, schema.json), with a clear error if it is not one."""
+    check_size(data, filename, limit)
+    try:
+        blob = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8 text", file=filename) from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})", file=filename) from None
+    except RecursionError:
+        raise DataError("nests too deeply to be a config", file=filename) from None
+    if not isinstance(blob, dict):
+        raise DataError(f"must hold a JSON object, not a {type(blob).__name__}", file=filename)
+    return blob

@@ -1,0 +1,71 @@
+"""Treat every user string as data: escape it for HTML, defuse it for spreadsheets, tame file names.
+
+Column names, cell values and file names come from strangers' uploads. They may reach three places
+where a string can become code: HTML (a report, or Markdown that Streamlit renders), a spreadsheet that
+opens an exported CSV (`=HYPERLINK(...)`, `+cmd|...`), and a path on disk. One helper for each.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import pandas as pd
+
+__all__ = ["escape_html", "escape_markdown", "neutralise_formula", "neutralise_frame", "safe_csv_bytes",
+           "safe_filename", "FORMULA_PREFIXES"]
+
+# Characters that make Excel / LibreOffice / Sheets treat a cell as a formula (OWASP "CSV injection"):
+# = + - @, plus tab and carriage return which some spreadsheets strip before looking.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_html(value) -> str:
+    """`value` as text that HTML shows literally: <, >, &, and both quotes become entities."""
+    return html.escape(str(value), quote=True)
+
+
+def escape_markdown(value) -> str:
+    """`value` as text that st.markdown shows literally (no links, emphasis, HTML or LaTeX)."""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def neutralise_formula(value):
+    """A spreadsheet-safe cell: strings starting with a formula character get a leading apostrophe.
+
+    Plain numbers written as text ("-3.5", "+1e3") are left alone: spreadsheets read them as numbers,
+    not formulas. Non-strings (ints, floats, None) are returned unchanged.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
+        return value
+    if _PLAIN_NUMBER.match(value):
+        return value
+    return "'" + value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose string cells, column names and index labels are formula-safe."""
+    out = frame.copy()
+    out.columns = [neutralise_formula(str(c)) for c in out.columns]
+    if out.index.dtype == object or pd.api.types.is_string_dtype(out.index):
+        out.index = [neutralise_formula(i) if isinstance(i, str) else i for i in out.index]
+        out.index.name = neutralise_formula(frame.index.name) if frame.index.name else frame.index.name
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise_formula).astype(object)
+    return out
+
+
+def safe_csv_bytes(frame: pd.DataFrame, index: bool = False) -> bytes:
+    """UTF-8 CSV of `frame` for download, with every formula-looking string defused."""
+    return neutralise_frame(frame).to_csv(index=index).encode("utf-8")
+
+
+def safe_filename(name: str, default: str = "download", max_length: int = 80) -> str:
+    """A file name with no folders, no control or shell-special characters, and a sane length."""
+    text = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").split("/")[-1]
+    text = re.sub(r"[^\w.\- ]+", "_", text, flags=re.UNICODE).strip(" ._")
+    return (text[:max_length].rstrip(" .") or default)
