@@ -1,0 +1,116 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.stats import entropy as scipy_entropy
+
+from attnrec.health import (attention_entropy, attention_over_pairs, head_verdicts, mean_attention,
+                            most_wrong_pairs, sample_pairs)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_entropy_matches_scipy_per_distribution():
+    rng = np.random.default_rng(0)
+    a = _softmax(rng.normal(size=(7, 3, 5)) * 2)
+    got = attention_entropy(a, normalized=False)
+    expected = np.array([[scipy_entropy(a[b, h]) for h in range(3)] for b in range(7)])
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    np.testing.assert_allclose(attention_entropy(torch.tensor(a)), expected / math.log(5), rtol=1e-10)
+
+
+def test_entropy_of_one_hot_and_uniform_are_zero_and_one():
+    a = np.zeros((2, 2, 4))
+    a[:, 0, 1] = 1.0          # head 1: one-hot (exact zeros elsewhere must not give NaN)
+    a[:, 1, :] = 0.25         # head 2: uniform
+    e = attention_entropy(a)
+    assert np.all(np.isfinite(e))
+    np.testing.assert_allclose(e[:, 0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(e[:, 1], 1.0, atol=1e-12)
+
+
+def test_head_verdicts_flag_collapsed_uniform_and_ok():
+    rng = np.random.default_rng(1)
+    d = 6
+    collapsed = np.tile(np.eye(d)[2], (50, 1)) * 0.999 + 0.001 / d
+    uniform = np.full((50, d), 1.0 / d)
+    peaked = _softmax(rng.normal(size=(50, d)) * 1.5)
+    a = np.stack([collapsed, uniform, peaked], axis=1)
+    verdicts = head_verdicts(attention_entropy(a))
+    assert verdicts["verdict"].tolist() == ["collapsed", "uniform", "ok"]
+    assert verdicts["head"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(verdicts["mean_entropy"].to_numpy()[1], 1.0)
+
+
+def test_mean_attention_averages_over_pairs():
+    a = np.array([[[0.2, 0.8]], [[0.6, 0.4]]])
+    np.testing.assert_allclose(mean_attention(a), [[0.4, 0.6]])
+    with pytest.raises(ValueError, match=r"\(B, H, d\)"):
+        mean_attention(np.ones((2, 2)))
+
+
+def test_most_wrong_pairs_picks_top_negatives_and_bottom_positives():
+    scored = pd.DataFrame({"user_id": list("abcdef"), "item_id": list("uvwxyz"),
+                           "s": [0.9, -0.5, 2.0, 0.1, -3.0, 1.5],
+                           "label": [0, 1, 0, 1, 1, 0]})
+    negatives, positives = most_wrong_pairs(scored, k=2)
+    assert negatives["user_id"].tolist() == ["c", "f"]      # s = 2.0, 1.5
+    assert positives["user_id"].tolist() == ["e", "b"]      # s = -3.0, -0.5
+    with pytest.raises(ValueError, match="label"):
+        most_wrong_pairs(scored.drop(columns="label"))
+
+
+def test_sample_pairs_is_reproducible_and_bounded():
+    inter = pd.DataFrame({"user_id": [str(i) for i in range(100)], "item_id": ["x"] * 100,
+                          "label": [i % 2 for i in range(100)]})
+    first, second = sample_pairs(inter, 10, seed=3), sample_pairs(inter, 10, seed=3)
+    assert len(first) == 10 and first.equals(second)
+    assert len(sample_pairs(inter, 500)) == 100
+
+
+class _TinyModel:
+    """The slice of Recommender that attention_over_pairs uses, over a 3-user, 4-item catalog."""
+
+    def __init__(self):
+        g = torch.Generator().manual_seed(0)
+        self.d, self.heads = 3, 2
+        self.users = {u: torch.randn(3, generator=g) for u in "abc"}
+        self.items = {i: torch.randn(3, generator=g) for i in "wxyz"}
+        self.w_u = torch.randn(2, 3, 3, generator=g)
+        self.w_v = torch.randn(2, 3, 3, generator=g)
+
+    def user_rows(self, ids):
+        return torch.stack([self.users[i] for i in ids])
+
+    def item_rows(self, ids):
+        return torch.stack([self.items[i] for i in ids])
+
+    def encode_user(self, r):
+        return 2.0 * r
+
+    def encode_item(self, r):
+        return r + 1.0
+
+    def attention(self, x, y):
+        from attnrec.attention import attend
+        return attend(x, y, self.w_u, self.w_v)
+
+
+def test_attention_over_pairs_batches_match_a_numpy_reference():
+    model = _TinyModel()
+    users, items = list("abcab"), list("wxyzz")
+    got = attention_over_pairs(model, users, items, batch_size=2)
+    for b, (u, i) in enumerate(zip(users, items)):
+        x = 2.0 * model.users[u].numpy().astype(np.float64)
+        y = model.items[i].numpy().astype(np.float64) + 1.0
+        p = x * y
+        a_u = _softmax(np.einsum("hij,j->hi", model.w_u.numpy(), p))
+        a_v = _softmax(np.einsum("hij,j->hi", model.w_v.numpy(), p))
+        np.testing.assert_allclose(got["a_u"][b], a_u, rtol=1e-5)
+        np.testing.assert_allclose(got["a_v"][b], a_v, rtol=1e-5)
+        np.testing.assert_allclose(got["s"][b], ((a_u * y) * (a_v * x)).sum(), rtol=1e-4)
