@@ -1,0 +1,183 @@
+"""Pure figure functions for one user–item pair: numbers in, Plotly figure out.
+
+Heatmaps carry invisible square markers at the cell centres (customdata = [head, dim]) because
+Streamlit's `on_select` reports clicked points of scatter traces, not heatmap cells.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from attnrec.figures import style
+
+__all__ = ["attention_heatmap", "signed_heatmap", "z_bars", "contribution_waterfall",
+           "unique_names", "head_labels", "waterfall_terms"]
+
+
+def unique_names(names: Sequence[str] | None, count: int, prefix: str = "dim") -> list[str]:
+    """Axis labels for `count` dimensions; categorical axes merge equal labels, so repeats get a suffix."""
+    if names is None:
+        return [f"{prefix} {i + 1}" for i in range(count)]
+    names = [str(n) for n in names]
+    if len(names) != count:
+        raise ValueError(f"got {len(names)} dimension names for {count} dimensions")
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def head_labels(heads: int) -> list[str]:
+    return [f"head {h + 1}" for h in range(heads)]
+
+
+def _as_heads_by_dims(name: str, values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (d,) or (H, d), got {array.shape}")
+    return array
+
+
+def _cell_marker_size(heads: int, dims: int, height: int) -> int:
+    # Roughly one cell in pixels for a ~900 px wide plot; clicks near a cell's centre land on its marker.
+    return int(np.clip(min(900 / dims, (height - 90) / heads) * 0.9, 6, 60))
+
+
+def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title: str, heatmap: dict,
+                   value_label: str) -> go.Figure:
+    count_h, count_d = values.shape
+    height = int(np.clip(110 + 42 * count_h, 170, 520))
+    grid_h, grid_d = np.meshgrid(np.arange(count_h), np.arange(count_d), indexing="ij")
+    show_text = count_h * count_d <= 160
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(
+        z=values, x=names, y=heads, hoverinfo="skip", xgap=1, ygap=1,
+        texttemplate="%{z:.3g}" if show_text else None,
+        textfont={"size": style.tick_font_size(count_d)}, **heatmap))
+    fig.add_trace(go.Scatter(
+        x=[names[i] for i in grid_d.ravel()], y=[heads[h] for h in grid_h.ravel()], mode="markers",
+        marker={"symbol": "square", "size": _cell_marker_size(count_h, count_d, height), "opacity": 0,
+                "color": "black"},
+        customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1),
+        text=[f"{v:.6g}" for v in values.ravel()],
+        hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
+        showlegend=False, name="cells"))
+    style.apply_layout(fig, title, height)
+    longest = max(len(n) for n in names)
+    fig.update_xaxes(type="category", tickangle=style.tick_angle(count_d, longest),
+                     tickfont={"size": style.tick_font_size(count_d)}, showgrid=False)
+    fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
+
+
+def attention_heatmap(weights, dimension_names: Sequence[str] | None = None, title: str = "Attention weights",
+                      side: str = "user", zmax: float | None = None) -> go.Figure:
+    """Heads × dimensions attention weights (each row sums to 1) on the side's sequential scale.
+
+    `zmax` lets two heatmaps (A_U and A_V) share one colour range; by default it is the largest weight.
+    Click selections report customdata [head index, dimension index].
+    """
+    values = _as_heads_by_dims("weights", weights)
+    names = unique_names(dimension_names, values.shape[1])
+    top = float(values.max()) if zmax is None else float(zmax)
+    return _matrix_figure(values, names, head_labels(values.shape[0]), title, value_label="weight", heatmap={
+        "colorscale": style.side_scale(side), "zmin": 0.0, "zmax": top if top > 0 else 1.0,
+        "colorbar": {"title": {"text": "weight"}, "thickness": 12}})
+
+
+def signed_heatmap(values, dimension_names: Sequence[str] | None = None, title: str = "",
+                   value_label: str = "value") -> go.Figure:
+    """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0."""
+    array = _as_heads_by_dims("values", values)
+    names = unique_names(dimension_names, array.shape[1])
+    bound = float(np.abs(array).max()) or 1.0
+    return _matrix_figure(array, names, head_labels(array.shape[0]), title, value_label=value_label, heatmap={
+        "colorscale": style.DIVERGING_SCALE, "zmin": -bound, "zmax": bound, "zmid": 0.0,
+        "colorbar": {"title": {"text": value_label}, "thickness": 12}})
+
+
+def z_bars(z_u, z_v, dimension_names: Sequence[str] | None = None,
+           title: str = "Z_U = A_U ⊙ Y (user side) and Z_V = A_V ⊙ X (item side)") -> go.Figure:
+    """Grouped bars of Z_U (blue) and Z_V (orange) per dimension; one row of bars per head."""
+    zu, zv = _as_heads_by_dims("z_u", z_u), _as_heads_by_dims("z_v", z_v)
+    if zu.shape != zv.shape:
+        raise ValueError(f"z_u and z_v must have the same shape, got {zu.shape} and {zv.shape}")
+    heads, dims = zu.shape
+    names = unique_names(dimension_names, dims)
+    labels = head_labels(heads)
+    fig = make_subplots(rows=heads, cols=1, shared_xaxes=True, vertical_spacing=0.04 if heads > 1 else 0,
+                        subplot_titles=labels if heads > 1 else None)
+    for h in range(heads):
+        for side, data, label in (("user", zu, "Z_U"), ("item", zv, "Z_V")):
+            fig.add_trace(go.Bar(
+                x=names, y=data[h], name=label, legendgroup=label, showlegend=h == 0,
+                marker_color=style.side_color(side),
+                customdata=np.stack([np.full(dims, h), np.arange(dims)], axis=1),
+                hovertemplate=f"{labels[h]}, %{{x}}<br>{label} = %{{y:.6g}}<extra></extra>"), row=h + 1, col=1)
+    style.apply_layout(fig, title, int(np.clip(150 + 150 * heads, 280, 900)))
+    longest = max(len(n) for n in names)
+    fig.update_xaxes(type="category", tickangle=style.tick_angle(dims, longest),
+                     tickfont={"size": style.tick_font_size(dims)})
+    fig.update_yaxes(zeroline=True, zerolinecolor="#888", zerolinewidth=1)
+    fig.update_layout(barmode="group", bargap=0.25,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})
+    return fig
+
+
+def waterfall_terms(contributions, dimension_names: Sequence[str] | None, s: float,
+                    max_steps: int = 20) -> tuple[list[str], list[float]]:
+    """The waterfall's steps: (labels, values), ending with the residual S − Σ so they add up to S.
+
+    Up to `max_steps` terms are shown in dimension order; beyond that the largest |c| are kept (in
+    dimension order) and the rest are lumped into one "other" step.
+    """
+    values = _as_heads_by_dims("contributions", contributions)
+    heads, dims = values.shape
+    names = unique_names(dimension_names, dims)
+    labels = [f"h{h + 1} · {names[i]}" if heads > 1 else names[i] for h in range(heads) for i in range(dims)]
+    flat = values.ravel()
+    if flat.size <= max_steps:
+        keep = np.arange(flat.size)
+    else:
+        keep = np.sort(np.argsort(-np.abs(flat), kind="stable")[:max_steps - 1])
+    step_labels = [labels[k] for k in keep]
+    step_values = [float(flat[k]) for k in keep]
+    rest = np.setdiff1d(np.arange(flat.size), keep)
+    if rest.size:
+        step_labels.append(f"other {rest.size} terms")
+        step_values.append(float(flat[rest].sum()))
+    step_labels.append("residual S − Σ")
+    step_values.append(float(s) - float(np.sum(step_values)))
+    return step_labels, step_values
+
+
+def contribution_waterfall(contributions, dimension_names: Sequence[str] | None, s: float,
+                           title: str = "How the contributions Z_U,i·Z_V,i add up to S",
+                           max_steps: int = 20) -> go.Figure:
+    """Waterfall of the H×d contributions, then the residual (S minus their sum), ending exactly at S."""
+    labels, values = waterfall_terms(contributions, dimension_names, s, max_steps)
+    total = float(s)
+    fig = go.Figure(go.Waterfall(
+        x=labels + ["S"], y=values + [total], measure=["relative"] * len(values) + ["total"],
+        text=[f"{v:+.3g}" for v in values] + [f"{total:.4g}"], textposition="outside",
+        customdata=[[v] for v in values] + [[total]],
+        hovertemplate="%{x}<br>%{customdata[0]:.6g}<extra></extra>",
+        increasing={"marker": {"color": style.POSITIVE_COLOR}},
+        decreasing={"marker": {"color": style.NEGATIVE_COLOR}},
+        totals={"marker": {"color": style.TOTAL_COLOR}},
+        connector={"line": {"color": "#999", "width": 1}}))
+    style.apply_layout(fig, title, 380)
+    longest = max(len(label) for label in labels)
+    fig.update_xaxes(type="category", tickangle=style.tick_angle(len(labels) + 1, longest),
+                     tickfont={"size": style.tick_font_size(len(labels) + 1)})
+    fig.update_yaxes(zeroline=True, zerolinecolor="#888", title_text="running sum")
+    fig.update_layout(showlegend=False, uniformtext={"minsize": 8, "mode": "hide"})
+    return fig

@@ -1,0 +1,190 @@
+"""Figures for attributions, trust checks and model health: numbers in, Plotly figure out.
+
+Signed values always use a diverging scale centred on 0 (so "no effect" is the neutral colour);
+user-side and item-side quantities use the shared user/item hues from `attnrec.figures.style`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from attnrec.figures import style
+
+__all__ = ["attribution_bars", "attribution_heatmap", "rank_agreement_matrix", "deletion_insertion_curves",
+           "entropy_histograms", "mean_attention_heatmap", "score_shift_bars", "style_report_card"]
+
+# Colours only these figures need; the shared ones (sides, signs, scales) come from `style`.
+# Method lines avoid the user blue / item orange so a method is never read as a side.
+SERIES = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666", "#d95f02", "#e6ab02",
+          "#17becf", "#8c564b", "#bcbd22", "#000000")
+WARNING_COLOR = "#c0392b"    # a flagged (collapsed / uniform) head
+GOOD_TINT = "#d9f0d3"        # best cell of a report-card column
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    return style.apply_layout(fig, title, height)
+
+
+def _sign_colours(values) -> list[str]:
+    return [style.POSITIVE_COLOR if v >= 0 else style.NEGATIVE_COLOR for v in values]
+
+
+def attribution_bars(values: pd.Series, title: str = "Attribution per feature", max_features: int = 15,
+                     value_label: str = "attribution") -> go.Figure:
+    """Horizontal bars, largest |value| on top, green/red by sign; `values` is indexed by feature name."""
+    series = pd.Series(values, dtype=float).dropna()
+    top = series.reindex(series.abs().sort_values(ascending=False).index[:max_features])
+    shown = top.iloc[::-1]  # plotly draws the first bar at the bottom
+    fig = go.Figure(go.Bar(x=shown.to_numpy(), y=[str(i) for i in shown.index], orientation="h",
+                           marker_color=_sign_colours(shown.to_numpy()),
+                           text=[f"{v:+.3f}" for v in shown.to_numpy()], textposition="auto",
+                           hovertemplate="%{y}: %{x:+.4f}<extra></extra>"))
+    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#444", zerolinewidth=1)
+    fig.update_yaxes(automargin=True)
+    if len(series) > max_features:
+        title = f"{title} (top {max_features} of {len(series)} by |value|)"
+    return _layout(fig, title, height=max(260, 80 + 26 * len(shown)))
+
+
+def attribution_heatmap(frame: pd.DataFrame, title: str = "Methods side by side",
+                        max_features: int = 20) -> go.Figure:
+    """Features (rows) × methods (columns). Colour = value / max |value| of that method's column,
+    so methods on different scales (Saliency is a gradient, not a share of S) can be compared;
+    the cell text keeps the raw number."""
+    frame = frame.astype(float)
+    order = frame.abs().div(frame.abs().max().replace(0, 1.0)).mean(axis=1).sort_values(ascending=False)
+    frame = frame.loc[order.index[:max_features]]
+    scale = frame.abs().max().replace(0, 1.0)
+    z = frame.div(scale)
+    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[str(c) for c in frame.columns], y=[str(i) for i in frame.index],
+                               zmin=-1, zmax=1, zmid=0, colorscale=style.DIVERGING_SCALE,
+                               text=[[f"{v:+.3f}" for v in row] for row in frame.to_numpy()],
+                               texttemplate="%{text}", customdata=frame.to_numpy(),
+                               colorbar=dict(title="share of<br>method max"),
+                               hovertemplate="%{y} · %{x}: %{customdata:+.4f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(side="top", tickangle=0, automargin=True)
+    return _layout(fig, title, height=max(300, 110 + 28 * len(frame)))
+
+
+def rank_agreement_matrix(tau: pd.DataFrame, title: str = "Rank agreement (Kendall τ)") -> go.Figure:
+    """Square method × method matrix of Kendall τ in [-1, 1], centred on 0."""
+    values = tau.to_numpy(dtype=float)
+    fig = go.Figure(go.Heatmap(z=values, x=[str(c) for c in tau.columns], y=[str(i) for i in tau.index],
+                               zmin=-1, zmax=1, zmid=0, colorscale=style.DIVERGING_SCALE,
+                               text=[["" if math.isnan(v) else f"{v:.2f}" for v in row] for row in values],
+                               texttemplate="%{text}", colorbar=dict(title="τ"),
+                               hovertemplate="%{y} vs %{x}: τ = %{z:.3f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(tickangle=-30, automargin=True)
+    return _layout(fig, title, height=max(320, 140 + 34 * len(tau)))
+
+
+def deletion_insertion_curves(curves: pd.DataFrame, title: str = "Deletion and insertion curves") -> go.Figure:
+    """Long frame with columns method, fraction (0..1), deletion, insertion: one line per method.
+
+    Deletion: S as the most important features are removed first (a faithful ranking drops fast).
+    Insertion: S as they are added to the baseline first (a faithful ranking rises fast)."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=("Deletion (lower area = better)", "Insertion (higher area = better)"))
+    for i, (name, part) in enumerate(curves.groupby("method", sort=False)):
+        colour = SERIES[i % len(SERIES)]
+        part = part.sort_values("fraction")
+        for col, key in ((1, "deletion"), (2, "insertion")):
+            fig.add_trace(go.Scatter(x=part["fraction"], y=part[key], mode="lines", name=str(name),
+                                     legendgroup=str(name), showlegend=col == 1,
+                                     line=dict(color=colour, width=2),
+                                     hovertemplate=f"{name}<br>fraction %{{x:.2f}}: S = %{{y:.3f}}<extra></extra>"),
+                          row=1, col=col)
+    fig.update_xaxes(title="fraction of features", range=[0, 1])
+    fig.update_yaxes(title="S", col=1)
+    fig = _layout(fig, title, height=420)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
+
+
+def entropy_histograms(normalized_entropy: np.ndarray, verdicts: pd.DataFrame, side: str = "user",
+                       title: str | None = None, bins: int = 20) -> go.Figure:
+    """One histogram per head of normalised attention entropy (0 = one dimension, 1 = uniform);
+    flagged heads (collapsed / uniform) are drawn in the warning colour and named in their title."""
+    e = np.asarray(normalized_entropy, dtype=float)
+    heads = e.shape[1]
+    cols = min(heads, 4)
+    rows = math.ceil(heads / cols)
+    names = [f"head {r.head}: {r.verdict} (mean {r.mean_entropy:.2f})" for r in verdicts.itertuples()]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_yaxes=True,
+                        horizontal_spacing=0.05, vertical_spacing=0.18)
+    base = style.side_color(side)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for h in range(heads):
+        counts, _ = np.histogram(np.clip(e[:, h], 0.0, 1.0), bins=edges)
+        flagged = verdicts["verdict"].iloc[h] != "ok"
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=1.0 / bins,
+                             marker_color=WARNING_COLOR if flagged else base, showlegend=False,
+                             hovertemplate="entropy %{x:.2f}: %{y} pairs<extra></extra>"),
+                      row=h // cols + 1, col=h % cols + 1)
+    fig.update_xaxes(range=[0, 1], title="normalised entropy")
+    fig.update_annotations(font_size=12)
+    label = "A_U" if side == "user" else "A_V"
+    return _layout(fig, title or f"{label}: attention entropy per head", height=120 + 240 * rows)
+
+
+def mean_attention_heatmap(mean: np.ndarray, dimension_names: list[str], side: str = "user",
+                           title: str | None = None) -> go.Figure:
+    """Heads (rows) × dimensions (columns) of average attention weight; weights are ≥ 0, so the
+    scale is sequential in the side's hue, from 0 to the largest mean."""
+    values = np.asarray(mean, dtype=float)
+    colourscale = style.side_scale(side)
+    fig = go.Figure(go.Heatmap(z=values, x=list(dimension_names),
+                               y=[f"head {h + 1}" for h in range(values.shape[0])],
+                               zmin=0, zmax=float(values.max()) if values.size else 1.0,
+                               colorscale=colourscale, colorbar=dict(title="mean<br>weight"),
+                               hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(tickangle=-45 if len(dimension_names) > 8 else 0, automargin=True)
+    label = "A_U" if side == "user" else "A_V"
+    return _layout(fig, title or f"Mean {label} per head over the sample", height=200 + 40 * values.shape[0])
+
+
+def score_shift_bars(moves: pd.DataFrame, title: str = "How the edit moves each item",
+                     label_column: str = "item_id") -> go.Figure:
+    """What-if: ΔS per item (bars coloured by sign), with the rank change in the hover."""
+    shown = moves.iloc[::-1]
+    fig = go.Figure(go.Bar(x=shown["delta_s"], y=shown[label_column].astype(str), orientation="h",
+                           marker_color=_sign_colours(shown["delta_s"].to_numpy()),
+                           customdata=np.stack([shown["rank_before"], shown["rank_after"]], axis=1),
+                           text=[f"{v:+.3f}" for v in shown["delta_s"]], textposition="auto",
+                           hovertemplate="%{y}: ΔS %{x:+.4f}, rank %{customdata[0]} → %{customdata[1]}"
+                                         "<extra></extra>"))
+    fig.update_xaxes(title="ΔS (after − before)", zeroline=True, zerolinecolor="#444")
+    fig.update_yaxes(automargin=True)
+    return _layout(fig, title, height=max(260, 80 + 26 * len(shown)))
+
+
+# ---- tables ------------------------------------------------------------------------------------
+# Which direction is good for each report-card column: True = higher is better.
+_HIGHER_IS_BETTER = {"kendall_tau": True, "top_k_overlap": True, "insertion_auc": True,
+                     "max_abs_error": False, "completeness_gap": False, "infidelity": False,
+                     "sensitivity_max": False, "deletion_auc": False, "convergence_delta": False}
+
+
+def style_report_card(card: pd.DataFrame, precision: int = 3):
+    """A pandas Styler: numbers rounded, the best method per column in bold with a green tint.
+
+    Error-like columns (gaps, errors, infidelity, deletion area) compare by |value|, lower is better."""
+    styler = card.style.format(precision=precision, na_rep="—")
+
+    def best(column: pd.Series):
+        numbers = pd.to_numeric(column, errors="coerce")
+        if column.name not in _HIGHER_IS_BETTER or numbers.isna().all():
+            return [""] * len(column)
+        key = numbers if _HIGHER_IS_BETTER[column.name] else -numbers.abs()
+        top = key.max()
+        return [f"font-weight: bold; background-color: {GOOD_TINT}" if v == top else ""
+                for v in key]
+
+    return styler.apply(best, axis=0)

@@ -1,0 +1,60 @@
+"""One look for every attnrec chart: the user side is blue, the item side orange, signed values diverge at 0.
+
+Sizes are chosen for a 1280×800 window, where a chart is about 600–1200 px wide.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+USER_COLOR = "#1f6fb4"    # user side: X, A_U, Z_U
+ITEM_COLOR = "#e07b1a"    # item side: Y, A_V, Z_V
+POSITIVE_COLOR = "#1b7837"  # signed values (contributions, logits): green up, purple down
+NEGATIVE_COLOR = "#762a83"
+TOTAL_COLOR = "#404040"
+# Sequential scales per side for non-negative values (attention weights); the diverging scale uses
+# purple–green so it is never confused with the blue/orange sides.
+USER_SCALE = "Blues"
+ITEM_SCALE = "Oranges"
+DIVERGING_SCALE = "PRGn"
+
+FONT_FAMILY = "Source Sans Pro, Helvetica, Arial, sans-serif"
+FONT_SIZE = 13
+TITLE_SIZE = 15
+
+
+def side_color(side: str) -> str:
+    return {"user": USER_COLOR, "item": ITEM_COLOR}[_check_side(side)]
+
+
+def side_scale(side: str) -> str:
+    return {"user": USER_SCALE, "item": ITEM_SCALE}[_check_side(side)]
+
+
+def _check_side(side: str) -> str:
+    if side not in ("user", "item"):
+        raise ValueError(f"side must be 'user' or 'item', got {side!r}")
+    return side
+
+
+def tick_font_size(label_count: int) -> int:
+    """Smaller tick labels as dimensions multiply, so ~40 labels still fit without overlapping."""
+    if label_count <= 12:
+        return FONT_SIZE
+    return 11 if label_count <= 24 else 9
+
+
+def tick_angle(label_count: int, longest_label: int) -> int:
+    return 0 if label_count * max(longest_label, 1) <= 60 else -45
+
+
+def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": TITLE_SIZE}, "x": 0, "xanchor": "left"},
+        font={"family": FONT_FAMILY, "size": FONT_SIZE},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        template="plotly_white",
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -1,0 +1,111 @@
+"""The figure functions put exactly the given numbers on screen, with clickable cells and sides coloured."""
+import numpy as np
+import pytest
+
+from attnrec.figures import attention_heatmap, contribution_waterfall, signed_heatmap, unique_names, z_bars
+from attnrec.figures import style
+
+
+def _traces(fig, kind):
+    return [t for t in fig.data if t.type == kind]
+
+
+def test_heatmap_shows_the_weights_and_one_clickable_marker_per_cell():
+    rng = np.random.default_rng(0)
+    weights = rng.dirichlet(np.ones(5), size=3)
+    names = ["price", "cuisine", "parking", "smoking", "alcohol"]
+    fig = attention_heatmap(weights, names, "A_U", side="user")
+    heat, = _traces(fig, "heatmap")
+    np.testing.assert_array_equal(np.asarray(heat.z), weights)
+    assert list(heat.x) == names and list(heat.y) == ["head 1", "head 2", "head 3"]
+    assert heat.zmin == 0 and heat.zmax == pytest.approx(weights.max())
+    cells, = _traces(fig, "scatter")
+    assert cells.marker.opacity == 0 and cells.marker.symbol == "square"
+    custom = np.asarray(cells.customdata)
+    assert custom.shape == (15, 2)
+    # Each marker sits on the cell its customdata names, and every cell has exactly one marker.
+    for (h, i), x, y, text in zip(custom, cells.x, cells.y, cells.text):
+        assert x == names[i] and y == f"head {h + 1}"
+        assert float(text) == pytest.approx(weights[h, i], rel=1e-5)
+    assert {tuple(c) for c in custom} == {(h, i) for h in range(3) for i in range(5)}
+
+
+def test_sides_use_their_own_hue_and_shared_range():
+    weights = np.array([0.2, 0.3, 0.5])
+    user = attention_heatmap(weights, None, "A_U", side="user", zmax=0.9)
+    item = attention_heatmap(weights, None, "A_V", side="item", zmax=0.9)
+    user_scale = [c for _, c in _traces(user, "heatmap")[0].colorscale]
+    item_scale = [c for _, c in _traces(item, "heatmap")[0].colorscale]
+    assert user_scale != item_scale
+    assert _traces(user, "heatmap")[0].zmax == 0.9 == _traces(item, "heatmap")[0].zmax
+    with pytest.raises(ValueError, match="side"):
+        attention_heatmap(weights, None, "A", side="both")
+
+
+def test_signed_heatmap_is_centred_on_zero():
+    values = np.array([[-3.0, 1.0, 2.0]])
+    heat, = _traces(signed_heatmap(values, ["a", "b", "c"], "logits"), "heatmap")
+    assert heat.zmid == 0 and heat.zmin == -3 and heat.zmax == 3
+
+
+def test_many_dimensions_get_smaller_rotated_labels_and_no_cell_text():
+    weights = np.full((8, 40), 1 / 40)
+    fig = attention_heatmap(weights, [f"feature number {i}" for i in range(40)], "A", side="item")
+    assert fig.layout.xaxis.tickangle == -45
+    assert fig.layout.xaxis.tickfont.size < style.FONT_SIZE
+    assert _traces(fig, "heatmap")[0].texttemplate is None  # 320 cells: numbers would overlap
+    assert len(_traces(fig, "scatter")[0].x) == 320
+
+
+def test_repeated_names_stay_distinct_columns():
+    assert unique_names(["a", "b", "a", "a"], 4) == ["a", "b", "a (2)", "a (3)"]
+    assert unique_names(None, 2) == ["dim 1", "dim 2"]
+    with pytest.raises(ValueError, match="3 dimension names for 2"):
+        unique_names(["a", "b", "c"], 2)
+
+
+def test_z_bars_one_row_per_head_with_side_colours():
+    rng = np.random.default_rng(1)
+    z_u, z_v = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    fig = z_bars(z_u, z_v, ["w", "x", "y", "z"])
+    bars = _traces(fig, "bar")
+    assert len(bars) == 4
+    by_name = {}
+    for bar in bars:
+        by_name.setdefault(bar.name, []).append(np.asarray(bar.y))
+        assert bar.marker.color == (style.USER_COLOR if bar.name == "Z_U" else style.ITEM_COLOR)
+    np.testing.assert_array_equal(np.stack(by_name["Z_U"]), z_u)
+    np.testing.assert_array_equal(np.stack(by_name["Z_V"]), z_v)
+    with pytest.raises(ValueError, match="same shape"):
+        z_bars(z_u, z_v[:, :3])
+
+
+def test_waterfall_steps_are_the_contributions_and_end_exactly_at_s():
+    contributions = np.array([[0.1, -0.25, 0.05]])
+    s = 0.123  # e.g. a model whose S carries something beyond the listed terms
+    fall, = _traces(contribution_waterfall(contributions, ["a", "b", "c"], s), "waterfall")
+    assert list(fall.x) == ["a", "b", "c", "residual S − Σ", "S"]
+    assert list(fall.measure) == ["relative"] * 4 + ["total"]
+    np.testing.assert_allclose(fall.y[:3], contributions[0])
+    assert fall.y[3] == pytest.approx(s - (0.1 - 0.25 + 0.05), abs=1e-15)
+    assert sum(fall.y[:4]) == pytest.approx(s, abs=1e-15)
+    assert fall.y[4] == s and fall.text[-1] == "0.123"
+
+
+def test_waterfall_lumps_small_terms_but_still_ends_at_s():
+    rng = np.random.default_rng(2)
+    contributions = rng.normal(size=(4, 40))
+    s = float(contributions.sum())
+    fall, = _traces(contribution_waterfall(contributions, None, s, max_steps=12), "waterfall")
+    assert len(fall.x) == 12 + 2  # 11 largest, "other", residual, S
+    largest = np.sort(np.abs(contributions).ravel())[-11:]
+    np.testing.assert_allclose(np.sort(np.abs(fall.y[:11])), largest)
+    assert fall.x[11] == "other 149 terms" and fall.x[0].startswith("h")
+    assert sum(fall.y[:13]) == pytest.approx(s, abs=1e-12)
+    assert abs(fall.y[12]) < 1e-12  # nothing beyond the listed terms here
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 2, 2)), np.zeros((2, 0))])
+def test_bad_shapes_raise(bad):
+    with pytest.raises(ValueError, match="shape"):
+        attention_heatmap(bad)
