@@ -256,3 +256,145 @@ def parse_json_upload(data: bytes, filename: str, limit: int = 5 * 1024 * 1024) 
     if not isinstance(blob, dict):
         raise DataError(f"must hold a JSON object, not a {type(blob).__name__}", file=filename)
     return blob
+
+
+# ---- tables from uploads ------------------------------------------------------------------------
+
+def read_uploaded_table(filename: str, data: bytes, limits: UploadLimits = LIMITS):
+    """One uploaded CSV / Parquet file as a DataFrame (size-checked, read by the data layer's reader)."""
+    from attnrec.data.io import read_table
+
+    check_size(data, filename, limits.file_bytes)
+    if not filename.lower().endswith(_TABLE_SUFFIXES):
+        raise DataError("is not a .csv or .parquet file", file=filename)
+    return read_table(data, filename)
+
+
+def read_uploaded_zip(filename: str, data: bytes, limits: UploadLimits = LIMITS) -> dict:
+    """A zip holding users / items / interactions tables → role → DataFrame (file names say the role)."""
+    found = split_tables(read_zip(data, filename, limits), filename)
+    return {role: read_uploaded_table(name, content, limits) for role, (name, content) in found.items()}
+
+
+# Cells beyond this magnitude overflow float32 encodings and standardisation (x², sums): refused early.
+MAX_MAGNITUDE = 1e12
+
+
+def check_magnitudes(frame, columns, limit: float = MAX_MAGNITUDE) -> None:
+    """Refuse numeric cells with |value| > limit, naming file, row and column."""
+    from attnrec.data.own import row_number
+
+    for column in columns:
+        values = frame[column]
+        numbers = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+                   for v in values.tolist()]
+        for pos, number in enumerate(numbers):
+            if number is not None and abs(number) > limit:
+                raise DataError(f"{number:g} is too large in magnitude (limit {limit:g}); rescale this column",
+                                file=frame.attrs.get("source_file"), row=row_number(frame, pos), column=column)
+
+
+# ---- the column mapping → schema JSON -----------------------------------------------------------
+
+ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI = "ignore", "categorical", "numeric", "multi"
+FEATURE_ROLES = (ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI)
+
+
+def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
+                 label_threshold: float | None = None, user_roles: dict[str, str] | None = None,
+                 item_roles: dict[str, str] | None = None, separators: dict[str, str] | None = None,
+                 aligned_pairs: list[dict] | None = None, timestamp: str | None = None,
+                 missing_values: list[str] | None = None, name: str | None = None) -> dict:
+    """The schema JSON (the CLI's format, `attnrec.data.own`) from what the Data page's widgets say.
+
+    `user_roles` / `item_roles` map column → one of FEATURE_ROLES; `separators` maps "user:col" or
+    "item:col" → separator for multi-valued columns; `aligned_pairs` is a list of {"user", "item",
+    "name"?, "kind"?}. The result is validated by the data layer, so the page and the CLI agree.
+    """
+    from attnrec.data.own import validate_schema
+
+    separators = separators or {}
+    schema: dict = {"user_id": user_id, "item_id": item_id}
+    if name:
+        schema["name"] = name
+    if label_column:
+        schema["label"] = {"column": label_column,
+                           "threshold": 1 if label_threshold is None else _number(label_threshold)}
+    if timestamp:
+        schema["timestamp"] = timestamp
+    for side, roles, id_column in (("user", user_roles, user_id), ("item", item_roles, item_id)):
+        features = {}
+        for column, role in (roles or {}).items():
+            if role not in FEATURE_ROLES:
+                raise DataError(f"{side} column '{column}': unknown role '{role}'; use one of {FEATURE_ROLES}",
+                                column=column)
+            if role == ROLE_IGNORE or column == id_column:
+                continue
+            spec = {"kind": role}
+            if role == ROLE_MULTI:
+                separator = separators.get(f"{side}:{column}", ";")
+                if not separator:
+                    raise DataError(f"{side} column '{column}' is multi-valued but has no separator",
+                                    column=column)
+                spec["separator"] = separator
+            features[column] = spec
+        schema[f"{side}_features"] = features
+    schema["aligned_pairs"] = [{k: v for k, v in pair.items() if v not in (None, "")}
+                               for pair in (aligned_pairs or [])]
+    if missing_values is not None:
+        schema["missing_values"] = list(missing_values)
+    return validate_schema(schema, "the column mapping")
+
+
+def _number(value) -> float | int:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40) -> dict[str, str]:
+    """A first guess at each column's role: numbers → numeric, few distinct values → categorical,
+    cells holding ';' lists → multi, free text (names, addresses, URLs) → ignore. The user can change it."""
+    from attnrec.data.own import DEFAULT_MISSING, missing_mask
+
+    roles = {}
+    for column in frame.columns:
+        if column == id_column:
+            continue
+        present = frame[column][~missing_mask(frame[column], DEFAULT_MISSING)]
+        texts = present.astype(str).str.strip()
+        if texts.empty:
+            roles[column] = ROLE_IGNORE
+        elif texts.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?").all() and texts.nunique() > 2:
+            roles[column] = ROLE_NUMERIC
+        elif texts.str.contains(";", regex=False).mean() > 0.2:
+            roles[column] = ROLE_MULTI
+        elif texts.nunique() <= max_categories:
+            roles[column] = ROLE_CATEGORICAL
+        else:
+            roles[column] = ROLE_IGNORE
+    return roles
+
+
+def suggest_id_column(frame, hint: str = "") -> str:
+    """The likeliest id column: unique, no blanks, name containing 'id' (and the hint) preferred."""
+    def score(column: str) -> tuple:
+        values = frame[column].astype(str).str.strip()
+        unique = values.is_unique and (values != "").all()
+        lowered = column.lower()
+        return (unique, hint and hint in lowered, "id" in lowered, -list(frame.columns).index(column))
+    return max(frame.columns, key=score)
+
+
+def suggest_threshold(values) -> float | int:
+    """Label threshold default: 1 for 0/1 labels, else the midpoint of the rating range, rounded up."""
+    import math
+
+    import pandas as pd
+
+    numbers = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna()
+    if numbers.empty:
+        return 1
+    low, high = float(numbers.min()), float(numbers.max())
+    if set(numbers.unique()) <= {0.0, 1.0}:
+        return 1
+    return _number(math.ceil((low + high) / 2)) if high > low else _number(high)
