@@ -1,0 +1,53 @@
+"""Datasets, loaders and the Featurizer.
+
+`load_dataset("restaurants" | "synthetic" | folder, schema=None)` returns a `Dataset`; `Featurizer.fit`
+turns its tables into dense matrices (aligned named dimensions, or latent one-hot/multi-hot/scaled).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from attnrec.data.featurize import Featurizer
+from attnrec.data.io import read_table
+from attnrec.data.types import DataError, Dataset, FieldGroup, FieldKind, Mode, Side, SideEncoding
+
+__all__ = ["load_dataset", "Featurizer", "read_table", "load_own_dataset", "BUILT_IN", "SAMPLE_DATA",
+           "DataError", "Dataset", "FieldGroup", "FieldKind", "Mode", "Side", "SideEncoding"]
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+BUILT_IN = ("restaurants", "synthetic")
+_TABLE_NAMES = ("users", "items", "interactions")
+
+
+def load_own_dataset(*args, **kwargs) -> Dataset:
+    from attnrec.data.own import load_own_dataset as load
+    return load(*args, **kwargs)
+
+
+def load_dataset(name_or_dir: str | Path, schema: dict | str | Path | None = None) -> Dataset:
+    """A built-in by name ("restaurants", "synthetic"), or a folder holding either the raw restaurant
+    files or users/items/interactions tables (.csv or .parquet) with a schema.json (or `schema`)."""
+    if str(name_or_dir) in BUILT_IN and not Path(name_or_dir).is_dir():
+        directory = SAMPLE_DATA / str(name_or_dir)
+    else:
+        directory = Path(name_or_dir)
+    if not directory.is_dir():
+        raise DataError(f"'{name_or_dir}' is neither a built-in dataset {list(BUILT_IN)} nor a folder")
+    if schema is None and (directory / "rating_final.csv").exists():
+        from attnrec.data.restaurants import load_restaurants
+        return load_restaurants(directory)
+    if schema is None and (directory / "planted.json").exists():
+        from attnrec.data.synthetic import load_synthetic
+        return load_synthetic(directory)
+    from attnrec.data.own import load_own_dataset as load
+    tables = {t: _find_table(directory, t) for t in _TABLE_NAMES}
+    schema_source = schema if schema is not None else directory / "schema.json"
+    return load(tables["users"], tables["items"], tables["interactions"], schema_source,
+                name=directory.name, source=str(directory))
+
+
+def _find_table(directory: Path, stem: str) -> Path:
+    for suffix in (".csv", ".parquet", ".pq"):
+        if (directory / f"{stem}{suffix}").exists():
+            return directory / f"{stem}{suffix}"
+    raise DataError(f"no {stem}.csv or {stem}.parquet in {directory}", file=f"{stem}.csv")

@@ -1,0 +1,284 @@
+"""Featurizer: raw side tables → dense matrices with named, grouped columns (docs/architecture.md).
+
+Two modes:
+- "aligned": both sides map onto the same named dimensions (e.g. "cuisine: Mexican"), each in [0, 1], so
+  X ⊙ Y reads "how well user and item match on dimension i". A dimension is plain data — one rule per
+  side — so it round-trips through JSON:
+      {"name": "price: low", "group": "price",
+       "user": {"column": "budget", "values": {"low": 1.0}},
+       "item": {"column": "price",  "values": {"low": 1.0}}}
+  A "values" rule gives the largest weight among the cell's values (multi-valued cells are split on
+  "separator"); a "range" rule {"column": c, "range": [lo, hi]} scales a number to [0, 1] and clips.
+  Missing cells give 0 (no evidence of a match).
+- "latent": each side's own fields: categorical → one-hot over the fitted vocabulary (unseen → zeros),
+  multi → multi-hot, numeric → (x − mean) / std (missing → 0), optional one-hot id group.
+
+"unknown" baseline = what `encode` gives for a row whose every field is missing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attnrec.data.types import DataError, Dataset, FieldGroup, Mode, Side, SideEncoding
+
+__all__ = ["Featurizer", "compile_aligned_pairs", "cell_tokens"]
+
+SIDES: tuple[Side, Side] = ("user", "item")
+JSON_VERSION = 1
+
+
+def cell_tokens(value, separator: str | None = None) -> list[str]:
+    """The values written in one cell: [] when missing, split on `separator` for multi-valued cells."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return []
+    text = str(value)
+    parts = text.split(separator) if separator else [text]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _column(table: pd.DataFrame, name: str, side: Side) -> pd.Series:
+    if name not in table.columns:
+        raise DataError(f"the {side} table has no column '{name}', which the featurizer was fitted on",
+                        column=name)
+    return table[name]
+
+
+# ---------- aligned rules ----------
+
+def _rule_values(rule: dict, column: pd.Series) -> np.ndarray:
+    if "range" in rule:
+        lo, hi = (float(v) for v in rule["range"])
+        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        scaled = (numbers - lo) / (hi - lo) if hi > lo else np.zeros_like(numbers)
+        return np.nan_to_num(np.clip(scaled, 0.0, 1.0), nan=0.0)
+    weights, separator = rule["values"], rule.get("separator")
+    cache: dict = {}
+    out = np.empty(len(column), dtype=np.float64)
+    for r, cell in enumerate(column.tolist()):
+        key = cell if isinstance(cell, str) else repr(cell)
+        if key not in cache:
+            cache[key] = max((weights.get(t, 0.0) for t in cell_tokens(cell, separator)), default=0.0)
+        out[r] = cache[key]
+    return out
+
+
+def compile_aligned_pairs(dataset: Dataset) -> list[dict]:
+    """Turn the schema's simple `aligned_pairs` into explicit dimensions, fitted on the dataset.
+
+    Categorical/multi pair → one dimension per value present on *both* sides ("<name>: <value>");
+    numeric pair → one dimension scaled by the pair's "range" or by the min/max seen on both sides.
+    """
+    schema = dataset.schema
+    dims: list[dict] = []
+    for pair in schema.get("aligned_pairs", []):
+        name, ucol, icol = pair.get("name") or f"{pair['user']} ~ {pair['item']}", pair["user"], pair["item"]
+        uspec = schema.get("user_features", {}).get(ucol, {})
+        ispec = schema.get("item_features", {}).get(icol, {})
+        kind = pair.get("kind") or uspec.get("kind") or ispec.get("kind") or "categorical"
+        if kind == "numeric":
+            if "range" in pair:
+                lo, hi = (float(v) for v in pair["range"])
+            else:
+                both = pd.concat([pd.to_numeric(dataset.users[ucol], errors="coerce"),
+                                  pd.to_numeric(dataset.items[icol], errors="coerce")]).dropna()
+                lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+            dims.append({"name": name, "group": name,
+                         "user": {"column": ucol, "range": [lo, hi]},
+                         "item": {"column": icol, "range": [lo, hi]}})
+            continue
+        usep = uspec.get("separator", ";") if kind == "multi" or uspec.get("kind") == "multi" else None
+        isep = ispec.get("separator", ";") if kind == "multi" or ispec.get("kind") == "multi" else None
+        uvals = {t for c in dataset.users[ucol] for t in cell_tokens(c, usep)}
+        ivals = {t for c in dataset.items[icol] for t in cell_tokens(c, isep)}
+        shared = sorted(uvals & ivals)
+        if not shared:
+            raise DataError(f"aligned pair '{name}': user column '{ucol}' and item column '{icol}' "
+                            f"share no values, so no aligned dimension can be built", column=ucol)
+        for value in shared:
+            urule = {"column": ucol, "values": {value: 1.0}}
+            irule = {"column": icol, "values": {value: 1.0}}
+            if usep:
+                urule["separator"] = usep
+            if isep:
+                irule["separator"] = isep
+            dims.append({"name": f"{name}: {value}", "group": name, "user": urule, "item": irule})
+    return dims
+
+
+# ---------- latent fields ----------
+
+def _fit_field(name: str, spec: dict, column: pd.Series) -> dict:
+    kind = spec.get("kind", "categorical")
+    if kind == "numeric":
+        numbers = pd.to_numeric(column, errors="coerce").dropna().to_numpy(dtype=np.float64)
+        mean = float(numbers.mean()) if len(numbers) else 0.0
+        std = float(numbers.std()) if len(numbers) > 1 else 0.0
+        return {"name": name, "kind": "numeric", "mean": mean, "std": std if std > 0 else 1.0}
+    separator = spec.get("separator", ";") if kind == "multi" else None
+    vocabulary = sorted({t for cell in column for t in cell_tokens(cell, separator)})
+    field = {"name": name, "kind": kind, "vocabulary": vocabulary}
+    if separator:
+        field["separator"] = separator
+    return field
+
+
+def _field_columns(field: dict) -> list[str]:
+    if field["kind"] == "numeric":
+        return [field["name"]]
+    return [f"{field['name']}={v}" for v in field["vocabulary"]]
+
+
+def _encode_field(field: dict, column: pd.Series) -> np.ndarray:
+    n = len(column)
+    if field["kind"] == "numeric":
+        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        return np.nan_to_num((numbers - field["mean"]) / field["std"], nan=0.0)[:, None]
+    index = {v: j for j, v in enumerate(field["vocabulary"])}
+    out = np.zeros((n, len(index)), dtype=np.float64)
+    separator = field.get("separator")
+    for r, cell in enumerate(column.tolist()):
+        for token in cell_tokens(cell, separator):
+            j = index.get(token)
+            if j is not None:
+                out[r, j] = 1.0
+    return out
+
+
+def _check_contiguous_groups(dimensions: list[dict]) -> None:
+    seen: list[str] = []
+    for dim in dimensions:
+        if seen and dim["group"] == seen[-1]:
+            continue
+        if dim["group"] in seen:
+            raise ValueError(f"aligned group '{dim['group']}' is split; list each family's dimensions together")
+        seen.append(dim["group"])
+
+
+@dataclass
+class _SideSpec:
+    fields: list[dict]          # latent: field specs in column order (the id group last)
+    mean_row: list[float]       # column means over the fitting table, for the "mean" baseline
+
+
+class Featurizer:
+    """Fitted encoding of users and items; see the module docstring for the two modes."""
+
+    def __init__(self, mode: Mode, use_ids: bool, dimensions: list[dict] | None,
+                 sides: dict[str, _SideSpec]):
+        if mode not in ("aligned", "latent"):
+            raise ValueError(f"mode must be 'aligned' or 'latent', got {mode!r}")
+        self.mode: Mode = mode
+        self.use_ids = bool(use_ids)
+        self.dimensions = dimensions or []
+        _check_contiguous_groups(self.dimensions)
+        self._sides = sides
+        self.dimension_names: list[str] | None = (
+            [d["name"] for d in self.dimensions] if mode == "aligned" else None)
+
+    # ----- fitting -----
+    @classmethod
+    def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False) -> "Featurizer":
+        if mode == "aligned":
+            if use_ids:
+                raise ValueError("use_ids applies to latent mode only (ids have no shared meaning)")
+            dimensions = dataset.schema.get("aligned_dimensions") or compile_aligned_pairs(dataset)
+            if not dimensions:
+                raise DataError(f"dataset '{dataset.name}' defines no aligned dimensions "
+                                f"(schema 'aligned_pairs' is empty); use latent mode")
+            sides = {s: _SideSpec([], []) for s in SIDES}
+            featurizer = cls(mode, False, [dict(d) for d in dimensions], sides)
+        else:
+            sides = {}
+            for side in SIDES:
+                table = dataset.users if side == "user" else dataset.items
+                specs = dataset.schema.get(f"{side}_features", {})
+                fields = [_fit_field(name, spec, _column(table, name, side)) for name, spec in specs.items()]
+                if use_ids:
+                    fields.append({"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]})
+                sides[side] = _SideSpec(fields, [])
+            featurizer = cls(mode, use_ids, None, sides)
+        for side in SIDES:
+            table = dataset.users if side == "user" else dataset.items
+            matrix = featurizer._matrix(side, table)
+            featurizer._sides[side].mean_row = matrix.mean(axis=0).tolist() if len(matrix) else []
+        return featurizer
+
+    # ----- encoding -----
+    def _matrix(self, side: Side, table: pd.DataFrame) -> np.ndarray:
+        if self.mode == "aligned":
+            cols = [_rule_values(d[side], _column(table, d[side]["column"], side)) for d in self.dimensions]
+            return np.stack(cols, axis=1) if cols else np.zeros((len(table), 0))
+        blocks = []
+        for field in self._sides[side].fields:
+            if field["kind"] == "id":
+                blocks.append(_encode_field(field, pd.Series([str(i) for i in table.index])))
+            else:
+                blocks.append(_encode_field(field, _column(table, field["name"], side)))
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(table), 0))
+
+    def encode(self, side: Side, table: pd.DataFrame) -> SideEncoding:
+        """Encode a table indexed by id (like dataset.users / dataset.items)."""
+        self._check_side(side)
+        matrix = self._matrix(side, table).astype(np.float32)
+        return SideEncoding([str(i) for i in table.index], matrix, self.columns(side), self.groups(side))
+
+    def columns(self, side: Side) -> list[str]:
+        self._check_side(side)
+        if self.mode == "aligned":
+            return list(self.dimension_names)
+        return [c for f in self._sides[side].fields for c in _field_columns(f)]
+
+    def groups(self, side: Side) -> list[FieldGroup]:
+        self._check_side(side)
+        groups: list[FieldGroup] = []
+        if self.mode == "aligned":
+            for i, dim in enumerate(self.dimensions):  # families are contiguous by construction
+                if groups and groups[-1].name == dim["group"] and groups[-1].stop == i:
+                    groups[-1] = FieldGroup(dim["group"], "aligned", groups[-1].start, i + 1)
+                else:
+                    groups.append(FieldGroup(dim["group"], "aligned", i, i + 1))
+            return groups
+        start = 0
+        for field in self._sides[side].fields:
+            width = len(_field_columns(field))
+            groups.append(FieldGroup(field["name"], field["kind"], start, start + width))
+            start += width
+        return groups
+
+    def baseline_row(self, side: Side, kind: str) -> np.ndarray:
+        """A reference row for attributions: "zeros", "mean" (over the fitting table) or "unknown"."""
+        self._check_side(side)
+        width = len(self.columns(side))
+        if kind == "zeros":
+            return np.zeros(width, dtype=np.float32)
+        if kind == "mean":
+            return np.asarray(self._sides[side].mean_row, dtype=np.float32).reshape(width)
+        if kind == "unknown":
+            return np.zeros(width, dtype=np.float32)  # all-missing row: no category, numbers at mean
+        raise ValueError(f"baseline kind must be 'zeros', 'mean' or 'unknown', got {kind!r}")
+
+    def _check_side(self, side: str) -> None:
+        if side not in SIDES:
+            raise ValueError(f"side must be 'user' or 'item', got {side!r}")
+
+    # ----- persistence -----
+    def to_json(self) -> dict:
+        return {"version": JSON_VERSION, "mode": self.mode, "use_ids": self.use_ids,
+                "dimensions": self.dimensions,
+                "sides": {s: {"fields": self._sides[s].fields, "mean_row": self._sides[s].mean_row}
+                          for s in SIDES}}
+
+    @classmethod
+    def from_json(cls, blob: dict) -> "Featurizer":
+        if blob.get("version") != JSON_VERSION:
+            raise ValueError(f"featurizer JSON version {blob.get('version')!r} is not {JSON_VERSION}")
+        sides = {s: _SideSpec(list(blob["sides"][s]["fields"]), list(blob["sides"][s]["mean_row"]))
+                 for s in SIDES}
+        return cls(blob["mode"], blob["use_ids"], blob.get("dimensions"), sides)
+
+    def __repr__(self) -> str:
+        widths = {s: len(self.columns(s)) for s in SIDES}
+        return f"Featurizer(mode={self.mode!r}, use_ids={self.use_ids}, columns={widths})"

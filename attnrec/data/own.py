@@ -1,0 +1,333 @@
+"""Your own data: users, items and interactions tables (CSV or Parquet) plus a schema JSON.
+
+Schema (every key but the two ids is optional; unknown keys are errors, so typos are caught):
+    {"user_id": "uid", "item_id": "iid",
+     "label": {"column": "rating", "threshold": 4},     # label = rating ≥ threshold; omit → every row positive
+     "timestamp": "ts",
+     "user_features": {"age": {"kind": "numeric"}, "tags": {"kind": "multi", "separator": ";"}},
+     "item_features": {"genre": {"kind": "categorical"}},
+     "aligned_pairs": [{"user": "fav_genre", "item": "genre", "name": "genre"}],
+     "missing_values": ["", "?"]}                       # cells read as missing (default shown)
+
+Loading validates everything first and builds the Dataset only when all is well (never half-loads);
+each problem is a DataError naming the file, the row (header = row 1) and the column. Nothing is ever
+unpickled: CSV is parsed as text and Parquet through pyarrow.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from attnrec.data.io import first_data_row, read_table
+from attnrec.data.types import DataError, Dataset
+
+__all__ = ["load_schema", "validate_schema", "load_own_dataset", "read_table", "TableSource",
+           "DEFAULT_MISSING", "missing_mask", "require_columns", "check_unique_ids", "parse_numeric",
+           "check_known_ids", "row_number"]
+
+TableSource = "str | Path | pd.DataFrame | tuple[str, bytes]"  # path, a table already read, or (filename, bytes)
+DEFAULT_MISSING = ("", "?")
+SCHEMA_KEYS = {"user_id", "item_id", "label", "timestamp", "user_features", "item_features",
+               "aligned_pairs", "aligned_dimensions", "missing_values", "item_name", "name", "description"}
+FEATURE_KINDS = {"categorical", "numeric", "multi"}
+FEATURE_KEYS = {"kind", "separator"}
+PAIR_KEYS = {"user", "item", "name", "kind", "range"}
+LABEL_KEYS = {"column", "threshold"}
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+# ---------- schema ----------
+
+def load_schema(source: dict | str | Path | bytes, filename: str = "schema.json") -> dict:
+    """Read and validate a schema from a dict, a JSON file path, or uploaded bytes."""
+    if isinstance(source, dict):
+        return validate_schema(source, filename)
+    if isinstance(source, (bytes, bytearray)):
+        text, name = _decode_json_bytes(bytes(source), filename), filename
+    else:
+        path = Path(source)
+        name = path.name
+        if not path.exists():
+            raise DataError("schema file not found", file=str(path))
+        text = _decode_json_bytes(path.read_bytes(), name)
+    if not text.strip():
+        raise DataError("the schema file is empty", file=name)
+    try:
+        blob = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})",
+                        file=name) from None
+    return validate_schema(blob, name)
+
+
+def _decode_json_bytes(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError("is not valid UTF-8 text", file=name) from None
+
+
+def validate_schema(schema: dict, file: str = "schema.json") -> dict:
+    """Check keys, kinds and types; returns a normalised copy (defaults filled in)."""
+    if not isinstance(schema, dict):
+        raise DataError("the schema must be a JSON object", file=file)
+    unknown = sorted(set(schema) - SCHEMA_KEYS)
+    if unknown:
+        raise DataError(f"unknown schema key(s) {unknown}; allowed: {sorted(SCHEMA_KEYS)}", file=file)
+    for key in ("user_id", "item_id"):
+        if not isinstance(schema.get(key), str) or not schema[key]:
+            raise DataError(f"schema needs '{key}': the name of the id column", file=file)
+    out = dict(schema)
+    label = schema.get("label")
+    if label is not None:
+        if not isinstance(label, dict) or set(label) - LABEL_KEYS or "column" not in label:
+            raise DataError("'label' must be {\"column\": name, \"threshold\": number}", file=file)
+        threshold = label.get("threshold", 1)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not np.isfinite(threshold):
+            raise DataError(f"label threshold must be a finite number, got {threshold!r}", file=file)
+        out["label"] = {"column": label["column"], "threshold": threshold}
+    if "timestamp" in schema and not isinstance(schema["timestamp"], str):
+        raise DataError("'timestamp' must be a column name", file=file)
+    for side in ("user", "item"):
+        features = schema.get(f"{side}_features", {})
+        if not isinstance(features, dict):
+            raise DataError(f"'{side}_features' must map column names to {{\"kind\": ...}}", file=file)
+        normalised = {}
+        for column, spec in features.items():
+            spec = {"kind": spec} if isinstance(spec, str) else spec
+            if not isinstance(spec, dict) or set(spec) - FEATURE_KEYS:
+                raise DataError(f"{side} feature '{column}': allowed keys are {sorted(FEATURE_KEYS)}",
+                                file=file, column=column)
+            kind = spec.get("kind", "categorical")
+            if kind not in FEATURE_KINDS:
+                raise DataError(f"{side} feature '{column}': unknown kind '{kind}'; use one of "
+                                f"{sorted(FEATURE_KINDS)}", file=file, column=column)
+            spec = {"kind": kind, **({"separator": spec.get("separator", ";")} if kind == "multi" else {})}
+            normalised[column] = spec
+        out[f"{side}_features"] = normalised
+    pairs = schema.get("aligned_pairs", [])
+    if not isinstance(pairs, list):
+        raise DataError("'aligned_pairs' must be a list", file=file)
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, dict) or set(pair) - PAIR_KEYS or not {"user", "item"} <= set(pair):
+            raise DataError(f"aligned_pairs[{i}] must have 'user' and 'item' columns (optional: name, "
+                            f"kind, range)", file=file)
+        if pair.get("kind", "categorical") not in FEATURE_KINDS:
+            raise DataError(f"aligned_pairs[{i}]: unknown kind '{pair['kind']}'", file=file)
+    out["aligned_pairs"] = [dict(p) for p in pairs]
+    missing = schema.get("missing_values", list(DEFAULT_MISSING))
+    if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
+        raise DataError("'missing_values' must be a list of strings", file=file)
+    out["missing_values"] = missing
+    return out
+
+
+# ---------- cell-level checks shared with the restaurants loader ----------
+
+def row_number(frame: pd.DataFrame, position: int) -> int:
+    rows = frame.attrs.get("row_numbers")
+    return rows[position] if rows and position < len(rows) else position + first_data_row
+
+
+def _file(frame: pd.DataFrame) -> str | None:
+    return frame.attrs.get("source_file")
+
+
+def missing_mask(column: pd.Series, missing_values=DEFAULT_MISSING) -> np.ndarray:
+    """True where a cell is missing: NA/None, or a string among `missing_values` (after strip)."""
+    markers = set(missing_values)
+    return np.array([cell is None or (isinstance(cell, str) and cell.strip() in markers)
+                     or (not isinstance(cell, str) and _is_na(cell)) for cell in column.tolist()], dtype=bool)
+
+
+def _is_na(cell) -> bool:
+    try:
+        return bool(pd.isna(cell))
+    except (TypeError, ValueError):  # list-like cells are values, not missing
+        return False
+
+
+def require_columns(frame: pd.DataFrame, columns, what: str = "") -> None:
+    present = set(frame.columns)
+    for column in columns:
+        if column not in present:
+            raise DataError(f"missing column{(' (' + what + ')') if what else ''}; the file has "
+                            f"{list(frame.columns)}", file=_file(frame), column=column)
+
+
+def check_unique_ids(frame: pd.DataFrame, column: str, missing_values=DEFAULT_MISSING) -> None:
+    missing = missing_mask(frame[column], missing_values)
+    if missing.any():
+        raise DataError("id is missing", file=_file(frame), row=row_number(frame, int(np.argmax(missing))),
+                        column=column)
+    ids = frame[column].astype(str).str.strip()
+    duplicated = ids.duplicated(keep="first").to_numpy()
+    if duplicated.any():
+        pos = int(np.argmax(duplicated))
+        first = int(np.argmax((ids == ids.iloc[pos]).to_numpy()))
+        raise DataError(f"duplicate id '{ids.iloc[pos]}' (first seen at row {row_number(frame, first)})",
+                        file=_file(frame), row=row_number(frame, pos), column=column)
+
+
+def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool = False,
+                  missing_values=DEFAULT_MISSING) -> pd.Series:
+    """The column as float64 (missing → NaN). Text, NaN or ±inf in a cell is a DataError."""
+    cells = frame[column].tolist()
+    missing = missing_mask(frame[column], missing_values)
+    out = np.full(len(cells), np.nan)
+    for pos, cell in enumerate(cells):
+        if missing[pos]:
+            if required:
+                raise DataError("value is missing but a number is required", file=_file(frame),
+                                row=row_number(frame, pos), column=column)
+            continue
+        if isinstance(cell, str):
+            text = cell.strip()
+            if not _NUMBER.match(text):
+                kind = "NaN or infinity" if text.lower().lstrip("+-") in ("nan", "inf", "infinity") else "text"
+                raise DataError(f"{kind} '{text}' where a finite number is expected", file=_file(frame),
+                                row=row_number(frame, pos), column=column)
+            value = float(text)
+        elif isinstance(cell, (bool, np.bool_)):
+            value = float(cell)
+        elif isinstance(cell, (int, float, np.integer, np.floating)):
+            value = float(cell)
+        else:
+            raise DataError(f"'{cell}' is not a number", file=_file(frame), row=row_number(frame, pos),
+                            column=column)
+        if not np.isfinite(value):
+            raise DataError(f"{value} where a finite number is expected (NaN/inf not allowed)",
+                            file=_file(frame), row=row_number(frame, pos), column=column)
+        out[pos] = value
+    return pd.Series(out, index=frame.index, name=column)
+
+
+def check_known_ids(frame: pd.DataFrame, column: str, known: set[str], what: str) -> None:
+    ids = frame[column].astype(str).str.strip()
+    unknown = ~ids.isin(known).to_numpy()
+    if unknown.any():
+        pos = int(np.argmax(unknown))
+        raise DataError(f"{what} id '{ids.iloc[pos]}' is not in the {what}s table "
+                        f"({int(unknown.sum())} row(s) like this)", file=_file(frame),
+                        row=row_number(frame, pos), column=column)
+
+
+def clean_text(column: pd.Series, missing_values=DEFAULT_MISSING) -> pd.Series:
+    """Strings stripped, missing markers → NaN (for display and categorical features)."""
+    missing = missing_mask(column, missing_values)
+    values = [np.nan if m else str(c).strip() for c, m in zip(column.tolist(), missing)]
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
+# ---------- loading ----------
+
+def _read(source, default_name: str) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        frame.attrs.setdefault("source_file", default_name)
+        frame.attrs.update({k: v for k, v in source.attrs.items()})
+        return frame
+    if isinstance(source, tuple):
+        filename, data = source
+        return read_table(data, filename)
+    return read_table(source)
+
+
+def load_own_dataset(users, items, interactions, schema, name: str = "own data",
+                     source: str = "") -> Dataset:
+    """Validate and load three tables + a schema. Each table: a path, (filename, bytes), or a DataFrame
+    from `read_table`; schema: dict, path or bytes. Raises DataError on the first problem found."""
+    schema = load_schema(schema)
+    missing_values = schema["missing_values"]
+    tables = {"users": _read(users, "users"), "items": _read(items, "items"),
+              "interactions": _read(interactions, "interactions")}
+    u, i, x = tables["users"], tables["items"], tables["interactions"]
+
+    # 1. every column the schema names exists
+    require_columns(u, [schema["user_id"]], "the schema's user_id")
+    require_columns(i, [schema["item_id"]], "the schema's item_id")
+    require_columns(u, schema["user_features"], "named in user_features")
+    require_columns(i, schema["item_features"], "named in item_features")
+    require_columns(u, [p["user"] for p in schema["aligned_pairs"]], "named in aligned_pairs")
+    require_columns(i, [p["item"] for p in schema["aligned_pairs"]], "named in aligned_pairs")
+    require_columns(x, [schema["user_id"], schema["item_id"]], "interactions need both ids")
+    if schema.get("label"):
+        require_columns(x, [schema["label"]["column"]], "the schema's label column")
+    if schema.get("timestamp"):
+        require_columns(x, [schema["timestamp"]], "the schema's timestamp")
+
+    # 2. ids unique and present, interactions point at known ids
+    check_unique_ids(u, schema["user_id"], missing_values)
+    check_unique_ids(i, schema["item_id"], missing_values)
+    for column in (schema["user_id"], schema["item_id"]):
+        mask = missing_mask(x[column], missing_values)
+        if mask.any():
+            raise DataError("id is missing", file=_file(x), row=row_number(x, int(np.argmax(mask))), column=column)
+    check_known_ids(x, schema["user_id"], set(u[schema["user_id"]].astype(str).str.strip()), "user")
+    check_known_ids(x, schema["item_id"], set(i[schema["item_id"]].astype(str).str.strip()), "item")
+
+    # 3. numbers are numbers
+    numeric = {side: [c for c, s in schema[f"{side}_features"].items() if s["kind"] == "numeric"]
+               for side in ("user", "item")}
+    numeric["user"] += [p["user"] for p in schema["aligned_pairs"] if p.get("kind") == "numeric"]
+    numeric["item"] += [p["item"] for p in schema["aligned_pairs"] if p.get("kind") == "numeric"]
+    parsed = {"user": {c: parse_numeric(u, c, missing_values=missing_values) for c in numeric["user"]},
+              "item": {c: parse_numeric(i, c, missing_values=missing_values) for c in numeric["item"]}}
+    label = None
+    if schema.get("label"):
+        label = parse_numeric(x, schema["label"]["column"], required=True, missing_values=missing_values)
+    timestamp = _parse_timestamp(x, schema["timestamp"], missing_values) if schema.get("timestamp") else None
+
+    # 4. all valid: build
+    users_table = _side_table(u, schema["user_id"], parsed["user"], missing_values, "user_id")
+    items_table = _side_table(i, schema["item_id"], parsed["item"], missing_values, "item_id")
+    frame = pd.DataFrame({"user_id": x[schema["user_id"]].astype(str).str.strip().to_numpy(),
+                          "item_id": x[schema["item_id"]].astype(str).str.strip().to_numpy()})
+    frame["label"] = ((label.to_numpy() >= schema["label"]["threshold"]).astype(int)
+                      if label is not None else 1)
+    if timestamp is not None:
+        frame["timestamp"] = timestamp.to_numpy()
+    frame = collapse_repeats(frame)
+    return Dataset(name=name, users=users_table, items=items_table, interactions=frame, schema=schema,
+                   source=source or name)
+
+
+def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (user, item): repeated rows keep the largest label and the latest timestamp."""
+    if not frame.duplicated(["user_id", "item_id"]).any():
+        return frame.reset_index(drop=True)
+    agg = {"label": "max", **({"timestamp": "max"} if "timestamp" in frame else {})}
+    return frame.groupby(["user_id", "item_id"], as_index=False, sort=False).agg(agg)
+
+
+def _parse_timestamp(frame: pd.DataFrame, column: str, missing_values) -> pd.Series:
+    cells = frame[column]
+    mask = missing_mask(cells, missing_values)
+    if mask.any():
+        raise DataError("timestamp is missing", file=_file(frame), row=row_number(frame, int(np.argmax(mask))),
+                        column=column)
+    as_text = cells.astype(str).str.strip()
+    if as_text.map(lambda t: bool(_NUMBER.match(t))).all():
+        return parse_numeric(frame, column, required=True, missing_values=missing_values)
+    parsed = pd.to_datetime(as_text, errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        pos = int(np.argmax(bad))
+        raise DataError(f"'{as_text.iloc[pos]}' is neither a number nor a date/time", file=_file(frame),
+                        row=row_number(frame, pos), column=column)
+    return parsed
+
+
+def _side_table(frame: pd.DataFrame, id_column: str, numbers: dict[str, pd.Series], missing_values,
+                index_name: str) -> pd.DataFrame:
+    table = pd.DataFrame(index=pd.Index(frame[id_column].astype(str).str.strip().to_numpy(), name=index_name))
+    for column in frame.columns:
+        if column == id_column:
+            continue
+        values = numbers[column] if column in numbers else clean_text(frame[column], missing_values)
+        table[column] = values.to_numpy()
+    return table
