@@ -1,4 +1,5 @@
 """attnrec — see why an attention-based recommender scores a user–item pair the way it does."""
 from attnrec.attention import AttentionTrace, attend, attention_scores
+from attnrec.data import Featurizer, load_dataset
 
-__all__ = ["AttentionTrace", "attend", "attention_scores"]
+__all__ = ["AttentionTrace", "attend", "attention_scores", "Featurizer", "load_dataset"]
