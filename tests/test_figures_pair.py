@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from attnrec.attention import attend
-from attnrec.figures.pair import (attribution_bars, difference_heatmap, paired_contributions,
+from attnrec.figures.pair import (side_attribution_bars, difference_heatmap, paired_contributions,
                                   score_difference_waterfall, shorten)
 from attnrec.figures.style import ITEM_COLOR, USER_COLOR
 
@@ -44,7 +44,7 @@ def test_attribution_bars_sorted_by_magnitude_and_coloured_by_side():
     table = pd.DataFrame({"label": ["cuisine = Mexican", "budget = low", "price = $$", "parking = none"],
                           "side": ["user", "user", "item", "item"],
                           "attribution": [0.1, -0.7, 0.4, -0.05]})
-    fig = as_json(attribution_bars(table, "IG"))
+    fig = as_json(side_attribution_bars(table, "IG"))
     by_side = {t["name"]: t for t in fig["data"]}
     assert by_side["user"]["marker"]["color"] == USER_COLOR
     assert by_side["item"]["marker"]["color"] == ITEM_COLOR
@@ -57,7 +57,7 @@ def test_attribution_bars_sorted_by_magnitude_and_coloured_by_side():
 def test_attribution_bars_keeps_the_top_and_says_so():
     table = pd.DataFrame({"label": [f"f{i}" for i in range(30)], "side": ["user"] * 30,
                           "attribution": np.linspace(-1, 2, 30)})
-    fig = as_json(attribution_bars(table, "IG", max_bars=5))
+    fig = as_json(side_attribution_bars(table, "IG", max_bars=5))
     assert len(fig["data"][0]["x"]) == 5
     assert max(abs(v) for v in fig["data"][0]["x"]) == 2.0
     assert "top 5 of 30" in fig["layout"]["title"]["text"]
@@ -65,7 +65,7 @@ def test_attribution_bars_keeps_the_top_and_says_so():
 
 def test_attribution_bars_reject_nan():
     with pytest.raises(ValueError, match="NaN"):
-        attribution_bars(pd.DataFrame({"label": ["a"], "side": ["user"], "attribution": [np.nan]}), "t")
+        side_attribution_bars(pd.DataFrame({"label": ["a"], "side": ["user"], "attribution": [np.nan]}), "t")
 
 
 def test_difference_heatmap_is_first_minus_second_centred_on_zero():
@@ -83,7 +83,7 @@ def test_difference_heatmap_is_first_minus_second_centred_on_zero():
 def test_difference_heatmap_checks_shapes_and_names():
     with pytest.raises(ValueError, match="same shape"):
         difference_heatmap(np.zeros((2, 3)), np.zeros((2, 4)), ["a", "b", "c"], "t")
-    with pytest.raises(ValueError, match="names"):
+    with pytest.raises(ValueError, match="names for"):
         difference_heatmap(np.zeros((2, 3)), np.zeros((2, 3)), ["a"], "t")
 
 

@@ -1,6 +1,6 @@
 """Figures for one pair and for two pairs side by side: numbers in, Plotly figure out.
 
-- `attribution_bars`: signed attributions to raw attributes, coloured by side (user blue, item orange).
+- `side_attribution_bars`: signed attributions to raw attributes, coloured by side (user blue, item orange).
 - `difference_heatmap`: heads × dimensions of first − second, diverging scale centred on 0.
 - `paired_contributions`: per-dimension contributions to S of two pairs, next to each other.
 - `score_difference_waterfall`: S(second) + Σ_i ΔC_i = S(first) — the score difference split over
@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from attnrec.figures.attention import unique_names
 from attnrec.figures.style import (DIVERGING_SCALE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
                                    side_color, tick_angle, tick_font_size)
 
-__all__ = ["attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
+__all__ = ["side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
            "shorten"]
 
 MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep their room at 1280 px
@@ -40,13 +41,11 @@ def _as_matrix(name: str, values) -> np.ndarray:
 
 
 def _check_names(names: Sequence[str], d: int) -> list[str]:
-    names = [str(n) for n in names]
-    if len(names) != d:
-        raise ValueError(f"{len(names)} dimension names for {d} dimensions")
-    return names
+    # Categorical axes merge equal labels, so repeated names get a suffix (as in the attention figures).
+    return unique_names(names, d)
 
 
-def attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16) -> go.Figure:
+def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16) -> go.Figure:
     """Horizontal signed bars, largest |attribution| on top, one trace per side.
 
     `table` columns: `label` (what the bar is, e.g. "cuisine = Mexican"), `side` ("user" | "item"),
