@@ -13,13 +13,15 @@ import posixpath
 import stat
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import PurePosixPath
 
 from attnrec.data.types import DataError
 
-__all__ = ["UploadLimits", "LIMITS", "check_size", "read_zip", "split_tables", "sniff_safetensors",
+__all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
+           "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
+           "suggest_id_column", "suggest_threshold", "role_of", "FEATURE_ROLES",
            "parse_json_upload", "TABLE_ROLES"]
 
 TABLE_ROLES = ("users", "items", "interactions")
@@ -280,20 +282,6 @@ def read_uploaded_zip(filename: str, data: bytes, limits: UploadLimits = LIMITS)
 MAX_MAGNITUDE = 1e12
 
 
-def check_magnitudes(frame, columns, limit: float = MAX_MAGNITUDE) -> None:
-    """Refuse numeric cells with |value| > limit, naming file, row and column."""
-    from attnrec.data.own import row_number
-
-    for column in columns:
-        values = frame[column]
-        numbers = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-                   for v in values.tolist()]
-        for pos, number in enumerate(numbers):
-            if number is not None and abs(number) > limit:
-                raise DataError(f"{number:g} is too large in magnitude (limit {limit:g}); rescale this column",
-                                file=frame.attrs.get("source_file"), row=row_number(frame, pos), column=column)
-
-
 # ---- the column mapping → schema JSON -----------------------------------------------------------
 
 ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI = "ignore", "categorical", "numeric", "multi"
@@ -398,3 +386,111 @@ def suggest_threshold(values) -> float | int:
     if set(numbers.unique()) <= {0.0, 1.0}:
         return 1
     return _number(math.ceil((low + high) / 2)) if high > low else _number(high)
+
+
+# ---- what the Data page remembers between reruns -------------------------------------------------
+
+@dataclass
+class UploadState:
+    """The Data page's uploaded tables. A failed upload records its message and keeps the last good table.
+
+    `fingerprints` stops a rerun from re-reading a file the uploader still holds; `errors` maps a
+    role (or "zip") to the message of its last failed upload, cleared when that slot succeeds.
+    """
+
+    tables: dict = field(default_factory=dict)        # role → DataFrame
+    sources: dict = field(default_factory=dict)       # role → file name it came from
+    fingerprints: dict = field(default_factory=dict)  # slot → fingerprint of the last file handled
+    errors: dict = field(default_factory=dict)        # slot → message
+
+    @property
+    def complete(self) -> bool:
+        return all(role in self.tables for role in TABLE_ROLES)
+
+    def accept_table(self, role: str, filename: str, data: bytes, fingerprint=None) -> bool:
+        """Read one table upload into `role`; on failure record the message and keep what was there."""
+        if role not in TABLE_ROLES:
+            raise ValueError(f"role must be one of {TABLE_ROLES}, got {role!r}")
+        fingerprint = fingerprint if fingerprint is not None else (filename, len(data), hash(data))
+        if self.fingerprints.get(role) == fingerprint:
+            return role not in self.errors
+        self.fingerprints[role] = fingerprint
+        try:
+            table = read_uploaded_table(filename, data)
+        except DataError as err:
+            self.errors[role] = str(err)
+            return False
+        self.tables[role], self.sources[role] = table, filename
+        self.errors.pop(role, None)
+        return True
+
+    def accept_zip(self, filename: str, data: bytes, fingerprint=None) -> bool:
+        """Read a zip of the three tables; all three are replaced only if every one reads cleanly."""
+        fingerprint = fingerprint if fingerprint is not None else (filename, len(data), hash(data))
+        if self.fingerprints.get("zip") == fingerprint:
+            return "zip" not in self.errors
+        self.fingerprints["zip"] = fingerprint
+        try:
+            found = split_tables(read_zip(data, filename), filename)
+            tables = {role: read_uploaded_table(name, content) for role, (name, content) in found.items()}
+        except DataError as err:
+            self.errors["zip"] = str(err)
+            return False
+        self.tables.update(tables)
+        self.sources.update({role: f"{filename}/{name}" for role, (name, _) in found.items()})
+        self.errors.pop("zip", None)
+        return True
+
+
+def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "upload"):
+    """Validate the uploaded tables under a column mapping → (Dataset, schema). DataError if anything is off.
+
+    `mapping` holds build_schema's keywords plus, optionally, "interaction_user" / "interaction_item":
+    the interactions table's id columns when they are named differently from the users/items id columns
+    (they are renamed to match, since the schema names each id once).
+    """
+    from attnrec.data.own import load_own_dataset
+
+    missing = [role for role in TABLE_ROLES if role not in tables]
+    if missing:
+        raise DataError(f"upload the {' and '.join(missing)} table(s) first")
+    if not str(name).strip():
+        raise DataError("give the dataset a name")
+    keywords = {k: v for k, v in mapping.items() if k not in ("interaction_user", "interaction_item")}
+    schema = build_schema(**keywords)
+    interactions = tables["interactions"]
+    renames = {mapping.get("interaction_user"): schema["user_id"], mapping.get("interaction_item"): schema["item_id"]}
+    renames = {old: new for old, new in renames.items() if old and old != new}
+    if renames:
+        clash = [new for new in renames.values() if new in interactions.columns and new not in renames]
+        if clash:
+            raise DataError(f"the interactions table already has a column '{clash[0]}'; map it as the id column "
+                            f"or rename it", file=interactions.attrs.get("source_file"), column=clash[0])
+        attrs = dict(interactions.attrs)
+        interactions = interactions.rename(columns=renames)
+        interactions.attrs.update(attrs)
+    dataset = load_own_dataset(tables["users"], tables["items"], interactions, schema, name=str(name).strip(),
+                               source=source)
+    for side, table, raw in (("user", dataset.users, tables["users"]), ("item", dataset.items, tables["items"])):
+        numeric = [c for c, spec in schema[f"{side}_features"].items() if spec["kind"] == "numeric"]
+        numeric += [p[side] for p in schema["aligned_pairs"] if p.get("kind") == "numeric"]
+        _check_parsed_magnitudes(table, raw, numeric)
+    if dataset.interactions["label"].sum() < 2:
+        raise DataError(f"only {int(dataset.interactions['label'].sum())} interaction(s) are positive under this "
+                        f"label threshold; training needs at least 2", file=interactions.attrs.get("source_file"))
+    return dataset, schema
+
+
+def _check_parsed_magnitudes(table, raw, columns) -> None:
+    import numpy as np
+
+    from attnrec.data.own import row_number
+
+    for column in columns:
+        values = table[column].to_numpy(dtype=float)
+        too_big = np.abs(np.nan_to_num(values)) > MAX_MAGNITUDE
+        if too_big.any():
+            pos = int(np.argmax(too_big))
+            raise DataError(f"{values[pos]:g} is too large in magnitude (limit {MAX_MAGNITUDE:g}); rescale "
+                            f"this column", file=raw.attrs.get("source_file"), row=row_number(raw, pos),
+                            column=column)
