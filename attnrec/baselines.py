@@ -1,0 +1,74 @@
+"""Reference recommenders evaluated by the same protocol as ours: item popularity and BPR-MF.
+
+Both expose `item_ids` and `scores_for_user(user_id)`, the interface `evaluation.evaluate` expects.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from attnrec.data.types import Dataset
+
+__all__ = ["Popularity", "BPRMF"]
+
+
+class Popularity:
+    """Score = number of positive interactions the item has in the training data (same for everyone)."""
+
+    def __init__(self, dataset: Dataset):
+        self.item_ids = [str(i) for i in dataset.items.index]
+        counts = dataset.positives["item_id"].astype(str).value_counts()
+        self.counts = np.array([counts.get(i, 0) for i in self.item_ids], dtype=np.float64)
+
+    def scores_for_user(self, user_id) -> np.ndarray:
+        return self.counts
+
+
+class BPRMF:
+    """Matrix factorisation with BPR loss: S = p_u · q_i + b_i, trained on (user, positive, sampled negative)."""
+
+    def __init__(self, dataset: Dataset, dim: int = 32, epochs: int = 60, lr: float = 0.02,
+                 reg: float = 1e-3, batch_size: int = 256, seed: int = 0):
+        self.item_ids = [str(i) for i in dataset.items.index]
+        self.user_ids = [str(u) for u in dataset.users.index]
+        self._user_row = {u: r for r, u in enumerate(self.user_ids)}
+        item_row = {i: r for r, i in enumerate(self.item_ids)}
+        pos = dataset.positives
+        users = np.array([self._user_row[str(u)] for u in pos["user_id"]])
+        items = np.array([item_row[str(i)] for i in pos["item_id"]])
+        generator = torch.Generator().manual_seed(seed)
+        self.p = torch.nn.Parameter(0.1 * torch.randn(len(self.user_ids), dim, generator=generator))
+        self.q = torch.nn.Parameter(0.1 * torch.randn(len(self.item_ids), dim, generator=generator))
+        self.b = torch.nn.Parameter(torch.zeros(len(self.item_ids)))
+        self._fit(users, items, epochs, lr, reg, batch_size, np.random.default_rng(seed))
+
+    def _fit(self, users, items, epochs, lr, reg, batch_size, rng):
+        n_items = len(self.item_ids)
+        positive = np.unique(users * n_items + items)
+        optimizer = torch.optim.Adam([self.p, self.q, self.b], lr=lr)
+        for _ in range(epochs):
+            order = rng.permutation(len(users))
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                u, i = users[idx], items[idx]
+                j = rng.integers(0, n_items, len(idx))
+                for _ in range(50):  # resample the negatives that are actually positives
+                    bad = np.isin(u * n_items + j, positive)
+                    if not bad.any():
+                        break
+                    j[bad] = rng.integers(0, n_items, int(bad.sum()))
+                u, i, j = (torch.as_tensor(a) for a in (u, i, j))
+                pu = self.p[u]
+                diff = (pu * (self.q[i] - self.q[j])).sum(1) + self.b[i] - self.b[j]
+                loss = -torch.nn.functional.logsigmoid(diff).mean()
+                loss = loss + reg * (pu.pow(2).sum(1) + self.q[i].pow(2).sum(1) + self.q[j].pow(2).sum(1)).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    @torch.no_grad()
+    def scores_for_user(self, user_id) -> np.ndarray:
+        row = self._user_row.get(str(user_id))
+        if row is None:  # unseen user: the item biases alone (a learned popularity)
+            return self.b.numpy().astype(np.float64)
+        return (self.q @ self.p[row] + self.b).numpy().astype(np.float64)

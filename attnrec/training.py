@@ -1,0 +1,270 @@
+"""Training: implicit feedback, sampled negatives, early stopping on a validation split, calibration.
+
+Labels are binary (the data layer binarises ratings). Each epoch pairs every training positive with
+`negatives` items drawn uniformly from the items the user has no positive with; observed negatives
+(label 0 rows) join every epoch as negatives too. The validation split (a seeded `val_fraction` of the
+positives and observed negatives, with fixed sampled negatives) picks the epoch to keep. At the end,
+a and b of σ(a·S + b) are refit by logistic regression of the label on S over the validation pairs, so
+"probability" means: chance this pair is a positive, in a pool with `negatives` random items per positive.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from attnrec.data.types import Dataset
+from attnrec.device import resolve_device
+from attnrec.model import Recommender
+
+__all__ = ["TrainConfig", "train", "TrainingStopped"]
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "latent"          # "aligned" (named dimensions) | "latent"
+    d: int = 32                   # latent only; aligned d = number of named dimensions
+    heads: int = 2
+    tied: bool = False
+    temperature: float = 1.0
+    hidden: int = 0               # latent only: width of the residual MLP after the linear map (0 = none)
+    use_ids: bool = False         # latent only: one-hot user/item ids as extra columns
+    loss: str = "bce"             # "bce" | "bpr"
+    negatives: int = 4            # sampled negatives per positive
+    epochs: int = 60
+    batch_size: int = 256
+    lr: float = 0.01
+    weight_decay: float = 1e-4
+    patience: int = 8             # epochs without a better validation loss before stopping
+    seed: int = 0
+    device: str = "auto"
+    val_fraction: float = 0.1
+
+    def check(self) -> None:
+        problems = []
+        if self.mode not in ("aligned", "latent"):
+            problems.append(f"mode must be 'aligned' or 'latent', got {self.mode!r}")
+        if self.loss not in ("bce", "bpr"):
+            problems.append(f"loss must be 'bce' or 'bpr', got {self.loss!r}")
+        for name in ("d", "heads", "negatives", "epochs", "batch_size", "patience"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be at least 1")
+        if self.hidden < 0:
+            problems.append("hidden must be ≥ 0")
+        if not (self.temperature > 0 and self.lr > 0 and self.weight_decay >= 0):
+            problems.append("temperature and lr must be > 0, weight_decay ≥ 0")
+        if not 0 < self.val_fraction < 1:
+            problems.append("val_fraction must be between 0 and 1")
+        if self.mode == "aligned" and self.use_ids:
+            problems.append("use_ids applies to latent mode only")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class TrainingStopped(Exception):
+    """Raised inside the loop when stop_event is set; train() catches it and keeps the best epoch."""
+
+
+class _Pairs:
+    """Interaction pairs as row indices into the model's catalog."""
+
+    def __init__(self, model: Recommender, dataset: Dataset):
+        user_row = {u: r for r, u in enumerate(model.users.ids)}
+        item_row = {i: r for r, i in enumerate(model.items.ids)}
+        inter = dataset.interactions
+        users = np.array([user_row[str(u)] for u in inter["user_id"]], dtype=np.int64)
+        items = np.array([item_row[str(i)] for i in inter["item_id"]], dtype=np.int64)
+        labels = inter["label"].to_numpy().astype(np.int64)
+        self.n_items = len(item_row)
+        keys = users * self.n_items + items
+        self.positive_keys = np.unique(keys[labels == 1])
+        is_neg = (labels == 0) & ~np.isin(keys, self.positive_keys)  # a pair seen as both counts as positive
+        self.pos_u, self.pos_i = users[labels == 1], items[labels == 1]
+        self.neg_u, self.neg_i = users[is_neg], items[is_neg]
+
+    def sample_negatives(self, users: np.ndarray, count: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """`count` items per user with no positive for that user (rejection sampling, vectorised)."""
+        u = np.repeat(users, count)
+        j = rng.integers(0, self.n_items, len(u))
+        for _ in range(50):
+            bad = np.isin(u * self.n_items + j, self.positive_keys)
+            if not bad.any():
+                break
+            j[bad] = rng.integers(0, self.n_items, int(bad.sum()))
+        return u, j
+
+
+def _split(pairs: _Pairs, fraction: float, rng):
+    def pick(n):
+        mask = np.zeros(n, dtype=bool)
+        mask[rng.permutation(n)[:max(1, int(round(fraction * n)))] if n else []] = True
+        return mask
+    val_pos, val_neg = pick(len(pairs.pos_u)), pick(len(pairs.neg_u))
+    train = (pairs.pos_u[~val_pos], pairs.pos_i[~val_pos], pairs.neg_u[~val_neg], pairs.neg_i[~val_neg])
+    val = (pairs.pos_u[val_pos], pairs.pos_i[val_pos], pairs.neg_u[val_neg], pairs.neg_i[val_neg])
+    return train, val
+
+
+def _pair_scores(model: Recommender, u, i) -> torch.Tensor:
+    return model(model.user_matrix[u], model.item_matrix[i])
+
+
+def _bce_batches(train, pairs, config, rng, device):
+    pos_u, pos_i, obs_u, obs_i = train
+    neg_u, neg_i = pairs.sample_negatives(pos_u, config.negatives, rng)
+    u = np.concatenate([pos_u, neg_u, obs_u])
+    i = np.concatenate([pos_i, neg_i, obs_i])
+    y = np.concatenate([np.ones(len(pos_u)), np.zeros(len(neg_u) + len(obs_u))])
+    order = rng.permutation(len(u))
+    size = config.batch_size * (1 + config.negatives)  # about batch_size positives per step
+    for start in range(0, len(order), size):
+        idx = order[start:start + size]
+        yield (torch.as_tensor(u[idx], device=device), torch.as_tensor(i[idx], device=device),
+               torch.as_tensor(y[idx], dtype=torch.float32, device=device))
+
+
+def _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, negatives, rng):
+    """(user, positive, negative): sampled negatives, plus each observed negative against a positive of its user."""
+    u, j = pairs.sample_negatives(pos_u, negatives, rng)
+    i = np.repeat(pos_i, negatives)
+    if len(obs_u):
+        by_user = {}
+        for user, item in zip(pos_u.tolist(), pos_i.tolist()):
+            by_user.setdefault(user, []).append(item)
+        keep = np.array([user in by_user for user in obs_u.tolist()], dtype=bool)
+        chosen = np.array([by_user[user][rng.integers(len(by_user[user]))] for user in obs_u[keep].tolist()],
+                          dtype=np.int64)
+        u, i, j = np.concatenate([u, obs_u[keep]]), np.concatenate([i, chosen]), np.concatenate([j, obs_i[keep]])
+    return u, i, j
+
+
+def _loss(model, config, batch):
+    if config.loss == "bce":
+        u, i, y = batch
+        logits = model.calibration[0] * _pair_scores(model, u, i) + model.calibration[1]
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+    u, i, j = batch
+    return -torch.nn.functional.logsigmoid(_pair_scores(model, u, i) - _pair_scores(model, u, j)).mean()
+
+
+def _epoch_batches(train, pairs, config, rng, device):
+    if config.loss == "bce":
+        yield from _bce_batches(train, pairs, config, rng, device)
+        return
+    u, i, j = _bpr_triples(*train, pairs, config.negatives, rng)
+    order = rng.permutation(len(u))
+    for start in range(0, len(order), config.batch_size * config.negatives):
+        idx = order[start:start + config.batch_size * config.negatives]
+        yield tuple(torch.as_tensor(a[idx], device=device) for a in (u, i, j))
+
+
+def _fixed_validation(val, pairs, config, rng, device):
+    """Validation batches drawn once, so every epoch is judged on the same pairs."""
+    pos_u, pos_i, obs_u, obs_i = val
+    if config.loss == "bce":
+        neg_u, neg_i = pairs.sample_negatives(pos_u, config.negatives, rng)
+        u, i = np.concatenate([pos_u, neg_u, obs_u]), np.concatenate([pos_i, neg_i, obs_i])
+        y = np.concatenate([np.ones(len(pos_u)), np.zeros(len(neg_u) + len(obs_u))])
+        return (torch.as_tensor(u, device=device), torch.as_tensor(i, device=device),
+                torch.as_tensor(y, dtype=torch.float32, device=device))
+    u, i, j = _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, config.negatives, rng)
+    return tuple(torch.as_tensor(a, device=device) for a in (u, i, j))
+
+
+def _calibrate(model: Recommender, val, pairs, rng, negatives: int) -> dict:
+    """Refit a, b: logistic regression of label on S over validation positives and negatives."""
+    from sklearn.linear_model import LogisticRegression
+    pos_u, pos_i, obs_u, obs_i = val
+    neg_u, neg_i = pairs.sample_negatives(pos_u, negatives, rng)
+    u, i = np.concatenate([pos_u, neg_u, obs_u]), np.concatenate([pos_i, neg_i, obs_i])
+    y = np.concatenate([np.ones(len(pos_u)), np.zeros(len(neg_u) + len(obs_u))])
+    device = model.device
+    with torch.no_grad():
+        s = _pair_scores(model, torch.as_tensor(u, device=device), torch.as_tensor(i, device=device)).cpu().numpy()
+    if len(np.unique(y)) < 2 or np.ptp(s) == 0:
+        return {"calibrated": False}
+    fit = LogisticRegression(C=1e4).fit(s.reshape(-1, 1).astype(np.float64), y)
+    with torch.no_grad():
+        model.calibration.copy_(torch.tensor([fit.coef_[0, 0], fit.intercept_[0]], dtype=torch.float32))
+    return {"calibrated": True, "a": float(fit.coef_[0, 0]), "b": float(fit.intercept_[0]), "pairs": int(len(y))}
+
+
+def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool = True, callback=None,
+          stop_event=None) -> Recommender:
+    """Fit a Recommender on `dataset`'s interactions; see the module docstring for the recipe.
+
+    callback(epoch, metrics) runs after every epoch (metrics: train_loss, val_loss, best_epoch, seconds);
+    setting `stop_event` (a threading.Event) ends training after the current batch, keeping the best epoch.
+    """
+    from attnrec.data.featurize import Featurizer
+
+    config = config or TrainConfig()
+    config.check()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids)
+    model = Recommender.from_featurizer(featurizer, dataset, d=config.d, heads=config.heads, tied=config.tied,
+                                        temperature=config.temperature, hidden=config.hidden).to(device)
+    pairs = _Pairs(model, dataset)
+    if len(pairs.pos_u) < 2:
+        raise ValueError(f"dataset '{dataset.name}' has {len(pairs.pos_u)} positive interactions; need at least 2")
+    train_part, val_part = _split(pairs, config.val_fraction, rng)
+    validation = _fixed_validation(val_part, pairs, config, rng, device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    model.eval()
+    with torch.no_grad():
+        initial_val_loss = float(_loss(model, config, validation))
+    best = {"val_loss": initial_val_loss, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    history, stopped_by = [], "epochs"
+    bar = tqdm(range(1, config.epochs + 1), desc=f"train {config.mode}", disable=not progress, leave=False)
+    started = time.perf_counter()
+    try:
+        for epoch in bar:
+            tick = time.perf_counter()
+            model.train()
+            total, count = 0.0, 0
+            for batch in _epoch_batches(train_part, pairs, config, rng, device):
+                if stop_event is not None and stop_event.is_set():
+                    raise TrainingStopped
+                loss = _loss(model, config, batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(batch[0])
+                count += len(batch[0])
+            model.eval()
+            with torch.no_grad():
+                val_loss = float(_loss(model, config, validation))
+            if val_loss < best["val_loss"] - 1e-5:
+                best = {"val_loss": val_loss, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            metrics = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
+                       "best_epoch": best["epoch"], "seconds": time.perf_counter() - tick}
+            history.append(metrics)
+            bar.set_postfix(train=f"{metrics['train_loss']:.4f}", val=f"{val_loss:.4f}", best=best["epoch"])
+            if callback is not None:
+                callback(epoch, dict(metrics))
+            if epoch - best["epoch"] >= config.patience:
+                stopped_by = "early stopping"
+                break
+    except TrainingStopped:
+        stopped_by = "stop requested"
+    finally:
+        bar.close()
+    model.load_state_dict(best["state"])
+    model.eval()
+    calibration = _calibrate(model, val_part, pairs, rng, config.negatives)
+    model.config["training"] = {
+        **dataclasses.asdict(config), "device": str(device), "epochs_run": len(history),
+        "best_epoch": best["epoch"], "initial_val_loss": initial_val_loss, "best_val_loss": best["val_loss"],
+        "stopped_by": stopped_by,
+        "seconds": time.perf_counter() - started, "calibration": calibration,
+        "history": [{k: round(v, 6) if isinstance(v, float) else v for k, v in h.items()} for h in history]}
+    model._item_cache = None
+    return model
