@@ -13,7 +13,7 @@ import torch
 
 from attnrec.attention import AttentionTrace, attend
 
-__all__ = ["EXAMPLE_X", "EXAMPLE_Y", "EXAMPLE_W", "EXAMPLE_NAMES", "StepComparison",
+__all__ = ["EXAMPLE_X", "EXAMPLE_Y", "EXAMPLE_W", "EXAMPLE_NAMES", "StepComparison", "ExampleInputs",
            "example_trace", "compare_with_document", "comparison_frame"]
 
 EXAMPLE_X = (0.5, 0.7, 0.3)
@@ -46,6 +46,57 @@ def example_trace(dtype: torch.dtype = torch.float64) -> AttentionTrace:
     x = torch.tensor(EXAMPLE_X, dtype=dtype)
     y = torch.tensor(EXAMPLE_Y, dtype=dtype)
     return attend(x, y, torch.tensor(EXAMPLE_W, dtype=dtype))
+
+
+@dataclass(frozen=True)
+class ExampleInputs:
+    """The walkthrough's editable inputs: x, y (d,), w_u, w_v (H, d, d) as float64 arrays.
+
+    w_v is always kept (W_U transposed at first) so switching from tied to untied has a W_V to show.
+    """
+    x: np.ndarray
+    y: np.ndarray
+    w_u: np.ndarray
+    w_v: np.ndarray
+
+    @classmethod
+    def document(cls) -> "ExampleInputs":
+        w = np.array(EXAMPLE_W, dtype=np.float64)[None]
+        return cls(np.array(EXAMPLE_X), np.array(EXAMPLE_Y), w, w.transpose(0, 2, 1).copy())
+
+    @property
+    def d(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def heads(self) -> int:
+        return self.w_u.shape[0]
+
+    def replace(self, **arrays) -> "ExampleInputs":
+        values = {"x": self.x, "y": self.y, "w_u": self.w_u, "w_v": self.w_v}
+        values.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+        return ExampleInputs(**values)
+
+    def resized(self, d: int, heads: int) -> "ExampleInputs":
+        """Keep every existing entry that still fits; new entries are seeded, one-decimal numbers."""
+        if d < 1 or heads < 1:
+            raise ValueError(f"d and heads must be at least 1, got d={d}, heads={heads}")
+        if (d, heads) == (self.d, self.heads):
+            return self
+        rng = np.random.default_rng(1000 * d + heads)
+
+        def grow(old: np.ndarray, shape: tuple[int, ...], low: float, high: float) -> np.ndarray:
+            new = np.round(rng.uniform(low, high, size=shape), 1)
+            keep = tuple(slice(0, min(a, b)) for a, b in zip(old.shape, shape))
+            new[keep] = old[keep]
+            return new
+
+        return ExampleInputs(grow(self.x, (d,), 0.1, 0.9), grow(self.y, (d,), 0.1, 0.9),
+                             grow(self.w_u, (heads, d, d), -2, 2), grow(self.w_v, (heads, d, d), -2, 2))
+
+    def trace(self, tied: bool, temperature: float) -> AttentionTrace:
+        tensors = [torch.from_numpy(a) for a in (self.x, self.y, self.w_u, self.w_v)]
+        return attend(tensors[0], tensors[1], tensors[2], None if tied else tensors[3], temperature)
 
 
 def _fmt(values) -> str:

@@ -44,7 +44,8 @@ def tick_font_size(label_count: int) -> int:
 
 
 def tick_angle(label_count: int, longest_label: int) -> int:
-    return 0 if label_count * max(longest_label, 1) <= 60 else -45
+    # About 120 characters fit side by side across a ~900 px axis; beyond that, tilt the labels.
+    return 0 if label_count * max(longest_label, 1) <= 120 else -45
 
 
 def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:

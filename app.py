@@ -1,0 +1,11 @@
+"""attnrec: the Streamlit app. Only navigation lives here; each page is a script in pages/."""
+import streamlit as st
+
+st.set_page_config(page_title="attnrec — why this recommendation?", layout="wide")
+
+# Every page of the app, in menu order; the first is the landing page.
+PAGES = [
+    st.Page("pages/walkthrough.py", title="Walkthrough", default=True),
+]
+
+st.navigation(PAGES).run()

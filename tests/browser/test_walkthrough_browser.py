@@ -1,0 +1,29 @@
+"""The Walkthrough page renders in Chromium with its charts, and a screenshot is kept for the README."""
+from pathlib import Path
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "walkthrough.png"
+CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+
+
+def test_walkthrough_renders_with_its_charts(app_url, page):
+    page.goto(app_url)
+    page.wait_for_selector(CHART)
+    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 4")
+    page.wait_for_selector("[data-testid='stMetricValue']")
+    assert page.get_by_text("Walkthrough: how the score S is built").is_visible()
+    assert page.locator("[data-testid='stMetricValue']").first.inner_text().strip() == "0.0292389"
+    # Every chart drew its traces (an SVG layer per chart), and no Streamlit exception box appeared.
+    assert page.locator(f"{CHART} .main-svg").count() >= 4
+    assert page.locator("[data-testid='stException']").count() == 0
+    save_full_page(page, SCREENSHOT)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def save_full_page(page, path: Path) -> None:
+    """Streamlit scrolls inside its main element, so grow the window to that element's height first."""
+    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
+    page.wait_for_timeout(1000)  # charts re-layout to the new size before the picture
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
