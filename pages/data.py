@@ -1,0 +1,241 @@
+"""Data: bring your own tables and model — upload, map columns, validate, train, download, upload weights.
+
+Everything uploaded is untrusted: reading goes through attnrec.data.uploads (size limits, zip
+defences, strict CSV/Parquet), weights through attnrec.checkpoint_upload (safetensors + JSON only).
+A failed step shows its message and leaves the last good tables, datasets and models in place.
+User strings reach the screen only as widget options, dataframes, or escaped Markdown.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
+from attnrec.data.types import DataError
+from attnrec.data.uploads import (FEATURE_ROLES, LIMITS, TABLE_ROLES, UploadState, build_schema,
+                                  dataset_from_mapping, suggest_id_column, suggest_roles, suggest_threshold)
+from attnrec.safety import escape_markdown
+from attnrec.training_job import TrainingJob
+
+NO_LABEL = "(none: every row is a positive)"
+
+uploads: UploadState = st.session_state.setdefault("data_uploads", UploadState())
+datasets: dict = st.session_state.setdefault("user_datasets", {})
+models: dict = st.session_state.setdefault("user_models", {})
+
+
+def show_error(message: str) -> None:
+    st.error(escape_markdown(message), icon="🚫")
+
+
+def table_key(role: str) -> str:
+    """Widget keys that change when a table is replaced, so mapping widgets reset to fresh suggestions."""
+    return f"{role}-{hash(uploads.fingerprints.get(role) or uploads.fingerprints.get('zip'))}"
+
+
+def pick(label: str, options: list, default, key: str, **kwargs):
+    index = options.index(default) if default in options else 0
+    return st.selectbox(label, options, index=index, key=key, **kwargs)
+
+
+def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, dict]:
+    """An editable role per column → (column → role, "side:column" → separator)."""
+    suggested = suggest_roles(table, id_column)
+    frame = pd.DataFrame({"column": list(suggested), "role": list(suggested.values()),
+                          "separator": [";" if r == "multi" else "" for r in suggested.values()],
+                          "example": [str(table[c].iloc[0])[:40] for c in suggested]})
+    edited = st.data_editor(
+        frame, key=f"data_roles_{side}_{table_key(side + 's')}_{id_column}", hide_index=True,
+        num_rows="fixed", width="stretch", disabled=["column", "example"],
+        column_config={"role": st.column_config.SelectboxColumn("role", options=list(FEATURE_ROLES), required=True),
+                       "separator": st.column_config.TextColumn("separator (multi)", max_chars=3)})
+    roles = dict(zip(edited["column"], edited["role"]))
+    separators = {f"{side}:{c}": (s or ";") for c, s in zip(edited["column"], edited["separator"])}
+    return roles, separators
+
+
+st.title("Your data")
+st.caption("Upload users, items and interactions tables, map their columns, and keep the result as a dataset "
+           f"for every page of this session. Files up to {LIMITS.file_bytes // 2**20} MB each "
+           "(server.maxUploadSize in .streamlit/config.toml); nothing you upload is ever executed.")
+
+# ---- 1. upload -----------------------------------------------------------------------------------
+st.subheader("1 · Upload tables")
+tab_files, tab_zip = st.tabs(["Three files", "One zip"])
+with tab_files:
+    for column, role in zip(st.columns(3), TABLE_ROLES):
+        upload = column.file_uploader(f"{role.capitalize()} (.csv / .parquet)", type=["csv", "parquet", "pq"],
+                                      key=f"data_upload_{role}")
+        if upload is not None:
+            uploads.accept_table(role, upload.name, upload.getvalue(), fingerprint=upload.file_id)
+with tab_zip:
+    upload = st.file_uploader("A zip holding users, items and interactions tables (file names say which is which)",
+                              type=["zip"], key="data_upload_zip")
+    if upload is not None:
+        uploads.accept_zip(upload.name, upload.getvalue(), fingerprint=upload.file_id)
+for slot, message in uploads.errors.items():
+    kept = " The previous table is kept." if slot in uploads.tables or slot == "zip" else ""
+    show_error(f"{slot}: {message}.{kept}")
+
+if uploads.tables:
+    with st.expander("Preview", expanded=not uploads.complete):
+        for role, table in uploads.tables.items():
+            st.markdown(f"**{role}** — {escape_markdown(uploads.sources.get(role, ''))}: "
+                        f"{len(table)} rows × {len(table.columns)} columns")
+            st.dataframe(table.head(8), hide_index=True)
+
+# ---- 2. map columns --------------------------------------------------------------------------------
+mapping = None
+if uploads.complete:
+    st.subheader("2 · Map columns to roles")
+    users, items, interactions = (uploads.tables[r] for r in TABLE_ROLES)
+    left, right = st.columns(2)
+    with left:
+        user_id = pick("User id column (users table)", list(users.columns), suggest_id_column(users, "user"),
+                       key=f"data_user_id_{table_key('users')}")
+        interaction_user = pick("… the same id in the interactions table", list(interactions.columns), user_id,
+                                key=f"data_inter_user_{table_key('interactions')}")
+    with right:
+        item_id = pick("Item id column (items table)", list(items.columns), suggest_id_column(items, "item"),
+                       key=f"data_item_id_{table_key('items')}")
+        interaction_item = pick("… the same id in the interactions table", list(interactions.columns), item_id,
+                                key=f"data_inter_item_{table_key('interactions')}")
+    label_options = [NO_LABEL] + [c for c in interactions.columns if c not in (interaction_user, interaction_item)]
+    left, right = st.columns(2)
+    label = pick("Label or rating column", label_options, label_options[1] if len(label_options) > 1 else NO_LABEL,
+                 key=f"data_label_{table_key('interactions')}")
+    threshold = None
+    if label != NO_LABEL:
+        threshold = right.number_input("Positive when the value is ≥", value=float(suggest_threshold(interactions[label])),
+                                       key=f"data_threshold_{table_key('interactions')}_{label}")
+    st.markdown("**User columns**")
+    user_roles, user_separators = roles_editor("user", users, user_id)
+    st.markdown("**Item columns**")
+    item_roles, item_separators = roles_editor("item", items, item_id)
+    with st.expander("Aligned user ↔ item pairs (optional: same-meaning columns on both sides)"):
+        pairs = st.data_editor(
+            pd.DataFrame({"user": pd.Series(dtype=str), "item": pd.Series(dtype=str), "name": pd.Series(dtype=str),
+                          "kind": pd.Series(dtype=str)}),
+            key=f"data_pairs_{table_key('users')}_{table_key('items')}", num_rows="dynamic", hide_index=True,
+            column_config={"user": st.column_config.SelectboxColumn("user column", options=list(users.columns)),
+                           "item": st.column_config.SelectboxColumn("item column", options=list(items.columns)),
+                           "kind": st.column_config.SelectboxColumn("kind", options=["categorical", "multi", "numeric"])})
+        aligned_pairs = [{k: row[k] for k in ("user", "item", "name", "kind") if isinstance(row[k], str) and row[k]}
+                         for _, row in pairs.iterrows() if isinstance(row["user"], str) and isinstance(row["item"], str)]
+    name = st.text_input("Dataset name", value="my data", max_chars=60, key="data_dataset_name")
+    mapping = dict(user_id=user_id, item_id=item_id, interaction_user=interaction_user,
+                   interaction_item=interaction_item, label_column=None if label == NO_LABEL else label,
+                   label_threshold=threshold, user_roles=user_roles, item_roles=item_roles,
+                   separators={**user_separators, **item_separators}, aligned_pairs=aligned_pairs)
+
+    # ---- 3. validate and keep ----------------------------------------------------------------------
+    keep, download = st.columns([1, 1])
+    if keep.button("Validate and keep this dataset", type="primary", key="data_keep"):
+        try:
+            dataset, schema = dataset_from_mapping(uploads.tables, mapping, name,
+                                                   source=", ".join(uploads.sources.values()))
+        except DataError as err:
+            show_error(f"{err}. Nothing was kept; fix the file or the mapping and try again.")
+        else:
+            datasets[dataset.name] = dataset
+            st.session_state["data_last_kept"] = dataset.name
+    try:
+        schema = build_schema(**{k: v for k, v in mapping.items() if not k.startswith("interaction_")}, name=name)
+        download.download_button("Download schema.json (for the CLI)", json.dumps(schema, indent=2),
+                                 file_name="schema.json", mime="application/json", key="data_schema_download")
+    except DataError as err:
+        download.caption(escape_markdown(f"No schema yet: {err}"))
+
+if st.session_state.get("data_last_kept") in datasets:
+    kept = datasets[st.session_state["data_last_kept"]]
+    st.success(escape_markdown(f"Kept dataset '{kept.name}': {len(kept.users)} users, {len(kept.items)} items, "
+                               f"{len(kept.interactions)} interactions ({int(kept.interactions['label'].sum())} "
+                               f"positive). It is listed in the sidebar on every page."))
+
+# ---- 4. train ----------------------------------------------------------------------------------------
+st.subheader("3 · Train a model")
+job: TrainingJob | None = st.session_state.get("data_training_job")
+if not datasets:
+    st.info("Keep a dataset first (step 2); then train a model on it here.")
+else:
+    from attnrec.training import TrainConfig
+
+    with st.form("data_train_form", border=False):
+        left, middle, right = st.columns(3)
+        dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset")
+        has_pairs = bool(datasets[dataset_name].schema.get("aligned_pairs")) if dataset_name else False
+        mode = left.radio("Mode", ["latent", "aligned"] if has_pairs else ["latent"], horizontal=True,
+                          key="data_train_mode", help="aligned needs aligned pairs in the mapping")
+        d = middle.number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d")
+        heads = middle.number_input("Heads", 1, 8, 2, key="data_train_heads")
+        epochs = right.number_input("Epochs", 1, 500, 20, key="data_train_epochs")
+        lr = right.number_input("Learning rate", 1e-4, 1.0, 0.01, format="%.4f", key="data_train_lr")
+        model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60, key="data_model_name")
+        busy = job is not None and not job.snapshot().finished
+        start = st.form_submit_button("Train", type="primary", disabled=busy)
+    if start:
+        config = TrainConfig(mode=mode, d=int(d), heads=int(heads), epochs=int(epochs), lr=float(lr), device="cpu")
+        job = TrainingJob(datasets[dataset_name], config, name=model_name.strip() or "model").start()
+        st.session_state["data_training_job"] = job
+
+
+@st.fragment(run_every=1.0 if job is not None and not job.snapshot().finished else None)
+def training_progress() -> None:
+    job: TrainingJob | None = st.session_state.get("data_training_job")
+    if job is None:
+        return
+    snap = job.snapshot()
+    st.progress(snap.fraction, text=escape_markdown(f"{job.name}: {snap.status}, epoch {snap.epoch}/{snap.epochs}, "
+                                                     f"{snap.elapsed_s:.1f} s"))
+    if snap.history:
+        losses = pd.DataFrame(snap.history).set_index("epoch")[["train_loss", "val_loss"]]
+        st.line_chart(losses, height=200, x_label="epoch", y_label="loss")
+    if not snap.finished:
+        if st.button("Stop training", key="data_train_stop"):
+            job.stop()
+        return
+    if snap.status == "failed":
+        show_error(f"Training failed: {snap.error}")
+    elif st.session_state.get("data_registered_job") != id(job):
+        models[job.name] = snap.result
+        st.session_state["data_registered_job"] = id(job)
+        st.rerun(scope="app")  # so the sidebar and the download list see the new model
+    else:
+        how = "stopped early; the best epoch so far was kept" if snap.status == "stopped" else "finished"
+        st.success(escape_markdown(f"Model '{job.name}' {how}. It is listed in the sidebar on every page."))
+
+
+training_progress()
+
+# ---- 5. checkpoints ----------------------------------------------------------------------------------
+st.subheader("4 · Checkpoints (safetensors + JSON)")
+download_col, upload_col = st.columns(2)
+with download_col:
+    if models:
+        chosen = st.selectbox("Model to download", list(models), key="data_download_model")
+        cache = st.session_state.setdefault("data_checkpoint_bytes", {})
+        if cache.get(chosen, (None,))[0] is not models[chosen]:
+            cache[chosen] = (models[chosen], checkpoint_zip_bytes(models[chosen]))
+        st.download_button("Download checkpoint (.zip: model.safetensors + config.json)", cache[chosen][1],
+                           file_name="checkpoint.zip", mime="application/zip", key="data_checkpoint_download")
+    else:
+        st.caption("Train a model to download its checkpoint.")
+with upload_col:
+    files = st.file_uploader("Upload model.safetensors + config.json (or a zip of both)",
+                             type=["safetensors", "json", "zip"], accept_multiple_files=True, key="data_ckpt_upload")
+    if datasets:
+        target = st.selectbox("Dataset it was trained on", list(datasets), key="data_ckpt_dataset")
+        ckpt_name = st.text_input("Name", value="uploaded model", max_chars=60, key="data_ckpt_name")
+        if st.button("Load checkpoint", key="data_ckpt_load", disabled=not files):
+            try:
+                weights, config = split_checkpoint_files({f.name: f.getvalue() for f in files})
+                models[ckpt_name.strip() or "uploaded model"] = load_uploaded_checkpoint(weights, config,
+                                                                                         datasets[target])
+            except DataError as err:
+                show_error(f"{err}. No model was loaded.")
+            else:
+                st.success(escape_markdown(f"Loaded '{ckpt_name}'. It is listed in the sidebar on every page."))
+    else:
+        st.caption("Keep a dataset first: a checkpoint is checked against the dataset it will explain.")
