@@ -10,6 +10,7 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from attnrec.data.types import DataError
@@ -68,7 +69,8 @@ def _read_csv(data: bytes, name: str) -> pd.DataFrame:
         raise DataError("has a header but no data rows", file=name)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame.attrs["source_file"] = name
-    frame.attrs["row_numbers"] = row_numbers  # file line of each row, for error messages
+    # file line of each row, for error messages; an array because pandas deep-copies attrs often
+    frame.attrs["row_numbers"] = np.asarray(row_numbers, dtype=np.int64)
     return frame
 
 
@@ -113,5 +115,5 @@ def _read_parquet(data: bytes, name: str) -> pd.DataFrame:
     if frame.empty:
         raise DataError("has no data rows", file=name)
     frame.attrs["source_file"] = name
-    frame.attrs["row_numbers"] = list(range(first_data_row, first_data_row + len(frame)))
+    frame.attrs["row_numbers"] = np.arange(first_data_row, first_data_row + len(frame))
     return frame

@@ -129,8 +129,9 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
 # ---------- cell-level checks shared with the restaurants loader ----------
 
 def row_number(frame: pd.DataFrame, position: int) -> int:
+    """The spreadsheet row (header = 1) of the table's `position`-th data row."""
     rows = frame.attrs.get("row_numbers")
-    return rows[position] if rows and position < len(rows) else position + first_data_row
+    return int(rows[position]) if rows is not None and position < len(rows) else position + first_data_row
 
 
 def _file(frame: pd.DataFrame) -> str | None:
