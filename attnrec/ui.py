@@ -84,3 +84,313 @@ def selected_points(event) -> list[list]:
     selection = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
     points = selection.get("points", []) if isinstance(selection, dict) else getattr(selection, "points", [])
     return [list(p["customdata"]) for p in points if p.get("customdata") is not None]
+
+
+# ======================================================================================================
+# Dashboard core: the session's datasets and models, cached loading, the shared sidebar, URL state.
+# Pages call `sidebar()` first; it returns a `Selection` (dataset, model on the chosen device).
+# ======================================================================================================
+import json as _json
+from dataclasses import dataclass as _dataclass
+from pathlib import Path as _Path
+
+USER_DATASETS = "user_datasets"   # st.session_state[USER_DATASETS]: name → Dataset, filled by the Data page
+USER_MODELS = "user_models"       # st.session_state[USER_MODELS]: name → Recommender (trained / uploaded)
+BUILTIN_DATASETS = ("restaurants", "synthetic")
+MODELS_DIR = _Path(__file__).resolve().parents[1] / "sample_data" / "models"
+URL_KEYS = ("dataset", "model", "device", "user", "item", "method")
+_DEVICE_LABELS = {"auto": "auto", "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple GPU)"}
+
+__all__ += ["USER_DATASETS", "USER_MODELS", "BUILTIN_DATASETS", "URL_KEYS", "Selection", "sidebar",
+            "require_model", "load_builtin_dataset", "load_model", "checkpoint_index", "dataset_names",
+            "get_dataset", "model_names", "get_model", "url_request", "url_text", "write_url",
+            "remembered_choice", "cached_explanation", "cached_vector_explanation", "param_widgets",
+            "attribution_methods", "device_options"]
+
+
+@_dataclass(frozen=True)
+class Selection:
+    """What the sidebar picked. `model` is None when the dataset has no model yet (train one on Data)."""
+
+    dataset_name: str
+    dataset: object                 # attnrec.data.Dataset
+    model_name: str | None
+    model: object | None            # attnrec.model.Recommender on `device`; shared and cached: never mutate
+    device: str                     # the choice: "auto" | "cpu" | "cuda" | "mps"
+    resolved_device: str            # what it means here, e.g. "cpu"
+
+    @property
+    def model_key(self) -> str:
+        """Identifies (model, device) in st.cache_data keys."""
+        return f"{self.dataset_name}/{self.model_name}@{self.resolved_device}#{id(self.model)}"
+
+
+# ---- URL state ---------------------------------------------------------------------------------------
+
+_URL_WRITTEN = "url_written"   # what this session last wrote into the URL, key → text
+
+
+def url_text(key: str) -> str | None:
+    """The raw URL query value for `key` (None when absent)."""
+    value = st.query_params.get(key)
+    return None if value is None else str(value)
+
+
+def url_request(key: str) -> str | None:
+    """The URL's `key` when it asks for something new: a pasted link, or another page's st.switch_page
+    with query_params. A value this session wrote itself is not a request (None)."""
+    raw = url_text(key)
+    if raw is None or raw == st.session_state.get(_URL_WRITTEN, {}).get(key):
+        return None
+    return raw
+
+
+def write_url(**values) -> None:
+    """Put the current view into the URL (None removes a key) so a copied link reopens it."""
+    written = st.session_state.setdefault(_URL_WRITTEN, {})
+    for key, value in values.items():
+        if value is None:
+            written.pop(key, None)
+            if key in st.query_params:
+                del st.query_params[key]
+        else:
+            written[key] = str(value)
+            if st.query_params.get(key) != str(value):
+                st.query_params[key] = str(value)
+
+
+def remembered_choice(state_key: str, url_key: str, options: Sequence[str], default: str, what: str) -> str:
+    """A value among `options`: the URL's request if it is valid, else this session's earlier choice
+    (kept under `state_key`), else `default`. A request for something not in `options` (a stale or
+    mistyped link) gets a warning saying what is shown instead."""
+    options = list(options)
+    fallback = st.session_state.get(state_key)
+    if fallback not in options:
+        fallback = default if default in options else options[0]
+    raw = url_request(url_key)
+    if raw is None:
+        return fallback
+    if raw in options:
+        return raw
+    st.warning(f"The link asks for {what} “{raw}”, which is not available here; showing {what} "
+               f"“{fallback}” instead.", icon="⚠️")
+    return fallback
+
+
+def _select(container, label: str, options: list[str], state_key: str, url_key: str, default: str, what: str,
+            **kwargs) -> str:
+    # Widget state is dropped when the user leaves a page, so the choice also lives under `state_key`.
+    widget_key = f"widget_{state_key}"
+    if st.session_state.get(widget_key) not in options or url_request(url_key) is not None:
+        st.session_state[widget_key] = remembered_choice(state_key, url_key, options, default, what)
+    choice = container.selectbox(label, options, key=widget_key, **kwargs)
+    st.session_state[state_key] = choice
+    return choice
+
+
+# ---- datasets and models --------------------------------------------------------------------------
+
+def _builtin_available(name: str) -> bool:
+    from attnrec.data import SAMPLE_DATA
+    return (SAMPLE_DATA / name).is_dir()
+
+
+@st.cache_resource(show_spinner="Loading dataset…")
+def load_builtin_dataset(reference: str):
+    """A built-in dataset by name (or a dataset folder), loaded once per server process."""
+    from attnrec.data import load_dataset
+    return load_dataset(reference)
+
+
+def dataset_names() -> list[str]:
+    """Built-in datasets present on disk, then the ones loaded in this session."""
+    names = [n for n in BUILTIN_DATASETS if _builtin_available(n)]
+    return names + [n for n in st.session_state.get(USER_DATASETS, {}) if n not in names]
+
+
+def get_dataset(name: str):
+    session = st.session_state.get(USER_DATASETS, {})
+    return session[name] if name in session else load_builtin_dataset(name)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def checkpoint_index(folder: str = str(MODELS_DIR)) -> dict[str, dict]:
+    """Shipped checkpoints: folder name → {"path", "dataset" (reference), "dataset_name", "mode", ...}."""
+    from attnrec.checkpoint import CheckpointError, read_config
+    found = {}
+    root = _Path(folder)
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        try:
+            config = read_config(path)
+        except CheckpointError:
+            continue  # not a checkpoint folder (or a broken one): not offered
+        dataset = config.get("dataset") or {}
+        found[path.name] = {"path": str(path), "dataset": dataset.get("reference") or dataset.get("name"),
+                            "dataset_name": dataset.get("name"), "mode": config.get("mode"),
+                            "heads": config.get("heads"), "d": config.get("d"), "tied": config.get("tied")}
+    return found
+
+
+def model_names(dataset_name: str) -> list[str]:
+    """Checkpoints trained on `dataset_name`, then this session's models whose dataset has that name."""
+    shipped = [name for name, info in checkpoint_index().items() if info["dataset_name"] == dataset_name]
+    session = [name for name, model in st.session_state.get(USER_MODELS, {}).items()
+               if getattr(getattr(model, "dataset", None), "name", None) == dataset_name and name not in shipped]
+    return shipped + session
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _load_checkpoint(path: str, dataset_reference: str):
+    from attnrec.model import Recommender
+    return Recommender.load(path, device="cpu", dataset=load_builtin_dataset(dataset_reference))
+
+
+@st.cache_resource(show_spinner="Moving the model to the device…", max_entries=16)
+def load_model(path: str, device: str = "cpu"):
+    """A shipped checkpoint on `device` ("cpu", "cuda", "mps"; resolve "auto" first).
+
+    Loaded once on the CPU; other devices get `copy_to(device)` of it, cached per device, so no cached
+    model is ever moved or changed in place.
+    """
+    info = next((i for i in checkpoint_index().values() if i["path"] == path), None)
+    reference = info["dataset"] if info else None
+    if reference is None:
+        from attnrec.checkpoint import read_config
+        reference = (read_config(path).get("dataset") or {}).get("reference")
+    base = _load_checkpoint(path, reference)
+    return base if str(base.device) == device else base.copy_to(device)
+
+
+def get_model(dataset_name: str, model_name: str, device: str):
+    """A model by sidebar name on a resolved device: a shipped checkpoint, or a session model."""
+    shipped = checkpoint_index()
+    if model_name in shipped and shipped[model_name]["dataset_name"] == dataset_name:
+        return load_model(shipped[model_name]["path"], device)
+    model = st.session_state[USER_MODELS][model_name]
+    if str(model.device) == device:
+        return model
+    copies = st.session_state.setdefault("user_model_copies", {})
+    key = (model_name, id(model), device)
+    if key not in copies:
+        copies[key] = model.copy_to(device)
+    return copies[key]
+
+
+def device_options() -> list[str]:
+    """"auto" plus the devices this machine has (always ends with "cpu")."""
+    from attnrec.device import available_devices
+    return ["auto"] + available_devices()
+
+
+def sidebar() -> Selection:
+    """The shared sidebar: dataset, model checkpoint and device. Call it first on every page.
+
+    Choices are remembered across pages, seeded from the URL (`dataset`, `model`, `device` query
+    parameters; a bad one gets a warning and a default) and written back to it. Returns a `Selection`;
+    its `model` is None when the chosen dataset has no model — pages that need one call `require_model`.
+    """
+    from attnrec.device import available_devices, resolve_device
+    bar = st.sidebar
+    bar.subheader("Dataset and model")
+    datasets = dataset_names()
+    if not datasets:
+        bar.error("No dataset found: sample_data/ is missing and none was loaded on the Data page.")
+        st.stop()
+    session_datasets = st.session_state.get(USER_DATASETS, {})
+    dataset_name = _select(bar, "Dataset", datasets, "attnrec_dataset", "dataset", datasets[0], "dataset",
+                           format_func=lambda n: f"{n} (loaded this session)" if n in session_datasets
+                           and n not in BUILTIN_DATASETS else n)
+    with st.spinner(f"Loading {dataset_name}…"):
+        dataset = get_dataset(dataset_name)
+    models = model_names(dataset_name)
+    model_name = None
+    if models:
+        model_name = _select(bar, "Model", models, f"attnrec_model_{dataset_name}", "model", models[0], "model",
+                             format_func=_model_label, help="Shipped checkpoints (sample_data/models) and models "
+                                                            "trained or uploaded in this session.")
+    else:
+        bar.info("This dataset has no model yet: train or upload one on the Data page.")
+    have = available_devices()
+    missing = [_DEVICE_LABELS[d] for d in ("cuda", "mps") if d not in have]
+    device = _select(bar, "Device", device_options(), "attnrec_device", "device", "auto", "device",
+                     format_func=lambda d: f"auto → {_DEVICE_LABELS[have[0]]}" if d == "auto" else _DEVICE_LABELS[d],
+                     help="Where the model runs. Switching device does not change the numbers (beyond ~1e-5).")
+    bar.caption(f"This machine has: {', '.join(_DEVICE_LABELS[d] for d in have)}"
+                + (f" (no {' / '.join(missing)})" if missing else ""))
+    resolved = str(resolve_device(device))
+    model = None
+    if model_name is not None:
+        try:
+            model = get_model(dataset_name, model_name, resolved)
+        except Exception as error:  # a broken checkpoint must not take the whole page down
+            bar.error(f"Could not load model “{model_name}”: {error}")
+            model_name = None
+    write_url(dataset=dataset_name, model=model_name, device=device)
+    return Selection(dataset_name, dataset, model_name, model, device, resolved)
+
+
+def _model_label(name: str) -> str:
+    info = checkpoint_index().get(name)
+    if info is None:
+        return f"{name} (this session)"
+    return f"{name} · {info['mode']}, {info['heads']} head{'s' if info['heads'] != 1 else ''}, d={info['d']}"
+
+
+def require_model(selection: Selection):
+    """The selection's model, or stop the page with a hint when there is none."""
+    if selection.model is None:
+        st.info(f"No model for dataset “{selection.dataset_name}” yet. Train or upload one on the Data page.")
+        st.stop()
+    return selection.model
+
+
+# ---- attribution methods as widgets ---------------------------------------------------------------
+
+def attribution_methods(level: str) -> list[str]:
+    """Registry keys of the methods that work at `level` ("fields" | "dimensions"), IG first."""
+    from attnrec.explain import METHODS
+    keys = [k for k, spec in METHODS.items() if level in spec.levels]
+    return sorted(keys, key=lambda k: k != "ig")
+
+
+def param_widgets(method_key: str, key_prefix: str, container=None) -> dict:
+    """One widget per parameter of the method, built from the registry; returns {name: value}."""
+    from attnrec.explain import method
+    box = container or st
+    values = {}
+    for p in method(method_key).params:
+        key = f"{key_prefix}_{method_key}_{p.name}"
+        if p.widget == "checkbox":
+            values[p.name] = box.checkbox(p.label, value=p.default, help=p.help or None, key=key)
+        elif p.widget == "select":
+            values[p.name] = box.selectbox(p.label, list(p.options), index=list(p.options).index(p.default),
+                                           help=p.help or None, key=key)
+        elif p.widget == "slider":
+            kind = type(p.default)
+            values[p.name] = box.slider(p.label, min_value=kind(p.min), max_value=kind(p.max), value=p.default,
+                                        step=kind(p.step), help=p.help or None, key=key)
+        else:
+            kind = type(p.default)
+            values[p.name] = box.number_input(p.label, min_value=kind(p.min), max_value=kind(p.max),
+                                              value=p.default, step=kind(p.step), help=p.help or None, key=key)
+    return values
+
+
+# ---- heavy results, cached ---------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def cached_explanation(model_key: str, user_id: str, item_id: str, method_key: str, params_json: str,
+                       context_json: str, _model):
+    """`attnrec.report.explain_pair`, cached per (model on device, pair, method, params)."""
+    from attnrec.report import explain_pair
+    return explain_pair(_model, user_id, item_id, method_key, _json.loads(params_json),
+                        context=_json.loads(context_json))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: str, params_json: str,
+                              context_json: str, _model):
+    """`attnrec.report.explain_vectors` for typed X, Y, cached like `cached_explanation`."""
+    from attnrec.report import explain_vectors
+    return explain_vectors(_model, list(x), list(y), method_key, _json.loads(params_json),
+                           context=_json.loads(context_json))

@@ -54,6 +54,13 @@ def test_attribution_bars_sorted_by_magnitude_and_coloured_by_side():
                                                        "item · price = $$", "user · budget = low"]
 
 
+def test_attribution_bars_escape_markup_in_labels():
+    table = pd.DataFrame({"label": ["cuisine = <b>Thai</b>"], "side": ["item"], "attribution": [0.3]})
+    fig = as_json(side_attribution_bars(table, "IG"))
+    assert fig["data"][0]["y"] == ["item · cuisine = &lt;b&gt;Thai&lt;/b&gt;"]
+    assert fig["data"][0]["customdata"] == ["cuisine = &lt;b&gt;Thai&lt;/b&gt;"]
+
+
 def test_attribution_bars_keeps_the_top_and_says_so():
     table = pd.DataFrame({"label": [f"f{i}" for i in range(30)], "side": ["user"] * 30,
                           "attribution": np.linspace(-1, 2, 30)})

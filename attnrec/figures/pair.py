@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from attnrec.figures.attention import unique_names
+from attnrec.safety import escape_html
 from attnrec.figures.style import (DIVERGING_SCALE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
                                    side_color, tick_angle, tick_font_size)
 
@@ -59,7 +60,9 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16) -
         raise ValueError("attributions contain NaN or ±inf")
     order = np.argsort(-np.abs(values), kind="stable")[:max_bars]
     shown = table.iloc[order]
-    labels = [shorten(f"{side} · {label}") for side, label in zip(shown["side"], shown["label"])]
+    # Labels are data (attribute values from uploads): escaped, since Plotly reads "<b>", "<a>" in text
+    # as markup; it shows the entities as the original characters.
+    labels = [escape_html(shorten(f"{side} · {label}")) for side, label in zip(shown["side"], shown["label"])]
     fig = go.Figure()
     for side in ("user", "item"):
         mask = (shown["side"] == side).to_numpy()
@@ -68,7 +71,7 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16) -
         fig.add_trace(go.Bar(
             x=shown["attribution"].to_numpy(dtype=np.float64)[mask], y=np.asarray(labels, dtype=object)[mask],
             orientation="h", name=side, marker_color=side_color(side),
-            customdata=np.asarray(shown["label"].astype(str), dtype=object)[mask],
+            customdata=np.asarray([escape_html(v) for v in shown["label"].astype(str)], dtype=object)[mask],
             hovertemplate="%{customdata}<br>attribution %{x:.4f}<extra>" + side + "</extra>"))
     # Category order = the sorted order, largest at the top (Plotly draws the first category at the bottom).
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1],

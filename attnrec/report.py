@@ -1,0 +1,267 @@
+"""One pair's explanation, and its exports: a JSON dict, a CSV table, a self-contained HTML report.
+
+`explain_pair` asks the model for the attention trace of a catalog pair (or of typed X, Y vectors) and
+asks attnrec.explain for attributions of S to the raw user / item attributes (to the dimensions of X
+and Y in vector mode). The three exports are pure functions of the resulting `PairExplanation`; every
+string from data (ids, attribute values, names) is escaped in HTML and formula-safe in CSV.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import torch
+
+from attnrec.attention import AttentionTrace
+from attnrec.explain import Attribution, ExplainTarget, dimension_target, explain, groups_from_fields, method
+from attnrec.explain.target import AttendScore
+from attnrec.model import PairTrace
+from attnrec.reasons import describe_fields, raw_columns_of_group, split_group_name
+from attnrec.safety import escape_html, safe_csv_bytes
+
+__all__ = ["PairExplanation", "explain_pair", "explain_vectors", "field_target", "vector_trace", "cell_story",
+           "attribution_table", "to_json_dict", "to_csv_bytes", "to_html", "TRACE_FIELDS", "FORMAT"]
+
+FORMAT = "attnrec-explanation"
+TRACE_FIELDS = ("logits_u", "a_u", "z_u", "logits_v", "a_v", "z_v", "contributions")
+
+
+@dataclass
+class PairExplanation:
+    """Everything the Explore page shows for one pair, in plain numbers."""
+
+    pair: PairTrace
+    attribution: Attribution | None        # None when attributions were not asked for
+    table: pd.DataFrame                    # side, field, label, attribution (largest |value| first)
+    method: str
+    params: dict
+    n_items: int                           # catalog size the rank is out of
+    vectors: bool = False                  # X, Y typed by the user instead of catalog rows
+    user_attributes: dict[str, str] = field(default_factory=dict)
+    item_attributes: dict[str, str] = field(default_factory=dict)
+    context: dict = field(default_factory=dict)   # dataset, model, device names (for the exports)
+
+    @property
+    def residual(self) -> float:
+        """S − Σ contributions: ~0 by construction; shown so nobody has to take it on trust."""
+        return float(self.pair.s - self.pair.trace.contributions[0].double().sum())
+
+
+# ---- computing --------------------------------------------------------------------------------
+
+def field_target(model, r_u: torch.Tensor, r_v: torch.Tensor, baseline: str = "zeros") -> ExplainTarget:
+    """The model as raw columns → S, one group per raw attribute (aligned: per family) on each side."""
+    fz = model.featurizer
+    device = model.device
+    return ExplainTarget(
+        module=model, inputs_u=r_u.reshape(1, -1), inputs_v=r_v.reshape(1, -1),
+        baseline_u=torch.as_tensor(fz.baseline_row("user", baseline), device=device),
+        baseline_v=torch.as_tensor(fz.baseline_row("item", baseline), device=device),
+        names_u=list(fz.columns("user")), names_v=list(fz.columns("item")),
+        groups=groups_from_fields(fz.groups("user"), fz.groups("item")), level="fields", baseline_kind=baseline)
+
+
+def attribution_table(attribution: Attribution, user_text: dict[str, str], item_text: dict[str, str]
+                      ) -> pd.DataFrame:
+    """Group totals of pair 0 as rows: side, field, label ("budget low"), attribution; largest |·| first."""
+    rows = []
+    for name, value in zip(attribution.group_names, attribution.groups[0]):
+        side, field_name = split_group_name(name)
+        text = (user_text if side == "user" else item_text).get(field_name, field_name)
+        rows.append({"side": side or "both", "field": field_name, "label": text, "attribution": float(value)})
+    table = pd.DataFrame(rows, columns=["side", "field", "label", "attribution"])
+    order = table["attribution"].abs().sort_values(ascending=False, kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+def _attributes(row: pd.Series) -> dict[str, str]:
+    return {str(k): "" if (not isinstance(v, (list, tuple)) and pd.isna(v)) else str(v) for k, v in row.items()}
+
+
+def explain_pair(model, user_id: str, item_id: str, method_key: str = "ig", params: dict | None = None,
+                 baseline: str = "zeros", context: dict | None = None) -> PairExplanation:
+    """A catalog pair: trace, S, probability, rank, and attributions to the raw attributes."""
+    pair = model.trace(user_id, item_id)
+    user_row, item_row = model.dataset.users.loc[str(user_id)], model.dataset.items.loc[str(item_id)]
+    user_text = describe_fields(user_row, raw_columns_of_group(model.featurizer, "user"))
+    item_text = describe_fields(item_row, raw_columns_of_group(model.featurizer, "item"))
+    attribution, table, checked = None, _empty_table(), {}
+    if method_key:
+        attribution = explain(field_target(model, pair.r_u, pair.r_v, baseline), method_key, params)
+        checked = attribution.params
+        table = attribution_table(attribution, user_text, item_text)
+    return PairExplanation(pair, attribution, table, method_key or "", checked, len(model.item_ids),
+                           user_attributes=_attributes(user_row), item_attributes=_attributes(item_row),
+                           context=dict(context or {}))
+
+
+def vector_trace(model, x, y) -> PairTrace:
+    """A PairTrace for typed vectors X, Y (d,): S, probability, and where S would rank in the catalog."""
+    x = torch.as_tensor(np.asarray(x, dtype=np.float32), device=model.device).reshape(-1)
+    y = torch.as_tensor(np.asarray(y, dtype=np.float32), device=model.device).reshape(-1)
+    if x.shape[0] != model.d or y.shape[0] != model.d:
+        raise ValueError(f"X and Y need {model.d} values each (the model's d), got {x.shape[0]} and {y.shape[0]}")
+    with torch.no_grad():
+        trace = model.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
+        catalog = model.attention(x.expand(len(model.item_ids), -1), model.encode_item(model.item_matrix)).s
+        s = trace.s[0]
+        rank = int((catalog > s).sum()) + 1
+        probability = float(model.probability(s))
+    return PairTrace(trace=trace, x=x, y=y, r_u=x, r_v=y, dimension_names=list(model.dimension_names),
+                     user_id="typed X", item_id="typed Y", s=float(s), probability=probability, rank=rank)
+
+
+def explain_vectors(model, x, y, method_key: str = "ig", params: dict | None = None,
+                    context: dict | None = None) -> PairExplanation:
+    """Typed X, Y: trace and attributions to each dimension of X (user side) and Y (item side)."""
+    pair = vector_trace(model, x, y)
+    names = list(model.dimension_names)
+    attribution, table, checked = None, _empty_table(), {}
+    if method_key:
+        score = AttendScore(model.w_u, model.w_v, model.temperature).to(model.device)
+        target = dimension_target(score, pair.x, pair.y, names=names, grouping="separate")
+        attribution = explain(target, method_key, params)
+        checked = attribution.params
+        user_text = {n: f"{n} = {v:.3g}" for n, v in zip(names, pair.x.tolist())}
+        item_text = {n: f"{n} = {v:.3g}" for n, v in zip(names, pair.y.tolist())}
+        table = attribution_table(attribution, user_text, item_text)
+    return PairExplanation(pair, attribution, table, method_key or "", checked, len(model.item_ids), vectors=True,
+                           user_attributes={f"X[{n}]": f"{v:.6g}" for n, v in zip(names, pair.x.tolist())},
+                           item_attributes={f"Y[{n}]": f"{v:.6g}" for n, v in zip(names, pair.y.tolist())},
+                           context=dict(context or {}))
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame(columns=["side", "field", "label", "attribution"])
+
+
+def cell_story(trace: AttentionTrace, head: int, dim: int, dimension_names, b: int = 0) -> dict:
+    """What one heatmap cell (head, dimension) stands for, in numbers.
+
+    logit = (W p)_i / τ, weight = softmax of the logits over dimensions, Z_U = A_U·Y, Z_V = A_V·X,
+    contribution = Z_U·Z_V, and its share of S.
+    """
+    heads, d = trace.a_u.shape[1], trace.a_u.shape[2]
+    if not (0 <= head < heads and 0 <= dim < d):
+        raise ValueError(f"cell (head {head}, dim {dim}) is outside {heads} heads × {d} dimensions")
+    value = {name: float(getattr(trace, name)[b, head, dim]) for name in TRACE_FIELDS}
+    s = float(trace.s[b])
+    return {"head": head + 1, "dimension": str(dimension_names[dim]), **value, "s": s,
+            "share_of_s": value["contributions"] / s if abs(s) > 1e-12 else float("nan")}
+
+
+# ---- exports ----------------------------------------------------------------------------------
+
+def _nan_to_none(value):
+    return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
+def to_json_dict(ex: PairExplanation) -> dict:
+    """The explanation as plain JSON types (lists of lists for heads × dimensions)."""
+    p = ex.pair
+    attribution = None
+    if ex.attribution is not None:
+        a = ex.attribution
+        attribution = {"method": ex.method, "method_name": method(ex.method).name, "params": ex.params,
+                       "level": a.level, "s_baseline": float(a.s_baseline[0]),
+                       "completeness_gap": float(a.completeness_gap[0]),
+                       "rows": [{k: _nan_to_none(v) for k, v in row.items()} for row in ex.table.to_dict("records")]}
+    return {
+        "format": FORMAT, "version": 1,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "context": dict(ex.context), "vectors": ex.vectors,
+        "user_id": p.user_id, "item_id": p.item_id,
+        "s": p.s, "probability": p.probability, "rank": p.rank, "n_items": ex.n_items,
+        "residual": ex.residual, "tied": bool(p.trace.tied),
+        "dimension_names": list(p.dimension_names), "heads": int(p.trace.a_u.shape[1]),
+        "x": p.x.detach().cpu().tolist(), "y": p.y.detach().cpu().tolist(),
+        "attention": {name: getattr(p.trace, name)[0].detach().cpu().tolist() for name in TRACE_FIELDS},
+        "attribution": attribution,
+        "user_attributes": dict(ex.user_attributes), "item_attributes": dict(ex.item_attributes),
+    }
+
+
+def to_frame(ex: PairExplanation) -> pd.DataFrame:
+    """Long table: section, side, head, dimension, name, value, text — one number (or text) per row."""
+    p = ex.pair
+    rows = [{"section": "score", "name": n, "value": v}
+            for n, v in (("S", p.s), ("probability", p.probability), ("rank", p.rank), ("n_items", ex.n_items),
+                         ("residual S - sum(contributions)", ex.residual))]
+    names = list(p.dimension_names)
+    for side, vector in (("user", p.x), ("item", p.y)):
+        rows += [{"section": "X" if side == "user" else "Y", "side": side, "dimension": names[i], "value": float(v)}
+                 for i, v in enumerate(vector.detach().cpu().tolist())]
+    for quantity in TRACE_FIELDS:
+        values = getattr(p.trace, quantity)[0].detach().cpu().numpy()
+        side = "user" if quantity.endswith("_u") else "item" if quantity.endswith("_v") else ""
+        rows += [{"section": quantity, "side": side, "head": h + 1, "dimension": names[i],
+                  "value": float(values[h, i])} for h in range(values.shape[0]) for i in range(values.shape[1])]
+    for row in ex.table.itertuples(index=False):
+        rows.append({"section": f"attribution ({ex.method})", "side": row.side, "name": row.field,
+                     "value": float(row.attribution), "text": row.label})
+    for side, attributes in (("user", ex.user_attributes), ("item", ex.item_attributes)):
+        rows += [{"section": f"{side} attribute", "side": side, "name": k, "text": v} for k, v in attributes.items()]
+    frame = pd.DataFrame(rows, columns=["section", "side", "head", "dimension", "name", "value", "text"])
+    frame["head"] = frame["head"].astype("Int64")
+    return frame
+
+
+def to_csv_bytes(ex: PairExplanation) -> bytes:
+    """UTF-8 CSV of `to_frame`; text cells that start with = + - @ (tab, CR) are defused for spreadsheets."""
+    return safe_csv_bytes(to_frame(ex).astype({c: object for c in ("section", "side", "dimension", "name", "text")}))
+
+
+_CSS = """body{font-family:Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;color:#222}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
+.metrics span{display:inline-block;margin-right:28px;font-size:15px}.caption{color:#666;font-size:12px}"""
+
+
+def _table_html(rows: list[tuple], header: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{escape_html(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape_html(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(ex: PairExplanation, figures: dict[str, go.Figure], title: str = "attnrec explanation") -> str:
+    """A single HTML file: numbers, attributes, and the figures (plotly.js embedded: works offline).
+
+    Every data string goes through `escape_html`; figure JSON is written by Plotly, which escapes "<".
+    """
+    p = ex.pair
+    context = " · ".join(f"{escape_html(k)}: {escape_html(v)}" for k, v in ex.context.items())
+    parts = [f"<h1>{escape_html(title)}</h1>",
+             f"<p>user <b>{escape_html(p.user_id)}</b> × item <b>{escape_html(p.item_id)}</b>"
+             f"{' (typed vectors)' if ex.vectors else ''}</p>",
+             f"<p class='caption'>{context}</p>" if context else "",
+             "<div class='metrics'>"
+             f"<span>S = {p.s:.6g}</span><span>P(like) = σ(a·S + b) = {p.probability:.4f}</span>"
+             f"<span>rank {p.rank} of {ex.n_items}</span><span>S − ΣZ_U·Z_V = {ex.residual:.2e}</span></div>"]
+    for name, fig in figures.items():
+        parts.append(f"<h2>{escape_html(name)}</h2>")
+        parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
+    if not ex.table.empty:
+        parts.append(f"<h2>Attributions ({escape_html(method(ex.method).name)})</h2>")
+        parts.append(_table_html([(r.side, r.field, r.label, f"{r.attribution:+.6g}")
+                                  for r in ex.table.itertuples(index=False)],
+                                 ("side", "field", "value", "attribution")))
+    for side, attributes in (("User", ex.user_attributes), ("Item", ex.item_attributes)):
+        if attributes:
+            parts.append(f"<h2>{side} attributes</h2>")
+            parts.append(_table_html(list(attributes.items()), ("attribute", "value")))
+    # JSON of the numbers, for anyone who wants them from the report itself; "<" escaped like Plotly does.
+    blob = json.dumps(to_json_dict(ex), ensure_ascii=True).replace("<", "\\u003c")
+    parts.append(f"<script type='application/json' id='explanation'>{blob}</script>")
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{escape_html(title)}</title><style>{_CSS}</style>"
+            f"<script>{_plotly_js()}</script></head><body>{''.join(parts)}</body></html>")
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+    return get_plotlyjs()
