@@ -84,7 +84,9 @@ if uploads.tables:
         for role, table in uploads.tables.items():
             st.markdown(f"**{role}** — {escape_markdown(uploads.sources.get(role, ''))}: "
                         f"{len(table)} rows × {len(table.columns)} columns")
-            st.dataframe(table.head(8), hide_index=True)
+            preview = table.head(8).copy()
+            preview.attrs = {}  # row bookkeeping for error messages; not for display
+            st.dataframe(preview, hide_index=True)
 
 # ---- 2. map columns --------------------------------------------------------------------------------
 mapping = None
