@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ReasonPart", "split_group_name", "merge_sides", "reason_parts", "format_part", "format_reason",
-           "reason_line", "describe_fields", "raw_columns_of_group", "MINUS"]
+           "reason_line", "describe_fields", "raw_columns_of_group", "recommendations_with_reasons", "MINUS"]
 
 MINUS = "\u2212"  # a real minus sign: "−0.04" reads better than "-0.04"
 
@@ -139,3 +139,33 @@ def raw_columns_of_group(featurizer, side: str) -> dict[str, list[str]]:
         if column not in columns[dim["group"]]:
             columns[dim["group"]].append(column)
     return columns
+
+
+# ---- with a model: top-K and a reason per item ------------------------------------------------
+
+def recommendations_with_reasons(model, user_id: str, k: int = 10, method_key: str = "ig",
+                                 baseline: str = "zeros", params: dict | None = None, top: int = 2,
+                                 exclude_seen: bool = True):
+    """`model.top_k` plus, per item, the field attributions of its S (one batched `explain` call)
+    and the one-line reason built from them. Returns (table, Attribution)."""
+    from attnrec.explain import explain
+    from attnrec.report import field_target
+
+    ranked = model.top_k(user_id, k=k, exclude_seen=exclude_seen)
+    if ranked.empty:
+        return ranked.assign(reason=[]), None
+    r_u = model.user_rows(user_id)[0]
+    items = model.item_rows(list(ranked["item_id"]))
+    target = field_target(model, r_u, items[0], baseline).with_inputs(r_u.expand(len(ranked), -1), items)
+    attribution = explain(target, method_key, params)
+    user_text = describe_fields(model.dataset.users.loc[str(user_id)], raw_columns_of_group(model.featurizer, "user"))
+    item_columns = raw_columns_of_group(model.featurizer, "item")
+    reasons = [reason_line(attribution.group_names, attribution.groups[b], user_text,
+                           describe_fields(model.dataset.items.loc[item], item_columns), top=top)
+               for b, item in enumerate(ranked["item_id"])]
+    name_column = model.dataset.schema.get("item_name")
+    table = ranked.copy()
+    if name_column and name_column in model.dataset.items.columns:
+        table.insert(2, "name", model.dataset.items.loc[list(ranked["item_id"]), name_column].astype(str).to_numpy())
+    table["reason"] = reasons
+    return table, attribution

@@ -1,0 +1,118 @@
+"""Recommend: the top-K items for a user, each with a one-line reason, and a what-if editor."""
+import json
+
+import pandas as pd
+import streamlit as st
+
+from attnrec import ui
+from attnrec.explain import METHODS
+from attnrec.figures.explain import score_shift_bars
+from attnrec.reasons import recommendations_with_reasons
+from attnrec.whatif import explain_shift, shift_reason, what_if
+
+st.title("Recommend")
+st.caption("The items this model ranks highest for a user, why (the two fields that move S most), and what "
+           "changes when you edit the user.")
+
+selection = ui.sidebar()
+model = ui.require_model(selection)
+dataset = selection.dataset
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def top_items(model_key: str, user_id: str, k: int, method_key: str, params_json: str, baseline: str,
+              exclude_seen: bool, _model):
+    table, attribution = recommendations_with_reasons(_model, user_id, k, method_key, baseline,
+                                                      json.loads(params_json), exclude_seen=exclude_seen)
+    return table, attribution
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, _model):
+    edited = pd.Series(json.loads(edited_json), name=user_id)
+    result = what_if(_model, user_id, edited)
+    table = result.table
+    shown = table[(table["rank_before"] <= k) | (table["rank_after"] <= k)].sort_values("rank_after")
+    shares = explain_shift(_model, result, list(shown["item_id"]))
+    shown = shown.assign(why=[shift_reason(shares.loc[i]) if len(shares.columns) else "" for i in shown["item_id"]])
+    return shown.reset_index(drop=True), result.edited_fields, shares
+
+
+
+
+def remembered_select(container, label, options, widget_key, state_key, url_key, default, **kwargs):
+    """A selectbox seeded from the URL / the session's earlier choice (shared across pages)."""
+    if st.session_state.get(widget_key) not in options or ui.url_request(url_key) is not None:
+        st.session_state[widget_key] = ui.remembered_choice(state_key, url_key, options, default, url_key)
+    choice = container.selectbox(label, options, key=widget_key, **kwargs)
+    st.session_state[state_key] = choice
+    return choice
+
+
+users = list(model.user_ids)
+controls = st.columns([2, 1, 2, 1])
+user_id = remembered_select(controls[0], "User", users, "recommend_user", "attnrec_user", "user", users[0])
+k = controls[1].number_input("How many (K)", min_value=1, max_value=min(50, len(model.item_ids)), value=10)
+methods = ui.attribution_methods("fields")
+method_key = remembered_select(controls[2], "Reasons from", methods, "recommend_method", "attnrec_method", "method",
+                               "ig", format_func=lambda key: METHODS[key].name)
+baseline = controls[3].selectbox("Baseline", ["zeros", "mean", "unknown"], key="recommend_baseline",
+                                 help="What a field is compared with: all zeros, the average row, or a row "
+                                      "whose every field is missing.")
+exclude_seen = st.checkbox("Skip items this user already rated", value=True)
+with st.expander("Method settings"):
+    params = ui.param_widgets(method_key, "recommend")
+ui.write_url(user=user_id, method=method_key, item=None)
+
+with st.status("Ranking the catalog and explaining the top items…", expanded=False) as status:
+    try:
+        table, attribution = top_items(selection.model_key, user_id, int(k), method_key,
+                                       json.dumps(params, sort_keys=True), baseline, exclude_seen, model)
+    except ValueError as error:  # e.g. exact Shapley over more fields than it can enumerate
+        status.update(label="This method cannot explain these items", state="error")
+        st.error(str(error))
+        st.stop()
+    status.update(label=f"Top {len(table)} of {len(model.item_ids)} items for user {user_id}", state="complete")
+
+st.subheader(f"Top {len(table)} for user {user_id}")
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={"rank": st.column_config.NumberColumn("rank", width="small"),
+                            "s": st.column_config.NumberColumn("S", format="%.3f"),
+                            "probability": st.column_config.ProgressColumn("probability", min_value=0.0,
+                                                                           max_value=1.0, format="%.2f"),
+                            "reason": st.column_config.TextColumn("why (largest attributions)", width="large")})
+st.download_button("Download the list (CSV)", table.to_csv(index=False).encode("utf-8"),
+                   file_name=f"recommendations_{user_id}.csv", mime="text/csv")
+
+# ---- what-if ---------------------------------------------------------------------------------------
+st.subheader("What if this user were different?")
+st.caption("Edit any attribute (multi-valued cells use the same separator as the data, e.g. “Mexican; Thai”). "
+           "Items are re-scored with the edited user; each item's change in S is split exactly over the "
+           "edited fields (Shapley values with the original user as the baseline).")
+raw = dataset.users.loc[user_id]
+original = pd.DataFrame({"attribute": [str(c) for c in raw.index],
+                         "value": ["" if pd.isna(v) else str(v) for v in raw.to_numpy()]})
+edited = st.data_editor(original, key=f"whatif_editor_{user_id}", hide_index=True, num_rows="fixed",
+                        disabled=["attribute"], width="stretch",
+                        column_config={"value": st.column_config.TextColumn("value", width="large")})
+edited_row = {a: (None if v is None or str(v).strip() == "" else str(v))
+              for a, v in zip(edited["attribute"], edited["value"])}
+original_row = {a: (None if v == "" else v) for a, v in zip(original["attribute"], original["value"])}
+if edited_row == original_row:
+    st.info("Edit a value above to see which items move.")
+else:
+    # Keep the raw types of untouched numeric columns: the featurizer parses numbers from text anyway.
+    shown, edited_fields, shares = edited_ranking(selection.model_key, user_id,
+                                                  json.dumps(edited_row, sort_keys=True), int(k), model)
+    if not edited_fields:
+        st.warning("The edit does not change the encoded user (an unknown category or the same number), "
+                   "so no score moves.")
+    else:
+        st.write("Edited fields the model sees: " + ", ".join(f"**{f}**" for f in edited_fields))
+    left, right = st.columns([3, 2])
+    left.dataframe(shown[["item_id", "rank_before", "rank_after", "rank_change", "s_before", "s_after", "delta_s",
+                          "why"]], hide_index=True, width="stretch",
+                   column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                                  for c in ("s_before", "s_after", "delta_s")})
+    right.plotly_chart(score_shift_bars(shown.sort_values("delta_s", key=abs, ascending=False).head(15)),
+                       width="stretch", key="whatif_shift")
