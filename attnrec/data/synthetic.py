@@ -75,17 +75,23 @@ def _score_matrix(planted: dict, users: np.ndarray, items: np.ndarray, chunk_use
 
 
 def generate(seed: int = 0, n_users: int = 2000, n_items: int = 1000, n_dims: int = 12, n_driving: int = 4,
-             heads: int = 2, temperature: float = 1.0, weight_scale: float = 2.5,
-             positives_per_user: int = 15, sampling_temperature: float = 0.3) -> dict:
-    """Tables (users, items, interactions as DataFrames), the schema and the planted truth."""
+             heads: int = 2, temperature: float = 1.0, weight_scale: float = 4.0,
+             positives_per_user: int = 15, sampling_temperature: float = 0.2,
+             genre_beta: float = 0.3) -> dict:
+    """Tables (users, items, interactions as DataFrames), the schema and the planted truth.
+
+    Genre values are Beta(genre_beta, genre_beta): mostly near 0 or 1 ("likes it or not", "is one or not"),
+    which keeps tastes personal — with uniform values a few all-round films would top everyone's list
+    (measured at seed 0: popularity then precision@15 0.33 vs 0.11 now; the true S* ranking 0.61 now).
+    """
     if not 1 <= n_driving <= n_dims <= len(GENRES):
         raise ValueError(f"need 1 ≤ n_driving ≤ n_dims ≤ {len(GENRES)}, got {n_driving}, {n_dims}")
     if positives_per_user >= n_items:
         raise ValueError("positives_per_user must be smaller than n_items")
     rng = np.random.default_rng(seed)
     genres = list(GENRES[:n_dims])
-    user_values = rng.uniform(0, 1, (n_users, n_dims)).round(DECIMALS)
-    item_values = rng.uniform(0, 1, (n_items, n_dims)).round(DECIMALS)
+    user_values = rng.beta(genre_beta, genre_beta, (n_users, n_dims)).round(DECIMALS)
+    item_values = rng.beta(genre_beta, genre_beta, (n_items, n_dims)).round(DECIMALS)
     drive = sorted(int(i) for i in rng.choice(n_dims, n_driving, replace=False))
     planted = {
         "seed": seed, "n_users": n_users, "n_items": n_items, "heads": heads, "temperature": temperature,
@@ -94,7 +100,7 @@ def generate(seed: int = 0, n_users: int = 2000, n_items: int = 1000, n_dims: in
         "w_u": (rng.normal(0, weight_scale, (heads, n_driving, n_driving))).round(6).tolist(),
         "w_v": (rng.normal(0, weight_scale, (heads, n_driving, n_driving))).round(6).tolist(),
         "tied": False, "positives_per_user": positives_per_user,
-        "sampling_temperature": sampling_temperature,
+        "sampling_temperature": sampling_temperature, "genre_beta": genre_beta,
         "score": "S* = attend(x[driving], y[driving], w_u, w_v, temperature).s; w_u, w_v: (heads, k, k) "
                  "over the driving dimensions in the order listed",
         "noise_fields": {"user": ["age_group", "device", "signup_year"],
