@@ -12,6 +12,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from attnrec import ui
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.types import DataError
 from attnrec.data.uploads import (FEATURE_ROLES, LIMITS, TABLE_ROLES, UploadState, build_schema,
@@ -56,6 +57,7 @@ def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, 
     return roles, separators
 
 
+ui.sidebar()  # lists this session's datasets and models as soon as they are kept
 st.title("Your data")
 st.caption("Upload users, items and interactions tables, map their columns, and keep the result as a dataset "
            f"for every page of this session. Files up to {LIMITS.file_bytes // 2**20} MB each "
@@ -136,6 +138,8 @@ if uploads.complete:
     keep, download = st.columns([1, 1])
     if keep.button("Validate and keep this dataset", type="primary", key="data_keep"):
         try:
+            if name.strip() in ui.BUILTIN_DATASETS:
+                raise DataError(f"'{name.strip()}' is the name of a built-in dataset; pick another name")
             dataset, schema = dataset_from_mapping(uploads.tables, mapping, name,
                                                    source=", ".join(uploads.sources.values()))
         except DataError as err:
@@ -143,6 +147,7 @@ if uploads.complete:
         else:
             datasets[dataset.name] = dataset
             st.session_state["data_last_kept"] = dataset.name
+            st.rerun()  # the sidebar, drawn above, lists the new dataset on the next run
     try:
         schema = build_schema(**{k: v for k, v in mapping.items() if not k.startswith("interaction_")}, name=name)
         download.download_button("Download schema.json (for the CLI)", json.dumps(schema, indent=2),
@@ -238,6 +243,10 @@ with upload_col:
             except DataError as err:
                 show_error(f"{err}. No model was loaded.")
             else:
-                st.success(escape_markdown(f"Loaded '{ckpt_name}'. It is listed in the sidebar on every page."))
+                st.session_state["data_ckpt_loaded"] = ckpt_name.strip() or "uploaded model"
+                st.rerun()
+        if st.session_state.get("data_ckpt_loaded") in models:
+            st.success(escape_markdown(f"Loaded '{st.session_state['data_ckpt_loaded']}'. It is listed in the "
+                                       f"sidebar on every page."))
     else:
         st.caption("Keep a dataset first: a checkpoint is checked against the dataset it will explain.")
