@@ -5,7 +5,8 @@ st.set_page_config(page_title="attnrec — why this recommendation?", layout="wi
 
 # Every page of the app, in menu order; the first is the landing page.
 PAGES = [
-    st.Page("pages/walkthrough.py", title="Walkthrough", default=True),
+    st.Page("pages/explore.py", title="Explore", url_path="explore", default=True),
+    st.Page("pages/walkthrough.py", title="Walkthrough", url_path="walkthrough"),
     st.Page("pages/data.py", title="Data", url_path="data"),
 ]
 

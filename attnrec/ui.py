@@ -394,3 +394,73 @@ def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: st
     from attnrec.report import explain_vectors
     return explain_vectors(_model, list(x), list(y), method_key, _json.loads(params_json),
                            context=_json.loads(context_json))
+
+
+# ---- picking rows and typed vectors ------------------------------------------------------------------
+
+def choice(widget, label: str, options: Sequence[str], state_key: str, url_key: str, default: str, what: str,
+           container=None, **kwargs) -> str:
+    """`widget` (st.radio, st.selectbox, …) over `options`, seeded like the sidebar: URL request, then
+    this session's earlier choice, then `default`."""
+    box = container or st
+    widget_key = f"widget_{state_key}"
+    options = list(options)
+    if st.session_state.get(widget_key) not in options or url_request(url_key) is not None:
+        st.session_state[widget_key] = remembered_choice(state_key, url_key, options, default, what)
+    value = getattr(box, widget.__name__)(label, options, key=widget_key, **kwargs)
+    st.session_state[state_key] = value
+    return value
+
+
+def _matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+    """Rows where any cell (or the id) contains every word of `query`, case-insensitively."""
+    words = [w for w in query.lower().split() if w]
+    if not words:
+        return frame
+    text = frame.astype(str).agg(" ".join, axis=1).str.lower() + " " + frame.index.astype(str).str.lower()
+    mask = np.ones(len(frame), dtype=bool)
+    for word in words:
+        mask &= text.str.contains(word, regex=False).to_numpy()
+    return frame[mask]
+
+
+def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int = 230,
+             limit: int = 2000) -> str:
+    """A searchable table of `frame` (indexed by id): type to filter, click a row to choose it.
+
+    Returns the clicked row's id, or `current` while no row is clicked. The table's key includes the
+    search text, so a new search never carries a row number over to a different row.
+    """
+    query = st.text_input(f"Search {what}s", key=f"{key}_search", placeholder="any text, e.g. an id or a value",
+                          label_visibility="collapsed")
+    shown = _matching_rows(frame, query)
+    if len(shown) > limit:
+        st.caption(f"{len(shown)} {what}s match; showing the first {limit}. Narrow the search.")
+        shown = shown.iloc[:limit]
+    digest = abs(hash(query.strip().lower())) % 10**8
+    event = st.dataframe(shown, key=f"{key}_table_{digest}", on_select="rerun", selection_mode="single-row",
+                         height=height, width="stretch")
+    rows = (event or {}).get("selection", {}).get("rows", []) if isinstance(event, dict) else event.selection.rows
+    if rows and rows[0] < len(shown):
+        return str(shown.index[rows[0]])
+    return current
+
+
+def parse_vector(text: str | None, d: int) -> list[float] | None:
+    """"0.5,1,-2" → [0.5, 1.0, -2.0] when it holds exactly d finite numbers; otherwise None."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        return None
+    if len(values) != d or not all(math.isfinite(v) for v in values):
+        return None
+    return values
+
+
+def vector_text(values) -> str:
+    return ",".join(_number_text(v) for v in values)
+
+
+__all__ += ["choice", "pick_row", "parse_vector", "vector_text"]

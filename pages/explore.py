@@ -1,0 +1,178 @@
+"""Explore: why does the model score this user–item pair the way it does?"""
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from attnrec import ui
+from attnrec.explain import method as method_spec
+from attnrec.figures import attention_heatmap, contribution_waterfall, z_bars
+from attnrec.figures.pair import side_attribution_bars
+from attnrec.report import cell_story, to_csv_bytes, to_html, to_json_dict
+from attnrec.safety import escape_markdown, safe_filename
+
+MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}
+
+selection = ui.sidebar()
+model = ui.require_model(selection)
+dataset = model.dataset
+names = list(model.dimension_names)
+
+st.title("Explore one user–item pair")
+st.caption("Pick a user and an item (or type the vectors X and Y). The score is "
+           "S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
+           "A_U = softmax(W_U (X ⊙ Y) / τ), A_V = softmax(W_V (X ⊙ Y) / τ) over the d dimensions.")
+
+top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
+mode = ui.choice(st.radio, "Input", list(MODES), "explore_mode", "mode", "pair", "input mode",
+                 container=top[0], format_func=MODES.get, horizontal=True)
+level = "fields" if mode == "pair" else "dimensions"
+methods = ui.attribution_methods(level)
+method_key = ui.choice(st.selectbox, "Attribution method", methods, "explore_method", "method", "ig",
+                       "attribution method", container=top[1], format_func=lambda k: method_spec(k).name)
+with top[2].popover("Method settings", width="stretch"):
+    st.caption(method_spec(method_key).description)
+    params = ui.param_widgets(method_key, "explore")
+
+# ---- the pair --------------------------------------------------------------------------------------
+positives = dataset.positives
+default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(model.user_ids[0])
+default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
+user_id = ui.remembered_choice("explore_user", "user", model.user_ids, default_user, "user")
+item_id = ui.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
+context = {"dataset": selection.dataset_name, "model": selection.model_name, "device": selection.resolved_device}
+
+if mode == "pair":
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**User** · selected: `{escape_markdown(user_id)}`")
+        user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id)
+    with right:
+        item_name = dataset.schema.get("item_name")
+        items = dataset.items
+        if item_name in items.columns:  # the name first: it is what people search for
+            items = items[[item_name] + [c for c in items.columns if c != item_name]]
+        st.markdown(f"**Item** · selected: `{escape_markdown(item_id)}`")
+        item_id = ui.pick_row(items, "item", "explore_item", item_id)
+    st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
+    with st.spinner("Computing the trace and attributions…"):
+        ex = ui.cached_explanation(selection.model_key, user_id, item_id, method_key,
+                                   json.dumps(params, sort_keys=True), json.dumps(context), _model=model)
+    ui.write_url(mode=None, user=user_id, item=item_id, method=method_key, x=None, y=None)
+else:
+    pair_now = model.trace(user_id, item_id)
+    seed = {"x": pair_now.x.cpu().tolist(), "y": pair_now.y.cpu().tolist()}
+    for key in ("x", "y"):
+        typed = ui.url_request(key)
+        if typed is not None:
+            parsed = ui.parse_vector(typed, model.d)
+            if parsed is None:
+                st.warning(f"The link's {key.upper()} “{typed[:60]}” is not {model.d} comma-separated numbers; "
+                           f"starting from user {user_id} and item {item_id} instead.", icon="⚠️")
+            else:
+                seed[key] = parsed
+                st.session_state.pop("explore_xy_origin", None)
+    # Typed values start from the chosen pair's X and Y; a new pair (or a link's X, Y) starts them afresh.
+    origin = (selection.model_key, user_id, item_id)
+    if st.session_state.get("explore_xy_origin") != origin or "explore_xy" not in st.session_state:
+        st.session_state["explore_xy"] = np.column_stack([seed["x"], seed["y"]])
+        st.session_state["explore_xy_origin"] = origin
+        st.session_state["explore_xy_generation"] = st.session_state.get("explore_xy_generation", 0) + 1
+    last = st.session_state["explore_xy"]
+    st.markdown(f"**X** (user side) and **Y** (item side), one row per dimension; started from user "
+                f"`{escape_markdown(user_id)}` and item `{escape_markdown(item_id)}`.")
+    typed, error = ui.number_editor("X and Y", last, names, ["X (user)", "Y (item)"],
+                                    key=f"explore_vectors_{st.session_state['explore_xy_generation']}")
+    st.session_state["explore_xy"] = typed
+    x, y = tuple(typed[:, 0].tolist()), tuple(typed[:, 1].tolist())
+    with st.spinner("Computing the trace and attributions…"):
+        ex = ui.cached_vector_explanation(selection.model_key, x, y, method_key,
+                                          json.dumps(params, sort_keys=True), json.dumps(context), _model=model)
+    ui.write_url(mode="vectors", method=method_key, x=ui.vector_text(x), y=ui.vector_text(y))
+
+pair = ex.pair
+trace = pair.trace
+
+# ---- the score -------------------------------------------------------------------------------------
+metrics = st.columns(4)
+metrics[0].metric("S (score)", f"{pair.s:.4f}", help="S = Σ over heads and dimensions of Z_U·Z_V")
+metrics[1].metric("P(like)", f"{pair.probability:.3f}", help="Calibrated probability σ(a·S + b)")
+metrics[2].metric("Rank for this user", f"{pair.rank} of {ex.n_items}",
+                  help="Position of this item among all catalog items, by S (1 = best)")
+metrics[3].metric("S − Σ contributions", f"{ex.residual:.1e}", help="The breakdown below adds up to S exactly")
+
+attention_tab, breakdown_tab, attribution_tab, download_tab = st.tabs(
+    ["Attention A_U, A_V", "Z breakdown", f"Attributions ({method_spec(method_key).name})", "Download"])
+
+with attention_tab:
+    st.caption("Rows are heads, columns the d dimensions; each row sums to 1. Blue: the user side A_U "
+               "(weights on Y), orange: the item side A_V (weights on X). Click a cell to see its story.")
+    top_weight = float(max(trace.a_u.max(), trace.a_v.max()))
+    columns = st.columns(2)
+    clicked = []
+    for column, side, weights, label in ((columns[0], "user", trace.a_u[0], "A_U"),
+                                         (columns[1], "item", trace.a_v[0], "A_V")):
+        figure = attention_heatmap(weights.cpu().numpy(), names, title=f"{label} (user {pair.user_id}"
+                                   f" × item {pair.item_id})" if not ex.vectors else label, side=side,
+                                   zmax=top_weight)
+        event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
+                                    selection_mode="points", width="stretch")
+        clicked += ui.selected_points(event)
+    cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(names)), None)
+    if cell is None:
+        st.info("Click a heatmap cell to see how its logit, weight and Z values make its share of S.")
+    else:
+        story = cell_story(trace, int(cell[0]), int(cell[1]), names)
+        i = int(cell[1])
+        st.markdown(f"**Head {story['head']}, dimension “{escape_markdown(story['dimension'])}”** — "
+                    f"contributes **{story['contributions']:+.4f}** to S "
+                    f"({story['share_of_s']:.1%} of S = {pair.s:.4f}).")
+        st.dataframe(pd.DataFrame({
+            "user side (U)": [story["logits_u"], story["a_u"], float(pair.y[i]), story["z_u"]],
+            "item side (V)": [story["logits_v"], story["a_v"], float(pair.x[i]), story["z_v"]]},
+            index=["logit (W p)_i / τ", "weight (softmax)", "other side's value (Y_i | X_i)",
+                   "Z = weight × value"]), width="content")
+        st.caption("Z_U = A_U·Y_i and Z_V = A_V·X_i; the cell's contribution to S is Z_U·Z_V.")
+
+with breakdown_tab:
+    st.plotly_chart(z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names), width="stretch",
+                    key="explore_z")
+    st.plotly_chart(contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s), width="stretch",
+                    key="explore_waterfall")
+    st.caption(f"Each step is one head × dimension term Z_U·Z_V; the last bar is S = {pair.s:.6f}. "
+               f"The residual step (S − Σ terms = {ex.residual:.1e}) is float rounding.")
+
+with attribution_tab:
+    if ex.attribution is None or ex.table.empty:
+        st.info("No attributions for this method.")
+    else:
+        a = ex.attribution
+        target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
+        st.plotly_chart(side_attribution_bars(ex.table, f"{method_spec(method_key).name}: S attributed to {target}"),
+                        width="stretch", key="explore_attr")
+        change = float(a.s[0] - a.s_baseline[0])
+        st.caption(f"Baseline: all-zero inputs, S(baseline) = {a.s_baseline[0]:.4f}. Σ attributions = "
+                   f"{ex.table['attribution'].sum():.4f} vs S − S(baseline) = {change:.4f} "
+                   f"(gap {a.completeness_gap[0]:+.1e}). Blue bars: user side; orange: item side.")
+        with st.expander("As a table"):
+            st.dataframe(ex.table, hide_index=True, width="stretch")
+
+with download_tab:
+    stem = safe_filename(f"attnrec-{selection.dataset_name}-{pair.user_id}-{pair.item_id}")
+    st.caption("The current explanation: every number above, the attributes, and (HTML) the figures.")
+    buttons = st.columns(3)
+    buttons[0].download_button("JSON", json.dumps(to_json_dict(ex), indent=1), f"{stem}.json",
+                               mime="application/json", key="explore_json")
+    buttons[1].download_button("CSV", to_csv_bytes(ex), f"{stem}.csv", mime="text/csv", key="explore_csv")
+
+    def html_report() -> str:
+        figures = {"A_U": attention_heatmap(trace.a_u[0].cpu().numpy(), names, "A_U", side="user"),
+                   "A_V": attention_heatmap(trace.a_v[0].cpu().numpy(), names, "A_V", side="item"),
+                   "Z_U and Z_V": z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names),
+                   "Contributions": contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s)}
+        if not ex.table.empty:
+            figures["Attributions"] = side_attribution_bars(ex.table, method_spec(method_key).name)
+        return to_html(ex, figures, title=f"Why {pair.user_id} × {pair.item_id} scores {pair.s:.4f}")
+
+    buttons[2].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html")

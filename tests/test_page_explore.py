@@ -1,0 +1,222 @@
+"""AppTest of the Explore page: every interaction changes the numbers and figures to an independent reference.
+
+The model is a small real Recommender (real Featurizer, random weights) put into this session's model
+registry, the way the Data page hands over a trained model.
+"""
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from attnrec.attention import attend
+from attnrec.device import available_devices
+from test_report import make_model, numpy_attention
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explore.py")
+
+
+def decode(value):
+    """Plotly's JSON packs numpy arrays as base64 {dtype, bdata, shape}; lists pass through."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return np.asarray(value)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return make_model()
+
+
+def open_page(model, **query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["user_datasets"] = {"tiny": model.dataset}
+    at.session_state["user_models"] = {"tiny-latent": model}
+    at.query_params["dataset"] = "tiny"
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def expected(model, user_id, item_id):
+    """The pair by attnrec.attend on the model's own X and Y, and by an independent numpy reference."""
+    with torch.no_grad():
+        x = model.encode_user(model.user_rows(user_id))[0]
+        y = model.encode_item(model.item_rows(item_id))[0]
+        trace = attend(x, y, model.w_u, model.w_v, model.temperature)
+    ref = numpy_attention(x.numpy(), y.numpy(), model.w_u.detach().double().numpy(),
+                          model.w_v.detach().double().numpy(), model.temperature)
+    np.testing.assert_allclose(trace.a_u[0].numpy(), ref["a_u"], atol=1e-6)
+    return trace, ref, x, y
+
+
+def url(at, key):
+    value = at.query_params[key]
+    return value[-1] if isinstance(value, list) else value
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def specs(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def heatmaps(at):
+    return [decode(t["z"]) for spec in specs(at) for t in spec["data"] if t["type"] == "heatmap"]
+
+
+def assert_shows_pair(at, model, user_id, item_id):
+    assert not at.exception, at.exception
+    trace, ref, _, _ = expected(model, user_id, item_id)
+    assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
+    heat_u, heat_v = heatmaps(at)[:2]
+    np.testing.assert_allclose(heat_u, trace.a_u[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(heat_v, ref["a_v"], atol=1e-6)
+    with torch.no_grad():
+        scores = [float(attend(model.encode_user(model.user_rows(user_id))[0],
+                               model.encode_item(model.item_rows(i))[0], model.w_u, model.w_v,
+                               model.temperature).s) for i in model.item_ids]
+    rank = 1 + sum(s > ref["s"] + 1e-6 for s in scores)
+    assert metric(at, "Rank for this user") == f"{rank} of {len(model.item_ids)}"
+    waterfall = next(t for spec in specs(at) for t in spec["data"] if t["type"] == "waterfall")
+    assert decode(waterfall["y"])[-1] == pytest.approx(ref["s"], abs=1e-6)
+    assert url(at, "user") == user_id and url(at, "item") == item_id
+
+
+def test_default_pair_is_a_positive_and_matches_the_reference(model):
+    at = open_page(model)
+    first = model.dataset.positives.iloc[0]
+    assert_shows_pair(at, model, first["user_id"], first["item_id"])
+    p = 1 / (1 + np.exp(-(1.7 * float(metric(at, "S (score)")) - 0.3)))
+    assert float(metric(at, "P(like)")) == pytest.approx(p, abs=2e-3)
+    assert url(at, "method") == "ig" and not at.warning
+
+
+def test_selecting_rows_in_the_user_and_item_tables(model):
+    at = open_page(model)
+    at.session_state["explore_user_table_0"] = {"selection": {"rows": [4], "columns": []}}
+    at.session_state["explore_item_table_0"] = {"selection": {"rows": [7], "columns": []}}
+    at.run()
+    assert_shows_pair(at, model, model.dataset.users.index[4], model.dataset.items.index[7])
+
+
+def test_search_filters_the_table_before_selecting(model):
+    at = open_page(model)
+    at.text_input(key="explore_item_search").set_value("i10").run()
+    item_table = next(df for df in at.dataframe if "price" in df.value.columns)
+    assert list(item_table.value.index) == ["i10"]
+    assert item_table.key != "explore_item_table_0"  # a new search is a new table: no stale row number
+    at.session_state[item_table.key] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    first = model.dataset.positives.iloc[0]
+    assert_shows_pair(at, model, first["user_id"], "i10")
+
+
+def test_attributions_are_ig_bars_that_add_up(model):
+    at = open_page(model, user="u2", item="i3")
+    bars = [t for spec in specs(at) for t in spec["data"] if t["type"] == "bar" and t.get("orientation") == "h"]
+    assert {b["name"] for b in bars} == {"user", "item"}
+    total = sum(decode(b["x"]).sum() for b in bars)
+    _, ref, _, _ = expected(model, "u2", "i3")
+    # Zero baseline: the latent encoder maps zeros to its bias b, so S(baseline) = S(b_U, b_V).
+    bu, bv = model.user_encoder.linear.bias.detach().numpy(), model.item_encoder.linear.bias.detach().numpy()
+    s0 = numpy_attention(bu, bv, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),
+                         model.temperature)["s"]
+    assert total == pytest.approx(ref["s"] - s0, abs=2e-3)
+
+
+def test_vector_mode_uses_typed_values(model):
+    at = open_page(model, user="u1", item="i2")
+    at.radio(key="widget_explore_mode").set_value("vectors").run()
+    assert not at.exception, at.exception
+    editor = next(df for df in at.dataframe if list(df.value.columns) == ["X (user)", "Y (item)"])
+    assert list(editor.value.index) == list(model.dimension_names)
+    x, y = [0.5, -1.0, 2.0, 0.25], [1.5, 0.5, -0.5, 1.0]
+    at.session_state[editor.key] = {"edited_rows": {i: {"X (user)": str(x[i]), "Y (item)": str(y[i])} for i in range(4)},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+    ref = numpy_attention(x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),
+                          model.temperature)
+    assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
+    np.testing.assert_allclose(heatmaps(at)[0], ref["a_u"], atol=1e-6)
+    assert url(at, "mode") == "vectors"
+    assert [float(v) for v in url(at, "x").split(",")] == x
+
+
+def test_vector_mode_from_a_link_and_a_bad_vector(model):
+    at = open_page(model, mode="vectors", x="1,2,3,4", y="0.5,0.5,0.5,-1")
+    ref = numpy_attention([1, 2, 3, 4], [0.5, 0.5, 0.5, -1], model.w_u.detach().double().numpy(),
+                          model.w_v.detach().double().numpy(), model.temperature)
+    assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
+    bad = open_page(model, mode="vectors", x="1,2,oops", user="u1", item="i2")
+    assert any("not 4 comma-separated numbers" in w.value for w in bad.warning)
+    _, ref_pair, _, _ = expected(model, "u1", "i2")
+    assert float(metric(bad, "S (score)")) == pytest.approx(ref_pair["s"], abs=6e-5)
+
+
+@pytest.mark.parametrize("device", available_devices())
+def test_device_switch_changes_no_number(model, device):
+    at = open_page(model, user="u3", item="i5")
+    before = {m.label: m.value for m in at.metric}
+    heat_before = heatmaps(at)[0]
+    at.sidebar.selectbox(key="widget_attnrec_device").set_value(device).run()
+    assert not at.exception, at.exception
+    assert url(at, "device") == device
+    for label in ("S (score)", "P(like)", "Rank for this user"):
+        assert metric(at, label) == before[label]
+    np.testing.assert_allclose(heatmaps(at)[0], heat_before, atol=1e-5)
+
+
+def test_heatmap_cell_click_tells_the_cells_story(model):
+    at = open_page(model, user="u2", item="i6")
+    at.session_state["explore_heat_item"] = {"selection": {"points": [{"customdata": [1, 2]}], "point_indices": [],
+                                                           "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception, at.exception
+    trace, ref, x, y = expected(model, "u2", "i6")
+    story = next(df.value for df in at.dataframe if "user side (U)" in df.value.columns)
+    np.testing.assert_allclose(story["user side (U)"].to_numpy(),
+                               [ref["logits_u"][1, 2], ref["a_u"][1, 2], float(y[2]), ref["z_u"][1, 2]], atol=1e-6)
+    np.testing.assert_allclose(story["item side (V)"].to_numpy(),
+                               [ref["logits_v"][1, 2], ref["a_v"][1, 2], float(x[2]), ref["z_v"][1, 2]], atol=1e-6)
+    headline = next(m.value for m in at.markdown if m.value.startswith("**Head 2"))
+    assert f"{ref['contributions'][1, 2]:+.4f}" in headline
+
+
+def test_good_link_reopens_the_view(model):
+    at = open_page(model, user="u5", item="i9", method="saliency", device="cpu")
+    assert_shows_pair(at, model, "u5", "i9")
+    assert at.selectbox(key="widget_explore_method").value == "saliency"
+    assert at.sidebar.selectbox(key="widget_attnrec_device").value == "cpu"
+    assert not at.warning
+
+
+def test_bad_link_warns_and_falls_back(model):
+    at = open_page(model, user="nobody", item="i9", method="bogus", device="tpu")
+    messages = " ".join(w.value for w in at.warning)
+    assert "user “nobody”" in messages and "attribution method “bogus”" in messages
+    assert "device “tpu”" in messages
+    first = model.dataset.positives.iloc[0]
+    assert_shows_pair(at, model, first["user_id"], "i9")
+    assert url(at, "method") == "ig" and url(at, "device") == "auto"
+    at.run()  # the URL now holds the corrected view: no warning the second time
+    assert not at.warning
+
+
+def test_no_model_for_a_dataset_says_so(model):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["user_datasets"] = {"bare": model.dataset.__class__("bare", model.dataset.users,
+                                                                         model.dataset.items,
+                                                                         model.dataset.interactions, {})}
+    at.query_params["dataset"] = "bare"
+    at.run()
+    assert not at.exception
+    assert any("No model for dataset “bare”" in i.value for i in at.info)
