@@ -112,11 +112,11 @@ def load(path, device="auto", dataset=None, *, featurizer_from_json=None):
     _check_shapes(folder, state, model.state_dict())
     model.load_state_dict(state, strict=True)
     if dataset is None:
-        ref = (config.get("dataset") or {}).get("reference")
-        if not ref:
+        stored = config.get("dataset") or {}
+        if not stored.get("reference"):
             raise CheckpointError(f"{folder / CONFIG_FILE} names no dataset; pass dataset=")
         from attnrec.data import load_dataset
-        dataset = load_dataset(ref)
+        dataset = load_dataset(stored["reference"], schema=stored.get("schema"))
     model.attach(dataset)
     return model.to(target).eval()
 

@@ -72,7 +72,9 @@ class Recommender(nn.Module):
         self.w_u = nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
         self.w_v = None if self.tied else nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
         # Calibration σ(a·S + b): learned with BCE, refit on validation pairs at the end of training.
-        self.calibration = nn.Parameter(torch.tensor([1.0, 0.0]))
+        # a starts at d²/H because near-uniform attention weighs each X_i·Y_i by only H/d²; without it
+        # the logits would start ~100× too small and training would crawl.
+        self.calibration = nn.Parameter(torch.tensor([self.d ** 2 / self.heads, 0.0]))
         if self.mode == "aligned":
             names = list(getattr(featurizer, "dimension_names", None) or [])
             if len(names) != self.d:

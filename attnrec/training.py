@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from attnrec.data.types import Dataset
-from attnrec.device import resolve_device
+from attnrec.device import resolve_device, single_cpu_thread
 from attnrec.model import Recommender
 
 __all__ = ["TrainConfig", "train", "TrainingStopped"]
@@ -40,7 +40,8 @@ class TrainConfig:
     batch_size: int = 256
     lr: float = 0.01
     weight_decay: float = 1e-4
-    patience: int = 8             # epochs without a better validation loss before stopping
+    patience: int = 10            # epochs without a better validation score before stopping
+    monitor: str = "val_auc"      # what early stopping maximises/minimises: "val_auc" | "val_loss"
     seed: int = 0
     device: str = "auto"
     val_fraction: float = 0.1
@@ -49,6 +50,8 @@ class TrainConfig:
         problems = []
         if self.mode not in ("aligned", "latent"):
             problems.append(f"mode must be 'aligned' or 'latent', got {self.mode!r}")
+        if self.monitor not in ("val_auc", "val_loss"):
+            problems.append(f"monitor must be 'val_auc' or 'val_loss', got {self.monitor!r}")
         if self.loss not in ("bce", "bpr"):
             problems.append(f"loss must be 'bce' or 'bpr', got {self.loss!r}")
         for name in ("d", "heads", "negatives", "epochs", "batch_size", "patience"):
@@ -85,6 +88,7 @@ class _Pairs:
         self.positive_keys = np.unique(keys[labels == 1])
         is_neg = (labels == 0) & ~np.isin(keys, self.positive_keys)  # a pair seen as both counts as positive
         self.pos_u, self.pos_i = users[labels == 1], items[labels == 1]
+        self.touched_keys = np.unique(keys)
         self.neg_u, self.neg_i = users[is_neg], items[is_neg]
 
     def sample_negatives(self, users: np.ndarray, count: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +153,9 @@ def _loss(model, config, batch):
         logits = model.calibration[0] * _pair_scores(model, u, i) + model.calibration[1]
         return torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
     u, i, j = batch
-    return -torch.nn.functional.logsigmoid(_pair_scores(model, u, i) - _pair_scores(model, u, j)).mean()
+    # The same scale a as BCE, so BPR also sees differences of order one from the first step.
+    margin = model.calibration[0] * (_pair_scores(model, u, i) - _pair_scores(model, u, j))
+    return -torch.nn.functional.logsigmoid(margin).mean()
 
 
 def _epoch_batches(train, pairs, config, rng, device):
@@ -176,6 +182,23 @@ def _fixed_validation(val, pairs, config, rng, device):
     return tuple(torch.as_tensor(a, device=device) for a in (u, i, j))
 
 
+def _validation_auc(model: Recommender, val, pairs: _Pairs) -> float:
+    """Mean full-ranking AUC of validation positives against every item the user has no positive or
+    observed negative with — the evaluation protocol in miniature, so early stopping serves ranking."""
+    from attnrec.evaluation import ranking_metrics
+    pos_u, pos_i = val[0], val[1]
+    if not len(pos_u):
+        return float("nan")
+    touched = pairs.touched_keys
+    aucs = []
+    for user in np.unique(pos_u):
+        scores = model.scores_for_user(model.users.ids[user]).numpy()
+        mask = ~np.isin(user * pairs.n_items + np.arange(pairs.n_items), touched)
+        for item in pos_i[pos_u == user]:
+            aucs.append(ranking_metrics(scores[item], scores[mask], k=10)[2])
+    return float(np.mean(aucs))
+
+
 def _calibrate(model: Recommender, val, pairs, rng, negatives: int) -> dict:
     """Refit a, b: logistic regression of label on S over validation positives and negatives."""
     from sklearn.linear_model import LogisticRegression
@@ -198,14 +221,20 @@ def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool = 
           stop_event=None) -> Recommender:
     """Fit a Recommender on `dataset`'s interactions; see the module docstring for the recipe.
 
-    callback(epoch, metrics) runs after every epoch (metrics: train_loss, val_loss, best_epoch, seconds);
+    callback(epoch, metrics) runs after every epoch (metrics: train_loss, val_loss, val_auc, best_epoch,
+    seconds);
     setting `stop_event` (a threading.Event) ends training after the current batch, keeping the best epoch.
     """
-    from attnrec.data.featurize import Featurizer
-
     config = config or TrainConfig()
     config.check()
     device = resolve_device(config.device)
+    with single_cpu_thread(device):
+        return _train(dataset, config, device, progress, callback, stop_event)
+
+
+def _train(dataset, config, device, progress, callback, stop_event) -> Recommender:
+    from attnrec.data.featurize import Featurizer
+
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids)
@@ -221,7 +250,10 @@ def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool = 
     model.eval()
     with torch.no_grad():
         initial_val_loss = float(_loss(model, config, validation))
-    best = {"val_loss": initial_val_loss, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    sign = -1.0 if config.monitor == "val_auc" else 1.0  # early stopping minimises sign · monitored value
+    initial = {"val_loss": initial_val_loss, "val_auc": _validation_auc(model, val_part, pairs)}
+    best = {"value": sign * initial[config.monitor], "epoch": 0, "val_loss": initial_val_loss,
+            "state": copy.deepcopy(model.state_dict())}
     history, stopped_by = [], "epochs"
     bar = tqdm(range(1, config.epochs + 1), desc=f"train {config.mode}", disable=not progress, leave=False)
     started = time.perf_counter()
@@ -242,12 +274,16 @@ def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool = 
             model.eval()
             with torch.no_grad():
                 val_loss = float(_loss(model, config, validation))
-            if val_loss < best["val_loss"] - 1e-5:
-                best = {"val_loss": val_loss, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            val_auc = _validation_auc(model, val_part, pairs)
+            value = sign * (val_auc if config.monitor == "val_auc" else val_loss)
+            if value < best["value"] - 1e-5:
+                best = {"value": value, "epoch": epoch, "val_loss": val_loss,
+                        "state": copy.deepcopy(model.state_dict())}
             metrics = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
-                       "best_epoch": best["epoch"], "seconds": time.perf_counter() - tick}
+                       "val_auc": val_auc, "best_epoch": best["epoch"], "seconds": time.perf_counter() - tick}
             history.append(metrics)
-            bar.set_postfix(train=f"{metrics['train_loss']:.4f}", val=f"{val_loss:.4f}", best=best["epoch"])
+            bar.set_postfix(train=f"{metrics['train_loss']:.4f}", val=f"{val_loss:.4f}", auc=f"{val_auc:.3f}",
+                            best=best["epoch"])
             if callback is not None:
                 callback(epoch, dict(metrics))
             if epoch - best["epoch"] >= config.patience:
@@ -263,6 +299,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool = 
     model.config["training"] = {
         **dataclasses.asdict(config), "device": str(device), "epochs_run": len(history),
         "best_epoch": best["epoch"], "initial_val_loss": initial_val_loss, "best_val_loss": best["val_loss"],
+        "initial_val_auc": initial["val_auc"], "best_val_auc": _validation_auc(model, val_part, pairs),
         "stopped_by": stopped_by,
         "seconds": time.perf_counter() - started, "calibration": calibration,
         "history": [{k: round(v, 6) if isinstance(v, float) else v for k, v in h.items()} for h in history]}

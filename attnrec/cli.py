@@ -1,0 +1,176 @@
+"""Command line: `python -m attnrec train | evaluate | explain`.
+
+train    fits a model on the leave-one-out training split (so `evaluate` is honest) and saves it.
+evaluate re-creates the same split and prints HR@10 / NDCG@10 / AUC for the checkpoint, item popularity
+         and BPR-MF, all ranked by the same code.
+explain  is handed to attnrec.explain.batch.cli_main.
+Bad input (missing files, unknown device or mode) prints one clear line and exits with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "metrics_table"]
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: usage + one line, exit 2, no traceback
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from attnrec.device import DEVICE_CHOICES
+    from attnrec.training import TrainConfig
+
+    defaults = TrainConfig()
+    parser = _Parser(prog="attnrec", description="Train, evaluate and explain the attention recommender.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train on the leave-one-out training split and save a checkpoint")
+    t.add_argument("--data", required=True, help="built-in name (restaurants, synthetic) or a data folder")
+    t.add_argument("--schema", help="schema.json for an own-data folder (default: DIR/schema.json)")
+    t.add_argument("--mode", choices=["aligned", "latent"], required=True)
+    t.add_argument("--out", required=True, help="checkpoint folder to write")
+    t.add_argument("--epochs", type=int, default=defaults.epochs)
+    t.add_argument("--d", type=int, default=defaults.d, help="latent dimensions (aligned: set by the data)")
+    t.add_argument("--heads", type=int, default=defaults.heads)
+    t.add_argument("--tied", action="store_true", help="one W for both sides (the document's literal W_a)")
+    t.add_argument("--temperature", type=float, default=defaults.temperature)
+    t.add_argument("--hidden", type=int, default=defaults.hidden, help="latent: residual MLP width (0 = none)")
+    t.add_argument("--use-ids", action="store_true", help="latent: add one-hot user/item ids")
+    t.add_argument("--loss", choices=["bce", "bpr"], default=defaults.loss)
+    t.add_argument("--negatives", type=int, default=defaults.negatives)
+    t.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    t.add_argument("--lr", type=float, default=defaults.lr)
+    t.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    t.add_argument("--patience", type=int, default=defaults.patience)
+    t.add_argument("--monitor", choices=["val_auc", "val_loss"], default=defaults.monitor)
+    t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
+    t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    t.add_argument("--seed", type=int, default=defaults.seed, help="training seed")
+    t.add_argument("--split-seed", type=int, default=0, help="seed of the leave-one-out hold-out choice")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="leave-one-out metrics for a checkpoint and the baselines")
+    e.add_argument("--checkpoint", required=True, help="folder with model.safetensors + config.json")
+    e.add_argument("--data", help="dataset (default: the one named in the checkpoint)")
+    e.add_argument("--schema")
+    e.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.add_argument("--no-baselines", action="store_true")
+
+    sub.add_parser("explain", help="batch explanations (attnrec.explain.batch); see `explain --help`",
+                   add_help=False)
+    return parser
+
+
+def _load_data(data: str, schema: str | None):
+    from attnrec.data import BUILT_IN, load_dataset
+    if data not in BUILT_IN and not Path(data).is_dir():
+        raise FileNotFoundError(f"data folder '{data}' not found (built-ins: {', '.join(BUILT_IN)})")
+    if schema is not None and not Path(schema).is_file():
+        raise FileNotFoundError(f"schema file '{schema}' not found")
+    dataset = load_dataset(data, schema=schema)
+    reference = data if data in BUILT_IN and not Path(data).is_dir() else str(Path(data).resolve())
+    ref = {"name": dataset.name, "reference": reference}
+    if schema is not None:
+        ref["schema"] = str(Path(schema).resolve())
+    return dataset, ref
+
+
+def _train(args) -> int:
+    from attnrec.evaluation import evaluate, leave_one_out
+    from attnrec.training import TrainConfig, train
+
+    dataset, ref = _load_data(args.data, args.schema)
+    config = TrainConfig(mode=args.mode, d=args.d, heads=args.heads, tied=args.tied, temperature=args.temperature,
+                         hidden=args.hidden, use_ids=args.use_ids, loss=args.loss, negatives=args.negatives,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                         patience=args.patience, monitor=args.monitor, seed=args.seed, device=args.device,
+                         val_fraction=args.val_fraction)
+    config.check()
+    split = leave_one_out(dataset, seed=args.split_seed)
+    model = train(split.train, config, progress=not args.quiet)
+    metrics = evaluate(model, split)
+    model.config["dataset"] = {**ref, "split": split.describe()}
+    model.config["metrics"] = {"protocol": "leave-one-out, full ranking against never-interacted items",
+                               **metrics}
+    model.save(args.out)
+    info = model.config["training"]
+    print(f"trained {args.mode} on {dataset.name}: {info['epochs_run']} epochs (best {info['best_epoch']}, "
+          f"{info['stopped_by']}), {info['seconds']:.1f} s on {info['device']}")
+    print(metrics_table({"ours": metrics}))
+    print(f"saved {Path(args.out) / 'model.safetensors'} and config.json")
+    return 0
+
+
+def metrics_table(rows: dict[str, dict]) -> str:
+    """A plain-text table: one row per model, HR@10 / NDCG@10 / AUC / users."""
+    lines = [f"{'model':<12} {'HR@10':>7} {'NDCG@10':>8} {'AUC':>7} {'users':>6}"]
+    for name, m in rows.items():
+        lines.append(f"{name:<12} {m['hr@10']:>7.3f} {m['ndcg@10']:>8.3f} {m['auc']:>7.3f} {m['users']:>6d}")
+    return "\n".join(lines)
+
+
+def _evaluate(args) -> int:
+    from attnrec.baselines import BPRMF, Popularity
+    from attnrec.checkpoint import load, read_config
+    from attnrec.evaluation import evaluate, leave_one_out
+
+    folder = Path(args.checkpoint)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"checkpoint folder '{folder}' not found")
+    config = read_config(folder)
+    stored = config.get("dataset") or {}
+    data = args.data or stored.get("reference")
+    if not data:
+        raise ValueError("the checkpoint names no dataset; pass --data")
+    dataset, _ = _load_data(data, args.schema if args.schema else (None if args.data else stored.get("schema")))
+    split_info = stored.get("split") or {}
+    split = leave_one_out(dataset, seed=int(split_info.get("seed", 0)))
+    if not split_info:
+        print("warning: this checkpoint does not record a leave-one-out split, so it may have seen the "
+              "held-out items; its numbers can be optimistic", file=sys.stderr)
+    model = load(folder, device=args.device, dataset=split.train)
+    rows = {"ours": evaluate(model, split)}
+    if not args.no_baselines:
+        rows["popularity"] = evaluate(Popularity(split.train), split)
+        rows["BPR-MF"] = evaluate(BPRMF(split.train), split)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"{dataset.name}: leave-one-out ({split.by} hold-out), {len(split.full.items)} items, "
+              f"model {config['mode']} d={config['d']} heads={config['heads']}")
+        print(metrics_table(rows))
+    return 0
+
+
+def _explain(argv: list[str]) -> int:
+    try:
+        from attnrec.explain.batch import cli_main
+    except ImportError as err:
+        print(f"attnrec explain is not available in this installation ({err})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return int(cli_main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from attnrec.checkpoint import CheckpointError
+    from attnrec.data.types import DataError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "explain":
+        return _explain(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return _train(args) if args.command == "train" else _evaluate(args)
+    except (DataError, CheckpointError, FileNotFoundError, ValueError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"attnrec {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
