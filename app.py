@@ -7,6 +7,7 @@ st.set_page_config(page_title="attnrec — why this recommendation?", layout="wi
 PAGES = [
     st.Page("pages/explore.py", title="Explore", url_path="explore", default=True),
     st.Page("pages/walkthrough.py", title="Walkthrough", url_path="walkthrough"),
+    st.Page("pages/compare.py", title="Compare", url_path="compare"),
     st.Page("pages/data.py", title="Data", url_path="data"),
 ]
 

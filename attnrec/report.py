@@ -25,7 +25,8 @@ from attnrec.reasons import describe_fields, raw_columns_of_group, split_group_n
 from attnrec.safety import escape_html, safe_csv_bytes
 
 __all__ = ["PairExplanation", "explain_pair", "explain_vectors", "field_target", "vector_trace", "cell_story",
-           "attribution_table", "to_json_dict", "to_csv_bytes", "to_html", "TRACE_FIELDS", "FORMAT"]
+           "attribution_table", "to_json_dict", "to_frame", "to_csv_bytes", "to_html", "comparison_json",
+           "comparison_csv_bytes", "comparison_html", "TRACE_FIELDS", "FORMAT"]
 
 FORMAT = "attnrec-explanation"
 TRACE_FIELDS = ("logits_u", "a_u", "z_u", "logits_v", "a_v", "z_v", "contributions")
@@ -228,38 +229,88 @@ def _table_html(rows: list[tuple], header: tuple[str, ...]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def to_html(ex: PairExplanation, figures: dict[str, go.Figure], title: str = "attnrec explanation") -> str:
-    """A single HTML file: numbers, attributes, and the figures (plotly.js embedded: works offline).
-
-    Every data string goes through `escape_html`; figure JSON is written by Plotly, which escapes "<".
-    """
+def _pair_summary_html(ex: PairExplanation, heading: str | None = None) -> list[str]:
     p = ex.pair
-    context = " · ".join(f"{escape_html(k)}: {escape_html(v)}" for k, v in ex.context.items())
-    parts = [f"<h1>{escape_html(title)}</h1>",
+    parts = [f"<h2>{escape_html(heading)}</h2>" if heading else "",
              f"<p>user <b>{escape_html(p.user_id)}</b> × item <b>{escape_html(p.item_id)}</b>"
              f"{' (typed vectors)' if ex.vectors else ''}</p>",
-             f"<p class='caption'>{context}</p>" if context else "",
              "<div class='metrics'>"
              f"<span>S = {p.s:.6g}</span><span>P(like) = σ(a·S + b) = {p.probability:.4f}</span>"
              f"<span>rank {p.rank} of {ex.n_items}</span><span>S − ΣZ_U·Z_V = {ex.residual:.2e}</span></div>"]
-    for name, fig in figures.items():
-        parts.append(f"<h2>{escape_html(name)}</h2>")
-        parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
+    return parts
+
+
+def _pair_tables_html(ex: PairExplanation, suffix: str = "") -> list[str]:
+    parts = []
     if not ex.table.empty:
-        parts.append(f"<h2>Attributions ({escape_html(method(ex.method).name)})</h2>")
+        parts.append(f"<h2>Attributions ({escape_html(method(ex.method).name)}){escape_html(suffix)}</h2>")
         parts.append(_table_html([(r.side, r.field, r.label, f"{r.attribution:+.6g}")
                                   for r in ex.table.itertuples(index=False)],
                                  ("side", "field", "value", "attribution")))
     for side, attributes in (("User", ex.user_attributes), ("Item", ex.item_attributes)):
         if attributes:
-            parts.append(f"<h2>{side} attributes</h2>")
+            parts.append(f"<h2>{side} attributes{escape_html(suffix)}</h2>")
             parts.append(_table_html(list(attributes.items()), ("attribute", "value")))
-    # JSON of the numbers, for anyone who wants them from the report itself; "<" escaped like Plotly does.
-    blob = json.dumps(to_json_dict(ex), ensure_ascii=True).replace("<", "\\u003c")
-    parts.append(f"<script type='application/json' id='explanation'>{blob}</script>")
+    return parts
+
+
+def _figures_html(figures: dict[str, go.Figure]) -> list[str]:
+    parts = []
+    for name, fig in figures.items():
+        parts.append(f"<h2>{escape_html(name)}</h2>")
+        parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
+    return parts
+
+
+def _document(title: str, context: dict, parts: list[str], blob: dict) -> str:
+    # The numbers as JSON too, for anyone who wants them from the report itself; "<" escaped like Plotly does.
+    data = json.dumps(blob, ensure_ascii=True).replace("<", "\\u003c")
+    line = " · ".join(f"{escape_html(k)}: {escape_html(v)}" for k, v in context.items())
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<title>{escape_html(title)}</title><style>{_CSS}</style>"
-            f"<script>{_plotly_js()}</script></head><body>{''.join(parts)}</body></html>")
+            f"<script>{_plotly_js()}</script></head><body><h1>{escape_html(title)}</h1>"
+            + (f"<p class='caption'>{line}</p>" if line else "") + "".join(parts)
+            + f"<script type='application/json' id='explanation'>{data}</script></body></html>")
+
+
+def to_html(ex: PairExplanation, figures: dict[str, go.Figure], title: str = "attnrec explanation") -> str:
+    """A single HTML file: numbers, attributes, and the figures (plotly.js embedded: works offline).
+
+    Every data string goes through `escape_html`; figure JSON is written by Plotly, which escapes "<".
+    """
+    parts = _pair_summary_html(ex) + _figures_html(figures) + _pair_tables_html(ex)
+    return _document(title, ex.context, parts, to_json_dict(ex))
+
+
+# ---- two pairs side by side (the Compare page) ------------------------------------------------------
+
+def comparison_json(first: PairExplanation, second: PairExplanation) -> dict:
+    """Both explanations and ΔS = S(first) − S(second), split per dimension (summed over heads)."""
+    c1 = first.pair.trace.contributions[0].double().sum(dim=0)
+    c2 = second.pair.trace.contributions[0].double().sum(dim=0)
+    return {"format": "attnrec-comparison", "version": 1, "first": to_json_dict(first),
+            "second": to_json_dict(second), "delta_s": first.pair.s - second.pair.s,
+            "delta_by_dimension": dict(zip(first.pair.dimension_names, (c1 - c2).tolist()))}
+
+
+def comparison_csv_bytes(first: PairExplanation, second: PairExplanation) -> bytes:
+    """Both long tables, one after the other, with a `pair` column ("first" / "second")."""
+    frames = [to_frame(ex).assign(pair=label) for ex, label in ((first, "first"), (second, "second"))]
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[["pair"] + [c for c in frame.columns if c != "pair"]]
+    return safe_csv_bytes(frame.astype({c: object for c in ("pair", "section", "side", "dimension", "name", "text")}))
+
+
+def comparison_html(first: PairExplanation, second: PairExplanation, figures: dict[str, go.Figure],
+                    labels: tuple[str, str] = ("first", "second"), title: str = "attnrec comparison") -> str:
+    """Both pairs' numbers, the comparison figures and both attribute tables, in one offline HTML file."""
+    delta = first.pair.s - second.pair.s
+    parts = (_pair_summary_html(first, labels[0]) + _pair_summary_html(second, labels[1])
+             + [f"<p class='metrics'><span>ΔS = S({escape_html(labels[0])}) − S({escape_html(labels[1])}) = "
+                f"{delta:+.6g}</span></p>"]
+             + _figures_html(figures) + _pair_tables_html(first, f" — {labels[0]}")
+             + _pair_tables_html(second, f" — {labels[1]}"))
+    return _document(title, first.context, parts, comparison_json(first, second))
 
 
 def _plotly_js() -> str:

@@ -1,0 +1,148 @@
+"""Compare: two items for one user (or two users for one item) side by side, and why their scores differ."""
+import json
+
+import streamlit as st
+
+from attnrec import ui
+from attnrec.explain import method as method_spec
+from attnrec.figures import attention_heatmap
+from attnrec.figures.pair import (difference_heatmap, paired_contributions, score_difference_waterfall,
+                                  side_attribution_bars)
+from attnrec.report import comparison_csv_bytes, comparison_html, comparison_json
+from attnrec.safety import safe_filename
+
+MODES = {"items": "Two items for one user", "users": "Two users for one item"}
+
+selection = ui.sidebar()
+model = ui.require_model(selection)
+dataset = model.dataset
+names = list(model.dimension_names)
+
+st.title("Compare two pairs")
+st.caption("Two pairs that share one side. S = Σ_h Σ_i C[h,i] with C = Z_U·Z_V, so their difference "
+           "ΔS = S(A) − S(B) splits exactly into per-dimension differences ΔC_i = Σ_h C_A[h,i] − C_B[h,i].")
+
+top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
+mode = ui.choice(st.radio, "Compare", list(MODES), "compare_mode", "compare", "items", "comparison",
+                 container=top[0], format_func=MODES.get, horizontal=True)
+method_key = ui.choice(st.selectbox, "Attribution method", ui.attribution_methods("fields"), "explore_method",
+                       "method", "ig", "attribution method", container=top[1],
+                       format_func=lambda k: method_spec(k).name)
+with top[2].popover("Method settings", width="stretch"):
+    st.caption(method_spec(method_key).description)
+    params = ui.param_widgets(method_key, "compare")
+
+item_name = dataset.schema.get("item_name")
+
+
+def item_label(item_id: str) -> str:
+    if item_name in dataset.items.columns:
+        return f"{item_id} · {dataset.items.at[item_id, item_name]}"
+    return item_id
+
+
+# The shared pair (user, item) is the one Explore shows; B defaults to the user's best other item, or the next user.
+positives = dataset.positives
+default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(model.user_ids[0])
+default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
+picks = st.columns(3)
+if mode == "items":
+    user_id = ui.choice(st.selectbox, "User", model.user_ids, "explore_user", "user", default_user, "user",
+                        container=picks[0])
+    item_a = ui.choice(st.selectbox, "Item A", model.item_ids, "explore_item", "item", default_item, "item",
+                       container=picks[1], format_func=item_label)
+    best = [i for i in model.top_k(user_id, k=2, exclude_seen=False)["item_id"] if i != item_a]
+    item_b = ui.choice(st.selectbox, "Item B", model.item_ids, "compare_item_b", "item_b",
+                       best[0] if best else model.item_ids[0], "item", container=picks[2], format_func=item_label)
+    pairs = ((user_id, item_a), (user_id, item_b))
+    labels = (f"A: {item_label(item_a)}", f"B: {item_label(item_b)}")
+    differing_side = "item"
+    ui.write_url(compare="items", user=user_id, item=item_a, item_b=item_b, user_b=None, method=method_key)
+else:
+    item_id = ui.choice(st.selectbox, "Item", model.item_ids, "explore_item", "item", default_item, "item",
+                        container=picks[0], format_func=item_label)
+    user_a = ui.choice(st.selectbox, "User A", model.user_ids, "explore_user", "user", default_user, "user",
+                       container=picks[1])
+    others = [u for u in model.user_ids if u != user_a]
+    user_b = ui.choice(st.selectbox, "User B", model.user_ids, "compare_user_b", "user_b",
+                       others[0] if others else user_a, "user", container=picks[2])
+    pairs = ((user_a, item_id), (user_b, item_id))
+    labels = (f"A: user {user_a}", f"B: user {user_b}")
+    differing_side = "user"
+    ui.write_url(compare="users", user=user_a, item=item_id, user_b=user_b, item_b=None, method=method_key)
+
+context = {"dataset": selection.dataset_name, "model": selection.model_name, "device": selection.resolved_device}
+with st.spinner("Computing both explanations…"):
+    first, second = (ui.cached_explanation(selection.model_key, u, i, method_key, json.dumps(params, sort_keys=True),
+                                           json.dumps(context), _model=model) for u, i in pairs)
+a, b = first.pair, second.pair
+
+metrics = st.columns(5)
+metrics[0].metric("S(A)", f"{a.s:.4f}", help="Score of pair A")
+metrics[1].metric("S(B)", f"{b.s:.4f}", help="Score of pair B")
+metrics[2].metric("ΔS = S(A) − S(B)", f"{a.s - b.s:+.4f}")
+metrics[3].metric("P(like) A / B", f"{a.probability:.3f} / {b.probability:.3f}", help="σ(a·S + b)")
+metrics[4].metric("Rank A / B", f"{a.rank} / {b.rank}",
+                  help=f"Rank of each item among all {first.n_items} items for its user (1 = best)")
+
+attention_tab, contribution_tab, attribution_tab, download_tab = st.tabs(
+    ["Attention and its difference", "Where ΔS comes from", f"Attributions ({method_spec(method_key).name})",
+     "Download"])
+
+with attention_tab:
+    side = st.radio("Attention", ["A_U (user side, weights on Y)", "A_V (item side, weights on X)"],
+                    horizontal=True, key="compare_attention_side", label_visibility="collapsed")
+    field, hue = ("a_u", "user") if side.startswith("A_U") else ("a_v", "item")
+    label = "A_U" if hue == "user" else "A_V"
+    weights_a, weights_b = getattr(a.trace, field)[0].cpu().numpy(), getattr(b.trace, field)[0].cpu().numpy()
+    top_weight = float(max(weights_a.max(), weights_b.max()))
+    columns = st.columns(2)
+    for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"), (columns[1], weights_b, labels[1], "b")):
+        column.plotly_chart(attention_heatmap(weights, names, f"{label} · {text}", side=hue, zmax=top_weight),
+                            width="stretch", key=f"compare_heat_{key}")
+    st.plotly_chart(difference_heatmap(weights_a, weights_b, names, f"{label}(A) − {label}(B)",
+                                       labels=("A", "B")), width="stretch", key="compare_heat_diff")
+    st.caption("Both heatmaps share one colour range. The difference uses a purple–green scale centred on 0: "
+               "green where A attends more, purple where B does.")
+
+with contribution_tab:
+    left, right = st.columns(2)
+    left.plotly_chart(paired_contributions(a.trace.contributions[0].cpu().numpy(),
+                                           b.trace.contributions[0].cpu().numpy(), names, labels,
+                                           differing_side, "Contribution of each dimension (Σ over heads)"),
+                      width="stretch", key="compare_contributions")
+    right.plotly_chart(score_difference_waterfall(a.trace.contributions[0].cpu().numpy(),
+                                                  b.trace.contributions[0].cpu().numpy(), names, ("A", "B"),
+                                                  "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)"),
+                       width="stretch", key="compare_delta")
+    st.caption("Each step is one dimension's ΔC_i = Σ_h (Z_U·Z_V)_A − (Z_U·Z_V)_B; the steps start at S(B) and "
+               "end exactly at S(A).")
+
+with attribution_tab:
+    columns = st.columns(2)
+    for column, ex, text, key in ((columns[0], first, labels[0], "a"), (columns[1], second, labels[1], "b")):
+        if ex.table.empty:
+            column.info("No attributions for this method.")
+        else:
+            column.plotly_chart(side_attribution_bars(ex.table, text, max_bars=12), width="stretch",
+                                key=f"compare_attr_{key}")
+    st.caption("Signed attributions of each S to the raw attributes (zero baseline); blue: user side, orange: item side.")
+
+with download_tab:
+    stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for pair in pairs for p in pair)}")
+    buttons = st.columns(3)
+    buttons[0].download_button("JSON", json.dumps(comparison_json(first, second), indent=1), f"{stem}.json",
+                               mime="application/json", key="compare_json")
+    buttons[1].download_button("CSV", comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
+                               key="compare_csv")
+
+    def html_report() -> str:
+        contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
+        figures = {
+            "ΔA_U": difference_heatmap(a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names, "A_U(A) − A_U(B)"),
+            "ΔA_V": difference_heatmap(a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names, "A_V(A) − A_V(B)"),
+            "Contributions": paired_contributions(*contributions, names, labels, differing_side, "Contributions"),
+            "ΔS decomposed": score_difference_waterfall(*contributions, names, ("A", "B"), "ΔS decomposed")}
+        return comparison_html(first, second, figures, labels, title=f"{labels[0]} vs {labels[1]}")
+
+    buttons[2].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html")
