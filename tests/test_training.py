@@ -34,7 +34,7 @@ def planted(n_users=80, n_items=40, per_user=5, seed=0) -> Dataset:
     return Dataset("planted", users, items, pd.DataFrame(rows, columns=["user_id", "item_id", "label"]), schema)
 
 
-FAST = dict(d=8, heads=2, epochs=15, batch_size=128, lr=0.02, device="cpu", patience=15)
+FAST = dict(d=8, heads=2, epochs=15, batch_size=128, lr=0.02, device="cpu", patience=15, monitor="val_loss")
 
 
 @pytest.mark.parametrize("mode,loss", [("latent", "bce"), ("aligned", "bce"), ("latent", "bpr")])
@@ -107,3 +107,12 @@ def test_training_runs_on_cuda():
     model = train(split.train, TrainConfig(mode="latent", **{**FAST, "device": "cuda"}), progress=False)
     assert model.device.type == "cuda"
     assert evaluate(model, split)["hr@10"] > evaluate(Popularity(split.train), split)["hr@10"]
+
+
+def test_early_stopping_on_validation_auc_keeps_the_best_ranking_epoch():
+    data = planted(n_users=40)
+    model = train(data, TrainConfig(mode="latent", **{**FAST, "monitor": "val_auc", "epochs": 8}), progress=False)
+    info = model.config["training"]
+    aucs = [info["initial_val_auc"]] + [h["val_auc"] for h in info["history"]]
+    assert info["best_epoch"] == int(np.argmax(aucs))
+    assert info["best_val_auc"] == pytest.approx(max(aucs), abs=1e-5)  # recomputed on the restored weights
