@@ -26,8 +26,9 @@ def load_own_dataset(*args, **kwargs) -> Dataset:
 
 def load_dataset(name_or_dir: str | Path, schema: dict | str | Path | None = None) -> Dataset:
     """A built-in by name ("restaurants", "synthetic"), or a folder holding either the raw restaurant
-    files or users/items/interactions tables (.csv or .parquet) with a schema.json (or `schema`)."""
-    if str(name_or_dir) in BUILT_IN and not Path(name_or_dir).is_dir():
+    files or users/items/interactions tables (.csv or .parquet) with a schema.json (or `schema`).
+    A built-in name wins over a folder of the same name in the working directory (use "./synthetic")."""
+    if isinstance(name_or_dir, str) and name_or_dir in BUILT_IN:
         directory = SAMPLE_DATA / str(name_or_dir)
     else:
         directory = Path(name_or_dir)

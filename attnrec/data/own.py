@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,8 @@ __all__ = ["load_schema", "validate_schema", "load_own_dataset", "read_table", "
            "DEFAULT_MISSING", "missing_mask", "require_columns", "check_unique_ids", "parse_numeric",
            "check_known_ids", "row_number"]
 
-TableSource = "str | Path | pd.DataFrame | tuple[str, bytes]"  # path, a table already read, or (filename, bytes)
+# a path, a table already read by `read_table`, or (filename, bytes) from an upload
+TableSource = Union[str, Path, pd.DataFrame, tuple[str, bytes]]
 DEFAULT_MISSING = ("", "?")
 SCHEMA_KEYS = {"user_id", "item_id", "label", "timestamp", "user_features", "item_features",
                "aligned_pairs", "aligned_dimensions", "missing_values", "item_name", "name", "description"}
@@ -228,9 +230,8 @@ def clean_text(column: pd.Series, missing_values=DEFAULT_MISSING) -> pd.Series:
 
 def _read(source, default_name: str) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
-        frame = source.copy()
+        frame = source.copy()  # keeps attrs (source_file, row_numbers) when read_table made it
         frame.attrs.setdefault("source_file", default_name)
-        frame.attrs.update({k: v for k, v in source.attrs.items()})
         return frame
     if isinstance(source, tuple):
         filename, data = source
@@ -238,7 +239,8 @@ def _read(source, default_name: str) -> pd.DataFrame:
     return read_table(source)
 
 
-def load_own_dataset(users, items, interactions, schema, name: str = "own data",
+def load_own_dataset(users: TableSource, items: TableSource, interactions: TableSource,
+                     schema: dict | str | Path | bytes, name: str = "own data",
                      source: str = "") -> Dataset:
     """Validate and load three tables + a schema. Each table: a path, (filename, bytes), or a DataFrame
     from `read_table`; schema: dict, path or bytes. Raises DataError on the first problem found."""
