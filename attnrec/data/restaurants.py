@@ -188,15 +188,16 @@ def load_restaurants(directory: str | Path) -> Dataset:
     place_payments = _joined(f["chefmozaccepts.csv"], "placeID", "Rpayment", place_ids, normalize_payment)
     place_parking = _joined(f["chefmozparking.csv"], "placeID", "parking_lot", place_ids, _tidy)
 
+    schema = restaurants_schema()
     users = _build_users(users_raw, user_numbers, user_cuisines, user_payments)
     items = _build_items(places_raw, place_numbers, place_cuisines, place_payments, place_parking)
     interactions = pd.DataFrame({
         "user_id": ratings["userID"].astype(str).str.strip().to_numpy(),
         "item_id": ratings["placeID"].astype(str).str.strip().to_numpy(),
-        "label": (rating.to_numpy() >= 1).astype(int),
+        "label": (rating.to_numpy() >= schema["label"]["threshold"]).astype(int),
     })
     return Dataset(name="restaurants", users=users, items=items, interactions=interactions,
-                   schema=restaurants_schema(), source=f"{directory} — {CREDIT}")
+                   schema=schema, source=f"{directory} — {CREDIT}")
 
 
 def _build_users(raw: pd.DataFrame, numbers: dict, cuisines: dict, payments: dict) -> pd.DataFrame:
