@@ -8,6 +8,9 @@ PAGES = [
     st.Page("pages/explore.py", title="Explore", url_path="explore", default=True),
     st.Page("pages/walkthrough.py", title="Walkthrough", url_path="walkthrough"),
     st.Page("pages/compare.py", title="Compare", url_path="compare"),
+    st.Page("pages/attributions.py", title="Attributions", url_path="attributions"),
+    st.Page("pages/recommend.py", title="Recommend", url_path="recommend"),
+    st.Page("pages/health.py", title="Model health", url_path="health"),
     st.Page("pages/data.py", title="Data", url_path="data"),
 ]
 

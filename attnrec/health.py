@@ -12,7 +12,9 @@ import pandas as pd
 import torch
 
 __all__ = ["attention_entropy", "head_verdicts", "mean_attention", "attention_over_pairs",
-           "sample_pairs", "most_wrong_pairs", "COLLAPSED_BELOW", "UNIFORM_ABOVE"]
+           "sample_pairs", "most_wrong_pairs", "held_out_split", "metrics_against_baselines", "wrong_pairs",
+           "attribution_target", "side_by_side", "method_summary", "rank_agreement", "BASELINE_KINDS",
+           "COLLAPSED_BELOW", "UNIFORM_ABOVE"]
 
 # Normalised entropy H(a)/log d: 0 = all weight on one dimension, 1 = perfectly uniform.
 # A head below COLLAPSED_BELOW on average looks at (nearly) one dimension for every pair; above
@@ -98,3 +100,141 @@ def most_wrong_pairs(scored: pd.DataFrame, k: int = 10) -> tuple[pd.DataFrame, p
     negatives = scored[scored["label"] == 0].sort_values("s", ascending=False, kind="stable").head(k)
     positives = scored[scored["label"] == 1].sort_values("s", ascending=True, kind="stable").head(k)
     return negatives.reset_index(drop=True), positives.reset_index(drop=True)
+
+
+# ---- with a model and its held-out data -----------------------------------------------------------
+
+def held_out_split(model, dataset):
+    """The leave-one-out split to evaluate on: the seed recorded in the checkpoint's "evaluation"
+    entry (what `Split.describe()` writes), else seed 0 — the protocol's default."""
+    from attnrec.evaluation import leave_one_out
+    seed = int((model.config.get("evaluation") or {}).get("seed", 0))
+    return leave_one_out(dataset, seed=seed)
+
+
+def metrics_against_baselines(model, split, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+                              progress=None) -> pd.DataFrame:
+    """HR@k, NDCG@k, AUC of the model, item popularity and BPR-MF (trained on split.train), one row each.
+
+    `progress(label)` is called before each step so a page can say what is running."""
+    from attnrec.baselines import BPRMF, Popularity
+    from attnrec.evaluation import evaluate
+
+    rows = []
+    steps = (("this model", lambda: model), ("popularity", lambda: Popularity(split.train)),
+             ("BPR-MF", lambda: BPRMF(split.train, epochs=mf_epochs, seed=seed)))
+    for name, build in steps:
+        if progress is not None:
+            progress(name)
+        result = evaluate(build(), split, k=k)
+        rows.append({"model": name, f"HR@{k}": result[f"hr@{k}"], f"NDCG@{k}": result[f"ndcg@{k}"],
+                     "AUC": result["auc"], "users": result["users"]})
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def wrong_pairs(model, split, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(highest-scored negatives, lowest-scored held-out positives, where the negatives come from).
+
+    Negatives are the observed label-0 interactions when the data has any; otherwise (implicit data)
+    each evaluated user's best-scoring item they never interacted with. Positives carry their rank
+    among all catalog items."""
+    held = split.held_out[["user_id", "item_id"]].astype(str)
+    inter = split.full.interactions
+    observed_negatives = inter[inter["label"] == 0][["user_id", "item_id"]].astype(str)
+    if len(observed_negatives):
+        negatives = model.score(list(observed_negatives["user_id"]), list(observed_negatives["item_id"]))
+        source = "observed negatives (label 0)"
+    else:
+        touched = inter.groupby(inter["user_id"].astype(str))["item_id"].agg(lambda s: {str(i) for i in s})
+        picks = []
+        for user in held["user_id"]:
+            scores = model.scores_for_user(user).numpy().copy()
+            rows = [model.items.row_of(i) for i in touched.get(user, ())]
+            scores[rows] = -np.inf
+            best = int(np.argmax(scores))
+            picks.append((user, model.item_ids[best]))
+        negatives = model.score([u for u, _ in picks], [i for _, i in picks])
+        source = "each user's best-scoring never-interacted item"
+    negatives["label"] = 0
+    positives = model.score(list(held["user_id"]), list(held["item_id"]))
+    positives["label"] = 1
+    top_negatives, bottom_positives = most_wrong_pairs(pd.concat([negatives, positives], ignore_index=True), k)
+    bottom_positives["rank"] = [model.rank_of(u, i) for u, i in zip(bottom_positives["user_id"],
+                                                                    bottom_positives["item_id"])]
+    top_negatives["rank"] = [model.rank_of(u, i) for u, i in zip(top_negatives["user_id"], top_negatives["item_id"])]
+    return top_negatives, bottom_positives, source
+
+
+# ---- comparing attribution methods -------------------------------------------------------------
+
+BASELINE_KINDS = ("zeros", "mean", "unknown")
+
+
+@torch.no_grad()
+def attribution_target(model, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros"):
+    """The ExplainTarget for one catalog pair at "fields" (raw attributes; attnrec.report.field_target)
+    or "dimensions" (the d dimensions of X and Y, paired: dimension i of X and Y switch together).
+
+    Dimension-level baselines are the encoded raw baselines: zeros → X = Y = 0; mean → the average
+    encoded user / item; unknown → the encoders applied to an all-missing row."""
+    from attnrec.explain import AttendScore, dimension_target
+    from attnrec.report import field_target
+
+    if baseline not in BASELINE_KINDS:
+        raise ValueError(f"baseline must be one of {BASELINE_KINDS}, got {baseline!r}")
+    r_u, r_v = model.user_rows(user_id)[0], model.item_rows(item_id)[0]
+    if level == "fields":
+        target = field_target(model, r_u, r_v, baseline)
+    elif level == "dimensions":
+        x, y = model.encode_user(r_u.unsqueeze(0)), model.encode_item(r_v.unsqueeze(0))
+        if baseline == "zeros":
+            bx, by = torch.zeros_like(x), torch.zeros_like(y)
+        elif baseline == "mean":
+            bx = model.encode_user(model.user_matrix).mean(dim=0, keepdim=True)
+            by = model.encode_item(model.item_matrix).mean(dim=0, keepdim=True)
+        else:
+            fz = model.featurizer
+            bx = model.encode_user(torch.as_tensor(fz.baseline_row("user", "unknown"), device=x.device).unsqueeze(0))
+            by = model.encode_item(torch.as_tensor(fz.baseline_row("item", "unknown"), device=y.device).unsqueeze(0))
+        score = AttendScore(model.w_u, model.w_v, model.temperature).to(x.device)
+        target = dimension_target(score, x, y, bx, by, names=list(model.dimension_names), grouping="paired",
+                                  baseline_kind=baseline)
+    else:
+        raise ValueError(f"level must be 'fields' or 'dimensions', got {level!r}")
+    target.pair_ids = [(str(user_id), str(item_id))]
+    return target
+
+
+def side_by_side(attributions: dict) -> pd.DataFrame:
+    """Group (rows) × method name (columns) of one pair's attributions, from {name: Attribution}."""
+    return pd.DataFrame({name: a.groups[0] for name, a in attributions.items()},
+                        index=next(iter(attributions.values())).group_names if attributions else [])
+
+
+def method_summary(attributions: dict) -> pd.DataFrame:
+    """Per method: Σ attributions, S − S(baseline), the completeness gap, Captum's convergence delta."""
+    rows = []
+    for name, a in attributions.items():
+        delta = a.convergence_delta
+        rows.append({"method": name, "sum of attributions": float(a.groups[0].sum()),
+                     "S − S(baseline)": float(a.s[0] - a.s_baseline[0]),
+                     "completeness gap": float(a.completeness_gap[0]),
+                     "convergence delta": float(delta[0]) if delta is not None else np.nan,
+                     "seconds": float(a.runtime_s)})
+    return pd.DataFrame(rows)
+
+
+def rank_agreement(frame: pd.DataFrame) -> pd.DataFrame:
+    """Kendall τ-b between every two methods' rankings of the groups by |attribution| (importance,
+    whatever its sign — Saliency and attention weights have none)."""
+    from scipy.stats import kendalltau
+
+    names = list(frame.columns)
+    tau = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    magnitude = frame.abs().to_numpy()
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            value = kendalltau(magnitude[:, i], magnitude[:, j]).statistic
+            tau.iat[i, j] = tau.iat[j, i] = value
+    return tau

@@ -38,24 +38,13 @@ def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, _mode
     return shown.reset_index(drop=True), result.edited_fields, shares
 
 
-
-
-def remembered_select(container, label, options, widget_key, state_key, url_key, default, **kwargs):
-    """A selectbox seeded from the URL / the session's earlier choice (shared across pages)."""
-    if st.session_state.get(widget_key) not in options or ui.url_request(url_key) is not None:
-        st.session_state[widget_key] = ui.remembered_choice(state_key, url_key, options, default, url_key)
-    choice = container.selectbox(label, options, key=widget_key, **kwargs)
-    st.session_state[state_key] = choice
-    return choice
-
-
 users = list(model.user_ids)
 controls = st.columns([2, 1, 2, 1])
-user_id = remembered_select(controls[0], "User", users, "recommend_user", "attnrec_user", "user", users[0])
+user_id = ui.choice(st.selectbox, "User", users, "explore_user", "user", users[0], "user", container=controls[0])
 k = controls[1].number_input("How many (K)", min_value=1, max_value=min(50, len(model.item_ids)), value=10)
 methods = ui.attribution_methods("fields")
-method_key = remembered_select(controls[2], "Reasons from", methods, "recommend_method", "attnrec_method", "method",
-                               "ig", format_func=lambda key: METHODS[key].name)
+method_key = ui.choice(st.selectbox, "Reasons from", methods, "explore_method", "method", "ig", "attribution method",
+                       container=controls[2], format_func=lambda key: METHODS[key].name)
 baseline = controls[3].selectbox("Baseline", ["zeros", "mean", "unknown"], key="recommend_baseline",
                                  help="What a field is compared with: all zeros, the average row, or a row "
                                       "whose every field is missing.")

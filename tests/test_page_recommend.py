@@ -73,7 +73,7 @@ def test_top_k_scores_and_reasons_match_numpy_and_captum(model):
     at = _page(model)
     at.run()
     assert not at.exception, at.exception
-    user = at.selectbox(key="recommend_user").value
+    user = at.selectbox(key="widget_explore_user").value
     table = at.dataframe[0].value
     assert len(table) == 10
     # S against the whole catalog, seen items removed, best first — computed independently here.
@@ -99,12 +99,12 @@ def test_top_k_scores_and_reasons_match_numpy_and_captum(model):
 def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
     at = _page(model)
     at.run()
-    at.selectbox(key="recommend_method").set_value("feature_ablation")
+    at.selectbox(key="widget_explore_method").set_value("feature_ablation")
     at.selectbox(key="recommend_baseline").set_value("mean")
     at.number_input[0].set_value(5)
     at.run()
     assert not at.exception, at.exception
-    user = at.selectbox(key="recommend_user").value
+    user = at.selectbox(key="widget_explore_user").value
     table = at.dataframe[0].value
     assert len(table) == 5
     items = list(table["item_id"])
@@ -132,7 +132,7 @@ def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
 def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
     at = _page(model)
     at.run()
-    user = at.selectbox(key="recommend_user").value
+    user = at.selectbox(key="widget_explore_user").value
     editor = f"whatif_editor_{user}"
     attributes = list(model.dataset.users.columns)
     row = attributes.index("cuisines")

@@ -1,0 +1,103 @@
+"""Attributions: every attribution method that applies, side by side, with the checks that say how far
+to trust each one. Widgets come from the method registry (attnrec.explain.METHODS), never per method."""
+import json
+
+import streamlit as st
+
+from attnrec import ui
+from attnrec.explain import explain, method
+from attnrec.figures.explain import attribution_bars, attribution_heatmap, rank_agreement_matrix
+from attnrec.health import BASELINE_KINDS, attribution_target, method_summary, rank_agreement, side_by_side
+
+st.title("Attributions")
+st.caption("How much each input moves S for one user–item pair, by every attribution method that applies, "
+           "and whether the methods agree.")
+
+selection = ui.sidebar()
+model = ui.require_model(selection)
+
+LEVELS = {"fields": "raw fields (user and item attributes)", "dimensions": "the d dimensions of X and Y"}
+BASELINES = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown” category (all fields missing)"}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_attribution(model_key: str, user_id: str, item_id: str, level: str, baseline: str, method_key: str,
+                       params_json: str, _model):
+    target = attribution_target(_model, user_id, item_id, level, baseline)
+    return explain(target, method_key, json.loads(params_json))
+
+
+pair = st.columns(2)
+user_id = ui.choice(st.selectbox, "User", model.user_ids, "explore_user", "user", model.user_ids[0], "user",
+                    container=pair[0])
+item_id = ui.choice(st.selectbox, "Item", model.item_ids, "explore_item", "item", model.item_ids[0], "item",
+                    container=pair[1])
+options = st.columns([2, 3])
+level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
+baseline = options[1].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
+                            key="attributions_baseline",
+                            help="What “absent” means: attributions explain S − S(baseline).")
+
+available = ui.attribution_methods(level)
+focus = ui.choice(st.selectbox, "Main method", available, "explore_method", "method", "ig", "attribution method",
+                  format_func=lambda k: method(k).name)
+st.caption(method(focus).description)
+others = st.multiselect("Compare with", [k for k in available if k != focus], format_func=lambda k: method(k).name,
+                        default=[k for k in ("saliency", "input_x_gradient", "feature_ablation", "attention")
+                                 if k in available and k != focus], key=f"attributions_compare_{level}")
+chosen = [focus] + others
+params = {}
+with st.expander("Method settings (from the registry)"):
+    tabs = st.tabs([method(k).name for k in chosen])
+    for key, tab in zip(chosen, tabs):
+        params[key] = ui.param_widgets(key, "attributions", container=tab)
+ui.write_url(user=user_id, item=item_id, method=focus)
+
+results, failures = {}, {}
+with st.status(f"Running {len(chosen)} attribution method(s)…", expanded=False) as status:
+    for key in chosen:
+        status.update(label=f"Running {method(key).name}…")
+        try:
+            results[method(key).name] = cached_attribution(selection.model_key, user_id, item_id, level, baseline,
+                                                           key, json.dumps(params[key], sort_keys=True), model)
+        except ValueError as error:  # a method that cannot run here (too many groups for exact Shapley, …)
+            failures[method(key).name] = str(error)
+    status.update(label=f"{len(results)} method(s) for user {user_id} · item {item_id}", state="complete")
+for name, message in failures.items():
+    st.warning(f"{name}: {message}")
+if not results:
+    st.stop()
+
+main_name = method(focus).name
+main = results.get(main_name) or next(iter(results.values()))
+frame = side_by_side(results)
+summary = method_summary(results)
+s, s_base = float(main.s[0]), float(main.s_baseline[0])
+metrics = st.columns(4)
+metrics[0].metric("S", f"{s:.4f}")
+metrics[1].metric("S(baseline)", f"{s_base:.4f}")
+metrics[2].metric(f"Σ {main_name}", f"{main.groups[0].sum():.4f}")
+metrics[3].metric("completeness gap", f"{main.completeness_gap[0]:+.2e}",
+                  help="Σ attributions − (S − S(baseline)); 0 means the attributions add up exactly.")
+
+left, right = st.columns([2, 3])
+left.plotly_chart(attribution_bars(frame[main_name], title=main_name), width="stretch", key="attributions_main")
+right.plotly_chart(attribution_heatmap(frame), width="stretch", key="attributions_heatmap")
+
+st.subheader("Does each method add up?")
+st.dataframe(summary, hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(c, format="%.3e")
+                            for c in ("completeness gap", "convergence delta")})
+if len(frame.columns) > 1:
+    st.subheader("Do the methods agree?")
+    st.plotly_chart(rank_agreement_matrix(rank_agreement(frame)), width="stretch", key="attributions_agreement")
+
+downloads = st.columns(2)
+export = {"user_id": user_id, "item_id": item_id, "level": level, "baseline": baseline, "s": s,
+          "s_baseline": s_base, "params": {method(k).name: params[k] for k in chosen},
+          "attributions": {name: dict(zip(frame.index, frame[name].tolist())) for name in frame.columns},
+          "summary": json.loads(summary.to_json(orient="records"))}
+downloads[0].download_button("Download (JSON)", json.dumps(export, indent=2).encode("utf-8"),
+                             file_name=f"attributions_{user_id}_{item_id}.json", mime="application/json")
+downloads[1].download_button("Download (CSV)", frame.rename_axis("group").to_csv().encode("utf-8"),
+                             file_name=f"attributions_{user_id}_{item_id}.csv", mime="text/csv")
