@@ -179,13 +179,7 @@ def remembered_choice(state_key: str, url_key: str, options: Sequence[str], defa
 
 def _select(container, label: str, options: list[str], state_key: str, url_key: str, default: str, what: str,
             **kwargs) -> str:
-    # Widget state is dropped when the user leaves a page, so the choice also lives under `state_key`.
-    widget_key = f"widget_{state_key}"
-    if st.session_state.get(widget_key) not in options or url_request(url_key) is not None:
-        st.session_state[widget_key] = remembered_choice(state_key, url_key, options, default, what)
-    choice = container.selectbox(label, options, key=widget_key, **kwargs)
-    st.session_state[state_key] = choice
-    return choice
+    return choice(st.selectbox, label, options, state_key, url_key, default, what, container=container, **kwargs)
 
 
 # ---- datasets and models --------------------------------------------------------------------------
@@ -400,14 +394,21 @@ def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: st
 
 def choice(widget, label: str, options: Sequence[str], state_key: str, url_key: str, default: str, what: str,
            container=None, **kwargs) -> str:
-    """`widget` (st.radio, st.selectbox, …) over `options`, seeded like the sidebar: URL request, then
-    this session's earlier choice, then `default`."""
+    """`widget` (st.radio, st.selectbox, …) over `options`, seeded from the URL's request, else this
+    session's earlier choice (kept under `state_key`), else `default`.
+
+    Streamlit ties widget state to the page, so the same widget on another page would start over; the
+    choice therefore lives under `state_key` (copied there by on_change) and is handed to the widget
+    on every run.
+    """
     box = container or st
     widget_key = f"widget_{state_key}"
-    options = list(options)
-    if st.session_state.get(widget_key) not in options or url_request(url_key) is not None:
-        st.session_state[widget_key] = remembered_choice(state_key, url_key, options, default, what)
-    value = getattr(box, widget.__name__)(label, options, key=widget_key, **kwargs)
+    st.session_state[widget_key] = remembered_choice(state_key, url_key, options, default, what)
+
+    def remember():
+        st.session_state[state_key] = st.session_state[widget_key]
+
+    value = getattr(box, widget.__name__)(label, list(options), key=widget_key, on_change=remember, **kwargs)
     st.session_state[state_key] = value
     return value
 
