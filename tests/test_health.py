@@ -114,3 +114,62 @@ def test_attention_over_pairs_batches_match_a_numpy_reference():
         np.testing.assert_allclose(got["a_u"][b], a_u, rtol=1e-5)
         np.testing.assert_allclose(got["a_v"][b], a_v, rtol=1e-5)
         np.testing.assert_allclose(got["s"][b], ((a_u * y) * (a_v * x)).sum(), rtol=1e-4)
+
+
+# ---- with a real model on the restaurants data --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def restaurant_model():
+    from attnrec.data import Featurizer, load_dataset
+    from attnrec.model import Recommender
+    torch.manual_seed(4)
+    dataset = load_dataset("restaurants")
+    return Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=5, heads=2)
+
+
+def test_wrong_pairs_are_the_extremes_of_a_brute_force_scoring(restaurant_model):
+    from attnrec.health import held_out_split, wrong_pairs
+    model = restaurant_model
+    split = held_out_split(model, model.dataset)
+    negatives, positives, source = wrong_pairs(model, split, k=5)
+    assert source.startswith("observed negatives")
+    inter = model.dataset.interactions
+    obs = inter[inter["label"] == 0]
+    with torch.no_grad():
+        s_neg = model(model.user_rows(list(obs["user_id"])), model.item_rows(list(obs["item_id"]))).numpy()
+        s_pos = model(model.user_rows(list(split.held_out["user_id"])),
+                      model.item_rows(list(split.held_out["item_id"]))).numpy()
+    np.testing.assert_allclose(negatives["s"], np.sort(s_neg)[::-1][:5], rtol=1e-5)
+    np.testing.assert_allclose(positives["s"], np.sort(s_pos)[:5], rtol=1e-5)
+    for row in positives.itertuples():
+        scores = model.scores_for_user(row.user_id).numpy()
+        assert row.rank == int((scores > scores[model.items.row_of(row.item_id)]).sum()) + 1
+
+
+def test_rank_agreement_is_kendall_tau_b_of_magnitudes():
+    from attnrec.health import rank_agreement
+    frame = pd.DataFrame({"a": [3.0, -2.0, 1.0, 0.5], "b": [1.0, 2.0, 3.0, 4.0], "c": [-3.0, 2.0, -1.0, 0.5]})
+    tau = rank_agreement(frame)
+    np.testing.assert_allclose(np.diag(tau), 1.0)
+    assert tau.loc["a", "c"] == pytest.approx(1.0)          # same magnitudes, other signs
+    # a's |values| order 3 > 2 > 1 > 0.5 is exactly b's reversed: τ = −1
+    assert tau.loc["a", "b"] == pytest.approx(-1.0)
+    assert tau.loc["b", "a"] == tau.loc["a", "b"]
+
+
+def test_dimension_target_baselines_are_encoded_raw_baselines(restaurant_model):
+    from attnrec.health import attribution_target
+    model = restaurant_model
+    user, item = model.user_ids[0], model.item_ids[0]
+    mean = attribution_target(model, user, item, "dimensions", "mean")
+    with torch.no_grad():
+        expected_x = model.encode_user(model.user_matrix).mean(dim=0)
+        unknown = attribution_target(model, user, item, "dimensions", "unknown")
+        expected_unknown = model.encode_user(torch.zeros(1, model.user_matrix.shape[1]))[0]
+    torch.testing.assert_close(mean.baseline_u[0], expected_x)
+    torch.testing.assert_close(unknown.baseline_u[0], expected_unknown)   # all-missing row = zeros here
+    assert [g.name for g in mean.groups] == model.dimension_names
+    fields = attribution_target(model, user, item, "fields", "zeros")
+    assert fields.level == "fields" and fields.pair_ids == [(user, item)]
+    with pytest.raises(ValueError, match="level"):
+        attribution_target(model, user, item, "pixels")
