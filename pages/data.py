@@ -68,13 +68,13 @@ st.subheader("1 · Upload tables")
 tab_files, tab_zip = st.tabs(["Three files", "One zip"])
 with tab_files:
     for column, role in zip(st.columns(3), TABLE_ROLES):
-        upload = column.file_uploader(f"{role.capitalize()} (.csv / .parquet)", type=["csv", "parquet", "pq"],
-                                      key=f"data_upload_{role}")
+        # No `type=` filter: Streamlit would raise on a wrong suffix; our reader says what is wrong instead.
+        upload = column.file_uploader(f"{role.capitalize()} (.csv / .parquet)", key=f"data_upload_{role}")
         if upload is not None:
             uploads.accept_table(role, upload.name, upload.getvalue(), fingerprint=upload.file_id)
 with tab_zip:
     upload = st.file_uploader("A zip holding users, items and interactions tables (file names say which is which)",
-                              type=["zip"], key="data_upload_zip")
+                              key="data_upload_zip")
     if upload is not None:
         uploads.accept_zip(upload.name, upload.getvalue(), fingerprint=upload.file_id)
 for slot, message in uploads.errors.items():
@@ -231,7 +231,7 @@ with download_col:
         st.caption("Train a model to download its checkpoint.")
 with upload_col:
     files = st.file_uploader("Upload model.safetensors + config.json (or a zip of both)",
-                             type=["safetensors", "json", "zip"], accept_multiple_files=True, key="data_ckpt_upload")
+                             accept_multiple_files=True, key="data_ckpt_upload")
     if datasets:
         target = st.selectbox("Dataset it was trained on", list(datasets), key="data_ckpt_dataset")
         ckpt_name = st.text_input("Name", value="uploaded model", max_chars=60, key="data_ckpt_name")

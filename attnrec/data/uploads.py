@@ -340,7 +340,7 @@ def _number(value) -> float | int:
 
 
 def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40) -> dict[str, str]:
-    """A first guess at each column's role: numbers → numeric, few distinct values → categorical,
+    """A first guess at each column's role: (mostly) numbers → numeric, few distinct values → categorical,
     cells holding ';' lists → multi, free text (names, addresses, URLs) → ignore. The user can change it."""
     from attnrec.data.own import DEFAULT_MISSING, missing_mask
 
@@ -352,7 +352,7 @@ def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40)
         texts = present.astype(str).str.strip()
         if texts.empty:
             roles[column] = ROLE_IGNORE
-        elif texts.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?").all() and texts.nunique() > 2:
+        elif _looks_numeric(texts) and texts.nunique() > 2:
             roles[column] = ROLE_NUMERIC
         elif texts.str.contains(";", regex=False).mean() > 0.2:
             roles[column] = ROLE_MULTI
@@ -363,13 +363,25 @@ def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40)
     return roles
 
 
+def _looks_numeric(texts) -> bool:
+    # Mostly numbers: numeric, so validation then names the odd cell ("text 'forty' at row 3") instead of
+    # the column silently becoming categorical. NaN/inf spelled out count as number-like here.
+    number_like = texts.str.fullmatch(r"[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|nan|inf|infinity)", case=False)
+    return bool(number_like.mean() >= 0.75)
+
+
 def suggest_id_column(frame, hint: str = "") -> str:
-    """The likeliest id column: unique, no blanks, name containing 'id' (and the hint) preferred."""
+    """The likeliest id column: its name says so ('id', plus the hint), then unique values, then leftmost.
+
+    The name comes first on purpose: a user id column with a duplicate must stay the suggestion, so
+    validation reports the duplicate instead of the mapping silently picking some other unique column.
+    """
     def score(column: str) -> tuple:
         values = frame[column].astype(str).str.strip()
         unique = values.is_unique and (values != "").all()
         lowered = column.lower()
-        return (unique, hint and hint in lowered, "id" in lowered, -list(frame.columns).index(column))
+        named = "id" in lowered
+        return (named and bool(hint) and hint in lowered, named, unique, -list(frame.columns).index(column))
     return max(frame.columns, key=score)
 
 
@@ -422,6 +434,7 @@ class UploadState:
             return False
         self.tables[role], self.sources[role] = table, filename
         self.errors.pop(role, None)
+        self.errors.pop("zip", None)  # a failed zip is superseded by tables uploaded one by one
         return True
 
     def accept_zip(self, filename: str, data: bytes, fingerprint=None) -> bool:
@@ -438,7 +451,8 @@ class UploadState:
             return False
         self.tables.update(tables)
         self.sources.update({role: f"{filename}/{name}" for role, (name, _) in found.items()})
-        self.errors.pop("zip", None)
+        for slot in ("zip", *TABLE_ROLES):
+            self.errors.pop(slot, None)
         return True
 
 

@@ -1,0 +1,469 @@
+"""The bad-input corpus: every kind of malformed thing a stranger can hand the app, one case each.
+
+Each case feeds the input through the real page (AppTest file uploaders, buttons, URL parameters,
+edited cells) or the real CLI, asserts the message names the problem (file / row / column where
+there is one), and then checks that the app still works: the last good tables, datasets and models
+are still there and the next good action succeeds.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import stat
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save as safetensors_bytes
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_PAGE = str(ROOT / "pages" / "data.py")
+EXPLORE_PAGE = str(ROOT / "pages" / "explore.py")
+WALKTHROUGH_PAGE = str(ROOT / "pages" / "walkthrough.py")
+
+USERS = b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu3,25,rock\nu4,35,jazz\n"
+ITEMS = b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,15,rock\ni4,12,jazz\n"
+INTERACTIONS = b"uid,iid,rating\nu1,i1,5\nu1,i2,2\nu2,i2,4\nu3,i3,5\nu3,i1,4\nu4,i4,5\nu4,i1,1\n"
+GOOD = {"users": ("users.csv", USERS), "items": ("items.csv", ITEMS), "interactions": ("interactions.csv", INTERACTIONS)}
+MAPPING = dict(user_id="uid", item_id="iid", label_column="rating", label_threshold=4,
+               user_roles={"age": "numeric", "genre": "categorical"},
+               item_roles={"price": "numeric", "genre": "categorical"})
+
+
+def plain(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def errors(at: AppTest) -> str:
+    return " | ".join(plain(e.value) for e in at.error)
+
+
+def zip_of(entries, compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for entry, data in entries:
+            archive.writestr(entry, data)
+    return buffer.getvalue()
+
+
+def symlink_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("users.csv")
+        info.create_system = 3
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(info, "/etc/passwd")
+        archive.writestr("items.csv", ITEMS)
+        archive.writestr("interactions.csv", INTERACTIONS)
+    return buffer.getvalue()
+
+
+# ---- the page with a good dataset already kept -------------------------------------------------------------
+
+def data_page_with_good_dataset() -> AppTest:
+    at = AppTest.from_file(DATA_PAGE, default_timeout=120).run()
+    for role, (name, data) in GOOD.items():
+        at.file_uploader(key=f"data_upload_{role}").set_value((name, data, "text/csv"))
+    at.run()
+    # The small tables' suggested roles: age/price numeric, genre categorical; threshold = midpoint 3 → set 4.
+    threshold = next(n for n in at.number_input if n.label.startswith("Positive when"))
+    threshold.set_value(4.0)
+    at.text_input(key="data_dataset_name").set_value("good")
+    at.button(key="data_keep").click().run()
+    assert not at.exception and not at.error, errors(at)
+    assert "good" in at.session_state["user_datasets"]
+    return at
+
+
+def assert_still_works(at: AppTest, good_dataset) -> None:
+    """No crash, the kept dataset untouched, and keeping the good tables again succeeds."""
+    assert not at.exception, at.exception
+    assert at.session_state["user_datasets"]["good"] is good_dataset
+    for role, (name, data) in GOOD.items():
+        at.file_uploader(key=f"data_upload_{role}").set_value((name, data, "text/csv"))
+    at.run()
+    at.text_input(key="data_dataset_name").set_value("good again")
+    at.button(key="data_keep").click().run()
+    assert not at.exception and not at.error, errors(at)
+    again = at.session_state["user_datasets"]["good again"]
+    assert again.interactions.equals(good_dataset.interactions)
+
+
+# ---- 1. table files that cannot be read ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TableCase:
+    role: str
+    filename: str
+    data: bytes
+    expected: tuple[str, ...]   # every fragment must appear in the message
+
+
+BIG = b"uid,age\n" + b"u,1\n" * (50 * 1024 * 1024 // 4 + 1)
+TABLE_CASES = {
+    "empty file": TableCase("users", "users.csv", b"", ("users.csv", "the file is empty")),
+    "only whitespace": TableCase("users", "users.csv", b"  \n\n ", ("users.csv", "the file is empty")),
+    "header but no rows": TableCase("items", "items.csv", b"iid,price\n", ("items.csv", "no data rows")),
+    "non-UTF-8 text": TableCase("users", "users.csv", "uid,age,genre\nu1,30,m\xfasica\n".encode("latin-1"),
+                                ("users.csv", "row 2", "column 'genre'", "not valid UTF-8")),
+    "ragged row": TableCase("interactions", "interactions.csv", b"uid,iid,rating\nu1,i1,5\nu2,i2\n",
+                            ("interactions.csv", "row 3", "has 2 fields but the header has 3")),
+    "duplicate header": TableCase("users", "users.csv", b"uid,age,age\nu1,1,2\n",
+                                  ("users.csv", "column 'age'", "names this column twice")),
+    "blank header": TableCase("items", "items.csv", b"iid,,genre\ni1,2,rock\n", ("items.csv", "blank")),
+    "over the size limit": TableCase("users", "users.csv", BIG, ("users.csv", "over the 50.0 MB limit")),
+    "not a table type": TableCase("users", "users.xlsx", b"PK\x03\x04xlsx", ("users.xlsx", "not a .csv or .parquet")),
+    "corrupt parquet": TableCase("items", "items.parquet", b"PAR1 this is not parquet PAR1",
+                                 ("items.parquet", "not a readable Parquet")),
+}
+
+
+@pytest.mark.parametrize("case", TABLE_CASES.values(), ids=TABLE_CASES.keys())
+def test_unreadable_table_upload(case: TableCase):
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    table_before = at.session_state["data_uploads"].tables[case.role]
+    at.file_uploader(key=f"data_upload_{case.role}").set_value((case.filename, case.data, "text/csv"))
+    at.run()
+    message = errors(at)
+    for fragment in case.expected:
+        assert fragment in message, message
+    assert "previous table is kept" in message
+    assert at.session_state["data_uploads"].tables[case.role] is table_before
+    assert_still_works(at, good)
+
+
+# ---- 2. zips that try something ----------------------------------------------------------------------------
+
+ZIP_CASES = {
+    "path traversal": (zip_of([("../../users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", INTERACTIONS)]),
+                       "points outside the archive"),
+    "absolute path": (zip_of([("/tmp/users.csv", USERS)]), "absolute path"),
+    "zip bomb": (zip_of([("users.csv", b"0" * (30 * 1024 * 1024))]), "zip bomb"),
+    "not a zip": (b"this is plain text pretending to be a zip", "not a readable zip"),
+    "missing a table": (zip_of([("users.csv", USERS), ("items.csv", ITEMS)]), "no interactions table found"),
+    "too many entries": (zip_of([(f"part{i}.csv", USERS) for i in range(40)]), "more than the 16 allowed"),
+    "symbolic link": (symlink_zip(), "symbolic link"),
+}
+
+
+@pytest.mark.parametrize("data, expected", ZIP_CASES.values(), ids=ZIP_CASES.keys())
+def test_hostile_zip_upload(data, expected):
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    tables_before = dict(at.session_state["data_uploads"].tables)
+    at.file_uploader(key="data_upload_zip").set_value(("upload.zip", data, "application/zip"))
+    at.run()
+    message = errors(at)
+    assert "upload.zip" in message and expected in message, message
+    assert at.session_state["data_uploads"].tables == tables_before
+    assert not any(Path(p).name == "users.csv" for p in os.listdir("/tmp") if p.startswith("users"))
+    assert_still_works(at, good)
+
+
+# ---- 3. tables that read but do not validate (the keep button) ----------------------------------------------
+
+CONTENT_CASES = {
+    "duplicate user id": ("users", b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu1,20,jazz\nu4,35,jazz\nu3,1,rock\n",
+                          ("users.csv", "row 4", "column 'uid'", "duplicate id 'u1'")),
+    "missing user id": ("users", b"uid,age,genre\nu1,30,rock\n,40,pop\nu3,25,rock\nu4,35,jazz\n",
+                        ("users.csv", "row 3", "column 'uid'", "id is missing")),
+    "unknown item in interactions": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i9,4\nu3,i3,5\n",
+                                     ("interactions.csv", "row 3", "column 'iid'", "item id 'i9' is not in the items")),
+    "unknown user in interactions": ("interactions", b"uid,iid,rating\nu1,i1,5\nghost,i2,4\nu3,i3,5\n",
+                                     ("interactions.csv", "row 3", "column 'uid'", "user id 'ghost'")),
+    "text in a numeric column": ("users", b"uid,age,genre\nu1,30,rock\nu2,forty,pop\nu3,25,rock\nu4,35,jazz\n",
+                                 ("users.csv", "row 3", "column 'age'", "text 'forty'")),
+    "NaN in a numeric column": ("items", b"iid,price,genre\ni1,10,rock\ni2,NaN,pop\ni3,15,rock\ni4,12,jazz\n",
+                                ("items.csv", "row 3", "column 'price'", "NaN or infinity")),
+    "infinity in a numeric column": ("items", b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,-inf,rock\ni4,1,jazz\n",
+                                     ("items.csv", "row 4", "column 'price'", "NaN or infinity")),
+    "huge magnitude": ("users", b"uid,age,genre\nu1,30,rock\nu2,1e300,pop\nu3,25,rock\nu4,35,jazz\n",
+                       ("users.csv", "row 3", "column 'age'", "too large in magnitude")),
+    "text rating": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,great\nu3,i3,5\n",
+                    ("interactions.csv", "row 3", "column 'rating'", "text 'great'")),
+    "missing rating": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,?\nu3,i3,5\n",
+                       ("interactions.csv", "row 3", "column 'rating'", "missing but a number is required")),
+    "no positives under the threshold": ("interactions", b"uid,iid,rating\nu1,i1,1\nu2,i2,2\nu3,i3,3\n",
+                                         ("interactions.csv", "0 interaction(s) are positive")),
+}
+
+
+@pytest.mark.parametrize("role, data, expected", CONTENT_CASES.values(), ids=CONTENT_CASES.keys())
+def test_invalid_table_content_is_refused_at_keep(role, data, expected):
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    at.file_uploader(key=f"data_upload_{role}").set_value((GOOD[role][0], data, "text/csv"))
+    at.run()
+    assert not at.error, errors(at)  # it reads fine; the problem is what it says
+    # The mapping says what the columns are (as a user would in the roles table): age and price numeric.
+    for side, column in (("user", "age"), ("item", "price")):
+        key = next(k for k in at.session_state if str(k).startswith(f"data_roles_{side}_"))
+        at.session_state[key] = {"edited_rows": {0: {"role": "numeric"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    threshold = next(n for n in at.number_input if n.label.startswith("Positive when"))
+    threshold.set_value(4.0)
+    at.text_input(key="data_dataset_name").set_value("bad")
+    at.button(key="data_keep").click().run()
+    message = errors(at)
+    for fragment in expected:
+        assert fragment in message, message
+    assert "Nothing was kept" in message and "bad" not in at.session_state["user_datasets"]
+    assert_still_works(at, good)
+
+
+def test_built_in_dataset_name_is_refused():
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    at.text_input(key="data_dataset_name").set_value("restaurants")
+    at.button(key="data_keep").click().run()
+    assert "'restaurants' is the name of a built-in dataset" in errors(at)
+    assert at.session_state["user_datasets"].get("restaurants") is None
+    assert_still_works(at, good)
+
+
+# ---- 4. checkpoints: pickles in disguise, wrong shapes, broken configs -----------------------------------------
+
+@pytest.fixture(scope="module")
+def checkpoint_files():
+    """A real checkpoint of a model trained on the good dataset, as the two files a user would upload."""
+    from attnrec.checkpoint_upload import checkpoint_zip_bytes
+    from attnrec.data.uploads import UploadState, dataset_from_mapping, read_zip
+    from attnrec.training import TrainConfig, train
+
+    state = UploadState()
+    for role, (name, data) in GOOD.items():
+        state.accept_table(role, name, data)
+    dataset, _ = dataset_from_mapping(state.tables, MAPPING, "good")
+    model = train(dataset, TrainConfig(d=4, heads=2, epochs=2, device="cpu", val_fraction=0.3), progress=False)
+    files = read_zip(checkpoint_zip_bytes(model), "checkpoint.zip")
+    return files["model.safetensors"], files["config.json"]
+
+
+def torch_save_bytes() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"w_u": torch.zeros(2, 4, 4)}, buffer)
+    return buffer.getvalue()
+
+
+def wrong_shape_weights(weights: bytes) -> bytes:
+    from safetensors.torch import load as load_bytes
+
+    tensors = load_bytes(weights)
+    tensors["w_u"] = torch.zeros(3, 4, 4)
+    return safetensors_bytes(tensors)
+
+
+def nan_weights(weights: bytes) -> bytes:
+    from safetensors.torch import load as load_bytes
+
+    tensors = load_bytes(weights)
+    tensors["w_u"][0, 0, 0] = float("nan")
+    return safetensors_bytes(tensors)
+
+
+def other_dataset_config(config: bytes) -> bytes:
+    blob = json.loads(config)
+    for field in blob["featurizer"]["sides"]["user"]["fields"]:
+        if field["name"] == "age":
+            field["name"] = "income"
+    return json.dumps(blob).encode()
+
+
+CHECKPOINT_CASES = {
+    "pickle named .safetensors": (lambda w, c: [("model.safetensors", pickle.dumps({"w_u": [0.0]})),
+                                                ("config.json", c)], "pickle / torch.save"),
+    "torch.save named .safetensors": (lambda w, c: [("model.safetensors", torch_save_bytes()), ("config.json", c)],
+                                      "pickle / torch.save"),
+    "a .pt file": (lambda w, c: [("model.pt", torch_save_bytes()), ("config.json", c)], "pickle-based format"),
+    "weights with wrong shapes": (lambda w, c: [("model.safetensors", wrong_shape_weights(w)), ("config.json", c)],
+                                  "tensor 'w_u' in model.safetensors has shape [3, 4, 4]"),
+    "NaN weights": (lambda w, c: [("model.safetensors", nan_weights(w)), ("config.json", c)], "NaN"),
+    "config is not JSON": (lambda w, c: [("model.safetensors", w), ("config.json", b"{not json")],
+                           "config.json: is not valid JSON"),
+    "config is a JSON list": (lambda w, c: [("model.safetensors", w), ("config.json", b"[1, 2]")],
+                              "must hold a JSON object"),
+    "weights without a config": (lambda w, c: [("model.safetensors", w)], "exactly one .safetensors file and one .json"),
+    "trained on other columns": (lambda w, c: [("model.safetensors", w), ("config.json", other_dataset_config(c))],
+                                 "user column(s) income that dataset 'good' does not have"),
+    "truncated safetensors": (lambda w, c: [("model.safetensors", w[: len(w) // 2]), ("config.json", c)],
+                              "model.safetensors"),
+}
+
+
+@pytest.mark.parametrize("make, expected", CHECKPOINT_CASES.values(), ids=CHECKPOINT_CASES.keys())
+def test_bad_checkpoint_upload(make, expected, checkpoint_files, monkeypatch):
+    weights, config = checkpoint_files
+    files = make(weights, config)
+    uploaded = {bytes(data) for _, data in files}
+    original_loads = pickle.loads
+
+    def guarded_loads(data, *args, **kwargs):
+        # Streamlit's own st.cache_data pickles its entries; only our uploads must never get here.
+        if bytes(data) in uploaded:
+            pytest.fail("pickle.loads was called on uploaded bytes")
+        return original_loads(data, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load must never see an upload"))
+    monkeypatch.setattr(pickle, "loads", guarded_loads)
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    at.file_uploader(key="data_ckpt_upload").set_value([(name, data, "application/octet-stream")
+                                                         for name, data in files])
+    at.run()
+    at.button(key="data_ckpt_load").click().run()
+    message = errors(at)
+    assert expected in message and "No model was loaded" in message, message
+    assert at.session_state["user_models"] == {}
+    # The good checkpoint loads right after.
+    at.file_uploader(key="data_ckpt_upload").set_value([("model.safetensors", weights, "application/octet-stream"),
+                                                         ("config.json", config, "application/json")])
+    at.run()
+    at.button(key="data_ckpt_load").click().run()
+    assert not at.error, errors(at)
+    assert at.session_state["user_models"]["uploaded model"].dataset is good
+    assert_still_works(at, good)
+
+
+# ---- 5. URL parameters and typed vectors on Explore and the Walkthrough -----------------------------------------
+
+@pytest.fixture(scope="module")
+def session_model(checkpoint_files):
+    """The checkpoint loaded for the good dataset, as the Data page puts it into the session."""
+    from attnrec.checkpoint_upload import load_uploaded_checkpoint
+    from attnrec.data.uploads import UploadState, dataset_from_mapping
+
+    state = UploadState()
+    for role, (name, data) in GOOD.items():
+        state.accept_table(role, name, data)
+    dataset, _ = dataset_from_mapping(state.tables, MAPPING, "good")
+    weights, config = checkpoint_files
+    return load_uploaded_checkpoint(("model.safetensors", weights), ("config.json", config), dataset)
+
+
+def explore(model, **query) -> AppTest:
+    at = AppTest.from_file(EXPLORE_PAGE, default_timeout=120)
+    at.session_state["user_datasets"] = {"good": model.dataset}
+    at.session_state["user_models"] = {"mine": model}
+    at.query_params["dataset"] = "good"
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def score_shown(at) -> float:
+    return float(next(m.value for m in at.metric if m.label == "S (score)"))
+
+
+# Known gaps in pages this part does not own, kept visible: strict xfail turns into a failure once fixed,
+# so whoever fixes attnrec/ui.py (parse_number / parse_vector: refuse |v| beyond float32-safe magnitudes)
+# removes the marker.
+HUGE_VALUE_GAP = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "ui.parse_vector/parse_number accept 1e300; float32 turns it into inf and explain_vectors raises "
+    "'x contains NaN or ±inf' (Explore) / the Walkthrough shows S = nan without a message"))
+
+URL_CASES = {
+    "vector of the wrong length": ({"mode": "vectors", "x": "1,2"}, "not 4 comma-separated numbers"),
+    "text in a vector": ({"mode": "vectors", "y": "1,two,3,4"}, "not 4 comma-separated numbers"),
+    "NaN in a vector": ({"mode": "vectors", "x": "nan,1,1,1"}, "not 4 comma-separated numbers"),
+    "infinity in a vector": ({"mode": "vectors", "x": "1,inf,1,1"}, "not 4 comma-separated numbers"),
+    "huge magnitude in a vector": pytest.param({"mode": "vectors", "x": "1e300,1,1,1"},
+                                               "not 4 comma-separated numbers", marks=HUGE_VALUE_GAP),
+    "unknown user id": ({"user": "nobody"}, "user “nobody”"),
+    "unknown dataset": ({"dataset": "missing"}, "dataset “missing”"),
+    "unknown method": ({"method": "rm -rf"}, "attribution method “rm -rf”"),
+    "html in a parameter": ({"item": "<img src=x onerror=alert(1)>"}, "item “<img src=x onerror=alert(1)>”"),
+}
+
+
+@pytest.mark.parametrize("query, expected", URL_CASES.values(), ids=URL_CASES.keys())
+def test_bad_url_parameters_warn_and_fall_back(query, expected, session_model):
+    at = explore(session_model, **query)
+    assert not at.exception, at.exception
+    warnings = " | ".join(plain(w.value) for w in at.warning)
+    assert expected in warnings, warnings
+    s = score_shown(at)
+    assert s == s and abs(s) < 1e6  # a finite score of the fallback view
+    at.run()  # the corrected view is in the URL now: the page keeps working, warning gone
+    assert not at.exception and not at.warning
+
+
+TYPED_CASES = {
+    "text typed into X": ("abc", "'abc' is not a number"),
+    "infinity typed into Y": ("inf", "not a finite number"),
+    "cleared cell": ("", "is empty"),
+    "huge magnitude typed": pytest.param("1e300", "too large", marks=HUGE_VALUE_GAP),
+}
+
+
+@pytest.mark.parametrize("typed, expected", TYPED_CASES.values(), ids=TYPED_CASES.keys())
+def test_bad_typed_vector_keeps_the_last_good_numbers(typed, expected, session_model):
+    at = explore(session_model, mode="vectors", x="1,2,3,4", y="0.5,0.5,0.5,-1")
+    good_s = score_shown(at)
+    key = next(k for k in at.session_state if str(k).startswith("explore_vectors_"))
+    at.session_state[key] = {"edited_rows": {1: {"Y (item)": typed}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+    message = errors(at)
+    assert expected in message and "row 'latent 2', column 'Y (item)'" in message, message
+    assert score_shown(at) == good_s
+    at.session_state[key] = {"edited_rows": {1: {"Y (item)": "0.25"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.error and score_shown(at) != good_s
+
+
+@HUGE_VALUE_GAP
+def test_walkthrough_huge_typed_value_is_refused():
+    at = AppTest.from_file(WALKTHROUGH_PAGE, default_timeout=60).run()
+    key = "walkthrough_xy_3_1"  # the X/Y editor of the document's d = 3 example, first generation
+    at.session_state[key] = {"edited_rows": {0: {"X": "1e308"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+    assert "too large" in errors(at) or "not a finite" in errors(at), errors(at)
+    assert next(m.value for m in at.metric if m.label == "S") != "nan"
+
+
+# ---- 6. the command line ---------------------------------------------------------------------------------------
+
+def cli(*args, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "attnrec", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+CLI_CASES = {
+    "unknown command": (["frobnicate"], "invalid choice"),
+    "dataset folder that does not exist": (["train", "--data", "/nonexistent/folder"], "/nonexistent/folder"),
+    "folder with a pickle checkpoint": (["explain", "--model", "{pickle_dir}", "--user", "u1", "--item", "i1"],
+                                        "pickle"),
+    "non-numeric option": (["train", "--data", "{data_dir}", "--epochs", "many"], "many"),
+}
+
+
+@pytest.mark.parametrize("args, expected", CLI_CASES.values(), ids=CLI_CASES.keys())
+def test_cli_arguments(args, expected, tmp_path, checkpoint_files):
+    if not (ROOT / "attnrec" / "__main__.py").exists():
+        pytest.fail("python -m attnrec is not available (attnrec/__main__.py missing)")
+    data_dir = tmp_path / "own"
+    data_dir.mkdir()
+    for role, (name, data) in GOOD.items():
+        (data_dir / name).write_bytes(data)
+    from attnrec.data.uploads import build_schema
+
+    (data_dir / "schema.json").write_text(json.dumps(build_schema(**MAPPING)))
+    pickle_dir = tmp_path / "pickled"
+    pickle_dir.mkdir()
+    (pickle_dir / "model.safetensors").write_bytes(torch_save_bytes())
+    (pickle_dir / "config.json").write_bytes(checkpoint_files[1])
+    filled = [a.format(data_dir=data_dir, pickle_dir=pickle_dir) for a in args]
+    result = cli(*filled)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert expected in output, output
+    assert "Traceback" not in output, output
