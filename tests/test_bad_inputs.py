@@ -439,10 +439,13 @@ def cli(*args, cwd=ROOT) -> subprocess.CompletedProcess:
 
 CLI_CASES = {
     "unknown command": (["frobnicate"], "invalid choice"),
-    "dataset folder that does not exist": (["train", "--data", "/nonexistent/folder"], "/nonexistent/folder"),
-    "folder with a pickle checkpoint": (["explain", "--model", "{pickle_dir}", "--user", "u1", "--item", "i1"],
-                                        "pickle"),
-    "non-numeric option": (["train", "--data", "{data_dir}", "--epochs", "many"], "many"),
+    "data folder that does not exist": (["train", "--data", "/nonexistent/folder", "--mode", "latent",
+                                         "--out", "{tmp}/out"], "'/nonexistent/folder' not found"),
+    "non-numeric option": (["train", "--data", "{data_dir}", "--mode", "latent", "--out", "{tmp}/out",
+                            "--epochs", "many"], "invalid int value: 'many'"),
+    "duplicate id in own data": (["train", "--data", "{bad_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+                                 "file users.csv, row 6, column 'uid': duplicate id 'u1' (first seen at row 2)"),
+    "pickle as checkpoint": (["evaluate", "--checkpoint", "{pickle_dir}", "--data", "{data_dir}"], "pickle"),
 }
 
 
@@ -450,18 +453,20 @@ CLI_CASES = {
 def test_cli_arguments(args, expected, tmp_path, checkpoint_files):
     if not (ROOT / "attnrec" / "__main__.py").exists():
         pytest.fail("python -m attnrec is not available (attnrec/__main__.py missing)")
-    data_dir = tmp_path / "own"
-    data_dir.mkdir()
-    for role, (name, data) in GOOD.items():
-        (data_dir / name).write_bytes(data)
     from attnrec.data.uploads import build_schema
 
-    (data_dir / "schema.json").write_text(json.dumps(build_schema(**MAPPING)))
+    schema = json.dumps(build_schema(**MAPPING))
+    for folder, users in (("own", USERS), ("bad", USERS + b"u1,50,pop\n")):
+        (tmp_path / folder).mkdir()
+        for role, (name, data) in GOOD.items():
+            (tmp_path / folder / name).write_bytes(users if role == "users" else data)
+        (tmp_path / folder / "schema.json").write_text(schema)
     pickle_dir = tmp_path / "pickled"
     pickle_dir.mkdir()
     (pickle_dir / "model.safetensors").write_bytes(torch_save_bytes())
     (pickle_dir / "config.json").write_bytes(checkpoint_files[1])
-    filled = [a.format(data_dir=data_dir, pickle_dir=pickle_dir) for a in args]
+    filled = [a.format(data_dir=tmp_path / "own", bad_dir=tmp_path / "bad", pickle_dir=pickle_dir, tmp=tmp_path)
+              for a in args]
     result = cli(*filled)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
