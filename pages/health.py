@@ -55,23 +55,22 @@ right.caption(f"Leave-one-out, seed {protocol['seed']}: one positive per user he
 st.subheader("Attention heads over the data")
 n_pairs = st.slider("Pairs sampled from the interactions", 100, 5000, 1000, step=100, key="health_pairs")
 traces = cached_attention(selection.model_key, int(n_pairs), 0, model, dataset)
-for side, key, label in (("user", "a_u", "A_U"), ("item", "a_v", "A_V")):
+sides = (("user", "a_u", "A_U (user side)"),) if model.tied else (("user", "a_u", "A_U (user side)"),
+                                                                  ("item", "a_v", "A_V (item side)"))
+if model.tied:
+    st.caption("Tied model: A_V = A_U, so one picture covers both sides.")
+for (side, key, label), tab in zip(sides, st.tabs([label for _, _, label in sides])):
     entropy = attention_entropy(traces[key])
     verdicts = head_verdicts(entropy)
     flagged = verdicts[verdicts["verdict"] != "ok"]
-    for row in flagged.itertuples():
-        st.warning(f"{label} head {row.head} looks **{row.verdict}** (mean normalised entropy "
-                   f"{row.mean_entropy:.2f}): " + ("it puts nearly all weight on one dimension for every pair."
-                                                   if row.verdict == "collapsed" else
-                                                   "its weights are nearly uniform, so it adds nothing to a plain "
-                                                   "dot product."))
-    cols = st.columns(2)
-    cols[0].plotly_chart(entropy_histograms(entropy, verdicts, side=side), width="stretch", key=f"entropy_{side}")
-    cols[1].plotly_chart(mean_attention_heatmap(mean_attention(traces[key]), model.dimension_names, side=side),
-                         width="stretch", key=f"mean_{side}")
-    if model.tied:
-        st.caption("Tied model: A_V = A_U, so the item side is the same picture.")
-        break
+    if len(flagged):
+        lines = [f"- head {r.head} is **{r.verdict}** (mean normalised entropy {r.mean_entropy:.2f})"
+                 for r in flagged.itertuples()]
+        tab.warning("Flagged heads — *collapsed*: nearly all weight on one dimension for every pair; *uniform*: "
+                    "weights so even that the head adds nothing to a plain dot product.\n" + "\n".join(lines))
+    tab.plotly_chart(entropy_histograms(entropy, verdicts, side=side), width="stretch", key=f"entropy_{side}")
+    tab.plotly_chart(mean_attention_heatmap(mean_attention(traces[key]), model.dimension_names, side=side),
+                     width="stretch", key=f"mean_{side}")
 
 # ---- most wrong ---------------------------------------------------------------------------------------
 st.subheader("Where the model is most wrong")
@@ -81,11 +80,10 @@ negatives, positives, source = cached_wrong_pairs(selection.model_key, 10, model
 def pair_list(title: str, frame, key: str) -> None:
     st.markdown(f"**{title}**")
     for row in frame.itertuples():
-        cols = st.columns([3, 1, 1, 1])
+        cols = st.columns([5, 2], vertical_alignment="center")
         cols[0].write(f"user {row.user_id} · item {row.item_id}")
-        cols[1].write(f"S = {row.s:.3f}")
-        cols[2].write(f"rank {row.rank}")
-        if cols[3].button("Explore", key=f"{key}_{row.Index}", help="Open this pair on the Explore page"):
+        cols[0].caption(f"S = {row.s:.3f} · rank {row.rank} of {len(model.item_ids)}")
+        if cols[1].button("Explore", key=f"{key}_{row.Index}", help="Open this pair on the Explore page"):
             st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id
             st.switch_page("pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
 

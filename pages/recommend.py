@@ -66,6 +66,8 @@ with st.status("Ranking the catalog and explaining the top items…", expanded=F
 st.subheader(f"Top {len(table)} for user {user_id}")
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={"rank": st.column_config.NumberColumn("rank", width="small"),
+                            "item_id": st.column_config.TextColumn("item", width="small"),
+                            "name": st.column_config.TextColumn("name", width="medium"),
                             "s": st.column_config.NumberColumn("S", format="%.3f"),
                             "probability": st.column_config.ProgressColumn("probability", min_value=0.0,
                                                                            max_value=1.0, format="%.2f"),

@@ -33,6 +33,18 @@ def _sign_colours(values) -> list[str]:
     return [style.POSITIVE_COLOR if v >= 0 else style.NEGATIVE_COLOR for v in values]
 
 
+def _wrap(label: str, width: int = 12) -> str:
+    """Break a long column label over lines (at spaces) so side-by-side labels never overlap."""
+    lines, current = [], ""
+    for word in label.split(" "):
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return "<br>".join(lines + [current])
+
+
 def attribution_bars(values: pd.Series, title: str = "Attribution per feature", max_features: int = 15,
                      value_label: str = "attribution") -> go.Figure:
     """Horizontal bars, largest |value| on top, green/red by sign; `values` is indexed by feature name."""
@@ -60,7 +72,7 @@ def attribution_heatmap(frame: pd.DataFrame, title: str = "Methods side by side"
     frame = frame.loc[order.index[:max_features]]
     scale = frame.abs().max().replace(0, 1.0)
     z = frame.div(scale)
-    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[str(c) for c in frame.columns], y=[str(i) for i in frame.index],
+    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[_wrap(str(c)) for c in frame.columns], y=[str(i) for i in frame.index],
                                zmin=-1, zmax=1, zmid=0, colorscale=style.DIVERGING_SCALE,
                                text=[[f"{v:+.3f}" for v in row] for row in frame.to_numpy()],
                                texttemplate="%{text}", customdata=frame.to_numpy(),
@@ -68,7 +80,9 @@ def attribution_heatmap(frame: pd.DataFrame, title: str = "Methods side by side"
                                hovertemplate="%{y} · %{x}: %{customdata:+.4f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(side="top", tickangle=0, automargin=True)
-    return _layout(fig, title, height=max(300, 110 + 28 * len(frame)))
+    fig = _layout(fig, title, height=max(300, 140 + 28 * len(frame)))
+    fig.update_layout(margin={"t": 110})  # room for wrapped method names above the cells
+    return fig
 
 
 def rank_agreement_matrix(tau: pd.DataFrame, title: str = "Rank agreement (Kendall τ)") -> go.Figure:
@@ -115,7 +129,7 @@ def entropy_histograms(normalized_entropy: np.ndarray, verdicts: pd.DataFrame, s
     heads = e.shape[1]
     cols = min(heads, 4)
     rows = math.ceil(heads / cols)
-    names = [f"head {r.head}: {r.verdict} (mean {r.mean_entropy:.2f})" for r in verdicts.itertuples()]
+    names = [f"head {r.head}: {r.verdict}, mean {r.mean_entropy:.2f}" for r in verdicts.itertuples()]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_yaxes=True,
                         horizontal_spacing=0.05, vertical_spacing=0.18)
     base = style.side_color(side)
@@ -127,10 +141,13 @@ def entropy_histograms(normalized_entropy: np.ndarray, verdicts: pd.DataFrame, s
                              marker_color=WARNING_COLOR if flagged else base, showlegend=False,
                              hovertemplate="entropy %{x:.2f}: %{y} pairs<extra></extra>"),
                       row=h // cols + 1, col=h % cols + 1)
-    fig.update_xaxes(range=[0, 1], title="normalised entropy")
+    fig.update_xaxes(range=[0, 1])
+    fig.update_xaxes(title="normalised entropy", row=rows, col=1)
+    fig.update_yaxes(title="pairs", col=1)
     fig.update_annotations(font_size=12)
     label = "A_U" if side == "user" else "A_V"
-    return _layout(fig, title or f"{label}: attention entropy per head", height=120 + 240 * rows)
+    return _layout(fig, title or f"{label}: attention entropy per head (0 = one dimension, 1 = uniform)",
+                   height=120 + 240 * rows)
 
 
 def mean_attention_heatmap(mean: np.ndarray, dimension_names: list[str], side: str = "user",
@@ -145,7 +162,9 @@ def mean_attention_heatmap(mean: np.ndarray, dimension_names: list[str], side: s
                                colorscale=colourscale, colorbar=dict(title="mean<br>weight"),
                                hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(tickangle=-45 if len(dimension_names) > 8 else 0, automargin=True)
+    longest = max((len(str(n)) for n in dimension_names), default=1)
+    fig.update_xaxes(tickangle=style.tick_angle(len(dimension_names), longest), automargin=True,
+                     tickfont={"size": style.tick_font_size(len(dimension_names))})
     label = "A_U" if side == "user" else "A_V"
     return _layout(fig, title or f"Mean {label} per head over the sample", height=200 + 40 * values.shape[0])
 
