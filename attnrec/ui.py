@@ -91,13 +91,16 @@ def selected_points(event) -> list[list]:
 # Pages call `sidebar()` first; it returns a `Selection` (dataset, model on the chosen device).
 # ======================================================================================================
 import json as _json
+import os as _os
 from dataclasses import dataclass as _dataclass
 from pathlib import Path as _Path
 
 USER_DATASETS = "user_datasets"   # st.session_state[USER_DATASETS]: name → Dataset, filled by the Data page
 USER_MODELS = "user_models"       # st.session_state[USER_MODELS]: name → Recommender (trained / uploaded)
 BUILTIN_DATASETS = ("restaurants", "synthetic")
-MODELS_DIR = _Path(__file__).resolve().parents[1] / "sample_data" / "models"
+# Shipped checkpoints; ATTNREC_MODELS_DIR points the sidebar at another folder (benchmarks, deployments).
+MODELS_DIR = _Path(_os.environ.get("ATTNREC_MODELS_DIR")
+                   or _Path(__file__).resolve().parents[1] / "sample_data" / "models")
 URL_KEYS = ("dataset", "model", "device", "user", "item", "method")
 _DEVICE_LABELS = {"auto": "auto", "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple GPU)"}
 
@@ -105,7 +108,7 @@ __all__ += ["USER_DATASETS", "USER_MODELS", "BUILTIN_DATASETS", "URL_KEYS", "Sel
             "require_model", "load_builtin_dataset", "load_model", "checkpoint_index", "dataset_names",
             "get_dataset", "model_names", "get_model", "url_request", "url_text", "write_url",
             "remembered_choice", "cached_explanation", "cached_vector_explanation", "param_widgets",
-            "attribution_methods", "device_options"]
+            "attribution_methods", "device_options", "use_one_torch_thread"]
 
 
 @_dataclass(frozen=True)
@@ -276,6 +279,17 @@ def device_options() -> list[str]:
     return ["auto"] + available_devices()
 
 
+def use_one_torch_thread() -> None:
+    """Run torch single-threaded in the app (unless OMP_NUM_THREADS says otherwise).
+
+    A page computes on tiny tensors (one pair, 50 IG steps); with two threads OpenMP hand-offs dominate,
+    and on a busy 2-core machine an Explore rerun took ~1 s instead of ~25 ms (benchmarks/explore.py).
+    """
+    import torch
+    if "OMP_NUM_THREADS" not in _os.environ and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
 def sidebar() -> Selection:
     """The shared sidebar: dataset, model checkpoint and device. Call it first on every page.
 
@@ -284,6 +298,7 @@ def sidebar() -> Selection:
     its `model` is None when the chosen dataset has no model — pages that need one call `require_model`.
     """
     from attnrec.device import available_devices, resolve_device
+    use_one_torch_thread()
     bar = st.sidebar
     bar.subheader("Dataset and model")
     datasets = dataset_names()
@@ -465,3 +480,16 @@ def vector_text(values) -> str:
 
 
 __all__ += ["choice", "pick_row", "parse_vector", "vector_text"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=512)
+def cached_figure(name: str, view_key: str, _build):
+    """The figure `_build()` makes, built once per (name, view) and shared; never mutate the result.
+
+    Plotly validates every property it is given, which makes building a figure cost more than the
+    explanation it draws (~20 ms vs ~8 ms per pair); st.plotly_chart copies the figure, never changes it.
+    """
+    return _build()
+
+
+__all__ += ["cached_figure"]

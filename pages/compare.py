@@ -76,6 +76,7 @@ with st.spinner("Computing both explanations…"):
     first, second = (ui.cached_explanation(selection.model_key, u, i, method_key, json.dumps(params, sort_keys=True),
                                            json.dumps(context), _model=model) for u, i in pairs)
 a, b = first.pair, second.pair
+view = json.dumps([selection.model_key, pairs, method_key, params], default=str)  # figures are cached per view
 
 metrics = st.columns(5)
 metrics[0].metric("S(A)", f"{a.s:.4f}", help="Score of pair A")
@@ -98,23 +99,23 @@ with attention_tab:
     top_weight = float(max(weights_a.max(), weights_b.max()))
     columns = st.columns(2)
     for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"), (columns[1], weights_b, labels[1], "b")):
-        column.plotly_chart(attention_heatmap(weights, names, f"{label} · {text}", side=hue, zmax=top_weight),
-                            width="stretch", key=f"compare_heat_{key}")
-    st.plotly_chart(difference_heatmap(weights_a, weights_b, names, f"{label}(A) − {label}(B)",
-                                       labels=("A", "B")), width="stretch", key="compare_heat_diff")
+        column.plotly_chart(ui.cached_figure(f"{label} {key}", view, lambda w=weights, t=text: attention_heatmap(
+            w, names, f"{label} · {t}", side=hue, zmax=top_weight)), width="stretch", key=f"compare_heat_{key}")
+    st.plotly_chart(ui.cached_figure(f"Δ{label}", view, lambda: difference_heatmap(
+        weights_a, weights_b, names, f"{label}(A) − {label}(B)", labels=("A", "B"))),
+        width="stretch", key="compare_heat_diff")
     st.caption("Both heatmaps share one colour range. The difference uses a purple–green scale centred on 0: "
                "green where A attends more, purple where B does.")
 
 with contribution_tab:
     left, right = st.columns(2)
-    left.plotly_chart(paired_contributions(a.trace.contributions[0].cpu().numpy(),
-                                           b.trace.contributions[0].cpu().numpy(), names, labels,
-                                           differing_side, "Contribution of each dimension (Σ over heads)"),
-                      width="stretch", key="compare_contributions")
-    right.plotly_chart(score_difference_waterfall(a.trace.contributions[0].cpu().numpy(),
-                                                  b.trace.contributions[0].cpu().numpy(), names, ("A", "B"),
-                                                  "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)"),
-                       width="stretch", key="compare_delta")
+    contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
+    left.plotly_chart(ui.cached_figure("contributions", view, lambda: paired_contributions(
+        *contributions, names, labels, differing_side, "Contribution of each dimension (Σ over heads)")),
+        width="stretch", key="compare_contributions")
+    right.plotly_chart(ui.cached_figure("ΔS", view, lambda: score_difference_waterfall(
+        *contributions, names, ("A", "B"), "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)")),
+        width="stretch", key="compare_delta")
     st.caption("Each step is one dimension's ΔC_i = Σ_h (Z_U·Z_V)_A − (Z_U·Z_V)_B; the steps start at S(B) and "
                "end exactly at S(A).")
 
@@ -124,8 +125,8 @@ with attribution_tab:
         if ex.table.empty:
             column.info("No attributions for this method.")
         else:
-            column.plotly_chart(side_attribution_bars(ex.table, text, max_bars=12), width="stretch",
-                                key=f"compare_attr_{key}")
+            column.plotly_chart(ui.cached_figure(f"attributions {key}", view, lambda e=ex, t=text: side_attribution_bars(
+                e.table, t, max_bars=12)), width="stretch", key=f"compare_attr_{key}")
     st.caption("Signed attributions of each S to the raw attributes (zero baseline); blue: user side, orange: item side.")
 
 with download_tab:

@@ -93,6 +93,9 @@ else:
 
 pair = ex.pair
 trace = pair.trace
+# Figures are cached per view (model on device, pair or typed X/Y, method, parameters).
+view = json.dumps([selection.model_key, pair.user_id, pair.item_id, pair.x.tolist() if ex.vectors else None,
+                   pair.y.tolist() if ex.vectors else None, method_key, params], default=str)
 
 # ---- the score -------------------------------------------------------------------------------------
 metrics = st.columns(4)
@@ -113,9 +116,9 @@ with attention_tab:
     clicked = []
     for column, side, weights, label in ((columns[0], "user", trace.a_u[0], "A_U"),
                                          (columns[1], "item", trace.a_v[0], "A_V")):
-        figure = attention_heatmap(weights.cpu().numpy(), names, title=f"{label} (user {pair.user_id}"
-                                   f" × item {pair.item_id})" if not ex.vectors else label, side=side,
-                                   zmax=top_weight)
+        title = f"{label} (user {pair.user_id} × item {pair.item_id})" if not ex.vectors else label
+        figure = ui.cached_figure(label, view, lambda w=weights, t=title, s=side: attention_heatmap(
+            w.cpu().numpy(), names, title=t, side=s, zmax=top_weight))
         event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
                                     selection_mode="points", width="stretch")
         clicked += ui.selected_points(event)
@@ -136,10 +139,11 @@ with attention_tab:
         st.caption("Z_U = A_U·Y_i and Z_V = A_V·X_i; the cell's contribution to S is Z_U·Z_V.")
 
 with breakdown_tab:
-    st.plotly_chart(z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names), width="stretch",
-                    key="explore_z")
-    st.plotly_chart(contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s), width="stretch",
-                    key="explore_waterfall")
+    st.plotly_chart(ui.cached_figure("Z", view, lambda: z_bars(trace.z_u[0].cpu().numpy(),
+                                                               trace.z_v[0].cpu().numpy(), names)),
+                    width="stretch", key="explore_z")
+    st.plotly_chart(ui.cached_figure("waterfall", view, lambda: contribution_waterfall(
+        trace.contributions[0].cpu().numpy(), names, pair.s)), width="stretch", key="explore_waterfall")
     st.caption(f"Each step is one head × dimension term Z_U·Z_V; the last bar is S = {pair.s:.6f}. "
                f"The residual step (S − Σ terms = {ex.residual:.1e}) is float rounding.")
 
@@ -149,7 +153,8 @@ with attribution_tab:
     else:
         a = ex.attribution
         target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
-        st.plotly_chart(side_attribution_bars(ex.table, f"{method_spec(method_key).name}: S attributed to {target}"),
+        title = f"{method_spec(method_key).name}: S attributed to {target}"
+        st.plotly_chart(ui.cached_figure("attributions", view, lambda: side_attribution_bars(ex.table, title)),
                         width="stretch", key="explore_attr")
         change = float(a.s[0] - a.s_baseline[0])
         st.caption(f"Baseline: all-zero inputs, S(baseline) = {a.s_baseline[0]:.4f}. Σ attributions = "
