@@ -27,7 +27,7 @@ def test_attribution_heatmap_scales_each_method_by_its_own_max_and_centres_on_ze
     z = pd.DataFrame(heat.z, index=rows, columns=list(heat.x))
     expected = frame / frame.abs().max()
     pd.testing.assert_frame_equal(z.loc[expected.index], expected, check_names=False)
-    assert heat.text[rows.index("y")][0] == "-1.000"
+    assert heat.text[rows.index("y")][0] == "-1"
 
 
 def test_rank_agreement_matrix_is_centred_and_labelled():

@@ -53,7 +53,7 @@ def attribution_bars(values: pd.Series, title: str = "Attribution per feature", 
     shown = top.iloc[::-1]  # plotly draws the first bar at the bottom
     fig = go.Figure(go.Bar(x=shown.to_numpy(), y=[str(i) for i in shown.index], orientation="h",
                            marker_color=_sign_colours(shown.to_numpy()),
-                           text=[f"{v:+.3f}" for v in shown.to_numpy()], textposition="auto",
+                           text=[f"{v:+.3g}" for v in shown.to_numpy()], textposition="auto",
                            hovertemplate="%{y}: %{x:+.4f}<extra></extra>"))
     fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#444", zerolinewidth=1)
     fig.update_yaxes(automargin=True)
@@ -74,7 +74,7 @@ def attribution_heatmap(frame: pd.DataFrame, title: str = "Methods side by side"
     z = frame.div(scale)
     fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[_wrap(str(c)) for c in frame.columns], y=[str(i) for i in frame.index],
                                zmin=-1, zmax=1, zmid=0, colorscale=style.DIVERGING_SCALE,
-                               text=[[f"{v:+.3f}" for v in row] for row in frame.to_numpy()],
+                               text=[[f"{v:+.3g}" for v in row] for row in frame.to_numpy()],
                                texttemplate="%{text}", customdata=frame.to_numpy(),
                                colorbar=dict(title="share of<br>method max"),
                                hovertemplate="%{y} · %{x}: %{customdata:+.4f}<extra></extra>"))
