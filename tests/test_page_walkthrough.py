@@ -86,7 +86,9 @@ def assert_page_shows(at, ref):
 
 @pytest.fixture
 def at():
-    return AppTest.from_file(APP, default_timeout=60).run()
+    # Through the real navigation: the app's landing page first, then the Walkthrough.
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    return app.switch_page("pages/walkthrough.py").run()
 
 
 def test_opens_on_the_documents_example(at):

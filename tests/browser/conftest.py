@@ -1,7 +1,8 @@
 """Real-browser fixtures: the app served by `streamlit run` and Debian's Chromium driven by Playwright.
 
-Any test under tests/browser can take `app_url` (the running app) and `page` (a 1280×800 tab).
-Skips cleanly when /usr/bin/chromium is absent; CI installs it, so there they always run.
+Any test under tests/browser can take `app_url` (the running app), `page` (a 1280×800 tab) and
+`open_page(page, "Title")` (go to a page through the menu).
+Skips cleanly when /usr/bin/chromium is absent, except under CI=true, where that is a failure.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def _healthy(url: str) -> bool:
 def app_url(tmp_path_factory):
     """`streamlit run app.py` on a free loopback port; yields its base URL, stops it afterwards."""
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: install Debian's chromium (see .ci/run)")
         pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -83,6 +86,25 @@ def browser_context(tmp_path_factory, app_url):
             yield context
         finally:
             context.close()
+
+
+def open_app_page(tab, app_url: str, title: str) -> None:
+    """Open the app at its root, then click `title` in the sidebar menu.
+
+    Not a deep link on purpose: with a pages/ folder, Streamlit runs a deep-linked page on its own (its
+    "pages directory" mode, without app.py) until some session has run app.py's st.navigation once.
+    """
+    tab.goto(app_url)
+    nav = tab.locator("[data-testid='stSidebarNav']")
+    nav.wait_for()
+    nav.get_by_text(title, exact=True).click()
+    tab.wait_for_url(lambda url: url.rstrip("/") != app_url.rstrip("/"))
+
+
+@pytest.fixture
+def open_page(app_url):
+    """`open_page(tab, "Walkthrough")`: the app's root, then that page through the menu."""
+    return lambda tab, title: open_app_page(tab, app_url, title)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "wal
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 
 
-def test_walkthrough_renders_with_its_charts(app_url, page):
-    page.goto(app_url)
+def test_walkthrough_renders_with_its_charts(page, open_page):
+    open_page(page, "Walkthrough")
     page.wait_for_selector(CHART)
     page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 4")
     page.wait_for_selector("[data-testid='stMetricValue']")
