@@ -64,21 +64,26 @@ class FunctionScore(nn.Module):
 
 
 def private_copy(module: nn.Module) -> nn.Module:
-    """A deep copy of the module's tensors and submodules that shares every other attribute.
+    """A copy of the module objects that shares every tensor and every piece of plain-Python state.
 
-    Hook-based methods (DeepLift) attach hooks to the module they run on; running them on a private
-    copy keeps threads that share one cached model from seeing each other's hooks. Catalog tables,
-    featurizers and other plain-Python state are shared, not copied, so the copy stays cheap.
+    Hook-based methods (DeepLift) attach hooks to the modules they run on; running them on a private
+    copy keeps threads that share one cached model from seeing each other's hooks. Hooks live on module
+    objects, never on tensors, so parameters, buffers and catalog tables are shared: the copy is cheap.
+    Explanations never write to parameters (gradients are taken with respect to inputs only).
     """
     memo: dict[int, object] = {}
     for sub in module.modules():
+        for tensor in list(sub._parameters.values()) + list(sub._buffers.values()):
+            if tensor is not None:
+                memo[id(tensor)] = tensor
         for key, value in vars(sub).items():
-            if key.startswith("_") or isinstance(value, (nn.Module, torch.Tensor)):
-                continue
-            if isinstance(value, (int, float, bool, str, type(None))):
-                continue
-            memo[id(value)] = value  # shared: not torch state, never touched by hooks
+            # torch's own bookkeeping (hook tables, _modules) is copied; the owner's state is shared.
+            if key not in _MODULE_INTERNALS and not isinstance(value, nn.Module):
+                memo[id(value)] = value
     return copy.deepcopy(module, memo)
+
+
+_MODULE_INTERNALS = frozenset(vars(nn.Module()))
 
 
 def _as_rows(name: str, t, n_rows: int | None = None) -> torch.Tensor:
