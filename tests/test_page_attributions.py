@@ -141,7 +141,7 @@ def test_level_switch_to_dimensions_attributes_paired_x_y_like_captum_on_attend(
     # Attention-as-importance joins the comparison at this level; the agreement matrix holds Kendall τ of
     # the |attribution| rankings — recomputed here from Captum's IG and the attention weights of `attend`.
     heat = _figure(at, "attributions_heatmap")["data"][0]
-    methods = list(heat["x"])
+    methods = [m.replace("<br>", " ") for m in heat["x"]]   # labels are wrapped over lines
     assert "Attention weights" in methods
     trace = attend(x, y, model.w_u, model.w_v, model.temperature)
     attention = (trace.a_v.mean(dim=1) + trace.a_u.mean(dim=1))[0].detach().double().numpy()
