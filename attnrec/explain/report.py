@@ -1,0 +1,125 @@
+"""The trust report card: for each method (and attention read as importance), how well it explains S.
+
+For every pair: error against exact Shapley (max |·|, Kendall τ, top-k overlap), the completeness gap,
+Captum's infidelity and sensitivity, and deletion / insertion areas. Then one row per method with the
+medians and a plain-words verdict ("faithful", "approximate", "unfaithful") and the reason for it.
+A target of one pair gives that pair's card; a target of B pairs gives the aggregate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from attnrec.explain.attribution import Attribution
+from attnrec.explain.engine import explain
+from attnrec.explain.metrics import (deletion_insertion, infidelity_rows, kendall_tau_rows, max_abs_error,
+                                     sensitivity_rows, top_k_overlap)
+from attnrec.explain.registry import METHODS
+from attnrec.explain.shapley import MAX_GROUPS
+from attnrec.explain.target import ExplainTarget
+
+__all__ = ["ReportCard", "report_card", "verdict", "THRESHOLDS", "DEFAULT_METHODS"]
+
+DEFAULT_METHODS = ("ig", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "feature_ablation",
+                   "shapley_sampling", "noise_tunnel", "attention")
+
+# Faithful: ranks groups like the reference and adds up to the score change it explains.
+THRESHOLDS = {"faithful_tau": 0.8, "faithful_top_k": 0.8, "faithful_gap": 0.05,
+              "approximate_tau": 0.5, "approximate_top_k": 0.5}
+
+
+@dataclass
+class ReportCard:
+    reference: str                       # "shapley_exact", or "shapley_sampling" above 16 groups
+    k: int
+    per_pair: pd.DataFrame               # method, pair, and every metric
+    summary: pd.DataFrame                # one row per method: medians, verdict, reason
+    curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)   # mean deletion/insertion
+    attributions: dict[str, Attribution] = field(default_factory=dict)
+
+    def verdicts(self) -> dict[str, str]:
+        return dict(zip(self.summary["method"], self.summary["verdict"]))
+
+
+def verdict(tau: float, top_k: float, relative_gap: float, k: int) -> tuple[str, str]:
+    """(verdict, reason in plain words) from median τ, mean top-k overlap and median relative gap."""
+    t = THRESHOLDS
+    tau = -1.0 if np.isnan(tau) else tau
+    ranks = f"Kendall τ {tau:+.2f} with the reference, top-{k} overlap {top_k:.0%}"
+    adds = (f"sums to the score change within {relative_gap:.1%}" if relative_gap <= t["faithful_gap"]
+            else f"misses the score change by {relative_gap:.0%}")
+    if tau >= t["faithful_tau"] and top_k >= t["faithful_top_k"] and relative_gap <= t["faithful_gap"]:
+        return "faithful", f"ranks groups like the reference ({ranks}) and {adds}"
+    if tau >= t["approximate_tau"] and top_k >= t["approximate_top_k"]:
+        return "approximate", f"roughly the reference's ranking ({ranks}); {adds}"
+    return "unfaithful", f"ranks groups unlike the reference ({ranks}); {adds}"
+
+
+def _reference(target: ExplainTarget, reference: str) -> tuple[str, Attribution]:
+    if reference == "auto":
+        reference = "shapley_exact" if len(target.groups) <= MAX_GROUPS else "shapley_sampling"
+    params = {"n_samples": 200} if reference == "shapley_sampling" else None
+    return reference, explain(target, reference, params)
+
+
+def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | None = None, *, k: int = 3,
+                reference: str = "auto", extra: dict[str, Attribution] | None = None,
+                infidelity_samples: int = 20, sensitivity_samples: int = 3, seed: int = 0) -> ReportCard:
+    """Score `methods` (keys of the registry, with optional `params[key]`) and `extra` attributions.
+
+    reference: "auto" = exact Shapley when there are ≤ 16 groups, else Shapley sampling (200
+    permutations, itself approximate — the card says so). Methods that do not apply at the target's
+    level (attention at the fields level) are skipped. sensitivity_samples=0 skips sensitivity.
+    """
+    params = params or {}
+    ref_key, ref = _reference(target, reference)
+    attributions = {key: explain(target, key, params.get(key)) for key in methods
+                    if target.level in METHODS[key].levels and key != ref_key}
+    attributions = {ref_key: ref, **attributions, **(extra or {})}
+    rows, curves, summary = [], {}, []
+    for name, attr in attributions.items():
+        di = deletion_insertion(target, attr.groups)
+        metrics = {
+            "max_abs_error": max_abs_error(attr.groups, ref.groups),
+            "kendall_tau": kendall_tau_rows(attr.groups, ref.groups),
+            "top_k_overlap": top_k_overlap(attr.groups, ref.groups, k),
+            "completeness_gap": attr.completeness_gap,
+            "relative_gap": attr.relative_gap,
+            "infidelity": infidelity_rows(target, attr.user, attr.item, infidelity_samples, seed=seed)
+            if infidelity_samples else np.full(target.batch_size, np.nan),
+            "sensitivity": _sensitivity(target, name, attr, sensitivity_samples, seed),
+            "deletion_auc": di["deletion_auc"], "insertion_auc": di["insertion_auc"],
+            "ins_minus_del": di["ins_minus_del"],
+        }
+        rows.append(pd.DataFrame({"method": name, "pair": np.arange(target.batch_size), **metrics}))
+        curves[name] = {"deletion": np.nanmean(di["deletion_curve"], axis=0),
+                        "insertion": np.nanmean(di["insertion_curve"], axis=0)}
+        tau, top, gap = (float(np.nanmedian(metrics["kendall_tau"])) if np.isfinite(metrics["kendall_tau"]).any()
+                         else np.nan, float(np.mean(metrics["top_k_overlap"])),
+                         float(np.median(metrics["relative_gap"])))
+        word, reason = verdict(tau, top, gap, k)
+        if name == ref_key:
+            word, reason = (("faithful", "the reference: every coalition evaluated exactly")
+                            if ref_key == "shapley_exact" else
+                            ("approximate", "the reference here (more than 16 groups): sampled Shapley values"))
+        summary.append({"method": name, "name": METHODS[name].name if name in METHODS else name,
+                        "verdict": word, "reason": reason, "kendall_tau": tau, "top_k_overlap": top,
+                        "relative_gap": gap, **{m: float(np.nanmedian(metrics[m])) if np.isfinite(metrics[m]).any()
+                                                else np.nan for m in ("max_abs_error", "infidelity", "sensitivity",
+                                                                      "deletion_auc", "insertion_auc",
+                                                                      "ins_minus_del")},
+                        "runtime_s": attr.runtime_s})
+    return ReportCard(ref_key, k, pd.concat(rows, ignore_index=True), pd.DataFrame(summary), curves, attributions)
+
+
+def _sensitivity(target, name, attr, samples, seed) -> np.ndarray:
+    if not samples or name not in METHODS:
+        return np.full(target.batch_size, np.nan)   # an attribution handed in has no method to re-run
+
+    def columns(t):
+        a = explain(t, name, attr.params)
+        return a.user, a.item
+
+    return sensitivity_rows(target, columns, samples, seed=seed)
