@@ -119,3 +119,22 @@ def test_mixed_methods_at_once_match_their_sequential_results(shared_model):
     for job, got in results:
         assert np.array_equal(got, expected[job]), job
     assert hooks_on(model) == 0
+
+
+def test_twenty_sessions_rerunning_explore_see_only_their_own_pairs():
+    """The load benchmark's harness, small: 20 AppTest sessions at once on the shared cached model."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "load.py"
+    spec = importlib.util.spec_from_file_location("attnrec_load_benchmark", path)
+    load = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = load  # its dataclasses look their module up by name
+    spec.loader.exec_module(load)
+    pairs, expected = load.default_pairs(30)
+    results = load.run_load(20, 2, "ig", pairs, expected)
+    assert len(results) == 20
+    assert [e for r in results for e in r.errors] == []
+    assert [m for r in results for m in r.mixups] == []
+    assert all(len(r.rerun_seconds) == 2 for r in results)
