@@ -7,6 +7,7 @@ what differs between methods is read from its `MethodSpec`, never from its key.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -49,6 +50,19 @@ def _group_values(target: ExplainTarget, user: torch.Tensor, item: torch.Tensor)
                     axis=1)
 
 
+@contextmanager
+def _seeded(seed: int):
+    """Seed torch and numpy (GradientSHAP draws from both) and restore both generators afterwards."""
+    numpy_state = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+
+
 def rowwise_gradients(forward_fn, inputs, target_ind=None, additional_forward_args=None):
     """Captum's `compute_gradients`, but differentiating Σ_rows S in one backward pass.
 
@@ -78,11 +92,10 @@ def run_captum(spec: MethodSpec, target: ExplainTarget, params: dict):
     algorithm = _algorithm(spec, module)
     kwargs = _captum_kwargs(spec, target, params)
     inputs = (target.inputs_u, target.inputs_v)
-    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+    with warnings.catch_warnings(), _seeded(int(params.get("seed", 0))):
         # Captum warns that Kernel SHAP fits one model per pair and that DeepLift found no
         # nonlinear modules (softmax is functional here); both are expected, the gap shows the cost.
         warnings.simplefilter("ignore")
-        torch.manual_seed(int(params.get("seed", 0)))
         result = algorithm.attribute(inputs, **kwargs)
     delta = None
     if spec.has_convergence_delta:
