@@ -83,7 +83,14 @@ def selected_points(event) -> list[list]:
         return []
     selection = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
     points = selection.get("points", []) if isinstance(selection, dict) else getattr(selection, "points", [])
-    return [list(p["customdata"]) for p in points if p.get("customdata") is not None]
+    return [_as_list(p["customdata"]) for p in points if p.get("customdata") is not None]
+
+
+def _as_list(customdata) -> list:
+    # Typed-array customdata comes back from the browser as {"0": a, "1": b}; lists come back as lists.
+    if isinstance(customdata, dict):
+        return [customdata[k] for k in sorted(customdata, key=int)]
+    return list(customdata) if isinstance(customdata, (list, tuple)) else [customdata]
 
 
 # ======================================================================================================
@@ -433,7 +440,8 @@ def _matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
     words = [w for w in query.lower().split() if w]
     if not words:
         return frame
-    text = frame.astype(str).agg(" ".join, axis=1).str.lower() + " " + frame.index.astype(str).str.lower()
+    cells = frame.astype(object).where(frame.notna(), "").astype(str)  # missing cells: no text (pandas 3 keeps NaN)
+    text = cells.agg(" ".join, axis=1).str.lower() + " " + frame.index.astype(str).str.lower()
     mask = np.ones(len(frame), dtype=bool)
     for word in words:
         mask &= text.str.contains(word, regex=False).to_numpy()
@@ -454,8 +462,9 @@ def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int
         st.caption(f"{len(shown)} {what}s match; showing the first {limit}. Narrow the search.")
         shown = shown.iloc[:limit]
     digest = abs(hash(query.strip().lower())) % 10**8
+    rows_height = 38 + 35 * max(len(shown), 1)  # header + rows: no empty grid under a short search result
     event = st.dataframe(shown, key=f"{key}_table_{digest}", on_select="rerun", selection_mode="single-row",
-                         height=height, width="stretch")
+                         height=min(height, rows_height), width="stretch")
     rows = (event or {}).get("selection", {}).get("rows", []) if isinstance(event, dict) else event.selection.rows
     if rows and rows[0] < len(shown):
         return str(shown.index[rows[0]])

@@ -7,7 +7,7 @@ from attnrec import ui
 from attnrec.explain import method as method_spec
 from attnrec.figures import attention_heatmap
 from attnrec.figures.pair import (difference_heatmap, paired_contributions, score_difference_waterfall,
-                                  side_attribution_bars)
+                                  side_attribution_bars, without_cell_text)
 from attnrec.report import comparison_csv_bytes, comparison_html, comparison_json
 from attnrec.safety import safe_filename
 
@@ -22,7 +22,7 @@ st.title("Compare two pairs")
 st.caption("Two pairs that share one side. S = Σ_h Σ_i C[h,i] with C = Z_U·Z_V, so their difference "
            "ΔS = S(A) − S(B) splits exactly into per-dimension differences ΔC_i = Σ_h C_A[h,i] − C_B[h,i].")
 
-top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
+top = st.columns([1.7, 1.2, 0.8], vertical_alignment="bottom")
 mode = ui.choice(st.radio, "Compare", list(MODES), "compare_mode", "compare", "items", "comparison",
                  container=top[0], format_func=MODES.get, horizontal=True)
 method_key = ui.choice(st.selectbox, "Attribution method", ui.attribution_methods("fields"), "explore_method",
@@ -78,13 +78,13 @@ with st.spinner("Computing both explanations…"):
 a, b = first.pair, second.pair
 view = json.dumps([selection.model_key, pairs, method_key, params], default=str)  # figures are cached per view
 
-metrics = st.columns(5)
-metrics[0].metric("S(A)", f"{a.s:.4f}", help="Score of pair A")
-metrics[1].metric("S(B)", f"{b.s:.4f}", help="Score of pair B")
+metrics = st.columns(4)
+metrics[0].metric("S(A)", f"{a.s:.4f}", help=f"Score of pair A; calibrated P(like) = σ(a·S + b) = {a.probability:.3f}")
+metrics[1].metric("S(B)", f"{b.s:.4f}", help=f"Score of pair B; calibrated P(like) = σ(a·S + b) = {b.probability:.3f}")
 metrics[2].metric("ΔS = S(A) − S(B)", f"{a.s - b.s:+.4f}")
-metrics[3].metric("P(like) A / B", f"{a.probability:.3f} / {b.probability:.3f}", help="σ(a·S + b)")
-metrics[4].metric("Rank A / B", f"{a.rank} / {b.rank}",
+metrics[3].metric("Rank A / B", f"{a.rank} / {b.rank}",
                   help=f"Rank of each item among all {first.n_items} items for its user (1 = best)")
+st.caption(f"Calibrated probability P(like) = σ(a·S + b): A {a.probability:.3f}, B {b.probability:.3f}.")
 
 attention_tab, contribution_tab, attribution_tab, download_tab = st.tabs(
     ["Attention and its difference", "Where ΔS comes from", f"Attributions ({method_spec(method_key).name})",
@@ -97,10 +97,12 @@ with attention_tab:
     label = "A_U" if hue == "user" else "A_V"
     weights_a, weights_b = getattr(a.trace, field)[0].cpu().numpy(), getattr(b.trace, field)[0].cpu().numpy()
     top_weight = float(max(weights_a.max(), weights_b.max()))
-    columns = st.columns(2)
+    # Side by side while the dimensions fit in half the width; one above the other beyond that.
+    columns = st.columns(2) if len(names) <= 12 else (st.container(), st.container())
     for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"), (columns[1], weights_b, labels[1], "b")):
-        column.plotly_chart(ui.cached_figure(f"{label} {key}", view, lambda w=weights, t=text: attention_heatmap(
-            w, names, f"{label} · {t}", side=hue, zmax=top_weight)), width="stretch", key=f"compare_heat_{key}")
+        column.plotly_chart(ui.cached_figure(f"{label} {key}", view, lambda w=weights, t=text: without_cell_text(
+            attention_heatmap(w, names, f"{label} · {t}", side=hue, zmax=top_weight))),
+            width="stretch", key=f"compare_heat_{key}")
     st.plotly_chart(ui.cached_figure(f"Δ{label}", view, lambda: difference_heatmap(
         weights_a, weights_b, names, f"{label}(A) − {label}(B)", labels=("A", "B"))),
         width="stretch", key="compare_heat_diff")

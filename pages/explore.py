@@ -8,7 +8,7 @@ import streamlit as st
 from attnrec import ui
 from attnrec.explain import method as method_spec
 from attnrec.figures import attention_heatmap, contribution_waterfall, z_bars
-from attnrec.figures.pair import side_attribution_bars
+from attnrec.figures.pair import side_attribution_bars, without_cell_text
 from attnrec.report import cell_story, to_csv_bytes, to_html, to_json_dict
 from attnrec.safety import escape_markdown, safe_filename
 
@@ -46,15 +46,17 @@ context = {"dataset": selection.dataset_name, "model": selection.model_name, "de
 if mode == "pair":
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**User** · selected: `{escape_markdown(user_id)}`")
+        heading = st.empty()  # filled after the table, which may change the choice
         user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id)
+        heading.markdown(f"**User** · selected: `{escape_markdown(user_id)}`")
     with right:
         item_name = dataset.schema.get("item_name")
         items = dataset.items
         if item_name in items.columns:  # the name first: it is what people search for
             items = items[[item_name] + [c for c in items.columns if c != item_name]]
-        st.markdown(f"**Item** · selected: `{escape_markdown(item_id)}`")
+        heading = st.empty()
         item_id = ui.pick_row(items, "item", "explore_item", item_id)
+        heading.markdown(f"**Item** · selected: `{escape_markdown(item_id)}`")
     st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
     with st.spinner("Computing the trace and attributions…"):
         ex = ui.cached_explanation(selection.model_key, user_id, item_id, method_key,
@@ -112,13 +114,14 @@ with attention_tab:
     st.caption("Rows are heads, columns the d dimensions; each row sums to 1. Blue: the user side A_U "
                "(weights on Y), orange: the item side A_V (weights on X). Click a cell to see its story.")
     top_weight = float(max(trace.a_u.max(), trace.a_v.max()))
-    columns = st.columns(2)
+    # Side by side while the dimensions fit in half the width; one above the other beyond that.
+    columns = st.columns(2) if len(names) <= 12 else (st.container(), st.container())
     clicked = []
     for column, side, weights, label in ((columns[0], "user", trace.a_u[0], "A_U"),
                                          (columns[1], "item", trace.a_v[0], "A_V")):
         title = f"{label} (user {pair.user_id} × item {pair.item_id})" if not ex.vectors else label
-        figure = ui.cached_figure(label, view, lambda w=weights, t=title, s=side: attention_heatmap(
-            w.cpu().numpy(), names, title=t, side=s, zmax=top_weight))
+        figure = ui.cached_figure(label, view, lambda w=weights, t=title, s=side: without_cell_text(
+            attention_heatmap(w.cpu().numpy(), names, title=t, side=s, zmax=top_weight)))
         event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
                                     selection_mode="points", width="stretch")
         clicked += ui.selected_points(event)

@@ -78,11 +78,13 @@ def test_vector_text_round_trips():
 
 def test_matching_rows_needs_every_word():
     import pandas as pd
-    frame = pd.DataFrame({"cuisine": ["Mexican", "Thai", "Mexican"], "price": ["low", "low", "high"]},
-                         index=["a", "b", "c"])
+    frame = pd.DataFrame({"cuisine": ["Mexican", "Thai", "Mexican"], "price": ["low", "low", "high"],
+                          "rating": [1.5, float("nan"), 2.0], "note": ["x", None, "y"]}, index=["a", "b", "c"])
     assert list(ui._matching_rows(frame, "mexican LOW").index) == ["a"]
     assert list(ui._matching_rows(frame, "").index) == ["a", "b", "c"]
     assert list(ui._matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
+    assert list(ui._matching_rows(frame, "1.5").index) == ["a"]
+    assert list(ui._matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
 
 
 # ---- the sidebar and the app --------------------------------------------------------------------

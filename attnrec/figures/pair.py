@@ -19,7 +19,7 @@ from attnrec.safety import escape_html
 from attnrec.figures.style import (DIVERGING_SCALE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
                                    side_color, tick_angle, tick_font_size)
 
-__all__ = ["side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
+__all__ = ["without_cell_text", "side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
            "shorten"]
 
 MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep their room at 1280 px
@@ -28,6 +28,15 @@ MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep thei
 def shorten(text: str, limit: int = MAX_LABEL) -> str:
     text = str(text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def without_cell_text(fig: go.Figure, max_columns: int = 14) -> go.Figure:
+    """Drop the numbers printed in heatmap cells once there are more than `max_columns` columns: at
+    1280 px they no longer fit in a cell and overlap (hover still shows every value)."""
+    for trace in fig.data:
+        if trace.type == "heatmap" and trace.z is not None and len(trace.z[0]) > max_columns:
+            trace.texttemplate = None
+    return fig
 
 
 def _as_matrix(name: str, values) -> np.ndarray:
@@ -106,7 +115,7 @@ def difference_heatmap(first, second, dimension_names: Sequence[str], title: str
     longest = max((len(n) for n in names), default=1)
     fig.update_xaxes(tickangle=tick_angle(len(names), longest), tickfont={"size": tick_font_size(len(names))})
     fig.update_yaxes(autorange="reversed")
-    return apply_layout(fig, title, height=max(200, 130 + 34 * a.shape[0]))
+    return apply_layout(fig, title, height=max(260, 150 + 40 * a.shape[0]))
 
 
 def _per_dimension(contributions) -> np.ndarray:

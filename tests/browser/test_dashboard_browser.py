@@ -1,0 +1,109 @@
+"""Explore and Compare in Chromium: pick a pair by clicking table rows, read S, reopen the copied link.
+
+Screenshots of both pages at 1280 px wide are kept in docs/screenshots/ for the README.
+"""
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
+
+
+def save_full_page(page, path: Path) -> None:
+    """Streamlit scrolls inside its main element, so grow the window to that element's height first."""
+    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
+    page.wait_for_timeout(1500)  # charts re-layout to the new size before the picture
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def metric(page, label: str) -> str:
+    box = page.locator("[data-testid='stMetric']").filter(has_text=label).first
+    return box.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def wait_until_idle(page) -> None:
+    """Streamlit shows a status widget while a script runs; wait until the run is over."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
+
+
+def click_first_row(page, table_index: int) -> None:
+    """Click the row-selection cell of the first data row of the table_index-th data grid."""
+    grid = page.locator("[data-testid='stDataFrame']").nth(table_index)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + HEADER_HEIGHT + ROW_HEIGHT / 2)
+
+
+def url_params(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    from attnrec.model import Recommender
+    folder = sorted(p for p in (Path(__file__).resolve().parents[2] / "sample_data" / "models").glob("*")
+                    if (p / "config.json").exists())[0]
+    return folder.name, Recommender.load(folder, device="cpu")
+
+
+def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_model, browser_context):
+    model_name, model = shipped_model
+    page.goto(app_url)
+    page.get_by_text("Explore one user–item pair").wait_for()
+    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+    assert page.locator("[data-testid='stException']").count() == 0
+    # Pick the user and the item: search narrows each table to one row, a click selects it.
+    user_id, item_id = model.user_ids[5], model.item_ids[7]
+    for index, (placeholder_index, text) in enumerate(((0, user_id), (1, item_id))):
+        search = page.get_by_placeholder("any text, e.g. an id or a value").nth(placeholder_index)
+        search.fill(text)
+        search.press("Enter")
+        wait_until_idle(page)
+        click_first_row(page, index)
+        wait_until_idle(page)
+    page.wait_for_function(f"new URLSearchParams(location.search).get('item') === '{item_id}'")
+    params = url_params(page)
+    assert params["user"] == user_id and params["item"] == item_id and params["model"] == model_name
+    expected = model.trace(user_id, item_id)
+    s_shown = metric(page, "S (score)")
+    assert float(s_shown) == pytest.approx(expected.s, abs=6e-5)
+    assert metric(page, "Rank for this user") == f"{expected.rank} of {len(model.item_ids)}"
+    # Both heatmaps drew (an SVG layer each).
+    assert page.locator(f"{CHART} .main-svg").count() >= 2
+    save_full_page(page, SCREENSHOTS / "explore.png")
+
+    # The copied link, opened in a new tab (a new session), shows the same view.
+    link = page.url
+    again = browser_context.new_page()
+    try:
+        again.set_default_timeout(60_000)
+        again.goto(link)
+        again.get_by_text("Explore one user–item pair").wait_for()
+        again.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+        assert metric(again, "S (score)") == s_shown
+        assert again.get_by_text(f"selected: {user_id}").count() >= 1
+        assert url_params(again)["item"] == item_id
+        assert again.locator("[stAlert], [data-testid='stAlertContentWarning']").count() == 0
+    finally:
+        again.close()
+
+
+def test_compare_renders_and_keeps_the_screenshot(page, app_url, shipped_model):
+    _, model = shipped_model
+    user_id, item_a, item_b = model.user_ids[2], model.item_ids[1], model.item_ids[4]
+    page.goto(app_url)  # app.py's navigation runs once before deep links work
+    page.get_by_text("Explore one user–item pair").wait_for()
+    page.goto(f"{app_url}/compare?user={user_id}&item={item_a}&item_b={item_b}")
+    page.get_by_text("Compare two pairs").wait_for()
+    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 5")
+    assert page.locator("[data-testid='stException']").count() == 0
+    s_a, s_b = model.trace(user_id, item_a).s, model.trace(user_id, item_b).s
+    assert float(metric(page, "S(A)")) == pytest.approx(s_a, abs=6e-5)
+    assert float(metric(page, "S(B)")) == pytest.approx(s_b, abs=6e-5)
+    save_full_page(page, SCREENSHOTS / "compare.png")
