@@ -189,11 +189,13 @@ def _validation_auc(model: Recommender, val, pairs: _Pairs) -> float:
     pos_u, pos_i = val[0], val[1]
     if not len(pos_u):
         return float("nan")
-    touched = pairs.touched_keys
+    keys, n = pairs.touched_keys, pairs.n_items  # sorted, so one user's items are one slice
     aucs = []
     for user in np.unique(pos_u):
         scores = model.scores_for_user(model.users.ids[user]).numpy()
-        mask = ~np.isin(user * pairs.n_items + np.arange(pairs.n_items), touched)
+        lo, hi = np.searchsorted(keys, [user * n, (user + 1) * n])
+        mask = np.ones(n, dtype=bool)
+        mask[keys[lo:hi] - user * n] = False
         for item in pos_i[pos_u == user]:
             aucs.append(ranking_metrics(scores[item], scores[mask], k=10)[2])
     return float(np.mean(aucs))
