@@ -65,7 +65,8 @@ def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title
         x=[names[i] for i in grid_d.ravel()], y=[heads[h] for h in grid_h.ravel()], mode="markers",
         marker={"symbol": "square", "size": _cell_marker_size(count_h, count_d, height), "opacity": 0,
                 "color": "black"},
-        customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1),
+        # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
+        customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
         text=[f"{v:.6g}" for v in values.ravel()],
         hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
         showlegend=False, name="cells"))
@@ -74,7 +75,7 @@ def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title
     fig.update_xaxes(type="category", tickangle=style.tick_angle(count_d, longest),
                      tickfont={"size": style.tick_font_size(count_d)}, showgrid=False)
     fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
-    fig.update_layout(clickmode="event+select", dragmode=False)
+    fig.update_layout(clickmode="event+select")
     return fig
 
 
@@ -120,7 +121,7 @@ def z_bars(z_u, z_v, dimension_names: Sequence[str] | None = None,
             fig.add_trace(go.Bar(
                 x=names, y=data[h], name=label, legendgroup=label, showlegend=h == 0,
                 marker_color=style.side_color(side),
-                customdata=np.stack([np.full(dims, h), np.arange(dims)], axis=1),
+                customdata=np.stack([np.full(dims, h), np.arange(dims)], axis=1).tolist(),
                 hovertemplate=f"{labels[h]}, %{{x}}<br>{label} = %{{y:.6g}}<extra></extra>"), row=h + 1, col=1)
     style.apply_layout(fig, title, int(np.clip(150 + 150 * heads, 280, 900)))
     longest = max(len(n) for n in names)

@@ -27,3 +27,20 @@ def save_full_page(page, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_clicking_a_heatmap_cell_follows_that_dimension(page, open_page):
+    open_page(page, "Walkthrough")
+    heatmap = page.locator(CHART).first
+    heatmap.wait_for()
+    heatmap.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    # The invisible square marker over the cell "head 1, dim 3" (the third of three cells).
+    box = heatmap.locator(".scatterlayer .point").nth(2).bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    assert "head 1, dim 3" in heatmap.locator(".hoverlayer").text_content()
+    page.mouse.click(*centre)
+    story = page.locator("[data-testid='stMarkdownContainer']", has_text="head 1, dim 3: A_U")
+    story.wait_for()
+    assert "contribution" in story.inner_text() and "0.8385" in story.inner_text()
