@@ -110,26 +110,29 @@ with attention_tab:
                "green where A attends more, purple where B does.")
 
 with contribution_tab:
-    left, right = st.columns(2)
     contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
-    left.plotly_chart(ui.cached_figure("contributions", view, lambda: paired_contributions(
+    st.plotly_chart(ui.cached_figure("contributions", view, lambda: paired_contributions(
         *contributions, names, labels, differing_side, "Contribution of each dimension (Σ over heads)")),
         width="stretch", key="compare_contributions")
-    right.plotly_chart(ui.cached_figure("ΔS", view, lambda: score_difference_waterfall(
+    st.plotly_chart(ui.cached_figure("ΔS", view, lambda: score_difference_waterfall(
         *contributions, names, ("A", "B"), "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)")),
         width="stretch", key="compare_delta")
     st.caption("Each step is one dimension's ΔC_i = Σ_h (Z_U·Z_V)_A − (Z_U·Z_V)_B; the steps start at S(B) and "
                "end exactly at S(A).")
 
 with attribution_tab:
-    columns = st.columns(2)
-    for column, ex, text, key in ((columns[0], first, labels[0], "a"), (columns[1], second, labels[1], "b")):
+    # One value axis for both charts, so bar lengths compare across the two pairs.
+    values = [v for ex in (first, second) for v in ex.table["attribution"]]
+    pad = 0.05 * (max(values + [0.0]) - min(values + [0.0]) or 1.0)
+    shared = (min(values + [0.0]) - pad, max(values + [0.0]) + pad)
+    for ex, text, key in ((first, labels[0], "a"), (second, labels[1], "b")):
         if ex.table.empty:
-            column.info("No attributions for this method.")
+            st.info(f"No attributions for {text} with this method.")
         else:
-            column.plotly_chart(ui.cached_figure(f"attributions {key}", view, lambda e=ex, t=text: side_attribution_bars(
-                e.table, t, max_bars=12)), width="stretch", key=f"compare_attr_{key}")
-    st.caption("Signed attributions of each S to the raw attributes (zero baseline); blue: user side, orange: item side.")
+            st.plotly_chart(ui.cached_figure(f"attributions {key}", view, lambda e=ex, t=text: side_attribution_bars(
+                e.table, t, max_bars=12, x_range=shared)), width="stretch", key=f"compare_attr_{key}")
+    st.caption("Signed attributions of each S to the raw attributes (zero baseline), on one shared scale; "
+               "blue: user side, orange: item side.")
 
 with download_tab:
     stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for pair in pairs for p in pair)}")

@@ -70,6 +70,12 @@ def test_attribution_bars_keeps_the_top_and_says_so():
     assert "top 5 of 30" in fig["layout"]["title"]["text"]
 
 
+def test_attribution_bars_share_a_value_axis_when_asked():
+    table = pd.DataFrame({"label": ["a"], "side": ["user"], "attribution": [0.2]})
+    assert as_json(side_attribution_bars(table, "A", x_range=(-1.0, 1.0)))["layout"]["xaxis"]["range"] == [-1.0, 1.0]
+    assert "range" not in as_json(side_attribution_bars(table, "A"))["layout"]["xaxis"]
+
+
 def test_attribution_bars_reject_nan():
     with pytest.raises(ValueError, match="NaN"):
         side_attribution_bars(pd.DataFrame({"label": ["a"], "side": ["user"], "attribution": [np.nan]}), "t")

@@ -55,8 +55,11 @@ def _check_names(names: Sequence[str], d: int) -> list[str]:
     return unique_names(names, d)
 
 
-def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16) -> go.Figure:
+def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16,
+                          x_range: tuple[float, float] | None = None) -> go.Figure:
     """Horizontal signed bars, largest |attribution| on top, one trace per side.
+
+    `x_range` fixes the value axis, so two charts meant to be compared share one scale.
 
     `table` columns: `label` (what the bar is, e.g. "cuisine = Mexican"), `side` ("user" | "item"),
     `attribution` (float). Labels are prefixed with their side so equal names on both sides stay apart.
@@ -86,13 +89,15 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16) -
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1],
                      tickfont={"size": tick_font_size(len(labels))})
     fig.add_vline(x=0, line_color=TOTAL_COLOR, line_width=1)
-    fig.update_xaxes(title_text="attribution to S (signed)", zeroline=False)
+    fig.update_xaxes(title_text="attribution to S (signed)", zeroline=False,
+                     range=list(x_range) if x_range is not None else None)
     hidden = len(table) - len(shown)
     if hidden > 0:
         title = f"{title} — top {len(shown)} of {len(table)}"
-    apply_layout(fig, title, height=max(220, 60 + 24 * len(shown)))
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-                      barmode="overlay")
+    apply_layout(fig, title, height=max(250, 100 + 24 * len(shown)))
+    # Legend on its own line under the title, so a long title never runs into it.
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+                      barmode="overlay", margin={"t": 80})
     return fig
 
 
@@ -145,9 +150,10 @@ def paired_contributions(first, second, dimension_names: Sequence[str], labels: 
     longest = max((len(n) for n in names), default=1)
     fig.update_xaxes(tickangle=tick_angle(len(names), longest), tickfont={"size": tick_font_size(len(names))})
     fig.update_yaxes(title_text="Σ_h Z_U·Z_V")
-    apply_layout(fig, title, height=360)
-    fig.update_layout(barmode="group", legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
-                                               "xanchor": "right"})
+    apply_layout(fig, title, height=400)
+    # Legend on its own line under the title, so long item names never run into it.
+    fig.update_layout(barmode="group", margin={"t": 90},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"})
     return fig
 
 
