@@ -1,0 +1,251 @@
+"""Explain many (user, item) pairs to a Parquet file: chunked, resumable, with a progress bar.
+
+Output schema (one row per pair × method × group; rows ordered by pair, then method as given, then
+group in the target's order):
+
+    pair              int64    row number of the pair in the pairs file (0-based)
+    user_id           string
+    item_id           string
+    method            string   registry key ("ig", "shapley_exact", ...)
+    level             string   "fields" | "dimensions"
+    baseline          string   "zeros" | "mean" | "unknown"
+    group             string   "user: budget", "item: price" (fields) or a dimension name (dimensions)
+    side              string   "user" | "item" | "both" (a dimension pairs X_i with Y_i)
+    attribution       float64  the group's share of S − S(baseline) according to the method
+    rank              int32    1 = largest |attribution| within the pair and method
+    s                 float64  the score S of the pair
+    s_baseline        float64  S with both sides at the baseline
+    completeness_gap  float64  Σ attributions − (S − S(baseline)) for the pair and method
+    convergence_delta float64  Captum's own delta (IG, DeepLift, GradientSHAP); NaN otherwise
+
+Resuming: chunk i is written to `<out>.parts/part-<i>.parquet`, and `<out>.parts/manifest.json` lists the
+finished chunks with a fingerprint of everything that shapes the output (pairs, methods, parameters,
+level, baseline, chunk size, model weights). A re-run with the same fingerprint skips finished chunks;
+a different fingerprint starts over. When all chunks exist they are combined, in order, into `out`
+(the same bytes whether or not the run was interrupted) and the parts folder is removed.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from attnrec.explain.engine import explain
+from attnrec.explain.model_targets import BASELINES, LEVELS, targets_for
+from attnrec.explain.registry import METHODS, method, resolve_params
+from attnrec.explain.shapley import MAX_GROUPS
+
+__all__ = ["explain_pairs", "read_pairs", "cli_main", "SCHEMA"]
+
+SCHEMA = pa.schema([("pair", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
+                    ("method", pa.string()), ("level", pa.string()), ("baseline", pa.string()),
+                    ("group", pa.string()), ("side", pa.string()), ("attribution", pa.float64()),
+                    ("rank", pa.int32()), ("s", pa.float64()), ("s_baseline", pa.float64()),
+                    ("completeness_gap", pa.float64()), ("convergence_delta", pa.float64())])
+MANIFEST = "manifest.json"
+
+
+def read_pairs(path) -> pd.DataFrame:
+    """A CSV or Parquet file with columns user_id and item_id (ids read as strings)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"pairs file {path} not found")
+    if path.suffix.lower() == ".parquet":
+        pairs = pd.read_parquet(path)
+    else:
+        pairs = pd.read_csv(path, dtype={"user_id": str, "item_id": str})
+    return _checked_pairs(pairs, str(path))
+
+
+def _checked_pairs(pairs: pd.DataFrame, where: str = "pairs") -> pd.DataFrame:
+    missing = [c for c in ("user_id", "item_id") if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"{where} lacks column(s) {', '.join(missing)}; it needs user_id and item_id")
+    if pairs[["user_id", "item_id"]].isna().any().any():
+        row = int(np.flatnonzero(pairs[["user_id", "item_id"]].isna().any(axis=1).to_numpy())[0])
+        raise ValueError(f"{where}: row {row} has an empty user_id or item_id")
+    return pd.DataFrame({"user_id": pairs["user_id"].astype(str).to_numpy(),
+                         "item_id": pairs["item_id"].astype(str).to_numpy()})
+
+
+def _fingerprint(model, pairs: pd.DataFrame, plan: dict) -> str:
+    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode())
+    digest.update(pd.util.hash_pandas_object(pairs, index=False).to_numpy().tobytes())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _write_atomically(write: Callable[[Path], None], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[str], params: dict,
+                 level: str, baseline: str) -> pd.DataFrame:
+    try:
+        user_rows, item_rows = model.user_rows(list(pairs["user_id"])), model.item_rows(list(pairs["item_id"]))
+    except KeyError as err:
+        raise ValueError(f"pairs rows {first_row}..{first_row + len(pairs) - 1}: {err.args[0]}") from None
+    target = targets_for(model, user_rows, item_rows, level, baseline)
+    sides = [g.side for g in target.groups]
+    frames = []
+    for key in methods:
+        a = explain(target, key, params[key])
+        b, g = a.groups.shape
+        order = np.argsort(-np.abs(a.groups), axis=1, kind="stable")
+        rank = np.empty_like(order)
+        rank[np.arange(b)[:, None], order] = np.arange(1, g + 1)[None, :]
+        per_pair = lambda values: np.repeat(values, g)  # noqa: E731
+        delta = a.convergence_delta if a.convergence_delta is not None else np.full(b, np.nan)
+        frames.append(pd.DataFrame({
+            "pair": per_pair(np.arange(first_row, first_row + b, dtype=np.int64)),
+            "user_id": per_pair(pairs["user_id"].to_numpy()), "item_id": per_pair(pairs["item_id"].to_numpy()),
+            "method": key, "level": level, "baseline": baseline,
+            "group": np.tile(a.group_names, b), "side": np.tile(sides, b),
+            "attribution": a.groups.reshape(-1), "rank": rank.reshape(-1).astype(np.int32),
+            "s": per_pair(a.s), "s_baseline": per_pair(a.s_baseline),
+            "completeness_gap": per_pair(a.completeness_gap), "convergence_delta": per_pair(delta)}))
+    frame = pd.concat(frames, ignore_index=True)
+    # Same row order as the docstring promises: by pair, then method, then group.
+    frame["_method"] = frame["method"].map({k: i for i, k in enumerate(methods)})
+    frame = frame.sort_values(["pair", "_method"], kind="stable").drop(columns="_method")
+    return frame.reset_index(drop=True)
+
+
+def explain_pairs(model, pairs_df: pd.DataFrame, methods: Sequence[str], out_path, *, chunk_size: int = 256,
+                  level: str = "fields", baseline: str = "zeros", params: dict | None = None,
+                  progress: bool = True, on_chunk_done: Callable[[int], None] | None = None) -> Path:
+    """Explain every (user_id, item_id) row of `pairs_df` with each method; write `out_path` (Parquet).
+
+    params: {method key: {parameter: value}}. on_chunk_done(i) is called after chunk i is safely on
+    disk (tests use it to simulate an interruption). Returns the output path. See the module
+    docstring for the schema and how resuming works.
+    """
+    pairs = _checked_pairs(pairs_df)
+    methods = [method(k).key for k in methods]
+    if not methods:
+        raise ValueError("name at least one method")
+    if level not in LEVELS or baseline not in BASELINES:
+        raise ValueError(f"level must be one of {LEVELS} and baseline one of {BASELINES}")
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    params = {k: resolve_params(k, (params or {}).get(k)) for k in methods}
+    for key in methods:
+        if level not in METHODS[key].levels:
+            raise ValueError(f"{METHODS[key].name} does not work at the {level} level")
+    if "shapley_exact" in methods and len(pairs):
+        n_groups = len(targets_for(model, model.user_rows(pairs["user_id"][:1].tolist()),
+                                   model.item_rows(pairs["item_id"][:1].tolist()), level, baseline).groups)
+        if n_groups > MAX_GROUPS:
+            raise ValueError(f"shapley_exact needs ≤ {MAX_GROUPS} groups; this model has {n_groups} at the "
+                             f"{level} level. Use shapley_sampling instead")
+
+    out = Path(out_path)
+    parts = out.with_name(out.name + ".parts")
+    plan = {"methods": methods, "params": params, "level": level, "baseline": baseline,
+            "chunk_size": int(chunk_size), "n_pairs": len(pairs)}
+    fingerprint = _fingerprint(model, pairs, plan)
+    manifest_path = parts / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if manifest.get("fingerprint") != fingerprint:
+        shutil.rmtree(parts, ignore_errors=True)     # a different job's leftovers: start over
+        manifest = {"fingerprint": fingerprint, "plan": plan, "done": []}
+    parts.mkdir(parents=True, exist_ok=True)
+    done = set(manifest["done"])
+    starts = list(range(0, len(pairs), int(chunk_size)))
+    bar = tqdm(total=len(starts), initial=len([i for i in range(len(starts)) if i in done]),
+               desc="explaining", unit="chunk", disable=not progress)
+    with bar:
+        for index, start in enumerate(starts):
+            part = parts / f"part-{index:06d}.parquet"
+            if index in done and part.exists():
+                continue
+            frame = _chunk_frame(model, pairs.iloc[start:start + int(chunk_size)], start, methods, params,
+                                 level, baseline)
+            table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+            _write_atomically(lambda p: pq.write_table(table, p), part)
+            manifest["done"] = sorted(done | {index})
+            done.add(index)
+            _write_atomically(lambda p: p.write_text(json.dumps(manifest)), manifest_path)
+            bar.update(1)
+            if on_chunk_done is not None:
+                on_chunk_done(index)
+
+    def combine(path: Path) -> None:
+        with pq.ParquetWriter(path, SCHEMA) as writer:
+            for index in range(len(starts)):
+                writer.write_table(pq.read_table(parts / f"part-{index:06d}.parquet", schema=SCHEMA))
+            if not starts:
+                writer.write_table(SCHEMA.empty_table())
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(combine, out)
+    shutil.rmtree(parts, ignore_errors=True)
+    return out
+
+
+def _parse_params(items: Sequence[str]) -> dict:
+    """["ig.n_steps=32", "shapley_sampling.n_samples=50"] → {"ig": {"n_steps": 32}, ...} (JSON values)."""
+    params: dict = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        key, dot, param = name.partition(".")
+        if not sep or not dot:
+            raise ValueError(f"--param takes METHOD.NAME=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        params.setdefault(key, {})[param] = value
+    return params
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="attnrec explain",
+                                     description="Explain (user, item) pairs of a checkpoint to a Parquet file.")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json + model.safetensors)")
+    parser.add_argument("--pairs", required=True, help="CSV or Parquet with columns user_id, item_id")
+    parser.add_argument("--methods", default="ig", help=f"comma-separated, from: {', '.join(METHODS)}")
+    parser.add_argument("--out", required=True, help="output Parquet file")
+    parser.add_argument("--level", choices=LEVELS, default="fields")
+    parser.add_argument("--baseline", choices=BASELINES, default="zeros")
+    parser.add_argument("--chunk-size", type=int, default=256)
+    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps")
+    parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
+                        help="method parameter, e.g. ig.n_steps=32 (repeatable)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    """`attnrec explain ...`; returns the exit status (0 ok, 2 bad input)."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        from attnrec.model import Recommender
+
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        pairs = read_pairs(args.pairs)
+        model = Recommender.load(args.checkpoint, args.device)
+        out = explain_pairs(model, pairs, methods, args.out, chunk_size=args.chunk_size, level=args.level,
+                            baseline=args.baseline, params=_parse_params(args.param),
+                            progress=not args.no_progress)
+    except (ValueError, FileNotFoundError, KeyError) as err:   # CheckpointError / DataError are ValueErrors
+        print(f"attnrec explain: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({pq.ParquetFile(out).metadata.num_rows} rows: {len(pairs)} pairs × {len(methods)} "
+          f"method(s) × groups)")
+    return 0
