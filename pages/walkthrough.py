@@ -52,7 +52,7 @@ tau = controls[2].number_input("temperature τ", min_value=0.01, max_value=100.0
 tied = controls[3].toggle("tied: W_V = W_U", key="walkthrough_tied",
                           help="The document's single W_a serves both sides. Untied gives W_V its own values "
                                "(the default for trained models).")
-controls[4].button("Reset to the document's example", on_click=reset_to_document)
+controls[4].button("Reset to §4.3", on_click=reset_to_document, help="Load the document's worked example again")
 
 inputs: ExampleInputs = st.session_state[STATE].resized(int(d), int(heads))
 names = unique_names(None, inputs.d)

@@ -53,7 +53,7 @@ def _cell_marker_size(heads: int, dims: int, height: int) -> int:
 def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title: str, heatmap: dict,
                    value_label: str) -> go.Figure:
     count_h, count_d = values.shape
-    height = int(np.clip(110 + 42 * count_h, 170, 520))
+    height = int(np.clip(130 + 42 * count_h, 210, 520))
     grid_h, grid_d = np.meshgrid(np.arange(count_h), np.arange(count_d), indexing="ij")
     show_text = count_h * count_d <= 160
     fig = go.Figure()
