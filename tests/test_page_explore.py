@@ -220,3 +220,22 @@ def test_no_model_for_a_dataset_says_so(model):
     at.run()
     assert not at.exception
     assert any("No model for dataset “bare”" in i.value for i in at.info)
+
+
+def test_shipped_checkpoint_through_the_sidebar():
+    """The real thing: restaurants + its shipped aligned checkpoint, loaded by the sidebar's cached loader."""
+    from attnrec.model import Recommender
+    from attnrec.ui import MODELS_DIR
+
+    folder = MODELS_DIR / "restaurants-aligned"
+    model = Recommender.load(folder, device="cpu")
+    user_id, item_id = model.user_ids[10], model.item_ids[20]
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in {"dataset": "restaurants", "model": "restaurants-aligned", "user": user_id,
+                       "item": item_id}.items():
+        at.query_params[key] = value
+    at.run()
+    assert_shows_pair(at, model, user_id, item_id)
+    # Aligned mode: the heatmap's columns are the named dimensions.
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [str(n) for n in spec["data"][0]["x"]] == list(model.dimension_names)
