@@ -28,7 +28,7 @@ models: dict = st.session_state.setdefault("user_models", {})
 
 
 def show_error(message: str) -> None:
-    st.error(escape_markdown(message), icon="🚫")
+    st.error(escape_markdown(message), icon=":material/error:")
 
 
 def table_key(role: str) -> str:
@@ -108,8 +108,10 @@ if uploads.complete:
                                 key=f"data_inter_item_{table_key('interactions')}")
     label_options = [NO_LABEL] + [c for c in interactions.columns if c not in (interaction_user, interaction_item)]
     left, right = st.columns(2)
-    label = pick("Label or rating column", label_options, label_options[1] if len(label_options) > 1 else NO_LABEL,
-                 key=f"data_label_{table_key('interactions')}")
+    with left:
+        label = pick("Label or rating column", label_options,
+                     label_options[1] if len(label_options) > 1 else NO_LABEL,
+                     key=f"data_label_{table_key('interactions')}")
     threshold = None
     if label != NO_LABEL:
         threshold = right.number_input("Positive when the value is ≥", value=float(suggest_threshold(interactions[label])),

@@ -340,7 +340,7 @@ def _number(value) -> float | int:
 
 
 def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40) -> dict[str, str]:
-    """A first guess at each column's role: (mostly) numbers → numeric, few distinct values → categorical,
+    """A first guess at each column's role: numbers → numeric, few distinct values → categorical,
     cells holding ';' lists → multi, free text (names, addresses, URLs) → ignore. The user can change it."""
     from attnrec.data.own import DEFAULT_MISSING, missing_mask
 
@@ -364,10 +364,11 @@ def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40)
 
 
 def _looks_numeric(texts) -> bool:
-    # Mostly numbers: numeric, so validation then names the odd cell ("text 'forty' at row 3") instead of
-    # the column silently becoming categorical. NaN/inf spelled out count as number-like here.
+    # Every cell a number. NaN/inf spelled out count as number-like, so a numeric column with an export
+    # artefact stays numeric and validation names the bad cell. One word among numbers (a zip code
+    # "78000S") means codes, not quantities: the suggestion is then categorical, which always loads.
     number_like = texts.str.fullmatch(r"[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|nan|inf|infinity)", case=False)
-    return bool(number_like.mean() >= 0.75)
+    return bool(number_like.all())
 
 
 def suggest_id_column(frame, hint: str = "") -> str:

@@ -1,0 +1,146 @@
+"""The Data page in Chromium: the restaurant files uploaded as if they were the user's own, mapped,
+trained on, explored; and a column named like an HTML tag shown as text with no script run."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+RESTAURANTS = ROOT / "sample_data" / "restaurants"
+SCREENSHOT = ROOT / "docs" / "screenshots" / "data.png"
+CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def wait_until_idle(page) -> None:
+    """Streamlit shows a status widget while a script runs; wait until the run is over."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=120_000)
+
+
+def uploader(page, label_start: str):
+    return (page.locator("[data-testid='stFileUploader']").filter(has_text=label_start)
+            .locator("input[type='file']").first)
+
+
+def upload_tables(page, users: dict, items: dict, interactions: dict) -> None:
+    for label, payload in (("Users (", users), ("Items (", items), ("Interactions (", interactions)):
+        uploader(page, label).set_input_files(files=[payload])
+        wait_until_idle(page)
+
+
+def file_payload(path: Path) -> dict:
+    return {"name": path.name, "mimeType": "text/csv", "buffer": path.read_bytes()}
+
+
+def selected(page, label_start: str) -> str:
+    """The value a selectbox shows (Streamlit keeps it in the combobox input's value)."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label_start).first
+    return box.locator("input").first.input_value()
+
+
+def set_text(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    wait_until_idle(page)
+
+
+def metric(page, label: str) -> str:
+    box = page.locator("[data-testid='stMetric']").filter(has_text=label).first
+    return box.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def save_full_page(page, path: Path) -> None:
+    """Streamlit scrolls inside its main element, so grow the window to that element's height first."""
+    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
+    page.wait_for_timeout(1500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path):
+    open_page(page, "Data")
+    page.get_by_text("Your data", exact=True).wait_for()
+    upload_tables(page, file_payload(RESTAURANTS / "userprofile.csv"), file_payload(RESTAURANTS / "geoplaces2.csv"),
+                  file_payload(RESTAURANTS / "rating_final.csv"))
+    page.get_by_text("2 · Map columns to roles").wait_for()
+    # The suggested mapping: ids by name, rating as the label with threshold 1 (ratings are 0..2).
+    assert selected(page, "User id column") == "userID" and selected(page, "Item id column") == "placeID"
+    assert page.get_by_label("Positive when the value is ≥").input_value() == "1.00"
+    set_text(page, "Dataset name", "my restaurants")
+    page.get_by_role("button", name="Validate and keep this dataset").click()
+    page.get_by_text("Kept dataset 'my restaurants': 138 users, 130 items, 1161 interactions").wait_for()
+
+    with page.expect_download() as schema_download:
+        page.get_by_role("button", name="Download schema.json (for the CLI)").click()
+    schema = json.loads(Path(schema_download.value.path()).read_text())
+    assert schema["user_id"] == "userID" and schema["item_id"] == "placeID"
+
+    # Train a small model in the background: progress, then the model is registered.
+    page.get_by_label("Epochs").fill("3")
+    page.get_by_label("d (latent dimensions)").fill("8")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Model 'my restaurants model' finished").wait_for(timeout=180_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    save_full_page(page, SCREENSHOT)
+
+    with page.expect_download() as checkpoint_download:
+        page.get_by_role("button", name="Download checkpoint (.zip: model.safetensors + config.json)").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(checkpoint_download.value.path()).read_bytes()))
+    assert sorted(archive.namelist()) == ["config.json", "model.safetensors"]
+
+    # Explore the new model: pick the dataset in the sidebar, open Explore from the menu.
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
+    page.get_by_role("option", name="my restaurants (loaded this session)").click()
+    wait_until_idle(page)
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Explore", exact=True).click()
+    page.get_by_text("Explore one user–item pair").wait_for()
+    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+    wait_until_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    query = {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+    assert query["dataset"] == "my restaurants" and query["model"] == "my restaurants model"
+    shown = float(metric(page, "S (score)"))
+
+    # The same S, recomputed here from the downloaded checkpoint and schema on the same files.
+    from attnrec.checkpoint_upload import load_uploaded_checkpoint
+    from attnrec.data.own import load_own_dataset
+
+    dataset = load_own_dataset(RESTAURANTS / "userprofile.csv", RESTAURANTS / "geoplaces2.csv",
+                               RESTAURANTS / "rating_final.csv", schema, name="my restaurants")
+    model = load_uploaded_checkpoint(("model.safetensors", archive.read("model.safetensors")),
+                                     ("config.json", archive.read("config.json")), dataset)
+    expected = float(model.score(query["user"], query["item"])["s"].iloc[0])
+    assert abs(shown - expected) < 6e-5, (shown, expected)
+
+
+def test_column_named_like_html_is_shown_as_text_and_runs_nothing(page, open_page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_page(page, "Data")
+    page.get_by_text("Your data", exact=True).wait_for()
+    users = {"name": "users.csv", "mimeType": "text/csv", "buffer": b"uid,age\nu1,30\nu2,40\nu3,50\n"}
+    items = {"name": "items.csv", "mimeType": "text/csv", "buffer": b"iid,price\ni1,1\ni2,2\ni3,3\n"}
+    # The rating column's name is the payload; one cell is text so the error message names the column too.
+    ratings = f"uid,iid,{XSS}\nu1,i1,5\nu2,i2,4\nu3,i3,oops\n".encode()
+    upload_tables(page, users, items, {"name": f"{XSS}.csv", "mimeType": "text/csv", "buffer": ratings})
+    page.get_by_text("2 · Map columns to roles").wait_for()
+    assert selected(page, "Label or rating column") == XSS
+    assert page.get_by_text(f"{XSS}.csv", exact=False).count() >= 1  # the preview's file name
+    set_text(page, "Dataset name", "xss check")
+    page.get_by_role("button", name="Validate and keep this dataset").click()
+    error = page.locator("[data-testid='stAlertContentError']").filter(has_text="oops")
+    error.wait_for()
+    assert f"column '{XSS}'" in error.inner_text()
+    page.wait_for_timeout(1000)  # give any injected onerror handler time to fire
+    assert dialogs == []
+    assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate("document.body.innerHTML.includes('<img src=\"x\"')") is False
+    assert page.locator("[data-testid='stException']").count() == 0
