@@ -76,7 +76,7 @@ with st.spinner("Computing both explanations…"):
     first, second = (ui.cached_explanation(selection.model_key, u, i, method_key, json.dumps(params, sort_keys=True),
                                            json.dumps(context), _model=model) for u, i in pairs)
 a, b = first.pair, second.pair
-view = json.dumps([selection.model_key, pairs, method_key, params], default=str)  # figures are cached per view
+figure_key = json.dumps([selection.model_key, pairs, method_key, params], default=str)  # figures cached per view
 
 metrics = st.columns(4)
 metrics[0].metric("S(A)", f"{a.s:.4f}", help=f"Score of pair A; calibrated P(like) = σ(a·S + b) = {a.probability:.3f}")
@@ -86,11 +86,15 @@ metrics[3].metric("Rank A / B", f"{a.rank} / {b.rank}",
                   help=f"Rank of each item among all {first.n_items} items for its user (1 = best)")
 st.caption(f"Calibrated probability P(like) = σ(a·S + b): A {a.probability:.3f}, B {b.probability:.3f}.")
 
-attention_tab, contribution_tab, attribution_tab, download_tab = st.tabs(
-    ["Attention and its difference", "Where ΔS comes from", f"Attributions ({method_spec(method_key).name})",
-     "Download"])
+# One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
+views = {"attention": "Attention and its difference", "delta": "Where ΔS comes from",
+         "attributions": f"Attributions ({method_spec(method_key).name})"}
+bar = st.columns([3, 0.55, 0.55, 0.9], vertical_alignment="center")
+view = ui.choice(st.radio, "Show", list(views), "compare_view", "view", "attention", "view", container=bar[0],
+                 format_func=views.get, horizontal=True, label_visibility="collapsed")
+ui.write_url(view=view)
 
-with attention_tab:
+if view == "attention":
     side = st.radio("Attention", ["A_U (user side, weights on Y)", "A_V (item side, weights on X)"],
                     horizontal=True, key="compare_attention_side", label_visibility="collapsed")
     field, hue = ("a_u", "user") if side.startswith("A_U") else ("a_v", "item")
@@ -100,27 +104,27 @@ with attention_tab:
     # Side by side while the dimensions fit in half the width; one above the other beyond that.
     columns = st.columns(2) if len(names) <= 12 else (st.container(), st.container())
     for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"), (columns[1], weights_b, labels[1], "b")):
-        column.plotly_chart(ui.cached_figure(f"{label} {key}", view, lambda w=weights, t=text: without_cell_text(
+        column.plotly_chart(ui.cached_figure(f"{label} {key}", figure_key, lambda w=weights, t=text: without_cell_text(
             attention_heatmap(w, names, f"{label} · {t}", side=hue, zmax=top_weight))),
             width="stretch", key=f"compare_heat_{key}")
-    st.plotly_chart(ui.cached_figure(f"Δ{label}", view, lambda: difference_heatmap(
+    st.plotly_chart(ui.cached_figure(f"Δ{label}", figure_key, lambda: difference_heatmap(
         weights_a, weights_b, names, f"{label}(A) − {label}(B)", labels=("A", "B"))),
         width="stretch", key="compare_heat_diff")
     st.caption("Both heatmaps share one colour range. The difference uses a purple–green scale centred on 0: "
                "green where A attends more, purple where B does.")
 
-with contribution_tab:
+elif view == "delta":
     contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
-    st.plotly_chart(ui.cached_figure("contributions", view, lambda: paired_contributions(
+    st.plotly_chart(ui.cached_figure("contributions", figure_key, lambda: paired_contributions(
         *contributions, names, labels, differing_side, "Contribution of each dimension (Σ over heads)")),
         width="stretch", key="compare_contributions")
-    st.plotly_chart(ui.cached_figure("ΔS", view, lambda: score_difference_waterfall(
+    st.plotly_chart(ui.cached_figure("ΔS", figure_key, lambda: score_difference_waterfall(
         *contributions, names, ("A", "B"), "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)")),
         width="stretch", key="compare_delta")
     st.caption("Each step is one dimension's ΔC_i = Σ_h (Z_U·Z_V)_A − (Z_U·Z_V)_B; the steps start at S(B) and "
                "end exactly at S(A).")
 
-with attribution_tab:
+else:
     # One value axis for both charts, so bar lengths compare across the two pairs.
     values = [v for ex in (first, second) for v in ex.table["attribution"]]
     pad = 0.05 * (max(values + [0.0]) - min(values + [0.0]) or 1.0)
@@ -129,26 +133,33 @@ with attribution_tab:
         if ex.table.empty:
             st.info(f"No attributions for {text} with this method.")
         else:
-            st.plotly_chart(ui.cached_figure(f"attributions {key}", view, lambda e=ex, t=text: side_attribution_bars(
+            st.plotly_chart(ui.cached_figure(f"attributions {key}", figure_key, lambda e=ex, t=text: side_attribution_bars(
                 e.table, t, max_bars=12, x_range=shared)), width="stretch", key=f"compare_attr_{key}")
     st.caption("Signed attributions of each S to the raw attributes (zero baseline), on one shared scale; "
                "blue: user side, orange: item side.")
 
-with download_tab:
-    stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for pair in pairs for p in pair)}")
-    buttons = st.columns(3)
-    buttons[0].download_button("JSON", json.dumps(comparison_json(first, second), indent=1), f"{stem}.json",
-                               mime="application/json", key="compare_json")
-    buttons[1].download_button("CSV", comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
-                               key="compare_csv")
+# Downloads of both explanations (files are made only when a button is pressed).
+stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for pair in pairs for p in pair)}")
 
-    def html_report() -> str:
-        contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
-        figures = {
-            "ΔA_U": difference_heatmap(a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names, "A_U(A) − A_U(B)"),
-            "ΔA_V": difference_heatmap(a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names, "A_V(A) − A_V(B)"),
-            "Contributions": paired_contributions(*contributions, names, labels, differing_side, "Contributions"),
-            "ΔS decomposed": score_difference_waterfall(*contributions, names, ("A", "B"), "ΔS decomposed")}
-        return comparison_html(first, second, figures, labels, title=f"{labels[0]} vs {labels[1]}")
 
-    buttons[2].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html")
+def html_report() -> str:
+    contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
+    figures = {
+        "ΔA_U": difference_heatmap(a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names, "A_U(A) − A_U(B)"),
+        "ΔA_V": difference_heatmap(a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names, "A_V(A) − A_V(B)"),
+        "Contributions": paired_contributions(*contributions, names, labels, differing_side, "Contributions"),
+        "ΔS decomposed": score_difference_waterfall(*contributions, names, ("A", "B"), "ΔS decomposed")}
+    for ex, text in ((first, labels[0]), (second, labels[1])):
+        if not ex.table.empty:
+            figures[f"Attributions {text}"] = side_attribution_bars(ex.table, text)
+    return comparison_html(first, second, figures, labels, title=f"{labels[0]} vs {labels[1]}")
+
+
+bar[1].download_button("JSON", lambda: json.dumps(comparison_json(first, second), indent=1), f"{stem}.json",
+                       mime="application/json", key="compare_json", icon=":material/download:",
+                       help="Both explanations and ΔS per dimension")
+bar[2].download_button("CSV", lambda: comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
+                       key="compare_csv", icon=":material/download:",
+                       help="One row per number, a column says which pair; text cells are spreadsheet-safe")
+bar[3].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html",
+                       icon=":material/download:", help="A single file with the numbers and figures; works offline")

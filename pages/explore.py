@@ -96,7 +96,7 @@ else:
 pair = ex.pair
 trace = pair.trace
 # Figures are cached per view (model on device, pair or typed X/Y, method, parameters).
-view = json.dumps([selection.model_key, pair.user_id, pair.item_id, pair.x.tolist() if ex.vectors else None,
+figure_key = json.dumps([selection.model_key, pair.user_id, pair.item_id, pair.x.tolist() if ex.vectors else None,
                    pair.y.tolist() if ex.vectors else None, method_key, params], default=str)
 
 # ---- the score -------------------------------------------------------------------------------------
@@ -107,10 +107,15 @@ metrics[2].metric("Rank for this user", f"{pair.rank} of {ex.n_items}",
                   help="Position of this item among all catalog items, by S (1 = best)")
 metrics[3].metric("S − Σ contributions", f"{ex.residual:.1e}", help="The breakdown below adds up to S exactly")
 
-attention_tab, breakdown_tab, attribution_tab, download_tab = st.tabs(
-    ["Attention A_U, A_V", "Z breakdown", f"Attributions ({method_spec(method_key).name})", "Download"])
+# One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
+views = {"attention": "Attention A_U, A_V", "breakdown": "Z breakdown",
+         "attributions": f"Attributions ({method_spec(method_key).name})"}
+bar = st.columns([3, 0.55, 0.55, 0.9], vertical_alignment="center")
+view = ui.choice(st.radio, "Show", list(views), "explore_view", "view", "attention", "view", container=bar[0],
+                 format_func=views.get, horizontal=True, label_visibility="collapsed")
+ui.write_url(view=view)
 
-with attention_tab:
+if view == "attention":
     st.caption("Rows are heads, columns the d dimensions; each row sums to 1. Blue: the user side A_U "
                "(weights on Y), orange: the item side A_V (weights on X). Click a cell to see its story.")
     top_weight = float(max(trace.a_u.max(), trace.a_v.max()))
@@ -120,7 +125,7 @@ with attention_tab:
     for column, side, weights, label in ((columns[0], "user", trace.a_u[0], "A_U"),
                                          (columns[1], "item", trace.a_v[0], "A_V")):
         title = f"{label} (user {pair.user_id} × item {pair.item_id})" if not ex.vectors else label
-        figure = ui.cached_figure(label, view, lambda w=weights, t=title, s=side: without_cell_text(
+        figure = ui.cached_figure(label, figure_key, lambda w=weights, t=title, s=side: without_cell_text(
             attention_heatmap(w.cpu().numpy(), names, title=t, side=s, zmax=top_weight)))
         event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
                                     selection_mode="points", width="stretch")
@@ -141,23 +146,23 @@ with attention_tab:
                    "Z = weight × value"]), width="content")
         st.caption("Z_U = A_U·Y_i and Z_V = A_V·X_i; the cell's contribution to S is Z_U·Z_V.")
 
-with breakdown_tab:
-    st.plotly_chart(ui.cached_figure("Z", view, lambda: z_bars(trace.z_u[0].cpu().numpy(),
+elif view == "breakdown":
+    st.plotly_chart(ui.cached_figure("Z", figure_key, lambda: z_bars(trace.z_u[0].cpu().numpy(),
                                                                trace.z_v[0].cpu().numpy(), names)),
                     width="stretch", key="explore_z")
-    st.plotly_chart(ui.cached_figure("waterfall", view, lambda: contribution_waterfall(
+    st.plotly_chart(ui.cached_figure("waterfall", figure_key, lambda: contribution_waterfall(
         trace.contributions[0].cpu().numpy(), names, pair.s)), width="stretch", key="explore_waterfall")
     st.caption(f"Each step is one head × dimension term Z_U·Z_V; the last bar is S = {pair.s:.6f}. "
                f"The residual step (S − Σ terms = {ex.residual:.1e}) is float rounding.")
 
-with attribution_tab:
+else:
     if ex.attribution is None or ex.table.empty:
         st.info("No attributions for this method.")
     else:
         a = ex.attribution
         target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
         title = f"{method_spec(method_key).name}: S attributed to {target}"
-        st.plotly_chart(ui.cached_figure("attributions", view, lambda: side_attribution_bars(ex.table, title)),
+        st.plotly_chart(ui.cached_figure("attributions", figure_key, lambda: side_attribution_bars(ex.table, title)),
                         width="stretch", key="explore_attr")
         change = float(a.s[0] - a.s_baseline[0])
         st.caption(f"Baseline: all-zero inputs, S(baseline) = {a.s_baseline[0]:.4f}. Σ attributions = "
@@ -166,21 +171,24 @@ with attribution_tab:
         with st.expander("As a table"):
             st.dataframe(ex.table, hide_index=True, width="stretch")
 
-with download_tab:
-    stem = safe_filename(f"attnrec-{selection.dataset_name}-{pair.user_id}-{pair.item_id}")
-    st.caption("The current explanation: every number above, the attributes, and (HTML) the figures.")
-    buttons = st.columns(3)
-    buttons[0].download_button("JSON", json.dumps(to_json_dict(ex), indent=1), f"{stem}.json",
-                               mime="application/json", key="explore_json")
-    buttons[1].download_button("CSV", to_csv_bytes(ex), f"{stem}.csv", mime="text/csv", key="explore_csv")
+# Downloads of the whole explanation (files are made only when a button is pressed).
+stem = safe_filename(f"attnrec-{selection.dataset_name}-{pair.user_id}-{pair.item_id}")
 
-    def html_report() -> str:
-        figures = {"A_U": attention_heatmap(trace.a_u[0].cpu().numpy(), names, "A_U", side="user"),
-                   "A_V": attention_heatmap(trace.a_v[0].cpu().numpy(), names, "A_V", side="item"),
-                   "Z_U and Z_V": z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names),
-                   "Contributions": contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s)}
-        if not ex.table.empty:
-            figures["Attributions"] = side_attribution_bars(ex.table, method_spec(method_key).name)
-        return to_html(ex, figures, title=f"Why {pair.user_id} × {pair.item_id} scores {pair.s:.4f}")
 
-    buttons[2].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html")
+def html_report() -> str:
+    figures = {"A_U": attention_heatmap(trace.a_u[0].cpu().numpy(), names, "A_U", side="user"),
+               "A_V": attention_heatmap(trace.a_v[0].cpu().numpy(), names, "A_V", side="item"),
+               "Z_U and Z_V": z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names),
+               "Contributions": contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s)}
+    if not ex.table.empty:
+        figures["Attributions"] = side_attribution_bars(ex.table, method_spec(method_key).name)
+    return to_html(ex, figures, title=f"Why {pair.user_id} × {pair.item_id} scores {pair.s:.4f}")
+
+
+bar[1].download_button("JSON", lambda: json.dumps(to_json_dict(ex), indent=1), f"{stem}.json",
+                       mime="application/json", key="explore_json", icon=":material/download:",
+                       help="Every number of this explanation")
+bar[2].download_button("CSV", lambda: to_csv_bytes(ex), f"{stem}.csv", mime="text/csv", key="explore_csv",
+                       icon=":material/download:", help="One row per number; text cells are spreadsheet-safe")
+bar[3].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html",
+                       icon=":material/download:", help="A single file with the numbers and figures; works offline")

@@ -57,6 +57,12 @@ def url(at, key):
     return value[-1] if isinstance(value, list) else value
 
 
+def show(at, view):
+    at.radio(key="widget_compare_view").set_value(view).run()
+    assert not at.exception, at.exception
+    assert url(at, "view") == view
+
+
 def assert_compares(at, model, pair_a, pair_b, attention="a_u"):
     assert not at.exception, at.exception
     ra, rb = reference(model, *pair_a), reference(model, *pair_b)
@@ -67,6 +73,7 @@ def assert_compares(at, model, pair_a, pair_b, attention="a_u"):
     np.testing.assert_allclose(heat_a, ra[attention], atol=1e-6)
     np.testing.assert_allclose(heat_b, rb[attention], atol=1e-6)
     np.testing.assert_allclose(diff, ra[attention] - rb[attention], atol=1e-6)
+    show(at, "delta")
     waterfall = traces(at, "waterfall")[0]
     steps = decode(waterfall["y"])
     assert steps[0] == pytest.approx(rb["s"], abs=1e-5) and steps[-1] == pytest.approx(ra["s"], abs=1e-5)
@@ -75,15 +82,18 @@ def assert_compares(at, model, pair_a, pair_b, attention="a_u"):
     grouped = [b for b in traces(at, "bar") if b.get("orientation") != "h"]
     np.testing.assert_allclose(decode(grouped[0]["y"]), ra["contributions"].sum(0), atol=1e-6)
     np.testing.assert_allclose(decode(grouped[1]["y"]), rb["contributions"].sum(0), atol=1e-6)
+    show(at, "attention")
 
 
 def test_two_items_for_one_user_from_a_link(model):
     at = open_page(model, user="u2", item="i1", item_b="i7")
     assert_compares(at, model, ("u2", "i1"), ("u2", "i7"))
     assert url(at, "compare") == "items" and url(at, "item_b") == "i7"
-    # Attributions: one bar chart per pair, each adding up to its own S − S(baseline).
-    horizontal = [b for b in traces(at, "bar") if b.get("orientation") == "h"]
-    assert {b["name"] for b in horizontal} == {"user", "item"}
+    # Attributions: one bar chart per pair on one shared value axis.
+    show(at, "attributions")
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert len(charts) == 2 and charts[0]["layout"]["xaxis"]["range"] == charts[1]["layout"]["xaxis"]["range"]
+    assert {t["name"] for c in charts for t in c["data"]} == {"user", "item"}
 
 
 def test_switching_to_two_users_and_to_the_item_side(model):

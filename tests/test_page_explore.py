@@ -72,6 +72,12 @@ def heatmaps(at):
     return [decode(t["z"]) for spec in specs(at) for t in spec["data"] if t["type"] == "heatmap"]
 
 
+def show(at, view):
+    at.radio(key="widget_explore_view").set_value(view).run()
+    assert not at.exception, at.exception
+    assert url(at, "view") == view
+
+
 def assert_shows_pair(at, model, user_id, item_id):
     assert not at.exception, at.exception
     trace, ref, _, _ = expected(model, user_id, item_id)
@@ -85,9 +91,15 @@ def assert_shows_pair(at, model, user_id, item_id):
                                model.temperature).s) for i in model.item_ids]
     rank = 1 + sum(s > ref["s"] + 1e-6 for s in scores)
     assert metric(at, "Rank for this user") == f"{rank} of {len(model.item_ids)}"
+    assert url(at, "user") == user_id and url(at, "item") == item_id
+    # The Z breakdown section: Z_U / Z_V bars per head and a waterfall ending exactly at S.
+    show(at, "breakdown")
+    bars = [t for spec in specs(at) for t in spec["data"] if t["type"] == "bar"]
+    np.testing.assert_allclose(decode(bars[0]["y"]), ref["z_u"][0], atol=1e-6)
+    np.testing.assert_allclose(decode(bars[1]["y"]), ref["z_v"][0], atol=1e-6)
     waterfall = next(t for spec in specs(at) for t in spec["data"] if t["type"] == "waterfall")
     assert decode(waterfall["y"])[-1] == pytest.approx(ref["s"], abs=1e-6)
-    assert url(at, "user") == user_id and url(at, "item") == item_id
+    show(at, "attention")
 
 
 def test_default_pair_is_a_positive_and_matches_the_reference(model):
@@ -120,7 +132,7 @@ def test_search_filters_the_table_before_selecting(model):
 
 
 def test_attributions_are_ig_bars_that_add_up(model):
-    at = open_page(model, user="u2", item="i3")
+    at = open_page(model, user="u2", item="i3", view="attributions")
     bars = [t for spec in specs(at) for t in spec["data"] if t["type"] == "bar" and t.get("orientation") == "h"]
     assert {b["name"] for b in bars} == {"user", "item"}
     total = sum(decode(b["x"]).sum() for b in bars)
