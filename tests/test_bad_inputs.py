@@ -432,11 +432,6 @@ def test_walkthrough_huge_typed_value_is_refused():
 
 # ---- 6. the command line ---------------------------------------------------------------------------------------
 
-def cli(*args, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "attnrec", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
-
-
 CLI_CASES = {
     "unknown command": (["frobnicate"], "invalid choice"),
     "data folder that does not exist": (["train", "--data", "/nonexistent/folder", "--mode", "latent",
@@ -449,12 +444,13 @@ CLI_CASES = {
 }
 
 
-@pytest.mark.parametrize("args, expected", CLI_CASES.values(), ids=CLI_CASES.keys())
-def test_cli_arguments(args, expected, tmp_path, checkpoint_files):
-    if not (ROOT / "attnrec" / "__main__.py").exists():
-        pytest.fail("python -m attnrec is not available (attnrec/__main__.py missing)")
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
+    """Every CLI case at once, each `python -m attnrec ...` in its own process (imports dominate: in
+    parallel the whole set costs about one run). Returns case id → (exit code, stdout + stderr)."""
     from attnrec.data.uploads import build_schema
 
+    tmp_path = tmp_path_factory.mktemp("cli")
     schema = json.dumps(build_schema(**MAPPING))
     for folder, users in (("own", USERS), ("bad", USERS + b"u1,50,pop\n")):
         (tmp_path / folder).mkdir()
@@ -465,10 +461,20 @@ def test_cli_arguments(args, expected, tmp_path, checkpoint_files):
     pickle_dir.mkdir()
     (pickle_dir / "model.safetensors").write_bytes(torch_save_bytes())
     (pickle_dir / "config.json").write_bytes(checkpoint_files[1])
-    filled = [a.format(data_dir=tmp_path / "own", bad_dir=tmp_path / "bad", pickle_dir=pickle_dir, tmp=tmp_path)
-              for a in args]
-    result = cli(*filled)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
+    processes = {}
+    for case, (args, _) in CLI_CASES.items():
+        filled = [a.format(data_dir=tmp_path / "own", bad_dir=tmp_path / "bad", pickle_dir=pickle_dir,
+                           tmp=tmp_path / case.replace(" ", "_")) for a in args]
+        processes[case] = subprocess.Popen([sys.executable, "-m", "attnrec", *filled], cwd=ROOT, text=True,
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    outputs = {case: p.communicate(timeout=300)[0] for case, p in processes.items()}
+    return {case: (processes[case].returncode, outputs[case]) for case in processes}
+
+
+@pytest.mark.parametrize("case", CLI_CASES.keys())
+def test_cli_arguments(case, cli_runs):
+    expected = CLI_CASES[case][1]
+    code, output = cli_runs[case]
+    assert code != 0, output
     assert expected in output, output
     assert "Traceback" not in output, output
