@@ -89,7 +89,7 @@ st.caption(f"Calibrated probability P(like) = σ(a·S + b): A {a.probability:.3f
 # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
 views = {"attention": "Attention and its difference", "delta": "Where ΔS comes from",
          "attributions": f"Attributions ({method_spec(method_key).name})"}
-bar = st.columns([3, 0.55, 0.55, 0.9], vertical_alignment="center")
+bar = st.columns([4, 1], vertical_alignment="center")
 view = ui.choice(st.radio, "Show", list(views), "compare_view", "view", "attention", "view", container=bar[0],
                  format_func=views.get, horizontal=True, label_visibility="collapsed")
 ui.write_url(view=view)
@@ -138,6 +138,7 @@ else:
     st.caption("Signed attributions of each S to the raw attributes (zero baseline), on one shared scale; "
                "blue: user side, orange: item side.")
 
+downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")
 # Downloads of both explanations (files are made only when a button is pressed).
 stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for pair in pairs for p in pair)}")
 
@@ -155,11 +156,11 @@ def html_report() -> str:
     return comparison_html(first, second, figures, labels, title=f"{labels[0]} vs {labels[1]}")
 
 
-bar[1].download_button("JSON", lambda: json.dumps(comparison_json(first, second), indent=1), f"{stem}.json",
-                       mime="application/json", key="compare_json", icon=":material/download:",
+downloads.download_button("JSON", lambda: json.dumps(comparison_json(first, second), indent=1), f"{stem}.json",
+                       mime="application/json", key="compare_json", width="stretch", icon=":material/download:",
                        help="Both explanations and ΔS per dimension")
-bar[2].download_button("CSV", lambda: comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
-                       key="compare_csv", icon=":material/download:",
+downloads.download_button("CSV", lambda: comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
+                       key="compare_csv", width="stretch", icon=":material/download:",
                        help="One row per number, a column says which pair; text cells are spreadsheet-safe")
-bar[3].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html",
+downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html", width="stretch",
                        icon=":material/download:", help="A single file with the numbers and figures; works offline")

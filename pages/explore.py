@@ -110,7 +110,7 @@ metrics[3].metric("S − Σ contributions", f"{ex.residual:.1e}", help="The brea
 # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
 views = {"attention": "Attention A_U, A_V", "breakdown": "Z breakdown",
          "attributions": f"Attributions ({method_spec(method_key).name})"}
-bar = st.columns([3, 0.55, 0.55, 0.9], vertical_alignment="center")
+bar = st.columns([4, 1], vertical_alignment="center")
 view = ui.choice(st.radio, "Show", list(views), "explore_view", "view", "attention", "view", container=bar[0],
                  format_func=views.get, horizontal=True, label_visibility="collapsed")
 ui.write_url(view=view)
@@ -171,6 +171,7 @@ else:
         with st.expander("As a table"):
             st.dataframe(ex.table, hide_index=True, width="stretch")
 
+downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")
 # Downloads of the whole explanation (files are made only when a button is pressed).
 stem = safe_filename(f"attnrec-{selection.dataset_name}-{pair.user_id}-{pair.item_id}")
 
@@ -185,10 +186,10 @@ def html_report() -> str:
     return to_html(ex, figures, title=f"Why {pair.user_id} × {pair.item_id} scores {pair.s:.4f}")
 
 
-bar[1].download_button("JSON", lambda: json.dumps(to_json_dict(ex), indent=1), f"{stem}.json",
-                       mime="application/json", key="explore_json", icon=":material/download:",
+downloads.download_button("JSON", lambda: json.dumps(to_json_dict(ex), indent=1), f"{stem}.json",
+                       mime="application/json", key="explore_json", width="stretch", icon=":material/download:",
                        help="Every number of this explanation")
-bar[2].download_button("CSV", lambda: to_csv_bytes(ex), f"{stem}.csv", mime="text/csv", key="explore_csv",
+downloads.download_button("CSV", lambda: to_csv_bytes(ex), f"{stem}.csv", mime="text/csv", key="explore_csv", width="stretch",
                        icon=":material/download:", help="One row per number; text cells are spreadsheet-safe")
-bar[3].download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html",
+downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html", width="stretch",
                        icon=":material/download:", help="A single file with the numbers and figures; works offline")
