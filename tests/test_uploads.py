@@ -370,3 +370,17 @@ def test_training_job_with_the_real_engine_stops_early_and_keeps_a_usable_model(
     assert snap.status == "stopped" and snap.epoch == 2
     assert snap.result.config["training"]["stopped_by"] == "stop requested"
     assert set(snap.result.top_k("u1", k=3, exclude_seen=False)["item_id"]) == {"i1", "i2", "i3"}
+
+
+def test_no_code_path_can_unpickle_or_render_raw_html():
+    """A static guard over the app's own code: no torch.load / pickle.load(s) / unsafe_allow_html at all."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [p for p in [*(root / "attnrec").rglob("*.py"), *(root / "pages").glob("*.py"), root / "app.py"]]
+    assert len(sources) > 10
+    offenders = []
+    for path in sources:
+        code = path.read_text()
+        for needle in ("torch.load(", "pickle.load(", "pickle.loads(", "unsafe_allow_html=True", "weights_only=False"):
+            if needle in code:
+                offenders.append(f"{path.relative_to(root)}: {needle}")
+    assert offenders == []
