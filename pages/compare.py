@@ -7,7 +7,7 @@ from attnrec import ui
 from attnrec.explain import method as method_spec
 from attnrec.figures import attention_heatmap
 from attnrec.figures.pair import (difference_heatmap, paired_contributions, score_difference_waterfall,
-                                  side_attribution_bars, without_cell_text)
+                                  side_attribution_bars, readable_heatmap)
 from attnrec.report import comparison_csv_bytes, comparison_html, comparison_json
 from attnrec.safety import safe_filename
 
@@ -102,9 +102,9 @@ if view == "attention":
     weights_a, weights_b = getattr(a.trace, field)[0].cpu().numpy(), getattr(b.trace, field)[0].cpu().numpy()
     top_weight = float(max(weights_a.max(), weights_b.max()))
     # Side by side while the dimensions fit in half the width; one above the other beyond that.
-    columns = st.columns(2) if len(names) <= 12 else (st.container(), st.container())
+    columns = st.columns(2) if len(names) <= 6 else (st.container(), st.container())
     for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"), (columns[1], weights_b, labels[1], "b")):
-        column.plotly_chart(ui.cached_figure(f"{label} {key}", figure_key, lambda w=weights, t=text: without_cell_text(
+        column.plotly_chart(ui.cached_figure(f"{label} {key}", figure_key, lambda w=weights, t=text: readable_heatmap(
             attention_heatmap(w, names, f"{label} · {t}", side=hue, zmax=top_weight))),
             width="stretch", key=f"compare_heat_{key}")
     st.plotly_chart(ui.cached_figure(f"Δ{label}", figure_key, lambda: difference_heatmap(

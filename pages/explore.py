@@ -8,7 +8,7 @@ import streamlit as st
 from attnrec import ui
 from attnrec.explain import method as method_spec
 from attnrec.figures import attention_heatmap, contribution_waterfall, z_bars
-from attnrec.figures.pair import side_attribution_bars, without_cell_text
+from attnrec.figures.pair import side_attribution_bars, readable_heatmap
 from attnrec.report import cell_story, to_csv_bytes, to_html, to_json_dict
 from attnrec.safety import escape_markdown, safe_filename
 
@@ -120,12 +120,12 @@ if view == "attention":
                "(weights on Y), orange: the item side A_V (weights on X). Click a cell to see its story.")
     top_weight = float(max(trace.a_u.max(), trace.a_v.max()))
     # Side by side while the dimensions fit in half the width; one above the other beyond that.
-    columns = st.columns(2) if len(names) <= 12 else (st.container(), st.container())
+    columns = st.columns(2) if len(names) <= 6 else (st.container(), st.container())
     clicked = []
     for column, side, weights, label in ((columns[0], "user", trace.a_u[0], "A_U"),
                                          (columns[1], "item", trace.a_v[0], "A_V")):
         title = f"{label} (user {pair.user_id} × item {pair.item_id})" if not ex.vectors else label
-        figure = ui.cached_figure(label, figure_key, lambda w=weights, t=title, s=side: without_cell_text(
+        figure = ui.cached_figure(label, figure_key, lambda w=weights, t=title, s=side: readable_heatmap(
             attention_heatmap(w.cpu().numpy(), names, title=t, side=s, zmax=top_weight)))
         event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
                                     selection_mode="points", width="stretch")

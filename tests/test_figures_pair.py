@@ -10,7 +10,7 @@ import torch
 
 from attnrec.attention import attend
 from attnrec.figures.pair import (side_attribution_bars, difference_heatmap, paired_contributions,
-                                  score_difference_waterfall, shorten, without_cell_text)
+                                  score_difference_waterfall, shorten, readable_heatmap)
 from attnrec.figures.style import ITEM_COLOR, USER_COLOR
 
 
@@ -141,13 +141,13 @@ def test_waterfall_pools_small_steps_without_losing_the_total():
     assert wf["y"][0] + sum(wf["y"][1:-1]) == pytest.approx(wf["y"][-1], abs=1e-12)
 
 
-def test_without_cell_text_only_for_wide_heatmaps():
+def test_readable_heatmap_drops_cell_text_only_when_wide_and_keeps_a_minimum_height():
     from attnrec.figures import attention_heatmap
-    narrow = attention_heatmap(np.full((2, 5), 0.2), None)
-    wide = attention_heatmap(np.full((2, 20), 0.05), None)
-    assert without_cell_text(narrow).data[0].texttemplate == "%{z:.3g}"
-    assert without_cell_text(wide).data[0].texttemplate is None
+    narrow = readable_heatmap(attention_heatmap(np.full((2, 5), 0.2), None))
+    wide = readable_heatmap(attention_heatmap(np.full((8, 20), 0.05), None))
+    assert narrow.data[0].texttemplate == "%{z:.3g}" and wide.data[0].texttemplate is None
     np.testing.assert_allclose(np.asarray(wide.data[0].z), 0.05)
+    assert narrow.layout.height == 250 and wide.layout.height > 250  # only raised, never lowered
 
 
 def test_shorten():

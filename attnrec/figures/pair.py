@@ -19,7 +19,7 @@ from attnrec.safety import escape_html
 from attnrec.figures.style import (DIVERGING_SCALE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
                                    side_color, tick_angle, tick_font_size)
 
-__all__ = ["without_cell_text", "side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
+__all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
            "shorten"]
 
 MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep their room at 1280 px
@@ -30,12 +30,14 @@ def shorten(text: str, limit: int = MAX_LABEL) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def without_cell_text(fig: go.Figure, max_columns: int = 14) -> go.Figure:
-    """Drop the numbers printed in heatmap cells once there are more than `max_columns` columns: at
-    1280 px they no longer fit in a cell and overlap (hover still shows every value)."""
+def readable_heatmap(fig: go.Figure, max_columns: int = 14, min_height: int = 250) -> go.Figure:
+    """A heatmap that reads at 1280 px: cell numbers dropped beyond `max_columns` columns (they no
+    longer fit in a cell and overlap; hover still shows every value), and at least `min_height` px so a
+    two-head map keeps a legible colour bar."""
     for trace in fig.data:
         if trace.type == "heatmap" and trace.z is not None and len(trace.z[0]) > max_columns:
             trace.texttemplate = None
+    fig.update_layout(height=max(int(fig.layout.height or 0), min_height))
     return fig
 
 
