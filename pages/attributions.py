@@ -1,13 +1,17 @@
 """Attributions: every attribution method that applies, side by side, with the checks that say how far
-to trust each one. Widgets come from the method registry (attnrec.explain.METHODS), never per method."""
+to trust each one (the trust report card, and whether attention tells the same story). Widgets come from
+the method registry (attnrec.explain.METHODS), never per method."""
 import json
 
 import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import explain, method
-from attnrec.figures.explain import attribution_bars, attribution_heatmap, rank_agreement_matrix
+from attnrec.figures.explain import (attribution_bars, attribution_heatmap, deletion_insertion_curves,
+                                     rank_agreement_matrix, style_report_card)
 from attnrec.health import BASELINE_KINDS, attribution_target, method_summary, rank_agreement, side_by_side
+from attnrec.trust import (CARD_FORMATS, CARD_LABELS, attention_vs_attributions, card_methods, card_table,
+                           curves_frame, grouping_options, plan_for, run_report_card, trust_target, verdict_tone)
 
 st.title("Attributions")
 st.caption("How much each input moves S for one user–item pair, by every attribution method that applies, "
@@ -25,6 +29,20 @@ def cached_attribution(model_key: str, user_id: str, item_id: str, level: str, b
                        params_json: str, _model):
     target = attribution_target(_model, user_id, item_id, level, baseline)
     return explain(target, method_key, json.loads(params_json))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_card(model_key: str, user_id: str, item_id: str, level: str, baseline: str, grouping: str,
+                methods: tuple, params_json: str, _model, _progress=None):
+    target = trust_target(_model, [user_id], [item_id], level, baseline, grouping)
+    return run_report_card(target, methods, json.loads(params_json), progress=_progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_agreement(model_key: str, user_id: str, item_id: str, baseline: str, methods: tuple, params_json: str,
+                     _model, _attributions=None):
+    return attention_vs_attributions(_model, [user_id], [item_id], baseline, methods, json.loads(params_json),
+                                     attributions=_attributions)
 
 
 pair = st.columns(2)
@@ -91,6 +109,61 @@ st.dataframe(summary, hide_index=True, width="stretch",
 if len(frame.columns) > 1:
     st.subheader("Do the methods agree?")
     st.plotly_chart(rank_agreement_matrix(rank_agreement(frame)), width="stretch", key="attributions_agreement")
+
+# ---- trust report card -------------------------------------------------------------------------------
+st.subheader("Trust report card")
+st.caption("Each method (and attention read as an importance score) against the reference Shapley values for this "
+           "pair: error, rank agreement, whether it adds up, Captum's infidelity and sensitivity, and the "
+           "deletion / insertion test, where the model itself scores the ranking.")
+groupings = grouping_options(model, level)
+grouping = "level"
+if len(groupings) > 1:
+    grouping = st.radio("Groups the card scores", list(groupings), format_func=groupings.get, horizontal=True,
+                        key=f"attributions_card_grouping_{level}")
+plan = plan_for(model, level, grouping)
+(st.success if plan.exact else st.warning)(plan.message)
+card_keys = card_methods(level, chosen, plan.key)
+card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
+with st.status("Scoring the methods…", expanded=False) as card_status:
+    bar = card_status.progress(0.0)
+
+    def card_progress(label: str, done: float) -> None:
+        card_status.update(label=label)
+        bar.progress(min(max(done, 0.0), 1.0))
+
+    card = cached_card(selection.model_key, user_id, item_id, level, baseline, grouping, tuple(card_keys),
+                       card_params, model, card_progress)
+    bar.progress(1.0)
+    card_status.update(label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}",
+                       state="complete")
+table = card_table(card)
+by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
+              for word in ("faithful", "approximate", "unfaithful")}
+st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
+st.dataframe(style_report_card(table, formats=CARD_FORMATS, skip_rows=[0]), hide_index=True, width="stretch",
+             key="attributions_card",
+             column_config={c: st.column_config.Column(label, help=help) for c, (label, help) in CARD_LABELS.items()})
+st.caption(f"Row 1 is the reference itself. k = {card.k}. Attention weights and Saliency are not shares of S, so "
+           "their gap and error are large by construction: judge them on τ, top-k and the curves.")
+st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
+
+# ---- attention vs attributions ------------------------------------------------------------------------
+st.subheader("Does attention tell the same story?")
+st.caption("Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each method's "
+           "importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this comparison is "
+           "made at the dimension level whatever the level above.")
+reuse = card.attributions if level == "dimensions" and grouping == "level" else None
+agreement = cached_agreement(selection.model_key, user_id, item_id, baseline,
+                             tuple(k for k in chosen if "dimensions" in method(k).levels),
+                             json.dumps(params, sort_keys=True), model, reuse)
+tone = verdict_tone(agreement.headline)
+{"success": st.success, "info": st.info, "warning": st.warning}[tone](
+    f"**Verdict (vs {method(agreement.reference).name}):** {agreement.headline}")
+st.dataframe(agreement.per_pair[["method", "kendall_tau"]].assign(
+    verdict=agreement.summary.set_index("method").loc[agreement.per_pair["method"], "verdict"].to_numpy()),
+    hide_index=True, width="stretch", key="attributions_agreement_table",
+    column_config={"kendall_tau": st.column_config.NumberColumn("Kendall τ with attention", format="%+.2f"),
+                   "verdict": st.column_config.TextColumn("verdict", width="large")})
 
 downloads = st.columns(2)
 export = {"user_id": user_id, "item_id": item_id, "level": level, "baseline": baseline, "s": s,

@@ -15,7 +15,8 @@ from plotly.subplots import make_subplots
 from attnrec.figures import style
 
 __all__ = ["attribution_bars", "attribution_heatmap", "rank_agreement_matrix", "deletion_insertion_curves",
-           "entropy_histograms", "mean_attention_heatmap", "score_shift_bars", "style_report_card"]
+           "entropy_histograms", "mean_attention_heatmap", "score_shift_bars", "style_report_card",
+           "agreement_histograms", "sanity_lines", "attribution_boxes", "TAU_BINS"]
 
 # Colours only these figures need; the shared ones (sides, signs, scales) come from `style`.
 # Method lines avoid the user blue / item orange so a method is never read as a side.
@@ -101,8 +102,9 @@ def rank_agreement_matrix(tau: pd.DataFrame, title: str = "Rank agreement (Kenda
 def deletion_insertion_curves(curves: pd.DataFrame, title: str = "Deletion and insertion curves") -> go.Figure:
     """Long frame with columns method, fraction (0..1), deletion, insertion: one line per method.
 
-    Deletion: S as the most important features are removed first (a faithful ranking drops fast).
-    Insertion: S as they are added to the baseline first (a faithful ranking rises fast)."""
+    Curves are on the report card's scale: 1 = S, 0 = S(baseline), x = share of groups moved.
+    Deletion: the groups a method ranks first go to the baseline first (a faithful ranking drops fast).
+    Insertion: they are restored first, starting from the baseline (a faithful ranking rises fast)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("Deletion (lower area = better)", "Insertion (higher area = better)"))
     for i, (name, part) in enumerate(curves.groupby("method", sort=False)):
@@ -112,13 +114,88 @@ def deletion_insertion_curves(curves: pd.DataFrame, title: str = "Deletion and i
             fig.add_trace(go.Scatter(x=part["fraction"], y=part[key], mode="lines", name=str(name),
                                      legendgroup=str(name), showlegend=col == 1,
                                      line=dict(color=colour, width=2),
-                                     hovertemplate=f"{name}<br>fraction %{{x:.2f}}: S = %{{y:.3f}}<extra></extra>"),
+                                     hovertemplate=f"{name}<br>%{{x:.0%}} of groups moved: %{{y:.3f}}"
+                                                   "<extra></extra>"),
                           row=1, col=col)
-    fig.update_xaxes(title="fraction of features", range=[0, 1])
-    fig.update_yaxes(title="S", col=1)
-    fig = _layout(fig, title, height=420)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2, x=0))
+    fig.update_xaxes(title="share of groups moved", range=[0, 1], tickformat=".0%")
+    fig.update_yaxes(title="(S − S(baseline)) scaled: 1 = S", col=1)
+    fig = _layout(fig, title, height=440)
+    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0))
     return fig
+
+
+TAU_BINS = np.linspace(-1.0, 1.0, 21)   # Kendall τ histogram bins: width 0.1 over [-1, 1]
+
+
+def agreement_histograms(per_pair: pd.DataFrame, title: str = "Attention vs each method: Kendall τ per pair",
+                         cols: int = 3) -> go.Figure:
+    """One histogram per method of Kendall τ between attention weights and the method's importances
+    (columns method, kendall_tau; NaN τ — constant rows — are left out). Bins: TAU_BINS. A dashed
+    line marks each method's median; τ = 0 (no relation) is the thin grey line."""
+    names = list(dict.fromkeys(per_pair["method"]))
+    cols = max(1, min(cols, len(names)))
+    rows = max(1, math.ceil(len(names) / cols))
+    medians = {n: per_pair.loc[per_pair["method"] == n, "kendall_tau"].median() for n in names}
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, horizontal_spacing=0.06, vertical_spacing=0.16,
+                        subplot_titles=[f"{n}: median {medians[n]:+.2f}" if np.isfinite(medians[n]) else n
+                                        for n in names])
+    centres = (TAU_BINS[:-1] + TAU_BINS[1:]) / 2
+    for i, name in enumerate(names):
+        taus = per_pair.loc[per_pair["method"] == name, "kendall_tau"].to_numpy(dtype=float)
+        counts, _ = np.histogram(taus[np.isfinite(taus)], bins=TAU_BINS)
+        row, col = i // cols + 1, i % cols + 1
+        fig.add_trace(go.Bar(x=centres, y=counts, width=TAU_BINS[1] - TAU_BINS[0], name=name, showlegend=False,
+                             marker_color=SERIES[i % len(SERIES)],
+                             hovertemplate="τ %{x:+.2f}: %{y} pairs<extra>" + name + "</extra>"), row=row, col=col)
+        fig.add_vline(x=0, line=dict(color="#999", width=1), row=row, col=col)
+        if np.isfinite(medians[name]):
+            fig.add_vline(x=float(medians[name]), line=dict(color="#222", width=1.5, dash="dash"), row=row, col=col)
+    fig.update_xaxes(range=[-1, 1])
+    for col in range(1, cols + 1):
+        fig.update_xaxes(title="Kendall τ", row=rows, col=col)
+    fig.update_yaxes(title="pairs", col=1)
+    fig.update_annotations(font_size=12)
+    return _layout(fig, title, height=120 + 220 * rows)
+
+
+def sanity_lines(results: pd.DataFrame, threshold: float = 0.9,
+                 title: str = "Cascading randomization: how much each explanation changes") -> go.Figure:
+    """Median Spearman ρ (original vs randomized explanation) per method, from "original" (ρ = 1) through
+    each cumulative stage. Columns: stage, name, spearman_median. Above the dashed threshold = the
+    explanation barely changed (flagged)."""
+    stages = ["original"] + list(dict.fromkeys(results["stage"]))
+    fig = go.Figure()
+    for i, (name, part) in enumerate(results.groupby("name", sort=False)):
+        fig.add_trace(go.Scatter(x=stages, y=[1.0] + part["spearman_median"].astype(float).tolist(),
+                                 mode="lines+markers", name=str(name), line=dict(color=SERIES[i % len(SERIES)], width=2),
+                                 hovertemplate=f"{name}<br>%{{x}}: ρ = %{{y:.2f}}<extra></extra>"))
+    fig.add_hline(y=threshold, line=dict(color=WARNING_COLOR, dash="dash", width=1),
+                  annotation_text=f"flagged above ρ = {threshold:g}", annotation_position="top right")
+    fig.update_yaxes(title="median Spearman ρ with the original", range=[-1.05, 1.05])
+    fig.update_xaxes(title="parameters randomized (cumulative)")
+    fig = _layout(fig, title, height=400)
+    fig.update_layout(legend=dict(orientation="h", y=-0.3, x=0))
+    return fig
+
+
+def attribution_boxes(frame: pd.DataFrame, title: str = "Attribution per group over the pairs",
+                      max_groups: int = 15) -> go.Figure:
+    """Box plots (one per group, largest mean |attribution| on top) of a long frame with columns group,
+    attribution — one method's attributions over many pairs."""
+    order = (frame.assign(m=frame["attribution"].abs()).groupby("group", sort=False)["m"].mean()
+             .sort_values(ascending=False).index[:max_groups])
+    fig = go.Figure()
+    for group in list(order)[::-1]:   # plotly stacks categories bottom-up
+        values = frame.loc[frame["group"] == group, "attribution"].to_numpy(dtype=float)
+        fig.add_trace(go.Box(x=values, name=str(group), orientation="h", boxpoints=False, showlegend=False,
+                             marker_color=SERIES[1], line=dict(width=1.5)))
+    fig.update_xaxes(title="attribution", zeroline=True, zerolinecolor="#444", zerolinewidth=1)
+    fig.update_yaxes(automargin=True)
+    shown = len(order)
+    total = frame["group"].nunique()
+    if total > shown:
+        title = f"{title} (top {shown} of {total} by mean |value|)"
+    return _layout(fig, title, height=max(280, 90 + 26 * shown))
 
 
 def entropy_histograms(normalized_entropy: np.ndarray, verdicts: pd.DataFrame, side: str = "user",
@@ -185,23 +262,34 @@ def score_shift_bars(moves: pd.DataFrame, title: str = "How the edit moves each 
 
 
 # ---- tables ------------------------------------------------------------------------------------
-# Which direction is good for each report-card column: True = higher is better.
+# Which direction is good for each report-card column: True = higher is better, False = |value| lower is
+# better (errors, gaps), "signed" = lower is better as a signed number (deletion area can dip below 0).
 _HIGHER_IS_BETTER = {"kendall_tau": True, "top_k_overlap": True, "insertion_auc": True,
-                     "max_abs_error": False, "completeness_gap": False, "infidelity": False,
-                     "sensitivity_max": False, "deletion_auc": False, "convergence_delta": False}
+                     "max_abs_error": False, "completeness_gap": False, "relative_gap": False, "infidelity": False,
+                     "sensitivity_max": False, "deletion_auc": "signed", "convergence_delta": False}
 
 
-def style_report_card(card: pd.DataFrame, precision: int = 3):
+def style_report_card(card: pd.DataFrame, precision: int = 3, formats: dict | None = None,
+                      skip_rows=()):
     """A pandas Styler: numbers rounded, the best method per column in bold with a green tint.
 
-    Error-like columns (gaps, errors, infidelity, deletion area) compare by |value|, lower is better."""
+    Error-like columns (gaps, errors, infidelity) compare by |value|, lower is better; the deletion area
+    compares signed, lower is better. `formats`: column → format string for columns that need another
+    format (tiny infidelities, say). `skip_rows`: index labels never marked best (the reference row,
+    which matches itself by construction)."""
     styler = card.style.format(precision=precision, na_rep="—")
+    for column, fmt in (formats or {}).items():
+        if column in card.columns:
+            styler = styler.format(fmt, subset=[column], na_rep="—")
+    skip = set(skip_rows)
 
     def best(column: pd.Series):
         numbers = pd.to_numeric(column, errors="coerce")
+        numbers = numbers.where(~column.index.isin(list(skip)))
         if column.name not in _HIGHER_IS_BETTER or numbers.isna().all():
             return [""] * len(column)
-        key = numbers if _HIGHER_IS_BETTER[column.name] else -numbers.abs()
+        rule = _HIGHER_IS_BETTER[column.name]
+        key = numbers if rule is True else (-numbers if rule == "signed" else -numbers.abs())
         top = key.max()
         return [f"font-weight: bold; background-color: {GOOD_TINT}" if v == top else ""
                 for v in key]
