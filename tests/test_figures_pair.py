@@ -147,7 +147,11 @@ def test_readable_heatmap_drops_cell_text_only_when_wide_and_keeps_a_minimum_hei
     wide = readable_heatmap(attention_heatmap(np.full((8, 20), 0.05), None))
     assert narrow.data[0].texttemplate == "%{z:.3g}" and wide.data[0].texttemplate is None
     np.testing.assert_allclose(np.asarray(wide.data[0].z), 0.05)
-    assert narrow.layout.height == 250 and wide.layout.height > 250  # only raised, never lowered
+    assert narrow.layout.height == 250  # a short figure is raised to the minimum
+    plain = attention_heatmap(np.full((8, 20), 0.05), [f"a long dimension name {i}" for i in range(20)])
+    slanted = readable_heatmap(attention_heatmap(np.full((8, 20), 0.05),
+                                                 [f"a long dimension name {i}" for i in range(20)]))
+    assert slanted.layout.height >= plain.layout.height + 0.5 * 11 * 24  # room for 24-character slanted names
 
 
 def test_shorten():

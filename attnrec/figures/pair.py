@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from attnrec.figures.attention import unique_names
 from attnrec.safety import escape_html
-from attnrec.figures.style import (DIVERGING_SCALE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
+from attnrec.figures.style import (DIVERGING_SCALE, FONT_SIZE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
                                    side_color, tick_angle, tick_font_size)
 
 __all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
@@ -30,14 +30,22 @@ def shorten(text: str, limit: int = MAX_LABEL) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def readable_heatmap(fig: go.Figure, max_columns: int = 14, min_height: int = 250) -> go.Figure:
-    """A heatmap that reads at 1280 px: cell numbers dropped beyond `max_columns` columns (they no
-    longer fit in a cell and overlap; hover still shows every value), and at least `min_height` px so a
-    two-head map keeps a legible colour bar."""
-    for trace in fig.data:
-        if trace.type == "heatmap" and trace.z is not None and len(trace.z[0]) > max_columns:
+def readable_heatmap(fig: go.Figure, max_columns: int = 10, min_height: int = 250) -> go.Figure:
+    """A heatmap that reads at 1280 px.
+
+    Cell numbers are dropped beyond `max_columns` columns (they no longer fit and overlap; hover still
+    shows every value), and the figure grows by the room its slanted dimension names take, which
+    Plotly's automargin would otherwise take from the cells (two heads shrank to a 15 px strip).
+    """
+    heatmaps = [t for t in fig.data if t.type == "heatmap" and t.z is not None]
+    extra = 0
+    for trace in heatmaps:
+        if len(trace.z[0]) > max_columns:
             trace.texttemplate = None
-    fig.update_layout(height=max(int(fig.layout.height or 0), min_height))
+        if fig.layout.xaxis.tickangle not in (None, 0) and trace.x is not None:
+            font = (fig.layout.xaxis.tickfont.size if fig.layout.xaxis.tickfont else None) or FONT_SIZE
+            extra = max(extra, int(0.5 * font * max(len(str(x)) for x in trace.x)))  # ≈ length · sin 45°
+    fig.update_layout(height=max(int(fig.layout.height or 0) + extra, min_height))
     return fig
 
 

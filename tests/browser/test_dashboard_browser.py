@@ -76,6 +76,17 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     assert metric(page, "Rank for this user") == f"{expected.rank} of {len(model.item_ids)}"
     # Both heatmaps drew (an SVG layer each).
     assert page.locator(f"{CHART} .main-svg").count() >= 2
+    # Clicking the A_U cell of head 2 with the largest contribution tells that cell's story.
+    dim = int(expected.trace.contributions[0, 1].abs().argmax())
+    heatmap = page.locator(CHART).first
+    heatmap.scroll_into_view_if_needed()
+    box = heatmap.locator(".scatterlayer .point").nth(model.d + dim).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    story = page.locator("[data-testid='stMarkdownContainer']").filter(
+        has_text=f"Head 2, dimension “{model.dimension_names[dim]}”").first
+    story.wait_for()
+    contribution = float(expected.trace.contributions[0, 1, dim])
+    assert f"{contribution:+.4f}" in story.inner_text()
     save_full_page(page, SCREENSHOTS / "explore.png")
 
     # The copied link, opened in a new tab (a new session), shows the same view.
