@@ -65,6 +65,36 @@ def _config_problem(config: dict, config_name: str) -> None:
         raise UploadError(f"lacks {', '.join(missing)}; is this an attnrec config.json?", file=config_name)
 
 
+# Sizes no sensible attnrec model exceeds; a config asking for more is refused before anything is allocated.
+SIZE_LIMITS = {"d": 4096, "heads": 64, "hidden": 16384, "user_columns": 200_000, "item_columns": 200_000}
+
+
+def _check_sizes(config: dict, header: dict, config_name: str) -> None:
+    """Every size in the config is a whole number in range, and the model it describes is no bigger than
+    the weights file actually holds — so a tiny upload cannot make the server allocate gigabytes."""
+    for key, limit in SIZE_LIMITS.items():
+        value = config.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not (0 if key == "hidden" else 1) <= value <= limit:
+            raise UploadError(f"'{key}' must be a whole number between {0 if key == 'hidden' else 1} and {limit}, "
+                              f"got {value!r}", file=config_name)
+    if not isinstance(config.get("tied"), bool):
+        raise UploadError(f"'tied' must be true or false, got {config.get('tied')!r}", file=config_name)
+    d, heads = config["d"], config["heads"]
+    attention = heads * d * d * (1 if config["tied"] else 2)
+    encoders = 2 * d if config.get("mode") == "aligned" else d * (config["user_columns"] + config["item_columns"])
+    stored = sum(_elements(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+    if attention + encoders > stored:
+        raise UploadError(f"describes a model with at least {attention + encoders:,} weights but the weights file "
+                          f"holds {stored:,}; the config and the weights do not belong together", file=config_name)
+
+
+def _elements(shape) -> int:
+    count = 1
+    for size in shape:
+        count *= int(size)
+    return count
+
+
 def _columns_needed(featurizer_blob: dict) -> dict[str, set[str]]:
     """The raw columns a featurizer JSON reads on each side (aligned rules or latent fields)."""
     needed: dict[str, set[str]] = {"user": set(), "item": set()}
@@ -98,12 +128,13 @@ def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, byte
     weights_name, weights_bytes = weights
     config_name, config_bytes = config
     check_size(weights_bytes, weights_name)
-    sniff_safetensors(weights_bytes, weights_name)
+    header = sniff_safetensors(weights_bytes, weights_name)
     blob = parse_json_upload(config_bytes, config_name)
     if blob.get("format") != "attnrec-checkpoint":
         raise UploadError("is not an attnrec checkpoint config (no \"format\": \"attnrec-checkpoint\")",
                           file=config_name)
     _config_problem(blob, config_name)
+    _check_sizes(blob, header, config_name)
     _check_fits_dataset(blob, dataset, config_name)
     with tempfile.TemporaryDirectory(prefix="attnrec-upload-") as folder:
         (Path(folder) / WEIGHTS_FILE).write_bytes(weights_bytes)
@@ -115,5 +146,5 @@ def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, byte
             message = str(err).replace(str(Path(folder) / WEIGHTS_FILE), weights_name)
             message = message.replace(str(Path(folder) / CONFIG_FILE), config_name).replace(folder, "upload")
             raise UploadError(message) from None
-        except (DataError, ValueError, KeyError) as err:
+        except (DataError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise UploadError(f"does not fit dataset '{dataset.name}': {err}", file=config_name) from None

@@ -277,6 +277,10 @@ def other_dataset_config(config: bytes) -> bytes:
     return json.dumps(blob).encode()
 
 
+def config_with(config: bytes, **changes) -> bytes:
+    return json.dumps({**json.loads(config), **changes}).encode()
+
+
 CHECKPOINT_CASES = {
     "pickle named .safetensors": (lambda w, c: [("model.safetensors", pickle.dumps({"w_u": [0.0]})),
                                                 ("config.json", c)], "pickle / torch.save"),
@@ -293,6 +297,11 @@ CHECKPOINT_CASES = {
     "weights without a config": (lambda w, c: [("model.safetensors", w)], "exactly one .safetensors file and one .json"),
     "trained on other columns": (lambda w, c: [("model.safetensors", w), ("config.json", other_dataset_config(c))],
                                  "user column(s) income that dataset 'good' does not have"),
+    "config size of the wrong type": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, d=None))],
+                                      "'d' must be a whole number between 1 and 4096, got None"),
+    "config asking for a huge model": (lambda w, c: [("model.safetensors", w),
+                                                     ("config.json", config_with(c, d=3000))],
+                                       "the config and the weights do not belong together"),
     "truncated safetensors": (lambda w, c: [("model.safetensors", w[: len(w) // 2]), ("config.json", c)],
                               "model.safetensors"),
 }
