@@ -1,7 +1,7 @@
 """How long `Recommender.top_k` takes over a catalog: the shipped models, then synthetic catalogs of
 growing size (random weights; speed does not depend on what the weights are).
 
-    python benchmarks/topk.py [--device cpu] [--repeats 20]
+    python benchmarks/topk.py [--device cpu] [--repeats 20] [--threads N]
 """
 from __future__ import annotations
 
@@ -50,7 +50,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
     print(f"{'catalog':<28} {'items':>8} {'d':>4} {'H':>3} {'top_k(10) ms':>13}")
     for folder in sorted(MODELS.glob("*/config.json")):
