@@ -95,3 +95,21 @@ def test_absent_device_is_an_error_not_a_fallback(tmp_path):
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="CUDA was requested but this machine has no CUDA device; available: "):
         load(tmp_path, device="cuda", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json)
+
+
+SHIPPED = ["restaurants-aligned", "restaurants-latent", "synthetic"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoints_load_small_and_consistent(name):
+    from pathlib import Path
+    from attnrec.model import Recommender
+    folder = Path(__file__).resolve().parents[1] / "sample_data" / "models" / name
+    assert (folder / "model.safetensors").stat().st_size < 5 * 1024 * 1024
+    model = Recommender.load(folder, device="cpu")
+    assert not model.training and model.config["metrics"]["users"] > 0
+    user = model.user_ids[0]
+    top = model.top_k(user, k=10)
+    assert len(top) == 10 and top["s"].is_monotonic_decreasing
+    # the catalog path and the pairwise path agree on the shipped weights too
+    np.testing.assert_allclose(top["s"], model.score(user, list(top["item_id"]))["s"], rtol=1e-4, atol=1e-6)
