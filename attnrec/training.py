@@ -3,7 +3,8 @@
 Labels are binary (the data layer binarises ratings). Each epoch pairs every training positive with
 `negatives` items drawn uniformly from the items the user has no positive with; observed negatives
 (label 0 rows) join every epoch as negatives too. The validation split (a seeded `val_fraction` of the
-positives and observed negatives, with fixed sampled negatives) picks the epoch to keep. At the end,
+positives and observed negatives, with fixed sampled negatives) picks the epoch to keep: by default the one
+with the best full-ranking validation AUC (`monitor="val_auc"`), or the lowest validation loss. At the end,
 a and b of σ(a·S + b) are refit by logistic regression of the label on S over the validation pairs, so
 "probability" means: chance this pair is a positive, in a pool with `negatives` random items per positive.
 """
