@@ -295,8 +295,11 @@ def test_checkpoint_upload_refusals(trained):
     with pytest.raises(DataError, match="not an attnrec checkpoint config"):
         load_uploaded_checkpoint(weights, ("config.json", b'{"a": 1}'), dataset)
     blob = json.loads(config[1])
-    blob["d"] = 8  # the weights are d=4
-    with pytest.raises(UploadError, match="shape") as err:
+    blob["d"] = 8  # the weights are d=4: more weights than the file holds
+    with pytest.raises(UploadError, match="do not belong together"):
+        load_uploaded_checkpoint(weights, ("config.json", json.dumps(blob).encode()), dataset)
+    blob["d"], blob["heads"] = 4, 1  # fewer heads: fits the size check, but w_u's shape is wrong
+    with pytest.raises(UploadError, match="tensor '.*' in model.safetensors has shape") as err:
         load_uploaded_checkpoint(weights, ("config.json", json.dumps(blob).encode()), dataset)
     assert "/tmp" not in str(err.value)  # names the uploaded files, not our temporary folder
     other, _ = dataset_from_mapping(small_state().tables, {**MAPPING, "item_roles": {"genre": "categorical"}}, "o")
