@@ -136,7 +136,7 @@ if uploads.complete:
                    label_threshold=threshold, user_roles=user_roles, item_roles=item_roles,
                    separators={**user_separators, **item_separators}, aligned_pairs=aligned_pairs)
 
-    # ---- 3. validate and keep ----------------------------------------------------------------------
+    # ---- 2b. validate and keep ----------------------------------------------------------------------
     keep, download = st.columns([1, 1])
     if keep.button("Validate and keep this dataset", type="primary", key="data_keep"):
         try:
@@ -163,7 +163,7 @@ if st.session_state.get("data_last_kept") in datasets:
                                f"{len(kept.interactions)} interactions ({int(kept.interactions['label'].sum())} "
                                f"positive). It is listed in the sidebar on every page."))
 
-# ---- 4. train ----------------------------------------------------------------------------------------
+# ---- 3. train ----------------------------------------------------------------------------------------
 st.subheader("3 · Train a model")
 job: TrainingJob | None = st.session_state.get("data_training_job")
 if not datasets:
@@ -171,17 +171,20 @@ if not datasets:
 else:
     from attnrec.training import TrainConfig
 
+    # Dataset and mode outside the form: the choices offered below depend on them.
+    left, middle, right = st.columns(3)
+    dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset")
+    has_pairs = bool(datasets[dataset_name].schema.get("aligned_pairs"))
+    mode = middle.radio("Mode", ["latent", "aligned"] if has_pairs else ["latent"], horizontal=True,
+                        key="data_train_mode", help="aligned needs aligned pairs in the mapping")
     with st.form("data_train_form", border=False):
         left, middle, right = st.columns(3)
-        dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset")
-        has_pairs = bool(datasets[dataset_name].schema.get("aligned_pairs")) if dataset_name else False
-        mode = left.radio("Mode", ["latent", "aligned"] if has_pairs else ["latent"], horizontal=True,
-                          key="data_train_mode", help="aligned needs aligned pairs in the mapping")
-        d = middle.number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d")
+        d = left.number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d", disabled=mode == "aligned")
         heads = middle.number_input("Heads", 1, 8, 2, key="data_train_heads")
         epochs = right.number_input("Epochs", 1, 500, 20, key="data_train_epochs")
         lr = right.number_input("Learning rate", 1e-4, 1.0, 0.01, format="%.4f", key="data_train_lr")
-        model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60, key="data_model_name")
+        model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60,
+                                   key=f"data_model_name_{dataset_name}")
         busy = job is not None and not job.snapshot().finished
         start = st.form_submit_button("Train", type="primary", disabled=busy)
     if start:
@@ -218,7 +221,7 @@ def training_progress() -> None:
 
 training_progress()
 
-# ---- 5. checkpoints ----------------------------------------------------------------------------------
+# ---- 4. checkpoints ----------------------------------------------------------------------------------
 st.subheader("4 · Checkpoints (safetensors + JSON)")
 download_col, upload_col = st.columns(2)
 with download_col:

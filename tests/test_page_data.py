@@ -99,7 +99,7 @@ def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
     at = kept
     at.number_input(key="data_train_epochs").set_value(2)
     at.number_input(key="data_train_d").set_value(4)
-    at.text_input(key="data_model_name").set_value("tiny")
+    at.text_input(key="data_model_name_my restaurants").set_value("tiny")
     at.button(key="FormSubmitter:data_train_form-Train").click().run()
     job = at.session_state["data_training_job"]
     snap = job.join(120)
