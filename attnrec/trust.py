@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from attnrec.explain import MAX_GROUPS, METHODS, Group, explain, targets_for
-from attnrec.explain.agreement import agreement_summary, attention_agreement
+from attnrec.explain.agreement import agreement_summary, agreement_verdict, attention_agreement
 from attnrec.explain.metrics import kendall_tau_rows
 from attnrec.explain.report import ReportCard, report_card
 
 __all__ = ["GROUPINGS", "SAMPLING_REFERENCE_PERMUTATIONS", "ReferencePlan", "families_available", "family_groups",
-           "trust_target", "reference_plan", "plan_for", "grouping_options", "verdict_tone", "CARD_LABELS",
+           "trust_target", "reference_plan", "plan_for", "grouping_options", "verdict_word", "verdict_tone",
+           "CARD_LABELS",
            "CARD_FORMATS", "card_methods", "run_report_card", "card_table", "curves_frame",
            "CARD_COLUMNS", "AgreementResult", "attention_vs_attributions", "run_sanity_checks",
            "BatchFileError", "read_batch_explanations", "BatchSummary", "summarize_batch", "method_name"]
@@ -137,6 +138,11 @@ def plan_for(model, level: str, grouping: str) -> ReferencePlan:
     return reference_plan(n, what, hint)
 
 
+def verdict_word(text: str) -> str:
+    """The verdict's leading words: "agree", "partly agree", "disagree", "contradict", "faithful", …"""
+    return text.split(":")[0].strip()
+
+
 def verdict_tone(text: str) -> str:
     """"success" | "info" | "warning" for a verdict's first word (faithful / agree … unfaithful / disagree)."""
     word = text.split(":")[0].split(" ")[0].strip().lower()
@@ -150,22 +156,22 @@ def verdict_tone(text: str) -> str:
 # Column headers and help for the report card table (keys: CARD_COLUMNS), and the number formats.
 CARD_LABELS = {
     "method": ("method", None),
-    "verdict": ("verdict", "faithful: ranks groups like the reference (τ ≥ 0.8, top-k ≥ 80%) and adds up (gap ≤ 5%); "
-                           "approximate: τ ≥ 0.5 and top-k ≥ 50%; unfaithful: otherwise."),
-    "max_abs_error": ("max |error|", "Largest |attribution − reference| over the groups."),
-    "kendall_tau": ("Kendall τ", "Rank agreement with the reference over the groups (1 = same order)."),
-    "top_k_overlap": ("top-k overlap", "Share of the reference's k largest-|·| groups that the method also puts "
-                                       "in its top k."),
-    "completeness_gap": ("completeness gap", "Σ attributions − (S − S(baseline)); 0 = adds up exactly."),
-    "relative_gap": ("relative gap", "|completeness gap| as a share of |S − S(baseline)|."),
+    "verdict": ("verdict", "faithful: ranks groups like the reference (τ ≥ 0.8, top-k ≥ 80%) and adds up "
+                           "(gap ≤ 5%); approximate: τ ≥ 0.5 and top-k ≥ 50%; unfaithful: otherwise."),
+    "max_abs_error": ("max |err|", "Largest |attribution − reference| over the groups."),
+    "kendall_tau": ("τ", "Kendall τ with the reference over the groups (1 = same order)."),
+    "top_k_overlap": ("top-k", "Share of the reference's k largest-|·| groups that the method also puts in its "
+                               "top k."),
+    "completeness_gap": ("gap", "Completeness gap: Σ attributions − (S − S(baseline)); 0 = adds up exactly."),
+    "relative_gap": ("rel. gap", "|completeness gap| as a share of |S − S(baseline)|."),
     "infidelity": ("infidelity", "Captum infidelity (normalized): how badly Σ attributions of randomly dropped "
                                  "groups predicts the score drop. Lower is better."),
     "sensitivity_max": ("sensitivity", "Captum sensitivity_max relative to the attribution's size: the largest "
                                        "change of the explanation for a ±2% input nudge. Lower is steadier."),
-    "deletion_auc": ("deletion area", "Area under the deletion curve: removing top groups first should make the "
-                                      "score fall fast. Lower is better."),
-    "insertion_auc": ("insertion area", "Area under the insertion curve: restoring top groups first should make "
-                                        "the score rise fast. Higher is better."),
+    "deletion_auc": ("deletion", "Area under the deletion curve: removing top groups first should make the "
+                                 "score fall fast. Lower is better."),
+    "insertion_auc": ("insertion", "Area under the insertion curve: restoring top groups first should make "
+                                   "the score rise fast. Higher is better."),
     "reason": ("why", None),
 }
 CARD_FORMATS = {"max_abs_error": "{:.3g}", "completeness_gap": "{:+.2e}", "relative_gap": "{:.1%}",
@@ -244,7 +250,7 @@ def curves_frame(card: ReportCard) -> pd.DataFrame:
 @dataclass
 class AgreementResult:
     reference: str               # registry key of the method the headline compares with
-    per_pair: pd.DataFrame       # method (display name), key, pair, kendall_tau
+    per_pair: pd.DataFrame       # method (display name), key, pair, kendall_tau, reading (verdict's first words)
     summary: pd.DataFrame        # per method: median / quartiles of τ, share τ ≥ 0.5, pairs, verdict
     headline: str                # the verdict against the reference, in plain words
 
@@ -275,6 +281,8 @@ def attention_vs_attributions(model, user_ids: Sequence[str], item_ids: Sequence
     per_pair = attention_agreement(target, done, "weights")
     per_pair.insert(1, "key", per_pair["method"])
     per_pair["method"] = per_pair["key"].map(method_name)
+    per_pair["reading"] = [verdict_word(agreement_verdict([tau], name))
+                           for name, tau in zip(per_pair["method"], per_pair["kendall_tau"])]
     summary = agreement_summary(per_pair[["method", "pair", "kendall_tau"]])
     headline_row = summary.set_index("method").loc[method_name(plan.key)]
     if progress:
@@ -368,7 +376,8 @@ def read_batch_explanations(source) -> pd.DataFrame:
     frame = table.to_pandas()
     for name in ("user_id", "item_id", "method", "level", "baseline", "group", "side"):
         if frame[name].isna().any():
-            raise BatchFileError(f"column '{name}' has empty values (row {int(frame[name].isna().to_numpy().argmax())})")
+            row = int(frame[name].isna().to_numpy().argmax())
+            raise BatchFileError(f"column '{name}' has empty values (row {row})")
     return frame
 
 

@@ -125,26 +125,26 @@ plan = plan_for(model, level, grouping)
 card_keys = card_methods(level, chosen, plan.key)
 card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
 with st.status("Scoring the methods…", expanded=False) as card_status:
-    bar = card_status.progress(0.0)
-
     def card_progress(label: str, done: float) -> None:
-        card_status.update(label=label)
-        bar.progress(min(max(done, 0.0), 1.0))
+        # Only the label: element calls made inside a cached function would be replayed on a cache hit.
+        card_status.update(label=f"{label} ({done:.0%})")
 
     card = cached_card(selection.model_key, user_id, item_id, level, baseline, grouping, tuple(card_keys),
                        card_params, model, card_progress)
-    bar.progress(1.0)
     card_status.update(label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}",
                        state="complete")
 table = card_table(card)
 by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
               for word in ("faithful", "approximate", "unfaithful")}
 st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
-st.dataframe(style_report_card(table, formats=CARD_FORMATS, skip_rows=[0]), hide_index=True, width="stretch",
-             key="attributions_card",
-             column_config={c: st.column_config.Column(label, help=help) for c, (label, help) in CARD_LABELS.items()})
-st.caption(f"Row 1 is the reference itself. k = {card.k}. Attention weights and Saliency are not shares of S, so "
-           "their gap and error are large by construction: judge them on τ, top-k and the curves.")
+st.dataframe(style_report_card(table.drop(columns="reason"), formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
+             width="stretch", column_config={c: st.column_config.Column(label, help=help)
+                                             for c, (label, help) in CARD_LABELS.items()})
+st.caption(f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. Attention "
+           "weights and Saliency are not shares of S, so their gap and error are large by construction: judge them "
+           "on τ, top-k and the curves.")
+with st.expander("Why each verdict"):
+    st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))
 st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
 
 # ---- attention vs attributions ------------------------------------------------------------------------
@@ -159,11 +159,9 @@ agreement = cached_agreement(selection.model_key, user_id, item_id, baseline,
 tone = verdict_tone(agreement.headline)
 {"success": st.success, "info": st.info, "warning": st.warning}[tone](
     f"**Verdict (vs {method(agreement.reference).name}):** {agreement.headline}")
-st.dataframe(agreement.per_pair[["method", "kendall_tau"]].assign(
-    verdict=agreement.summary.set_index("method").loc[agreement.per_pair["method"], "verdict"].to_numpy()),
-    hide_index=True, width="stretch", key="attributions_agreement_table",
+st.dataframe(agreement.per_pair[["method", "kendall_tau", "reading"]], hide_index=True, width="stretch",
     column_config={"kendall_tau": st.column_config.NumberColumn("Kendall τ with attention", format="%+.2f"),
-                   "verdict": st.column_config.TextColumn("verdict", width="large")})
+                   "reading": st.column_config.TextColumn("reading")})
 
 downloads = st.columns(2)
 export = {"user_id": user_id, "item_id": item_id, "level": level, "baseline": baseline, "s": s,

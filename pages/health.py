@@ -1,10 +1,21 @@
-"""Model health: held-out metrics against baselines, how the heads attend, and the pairs it gets most wrong."""
+"""Model health: held-out metrics against baselines, how the heads attend, the pairs it gets most wrong, and
+how far to trust its explanations over the data (report card, attention vs attributions, sanity checks,
+batch-explain files)."""
+import os
+
 import streamlit as st
 
 from attnrec import ui
-from attnrec.figures.explain import entropy_histograms, mean_attention_heatmap
-from attnrec.health import (attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
+from attnrec.explain import method
+from attnrec.explain.report import DEFAULT_METHODS
+from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
+                                     entropy_histograms, mean_attention_heatmap, sanity_lines, style_report_card)
+from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
                             mean_attention, metrics_against_baselines, sample_pairs, wrong_pairs)
+from attnrec.trust import (CARD_FORMATS, CARD_LABELS, BatchFileError, attention_vs_attributions, card_methods,
+                           card_table, curves_frame, grouping_options, method_name, plan_for, read_batch_explanations,
+                           run_report_card, run_sanity_checks, summarize_batch, trust_target, verdict_tone,
+                           verdict_word)
 
 st.title("Model health")
 st.caption("Is the model any good on data it did not train on, do its attention heads look at anything, "
@@ -31,6 +42,40 @@ def cached_attention(model_key: str, n_pairs: int, seed: int, _model, _dataset):
 @st.cache_data(show_spinner="Finding the pairs the model gets most wrong…", max_entries=16)
 def cached_wrong_pairs(model_key: str, k: int, _model, _dataset):
     return wrong_pairs(_model, held_out_split(_model, _dataset), k)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_sample_card(model_key: str, n_pairs: int, seed: int, level: str, baseline: str, grouping: str,
+                       methods: tuple, _model, _dataset, _progress=None):
+    pairs = sample_pairs(_dataset.interactions, n_pairs, seed)
+    target = trust_target(_model, pairs["user_id"], pairs["item_id"], level, baseline, grouping)
+    return run_report_card(target, methods, progress=_progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_sample_agreement(model_key: str, n_pairs: int, seed: int, baseline: str, methods: tuple, _model, _dataset,
+                            _attributions=None, _progress=None):
+    pairs = sample_pairs(_dataset.interactions, n_pairs, seed)
+    return attention_vs_attributions(_model, pairs["user_id"], pairs["item_id"], baseline, methods,
+                                     attributions=_attributions, progress=_progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_sanity(model_key: str, n_pairs: int, seed: int, level: str, baseline: str, grouping: str, methods: tuple,
+                  _model, _dataset):
+    pairs = sample_pairs(_dataset.interactions, n_pairs, seed)
+    return run_sanity_checks(_model, pairs["user_id"], pairs["item_id"], level, baseline, methods, grouping=grouping)
+
+
+@st.cache_data(show_spinner="Reading the Parquet file…", max_entries=8)
+def cached_batch_file(data: bytes | None, path: str | None, stamp: tuple | None = None):
+    """(frame, summary) of a batch-explain output; `stamp` (mtime, size) re-reads a changed file."""
+    frame = read_batch_explanations(data if data is not None else path)
+    return frame, summarize_batch(frame)
+
+
+def show_verdict(text: str, prefix: str = "") -> None:
+    {"success": st.success, "info": st.info, "warning": st.warning}[verdict_tone(text)](prefix + text)
 
 
 # ---- metrics ------------------------------------------------------------------------------------------
@@ -93,3 +138,142 @@ with left:
     pair_list(f"Highest-scored negatives — {source}", negatives, "wrong_negative")
 with right:
     pair_list("Lowest-scored held-out positives", positives, "wrong_positive")
+
+
+# ---- trust over a sample ------------------------------------------------------------------------------
+st.subheader("How far to trust the explanations, over a sample")
+st.caption("The trust report card of Attributions, over pairs drawn from the interactions: medians over the sample, "
+           "verdicts from them, mean deletion / insertion curves.")
+LEVELS = {"dimensions": "dimensions of X and Y", "fields": "raw fields"}
+BASELINES = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown”"}
+controls = st.columns([3, 2, 3])
+n_trust = controls[0].slider("Pairs sampled", 10, 500, 40, step=10, key="health_trust_pairs",
+                             help="More pairs: steadier medians, slower (Captum's sensitivity re-runs every method).")
+trust_level = controls[1].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="health_trust_level")
+trust_baseline = controls[2].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
+                                   key="health_trust_baseline")
+available = ui.attribution_methods(trust_level)
+trust_methods = st.multiselect("Methods", available, default=[k for k in DEFAULT_METHODS if k in available],
+                               format_func=lambda k: method(k).name, key=f"health_trust_methods_{trust_level}")
+trust_groupings = grouping_options(model, trust_level)
+trust_grouping = "level"
+if len(trust_groupings) > 1:
+    trust_grouping = st.radio("Groups the card scores", list(trust_groupings), format_func=trust_groupings.get,
+                              horizontal=True, key=f"health_trust_grouping_{trust_level}")
+trust_plan = plan_for(model, trust_level, trust_grouping)
+(st.success if trust_plan.exact else st.warning)(trust_plan.message)
+card_keys = tuple(card_methods(trust_level, trust_methods, trust_plan.key))
+with st.status(f"Report card over {n_trust} pairs…") as trust_status:
+    def trust_progress(label: str, done: float) -> None:
+        # Only the label: element calls made inside a cached function would be replayed on a cache hit.
+        trust_status.update(label=f"{label} ({done:.0%})")
+
+    sample_card = cached_sample_card(selection.model_key, int(n_trust), 0, trust_level, trust_baseline, trust_grouping,
+                                     card_keys, model, dataset, trust_progress)
+    reuse = sample_card.attributions if trust_level == "dimensions" and trust_grouping == "level" else None
+    sample_agreement = cached_sample_agreement(selection.model_key, int(n_trust), 0, trust_baseline,
+                                               tuple(k for k in trust_methods if "dimensions" in method(k).levels),
+                                               model, dataset, reuse, trust_progress)
+    trust_status.update(label=f"Report card and attention agreement over {n_trust} pairs", state="complete",
+                        expanded=False)
+sample_table = card_table(sample_card)
+st.dataframe(style_report_card(sample_table.drop(columns="reason"), formats=CARD_FORMATS, skip_rows=[0]),
+             hide_index=True, width="stretch",
+             column_config={c: st.column_config.Column(label, help=help) for c, (label, help) in CARD_LABELS.items()})
+st.caption(f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). Row 1 is the reference; the "
+           "best other method per column is tinted. Attention weights and Saliency are not shares of S: their gap and "
+           "error are large by construction.")
+with st.expander("Why each verdict"):
+    st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in sample_table.itertuples()))
+st.plotly_chart(deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
+                width="stretch", key="health_curves")
+
+st.subheader("Does attention tell the same story?")
+st.caption("Per pair, Kendall τ between attention weights and each method's dimension importance "
+           "(at the dimension level, where attention weights live).")
+show_verdict(sample_agreement.headline, f"**Verdict (vs {method(sample_agreement.reference).name}):** ")
+st.plotly_chart(agreement_histograms(sample_agreement.per_pair), width="stretch", key="health_agreement")
+st.dataframe(sample_agreement.summary.assign(verdict=sample_agreement.summary["verdict"].map(verdict_word)),
+             hide_index=True, width="stretch",
+             column_config={"median_tau": st.column_config.NumberColumn("median τ", format="%+.2f"),
+                            "q25_tau": st.column_config.NumberColumn("25%", format="%+.2f"),
+                            "q75_tau": st.column_config.NumberColumn("75%", format="%+.2f"),
+                            "share_tau_at_least_0.5": st.column_config.NumberColumn("τ ≥ 0.5", format="percent"),
+                            "verdict": st.column_config.TextColumn("reading")})
+
+# ---- sanity checks ----------------------------------------------------------------------------------
+st.subheader("Sanity checks: does each explanation depend on the model?")
+st.caption("Cascading randomization (Adebayo et al. 2018): re-draw the attention weights, then the encoders too, on a "
+           "copy of the model, and compare each method's new explanation with the original (Spearman ρ per pair). "
+           "A method whose explanation barely changes (median ρ > 0.9) reflects the input, not the model: flagged.")
+sanity_cols = st.columns([3, 2], vertical_alignment="bottom")
+n_sanity = sanity_cols[0].slider("Pairs for the sanity checks", 5, 100, 20, step=5, key="health_sanity_pairs")
+sanity_request = (selection.model_key, int(n_sanity), trust_level, trust_baseline, trust_grouping, tuple(trust_methods))
+if sanity_cols[1].button("Run sanity checks (slower)", key="health_sanity_run"):
+    st.session_state["health_sanity_request"] = sanity_request
+if st.session_state.get("health_sanity_request") == sanity_request:
+    with st.spinner("Randomizing parameters stage by stage and re-explaining…"):
+        sanity, sanity_verdicts = cached_sanity(selection.model_key, int(n_sanity), 0, trust_level, trust_baseline,
+                                                trust_grouping, tuple(trust_methods), model, dataset)
+    flagged = sanity_verdicts[sanity_verdicts["flagged"]]
+    if len(flagged):
+        st.warning("Barely change when the model is randomized — do not trust them here: "
+                   + ", ".join(flagged["name"]))
+    else:
+        st.success("Every method's explanation changes when the model is randomized.")
+    st.plotly_chart(sanity_lines(sanity), width="stretch", key="health_sanity")
+    st.dataframe(sanity_verdicts[["name", "stage", "spearman_median", "flagged", "verdict"]], hide_index=True,
+                 width="stretch", key="health_sanity_table",
+                 column_config={"name": "method", "spearman_median": st.column_config.NumberColumn("median ρ",
+                                                                                                   format="%+.2f"),
+                                "verdict": st.column_config.TextColumn("verdict", width="large")})
+else:
+    st.caption(f"Not run yet for these settings ({n_sanity} pairs, the methods above).")
+
+# ---- batch-explain file ------------------------------------------------------------------------------
+st.subheader("Batch explanations from a file")
+st.caption("The Parquet output of `python -m attnrec explain --checkpoint … --pairs pairs.csv --out out.parquet`: "
+           "one row per pair × method × group. Read with pyarrow; nothing in it is executed.")
+source = st.columns(2)
+uploaded = source[0].file_uploader("Upload a Parquet file", type=["parquet"], key="health_batch_upload")
+path = source[1].text_input("…or a .parquet path on this server", key="health_batch_path",
+                            placeholder="explanations.parquet").strip()
+batch = None
+if uploaded is not None or path:
+    try:
+        if uploaded is not None:
+            batch = cached_batch_file(uploaded.getvalue(), None)
+        else:
+            stat = os.stat(path) if os.path.isfile(path) else None
+            batch = cached_batch_file(None, path, (stat.st_mtime, stat.st_size) if stat else None)
+    except BatchFileError as error:
+        st.error(f"Could not use {'“' + uploaded.name + '”' if uploaded is not None else path}: {error}")
+if batch is not None:
+    frame, summary = batch
+    info = summary.overview
+    numbers = st.columns(4)
+    numbers[0].metric("pairs", f"{info['pairs']:,}")
+    numbers[1].metric("methods", len(info["methods"]))
+    numbers[2].metric("groups", info["groups"])
+    numbers[3].metric("rows", f"{info['rows']:,}")
+    st.caption(f"Level: {', '.join(info['levels'])} · baseline: {', '.join(info['baselines'])}")
+    st.dataframe(summary.per_method.drop(columns="key"), hide_index=True, width="stretch", key="health_batch_methods",
+                 column_config={"median relative gap": st.column_config.NumberColumn(format="percent"),
+                                "share within 5%": st.column_config.NumberColumn(format="percent"),
+                                "share first": st.column_config.NumberColumn(format="percent"),
+                                "median |completeness gap|": st.column_config.NumberColumn(format="%.2e"),
+                                "median |convergence delta|": st.column_config.NumberColumn(format="%.2e")})
+    picked = st.selectbox("Method", info["methods"], format_func=method_name, key="health_batch_method")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(attribution_boxes(frame[frame["method"] == picked][["group", "attribution"]],
+                                        title="Attribution per group over the pairs"),
+                      width="stretch", key="health_batch_boxes")
+    tops = summary.top_groups[summary.top_groups["method"] == picked].drop(columns=["method", "name"])
+    right.dataframe(tops.head(15), hide_index=True, width="stretch", key="health_batch_top",
+                    column_config={"mean_abs_attribution": st.column_config.NumberColumn("mean |attr|", format="%.3g"),
+                                   "mean_attribution": st.column_config.NumberColumn("mean attr", format="%+.3g"),
+                                   "share_ranked_first": st.column_config.NumberColumn("ranked 1st", format="percent"),
+                                   "share_in_top_3": st.column_config.NumberColumn("in top 3", format="percent")})
+    if summary.agreement is not None:
+        st.plotly_chart(agreement_histograms(summary.agreement, title="Attention vs each method in the file"),
+                        width="stretch", key="health_batch_agreement")

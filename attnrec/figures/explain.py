@@ -167,7 +167,8 @@ def sanity_lines(results: pd.DataFrame, threshold: float = 0.9,
     fig = go.Figure()
     for i, (name, part) in enumerate(results.groupby("name", sort=False)):
         fig.add_trace(go.Scatter(x=stages, y=[1.0] + part["spearman_median"].astype(float).tolist(),
-                                 mode="lines+markers", name=str(name), line=dict(color=SERIES[i % len(SERIES)], width=2),
+                                 mode="lines+markers", name=str(name),
+                                 line=dict(color=SERIES[i % len(SERIES)], width=2),
                                  hovertemplate=f"{name}<br>%{{x}}: ρ = %{{y:.2f}}<extra></extra>"))
     fig.add_hline(y=threshold, line=dict(color=WARNING_COLOR, dash="dash", width=1),
                   annotation_text=f"flagged above ρ = {threshold:g}", annotation_position="top right")
