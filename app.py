@@ -1,9 +1,11 @@
 """attnrec: the Streamlit app. Only navigation lives here; each page is a script in pages/."""
 import streamlit as st
 
+from attnrec import ui
+
 st.set_page_config(page_title="attnrec — why this recommendation?", layout="wide")
 
-# Every page of the app, in menu order; the first is the landing page.
+# Every page of the app, in menu order; the default is the landing page.
 PAGES = [
     st.Page("pages/explore.py", title="Explore", url_path="explore", default=True),
     st.Page("pages/walkthrough.py", title="Walkthrough", url_path="walkthrough"),
@@ -14,4 +16,9 @@ PAGES = [
     st.Page("pages/data.py", title="Data", url_path="data"),
 ]
 
-st.navigation(PAGES).run()
+ui.mark_navigation()
+current = st.navigation(PAGES)
+link = ui.pending_link({page.url_path: page for page in PAGES})
+if link:  # a deep link that first ran without the app (fresh server): reopen it here
+    st.switch_page(link[0], query_params=link[1])
+current.run()

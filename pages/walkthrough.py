@@ -7,6 +7,8 @@ from attnrec import ui
 from attnrec.figures import attention_heatmap, contribution_waterfall, unique_names, z_bars
 from attnrec.worked_example import ExampleInputs, comparison_frame
 
+ui.ensure_navigation()
+
 STATE = "walkthrough_inputs"      # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset", so the editors forget their edits
 
