@@ -15,6 +15,7 @@ import statistics
 import sys
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,7 +73,9 @@ def run_session(index: int, pairs: list[tuple[str, str]], reruns: int, method: s
         try:
             at.run()
         except Exception as error:  # a timeout or a crash of the runner itself
-            result.errors.append(f"rerun {rerun}: {type(error).__name__}: {error}")
+            where = traceback.extract_tb(error.__traceback__)[-3:]
+            result.errors.append(f"rerun {rerun}: {type(error).__name__}: {error} at "
+                                 + " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where)))
             continue
         elapsed = time.perf_counter() - tick
         if rerun:  # the first run is the session's cold open, not a rerun
@@ -94,11 +97,16 @@ def one_server_runtime():
     """Make concurrent AppTests behave like sessions of one server, for the duration of the block.
 
     AppTest was built for one session at a time: every run installs its own mock Runtime in a global
-    (and sets it back to None when done, under any other session still running) and compiles the page
-    afresh (CPython 3.11's compiler is not safe to run from several threads at once). A `streamlit run`
-    server has one Runtime and one script cache for all sessions; this gives the AppTests the same,
-    and puts everything back afterwards.
+    (and sets it back to None when done, under any other session still running), switches the global
+    config option "global.appTest" on and back off around each run (so widgets of a session still
+    running stop registering what AppTest needs), and compiles the page afresh (CPython 3.11's compiler
+    is not safe to run from several threads at once). A `streamlit run` server has one Runtime, one
+    config and one script cache for all sessions; this gives the AppTests the same, and puts
+    everything back afterwards.
     """
+    from contextlib import nullcontext
+
+    from streamlit.testing.v1 import app_test as app_test_module
     from unittest.mock import MagicMock
 
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
@@ -120,15 +128,19 @@ def one_server_runtime():
         with lock:
             return original_bytecode(one_cache, script_path)
 
+    patch_config = app_test_module.patch_config_options
     Runtime.instance = classmethod(lambda cls: shared)
     Runtime.exists = classmethod(lambda cls: True)
     ScriptCache.get_bytecode = shared_bytecode
+    app_test_module.patch_config_options = lambda options: nullcontext()  # set once, for the whole block
     try:
-        yield
+        with patch_config({"global.appTest": True}):
+            yield
     finally:
         for name, value in saved.items():
             setattr(Runtime, name, value)
         ScriptCache.get_bytecode = original_bytecode
+        app_test_module.patch_config_options = patch_config
 
 
 def run_load(sessions: int, reruns: int, method: str, pairs: list[tuple[str, str]], expected_s=None,
