@@ -178,11 +178,12 @@ else:
     mode = middle.radio("Mode", ["latent", "aligned"] if has_pairs else ["latent"], horizontal=True,
                         key="data_train_mode", help="aligned needs aligned pairs in the mapping")
     with st.form("data_train_form", border=False):
-        left, middle, right = st.columns(3)
-        d = left.number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d", disabled=mode == "aligned")
-        heads = middle.number_input("Heads", 1, 8, 2, key="data_train_heads")
-        epochs = right.number_input("Epochs", 1, 500, 20, key="data_train_epochs")
-        lr = right.number_input("Learning rate", 1e-4, 1.0, 0.01, format="%.4f", key="data_train_lr")
+        columns = st.columns(4)
+        d = columns[0].number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d",
+                                    disabled=mode == "aligned")
+        heads = columns[1].number_input("Heads", 1, 8, 2, key="data_train_heads")
+        epochs = columns[2].number_input("Epochs", 1, 500, 20, key="data_train_epochs")
+        lr = columns[3].number_input("Learning rate", 1e-4, 1.0, 0.01, format="%.4f", key="data_train_lr")
         model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60,
                                    key=f"data_model_name_{dataset_name}")
         busy = job is not None and not job.snapshot().finished
