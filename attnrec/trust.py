@@ -28,8 +28,8 @@ from attnrec.explain.report import ReportCard, report_card, verdict
 
 __all__ = ["GROUPINGS", "SAMPLING_REFERENCE_PERMUTATIONS", "ReferencePlan", "families_available", "family_groups",
            "trust_target", "reference_plan", "plan_for", "grouping_options", "verdict_word", "verdict_tone",
-           "CARD_LABELS", "CARD_FORMATS", "card_methods", "snap_noise", "rank_ties_fixed", "RESOLUTION",
-           "run_report_card", "card_table", "curves_frame",
+           "CARD_LABELS", "CARD_FORMATS", "CARD_COLUMN_CONFIG", "CARD_PARTS", "card_methods", "snap_noise",
+           "rank_ties_fixed", "RESOLUTION", "run_report_card", "card_table", "curves_frame",
            "CARD_COLUMNS", "AgreementResult", "attention_vs_attributions", "run_sanity_checks",
            "BatchFileError", "read_batch_explanations", "BatchSummary", "summarize_batch", "method_name"]
 
@@ -175,9 +175,16 @@ CARD_LABELS = {
                                    "the score rise fast. Higher is better."),
     "reason": ("why", None),
 }
-CARD_FORMATS = {"max_abs_error": "{:.3g}", "completeness_gap": "{:+.2e}", "relative_gap": "{:.1%}",
-                "infidelity": "{:.2e}", "sensitivity_max": "{:.3g}", "kendall_tau": "{:+.2f}",
-                "top_k_overlap": "{:.0%}", "deletion_auc": "{:.3f}", "insertion_auc": "{:.3f}"}
+CARD_FORMATS = {"max_abs_error": "{:.2g}", "completeness_gap": "{:+.1e}", "relative_gap": "{:.0%}",
+                "infidelity": "{:.1e}", "sensitivity_max": "{:.3g}", "kendall_tau": "{:+.2f}",
+                "top_k_overlap": "{:.0%}", "deletion_auc": "{:.2f}", "insertion_auc": "{:.2f}"}
+# Keyword arguments for st.column_config.Column per card column.
+CARD_COLUMN_CONFIG = {column: {"label": label, "help": help_text} for column, (label, help_text) in CARD_LABELS.items()}
+# The card in two tables that fit the page: what needs the reference, and what the model itself scores.
+CARD_PARTS = {"against the reference": ["method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap",
+                                        "completeness_gap", "relative_gap"],
+              "scored by the model itself": ["method", "infidelity", "sensitivity_max", "deletion_auc",
+                                             "insertion_auc"]}
 
 
 def card_methods(level: str, chosen: Sequence[str], reference_key: str | None = None) -> list[str]:

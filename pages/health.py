@@ -12,10 +12,10 @@ from attnrec.figures.explain import (agreement_histograms, attribution_boxes, de
                                      entropy_histograms, mean_attention_heatmap, sanity_lines, style_report_card)
 from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
                             mean_attention, metrics_against_baselines, sample_pairs, wrong_pairs)
-from attnrec.trust import (CARD_FORMATS, CARD_LABELS, BatchFileError, attention_vs_attributions, card_methods,
-                           card_table, curves_frame, grouping_options, method_name, plan_for, read_batch_explanations,
-                           run_report_card, run_sanity_checks, summarize_batch, trust_target, verdict_tone,
-                           verdict_word)
+from attnrec.trust import (CARD_COLUMN_CONFIG, CARD_FORMATS, CARD_PARTS, BatchFileError, attention_vs_attributions,
+                           card_methods, card_table, curves_frame, grouping_options, method_name, plan_for,
+                           read_batch_explanations, run_report_card, run_sanity_checks, summarize_batch, trust_target,
+                           verdict_tone, verdict_word)
 
 st.title("Model health")
 st.caption("Is the model any good on data it did not train on, do its attention heads look at anything, "
@@ -177,9 +177,11 @@ with st.status(f"Report card over {n_trust} pairs…") as trust_status:
     trust_status.update(label=f"Report card and attention agreement over {n_trust} pairs", state="complete",
                         expanded=False)
 sample_table = card_table(sample_card)
-st.dataframe(style_report_card(sample_table.drop(columns="reason"), formats=CARD_FORMATS, skip_rows=[0]),
-             hide_index=True, width="stretch",
-             column_config={c: st.column_config.Column(label, help=help) for c, (label, help) in CARD_LABELS.items()})
+for title, columns in CARD_PARTS.items():
+    st.caption(f"**{title.capitalize()}**")
+    st.dataframe(style_report_card(sample_table[columns], formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
+                 width="stretch",
+                 column_config={c: st.column_config.Column(**CARD_COLUMN_CONFIG[c]) for c in columns})
 st.caption(f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). Row 1 is the reference; the "
            "best other method per column is tinted. Attention weights and Saliency are not shares of S: their gap and "
            "error are large by construction.")
@@ -222,11 +224,10 @@ if st.session_state.get("health_sanity_request") == sanity_request:
     else:
         st.success("Every method's explanation changes when the model is randomized.")
     st.plotly_chart(sanity_lines(sanity), width="stretch", key="health_sanity")
-    st.dataframe(sanity_verdicts[["name", "stage", "spearman_median", "flagged", "verdict"]], hide_index=True,
-                 width="stretch", key="health_sanity_table",
-                 column_config={"name": "method", "spearman_median": st.column_config.NumberColumn("median ρ",
-                                                                                                   format="%+.2f"),
-                                "verdict": st.column_config.TextColumn("verdict", width="large")})
+    shown = sanity_verdicts[["name", "stage", "spearman_median", "flagged", "verdict"]]
+    st.dataframe(shown.assign(verdict=shown["verdict"].map(verdict_word)), hide_index=True, width="stretch",
+                 column_config={"name": "method", "stage": "randomized (last stage)",
+                                "spearman_median": st.column_config.NumberColumn("median ρ", format="%+.2f")})
 else:
     st.caption(f"Not run yet for these settings ({n_sanity} pairs, the methods above).")
 
@@ -257,21 +258,25 @@ if batch is not None:
     numbers[2].metric("groups", info["groups"])
     numbers[3].metric("rows", f"{info['rows']:,}")
     st.caption(f"Level: {', '.join(info['levels'])} · baseline: {', '.join(info['baselines'])}")
-    st.dataframe(summary.per_method.drop(columns="key"), hide_index=True, width="stretch", key="health_batch_methods",
-                 column_config={"median relative gap": st.column_config.NumberColumn(format="percent"),
-                                "share within 5%": st.column_config.NumberColumn(format="percent"),
-                                "share first": st.column_config.NumberColumn(format="percent"),
-                                "median |completeness gap|": st.column_config.NumberColumn(format="%.2e"),
-                                "median |convergence delta|": st.column_config.NumberColumn(format="%.2e")})
+    st.dataframe(summary.per_method.drop(columns=["key", "groups"]), hide_index=True, width="stretch",
+                 column_config={"median relative gap": st.column_config.NumberColumn("median rel. gap",
+                                                                                     format="percent"),
+                                "share within 5%": st.column_config.NumberColumn("gap ≤ 5%", format="percent"),
+                                "most often first": "most often 1st",
+                                "share first": st.column_config.NumberColumn("share 1st", format="percent"),
+                                "median |completeness gap|": st.column_config.NumberColumn("median |gap|",
+                                                                                           format="%.2e"),
+                                "median |convergence delta|": st.column_config.NumberColumn(
+                                    "median |Captum δ|", format="%.2e")})
     picked = st.selectbox("Method", info["methods"], format_func=method_name, key="health_batch_method")
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     left.plotly_chart(attribution_boxes(frame[frame["method"] == picked][["group", "attribution"]],
                                         title="Attribution per group over the pairs"),
                       width="stretch", key="health_batch_boxes")
-    tops = summary.top_groups[summary.top_groups["method"] == picked].drop(columns=["method", "name"])
-    right.dataframe(tops.head(15), hide_index=True, width="stretch", key="health_batch_top",
+    tops = summary.top_groups[summary.top_groups["method"] == picked].drop(columns=["method", "name",
+                                                                                   "mean_attribution"])
+    right.dataframe(tops.head(15), hide_index=True, width="stretch",
                     column_config={"mean_abs_attribution": st.column_config.NumberColumn("mean |attr|", format="%.3g"),
-                                   "mean_attribution": st.column_config.NumberColumn("mean attr", format="%+.3g"),
                                    "share_ranked_first": st.column_config.NumberColumn("ranked 1st", format="percent"),
                                    "share_in_top_3": st.column_config.NumberColumn("in top 3", format="percent")})
     if summary.agreement is not None:

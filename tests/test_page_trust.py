@@ -78,7 +78,11 @@ def _table(at, *columns) -> pd.DataFrame:
 
 
 def _card(at) -> pd.DataFrame:
-    return _table(at, "method", "verdict", "max_abs_error", "kendall_tau").set_index("method")
+    """The report card, from its two tables (against the reference; scored by the model itself)."""
+    reference = _table(at, "method", "verdict", "max_abs_error", "kendall_tau").set_index("method")
+    model = _table(at, "method", "infidelity", "deletion_auc").set_index("method")
+    assert list(model.index) == list(reference.index)
+    return reference.join(model)
 
 
 def _verdict_box(at) -> str:
