@@ -271,7 +271,7 @@ if batch is not None:
     picked = st.selectbox("Method", info["methods"], format_func=method_name, key="health_batch_method")
     left, right = st.columns(2)
     left.plotly_chart(attribution_boxes(frame[frame["method"] == picked][["group", "attribution"]],
-                                        title="Attribution per group over the pairs"),
+                                        title="Spread over the pairs"),
                       width="stretch", key="health_batch_boxes")
     tops = summary.top_groups[summary.top_groups["method"] == picked].drop(columns=["method", "name",
                                                                                    "mean_attribution"])

@@ -195,7 +195,7 @@ def attribution_boxes(frame: pd.DataFrame, title: str = "Attribution per group o
     shown = len(order)
     total = frame["group"].nunique()
     if total > shown:
-        title = f"{title} (top {shown} of {total} by mean |value|)"
+        title = f"{title} (top {shown} of {total})"
     return _layout(fig, title, height=max(280, 90 + 26 * shown))
 
 
