@@ -5,12 +5,22 @@ while a table has a bad cell the caller keeps computing with the last good numbe
 """
 from __future__ import annotations
 
+import json as _json
 import math
+import os as _os
 from collections.abc import Sequence
+from dataclasses import dataclass as _dataclass
+from pathlib import Path as _Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+
+from attnrec.safety import escape_markdown
+
+# Typed numbers beyond this are refused: products of two such values and the attention logits stay far
+# inside float32 (finite for |x|, |y| up to 1e4 is what attend promises; 1e6 leaves headroom).
+MAX_TYPED_MAGNITUDE = 1e6
 
 __all__ = ["EntryError", "parse_number", "parse_number_table", "numbers_to_frame", "number_editor",
            "selected_points"]
@@ -34,6 +44,8 @@ def parse_number(value, where: str) -> float:
         raise EntryError(f"{where}: '{text}' is not a number") from None
     if not math.isfinite(number):
         raise EntryError(f"{where}: '{text}' is not a finite number (NaN and ±inf are not allowed)")
+    if abs(number) > MAX_TYPED_MAGNITUDE:
+        raise EntryError(f"{where}: '{text}' is too large; keep |value| ≤ {MAX_TYPED_MAGNITUDE:g}")
     return number
 
 
@@ -133,10 +145,6 @@ def pending_link(pages_by_url: dict):
 # Dashboard core: the session's datasets and models, cached loading, the shared sidebar, URL state.
 # Pages call `sidebar()` first; it returns a `Selection` (dataset, model on the chosen device).
 # ======================================================================================================
-import json as _json
-import os as _os
-from dataclasses import dataclass as _dataclass
-from pathlib import Path as _Path
 
 USER_DATASETS = "user_datasets"   # st.session_state[USER_DATASETS]: name → Dataset, filled by the Data page
 USER_MODELS = "user_models"       # st.session_state[USER_MODELS]: name → Recommender (trained / uploaded)
@@ -218,8 +226,9 @@ def remembered_choice(state_key: str, url_key: str, options: Sequence[str], defa
         return fallback
     if raw in options:
         return raw
-    st.warning(f"The link asks for {what} “{raw}”, which is not available here; showing {what} "
-               f"“{fallback}” instead.", icon="⚠️")
+    # A link is anyone's text: escaped, so it cannot inject Markdown (links, images) into the page.
+    st.warning(f"The link asks for {what} “{escape_markdown(raw)}”, which is not available here; showing "
+               f"{what} “{escape_markdown(fallback)}” instead.", icon="⚠️")
     return fallback
 
 
@@ -516,7 +525,7 @@ def parse_vector(text: str | None, d: int) -> list[float] | None:
         values = [float(v) for v in str(text).split(",")]
     except ValueError:
         return None
-    if len(values) != d or not all(math.isfinite(v) for v in values):
+    if len(values) != d or not all(math.isfinite(v) and abs(v) <= MAX_TYPED_MAGNITUDE for v in values):
         return None
     return values
 

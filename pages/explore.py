@@ -70,7 +70,7 @@ else:
         if typed is not None:
             parsed = ui.parse_vector(typed, model.d)
             if parsed is None:
-                st.warning(f"The link's {key.upper()} “{typed[:60]}” is not {model.d} comma-separated numbers; "
+                st.warning(f"The link's {key.upper()} “{escape_markdown(typed[:60])}” is not {model.d} comma-separated numbers; "
                            f"starting from user {user_id} and item {item_id} instead.", icon="⚠️")
             else:
                 seed[key] = parsed

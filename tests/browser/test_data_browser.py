@@ -148,10 +148,6 @@ def test_column_named_like_html_is_shown_as_text_and_runs_nothing(page, open_pag
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "attnrec/ui.py remembered_choice() (and pages/explore.py's bad-vector warning) put the raw URL value "
-    "into st.warning Markdown: a link can make the viewer's browser fetch an outside image. Fix: "
-    "escape_markdown(raw) from attnrec.safety; then remove this marker."))
 def test_link_parameters_cannot_inject_markdown(page, open_page):
     open_page(page, "Explore")
     page.get_by_text("Explore one user–item pair").wait_for()
