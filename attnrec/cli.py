@@ -44,13 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--temperature", type=float, default=defaults.temperature)
     t.add_argument("--hidden", type=int, default=defaults.hidden, help="latent: residual MLP width (0 = none)")
     t.add_argument("--use-ids", action="store_true", help="latent: add one-hot user/item ids")
+    t.add_argument("--features", choices=["all", "ids"], default=defaults.features,
+                   help="latent: all side fields, or ids only (needs --use-ids)")
+    t.add_argument("--popularity", action="store_true",
+                   help="aligned: add the 'popular place' dimension (from training positives only)")
+    t.add_argument("--fixed-scale", action="store_true",
+                   help="bpr: keep a of σ(a·S+b) at d²/H while training (refit on validation at the end)")
+    t.add_argument("--no-observed-negatives", action="store_true",
+                   help="train on sampled negatives only (label-0 rows still count as seen in evaluation)")
+    t.add_argument("--l2", type=float, default=defaults.l2, help="L2 on the batch's X and Y, as a loss term")
     t.add_argument("--loss", choices=["bce", "bpr"], default=defaults.loss)
     t.add_argument("--negatives", type=int, default=defaults.negatives)
     t.add_argument("--batch-size", type=int, default=defaults.batch_size)
     t.add_argument("--lr", type=float, default=defaults.lr)
     t.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     t.add_argument("--patience", type=int, default=defaults.patience)
-    t.add_argument("--monitor", choices=["val_auc", "val_loss"], default=defaults.monitor)
+    t.add_argument("--monitor", choices=["val_auc", "val_loss", "last"], default=defaults.monitor)
     t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     t.add_argument("--seed", type=int, default=defaults.seed, help="training seed")
@@ -90,7 +99,9 @@ def _train(args) -> int:
 
     dataset, ref = _load_data(args.data, args.schema)
     config = TrainConfig(mode=args.mode, d=args.d, heads=args.heads, tied=args.tied, temperature=args.temperature,
-                         hidden=args.hidden, use_ids=args.use_ids, loss=args.loss, negatives=args.negatives,
+                         hidden=args.hidden, use_ids=args.use_ids, features=args.features,
+                         popularity=args.popularity, l2=args.l2,
+                         learn_scale=not args.fixed_scale, observed_negatives=not args.no_observed_negatives, loss=args.loss, negatives=args.negatives,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          patience=args.patience, monitor=args.monitor, seed=args.seed, device=args.device,
                          val_fraction=args.val_fraction)

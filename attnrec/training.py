@@ -35,6 +35,10 @@ class TrainConfig:
     temperature: float = 1.0
     hidden: int = 0               # latent only: width of the residual MLP after the linear map (0 = none)
     use_ids: bool = False         # latent only: one-hot user/item ids as extra columns
+    features: str = "all"         # latent: "all" side fields, or "ids" only (needs use_ids)
+    popularity: bool = False      # aligned: add the "popular place" dimension (training positives only)
+    observed_negatives: bool = True  # train on label-0 rows too (False: sampled negatives only, like BPR-MF)
+    l2: float = 0.0               # loss term l2 · mean(|X_u|² + |Y_i|² (+ |Y_j|²)) on the batch, as in BPR-MF
     loss: str = "bce"             # "bce" | "bpr"
     negatives: int = 4            # sampled negatives per positive
     epochs: int = 60
@@ -42,7 +46,10 @@ class TrainConfig:
     lr: float = 0.01
     weight_decay: float = 1e-4
     patience: int = 10            # epochs without a better validation score before stopping
-    monitor: str = "val_auc"      # what early stopping maximises/minimises: "val_auc" | "val_loss"
+    monitor: str = "val_auc"      # what early stopping maximises/minimises: "val_auc" | "val_loss" |
+                                  # "last" (no early stopping: keep the final epoch, like the BPR-MF baseline)
+    learn_scale: bool = True      # bpr: learn a of σ(a·S + b) with the rest (False: a stays at d²/H while
+                                  # training, so l2 cannot be dodged by shrinking X, Y and growing a)
     seed: int = 0
     device: str = "auto"
     val_fraction: float = 0.1
@@ -51,8 +58,8 @@ class TrainConfig:
         problems = []
         if self.mode not in ("aligned", "latent"):
             problems.append(f"mode must be 'aligned' or 'latent', got {self.mode!r}")
-        if self.monitor not in ("val_auc", "val_loss"):
-            problems.append(f"monitor must be 'val_auc' or 'val_loss', got {self.monitor!r}")
+        if self.monitor not in ("val_auc", "val_loss", "last"):
+            problems.append(f"monitor must be 'val_auc', 'val_loss' or 'last', got {self.monitor!r}")
         if self.loss not in ("bce", "bpr"):
             problems.append(f"loss must be 'bce' or 'bpr', got {self.loss!r}")
         for name in ("d", "heads", "negatives", "epochs", "batch_size", "patience"):
@@ -66,6 +73,14 @@ class TrainConfig:
             problems.append("val_fraction must be between 0 and 1")
         if self.mode == "aligned" and self.use_ids:
             problems.append("use_ids applies to latent mode only")
+        if self.features not in ("all", "ids"):
+            problems.append(f"features must be 'all' or 'ids', got {self.features!r}")
+        elif self.features == "ids" and not (self.mode == "latent" and self.use_ids):
+            problems.append("features='ids' needs latent mode with use_ids")
+        if self.popularity and self.mode != "aligned":
+            problems.append("popularity applies to aligned mode only")
+        if not self.l2 >= 0:
+            problems.append("l2 must be ≥ 0")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -149,14 +164,20 @@ def _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, negatives, rng):
 
 
 def _loss(model, config, batch):
+    x = model.encode_user(model.user_matrix[batch[0]])
+    y = model.encode_item(model.item_matrix[batch[1]])
+    s = model.attention(x, y).s
+    penalty = x.square().sum(1) + y.square().sum(1)
     if config.loss == "bce":
-        u, i, y = batch
-        logits = model.calibration[0] * _pair_scores(model, u, i) + model.calibration[1]
-        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
-    u, i, j = batch
-    # The same scale a as BCE, so BPR also sees differences of order one from the first step.
-    margin = model.calibration[0] * (_pair_scores(model, u, i) - _pair_scores(model, u, j))
-    return -torch.nn.functional.logsigmoid(margin).mean()
+        logits = model.calibration[0] * s + model.calibration[1]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch[2])
+    else:
+        y_j = model.encode_item(model.item_matrix[batch[2]])
+        penalty = penalty + y_j.square().sum(1)
+        # The same scale a as BCE, so BPR also sees differences of order one from the first step.
+        margin = model.calibration[0] * (s - model.attention(x, y_j).s)
+        loss = -torch.nn.functional.logsigmoid(margin).mean()
+    return loss + config.l2 * penalty.mean() if config.l2 else loss
 
 
 def _epoch_batches(train, pairs, config, rng, device):
@@ -240,21 +261,27 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids)
+    featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids, features=config.features,
+                                popularity=config.popularity)
     model = Recommender.from_featurizer(featurizer, dataset, d=config.d, heads=config.heads, tied=config.tied,
                                         temperature=config.temperature, hidden=config.hidden).to(device)
     pairs = _Pairs(model, dataset)
     if len(pairs.pos_u) < 2:
         raise ValueError(f"dataset '{dataset.name}' has {len(pairs.pos_u)} positive interactions; need at least 2")
     train_part, val_part = _split(pairs, config.val_fraction, rng)
+    if not config.observed_negatives:
+        train_part = (train_part[0], train_part[1], train_part[2][:0], train_part[3][:0])
     validation = _fixed_validation(val_part, pairs, config, rng, device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    params = [p for name, p in model.named_parameters()
+              if config.learn_scale or config.loss != "bpr" or name != "calibration"]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
     model.eval()
     with torch.no_grad():
         initial_val_loss = float(_loss(model, config, validation))
     sign = -1.0 if config.monitor == "val_auc" else 1.0  # early stopping minimises sign · monitored value
     initial = {"val_loss": initial_val_loss, "val_auc": _validation_auc(model, val_part, pairs)}
+    initial["last"] = float("inf")
     best = {"value": sign * initial[config.monitor], "epoch": 0, "val_loss": initial_val_loss,
             "state": copy.deepcopy(model.state_dict())}
     history, stopped_by = [], "epochs"
@@ -278,7 +305,8 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
             with torch.no_grad():
                 val_loss = float(_loss(model, config, validation))
             val_auc = _validation_auc(model, val_part, pairs)
-            value = sign * (val_auc if config.monitor == "val_auc" else val_loss)
+            value = -float(epoch) if config.monitor == "last" else sign * (val_auc if config.monitor == "val_auc"
+                                                                             else val_loss)
             if value < best["value"] - 1e-5:
                 best = {"value": value, "epoch": epoch, "val_loss": val_loss,
                         "state": copy.deepcopy(model.state_dict())}

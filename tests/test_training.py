@@ -116,3 +116,36 @@ def test_early_stopping_on_validation_auc_keeps_the_best_ranking_epoch():
     aucs = [info["initial_val_auc"]] + [h["val_auc"] for h in info["history"]]
     assert info["best_epoch"] == int(np.argmax(aucs))
     assert info["best_val_auc"] == pytest.approx(max(aucs), abs=1e-5)  # recomputed on the restored weights
+
+
+def test_ids_only_features_and_popularity_dimension_from_training_positives_only():
+    from attnrec.data.featurize import Featurizer
+    split = leave_one_out(planted())
+    ids = Featurizer.fit(split.train, "latent", use_ids=True, features="ids")
+    assert [g.name for g in ids.groups("user")] == ["id"] and [g.name for g in ids.groups("item")] == ["id"]
+    with pytest.raises(ValueError, match="features='ids'"):
+        Featurizer.fit(split.train, "latent", features="ids")
+    aligned = Featurizer.fit(split.train, "aligned", popularity=True)
+    assert aligned.dimension_names[-1] == "popular place"
+    users = aligned.encode("user", split.train.users).matrix
+    items = aligned.encode("item", split.train.items).matrix
+    assert (users[:, -1] == 1).all() and items[:, -1].max() == pytest.approx(1.0) and items[:, -1].min() >= 0
+    counts = split.train.positives["item_id"].astype(str).value_counts()
+    expected = [np.log1p(counts.get(i, 0)) / np.log1p(counts.max()) for i in split.train.items.index]
+    np.testing.assert_allclose(items[:, -1], expected, atol=1e-5)  # training split only: no held-out pair counts
+    again = Featurizer.from_json(aligned.to_json())
+    np.testing.assert_array_equal(again.encode("item", split.train.items).matrix, items)
+
+
+def test_mf_like_options_train_and_keep_the_last_epoch():
+    split = leave_one_out(planted())
+    config = TrainConfig(mode="latent", use_ids=True, features="ids", loss="bpr", l2=1e-3, learn_scale=False,
+                         observed_negatives=False, **{**FAST, "monitor": "last", "epochs": 6})
+    model = train(split.train, config, progress=False)
+    info = model.config["training"]
+    assert info["best_epoch"] == info["epochs_run"] == 6
+    assert np.isfinite(evaluate(model, split)["auc"])
+    aligned = train(split.train, TrainConfig(mode="aligned", popularity=True, **{**FAST, "epochs": 3}), progress=False)
+    assert aligned.dimension_names[-1] == "popular place" and aligned.d == len(aligned.featurizer.dimension_names)
+    with pytest.raises(ValueError, match="popularity applies"):
+        TrainConfig(mode="latent", popularity=True).check()

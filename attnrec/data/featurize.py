@@ -9,9 +9,14 @@ Two modes:
        "item": {"column": "price",  "values": {"low": 1.0}}}
   A "values" rule gives the largest weight among the cell's values (multi-valued cells are split on
   "separator"); a "range" rule {"column": c, "range": [lo, hi]} scales a number to [0, 1] and clips.
-  Missing cells give 0 (no evidence of a match).
+  Missing cells give 0 (no evidence of a match). Two rules read no cell: {"column": "id", "constant": c}
+  gives every row c, and {"column": "id", "id_values": {id: w}} looks the row's id up (0 when absent) —
+  used by the optional "popular place" dimension (`fit(..., popularity=True)`): item side = log(1 + the
+  item's positives in the data the featurizer is fitted on) / log(1 + the largest count), user side = 1.
+  Fitted on a training split, it knows nothing about held-out pairs.
 - "latent": each side's own fields: categorical → one-hot over the fitted vocabulary (unseen → zeros),
   multi → multi-hot, numeric → (x − mean) / std (missing → 0), optional one-hot id group.
+  `fit(..., features="ids")` drops the side fields and keeps only the id group (pure collaborative filtering).
 
 "unknown" baseline = what `encode` gives for a row whose every field is missing.
 """
@@ -40,6 +45,8 @@ def cell_tokens(value, separator: str | None = None) -> list[str]:
 
 
 def _column(table: pd.DataFrame, name: str, side: Side) -> pd.Series:
+    if name == "id" and name not in table.columns:  # the table's index (aligned "constant"/"id_values" rules)
+        return pd.Series([str(i) for i in table.index], index=table.index)
     if name not in table.columns:
         raise DataError(f"the {side} table has no column '{name}', which the featurizer was fitted on",
                         column=name)
@@ -49,6 +56,11 @@ def _column(table: pd.DataFrame, name: str, side: Side) -> pd.Series:
 # ---------- aligned rules ----------
 
 def _rule_values(rule: dict, column: pd.Series) -> np.ndarray:
+    if "constant" in rule:
+        return np.full(len(column), float(rule["constant"]))
+    if "id_values" in rule:
+        weights = rule["id_values"]
+        return np.array([float(weights.get(str(i), 0.0)) for i in column.tolist()], dtype=np.float64)
     if "range" in rule:
         lo, hi = (float(v) for v in rule["range"])
         numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
@@ -157,6 +169,15 @@ def _check_contiguous_groups(dimensions: list[dict]) -> None:
         seen.append(dim["group"])
 
 
+def _popularity_dimension(dataset: Dataset) -> dict:
+    """"popular place": item = log(1 + positives in `dataset`) / log(1 + max), user = 1 (see module docstring)."""
+    counts = dataset.positives["item_id"].astype(str).value_counts()
+    top = float(np.log1p(counts.max())) if len(counts) else 1.0
+    values = {str(i): round(float(np.log1p(c)) / top, 6) for i, c in counts.items()}
+    return {"name": "popular place", "group": "popularity",
+            "user": {"column": "id", "constant": 1.0}, "item": {"column": "id", "id_values": values}}
+
+
 @dataclass
 class _SideSpec:
     fields: list[dict]          # latent: field specs in column order (the id group last)
@@ -180,7 +201,16 @@ class Featurizer:
 
     # ----- fitting -----
     @classmethod
-    def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False) -> "Featurizer":
+    def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
+            popularity: bool = False) -> "Featurizer":
+        """features: "all" side fields, or "ids" only (latent, needs use_ids); popularity: aligned only,
+        add the "popular place" dimension computed from `dataset`'s positives (see the module docstring)."""
+        if features not in ("all", "ids"):
+            raise ValueError(f"features must be 'all' or 'ids', got {features!r}")
+        if features == "ids" and (mode != "latent" or not use_ids):
+            raise ValueError("features='ids' needs latent mode with use_ids")
+        if popularity and mode != "aligned":
+            raise ValueError("popularity applies to aligned mode only (latent mode can learn item biases)")
         if mode == "aligned":
             if use_ids:
                 raise ValueError("use_ids applies to latent mode only (ids have no shared meaning)")
@@ -188,13 +218,16 @@ class Featurizer:
             if not dimensions:
                 raise DataError(f"dataset '{dataset.name}' defines no aligned dimensions "
                                 f"(schema 'aligned_pairs' is empty); use latent mode")
+            dimensions = [dict(d) for d in dimensions]
+            if popularity:
+                dimensions.append(_popularity_dimension(dataset))
             sides = {s: _SideSpec([], []) for s in SIDES}
-            featurizer = cls(mode, False, [dict(d) for d in dimensions], sides)
+            featurizer = cls(mode, False, dimensions, sides)
         else:
             sides = {}
             for side in SIDES:
                 table = dataset.users if side == "user" else dataset.items
-                specs = dataset.schema.get(f"{side}_features", {})
+                specs = dataset.schema.get(f"{side}_features", {}) if features == "all" else {}
                 fields = [_fit_field(name, spec, _column(table, name, side)) for name, spec in specs.items()]
                 if use_ids:
                     fields.append({"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]})
