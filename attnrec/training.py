@@ -2,7 +2,10 @@
 
 Labels are binary (the data layer binarises ratings). Each epoch pairs every training positive with
 `negatives` items drawn uniformly from the items the user has no positive with; observed negatives
-(label 0 rows) join every epoch as negatives too. The validation split (a seeded `val_fraction` of the
+(label 0 rows) join every epoch as negatives too, unless `observed_negatives=False`. Optional, BPR-MF-like:
+`l2` (L2 on the batch's X and Y as a loss term), `learn_scale=False` (BPR: a stays at d²/H while training),
+`monitor="last"` (no early stopping), `features="ids"` (latent ids only), `popularity` (aligned "popular place"
+dimension, from the training positives only). The validation split (a seeded `val_fraction` of the
 positives and observed negatives, with fixed sampled negatives) picks the epoch to keep: by default the one
 with the best full-ranking validation AUC (`monitor="val_auc"`), or the lowest validation loss. At the end,
 a and b of σ(a·S + b) are refit by logistic regression of the label on S over the validation pairs, so
