@@ -31,6 +31,7 @@ __all__ = ["GROUPINGS", "SAMPLING_REFERENCE_PERMUTATIONS", "ReferencePlan", "fam
            "CARD_LABELS", "CARD_FORMATS", "CARD_COLUMN_CONFIG", "CARD_PARTS", "card_methods", "snap_noise",
            "rank_ties_fixed", "RESOLUTION", "run_report_card", "card_table", "curves_frame",
            "CARD_COLUMNS", "AgreementResult", "attention_vs_attributions", "run_sanity_checks",
+           "unchanged_at_earlier_stages",
            "BatchFileError", "read_batch_explanations", "BatchSummary", "summarize_batch", "method_name"]
 
 GROUPINGS = ("level", "families")
@@ -370,6 +371,21 @@ def run_sanity_checks(model, user_ids: Sequence[str], item_ids: Sequence[str], l
     for frame in (results, verdicts):
         frame.insert(1, "name", frame["method"].map(method_name))
     return results, verdicts
+
+
+def unchanged_at_earlier_stages(results: pd.DataFrame, threshold: float = 0.9) -> dict[str, list[str]]:
+    """{stage: method names whose median ρ stays above `threshold` there}, for every stage but the last.
+
+    sanity_verdicts judges the last, most randomized stage only. A method that does not move when just
+    the attention weights are re-drawn is not flagged by it, but it says something worth showing: the
+    explanation does not depend on the attention weights (for every method at once: S barely does)."""
+    stages = list(dict.fromkeys(results["stage"]))[:-1]
+    out = {}
+    for stage in stages:
+        part = results[(results["stage"] == stage) & (results["spearman_median"] > threshold)]
+        if len(part):
+            out[stage] = list(part["name"] if "name" in part else part["method"])
+    return out
 
 
 # ---- batch-explain Parquet files ----------------------------------------------------------------------

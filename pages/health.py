@@ -15,7 +15,7 @@ from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pa
 from attnrec.trust import (CARD_COLUMN_CONFIG, CARD_FORMATS, CARD_PARTS, BatchFileError, attention_vs_attributions,
                            card_methods, card_table, curves_frame, grouping_options, method_name, plan_for,
                            read_batch_explanations, run_report_card, run_sanity_checks, summarize_batch, trust_target,
-                           verdict_tone, verdict_word)
+                           unchanged_at_earlier_stages, verdict_tone, verdict_word)
 
 st.title("Model health")
 st.caption("Is the model any good on data it did not train on, do its attention heads look at anything, "
@@ -223,6 +223,11 @@ if st.session_state.get("health_sanity_request") == sanity_request:
                    + ", ".join(flagged["name"]))
     else:
         st.success("Every method's explanation changes when the model is randomized.")
+    for stage, names in unchanged_at_earlier_stages(sanity).items():
+        st.info(f"After randomizing only the {stage}, these explanations barely change (median ρ > 0.9): "
+                f"{', '.join(names)}. They do not depend on the {stage}"
+                + (" — every method, so the score itself likely barely does." if len(names) == len(sanity_verdicts)
+                   else "."))
     st.plotly_chart(sanity_lines(sanity), width="stretch", key="health_sanity")
     shown = sanity_verdicts[["name", "stage", "spearman_median", "flagged", "verdict"]]
     st.dataframe(shown.assign(verdict=shown["verdict"].map(verdict_word)), hide_index=True, width="stretch",

@@ -400,6 +400,11 @@ def test_sanity_checks_run_on_the_button_and_match_cascading_randomization(healt
     ig_line = next(t for t in lines["data"] if t["name"] == "Integrated Gradients")
     np.testing.assert_allclose(_array(ig_line["y"]).astype(float),
                                [1.0] + results.loc[results["method"] == "ig", "spearman_median"].tolist())
+    earlier = results[(results["stage"] == "attention weights") & (results["spearman_median"] > 0.9)]
+    notes = [i.value for i in health.info if i.value.startswith("After randomizing only the attention weights")]
+    assert len(notes) == (1 if len(earlier) else 0)
+    for key in earlier["method"]:
+        assert names[key] in notes[0]
     flagged = [names[k] for k in verdicts.index[verdicts["flagged"]]]
     messages = [w.value for w in health.warning if w.value.startswith("Barely change")]
     assert (messages and all(n in messages[0] for n in flagged)) if flagged else not messages
