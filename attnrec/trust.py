@@ -129,12 +129,14 @@ def plan_for(model, level: str, grouping: str) -> ReferencePlan:
     n = _level_group_count(model, level)
     what = "fields" if level == "fields" else "dimensions"
     hint = None
+    other = "dimensions" if level == "fields" else "fields"
     if n > MAX_GROUPS:
         if families_available(model) and len(model.featurizer.groups("user")) <= MAX_GROUPS:
             hint = ("Exact ground truth is available over feature families (user and item side of a family "
                     "switched together): choose that grouping.")
-        elif level == "fields" and model.d <= MAX_GROUPS:
-            hint = f"At the dimension level (d = {model.d}) exact Shapley is available."
+        elif _level_group_count(model, other) <= MAX_GROUPS:
+            hint = (f"At the {'dimension' if other == 'dimensions' else 'raw-field'} level "
+                    f"({_level_group_count(model, other)} {other}) exact Shapley is available.")
         else:
             hint = "No grouping of this model gets under 16 groups, so no exact ground truth is shown anywhere."
     return reference_plan(n, what, hint)
