@@ -461,3 +461,28 @@ def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, cont
     assert any("no such file" in e.value for e in health.error)
     health.text_input(key="health_batch_path").input("")
     health.run()
+
+
+def test_batch_reader_names_the_wrong_column_and_refuses_other_paths(tmp_path, latent):
+    from attnrec.trust import BatchFileError, read_batch_explanations
+
+    users, items = _sample(latent, 3)
+    out = explain_pairs(latent, pd.DataFrame({"user_id": users, "item_id": items}), ["ig"], tmp_path / "ok.parquet",
+                        level="dimensions", progress=False)
+    table = pq.read_table(out)
+    frame = read_batch_explanations(out.read_bytes())
+    assert len(frame) == table.num_rows == 3 * latent.d
+    np.testing.assert_array_equal(frame["attribution"].to_numpy(), table.column("attribution").to_numpy())
+    bad = table.set_column(table.schema.get_field_index("attribution"), "attribution",
+                           pa.array(["high"] * table.num_rows))
+    sink = io.BytesIO()
+    pq.write_table(bad, sink)
+    with pytest.raises(BatchFileError, match="column 'attribution' holds string, expected double"):
+        read_batch_explanations(sink.getvalue())
+    sink = io.BytesIO()
+    pq.write_table(table.slice(0, 0), sink)
+    with pytest.raises(BatchFileError, match="no rows"):
+        read_batch_explanations(sink.getvalue())
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(BatchFileError, match="only .parquet"):
+        read_batch_explanations(tmp_path / "notes.txt")
