@@ -101,7 +101,9 @@ def _columns_needed(featurizer_blob: dict) -> dict[str, set[str]]:
     if featurizer_blob.get("mode") == "aligned":
         for dimension in featurizer_blob.get("dimensions") or []:
             for side in needed:
-                needed[side].add(str(dimension[side]["column"]))
+                rule = dimension[side]
+                if "constant" not in rule and "id_values" not in rule:  # those read the row's id, no column
+                    needed[side].add(str(rule["column"]))
         return needed
     for side in needed:
         for field in featurizer_blob["sides"][side]["fields"]:

@@ -387,3 +387,20 @@ def test_no_code_path_can_unpickle_or_render_raw_html():
             if needle in code:
                 offenders.append(f"{path.relative_to(root)}: {needle}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("name", ["restaurants-aligned", "restaurants-latent", "synthetic"])
+def test_every_shipped_checkpoint_uploads_onto_its_dataset(name):
+    """The shipped files, uploaded as a user would, score exactly like the same files loaded from disk
+    (the aligned "popular place" rule reads the row's id, not a column)."""
+    from attnrec.checkpoint_upload import load_uploaded_checkpoint
+    from attnrec.model import Recommender
+
+    folder = Path(__file__).resolve().parents[1] / "sample_data" / "models" / name
+    from_disk = Recommender.load(folder, device="cpu")
+    uploaded = load_uploaded_checkpoint(("model.safetensors", (folder / "model.safetensors").read_bytes()),
+                                        ("config.json", (folder / "config.json").read_bytes()),
+                                        from_disk.dataset)
+    pairs = from_disk.dataset.interactions[["user_id", "item_id"]].head(200)
+    np.testing.assert_array_equal(uploaded.score(pairs.user_id, pairs.item_id)["s"],
+                                  from_disk.score(pairs.user_id, pairs.item_id)["s"])
