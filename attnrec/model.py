@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd

@@ -548,3 +548,20 @@ def cached_figure(name: str, view_key: str, _build):
 
 
 __all__ += ["cached_figure"]
+
+
+# ---- the trust report card ------------------------------------------------------------------------
+
+def report_card_view(table, note: str) -> None:
+    """The report card as two tables (against the reference; scored by the model itself), a caption and
+    the reason behind each verdict. `table` is `attnrec.trust.card_table(...)`; its row 0 is the reference."""
+    from attnrec.figures.explain import style_report_card
+    from attnrec.trust import CARD_COLUMN_CONFIG, CARD_FORMATS, CARD_PARTS
+    for title, columns in CARD_PARTS.items():
+        st.caption(f"**{title.capitalize()}**")
+        st.dataframe(style_report_card(table[columns], formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
+                     width="stretch",
+                     column_config={c: st.column_config.Column(**CARD_COLUMN_CONFIG[c]) for c in columns})
+    st.caption(note)
+    with st.expander("Why each verdict"):
+        st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))

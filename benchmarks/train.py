@@ -8,8 +8,11 @@ import argparse
 import dataclasses
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from attnrec.data import load_dataset
 from attnrec.evaluation import leave_one_out

@@ -8,11 +8,10 @@ import streamlit as st
 from attnrec import ui
 from attnrec.explain import explain, method
 from attnrec.figures.explain import (attribution_bars, attribution_heatmap, deletion_insertion_curves,
-                                     rank_agreement_matrix, style_report_card)
+                                     rank_agreement_matrix)
 from attnrec.health import BASELINE_KINDS, attribution_target, method_summary, rank_agreement, side_by_side
-from attnrec.trust import (CARD_COLUMN_CONFIG, CARD_FORMATS, CARD_PARTS, attention_vs_attributions, card_methods,
-                           card_table, curves_frame, grouping_options, plan_for, run_report_card, trust_target,
-                           verdict_tone)
+from attnrec.trust import (attention_vs_attributions, card_methods, card_table, curves_frame, grouping_options,
+                           plan_for, run_report_card, trust_target, verdict_tone)
 
 st.title("Attributions")
 st.caption("How much each input moves S for one user–item pair, by every attribution method that applies, "
@@ -138,16 +137,9 @@ table = card_table(card)
 by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
               for word in ("faithful", "approximate", "unfaithful")}
 st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
-for title, columns in CARD_PARTS.items():
-    st.caption(f"**{title.capitalize()}**")
-    st.dataframe(style_report_card(table[columns], formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
-                 width="stretch",
-                 column_config={c: st.column_config.Column(**CARD_COLUMN_CONFIG[c]) for c in columns})
-st.caption(f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. Attention "
-           "weights and Saliency are not shares of S, so their gap and error are large by construction: judge them "
-           "on τ, top-k and the curves.")
-with st.expander("Why each verdict"):
-    st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))
+ui.report_card_view(table, f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. "
+                    "Attention weights and Saliency are not shares of S, so their gap and error are large by "
+                    "construction: judge them on τ, top-k and the curves.")
 st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
 
 # ---- attention vs attributions ------------------------------------------------------------------------

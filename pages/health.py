@@ -9,10 +9,10 @@ from attnrec import ui
 from attnrec.explain import method
 from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
-                                     entropy_histograms, mean_attention_heatmap, sanity_lines, style_report_card)
+                                     entropy_histograms, mean_attention_heatmap, sanity_lines)
 from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
                             mean_attention, metrics_against_baselines, sample_pairs, wrong_pairs)
-from attnrec.trust import (CARD_COLUMN_CONFIG, CARD_FORMATS, CARD_PARTS, BatchFileError, attention_vs_attributions,
+from attnrec.trust import (BatchFileError, attention_vs_attributions,
                            card_methods, card_table, curves_frame, grouping_options, method_name, plan_for,
                            read_batch_explanations, run_report_card, run_sanity_checks, summarize_batch, trust_target,
                            unchanged_at_earlier_stages, verdict_tone, verdict_word)
@@ -177,16 +177,9 @@ with st.status(f"Report card over {n_trust} pairs…") as trust_status:
     trust_status.update(label=f"Report card and attention agreement over {n_trust} pairs", state="complete",
                         expanded=False)
 sample_table = card_table(sample_card)
-for title, columns in CARD_PARTS.items():
-    st.caption(f"**{title.capitalize()}**")
-    st.dataframe(style_report_card(sample_table[columns], formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
-                 width="stretch",
-                 column_config={c: st.column_config.Column(**CARD_COLUMN_CONFIG[c]) for c in columns})
-st.caption(f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). Row 1 is the reference; the "
-           "best other method per column is tinted. Attention weights and Saliency are not shares of S: their gap and "
-           "error are large by construction.")
-with st.expander("Why each verdict"):
-    st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in sample_table.itertuples()))
+ui.report_card_view(sample_table, f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). Row 1 "
+                    "is the reference; the best other method per column is tinted. Attention weights and Saliency "
+                    "are not shares of S: their gap and error are large by construction.")
 st.plotly_chart(deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
                 width="stretch", key="health_curves")
 
