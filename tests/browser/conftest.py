@@ -6,6 +6,7 @@ Skips cleanly when /usr/bin/chromium is absent, except under CI=true, where that
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -43,16 +44,11 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """`streamlit run app.py` on a free loopback port; yields its base URL, stops it afterwards."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: install Debian's chromium (see .ci/run)")
-        pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+@contextlib.contextmanager
+def serve_app(log_path: Path):
+    """`streamlit run app.py` on a free loopback port, as a fresh server; yields its base URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
@@ -72,6 +68,21 @@ def app_url(tmp_path_factory):
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: install Debian's chromium (see .ci/run)")
+        pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The app served for the whole test session; yields its base URL, stops it afterwards."""
+    require_chromium()
+    with serve_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,63 @@
+"""Every page of the app in Chromium at 1280×800: it renders its title and charts without an exception, and
+its screenshot lands in docs/screenshots/ for the README. Also: a copied deep link opened on a fresh server
+reopens the same page with its parameters, inside the app's navigation."""
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from conftest import serve_app
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+
+# menu title → (page heading, has charts on first view, screenshot name or None (another test takes it),
+#               text to scroll to for the picture or None)
+PAGES = {
+    "Walkthrough": ("Walkthrough: how the score S is built", True, None, None),
+    "Attributions": ("Attributions", True, "attributions", "Against the reference"),
+    "Recommend": ("Recommend", False, "recommend", None),   # a table until the what-if editor is used
+    "Model health": ("Model health", True, "health", "Against the reference"),
+    "Data": ("Your data", False, None, None),         # nothing to chart until something is uploaded
+}
+
+
+def wait_until_idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=180_000)
+
+
+@pytest.mark.parametrize("title", PAGES)
+def test_page_renders_with_its_charts(page, open_page, title):
+    heading, has_charts, shot, scroll_to = PAGES[title]
+    open_page(page, title)
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_until_idle(page)
+    if has_charts:
+        page.locator(CHART).first.wait_for(timeout=180_000)
+        assert page.locator(CHART).count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    if scroll_to:
+        page.get_by_text(scroll_to, exact=True).first.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+    if shot:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+
+
+def test_a_deep_link_on_a_fresh_server_opens_inside_the_app(browser_context, tmp_path):
+    """Before any session has run app.py, Streamlit would run pages/compare.py on its own (no menu, no
+    settings); attnrec hands such a run back to app.py, which reopens the link with its parameters."""
+    with serve_app(tmp_path / "server.log") as url:  # its own server: no session has run app.py there yet
+        tab = browser_context.new_page()
+        try:
+            tab.set_default_timeout(120_000)
+            tab.goto(f"{url}/compare?dataset=restaurants&model=restaurants-aligned&user=U1077&item=135085")
+            tab.get_by_role("heading", name="Compare two pairs").wait_for()
+            nav = tab.locator("[data-testid='stSidebarNav']")
+            assert "Model health" in nav.inner_text()  # the app's menu titles, not bare file names
+            query = parse_qs(urlparse(tab.url).query)
+            assert urlparse(tab.url).path.endswith("/compare")
+            assert query["user"] == ["U1077"] and query["item"] == ["135085"]
+        finally:
+            tab.close()
