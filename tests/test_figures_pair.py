@@ -1,5 +1,4 @@
 """Pair figures, checked on their JSON: the numbers drawn are the numbers given, signs and colours hold."""
-import base64
 import json
 
 import numpy as np
@@ -12,16 +11,14 @@ from attnrec.attention import attend
 from attnrec.figures.pair import (side_attribution_bars, difference_heatmap, paired_contributions,
                                   score_difference_waterfall, shorten, readable_heatmap)
 from attnrec.figures.style import ITEM_COLOR, USER_COLOR
+from plotly_json import decode_array
 
 
 def _decode(node):
     """Plotly 7 writes numeric arrays as {"dtype", "bdata", "shape"}; turn them back into lists."""
     if isinstance(node, dict):
         if set(node) >= {"dtype", "bdata"}:
-            array = np.frombuffer(base64.b64decode(node["bdata"]), dtype=np.dtype(node["dtype"]))
-            if "shape" in node:
-                array = array.reshape([int(n) for n in str(node["shape"]).split(",")])
-            return array.tolist()
+            return decode_array(node).tolist()
         return {k: _decode(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_decode(v) for v in node]

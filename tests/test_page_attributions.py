@@ -1,5 +1,4 @@
 """AppTest of pages/attributions.py: method, baseline and level switches, checked against Captum run here."""
-import base64
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from attnrec.attention import attend
 from attnrec.data import Featurizer, load_dataset
 from attnrec.model import Recommender
+from plotly_json import decode_array as _array
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "attributions.py")
 
@@ -30,15 +30,6 @@ def _page(model, user, item) -> AppTest:
     at.session_state["attnrec_model_restaurants"] = "page-test"
     at.query_params["user"], at.query_params["item"] = user, item
     return at
-
-
-def _array(value):
-    """Plotly JSON keeps numeric arrays either as lists or as base64 typed arrays."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.asarray(value)
 
 
 def _figure(at, key):

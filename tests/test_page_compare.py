@@ -1,5 +1,4 @@
 """AppTest of the Compare page: both pairs, their difference and ΔS's split, against numpy references."""
-import base64
 import json
 from pathlib import Path
 
@@ -9,16 +8,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from test_report import make_model, numpy_attention
+from plotly_json import decode_array as decode
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "compare.py")
-
-
-def decode(value):
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.asarray(value)
 
 
 @pytest.fixture(scope="module")

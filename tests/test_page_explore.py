@@ -3,7 +3,6 @@
 The model is a small real Recommender (real Featurizer, random weights) put into this session's model
 registry, the way the Data page hands over a trained model.
 """
-import base64
 import json
 from pathlib import Path
 
@@ -15,17 +14,9 @@ from streamlit.testing.v1 import AppTest
 from attnrec.attention import attend
 from attnrec.device import available_devices
 from test_report import make_model, numpy_attention
+from plotly_json import decode_array as decode
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explore.py")
-
-
-def decode(value):
-    """Plotly's JSON packs numpy arrays as base64 {dtype, bdata, shape}; lists pass through."""
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.asarray(value)
 
 
 @pytest.fixture(scope="module")

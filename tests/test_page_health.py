@@ -1,5 +1,4 @@
 """AppTest of pages/health.py: metrics table, head entropy figures, and the most-wrong pairs → Explore."""
-import base64
 import json
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from attnrec.data import Featurizer, load_dataset
 from attnrec.evaluation import leave_one_out
 from attnrec.model import Recommender
+from plotly_json import decode_array as _array
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -38,14 +38,6 @@ def health_run(model):
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def _array(value):
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.asarray(value)
 
 
 def _figure(at, key):

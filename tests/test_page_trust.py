@@ -8,7 +8,6 @@ Kendall τ from scipy, deletion / insertion areas by hand. The attention verdict
 """
 from __future__ import annotations
 
-import base64
 import io
 import json
 from dataclasses import replace
@@ -34,6 +33,7 @@ from attnrec.explain.batch import explain_pairs
 from attnrec.explain.report import report_card, verdict
 from attnrec.explain.sanity import cascading_randomization, sanity_verdicts
 from attnrec.model import Recommender
+from plotly_json import decode_array as _array
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTIONS = str(ROOT / "pages" / "attributions.py")
@@ -94,14 +94,6 @@ def _verdict_box(at) -> str:
 def _figure(at, key):
     chart = next(c for c in at.get("plotly_chart") if key in c.proto.id)
     return json.loads(chart.proto.spec)
-
-
-def _array(value):
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.asarray(value)
 
 
 RANKING = ("kendall_tau", "top_k_overlap")

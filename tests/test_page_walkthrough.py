@@ -1,5 +1,4 @@
 """AppTest of the Walkthrough page: edits change every number and chart to an independent reference."""
-import base64
 import json
 
 from pathlib import Path
@@ -7,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from plotly_json import decode_array as decode
 
 DOC_X, DOC_Y = [0.5, 0.7, 0.3], [0.3, 0.6, 0.1]
 DOC_W = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]
@@ -28,15 +28,6 @@ def reference(x, y, w_u, w_v, tau=1.0):
     out["c"] = out["z_u"] * out["z_v"]
     out["s"] = float(out["c"].sum())
     return out
-
-
-def decode(value):
-    """Plotly's JSON packs numpy arrays as base64 {dtype, bdata, shape}; lists pass through."""
-    if isinstance(value, dict) and "bdata" in value:
-        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
-    return np.asarray(value)
 
 
 def charts(at):
