@@ -178,6 +178,23 @@ def _popularity_dimension(dataset: Dataset) -> dict:
             "user": {"column": "id", "constant": 1.0}, "item": {"column": "id", "id_values": values}}
 
 
+def check_encoded_size(featurizer: "Featurizer", side: Side, rows: int) -> None:
+    """Refuse, before the dense matrix is allocated, an encoding wider or bigger than attnrec.limits allows.
+
+    Latent categoricals are one-hot over their whole vocabulary (ids too), so one unique-valued column
+    marked categorical makes rows × rows floats; the DataError names the widest field."""
+    from attnrec.limits import LIMITS
+
+    width = len(featurizer.columns(side))
+    if width <= LIMITS.encoded_columns and rows * width <= LIMITS.encoded_cells:
+        return
+    widest = max(featurizer.groups(side), key=lambda g: g.stop - g.start)
+    raise DataError(f"the {side} side would encode to {width:,} columns for {rows:,} rows (field '{widest.name}' "
+                    f"alone: {widest.stop - widest.start:,} columns); the limit per side is "
+                    f"{LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells. Ignore that column or "
+                    f"mark it otherwise (a unique value per row teaches the model nothing)", column=widest.name)
+
+
 @dataclass
 class _SideSpec:
     fields: list[dict]          # latent: field specs in column order (the id group last)
@@ -241,6 +258,7 @@ class Featurizer:
 
     # ----- encoding -----
     def _matrix(self, side: Side, table: pd.DataFrame) -> np.ndarray:
+        check_encoded_size(self, side, len(table))
         if self.mode == "aligned":
             cols = [_rule_values(d[side], _column(table, d[side]["column"], side)) for d in self.dimensions]
             return np.stack(cols, axis=1) if cols else np.zeros((len(table), 0))

@@ -1,0 +1,175 @@
+"""One user must not be able to take the server down: oversized inputs are refused before memory is spent.
+
+The memory-bounded cases run in a fresh Python process and measure, around the refused call only, the
+peak growth of the process's resident memory (sampled every millisecond from /proc) and tracemalloc's
+peak (numpy and Python allocations); both must stay under 100 MB. Without the limits, the same calls
+cost hundreds of megabytes to gigabytes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attnrec.data import DataError, Featurizer, load_own_dataset, read_table
+from attnrec.data.widths import encoding_preview
+from attnrec.limits import LIMITS
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 1024 * 1024
+
+MEASURE = textwrap.dedent('''
+    import gc, json, os, sys, threading, time, tracemalloc
+    sys.path.insert(0, {root!r})
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def measure(call):
+        gc.collect()
+        base, peak, done = rss(), [0], threading.Event()
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], rss() - base)
+                time.sleep(0.001)
+        sampler = threading.Thread(target=sample, daemon=True)
+        tracemalloc.start()
+        sampler.start()
+        try:
+            call()
+            outcome = "accepted"
+        except Exception as err:
+            outcome = type(err).__name__ + ": " + str(err)
+        done.set()
+        sampler.join()
+        peak[0] = max(peak[0], rss() - base)
+        traced = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(json.dumps({{"outcome": outcome, "rss_growth": peak[0], "traced_peak": traced}}))
+''')
+
+
+def measured(setup: str, call: str) -> dict:
+    """Run `setup` then `call` (an expression) in a fresh interpreter; the outcome and memory growth of `call`."""
+    script = MEASURE.format(root=str(ROOT)) + textwrap.dedent(setup) + f"\nmeasure(lambda: {call})\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parquet_bytes(table, **options) -> bytes:
+    import pyarrow.parquet as pq
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, **options)
+    return buffer.getvalue()
+
+
+# ---- Parquet bombs -------------------------------------------------------------------------------------
+
+PARQUET_SETUP = '''
+    import io
+    import pyarrow as pa, pyarrow.parquet as pq
+    from attnrec.data.uploads import UploadState
+    from attnrec.data.io import read_table
+    def parquet(table):
+        buffer = io.BytesIO(); pq.write_table(table, buffer, compression="zstd"); return buffer.getvalue()
+    rows_bomb = parquet(pa.table({"uid": pa.array(["u"] * 5_000_000), "age": pa.array([1] * 5_000_000)}))
+    wide_values = parquet(pa.table({"uid": pa.array(["x" * 20_000] * 200_000)}))
+    state = UploadState()
+'''
+
+
+def test_parquet_bomb_of_rows_is_refused_from_metadata_with_bounded_memory():
+    result = measured(PARQUET_SETUP, 'state.accept_table("users", "users.parquet", rows_bomb) or '
+                                     'print(state.errors["users"], file=sys.stderr) or 1/0')
+    assert "ZeroDivisionError" in result["outcome"]  # the upload was refused (accept_table returned False)
+    assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
+    # and the message, in-process
+    import pyarrow as pa
+    data = parquet_bytes(pa.table({"uid": pa.array(["u"] * 5_000_000)}), compression="zstd")
+    assert len(data) < 100_000
+    with pytest.raises(DataError, match=r"users.parquet: has 5,000,000 data rows; the limit is 1,000,000 rows"):
+        read_table(data, "users.parquet")
+
+
+def test_parquet_bomb_of_repeated_long_values_is_refused_with_bounded_memory():
+    # 200k rows (under the row limit) of one 20 kB string: a few kB on disk, 4 GB once read without limits.
+    result = measured(PARQUET_SETUP, 'read_table(wide_values, "items.parquet")')
+    assert result["outcome"].startswith("DataError: file items.parquet: expands to more than 256.0 MB"), result
+    assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
+
+
+def test_parquet_within_limits_still_reads_with_its_types():
+    import pyarrow as pa
+    frame = read_table(parquet_bytes(pa.table({"uid": ["a", "b", "a"], "age": [1.5, 2.0, 3.0]})), "u.parquet")
+    assert list(frame["uid"]) == ["a", "b", "a"] and frame["age"].dtype == np.float64
+    assert list(frame.attrs["row_numbers"]) == [2, 3, 4]
+
+
+def test_csv_rows_beyond_the_limit_are_refused_while_reading(monkeypatch):
+    from attnrec import limits
+    small = limits.Limits(table_rows=3)
+    with pytest.raises(DataError, match=r"file t.csv, row 5: has more than 3 data rows; the limit is 3 rows"):
+        read_table(b"a,b\n1,2\n3,4\n5,6\n7,8\n", "t.csv", limits=small)
+    with pytest.raises(DataError, match=r"has 3 columns, over the limit of 2"):
+        read_table(b"a,b,c\n1,2,3\n", "t.csv", limits=limits.Limits(table_columns=2))
+
+
+# ---- wide categoricals ----------------------------------------------------------------------------------
+
+WIDE_SETUP = '''
+    import pandas as pd
+    from attnrec.data import Featurizer, load_own_dataset
+    n = 100_000
+    users = pd.DataFrame({"uid": [f"u{i}" for i in range(n)], "email": [f"person{i}@example.com" for i in range(n)]})
+    items = pd.DataFrame({"iid": ["i1", "i2", "i3"], "genre": ["a", "b", "a"]})
+    interactions = pd.DataFrame({"uid": ["u0", "u1", "u2", "u3"], "iid": ["i1", "i2", "i3", "i1"]})
+    schema = {"user_id": "uid", "item_id": "iid", "user_features": {"email": {"kind": "categorical"}},
+              "item_features": {"genre": {"kind": "categorical"}}}
+    dataset = load_own_dataset(users, items, interactions, schema)
+'''
+
+
+def test_wide_categorical_is_refused_before_the_dense_matrix_with_bounded_memory():
+    # Without the check: 100,000 × 100,000 float64 = 80 GB.
+    result = measured(WIDE_SETUP, 'Featurizer.fit(dataset, "latent")')
+    assert result["outcome"].startswith("DataError: column 'email': the user side would encode to 100,000 columns "
+                                        "for 100,000 rows (field 'email' alone: 100,000 columns)"), result
+    assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
+
+
+def wide_dataset(n: int):
+    users = pd.DataFrame({"uid": [f"u{i}" for i in range(n)], "email": [f"p{i}@x.org" for i in range(n)],
+                          "age": [str(20 + i % 50) for i in range(n)]})
+    items = pd.DataFrame({"iid": ["i1", "i2", "i3"], "genre": ["a", "b", "a"]})
+    interactions = pd.DataFrame({"uid": ["u0", "u1", "u2", "u3"], "iid": ["i1", "i2", "i3", "i1"]})
+    schema = {"user_id": "uid", "item_id": "iid",
+              "user_features": {"email": {"kind": "categorical"}, "age": {"kind": "numeric"}},
+              "item_features": {"genre": {"kind": "categorical"}}}
+    return load_own_dataset(users, items, interactions, schema)
+
+
+def test_encoding_preview_names_the_width_before_training_and_agrees_with_fit():
+    dataset = wide_dataset(6000)  # 6000 × 6001 cells: over the 25M-cell limit
+    preview = encoding_preview(dataset, "latent")
+    assert preview["user"].columns == 6001 and preview["user"].widest == "email"
+    assert preview["user"].widest_columns == 6000
+    assert "limit per side" in preview["user"].problem
+    assert preview["item"].columns == 2 and preview["item"].problem is None
+    with pytest.raises(DataError) as refused:
+        Featurizer.fit(dataset, "latent")
+    assert str(refused.value) == preview["user"].problem
+    # within the limits the preview matches what fit builds
+    small = wide_dataset(50)
+    preview = encoding_preview(small, "latent", use_ids=True)
+    fitted = Featurizer.fit(small, "latent", use_ids=True)
+    assert {s: w.columns for s, w in preview.items()} == {s: len(fitted.columns(s)) for s in ("user", "item")}
+    assert LIMITS.encoded_cells == 25_000_000
