@@ -7,6 +7,14 @@ For user vectors X and item vectors Y (B×d), per-head weights W_U, W_V (H×d×d
     S   = Σ_h Σ_i Z_U[h,i] · Z_V[h,i]     → H×d exact contributions
 
 Tied mode (W_V = W_U) is the document's literal single W_a; since X ⊙ Y = Y ⊙ X it gives A_U = A_V.
+
+Softmax is the document's normaliser and the default. Two named variants, recorded in a model's config and
+shown in the dashboard, replace it (design issue "attention worth reading"):
+- `normalizer`: "sparsemax" or "entmax15" (Martins & Astudillo 2016; Peters et al. 2019, the `entmax`
+  package) — the same logits, a normaliser that can give dimensions exactly zero weight.
+- `mask` (B, d) or (d,) bool, True = may be attended: masked dimensions get weight exactly 0 and the rest
+  renormalise (AFM's "presence" mask: a dimension with X_i·Y_i = 0 cannot be looked at). Every row needs at
+  least one open dimension (models give themselves a "null slot" that is always open).
 """
 from __future__ import annotations
 
@@ -14,7 +22,9 @@ from dataclasses import dataclass, fields
 
 import torch
 
-__all__ = ["AttentionTrace", "attend", "attention_scores", "check_finite"]
+__all__ = ["AttentionTrace", "NORMALIZERS", "attend", "attention_scores", "check_finite", "normalize"]
+
+NORMALIZERS = ("softmax", "sparsemax", "entmax15")
 
 
 @dataclass(frozen=True)
@@ -114,15 +124,61 @@ def _head_logits(p: torch.Tensor, w: torch.Tensor, temperature) -> torch.Tensor:
     return torch.einsum("hij,bj->bhi", w, p) / temperature
 
 
-def attend(x, y, w_u, w_v=None, temperature=1.0) -> AttentionTrace:
-    """Run the attention model on x, y (d,) or (B, d) with w_u, w_v (d, d) or (H, d, d)."""
+def _check_normalizer(normalizer: str) -> None:
+    if normalizer not in NORMALIZERS:
+        raise ValueError(f"normalizer must be one of {', '.join(NORMALIZERS)}, got {normalizer!r}")
+
+
+def _as_mask(mask, batch: int, d: int, device) -> torch.Tensor | None:
+    if mask is None:
+        return None
+    m = torch.as_tensor(mask, dtype=torch.bool, device=device)
+    m = m.unsqueeze(0) if m.dim() == 1 else m
+    if m.dim() != 2 or m.shape[1] != d or m.shape[0] not in (1, batch):
+        raise ValueError(f"mask must have shape ({d},) or (B, {d}), got {tuple(torch.as_tensor(mask).shape)}")
+    if not m.any(dim=1).all():
+        raise ValueError("mask closes every dimension of a row; at least one must stay open")
+    return m
+
+
+def normalize(logits: torch.Tensor, normalizer: str = "softmax", mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Attention weights over the last axis of logits (B, H, d); mask (B, d) bool broadcasts over heads.
+
+    Masked logits are moved 10⁴ below the row's smallest logit, which every normaliser maps to weight 0
+    (softmax underflows exactly, sparsemax and 1.5-entmax threshold it), and the result is multiplied by
+    the mask so a closed dimension is exactly 0 whatever the logits.
+    """
+    if mask is not None:
+        m = mask.unsqueeze(1)  # (B, 1, d)
+        floor = logits.detach().amin(dim=-1, keepdim=True) - 1e4
+        logits = torch.where(m, logits, floor)
+    if normalizer == "softmax":
+        weights = torch.softmax(logits, dim=-1)  # max-subtracting softmax: finite for huge logits
+    elif normalizer == "sparsemax":
+        from entmax import sparsemax
+        weights = sparsemax(logits, dim=-1)
+    elif normalizer == "entmax15":
+        from entmax import entmax15
+        weights = entmax15(logits, dim=-1)
+    else:
+        _check_normalizer(normalizer)
+    return weights if mask is None else weights * m
+
+
+def attend(x, y, w_u, w_v=None, temperature=1.0, *, normalizer: str = "softmax", mask=None) -> AttentionTrace:
+    """Run the attention model on x, y (d,) or (B, d) with w_u, w_v (d, d) or (H, d, d).
+
+    `normalizer` and `mask` are the named variants of the module docstring; the defaults are the document's.
+    """
+    _check_normalizer(normalizer)
     xb, yb, wu, wv, tau = _validate(x, y, w_u, w_v, temperature)
     xb, yb = torch.broadcast_tensors(xb, yb)
+    m = _as_mask(mask, xb.shape[0], xb.shape[1], xb.device)
     p = xb * yb  # X ⊙ Y == Y ⊙ X
     logits_u = _head_logits(p, wu, tau)
     logits_v = logits_u if w_v is None else _head_logits(p, wv, tau)
-    a_u = torch.softmax(logits_u, dim=-1)  # max-subtracting softmax: finite for huge logits
-    a_v = a_u if w_v is None else torch.softmax(logits_v, dim=-1)
+    a_u = normalize(logits_u, normalizer, m)
+    a_v = a_u if w_v is None else normalize(logits_v, normalizer, m)
     z_u = a_u * yb.unsqueeze(1)
     z_v = a_v * xb.unsqueeze(1)
     contributions = z_u * z_v
@@ -131,7 +187,7 @@ def attend(x, y, w_u, w_v=None, temperature=1.0) -> AttentionTrace:
 
 
 def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temperature=1.0,
-                     chunk_size: int = 2048) -> torch.Tensor:
+                     chunk_size: int = 2048, *, normalizer: str = "softmax", mask_fn=None) -> torch.Tensor:
     """S for one user x (d,) against a catalog (N, d), chunked so memory stays bounded.
 
     Same math as `attend`, but only S is kept. With e = exp(ℓ − max ℓ) per head and side,
@@ -139,7 +195,17 @@ def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temper
     X/τ is folded into the weights once (W (X ⊙ Y)/τ = (W diag(X)/τ) Y), and the exponentials are taken in
     place. Chunks of ~2k items keep each step's buffers in cache (benchmarks/attend.py measures this).
     No validation here beyond shapes: callers (top-k, benchmarks) pass tensors they built.
+    Other normalisers, or a mask (`mask_fn(x, y_chunk)` → (chunk, d) bool), run `attend` chunk by chunk.
     """
+    if normalizer != "softmax" or mask_fn is not None:
+        out = torch.empty(items.shape[0], dtype=items.dtype, device=items.device)
+        with torch.no_grad():
+            for start in range(0, items.shape[0], chunk_size):
+                y = items[start:start + chunk_size]
+                mask = None if mask_fn is None else mask_fn(x.expand_as(y), y)
+                out[start:start + chunk_size] = attend(x.unsqueeze(0), y, w_u, w_v, temperature,
+                                                       normalizer=normalizer, mask=mask).s
+        return out
     d = items.shape[-1]
     wu = w_u if w_u.dim() == 3 else w_u.unsqueeze(0)
     tied = w_v is None

@@ -18,15 +18,37 @@ _SOFTPLUS_ONE = math.log(math.e - 1.0)  # softplus(_SOFTPLUS_ONE) == 1: start as
 
 
 class AlignedEncoder(nn.Module):
-    """X = softplus(scale) ⊙ R + offset, per named dimension; the positive scale keeps the sign of R."""
+    """X = softplus(scale) ⊙ R (+ offset), per named dimension; the positive scale keeps the sign of R.
 
-    def __init__(self, d: int):
+    `offset=False` (every model trained since the "attention worth reading" work): no per-dimension offset,
+    so a named dimension can shrink to "absent" (0) but never turn into a constant that the heatmap would
+    label as a feature. `latent_dims` k > 0 makes a hybrid: R's columns after the d named ones are one-hot
+    ids, mapped by a bias-free linear layer to k learned "taste" dimensions appended after the named ones,
+    so attention allocates between what the item is (named) and who liked it (taste).
+    """
+
+    def __init__(self, d: int, offset: bool = True, id_columns: int = 0, latent_dims: int = 0,
+                 taste_scale: float = 1.0):
         super().__init__()
+        self.named = int(d)
+        # A constant factor on the taste outputs: a block of k dimensions that attention weighs as one gets
+        # 1/k of the block's weight per dimension, so taste_scale = k lets the block speak as loud as one
+        # named dimension (the L2 term in training is taken before this factor).
+        self.taste_scale = float(taste_scale)
         self.scale = nn.Parameter(torch.full((d,), _SOFTPLUS_ONE))
-        self.offset = nn.Parameter(torch.zeros(d))
+        self.offset = nn.Parameter(torch.zeros(d)) if offset else None
+        self.taste = None
+        if latent_dims:
+            self.taste = nn.Linear(int(id_columns), int(latent_dims), bias=False)
+            nn.init.normal_(self.taste.weight, std=0.1)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        return nn.functional.softplus(self.scale) * r + self.offset
+        x = nn.functional.softplus(self.scale) * r[..., :self.named]
+        if self.offset is not None:
+            x = x + self.offset
+        if self.taste is None:
+            return x
+        return torch.cat([x, self.taste_scale * self.taste(r[..., self.named:])], dim=-1)
 
     def dimension_scale(self) -> torch.Tensor:
         """The positive multiplier of each named dimension (what training learned it is worth)."""
@@ -53,12 +75,18 @@ class LatentEncoder(nn.Module):
         return x if self.mlp is None else x + self.mlp(x)
 
 
-def make_encoder(mode: str, n_columns: int, d: int, hidden: int = 0) -> nn.Module:
+def make_encoder(mode: str, n_columns: int, d: int, hidden: int = 0, *, offset: bool = True,
+                 latent_dims: int = 0, id_columns: int = 0, taste_scale: float = 1.0) -> nn.Module:
+    """d: the encoder's output width (named + latent_dims in aligned mode); aligned raw columns are the
+    d − latent_dims named dimensions followed by `id_columns` one-hot id columns."""
     if mode == "aligned":
-        if n_columns != d:
-            raise ValueError(f"aligned mode needs one raw column per named dimension: got {n_columns} "
-                             f"columns for d={d}")
-        return AlignedEncoder(d)
+        named = d - latent_dims
+        if n_columns != named + id_columns or named < 1 or latent_dims < 0 or (latent_dims > 0) != (id_columns > 0):
+            raise ValueError(f"aligned mode needs one raw column per named dimension (plus the id columns when "
+                             f"it learns taste dimensions): got {n_columns} columns for {named} named dimensions, "
+                             f"{latent_dims} taste dimensions and {id_columns} id columns")
+        return AlignedEncoder(named, offset=offset, id_columns=id_columns, latent_dims=latent_dims,
+                              taste_scale=taste_scale)
     if mode == "latent":
         return LatentEncoder(n_columns, d, hidden)
     raise ValueError(f"unknown mode '{mode}'; choose 'aligned' or 'latent'")

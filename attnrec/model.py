@@ -14,13 +14,23 @@ import pandas as pd
 import torch
 from torch import nn
 
-from attnrec.attention import AttentionTrace, attend, attention_scores
+from attnrec.attention import NORMALIZERS, AttentionTrace, attend, attention_scores
 from attnrec.encoders import make_encoder
 
-__all__ = ["PairTrace", "Recommender", "MODEL_KEYS"]
+__all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
 
 # The config entries that fix the weights' shapes; checkpoints must carry all of them.
 MODEL_KEYS = ("mode", "d", "heads", "tied", "temperature", "hidden", "user_columns", "item_columns")
+# Optional entries and the value a checkpoint without them means (checkpoints from before they existed).
+# "attention": the normaliser ("softmax" is the design document's); "presence_mask": a dimension with
+# X_i·Y_i = 0 gets no attention; "null_slot": a last dimension "nothing" (X = Y = 0, always open) that
+# attention may choose instead of any feature; "latent_dims": aligned only, learned taste dimensions from
+# ids after the named ones; "encoder_offset": aligned only, per-dimension offsets (off in new models).
+# "taste_block": the taste dimensions share one row of W per head, so attention weighs them as one block
+# (each gets the same weight; the block acts like one matrix-factorisation slot).
+MODEL_OPTIONS = {"attention": "softmax", "presence_mask": False, "null_slot": False, "latent_dims": 0,
+                 "encoder_offset": True, "taste_block": False}
+NULL_SLOT_NAME = "(nothing: null slot)"
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,21 @@ class PairTrace:
     s: float
     probability: float
     rank: int                      # 1-based among all catalog items for this user
+
+
+def variant_label(config: dict) -> str:
+    """One line naming a model's attention variant, for the dashboard and reports."""
+    options = {k: config.get(k, default) for k, default in MODEL_OPTIONS.items()}
+    words = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[options["attention"]]
+    parts = [words + (" (the design document's)" if options["attention"] == "softmax" else "")]
+    if options["presence_mask"]:
+        parts.append("presence mask")
+    if options["null_slot"]:
+        parts.append("null slot")
+    if options["latent_dims"]:
+        parts.append(f"{options['latent_dims']} taste dimensions from ids"
+                     + (", weighed as one block" if options["taste_block"] else ""))
+    return " · ".join(parts)
 
 
 def _as_id_list(ids) -> list[str]:
@@ -65,22 +90,47 @@ class Recommender(nn.Module):
             raise ValueError(f"need heads ≥ 1, d ≥ 1 and temperature > 0, got {self.heads}, {self.d}, "
                              f"{self.temperature}")
         hidden = int(config["hidden"])
-        self.user_encoder = make_encoder(self.mode, int(config["user_columns"]), self.d, hidden)
-        self.item_encoder = make_encoder(self.mode, int(config["item_columns"]), self.d, hidden)
+        options = {k: config.get(k, default) for k, default in MODEL_OPTIONS.items()}
+        self.normalizer = str(options["attention"])
+        self.presence_mask = bool(options["presence_mask"])
+        self.null_slot = bool(options["null_slot"])
+        self.latent_dims = int(options["latent_dims"])
+        self.taste_block = bool(options["taste_block"]) and self.latent_dims > 0
+        if self.normalizer not in NORMALIZERS:
+            raise ValueError(f"attention must be one of {', '.join(NORMALIZERS)}, got {self.normalizer!r}")
+        if self.presence_mask and not self.null_slot:
+            raise ValueError("presence_mask needs null_slot (a row whose every X_i·Y_i is 0 must attend somewhere)")
+        if self.latent_dims and self.mode != "aligned":
+            raise ValueError("latent_dims applies to aligned mode (latent mode's dimensions are all learned)")
+        encoded = self.d - int(self.null_slot)          # what the encoders produce; the null slot is appended
+        named = encoded - self.latent_dims
+        if encoded < 1 or named < (1 if self.mode == "aligned" else 0) or self.latent_dims < 0:
+            raise ValueError(f"d={self.d} leaves no room for {self.latent_dims} taste dimensions"
+                             f"{' and the null slot' if self.null_slot else ''}")
+        self.user_encoder, self.item_encoder = (
+            make_encoder(self.mode, int(config[key]), encoded, hidden, offset=bool(options["encoder_offset"]),
+                         latent_dims=self.latent_dims, taste_scale=self.latent_dims if self.taste_block else 1.0,
+                         id_columns=int(config[key]) - named if self.mode == "aligned" and self.latent_dims else 0)
+            for key in ("user_columns", "item_columns"))
         # Small random W: W = 0 would be uniform attention (a scaled dot product), identical heads.
         self.w_u = nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
         self.w_v = None if self.tied else nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
         # Calibration σ(a·S + b): learned with BCE, refit on validation pairs at the end of training.
-        # a starts at d²/H because near-uniform attention weighs each X_i·Y_i by only H/d²; without it
-        # the logits would start ~100× too small and training would crawl.
-        self.calibration = nn.Parameter(torch.tensor([self.d ** 2 / self.heads, 0.0]))
+        # a starts at d²/H because near-uniform softmax attention weighs each X_i·Y_i by only H/d²; without it
+        # the logits would start ~100× too small and training would crawl. Sparse or masked attention and a
+        # taste block put weights of order one on few terms: there a starts at 1/H.
+        concentrated = self.normalizer != "softmax" or self.presence_mask or self.taste_block
+        self.calibration = nn.Parameter(torch.tensor([1.0 / self.heads if concentrated else self.d ** 2 / self.heads,
+                                                      0.0]))
         if self.mode == "aligned":
             names = list(getattr(featurizer, "dimension_names", None) or [])
-            if len(names) != self.d:
-                raise ValueError(f"aligned featurizer names {len(names)} dimensions but d={self.d}")
-            self.dimension_names = names
+            if len(names) != named:
+                raise ValueError(f"aligned featurizer names {len(names)} dimensions but the model has {named}")
+            self.dimension_names = names + [f"taste {i + 1}" for i in range(self.latent_dims)]
         else:
-            self.dimension_names = [f"latent {i + 1}" for i in range(self.d)]
+            self.dimension_names = [f"latent {i + 1}" for i in range(encoded)]
+        if self.null_slot:
+            self.dimension_names.append(NULL_SLOT_NAME)
         self._dataset = None
         self.users = self.items = None
         self._item_cache = None
@@ -90,18 +140,27 @@ class Recommender(nn.Module):
 
     @classmethod
     def from_featurizer(cls, featurizer, dataset=None, *, d: int | None = None, heads: int = 2,
-                        tied: bool = False, temperature: float = 1.0, hidden: int = 0) -> "Recommender":
-        """A freshly initialised model whose shapes follow the featurizer's columns."""
+                        tied: bool = False, temperature: float = 1.0, hidden: int = 0,
+                        attention: str = "softmax", presence_mask: bool = False, null_slot: bool = False,
+                        latent_dims: int = 0, encoder_offset: bool = False,
+                        taste_block: bool = False) -> "Recommender":
+        """A freshly initialised model whose shapes follow the featurizer's columns.
+
+        d: latent mode's learned dimensions (aligned: the named dimensions + `latent_dims`); the null slot,
+        when asked for, comes on top."""
         mode = featurizer.mode
         user_columns, item_columns = len(featurizer.columns("user")), len(featurizer.columns("item"))
         if mode == "aligned":
-            d = len(featurizer.dimension_names)
+            d = len(featurizer.dimension_names) + int(latent_dims)
         elif d is None:
             raise ValueError("latent mode needs d")
-        config = {"mode": mode, "d": int(d), "heads": int(heads), "tied": bool(tied),
+        config = {"mode": mode, "d": int(d) + int(bool(null_slot)), "heads": int(heads), "tied": bool(tied),
                   "temperature": float(temperature), "hidden": int(hidden) if mode == "latent" else 0,
                   "user_columns": user_columns, "item_columns": item_columns,
-                  "use_ids": bool(getattr(featurizer, "use_ids", False))}
+                  "use_ids": bool(getattr(featurizer, "use_ids", False)),
+                  "attention": attention, "presence_mask": bool(presence_mask), "null_slot": bool(null_slot),
+                  "latent_dims": int(latent_dims), "encoder_offset": bool(encoder_offset),
+                  "taste_block": bool(taste_block)}
         return cls(config, featurizer, dataset)
 
     # ---- the catalog -------------------------------------------------------------------------
@@ -156,14 +215,61 @@ class Recommender(nn.Module):
         return self.item_matrix[rows]
 
     # ---- the math ----------------------------------------------------------------------------
+    def _with_null(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, x.new_zeros(*x.shape[:-1], 1)], dim=-1) if self.null_slot else x
+
     def encode_user(self, r_u: torch.Tensor) -> torch.Tensor:
-        return self.user_encoder(r_u)
+        return self._with_null(self.user_encoder(r_u))
 
     def encode_item(self, r_v: torch.Tensor) -> torch.Tensor:
-        return self.item_encoder(r_v)
+        return self._with_null(self.item_encoder(r_v))
+
+    def l2_terms(self, x: torch.Tensor) -> torch.Tensor:
+        """|X|² per row as training's L2 term sees it: taste dimensions before their constant scale."""
+        if not self.taste_block:
+            return x.square().sum(-1)
+        block = self.taste_dimensions
+        scaled = x[..., block] / float(self.latent_dims)
+        return x[..., :block.start].square().sum(-1) + scaled.square().sum(-1) + x[..., block.stop:].square().sum(-1)
+
+    def attention_mask(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        """(B, d) bool, True = may be attended: with the presence mask, dimensions with X_i·Y_i ≠ 0 and the
+        null slot; None when the model attends everywhere."""
+        if not self.presence_mask:
+            return None
+        x, y = torch.broadcast_tensors(x if x.dim() == 2 else x.unsqueeze(0), y if y.dim() == 2 else y.unsqueeze(0))
+        mask = (x * y) != 0
+        mask[:, -1] = True  # the null slot (presence_mask needs one)
+        return mask
+
+    @property
+    def taste_dimensions(self) -> slice:
+        """Where the learned taste dimensions sit among the d (empty slice when there are none)."""
+        stop = self.d - int(self.null_slot)
+        return slice(stop - self.latent_dims, stop)
+
+    def _effective(self, w: torch.Tensor | None) -> torch.Tensor | None:
+        """W as attention uses it: with `taste_block`, the taste dimensions' rows replaced by their mean, so
+        every taste dimension gets the same logit (hence the same weight) in every head."""
+        if w is None or not self.taste_block:
+            return w
+        block = self.taste_dimensions
+        shared = w[:, block].mean(dim=1, keepdim=True).expand(-1, self.latent_dims, -1)
+        return torch.cat([w[:, :block.start], shared, w[:, block.stop:]], dim=1)
+
+    def attention_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(W_U, W_V) exactly as `attend` receives them."""
+        return self._effective(self.w_u), self._effective(self.w_v)
 
     def attention(self, x: torch.Tensor, y: torch.Tensor) -> AttentionTrace:
-        return attend(x, y, self.w_u, self.w_v, self.temperature)
+        w_u, w_v = self.attention_weights()
+        return attend(x, y, w_u, w_v, self.temperature, normalizer=self.normalizer,
+                      mask=self.attention_mask(x, y))
+
+    @property
+    def variant(self) -> str:
+        """The attention variant in words, e.g. "softmax (the design document's)"; see `variant_label`."""
+        return variant_label(self.config)
 
     def forward(self, r_u: torch.Tensor, r_v: torch.Tensor) -> torch.Tensor:
         """S (B,) from raw columns (B, R_u), (B, R_v): the plain function explanations use."""
@@ -187,7 +293,10 @@ class Recommender(nn.Module):
     def scores_for_user(self, user_id) -> torch.Tensor:
         """S of `user_id` against every catalog item, in `item_ids` order (a CPU float tensor)."""
         x = self.encode_user(self.user_rows(user_id))[0]
-        return attention_scores(x, self._catalog_y(), self.w_u, self.w_v, self.temperature).cpu()
+        w_u, w_v = self.attention_weights()
+        return attention_scores(x, self._catalog_y(), w_u, w_v, self.temperature,
+                                normalizer=self.normalizer,
+                                mask_fn=self.attention_mask if self.presence_mask else None).cpu()
 
     def seen_items(self, user_id) -> np.ndarray:
         """Catalog rows the user interacted with (any label) in the attached dataset."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
@@ -56,6 +57,16 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     val_fraction: float = 0.1
+    # Attention worth reading (docs/metrics.md, "attention quality"): every option defaults to the
+    # design document's model.
+    user_profile: str = "columns"  # aligned: "columns" (schema pairs) | "history" (mean over training positives)
+    attention: str = "softmax"     # "softmax" (the document's) | "sparsemax" | "entmax15"
+    presence_mask: bool = False    # a dimension with X_i·Y_i = 0 gets no attention (needs null_slot)
+    null_slot: bool = False        # a "nothing" dimension attention may choose instead of any feature
+    latent_dims: int = 0           # aligned: k learned taste dimensions from one-hot ids, after the named ones
+    entropy_weight: float = 0.0    # loss term: weight · mean normalised entropy of A_U and A_V
+    encoder_offset: bool = False   # aligned: per-dimension offsets (off: a named dimension never becomes a constant)
+    taste_block: bool = False      # latent_dims: one attention logit for the whole taste block
 
     def check(self) -> None:
         problems = []
@@ -75,7 +86,20 @@ class TrainConfig:
         if not 0 < self.val_fraction < 1:
             problems.append("val_fraction must be between 0 and 1")
         if self.mode == "aligned" and self.use_ids:
-            problems.append("use_ids applies to latent mode only")
+            problems.append("use_ids applies to latent mode only (aligned: latent_dims adds the ids)")
+        if self.user_profile not in ("columns", "history"):
+            problems.append(f"user_profile must be 'columns' or 'history', got {self.user_profile!r}")
+        elif self.user_profile == "history" and self.mode != "aligned":
+            problems.append("user_profile='history' applies to aligned mode only")
+        from attnrec.attention import NORMALIZERS
+        if self.attention not in NORMALIZERS:
+            problems.append(f"attention must be one of {', '.join(NORMALIZERS)}, got {self.attention!r}")
+        if self.presence_mask and not self.null_slot:
+            problems.append("presence_mask needs null_slot")
+        if self.latent_dims < 0 or (self.latent_dims and self.mode != "aligned"):
+            problems.append("latent_dims must be ≥ 0 and applies to aligned mode only")
+        if not self.entropy_weight >= 0:
+            problems.append("entropy_weight must be ≥ 0")
         if self.features not in ("all", "ids"):
             problems.append(f"features must be 'all' or 'ids', got {self.features!r}")
         elif self.features == "ids" and not (self.mode == "latent" and self.use_ids):
@@ -166,21 +190,30 @@ def _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, negatives, rng):
     return u, i, j
 
 
+def _normalised_entropy(trace) -> torch.Tensor:
+    """Mean over pairs, heads and both sides of H(A)/log d (0 = one dimension, 1 = uniform)."""
+    d = trace.a_u.shape[-1]
+    a = torch.stack([trace.a_u, trace.a_v])
+    return -(a * torch.log(a.clamp_min(1e-12))).sum(-1).mean() / math.log(d) if d > 1 else a.new_zeros(())
+
+
 def _loss(model, config, batch):
     x = model.encode_user(model.user_matrix[batch[0]])
     y = model.encode_item(model.item_matrix[batch[1]])
-    s = model.attention(x, y).s
-    penalty = x.square().sum(1) + y.square().sum(1)
+    trace = model.attention(x, y)
+    s = trace.s
+    penalty = model.l2_terms(x) + model.l2_terms(y)
+    sharpen = config.entropy_weight * _normalised_entropy(trace) if config.entropy_weight else 0.0
     if config.loss == "bce":
         logits = model.calibration[0] * s + model.calibration[1]
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch[2])
     else:
         y_j = model.encode_item(model.item_matrix[batch[2]])
-        penalty = penalty + y_j.square().sum(1)
+        penalty = penalty + model.l2_terms(y_j)
         # The same scale a as BCE, so BPR also sees differences of order one from the first step.
         margin = model.calibration[0] * (s - model.attention(x, y_j).s)
         loss = -torch.nn.functional.logsigmoid(margin).mean()
-    return loss + config.l2 * penalty.mean() if config.l2 else loss
+    return loss + sharpen + (config.l2 * penalty.mean() if config.l2 else 0.0)
 
 
 def _epoch_batches(train, pairs, config, rng, device):
@@ -264,10 +297,15 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids, features=config.features,
-                                popularity=config.popularity)
+    featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids or config.latent_dims > 0,
+                                features=config.features, popularity=config.popularity,
+                                user_profile=config.user_profile)
     model = Recommender.from_featurizer(featurizer, dataset, d=config.d, heads=config.heads, tied=config.tied,
-                                        temperature=config.temperature, hidden=config.hidden).to(device)
+                                        temperature=config.temperature, hidden=config.hidden,
+                                        attention=config.attention, presence_mask=config.presence_mask,
+                                        null_slot=config.null_slot, latent_dims=config.latent_dims,
+                                        encoder_offset=config.encoder_offset if config.mode == "aligned" else True,
+                                        taste_block=config.taste_block).to(device)
     pairs = _Pairs(model, dataset)
     if len(pairs.pos_u) < 2:
         raise ValueError(f"dataset '{dataset.name}' has {len(pairs.pos_u)} positive interactions; need at least 2")

@@ -116,5 +116,16 @@ def test_encoding_a_table_without_a_fitted_column_is_a_data_error(restaurants):
     featurizer = Featurizer.fit(restaurants, "aligned")
     with pytest.raises(DataError, match="budget"):
         featurizer.encode("user", restaurants.users.drop(columns="budget"))
-    with pytest.raises(ValueError, match="use_ids applies to latent"):
-        Featurizer.fit(restaurants, "aligned", use_ids=True)
+    with pytest.raises(ValueError, match="aligned mode only"):
+        Featurizer.fit(restaurants, "latent", user_profile="history")
+
+
+def test_aligned_with_ids_appends_one_hot_ids_after_the_named_columns(restaurants):
+    plain = Featurizer.fit(restaurants, "aligned")
+    featurizer = Featurizer.fit(restaurants, "aligned", use_ids=True)
+    users = featurizer.encode("user", restaurants.users)
+    named = len(plain.dimension_names)
+    assert users.columns[:named] == plain.columns("user")
+    assert users.matrix.shape == (len(restaurants.users), named + len(restaurants.users))
+    np.testing.assert_array_equal(users.matrix[:, named:], np.eye(len(restaurants.users), dtype=np.float32))
+    assert featurizer.groups("user")[-1].name == "id" and featurizer.groups("user")[-1].kind == "id"

@@ -58,7 +58,8 @@ def numpy_score(model, r_u, r_v):
     """Independent reference of the whole pipeline for the latent/aligned encoders, in numpy."""
     def enc(module, r):
         if model.mode == "aligned":
-            return np.log1p(np.exp(module.scale.detach().numpy())) * r + module.offset.detach().numpy()
+            offset = 0.0 if module.offset is None else module.offset.detach().numpy()
+            return np.log1p(np.exp(module.scale.detach().numpy())) * r + offset
         return r @ module.linear.weight.detach().numpy().T + module.linear.bias.detach().numpy()
     x, y = enc(model.user_encoder, r_u), enc(model.item_encoder, r_v)
     wu = model.w_u.detach().numpy()

@@ -14,6 +14,14 @@ Two modes:
   used by the optional "popular place" dimension (`fit(..., popularity=True)`): item side = log(1 + the
   item's positives in the data the featurizer is fitted on) / log(1 + the largest count), user side = 1.
   Fitted on a training split, it knows nothing about held-out pairs.
+  User profiles from history (`fit(..., user_profile="history")`): the named dimensions come from the item
+  table alone (one per categorical / multi value held by at least 2 items, one per numeric field scaled to
+  [0, 1]); a user's side of each is the mean of that dimension over the items of the user's positives in
+  the data the featurizer is fitted on (an "id_values" rule; 0 for a user with none). Any dataset with item
+  attributes gets named dimensions this way, with no user column paired to each item column; fitted on a
+  training split, held-out pairs never enter a profile.
+  `use_ids=True` in aligned mode appends the one-hot id columns after the named ones, for a model that
+  learns "taste" dimensions from them (`Recommender` `latent_dims`).
 - "latent": each side's own fields: categorical → one-hot over the fitted vocabulary (unseen → zeros),
   multi → multi-hot, numeric → (x − mean) / std (missing → 0), optional one-hot id group.
   `fit(..., features="ids")` drops the side fields and keeps only the id group (pure collaborative filtering).
@@ -178,6 +186,52 @@ def _popularity_dimension(dataset: Dataset) -> dict:
             "user": {"column": "id", "constant": 1.0}, "item": {"column": "id", "id_values": values}}
 
 
+def history_dimensions(dataset: Dataset, min_items: int = 2) -> list[dict]:
+    """Named dimensions from the item table, user side = mean over the user's positives (see the module
+    docstring). Only `dataset.positives` is read for the profiles."""
+    specs = dataset.schema.get("item_features", {})
+    if not specs:
+        raise DataError(f"dataset '{dataset.name}' has no item features, so history profiles have nothing to "
+                        f"describe; use latent mode")
+    item_dims: list[dict] = []
+    for name, spec in specs.items():
+        kind = spec.get("kind", "categorical")
+        column = _column(dataset.items, name, "item")
+        if kind == "numeric":
+            numbers = pd.to_numeric(column, errors="coerce").dropna()
+            lo, hi = (float(numbers.min()), float(numbers.max())) if len(numbers) else (0.0, 1.0)
+            if hi > lo:
+                item_dims.append({"name": name, "group": name, "item": {"column": name, "range": [lo, hi]}})
+            continue
+        separator = spec.get("separator", ";") if kind == "multi" else None
+        counts: dict[str, int] = {}
+        for cell in column.tolist():
+            for token in set(cell_tokens(cell, separator)):
+                counts[token] = counts.get(token, 0) + 1
+        for value in sorted(v for v, c in counts.items() if c >= min_items):
+            rule = {"column": name, "values": {value: 1.0}}
+            if separator:
+                rule["separator"] = separator
+            item_dims.append({"name": f"{name}: {value}", "group": name, "item": rule})
+    if not item_dims:
+        raise DataError(f"dataset '{dataset.name}': no item attribute value is shared by {min_items} items")
+    item_values = np.stack([_rule_values(d["item"], _column(dataset.items, d["item"]["column"], "item"))
+                            for d in item_dims], axis=1)
+    row_of = {str(i): r for r, i in enumerate(dataset.items.index)}
+    positives = dataset.positives
+    users = positives["user_id"].astype(str).to_numpy()
+    rows = np.array([row_of.get(str(i), -1) for i in positives["item_id"]], dtype=np.int64)
+    keep = rows >= 0
+    frame = pd.DataFrame(item_values[rows[keep]], index=users[keep])
+    profile = frame.groupby(level=0).mean()
+    dims = []
+    for j, dim in enumerate(item_dims):
+        values = {u: round(float(v), 6) for u, v in profile[j].items() if v != 0}
+        dims.append({"name": dim["name"], "group": dim["group"], "user": {"column": "id", "id_values": values},
+                     "item": dim["item"]})
+    return dims
+
+
 def check_encoded_size(featurizer: "Featurizer", side: Side, rows: int) -> None:
     """Refuse, before the dense matrix is allocated, an encoding wider or bigger than attnrec.limits allows.
 
@@ -219,9 +273,14 @@ class Featurizer:
     # ----- fitting -----
     @classmethod
     def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
-            popularity: bool = False) -> "Featurizer":
+            popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
         """features: "all" side fields, or "ids" only (latent, needs use_ids); popularity: aligned only,
-        add the "popular place" dimension computed from `dataset`'s positives (see the module docstring)."""
+        add the "popular place" dimension computed from `dataset`'s positives; user_profile: aligned only,
+        "columns" (the schema's user↔item pairs) or "history" (see the module docstring)."""
+        if user_profile not in ("columns", "history"):
+            raise ValueError(f"user_profile must be 'columns' or 'history', got {user_profile!r}")
+        if user_profile == "history" and mode != "aligned":
+            raise ValueError("user_profile='history' builds named dimensions: aligned mode only")
         if features not in ("all", "ids"):
             raise ValueError(f"features must be 'all' or 'ids', got {features!r}")
         if features == "ids" and (mode != "latent" or not use_ids):
@@ -229,17 +288,21 @@ class Featurizer:
         if popularity and mode != "aligned":
             raise ValueError("popularity applies to aligned mode only (latent mode can learn item biases)")
         if mode == "aligned":
-            if use_ids:
-                raise ValueError("use_ids applies to latent mode only (ids have no shared meaning)")
-            dimensions = dataset.schema.get("aligned_dimensions") or compile_aligned_pairs(dataset)
+            if user_profile == "history":
+                dimensions = history_dimensions(dataset)
+            else:
+                dimensions = dataset.schema.get("aligned_dimensions") or compile_aligned_pairs(dataset)
             if not dimensions:
                 raise DataError(f"dataset '{dataset.name}' defines no aligned dimensions "
-                                f"(schema 'aligned_pairs' is empty); use latent mode")
+                                f"(schema 'aligned_pairs' is empty); use latent mode or user_profile='history'")
             dimensions = [dict(d) for d in dimensions]
             if popularity:
                 dimensions.append(_popularity_dimension(dataset))
-            sides = {s: _SideSpec([], []) for s in SIDES}
-            featurizer = cls(mode, False, dimensions, sides)
+            # With use_ids, the one-hot ids follow the named columns (for learned taste dimensions).
+            sides = {s: _SideSpec([{"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]}]
+                                  if use_ids else [], [])
+                     for s, table in (("user", dataset.users), ("item", dataset.items))}
+            featurizer = cls(mode, use_ids, dimensions, sides)
         else:
             sides = {}
             for side in SIDES:
@@ -261,7 +324,11 @@ class Featurizer:
         check_encoded_size(self, side, len(table))
         if self.mode == "aligned":
             cols = [_rule_values(d[side], _column(table, d[side]["column"], side)) for d in self.dimensions]
-            return np.stack(cols, axis=1) if cols else np.zeros((len(table), 0))
+            named = np.stack(cols, axis=1) if cols else np.zeros((len(table), 0))
+            if not self._sides[side].fields:
+                return named
+            ids = _encode_field(self._sides[side].fields[0], pd.Series([str(i) for i in table.index]))
+            return np.concatenate([named, ids], axis=1)
         blocks = []
         for field in self._sides[side].fields:
             if field["kind"] == "id":
@@ -278,9 +345,8 @@ class Featurizer:
 
     def columns(self, side: Side) -> list[str]:
         self._check_side(side)
-        if self.mode == "aligned":
-            return list(self.dimension_names)
-        return [c for f in self._sides[side].fields for c in _field_columns(f)]
+        ids = [c for f in self._sides[side].fields for c in _field_columns(f)]
+        return list(self.dimension_names) + ids if self.mode == "aligned" else ids
 
     def groups(self, side: Side) -> list[FieldGroup]:
         self._check_side(side)
@@ -291,6 +357,9 @@ class Featurizer:
                     groups[-1] = FieldGroup(dim["group"], "aligned", groups[-1].start, i + 1)
                 else:
                     groups.append(FieldGroup(dim["group"], "aligned", i, i + 1))
+            for field in self._sides[side].fields:  # the one-hot ids after the named columns
+                start = len(self.dimensions)
+                groups.append(FieldGroup(field["name"], "id", start, start + len(field["vocabulary"])))
             return groups
         start = 0
         for field in self._sides[side].fields:
