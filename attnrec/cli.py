@@ -85,7 +85,14 @@ def _load_data(data: str, schema: str | None):
         raise FileNotFoundError(f"data folder '{data}' not found (built-ins: {', '.join(BUILT_IN)})")
     if schema is not None and not Path(schema).is_file():
         raise FileNotFoundError(f"schema file '{schema}' not found")
-    dataset = load_dataset(data, schema=schema)
+    import warnings
+
+    from attnrec.data import DataWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # said once, below, in the CLI's own words
+        dataset = load_dataset(data, schema=schema)
+    for note in dataset.notes:
+        print(f"attnrec: warning: {dataset.name}: {note}", file=sys.stderr)
     reference = data if data in BUILT_IN and not Path(data).is_dir() else str(Path(data).resolve())
     ref = {"name": dataset.name, "reference": reference}
     if schema is not None:

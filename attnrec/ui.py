@@ -262,6 +262,36 @@ def get_dataset(name: str):
     return session[name] if name in session else load_builtin_dataset(name)
 
 
+BROKEN_DATASETS = "attnrec_broken_datasets"   # st.session_state: name → why it could not be loaded
+
+
+def _load_dataset_guarded(name: str):
+    """(dataset, None), or (None, message) when a built-in's files are damaged or missing.
+
+    Like a broken checkpoint, a broken dataset must not take the page down: the sidebar says what is
+    wrong and offers the other datasets."""
+    from attnrec.checkpoint import CheckpointError
+    from attnrec.data.types import DataError
+    try:
+        return get_dataset(name), None
+    except (DataError, CheckpointError, OSError, ValueError, KeyError, MemoryError) as error:
+        return None, str(error) or type(error).__name__
+
+
+def session_probe():
+    """A callable saying whether this browser session is still connected; None outside a Streamlit server.
+
+    Training jobs hold it so the server stops a run whose tab has been closed (attnrec.training_job)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
+
+
 @st.cache_data(show_spinner=False, ttl=60)
 def checkpoint_index(folder: str = str(MODELS_DIR)) -> dict[str, dict]:
     """Shipped checkpoints: folder name → {"path", "dataset" (reference), "dataset_name", "mode", ...}."""
@@ -354,7 +384,11 @@ def sidebar() -> Selection:
     use_one_torch_thread()
     bar = st.sidebar
     bar.subheader("Dataset and model")
-    datasets = dataset_names()
+    broken = st.session_state.setdefault(BROKEN_DATASETS, {})
+    for name, why in broken.items():
+        bar.error(f"Dataset “{escape_markdown(name)}” could not be loaded: {escape_markdown(why)}",
+                  icon=":material/error:")
+    datasets = [n for n in dataset_names() if n not in broken]
     if not datasets:
         bar.error("No dataset found: sample_data/ is missing and none was loaded on the Data page.")
         st.stop()
@@ -363,7 +397,11 @@ def sidebar() -> Selection:
                            format_func=lambda n: f"{n} (loaded this session)" if n in session_datasets
                            and n not in BUILTIN_DATASETS else n)
     with st.spinner(f"Loading {dataset_name}…"):
-        dataset = get_dataset(dataset_name)
+        dataset, problem = _load_dataset_guarded(dataset_name)
+    if problem is not None:
+        # Remembered for this session, so the choice falls to the next dataset and the message stays.
+        broken[dataset_name] = problem
+        st.rerun()
     models = model_names(dataset_name)
     model_name = None
     if models:
@@ -385,7 +423,7 @@ def sidebar() -> Selection:
         try:
             model = get_model(dataset_name, model_name, resolved)
         except Exception as error:  # a broken checkpoint must not take the whole page down
-            bar.error(f"Could not load model “{model_name}”: {error}")
+            bar.error(f"Could not load model “{escape_markdown(model_name)}”: {escape_markdown(error)}")
             model_name = None
     write_url(dataset=dataset_name, model=model_name, device=device)
     return Selection(dataset_name, dataset, model_name, model, device, resolved)

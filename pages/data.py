@@ -15,10 +15,12 @@ import streamlit as st
 from attnrec import ui
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.types import DataError
-from attnrec.data.uploads import (FEATURE_ROLES, LIMITS, TABLE_ROLES, UploadState, build_schema,
-                                  dataset_from_mapping, suggest_id_column, suggest_roles, suggest_threshold)
+from attnrec.data.uploads import (FEATURE_ROLES, TABLE_ROLES, UploadState, build_schema, dataset_from_mapping,
+                                  suggest_id_column, suggest_roles, suggest_threshold)
+from attnrec.data.widths import encoding_preview
+from attnrec.limits import LIMITS
 from attnrec.safety import escape_markdown
-from attnrec.training_job import TrainingJob
+from attnrec.training_job import QUEUE, TrainingJob
 
 NO_LABEL = "(none: every row is a positive)"
 
@@ -72,11 +74,15 @@ with tab_files:
         upload = column.file_uploader(f"{role.capitalize()} (.csv / .parquet)", key=f"data_upload_{role}")
         if upload is not None:
             uploads.accept_table(role, upload.name, upload.getvalue(), fingerprint=upload.file_id)
+        else:
+            uploads.withdraw(role)  # the failed file was removed: its message goes with it
 with tab_zip:
     upload = st.file_uploader("A zip holding users, items and interactions tables (file names say which is which)",
                               key="data_upload_zip")
     if upload is not None:
         uploads.accept_zip(upload.name, upload.getvalue(), fingerprint=upload.file_id)
+    else:
+        uploads.withdraw("zip")
 for slot, message in uploads.errors.items():
     kept = " The previous table is kept." if slot in uploads.tables or slot == "zip" else ""
     show_error(f"{slot}: {message}.{kept}")
@@ -138,11 +144,13 @@ if uploads.complete:
 
     # ---- 2b. validate and keep ----------------------------------------------------------------------
     keep, download = st.columns([1, 1])
-    if keep.button("Validate and keep this dataset", type="primary", key="data_keep"):
+    blocked = next(iter(uploads.errors), None)
+    if keep.button("Validate and keep this dataset", type="primary", key="data_keep", disabled=blocked is not None,
+                   help=f"Fix or remove the failed {blocked} upload first" if blocked else None):
         try:
             if name.strip() in ui.BUILTIN_DATASETS:
                 raise DataError(f"'{name.strip()}' is the name of a built-in dataset; pick another name")
-            dataset, schema = dataset_from_mapping(uploads.tables, mapping, name,
+            dataset, schema = dataset_from_mapping(uploads.ready_tables(), mapping, name,
                                                    source=", ".join(uploads.sources.values()))
         except DataError as err:
             show_error(f"{err}. Nothing was kept; fix the file or the mapping and try again.")
@@ -162,6 +170,8 @@ if st.session_state.get("data_last_kept") in datasets:
     st.success(escape_markdown(f"Kept dataset '{kept.name}': {len(kept.users)} users, {len(kept.items)} items, "
                                f"{len(kept.interactions)} interactions ({int(kept.interactions['label'].sum())} "
                                f"positive). It is listed in the sidebar on every page."))
+    for note in kept.notes:
+        st.warning(escape_markdown(f"Dataset '{kept.name}': {note}"), icon=":material/warning:")
 
 # ---- 3. train ----------------------------------------------------------------------------------------
 st.subheader("3 · Train a model")
@@ -177,6 +187,27 @@ else:
     has_pairs = bool(datasets[dataset_name].schema.get("aligned_pairs"))
     mode = middle.radio("Mode", ["latent", "aligned"] if has_pairs else ["latent"], horizontal=True,
                         key="data_train_mode", help="aligned needs aligned pairs in the mapping")
+    try:
+        preview_key = (dataset_name, id(datasets[dataset_name]), mode)
+        cached = st.session_state.get("data_encoding_preview")
+        if cached is None or cached[0] != preview_key:
+            cached = (preview_key, encoding_preview(datasets[dataset_name], mode))
+            st.session_state["data_encoding_preview"] = cached
+        widths = cached[1]
+        too_wide = next((w.problem for w in widths.values() if w.problem), None)
+        st.caption(escape_markdown(" · ".join(
+            f"{w.side}s: {w.rows:,} rows × {w.columns:,} encoded columns"
+            + (f" (widest: '{w.widest}', {w.widest_columns:,})" if w.widest and w.widest_columns > 1 else "")
+            for w in widths.values())
+            + f" — limit {LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells per side."))
+    except DataError as err:
+        too_wide = str(err)
+    if too_wide:
+        show_error(f"Cannot train in {mode} mode: {too_wide}.")
+    running, waiting = QUEUE.counts()
+    if running >= QUEUE.limits.concurrent_trainings:
+        st.info(f"The server is training {running} model(s) now (at most {QUEUE.limits.concurrent_trainings} at "
+                f"once); a new run waits in a queue ({waiting} waiting).", icon=":material/hourglass_top:")
     with st.form("data_train_form", border=False):
         columns = st.columns(4)
         d = columns[0].number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d",
@@ -187,11 +218,16 @@ else:
         model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60,
                                    key=f"data_model_name_{dataset_name}")
         busy = job is not None and not job.snapshot().finished
-        start = st.form_submit_button("Train", type="primary", disabled=busy)
+        start = st.form_submit_button("Train", type="primary", disabled=busy or bool(too_wide))
     if start:
         config = TrainConfig(mode=mode, d=int(d), heads=int(heads), epochs=int(epochs), lr=float(lr), device="cpu")
-        job = TrainingJob(datasets[dataset_name], config, name=model_name.strip() or "model").start()
-        st.session_state["data_training_job"] = job
+        try:
+            job = TrainingJob(datasets[dataset_name], config, name=model_name.strip() or "model",
+                              alive=ui.session_probe()).start()
+        except DataError as err:
+            show_error(f"Training not started: {err}.")
+        else:
+            st.session_state["data_training_job"] = job
 
 
 @st.fragment(run_every=1.0 if job is not None and not job.snapshot().finished else None)
@@ -200,8 +236,13 @@ def training_progress() -> None:
     if job is None:
         return
     snap = job.snapshot()
-    st.progress(snap.fraction, text=escape_markdown(f"{job.name}: {snap.status}, epoch {snap.epoch}/{snap.epochs}, "
-                                                     f"{snap.elapsed_s:.1f} s"))
+    if snap.status == "queued":
+        st.info(escape_markdown(f"{job.name}: waiting for a free training slot — number {snap.queue_position} in "
+                                f"the queue (the server trains at most {QUEUE.limits.concurrent_trainings} models at "
+                                f"once). It starts by itself; keep this tab open."), icon=":material/hourglass_top:")
+    else:
+        st.progress(snap.fraction, text=escape_markdown(f"{job.name}: {snap.status}, epoch {snap.epoch}/"
+                                                         f"{snap.epochs}, {snap.elapsed_s:.1f} s"))
     if snap.history:
         losses = pd.DataFrame(snap.history).set_index("epoch")[["train_loss", "val_loss"]]
         st.line_chart(losses, height=200, x_label="epoch", y_label="loss")
@@ -211,12 +252,17 @@ def training_progress() -> None:
         return
     if snap.status == "failed":
         show_error(f"Training failed: {snap.error}")
+    elif snap.status == "cancelled":
+        st.info(escape_markdown(f"Training of '{job.name}' was cancelled before it started ({snap.stopped_by})."))
     elif st.session_state.get("data_registered_job") != id(job):
         models[job.name] = snap.result
         st.session_state["data_registered_job"] = id(job)
         st.rerun(scope="app")  # so the sidebar and the download list see the new model
     else:
-        how = "stopped early; the best epoch so far was kept" if snap.status == "stopped" else "finished"
+        how = "finished"
+        if snap.status == "stopped":
+            why = f" ({snap.stopped_by})" if snap.stopped_by else ""
+            how = f"stopped early{why}; the best epoch so far was kept"
         st.success(escape_markdown(f"Model '{job.name}' {how}. It is listed in the sidebar on every page."))
 
 
@@ -228,11 +274,22 @@ download_col, upload_col = st.columns(2)
 with download_col:
     if models:
         chosen = st.selectbox("Model to download", list(models), key="data_download_model")
-        cache = st.session_state.setdefault("data_checkpoint_bytes", {})
-        if cache.get(chosen, (None,))[0] is not models[chosen]:
-            cache[chosen] = (models[chosen], checkpoint_zip_bytes(models[chosen]))
-        st.download_button("Download checkpoint (.zip: model.safetensors + config.json)", cache[chosen][1],
-                           file_name="checkpoint.zip", mime="application/zip", key="data_checkpoint_download")
+        # Built when asked for (in memory, no temporary files), not on every rerun of the page.
+        prepared = st.session_state.get("data_checkpoint_bytes")
+        if prepared is None or prepared[0] is not models[chosen]:
+            if st.button("Prepare the checkpoint download", key="data_checkpoint_prepare"):
+                try:
+                    st.session_state["data_checkpoint_bytes"] = (models[chosen], checkpoint_zip_bytes(models[chosen]))
+                except (OSError, MemoryError) as err:
+                    what = "memory" if isinstance(err, MemoryError) else "disk space, or cannot write"
+                    why = getattr(err, "strerror", None) or type(err).__name__
+                    show_error(f"Could not build the checkpoint for '{chosen}': the server is out of {what} "
+                               f"({why}). Try again later.")
+                else:
+                    st.rerun()
+        else:
+            st.download_button("Download checkpoint (.zip: model.safetensors + config.json)", prepared[1],
+                               file_name="checkpoint.zip", mime="application/zip", key="data_checkpoint_download")
     else:
         st.caption("Train a model to download its checkpoint.")
 with upload_col:
@@ -248,6 +305,9 @@ with upload_col:
                                                                                          datasets[target])
             except DataError as err:
                 show_error(f"{err}. No model was loaded.")
+            except (OSError, MemoryError) as err:
+                why = getattr(err, "strerror", None) or type(err).__name__
+                show_error(f"The server could not load this checkpoint now ({why}). No model was loaded.")
             else:
                 st.session_state["data_ckpt_loaded"] = ckpt_name.strip() or "uploaded model"
                 st.rerun()

@@ -107,6 +107,20 @@ class TableCase:
 
 
 BIG = b"uid,age\n" + b"u,1\n" * (50 * 1024 * 1024 // 4 + 1)
+LONG_CELL = b"uid,age,genre\nu1,30,rock\nu2,40," + b"x" * 140_000 + b"\n"
+
+
+def parquet_of(columns: dict, **options) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer, compression="zstd", **options)
+    return buffer.getvalue()
+
+
+PARQUET_ROWS_BOMB = parquet_of({"iid": ["i"] * 5_000_000, "price": [1] * 5_000_000})   # ~50 kB
+PARQUET_VALUES_BOMB = parquet_of({"iid": ["x" * 20_000] * 200_000})                      # ~10 kB, 4 GB read
 TABLE_CASES = {
     "empty file": TableCase("users", "users.csv", b"", ("users.csv", "the file is empty")),
     "only whitespace": TableCase("users", "users.csv", b"  \n\n ", ("users.csv", "the file is empty")),
@@ -122,6 +136,13 @@ TABLE_CASES = {
     "not a table type": TableCase("users", "users.xlsx", b"PK\x03\x04xlsx", ("users.xlsx", "not a .csv or .parquet")),
     "corrupt parquet": TableCase("items", "items.parquet", b"PAR1 this is not parquet PAR1",
                                  ("items.parquet", "not a readable Parquet")),
+    "cell over 131,072 characters": TableCase("users", "users.csv", LONG_CELL,
+                                              ("users.csv", "row 3", "a cell is longer than 131,072 characters")),
+    "parquet bomb: millions of rows": TableCase("items", "items.parquet", PARQUET_ROWS_BOMB,
+                                                ("items.parquet", "has 5,000,000 data rows; the limit is 1,000,000",
+                                                 "from the file's metadata")),
+    "parquet bomb: repeated long values": TableCase("items", "items.parquet", PARQUET_VALUES_BOMB,
+                                                    ("items.parquet", "expands to more than 256.0 MB")),
 }
 
 
@@ -137,6 +158,10 @@ def test_unreadable_table_upload(case: TableCase):
         assert fragment in message, message
     assert "previous table is kept" in message
     assert at.session_state["data_uploads"].tables[case.role] is table_before
+    # While a slot shows an error, nothing may be kept from the other slots plus the older table.
+    assert at.button(key="data_keep").disabled
+    at.run()  # the next rerun does not take the failed file for an accepted one
+    assert case.expected[-1] in errors(at) and at.button(key="data_keep").disabled
     assert_still_works(at, good)
 
 
@@ -193,6 +218,12 @@ CONTENT_CASES = {
                        ("interactions.csv", "row 3", "column 'rating'", "missing but a number is required")),
     "no positives under the threshold": ("interactions", b"uid,iid,rating\nu1,i1,1\nu2,i2,2\nu3,i3,3\n",
                                          ("interactions.csv", "0 interaction(s) are positive")),
+    "infinite rating": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,inf\nu3,i3,5\nu4,i4,4\n",
+                        ("interactions.csv", "row 3", "column 'rating'", "NaN or infinity 'inf'")),
+    "rating of 1e308": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,1e308\nu3,i3,5\nu4,i4,4\n",
+                        ("interactions.csv", "row 3", "column 'rating'", "too large in magnitude")),
+    "a single interaction": ("interactions", b"uid,iid,rating\nu1,i1,5\n",
+                             ("interactions.csv", "has only 1 interaction", "at least 2")),
 }
 
 
@@ -281,6 +312,13 @@ def config_with(config: bytes, **changes) -> bytes:
     return json.dumps({**json.loads(config), **changes}).encode()
 
 
+def config_with_raw(config: bytes, key: str, literal: str) -> bytes:
+    """A config whose `key` is written as the JSON text `literal` (json.dumps cannot write 1e400)."""
+    blob = json.loads(config)
+    blob[key] = "@@"
+    return json.dumps(blob).replace('"@@"', literal).encode()
+
+
 CHECKPOINT_CASES = {
     "pickle named .safetensors": (lambda w, c: [("model.safetensors", pickle.dumps({"w_u": [0.0]})),
                                                 ("config.json", c)], "pickle / torch.save"),
@@ -304,6 +342,19 @@ CHECKPOINT_CASES = {
                                        "the config and the weights do not belong together"),
     "truncated safetensors": (lambda w, c: [("model.safetensors", w[: len(w) // 2]), ("config.json", c)],
                               "model.safetensors"),
+    "temperature 1e400": (lambda w, c: [("model.safetensors", w), ("config.json", config_with_raw(c, "temperature",
+                                                                                                  "1e400"))],
+                          "config.json: temperature is inf; every number in a config must be finite"),
+    "temperature NaN": (lambda w, c: [("model.safetensors", w), ("config.json", config_with_raw(c, "temperature",
+                                                                                                "NaN"))],
+                        "temperature is nan"),
+    "unknown config key": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, backdoor="x"))],
+                           "config.json: has unknown key(s) 'backdoor'"),
+    "hidden size not in the weights": (lambda w, c: [("model.safetensors", w),
+                                                     ("config.json", config_with(c, hidden=16384))],
+                                       "lacks tensor 'item_encoder.mlp.1.bias'"),
+    "hidden beyond the limit": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, hidden=10**6))],
+                                "'hidden' must be a whole number between 0 and 16384"),
 }
 
 
@@ -433,6 +484,12 @@ def test_walkthrough_huge_typed_value_is_refused():
 # ---- 6. the command line ---------------------------------------------------------------------------------------
 
 CLI_CASES = {
+    "cell over 131,072 characters": (["train", "--data", "{longcell_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+                                     "file users.csv, row 3: a cell is longer than 131,072 characters"),
+    "1e308 in a numeric column": (["train", "--data", "{huge_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+                                  "file users.csv, row 3, column 'age': 1e+308 is too large in magnitude"),
+    "a single interaction": (["train", "--data", "{single_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+                             "file interactions.csv: has only 1 interaction"),
     "unknown command": (["frobnicate"], "invalid choice"),
     "data folder that does not exist": (["train", "--data", "/nonexistent/folder", "--mode", "latent",
                                          "--out", "{tmp}/out"], "'/nonexistent/folder' not found"),
@@ -452,10 +509,13 @@ def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
 
     tmp_path = tmp_path_factory.mktemp("cli")
     schema = json.dumps(build_schema(**MAPPING))
-    for folder, users in (("own", USERS), ("bad", USERS + b"u1,50,pop\n")):
+    variants = {"own": {}, "bad": {"users": USERS + b"u1,50,pop\n"}, "longcell": {"users": LONG_CELL},
+                "huge": {"users": USERS.replace(b"u2,40,", b"u2,1e308,")},
+                "single": {"interactions": b"uid,iid,rating\nu1,i1,5\n"}}
+    for folder, replaced in variants.items():
         (tmp_path / folder).mkdir()
         for role, (name, data) in GOOD.items():
-            (tmp_path / folder / name).write_bytes(users if role == "users" else data)
+            (tmp_path / folder / name).write_bytes(replaced.get(role, data))
         (tmp_path / folder / "schema.json").write_text(schema)
     pickle_dir = tmp_path / "pickled"
     pickle_dir.mkdir()
@@ -464,7 +524,9 @@ def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
     processes = {}
     for case, (args, _) in CLI_CASES.items():
         filled = [a.format(data_dir=tmp_path / "own", bad_dir=tmp_path / "bad", pickle_dir=pickle_dir,
-                           tmp=tmp_path / case.replace(" ", "_")) for a in args]
+                           longcell_dir=tmp_path / "longcell", huge_dir=tmp_path / "huge",
+                           single_dir=tmp_path / "single", tmp=tmp_path / case.replace(" ", "_").replace(",", ""))
+                  for a in args]
         processes[case] = subprocess.Popen([sys.executable, "-m", "attnrec", *filled], cwd=ROOT, text=True,
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     outputs = {case: p.communicate(timeout=300)[0] for case, p in processes.items()}
@@ -478,3 +540,231 @@ def test_cli_arguments(case, cli_runs):
     assert code != 0, output
     assert expected in output, output
     assert "Traceback" not in output, output
+
+
+# ---- 7. crashes and half-loaded state --------------------------------------------------------------------------
+
+INFINITE_RATING = b"uid,iid,rating\nu1,i1,5\nu2,i2,inf\nu3,i3,5\nu4,i4,4\n"
+
+
+def test_infinite_rating_leaves_every_section_of_the_data_page_in_place():
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    at.file_uploader(key="data_upload_interactions").set_value(("interactions.csv", INFINITE_RATING, "text/csv"))
+    at.run()
+    at.run()  # every rerun, not just the first
+    assert not at.exception, at.exception
+    headers = [h.value for h in at.subheader]
+    assert "3 · Train a model" in headers and "4 · Checkpoints (safetensors + JSON)" in headers, headers
+    threshold = next(n for n in at.number_input if n.label.startswith("Positive when"))
+    assert threshold.value == 5.0  # the midpoint of the finite ratings 4..5, rounded up
+    at.button(key="data_keep").click().run()
+    message = errors(at)
+    assert "interactions.csv, row 3, column 'rating': NaN or infinity 'inf'" in message, message
+    assert_still_works(at, good)
+
+
+def test_removing_the_failed_file_clears_its_error_and_keep_uses_the_kept_table():
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    table_before = at.session_state["data_uploads"].tables["users"]
+    at.file_uploader(key="data_upload_users").set_value(("users.csv", LONG_CELL, "text/csv")).run()
+    assert at.button(key="data_keep").disabled
+    with pytest.raises(Exception, match="the users upload failed"):
+        at.session_state["data_uploads"].ready_tables()
+    at.file_uploader(key="data_upload_users").set_value(None).run()
+    assert not at.error and not at.button(key="data_keep").disabled
+    assert at.session_state["data_uploads"].tables["users"] is table_before
+    assert_still_works(at, good)
+
+
+def test_a_label_that_separates_nothing_is_said_by_the_library_the_cli_and_the_page(tmp_path):
+    import warnings
+
+    from attnrec.data import DataWarning, load_own_dataset
+    from attnrec.data.uploads import build_schema
+
+    all_positive = b"uid,iid,rating\nu1,i1,5\nu2,i2,4\nu3,i3,5\nu4,i4,4\n"
+    schema = build_schema(**MAPPING)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = load_own_dataset(("users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", all_positive),
+                                   schema)
+    assert [w.category for w in caught] == [DataWarning]
+    assert dataset.notes and "every interaction is positive under the label threshold (rating ≥ 4)" in dataset.notes[0]
+    # the CLI says it in its own words (and still trains)
+    for role, (name, data) in GOOD.items():
+        (tmp_path / name).write_bytes(all_positive if role == "interactions" else data)
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    done = subprocess.run([sys.executable, "-m", "attnrec", "train", "--data", str(tmp_path), "--mode", "latent",
+                           "--out", str(tmp_path / "out"), "--epochs", "1", "--d", "4", "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert "attnrec: warning: " in done.stderr and "the label separates nothing" in done.stderr, done.stderr
+    # the Data page shows it with the kept dataset
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    at.file_uploader(key="data_upload_interactions").set_value(("interactions.csv", all_positive, "text/csv"))
+    at.run()
+    next(n for n in at.number_input if n.label.startswith("Positive when")).set_value(4.0)
+    at.text_input(key="data_dataset_name").set_value("one label")
+    at.button(key="data_keep").click().run()
+    assert "one label" in at.session_state["user_datasets"]
+    warned = " | ".join(plain(w.value) for w in at.warning)
+    assert "Dataset 'one label': every interaction is positive" in warned, warned
+    assert_still_works(at, good)
+
+
+@pytest.fixture()
+def damaged_synthetic(tmp_path, monkeypatch):
+    """sample_data with the synthetic dataset's users.csv cut in the middle of a row."""
+    import shutil
+
+    import attnrec.data as data_module
+    from attnrec import ui
+
+    copy = tmp_path / "sample_data"
+    shutil.copytree(data_module.SAMPLE_DATA, copy, ignore=shutil.ignore_patterns("models"))
+    users = (copy / "synthetic" / "users.csv").read_bytes()
+    (copy / "synthetic" / "users.csv").write_bytes(users[: len(users) // 2].rsplit(b",", 1)[0] + b"\n")
+    monkeypatch.setattr(data_module, "SAMPLE_DATA", copy)
+    ui.load_builtin_dataset.clear()
+    yield copy
+    ui.load_builtin_dataset.clear()
+
+
+def test_a_damaged_built_in_dataset_is_reported_in_words_even_from_a_link(damaged_synthetic):
+    at = AppTest.from_file(str(ROOT / "pages" / "recommend.py"), default_timeout=120)
+    at.query_params["dataset"] = "synthetic"  # a fresh session opened from a link
+    at.run()
+    assert not at.exception, at.exception
+    sidebar = " | ".join(plain(e.value) for e in at.sidebar.error)
+    assert "Dataset “synthetic” could not be loaded: file users.csv, row" in sidebar, sidebar
+    assert "fields but the header has 16" in sidebar
+    assert at.session_state["attnrec_dataset"] == "restaurants"  # the page works on the next dataset
+    assert at.dataframe and not at.main.error
+    at.run()
+    assert not at.exception and "synthetic" not in at.sidebar.selectbox[0].options
+
+
+def test_a_full_temporary_folder_does_not_break_the_data_page(checkpoint_files, monkeypatch):
+    import errno
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    weights, config = checkpoint_files
+    at.file_uploader(key="data_ckpt_upload").set_value([("model.safetensors", weights, "application/octet-stream"),
+                                                         ("config.json", config, "application/json")])
+    for name in ("mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "TemporaryFile"):
+        monkeypatch.setattr(tempfile, name, full)
+    at.run()
+    at.button(key="data_ckpt_load").click().run()   # uploads load in memory: no temporary files
+    assert not at.exception and not at.error, errors(at)
+    at.run()
+    assert not at.exception and not at.error, errors(at)   # and no rerun builds a download
+    at.button(key="data_checkpoint_prepare").click().run()
+    assert not at.exception and not at.error, errors(at)
+    assert at.get("download_button")
+    # when building the archive does fail, the page says so in words and keeps working
+    import attnrec.checkpoint_upload as checkpoint_upload
+    monkeypatch.setattr(checkpoint_upload, "checkpoint_zip_bytes", full)
+    at.session_state["data_checkpoint_bytes"] = None
+    at.run()
+    at.button(key="data_checkpoint_prepare").click().run()
+    assert not at.exception
+    assert "the server is out of disk space, or cannot write (No space left on device)" in errors(at), errors(at)
+    monkeypatch.undo()
+    assert_still_works(at, good)
+
+
+def test_an_uploaded_config_cannot_name_a_dataset_on_the_server(checkpoint_files):
+    from attnrec.checkpoint_upload import load_uploaded_checkpoint
+
+    weights, config = checkpoint_files
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    pointing = config_with(config, dataset={"name": "x", "reference": "/etc", "schema": "/etc/passwd"})
+    model = load_uploaded_checkpoint(("model.safetensors", weights), ("config.json", pointing), good)
+    assert "dataset" not in model.config and model.dataset is good
+
+
+# ---- 8. training on a shared server ------------------------------------------------------------------------
+
+def test_trainings_beyond_the_cap_wait_in_a_queue_and_stop_with_their_session(monkeypatch):
+    import threading
+    import time
+
+    import attnrec.training as training
+    import attnrec.training_job as training_job
+    from attnrec import ui
+    from attnrec.limits import Limits
+
+    queue = training_job.TrainingQueue(Limits(concurrent_trainings=2, queued_trainings=4, session_grace_seconds=0.3),
+                                       tick=0.05)
+    monkeypatch.setattr(training_job, "QUEUE", queue)
+    busy = threading.Event()
+
+    def endless_train(dataset, config, progress=False, callback=None, stop_event=None):
+        epoch = 0
+        while not stop_event.is_set():  # like the engine: checks the stop event between epochs
+            epoch += 1
+            callback(epoch, {"train_loss": 1.0 / epoch, "val_loss": 1.0})
+            busy.set()
+            time.sleep(0.01)
+        return f"model after {epoch} epochs"
+
+    monkeypatch.setattr(training, "train", endless_train)
+    sessions = {}
+    alive = {}
+    for name in ("a", "b", "c"):
+        alive[name] = True
+        monkeypatch.setattr(ui, "session_probe", lambda name=name: (lambda: alive[name]))
+        at = data_page_with_good_dataset()
+        at.number_input(key="data_train_epochs").set_value(500)
+        at.button(key="FormSubmitter:data_train_form-Train").click().run()
+        assert not at.exception and not at.error, errors(at)
+        sessions[name] = at
+    jobs = {name: at.session_state["data_training_job"] for name, at in sessions.items()}
+    assert [jobs[n].snapshot().status for n in "abc"] == ["running", "running", "queued"]
+    assert queue.counts() == (2, 1)
+    # the third session is told where it stands; the others see the server is busy
+    sessions["c"].run()
+    info = " | ".join(plain(i.value) for i in sessions["c"].info)
+    assert "waiting for a free training slot — number 1 in the queue" in info, info
+    assert "at most 2 at once" in info
+    # the first session's tab closes: its job stops by itself, and the waiting one starts
+    alive["a"] = False
+    snap = jobs["a"].join(10)
+    assert snap.status == "stopped" and snap.stopped_by == "its browser session ended"
+    deadline = time.time() + 10
+    while jobs["c"].snapshot().status != "running" and time.time() < deadline:
+        time.sleep(0.02)
+    assert jobs["c"].snapshot().status == "running"
+    # the others stop with the button and are registered as models
+    for name in ("b", "c"):
+        sessions[name].run()
+        sessions[name].button(key="data_train_stop").click().run()
+        assert jobs[name].join(10).status == "stopped"
+        sessions[name].run()
+        assert not sessions[name].exception
+        assert sessions[name].session_state["user_models"][jobs[name].name].startswith("model after")
+    assert queue.counts() == (0, 0)
+
+
+def test_a_run_too_large_for_the_server_is_refused_before_it_starts(monkeypatch):
+    import attnrec.training_job as training_job
+    from attnrec.limits import Limits
+
+    monkeypatch.setattr(training_job, "QUEUE", training_job.TrainingQueue(Limits(training_epoch_rows=100)))
+    at = data_page_with_good_dataset()
+    good = at.session_state["user_datasets"]["good"]
+    at.number_input(key="data_train_epochs").set_value(500)
+    at.button(key="FormSubmitter:data_train_form-Train").click().run()
+    message = errors(at)
+    assert "Training not started: 500 epochs × 7 interactions is more training than this server allows" in message
+    assert "use at most 14 epochs here" in message, message
+    assert at.session_state.get("data_training_job") is None
+    assert_still_works(at, good)

@@ -109,6 +109,9 @@ def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
     assert any("Model 'tiny' finished" in m for m in messages(at, "success"))
     model = at.session_state["user_models"]["tiny"]
 
+    # The archive is built when asked for, not on every rerun.
+    assert not [b for b in at.get("download_button") if "Download checkpoint" in b.proto.label]
+    at.button(key="data_checkpoint_prepare").click().run()
     archive = downloaded(at, "Download checkpoint")
     names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
     assert sorted(names) == ["config.json", "model.safetensors"]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from attnrec.data.featurize import Featurizer
 from attnrec.data.io import read_table
-from attnrec.data.types import DataError, Dataset, FieldGroup, FieldKind, Mode, Side, SideEncoding
+from attnrec.data.types import DataError, Dataset, DataWarning, FieldGroup, FieldKind, Mode, Side, SideEncoding
 
 __all__ = ["load_dataset", "Featurizer", "read_table", "load_own_dataset", "BUILT_IN", "SAMPLE_DATA",
-           "DataError", "Dataset", "FieldGroup", "FieldKind", "Mode", "Side", "SideEncoding"]
+           "DataError", "DataWarning", "Dataset", "FieldGroup", "FieldKind", "Mode", "Side", "SideEncoding"]
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 BUILT_IN = ("restaurants", "synthetic")

@@ -24,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from attnrec.data.io import first_data_row, read_table
-from attnrec.data.types import DataError, Dataset
+from attnrec.data.types import DataError, Dataset, DataWarning
+from attnrec.limits import LIMITS
 
 __all__ = ["load_schema", "validate_schema", "load_own_dataset", "read_table", "TableSource",
            "DEFAULT_MISSING", "missing_mask", "require_columns", "check_unique_ids", "parse_numeric",
-           "check_known_ids", "row_number"]
+           "check_known_ids", "row_number", "check_trainable"]
 
 # a path, a table already read by `read_table`, or (filename, bytes) from an upload
 TableSource = Union[str, Path, pd.DataFrame, tuple[str, bytes]]
@@ -177,8 +178,12 @@ def check_unique_ids(frame: pd.DataFrame, column: str, missing_values=DEFAULT_MI
 
 
 def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool = False,
-                  missing_values=DEFAULT_MISSING) -> pd.Series:
-    """The column as float64 (missing → NaN). Text, NaN or ±inf in a cell is a DataError."""
+                  missing_values=DEFAULT_MISSING, limit: float | None = LIMITS.magnitude) -> pd.Series:
+    """The column as float64 (missing → NaN). Text, NaN, ±inf or |value| > `limit` in a cell is a DataError.
+
+    The magnitude rule (attnrec.limits: `magnitude`) is the one every loader shares: beyond it float32
+    encodings and standardisation (x², sums) overflow and a feature silently turns to zeros. Only
+    timestamps, which are merely ordered, pass `limit=None`."""
     cells = frame[column].tolist()
     missing = missing_mask(frame[column], missing_values)
     out = np.full(len(cells), np.nan)
@@ -204,6 +209,9 @@ def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool = False,
                             column=column)
         if not np.isfinite(value):
             raise DataError(f"{value} where a finite number is expected (NaN/inf not allowed)",
+                            file=_file(frame), row=row_number(frame, pos), column=column)
+        if limit is not None and abs(value) > limit:
+            raise DataError(f"{value:g} is too large in magnitude (limit {limit:g}); rescale this column",
                             file=_file(frame), row=row_number(frame, pos), column=column)
         out[pos] = value
     return pd.Series(out, index=frame.index, name=column)
@@ -295,8 +303,38 @@ def load_own_dataset(users: TableSource, items: TableSource, interactions: Table
     if timestamp is not None:
         frame["timestamp"] = timestamp.to_numpy()
     frame = collapse_repeats(frame)
-    return Dataset(name=name, users=users_table, items=items_table, interactions=frame, schema=schema,
-                   source=source or name)
+    dataset = Dataset(name=name, users=users_table, items=items_table, interactions=frame, schema=schema,
+                      source=source or name)
+    check_trainable(dataset, _file(x), labelled=label is not None)
+    return dataset
+
+
+def check_trainable(dataset: Dataset, file: str | None = None, labelled: bool = True) -> None:
+    """Refuse interactions nothing can be learned from; note (and warn about) a label that separates nothing.
+
+    At least 2 interactions and 2 positives are needed (training holds some out for validation, the
+    leave-one-out evaluation one per user). When a label column is given but every row is positive
+    under its threshold, the label carries no information: the model learns from sampled negatives
+    only, as with no label column; that is allowed but said, in `dataset.notes` and as a DataWarning.
+    """
+    import warnings
+
+    interactions = dataset.interactions
+    if len(interactions) < 2:
+        raise DataError(f"has only {len(interactions)} interaction (after merging repeated user–item rows); "
+                        f"training needs at least 2", file=file)
+    positives = int(interactions["label"].sum())
+    if positives < 2:
+        raise DataError(f"only {positives} interaction(s) are positive under this label threshold; training "
+                        f"needs at least 2", file=file)
+    if labelled and positives == len(interactions):
+        column = (dataset.schema.get("label") or {}).get("column", "label")
+        threshold = (dataset.schema.get("label") or {}).get("threshold")
+        note = (f"every interaction is positive under the label threshold ({column} ≥ {threshold:g}): the label "
+                f"separates nothing, so the model learns only from randomly sampled negatives. Raise the "
+                f"threshold if low ratings should count as negatives.")
+        dataset.notes.append(note)
+        warnings.warn(DataWarning(f"{dataset.name}: {note}"), stacklevel=3)
 
 
 def collapse_repeats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -315,7 +353,7 @@ def _parse_timestamp(frame: pd.DataFrame, column: str, missing_values) -> pd.Ser
                         column=column)
     as_text = cells.astype(str).str.strip()
     if as_text.map(lambda t: bool(_NUMBER.match(t))).all():
-        return parse_numeric(frame, column, required=True, missing_values=missing_values)
+        return parse_numeric(frame, column, required=True, missing_values=missing_values, limit=None)
     parsed = pd.to_datetime(as_text, errors="coerce", format="mixed")
     bad = parsed.isna().to_numpy()
     if bad.any():

@@ -30,6 +30,10 @@ class DataError(ValueError):
         self.file, self.row, self.column = file, row, column
 
 
+class DataWarning(UserWarning):
+    """Data that loads but may not mean what the user thinks (also kept in `Dataset.notes`)."""
+
+
 @dataclass(frozen=True)
 class FieldGroup:
     """A raw attribute (or aligned family) and the contiguous dense columns it occupies."""
@@ -74,6 +78,7 @@ class Dataset:
     schema: dict                  # the own-data schema JSON (or the built-in equivalent)
     source: str = ""              # where it came from (path or built-in name) and credit line
     planted: dict | None = field(default=None)  # synthetic only: the planted truth
+    notes: list[str] = field(default_factory=list)  # warnings from loading, shown with the dataset
 
     @property
     def positives(self) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from io import BytesIO
 from pathlib import PurePosixPath
 
 from attnrec.data.types import DataError
+from attnrec.limits import LIMITS, Limits, mb
 
 __all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
            "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
@@ -33,22 +34,12 @@ _ROLE_WORDS = {  # file-name words that say which table a file is (first match w
 }
 
 
-@dataclass(frozen=True)
-class UploadLimits:
-    """How much one upload may weigh. The per-file limit matches .streamlit/config.toml (50 MB)."""
-
-    file_bytes: int = 50 * 1024 * 1024          # one uploaded file, as received
-    zip_total_bytes: int = 200 * 1024 * 1024    # all entries of a zip, inflated
-    zip_entry_bytes: int = 100 * 1024 * 1024    # one entry, inflated
-    zip_entries: int = 16                       # files inside one zip
-    zip_ratio: float = 100.0                    # inflated / compressed, per entry
-
-
-LIMITS = UploadLimits()
+# The limits live in attnrec.limits; `UploadLimits` / `LIMITS` stay importable from here.
+UploadLimits = Limits
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+    return mb(n)
 
 
 def check_size(data: bytes, filename: str, limit: int | None = None) -> None:
@@ -278,8 +269,8 @@ def read_uploaded_zip(filename: str, data: bytes, limits: UploadLimits = LIMITS)
     return {role: read_uploaded_table(name, content, limits) for role, (name, content) in found.items()}
 
 
-# Cells beyond this magnitude overflow float32 encodings and standardisation (x², sums): refused early.
-MAX_MAGNITUDE = 1e12
+# The magnitude rule lives in attnrec.limits and is applied by the data layer's parse_numeric.
+MAX_MAGNITUDE = LIMITS.magnitude
 
 
 # ---- the column mapping → schema JSON -----------------------------------------------------------
@@ -390,9 +381,12 @@ def suggest_threshold(values) -> float | int:
     """Label threshold default: 1 for 0/1 labels, else the midpoint of the rating range, rounded up."""
     import math
 
+    import numpy as np
     import pandas as pd
 
     numbers = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna()
+    # Only values the data layer accepts: "inf", "nan" or 1e308 make no midpoint (validation names them).
+    numbers = numbers[np.isfinite(numbers) & (numbers.abs() <= LIMITS.magnitude)]
     if numbers.empty:
         return 1
     low, high = float(numbers.min()), float(numbers.max())
@@ -421,19 +415,21 @@ class UploadState:
         return all(role in self.tables for role in TABLE_ROLES)
 
     def accept_table(self, role: str, filename: str, data: bytes, fingerprint=None) -> bool:
-        """Read one table upload into `role`; on failure record the message and keep what was there."""
+        """Read one table upload into `role`; on failure record the message and keep what was there.
+
+        The upload counts as handled (its fingerprint recorded) only once reading has finished, with
+        its table or its error stored alongside: no outcome leaves the slot looking accepted."""
         if role not in TABLE_ROLES:
             raise ValueError(f"role must be one of {TABLE_ROLES}, got {role!r}")
         fingerprint = fingerprint if fingerprint is not None else (filename, len(data), hash(data))
         if self.fingerprints.get(role) == fingerprint:
             return role not in self.errors
-        self.fingerprints[role] = fingerprint
         try:
             table = read_uploaded_table(filename, data)
         except DataError as err:
-            self.errors[role] = str(err)
+            self.errors[role], self.fingerprints[role] = str(err), fingerprint
             return False
-        self.tables[role], self.sources[role] = table, filename
+        self.tables[role], self.sources[role], self.fingerprints[role] = table, filename, fingerprint
         self.errors.pop(role, None)
         self.errors.pop("zip", None)  # a failed zip is superseded by tables uploaded one by one
         return True
@@ -443,18 +439,34 @@ class UploadState:
         fingerprint = fingerprint if fingerprint is not None else (filename, len(data), hash(data))
         if self.fingerprints.get("zip") == fingerprint:
             return "zip" not in self.errors
-        self.fingerprints["zip"] = fingerprint
         try:
             found = split_tables(read_zip(data, filename), filename)
             tables = {role: read_uploaded_table(name, content) for role, (name, content) in found.items()}
         except DataError as err:
-            self.errors["zip"] = str(err)
+            self.errors["zip"], self.fingerprints["zip"] = str(err), fingerprint
             return False
         self.tables.update(tables)
         self.sources.update({role: f"{filename}/{name}" for role, (name, _) in found.items()})
+        self.fingerprints["zip"] = fingerprint
         for slot in ("zip", *TABLE_ROLES):
             self.errors.pop(slot, None)
         return True
+
+    def withdraw(self, slot: str) -> None:
+        """The uploader of `slot` was emptied: forget its failed file (a kept table stays)."""
+        if slot in self.errors:
+            self.errors.pop(slot)
+            self.fingerprints.pop(slot, None)
+
+    def ready_tables(self) -> dict:
+        """The three tables to validate, or a DataError naming the slot while any upload slot is in error
+        (a dataset must never be built from the other slots plus an older table)."""
+        if self.errors:
+            slot = next(iter(self.errors))
+            what = "the zip" if slot == "zip" else f"the {slot} upload"
+            raise DataError(f"{what} failed ({self.errors[slot]}); upload a readable file there, or remove it, "
+                            f"before keeping a dataset")
+        return dict(self.tables)
 
 
 def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "upload"):
@@ -486,26 +498,4 @@ def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "
         interactions.attrs.update(attrs)
     dataset = load_own_dataset(tables["users"], tables["items"], interactions, schema, name=str(name).strip(),
                                source=source)
-    for side, table, raw in (("user", dataset.users, tables["users"]), ("item", dataset.items, tables["items"])):
-        numeric = [c for c, spec in schema[f"{side}_features"].items() if spec["kind"] == "numeric"]
-        numeric += [p[side] for p in schema["aligned_pairs"] if p.get("kind") == "numeric"]
-        _check_parsed_magnitudes(table, raw, numeric)
-    if dataset.interactions["label"].sum() < 2:
-        raise DataError(f"only {int(dataset.interactions['label'].sum())} interaction(s) are positive under this "
-                        f"label threshold; training needs at least 2", file=interactions.attrs.get("source_file"))
     return dataset, schema
-
-
-def _check_parsed_magnitudes(table, raw, columns) -> None:
-    import numpy as np
-
-    from attnrec.data.own import row_number
-
-    for column in columns:
-        values = table[column].to_numpy(dtype=float)
-        too_big = np.abs(np.nan_to_num(values)) > MAX_MAGNITUDE
-        if too_big.any():
-            pos = int(np.argmax(too_big))
-            raise DataError(f"{values[pos]:g} is too large in magnitude (limit {MAX_MAGNITUDE:g}); rescale "
-                            f"this column", file=raw.attrs.get("source_file"), row=row_number(raw, pos),
-                            column=column)

@@ -92,6 +92,7 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path):
     assert page.locator("[data-testid='stException']").count() == 0
     save_full_page(page, SCREENSHOT)
 
+    page.get_by_role("button", name="Prepare the checkpoint download").click()
     with page.expect_download() as checkpoint_download:
         page.get_by_role("button", name="Download checkpoint (.zip: model.safetensors + config.json)").click()
     archive = zipfile.ZipFile(io.BytesIO(Path(checkpoint_download.value.path()).read_bytes()))
