@@ -13,7 +13,7 @@ import unicodedata
 import pandas as pd
 
 __all__ = ["escape_html", "escape_markdown", "neutralise_formula", "neutralise_frame", "safe_csv_bytes",
-           "safe_filename", "FORMULA_PREFIXES"]
+           "safe_filename", "FORMULA_PREFIXES", "file_in_folder", "PathRefused"]
 
 # Characters that make Excel / LibreOffice / Sheets treat a cell as a formula (OWASP "CSV injection"):
 # = + - @, plus tab and carriage return which some spreadsheets strip before looking.
@@ -69,3 +69,35 @@ def safe_filename(name: str, default: str = "download", max_length: int = 80) ->
     text = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").split("/")[-1]
     text = re.sub(r"[^\w.\- ]+", "_", text, flags=re.UNICODE).strip(" ._")
     return (text[:max_length].rstrip(" .") or default)
+
+
+class PathRefused(ValueError):
+    """A typed path that leaves its allowed folder, is a link, or is not a plain file there."""
+
+
+def file_in_folder(folder, name: str, suffixes: tuple[str, ...] = (".parquet",)):
+    """The plain file `name` inside `folder` (a browser user's text), or PathRefused.
+
+    Only a relative name is accepted; it is resolved and must stay inside the resolved folder; no part
+    of it may be a symbolic link (a link could point anywhere on the server); it must be a regular file
+    with one of `suffixes`. Messages never show the server's path of the folder."""
+    from pathlib import Path
+
+    root = Path(folder).resolve(strict=True)
+    text = str(name).strip()
+    relative = Path(text)
+    if not text or "\x00" in text or relative.is_absolute() or ".." in relative.parts or text.startswith("~"):
+        raise PathRefused(f"'{text}': give a file name inside the batch folder (no absolute paths, '..' or '~')")
+    current = root
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            raise PathRefused(f"'{text}': symbolic links are not followed")
+    resolved = current.resolve()
+    if root not in resolved.parents:
+        raise PathRefused(f"'{text}' is outside the batch folder")
+    if resolved.suffix.lower() not in suffixes:
+        raise PathRefused(f"'{text}': only {', '.join(suffixes)} files are read here")
+    if not resolved.is_file():
+        raise PathRefused(f"'{text}': no such file in the batch folder")
+    return resolved

@@ -397,8 +397,10 @@ class BatchFileError(ValueError):
 
 
 def _read_table(source):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    # Size limits (rows, uncompressed and decoded bytes: attnrec.limits) are checked from the file's
+    # metadata and batch by batch by the data layer's reader, before the table is built.
+    from attnrec.data.io import read_parquet_arrow
+    from attnrec.data.types import DataError
 
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
@@ -406,17 +408,16 @@ def _read_table(source):
             raise BatchFileError(f"{path.name or path}: only .parquet files are read here")
         if not path.is_file():
             raise BatchFileError(f"{path}: no such file")
-        reader = str(path)
+        reader, name = str(path), path.name
     else:
         data = source if isinstance(source, (bytes, bytearray, memoryview)) else source.read()
         if not len(data):
             raise BatchFileError("the file is empty (0 bytes)")
-        reader = pa.BufferReader(bytes(data))
+        reader, name = bytes(data), "the upload"
     try:
-        return pq.read_table(reader)
-    except (pa.ArrowException, OSError, ValueError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise BatchFileError(f"not a readable Parquet file ({first})") from None
+        return read_parquet_arrow(reader, name)
+    except DataError as err:
+        raise BatchFileError(str(err).replace("file the upload: ", "")) from None
 
 
 def read_batch_explanations(source) -> pd.DataFrame:

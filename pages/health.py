@@ -12,6 +12,7 @@ from attnrec.figures.explain import (agreement_histograms, attribution_boxes, de
                                      entropy_histograms, mean_attention_heatmap, sanity_lines)
 from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
                             mean_attention, metrics_against_baselines, sample_pairs, wrong_pairs)
+from attnrec.safety import PathRefused, escape_markdown, file_in_folder
 from attnrec.trust import (BatchFileError, attention_vs_attributions,
                            card_methods, card_table, curves_frame, grouping_options, method_name, plan_for,
                            read_batch_explanations, run_report_card, run_sanity_checks, summarize_batch, trust_target,
@@ -235,18 +236,25 @@ st.caption("The Parquet output of `python -m attnrec explain --checkpoint … --
            "one row per pair × method × group. Read with pyarrow; nothing in it is executed.")
 source = st.columns(2)
 uploaded = source[0].file_uploader("Upload a Parquet file", type=["parquet"], key="health_batch_upload")
-path = source[1].text_input("…or a .parquet path on this server", key="health_batch_path",
-                            placeholder="explanations.parquet").strip()
+# Reading files on the server is off unless the operator names one folder (ATTNREC_BATCH_DIR): a browser
+# user must not be able to probe the server's file system.
+batch_folder = os.environ.get("ATTNREC_BATCH_DIR")
+path = ""
+if batch_folder and os.path.isdir(batch_folder):
+    path = source[1].text_input("…or a .parquet file in the server's batch folder", key="health_batch_path",
+                                placeholder="explanations.parquet").strip()
 batch = None
 if uploaded is not None or path:
     try:
         if uploaded is not None:
             batch = cached_batch_file(uploaded.getvalue(), None)
         else:
-            stat = os.stat(path) if os.path.isfile(path) else None
-            batch = cached_batch_file(None, path, (stat.st_mtime, stat.st_size) if stat else None)
-    except BatchFileError as error:
-        st.error(f"Could not use {'“' + uploaded.name + '”' if uploaded is not None else path}: {error}")
+            found = file_in_folder(batch_folder, path)
+            stat = found.stat()
+            batch = cached_batch_file(None, str(found), (stat.st_mtime, stat.st_size))
+    except (BatchFileError, PathRefused) as error:
+        shown = uploaded.name if uploaded is not None else path
+        st.error(f"Could not use “{escape_markdown(shown)}”: {escape_markdown(error)}")
 if batch is not None:
     frame, summary = batch
     info = summary.overview

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pickle
+import re
 import stat
 import subprocess
 import sys
@@ -768,3 +769,40 @@ def test_a_run_too_large_for_the_server_is_refused_before_it_starts(monkeypatch)
     assert "use at most 14 epochs here" in message, message
     assert at.session_state.get("data_training_job") is None
     assert_still_works(at, good)
+
+
+# ---- 9. the Model health batch file: Parquet limits and no file-system probing ---------------------------------
+
+def test_batch_file_folder_refuses_everything_outside_it(tmp_path):
+    from attnrec.safety import PathRefused, file_in_folder
+
+    folder = tmp_path / "batches"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "ok.parquet").write_bytes(b"PAR1")
+    (tmp_path / "secret.parquet").write_bytes(b"PAR1")
+    (folder / "link.parquet").symlink_to(tmp_path / "secret.parquet")
+    (folder / "linked_dir").symlink_to(tmp_path)
+    assert file_in_folder(folder, "sub/ok.parquet") == (folder / "sub" / "ok.parquet").resolve()
+    cases = {"../secret.parquet": "no absolute paths, '..' or '~'", str(tmp_path / "secret.parquet"): "no absolute",
+             "~/x.parquet": "'~'", "link.parquet": "symbolic links are not followed",
+             "linked_dir/secret.parquet": "symbolic links", "sub": "only .parquet", "none.parquet": "no such file",
+             "": "give a file name"}
+    for typed, expected in cases.items():
+        with pytest.raises(PathRefused, match=re.escape(expected)) as refused:
+            file_in_folder(folder, typed)
+        assert str(folder) not in str(refused.value).replace(typed, "")  # the server's folder is never shown
+
+
+def test_model_health_refuses_a_parquet_bomb_and_offers_no_server_path_by_default(monkeypatch):
+    monkeypatch.delenv("ATTNREC_BATCH_DIR", raising=False)
+    at = AppTest.from_file(str(ROOT / "pages" / "health.py"), default_timeout=300).run()
+    assert not at.exception, at.exception
+    assert not [t for t in at.text_input if t.key == "health_batch_path"]
+    at.file_uploader(key="health_batch_upload").set_value(("out.parquet", PARQUET_ROWS_BOMB, "application/octet-stream"))
+    at.run()
+    assert not at.exception, at.exception
+    message = errors(at)
+    assert "Could not use “out.parquet”: has 5,000,000 data rows; the limit is 1,000,000" in message, message
+    at.file_uploader(key="health_batch_upload").set_value(None)
+    at.run()
+    assert not at.exception and not at.error

@@ -436,7 +436,8 @@ def test_batch_parquet_upload_is_summarised_from_the_file(health, latent, tmp_pa
     ("empty.parquet", b"", "empty"),
     ("other.parquet", None, "not an `attnrec explain` output"),
 ])
-def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, content, message):
+def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, content, message, tmp_path,
+                                                               monkeypatch):
     if content is None:   # a valid Parquet file with other columns
         sink = io.BytesIO()
         pq.write_table(pa.table({"user": ["a"], "score": [1.0]}), sink)
@@ -444,13 +445,16 @@ def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, cont
     health.file_uploader(key="health_batch_upload").upload(name, content)
     health.run()
     assert not health.exception, health.exception
-    errors = [e.value for e in health.error]
+    errors = [e.value.replace("\\", "") for e in health.error]
     assert len(errors) == 1 and message in errors[0] and name in errors[0], errors
     health.file_uploader(key="health_batch_upload").set_value(None)
-    health.text_input(key="health_batch_path").input(str(Path("/nonexistent") / "out.parquet"))
+    # Server paths are read only inside the folder the operator configured (ATTNREC_BATCH_DIR).
+    monkeypatch.setenv("ATTNREC_BATCH_DIR", str(tmp_path))
+    health.run()
+    health.text_input(key="health_batch_path").input("out.parquet")
     health.run()
     assert not health.exception
-    assert any("no such file" in e.value for e in health.error)
+    assert any("no such file in the batch folder" in e.value.replace("\\", "") for e in health.error)
     health.text_input(key="health_batch_path").input("")
     health.run()
 
