@@ -64,7 +64,7 @@ def _model_keys() -> tuple[tuple[str, ...], dict]:
 def known_keys() -> set[str]:
     """Every top-level key a config may hold."""
     required, optional = _model_keys()
-    return set(required) | set(optional) | set(FILE_KEYS)
+    return set(required) | set(optional) | set(MODEL_SPECS) | set(FILE_KEYS)
 
 
 def _check_finite(value, path: str, depth: int = 0) -> None:
@@ -128,7 +128,7 @@ def validate_config(config, *, upload: bool = False) -> dict:
         raise ConfigError(f"lacks {', '.join(missing)}; is this an attnrec config.json?")
     if config.get("version", VERSION) != VERSION:
         raise ConfigError(f"has version {config.get('version')!r}; this attnrec reads version {VERSION}")
-    for key in (*required, *optional):
+    for key in {*required, *optional, *MODEL_SPECS}:
         if key in config:
             _check_value(key, config[key], MODEL_SPECS.get(key) or _spec_from_default(optional[key]))
     for key, kind in FILE_KEYS.items():

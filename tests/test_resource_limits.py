@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -173,3 +174,131 @@ def test_encoding_preview_names_the_width_before_training_and_agrees_with_fit():
     fitted = Featurizer.fit(small, "latent", use_ids=True)
     assert {s: w.columns for s, w in preview.items()} == {s: len(fitted.columns(s)) for s in ("user", "item")}
     assert LIMITS.encoded_cells == 25_000_000
+
+
+# ---- uploaded checkpoints: sizes counted before anything is allocated -----------------------------------
+
+CHECKPOINT_SETUP = '''
+    import json
+    import pandas as pd, torch
+    from safetensors.torch import save as safetensors_bytes
+    from attnrec.checkpoint_upload import load_uploaded_checkpoint
+    from attnrec.data import Featurizer, load_own_dataset
+    from attnrec.data.featurize import _SideSpec
+    users = pd.DataFrame({"uid": ["u1", "u2"]}); items = pd.DataFrame({"iid": ["i1", "i2"]})
+    pairs = pd.DataFrame({"uid": ["u1", "u2"], "iid": ["i1", "i2"]})
+    dataset = load_own_dataset(users, items, pairs, {"user_id": "uid", "item_id": "iid"})
+    featurizer = Featurizer("latent", False, None, {s: _SideSpec([], []) for s in ("user", "item")})
+    # 4 MB of weights: as many as attention alone needs at d=1024, so a count that ignores `hidden` passes.
+    weights = safetensors_bytes({"pad": torch.zeros(1024, 1024)})
+    config = {"format": "attnrec-checkpoint", "version": 1, "mode": "latent", "d": 1024, "heads": 1, "tied": True,
+              "temperature": 1.0, "hidden": 16384, "user_columns": 0, "item_columns": 0,
+              "featurizer": featurizer.to_json()}
+    files = (("model.safetensors", weights), ("config.json", json.dumps(config).encode()))
+    import attnrec.config_schema, attnrec.device, attnrec.model  # imported before measuring: code is not data
+    from attnrec.checkpoint import expected_shapes
+    expected_shapes({**config, "hidden": 0}, featurizer)  # torch's meta device warmed up on a small model
+'''
+
+
+def test_checkpoint_config_hidden_size_is_counted_before_allocation():
+    # Without the count: two 1024 → 16384 → 1024 MLPs, 67M floats (270 MB) allocated before any refusal.
+    result = measured(CHECKPOINT_SETUP, "load_uploaded_checkpoint(*files, dataset)")
+    assert result["outcome"].startswith("UploadError: config.json: describes a model with 68,"), result
+    assert "over the limit of 50,000,000" in result["outcome"]
+    assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
+
+
+def test_config_schema_is_strict_and_follows_the_model_options(monkeypatch):
+    from attnrec import model
+    from attnrec.config_schema import ConfigError, validate_config
+
+    base = {"format": "attnrec-checkpoint", "version": 1, "mode": "latent", "d": 4, "heads": 2, "tied": False,
+            "temperature": 1.0, "hidden": 0, "user_columns": 3, "item_columns": 3, "featurizer": {}}
+    assert validate_config(base) == base
+    refusals = {"temperature": (float("inf"), "temperature is inf"), "d": (0, "'d' must be a whole number between 1"),
+                "tied": (1, "'tied' must be true or false"), "mode": ("hybrid", "'mode' must be one of"),
+                "attention": ("relu", "'attention' must be one of 'softmax', 'sparsemax', 'entmax15'"),
+                "null_slot": ("yes", "'null_slot' must be true or false"),
+                "latent_dims": (-1, "'latent_dims' must be a whole number between 0"),
+                "backdoor": ({"reference": "/etc"}, "unknown key(s) 'backdoor'")}
+    for key, (value, message) in refusals.items():
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            validate_config({**base, key: value})
+    with pytest.raises(ConfigError, match=r"featurizer.sides.user.fields\[0\].std is inf"):
+        validate_config({**base, "featurizer": {"sides": {"user": {"fields": [{"std": float("inf")}]}}}})
+    # optional keys stay optional; the known ones are accepted with their values
+    ok = {**base, "attention": "entmax15", "null_slot": True, "presence_mask": True, "latent_dims": 2,
+          "user_profile": "history"}
+    assert validate_config(ok) == ok
+    # an upload's dataset reference is dropped, a folder's is kept
+    pointing = {**base, "dataset": {"reference": "/etc"}}
+    assert "dataset" not in validate_config(pointing, upload=True) and validate_config(pointing)["dataset"]
+    # a new model option added in attnrec.model is known at once, checked like its default
+    monkeypatch.setattr(model, "MODEL_OPTIONS", {**getattr(model, "MODEL_OPTIONS", {}), "gate": False}, raising=False)
+    assert validate_config({**base, "gate": True})["gate"] is True
+    with pytest.raises(ConfigError, match="'gate' must be true or false"):
+        validate_config({**base, "gate": 3})
+
+
+def test_a_training_job_stops_when_its_session_ends_and_waiting_jobs_leave_the_queue():
+    import threading
+    import time
+
+    from attnrec.limits import Limits
+    from attnrec.training_job import TrainingJob, TrainingQueue
+
+    queue = TrainingQueue(Limits(concurrent_trainings=1, queued_trainings=1, session_grace_seconds=0.2,
+                                 training_seconds=60), tick=0.02)
+    started = threading.Event()
+
+    def endless(dataset, config, progress=False, callback=None, stop_event=None):
+        started.set()
+        while not stop_event.wait(0.01):
+            pass
+        return "best so far"
+
+    alive = {"a": True, "b": True}
+    a = TrainingJob(None, None, epochs=10, train_fn=endless, alive=lambda: alive["a"], queue=queue).start()
+    b = TrainingJob(None, None, epochs=10, train_fn=endless, alive=lambda: alive["b"], queue=queue).start()
+    with pytest.raises(DataError, match="the server is busy: 1 trainings are running and 1 are waiting"):
+        TrainingJob(None, None, epochs=10, train_fn=endless, queue=queue).start()
+    assert started.wait(5) and b.snapshot().queue_position == 1
+    alive["b"] = False   # the waiting job's tab closes: it leaves the queue without running
+    deadline = time.time() + 5
+    while not b.snapshot().finished and time.time() < deadline:
+        time.sleep(0.01)
+    assert b.snapshot().status == "cancelled" and b.snapshot().stopped_by == "its browser session ended"
+    alive["a"] = False   # the running job's tab closes: it stops, keeping its best model
+    snap = a.join(5)
+    assert snap.status == "stopped" and snap.result == "best so far"
+    assert snap.stopped_by == "its browser session ended" and queue.counts() == (0, 0)
+    # a run past the wall-clock limit stops the same way
+    slow = TrainingQueue(Limits(training_seconds=0.2), tick=0.02)
+    snap = TrainingJob(None, None, epochs=10, train_fn=endless, queue=slow).start().join(5)
+    assert snap.status == "stopped" and snap.stopped_by == "the 0.00333333-minute limit per run was reached"
+
+
+def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
+    import streamlit.runtime.scriptrunner as scriptrunner
+    from streamlit.runtime import Runtime
+
+    from attnrec import ui
+
+    class Context:
+        session_id = "abc"
+
+    class FakeRuntime:
+        active = {"abc"}
+
+        def is_active_session(self, session_id):
+            return session_id in self.active
+
+    fake = FakeRuntime()
+    monkeypatch.setattr(scriptrunner, "get_script_run_ctx", lambda *a, **k: Context())
+    monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
+    monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: fake))
+    probe = ui.session_probe()
+    assert probe() is True
+    fake.active.clear()
+    assert probe() is False
