@@ -13,7 +13,7 @@ import unicodedata
 import pandas as pd
 
 __all__ = ["escape_html", "escape_markdown", "neutralise_formula", "neutralise_frame", "safe_csv_bytes",
-           "safe_filename", "FORMULA_PREFIXES", "file_in_folder", "PathRefused"]
+           "safe_filename", "FORMULA_PREFIXES", "file_in_folder", "PathRefused", "markdown_code", "plotly_text"]
 
 # Characters that make Excel / LibreOffice / Sheets treat a cell as a formula (OWASP "CSV injection"):
 # = + - @, plus tab and carriage return which some spreadsheets strip before looking.
@@ -31,6 +31,25 @@ def escape_markdown(value) -> str:
     """`value` as text that st.markdown shows literally (no links, emphasis, HTML or LaTeX)."""
     text = str(value).replace("\r", " ").replace("\n", " ")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def markdown_code(value) -> str:
+    """`value` as an inline code span that st.markdown shows literally (no backslashes appear in it).
+
+    Inside backticks Markdown escapes do not apply, so the value is not escaped; the fence is one
+    backtick longer than the longest run of backticks in the value, with spaces when it starts or ends
+    with one."""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def plotly_text(value) -> str:
+    """`value` for a Plotly label (title, tick, hover, legend): Plotly reads <b>, <a href>, <br> as markup,
+    so the characters that start it are written as entities, which Plotly shows literally."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def neutralise_formula(value):

@@ -439,7 +439,8 @@ def _model_label(name: str) -> str:
 def require_model(selection: Selection):
     """The selection's model, or stop the page with a hint when there is none."""
     if selection.model is None:
-        st.info(f"No model for dataset “{selection.dataset_name}” yet. Train or upload one on the Data page.")
+        st.info(f"No model for dataset “{escape_markdown(selection.dataset_name)}” yet. Train or upload one on the "
+                "Data page.")
         st.stop()
     return selection.model
 

@@ -10,6 +10,7 @@ from attnrec.explain import explain, method
 from attnrec.figures.explain import (attribution_bars, attribution_heatmap, deletion_insertion_curves,
                                      rank_agreement_matrix)
 from attnrec.health import BASELINE_KINDS, attribution_target, method_summary, rank_agreement, side_by_side
+from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 from attnrec.trust import (attention_vs_attributions, card_methods, card_table, curves_frame, grouping_options,
                            plan_for, run_report_card, trust_target, verdict_tone)
 
@@ -80,9 +81,10 @@ with st.status(f"Running {len(chosen)} attribution method(s)…", expanded=False
                                                            key, json.dumps(params[key], sort_keys=True), model)
         except ValueError as error:  # a method that cannot run here (too many groups for exact Shapley, …)
             failures[method(key).name] = str(error)
-    status.update(label=f"{len(results)} method(s) for user {user_id} · item {item_id}", state="complete")
+    status.update(label=f"{len(results)} method(s) for user {escape_markdown(user_id)} · item "
+                        f"{escape_markdown(item_id)}", state="complete")
 for name, message in failures.items():
-    st.warning(f"{name}: {message}")
+    st.warning(f"{name}: {escape_markdown(message)}")
 if not results:
     st.stop()
 
@@ -163,7 +165,8 @@ export = {"user_id": user_id, "item_id": item_id, "level": level, "baseline": ba
           "s_baseline": s_base, "params": {method(k).name: params[k] for k in chosen},
           "attributions": {name: dict(zip(frame.index, frame[name].tolist())) for name in frame.columns},
           "summary": json.loads(summary.to_json(orient="records"))}
+stem = safe_filename(f"attributions_{user_id}_{item_id}", default="attributions")
 downloads[0].download_button("Download (JSON)", json.dumps(export, indent=2).encode("utf-8"),
-                             file_name=f"attributions_{user_id}_{item_id}.json", mime="application/json")
-downloads[1].download_button("Download (CSV)", frame.rename_axis("group").to_csv().encode("utf-8"),
-                             file_name=f"attributions_{user_id}_{item_id}.csv", mime="text/csv")
+                             file_name=f"{stem}.json", mime="application/json", key="attributions_json")
+downloads[1].download_button("Download (CSV)", safe_csv_bytes(frame.rename_axis("group"), index=True),
+                             file_name=f"{stem}.csv", mime="text/csv", key="attributions_csv")

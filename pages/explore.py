@@ -10,7 +10,7 @@ from attnrec.explain import method as method_spec
 from attnrec.figures import attention_heatmap, contribution_waterfall, z_bars
 from attnrec.figures.pair import side_attribution_bars, readable_heatmap
 from attnrec.report import cell_story, to_csv_bytes, to_html, to_json_dict
-from attnrec.safety import escape_markdown, safe_filename
+from attnrec.safety import escape_markdown, markdown_code, safe_filename
 
 MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}
 
@@ -48,7 +48,7 @@ if mode == "pair":
     with left:
         heading = st.empty()  # filled after the table, which may change the choice
         user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id)
-        heading.markdown(f"**User** · selected: `{escape_markdown(user_id)}`")
+        heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
     with right:
         item_name = dataset.schema.get("item_name")
         items = dataset.items
@@ -56,7 +56,7 @@ if mode == "pair":
             items = items[[item_name] + [c for c in items.columns if c != item_name]]
         heading = st.empty()
         item_id = ui.pick_row(items, "item", "explore_item", item_id)
-        heading.markdown(f"**Item** · selected: `{escape_markdown(item_id)}`")
+        heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
     st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
     with st.spinner("Computing the trace and attributions…"):
         ex = ui.cached_explanation(selection.model_key, user_id, item_id, method_key,
@@ -83,7 +83,7 @@ else:
         st.session_state["explore_xy_generation"] = st.session_state.get("explore_xy_generation", 0) + 1
     last = st.session_state["explore_xy"]
     st.markdown(f"**X** (user side) and **Y** (item side), one row per dimension; started from user "
-                f"`{escape_markdown(user_id)}` and item `{escape_markdown(item_id)}`.")
+                f"{markdown_code(user_id)} and item {markdown_code(item_id)}.")
     typed, error = ui.number_editor("X and Y", last, names, ["X (user)", "Y (item)"],
                                     key=f"explore_vectors_{st.session_state['explore_xy_generation']}")
     st.session_state["explore_xy"] = typed

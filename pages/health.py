@@ -127,7 +127,7 @@ def pair_list(title: str, frame, key: str) -> None:
     st.markdown(f"**{title}**")
     for row in frame.itertuples():
         cols = st.columns([5, 2], vertical_alignment="center")
-        cols[0].write(f"user {row.user_id} · item {row.item_id}")
+        cols[0].write(f"user {escape_markdown(row.user_id)} · item {escape_markdown(row.item_id)}")
         cols[0].caption(f"S = {row.s:.3f} · rank {row.rank} of {len(model.item_ids)}")
         if cols[1].button("Explore", key=f"{key}_{row.Index}", help="Open this pair on the Explore page"):
             st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id

@@ -8,6 +8,7 @@ from attnrec import ui
 from attnrec.explain import METHODS
 from attnrec.figures.explain import score_shift_bars
 from attnrec.reasons import recommendations_with_reasons
+from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 from attnrec.whatif import explain_shift, shift_reason, what_if
 
 st.title("Recommend")
@@ -41,7 +42,8 @@ def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, _mode
 users = list(model.user_ids)
 controls = st.columns([2, 1, 2, 1])
 user_id = ui.choice(st.selectbox, "User", users, "explore_user", "user", users[0], "user", container=controls[0])
-k = controls[1].number_input("How many (K)", min_value=1, max_value=min(50, len(model.item_ids)), value=10)
+most = min(50, len(model.item_ids))  # a catalog can hold fewer than 10 items
+k = controls[1].number_input("How many (K)", min_value=1, max_value=most, value=min(10, most))
 methods = ui.attribution_methods("fields")
 method_key = ui.choice(st.selectbox, "Reasons from", methods, "explore_method", "method", "ig", "attribution method",
                        container=controls[2], format_func=lambda key: METHODS[key].name)
@@ -59,11 +61,12 @@ with st.status("Ranking the catalog and explaining the top items…", expanded=F
                                        json.dumps(params, sort_keys=True), baseline, exclude_seen, model)
     except ValueError as error:  # e.g. exact Shapley over more fields than it can enumerate
         status.update(label="This method cannot explain these items", state="error")
-        st.error(str(error))
+        st.error(escape_markdown(error))
         st.stop()
-    status.update(label=f"Top {len(table)} of {len(model.item_ids)} items for user {user_id}", state="complete")
+    status.update(label=f"Top {len(table)} of {len(model.item_ids)} items for user {escape_markdown(user_id)}",
+                  state="complete")
 
-st.subheader(f"Top {len(table)} for user {user_id}")
+st.subheader(f"Top {len(table)} for user {escape_markdown(user_id)}")
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={"rank": st.column_config.NumberColumn("rank", width="small"),
                             "item_id": st.column_config.TextColumn("item", width="small"),
@@ -72,8 +75,9 @@ st.dataframe(table, hide_index=True, width="stretch",
                             "probability": st.column_config.ProgressColumn("probability", min_value=0.0,
                                                                            max_value=1.0, format="%.2f"),
                             "reason": st.column_config.TextColumn("why (largest attributions)", width="large")})
-st.download_button("Download the list (CSV)", table.to_csv(index=False).encode("utf-8"),
-                   file_name=f"recommendations_{user_id}.csv", mime="text/csv")
+st.download_button("Download the list (CSV)", safe_csv_bytes(table),
+                   file_name=f"{safe_filename(f'recommendations_{user_id}', default='recommendations')}.csv",
+                   mime="text/csv", key="recommend_csv")
 
 # ---- what-if ---------------------------------------------------------------------------------------
 st.subheader("What if this user were different?")
@@ -99,7 +103,7 @@ else:
         st.warning("The edit does not change the encoded user (an unknown category or the same number), "
                    "so no score moves.")
     else:
-        st.write("Edited fields the model sees: " + ", ".join(f"**{f}**" for f in edited_fields))
+        st.write("Edited fields the model sees: " + ", ".join(f"**{escape_markdown(f)}**" for f in edited_fields))
     left, right = st.columns([3, 2])
     left.dataframe(shown[["item_id", "rank_before", "rank_after", "rank_change", "s_before", "s_after", "delta_s",
                           "why"]], hide_index=True, width="stretch",
