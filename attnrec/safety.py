@@ -27,10 +27,19 @@ def escape_html(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+_AUTOLINK = re.compile(r"(?i)(\\:)(//)|(www)(\\\.)|(@)")
+_ZERO_WIDTH = "\u200b"
+
+
 def escape_markdown(value) -> str:
-    """`value` as text that st.markdown shows literally (no links, emphasis, HTML or LaTeX)."""
+    """`value` as text that st.markdown shows literally (no links, emphasis, HTML or LaTeX).
+
+    Besides the Markdown specials, GitHub-flavoured autolinks are broken: a bare `http://…`, `www.…`
+    or `name@host` would still become a link, so a zero-width space goes after `:`, `www` and `@`."""
     text = str(value).replace("\r", " ").replace("\n", " ")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK.sub(lambda m: _ZERO_WIDTH.join(g for g in m.groups() if g) if not m.group(5)
+                         else m.group(5) + _ZERO_WIDTH, escaped)
 
 
 def markdown_code(value) -> str:

@@ -123,7 +123,7 @@ def test_attributions_escapes_its_labels_and_defuses_its_csv(payload_model):
     at = page("attributions", payload_model, user=TAG, item=FORMULA)
     assert_no_live_markup(at)
     labels = block_labels(at)
-    assert any(r"for user \<img src=http\://evil" in label for label in labels), labels
+    assert any(r"for user \<img src=http\:" in label for label in labels), labels
     assert_formula_safe(csv_download(at, "attributions_csv"))
 
 
@@ -143,7 +143,12 @@ def test_other_pages_show_payloads_as_text(payload_model, name):
 
 
 def test_markdown_code_and_plotly_text():
-    from attnrec.safety import markdown_code, plotly_text
+    from attnrec.safety import escape_markdown, markdown_code, plotly_text
+
+    # bare URLs, www. and e-mail addresses would still be autolinked by GitHub-flavoured Markdown
+    assert escape_markdown("see http://evil.invalid/x") == "see http\\:\u200b//evil\\.invalid/x"
+    assert escape_markdown("www.evil.invalid") == "www\u200b\\.evil\\.invalid"
+    assert escape_markdown("me@evil.invalid") == "me@\u200bevil\\.invalid"
 
     assert markdown_code("u-1.a_b") == "`u-1.a_b`"
     assert markdown_code("a`b") == "``a`b``" and markdown_code("`x") == "`` `x ``"
