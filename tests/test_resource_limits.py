@@ -302,3 +302,22 @@ def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
     assert probe() is True
     fake.active.clear()
     assert probe() is False
+
+
+def test_data_page_shows_the_encoded_width_and_refuses_an_over_wide_one_before_training():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=120)
+    at.session_state["user_datasets"] = {"narrow": wide_dataset(50), "wide": wide_dataset(6000)}
+    at.run()
+    assert not at.exception
+    captions = " | ".join(c.value.replace("\\", "") for c in at.caption)
+    assert "users: 50 rows × 51 encoded columns (widest: 'email', 50)" in captions, captions
+    assert "items: 3 rows × 2 encoded columns" in captions
+    assert not at.error
+    at.selectbox(key="data_train_dataset").set_value("wide").run()
+    message = " | ".join(e.value.replace("\\", "") for e in at.error)
+    assert "Cannot train in latent mode: column 'email': the user side would encode to 6,001 columns" in message
+    assert at.button(key="FormSubmitter:data_train_form-Train").disabled
+    at.selectbox(key="data_train_dataset").set_value("narrow").run()
+    assert not at.error and not at.button(key="FormSubmitter:data_train_form-Train").disabled
