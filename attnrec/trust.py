@@ -23,13 +23,13 @@ import pandas as pd
 from attnrec.explain import MAX_GROUPS, METHODS, Group, explain, targets_for
 from attnrec.explain.agreement import (agreement_summary, agreement_verdict, attention_dimension_importance,
                                        dimension_importance)
-from attnrec.explain.metrics import kendall_tau_rows, top_k_overlap
-from attnrec.explain.report import ReportCard, report_card, verdict
+from attnrec.explain.metrics import RESOLUTION, kendall_tau_rows, snap_noise
+from attnrec.explain.report import ReportCard, report_card
 
 __all__ = ["GROUPINGS", "SAMPLING_REFERENCE_PERMUTATIONS", "ReferencePlan", "families_available", "family_groups",
            "trust_target", "reference_plan", "plan_for", "grouping_options", "verdict_word", "verdict_tone",
            "CARD_LABELS", "CARD_FORMATS", "CARD_COLUMN_CONFIG", "CARD_PARTS", "card_methods", "snap_noise",
-           "rank_ties_fixed", "RESOLUTION", "run_report_card", "card_table", "curves_frame",
+           "RESOLUTION", "run_report_card", "card_table", "curves_frame",
            "CARD_COLUMNS", "AgreementResult", "attention_vs_attributions", "run_sanity_checks",
            "unchanged_at_earlier_stages",
            "BatchFileError", "read_batch_explanations", "BatchSummary", "summarize_batch", "method_name"]
@@ -204,12 +204,11 @@ def card_methods(level: str, chosen: Sequence[str], reference_key: str | None = 
 def run_report_card(target, methods: Sequence[str], params: dict | None = None, *, k: int = 3,
                     infidelity_samples: int = 20, sensitivity_samples: int = 3, seed: int = 0,
                     progress: Callable[[str, float], None] | None = None) -> ReportCard:
-    """`report_card(target, methods, params, …)` with progress reports, and rank ties fixed.
+    """`report_card(target, methods, params, …)` with progress reports.
 
     Each method's attributions are computed first (one progress step each) and handed to report_card
     as `extra`; it then scores them against its own reference. report_card runs a method exactly like
-    this (explain(target, key, params[key])), so the numbers equal a direct call — except Kendall τ,
-    top-k overlap and the verdicts, which `rank_ties_fixed` recomputes without ranking rounding noise."""
+    this (explain(target, key, params[key])), so every number and verdict equals a direct call."""
     params = params or {}
     keys = [k for k in methods if target.level in METHODS[k].levels]
     plan = reference_plan(len(target.groups))
@@ -226,46 +225,7 @@ def run_report_card(target, methods: Sequence[str], params: dict | None = None, 
                        infidelity_samples=infidelity_samples, sensitivity_samples=sensitivity_samples, seed=seed)
     if progress:
         progress("Report card done", 1.0)
-    return rank_ties_fixed(card)
-
-
-# Models score in float32: S is known to about eps32 × |S|. An attribution smaller than RESOLUTION × the
-# pair's score scale cannot be told from 0 by the model's own forward pass, so ranking it is ranking noise.
-RESOLUTION = 16 * float(np.finfo(np.float32).eps)   # ≈ 1.9e-6
-
-
-def snap_noise(values: np.ndarray, s, s_baseline) -> np.ndarray:
-    """(B, G) values with |value| ≤ RESOLUTION × max(|S|, |S(baseline)|) of their pair set to exactly 0."""
-    values = np.atleast_2d(np.asarray(values, dtype=float))
-    scale = np.maximum(np.abs(np.asarray(s, dtype=float)), np.abs(np.asarray(s_baseline, dtype=float)))
-    return np.where(np.abs(values) <= RESOLUTION * scale.reshape(-1, 1), 0.0, values)
-
-
-def rank_ties_fixed(card: ReportCard) -> ReportCard:
-    """Workaround for attnrec.explain: Kendall τ and top-k overlap with rounding noise read as zeros.
-
-    A group that cannot move S (its columns equal the baseline on both sides) has attribution exactly 0,
-    but exact Shapley (φ = V · M in one matrix product) gives it ±1e-19 and Feature Ablation (a float32
-    difference of two scores) ±1e-9. report_card ranks that noise: tied zero groups become distinct values,
-    and τ of a method that is exactly right drops (1.00 → 0.93 for one restaurants pair, IG vs exact
-    Shapley over feature families). This recomputes the per-pair τ and top-k of every method on
-    noise-snapped values (`snap_noise`), then the medians and the verdicts with report_card's own
-    `verdict` rule. Every other number is report_card's, untouched."""
-    ref = card.attributions[card.reference]
-    reference = snap_noise(ref.groups, ref.s, ref.s_baseline)
-    per_pair, summary = card.per_pair.copy(), card.summary.copy()
-    for index, row in summary.iterrows():
-        attr = card.attributions[row["method"]]
-        values = snap_noise(attr.groups, attr.s, attr.s_baseline)
-        tau, top = kendall_tau_rows(values, reference), top_k_overlap(values, reference, card.k)
-        rows = per_pair["method"] == row["method"]
-        per_pair.loc[rows, "kendall_tau"], per_pair.loc[rows, "top_k_overlap"] = tau, top
-        median_tau = float(np.nanmedian(tau)) if np.isfinite(tau).any() else np.nan
-        summary.loc[index, ["kendall_tau", "top_k_overlap"]] = [median_tau, float(np.mean(top))]
-        if row["method"] != card.reference:   # the reference keeps report_card's own wording
-            word, reason = verdict(median_tau, float(np.mean(top)), float(row["relative_gap"]), card.k)
-            summary.loc[index, ["verdict", "reason"]] = [word, reason]
-    return replace(card, per_pair=per_pair, summary=summary)
+    return card
 
 
 def card_table(card: ReportCard) -> pd.DataFrame:
@@ -329,8 +289,9 @@ def attention_vs_attributions(model, user_ids: Sequence[str], item_ids: Sequence
             progress(f"Attention vs {method_name(key)}", number / len(keys))
         done[key] = have[key] if key in have else explain(target, key, ref_params if key == plan.key
                                                             else params.get(key))
-    # attnrec.explain.agreement.attention_agreement, with the method's importances noise-snapped (see
-    # rank_ties_fixed): a dimension exact Shapley credits with ±1e-19 ties with the others at 0.
+    # attnrec.explain.agreement.attention_agreement, with the method's importances noise-snapped like the
+    # report card's rankings (snap_noise): a dimension exact Shapley credits with ±1e-19 ties with the
+    # others at 0.
     attention = attention_dimension_importance(target, "weights")
     frames = []
     for key, a in done.items():

@@ -8,7 +8,8 @@ from scipy.stats import kendalltau, spearmanr
 from attnrec.explain import Attribution, explain
 from attnrec.explain.agreement import (agreement_summary, agreement_verdict, attention_agreement,
                                        attention_dimension_importance)
-from attnrec.explain.metrics import deletion_insertion, kendall_tau_rows, spearman_rows, top_k_overlap
+from attnrec.explain.metrics import (RESOLUTION, deletion_insertion, kendall_tau_rows, snap_noise, spearman_rows,
+                                     top_k_overlap)
 from attnrec.explain.report import report_card, verdict
 from test_explain_toys import dim_target, field_target
 
@@ -21,6 +22,50 @@ def test_rank_helpers_match_scipy_and_hand_counts():
     assert np.isnan(kendall_tau_rows(np.ones((1, 3)), a[:1, :3]))[0]
     # |·| top-2 of row 1: {3, 0}; of row 2: {0, 2} → overlap 1 of 2.
     assert top_k_overlap(np.array([[-5.0, 0.1, 1, 9]]), np.array([[8.0, 0, 7, 1]]), 2).tolist() == [0.5]
+
+
+def test_snap_noise_turns_rounding_noise_back_into_exact_ties():
+    s, s0 = np.array([0.01, 1.0]), np.array([0.0, 0.5])
+    tol = RESOLUTION * np.array([0.01, 1.0])       # scale = max(|S|, |S(baseline)|, max |value|) per pair
+    values = np.array([[1e-19, -1e-9, 1e-3, 1e-3 + 5e-11, 2e-3, -2e-3, 5e-4, 0.0],
+                       [0.3, 0.3 - tol[1] / 2, 0.3 - tol[1], 0.2, -0.3, 2 * tol[1], 0.0, 0.1]])
+    snapped = snap_noise(values, s, s0)
+    # Pair 0: noise around 0 is 0, the tie split by 5e-11 is whole again (its smaller value), the rest untouched.
+    np.testing.assert_array_equal(snapped[0], [0, 0, 1e-3, 1e-3, 2e-3, -2e-3, 5e-4, 0])
+    # Pair 1: a chain of steps ≤ tol is one value; a value 2·tol from 0 is kept.
+    np.testing.assert_array_equal(snapped[1], [0.3 - tol[1]] * 3 + [0.2, -0.3, 2 * tol[1], 0.0, 0.1])
+    rng = np.random.default_rng(0)
+    spread = rng.normal(size=(20, 9))
+    np.testing.assert_array_equal(snap_noise(spread, np.ones(20), np.zeros(20)), spread)
+    assert np.isnan(snap_noise(np.array([[1.0, np.nan]]), 1.0, 0.0)[0, 1])
+
+
+def test_report_card_ranks_do_not_depend_on_which_way_rounding_splits_a_tie():
+    """The same attributions with a tie exact or split by rounding either way (as float32 sums do with other
+    thread counts or batch layouts): every ranking number of the card is the same."""
+    target = field_target(batch=4)
+    ig = explain(target, "ig")
+    reference = explain(target, "shapley_exact").groups
+    tied = ig.groups.copy()
+    # Tie the two groups the reference ranks 2nd and 3rd per pair, at the 2nd's value.
+    second, third = np.argsort(-reference, axis=1)[:, 1], np.argsort(-reference, axis=1)[:, 2]
+    rows = np.arange(4)
+    tied[rows, third] = tied[rows, second]
+    noise = 1e-9 * np.abs(tied[rows, second])
+    variants = {}
+    for name, shift in (("exact", 0.0), ("up", 1.0), ("down", -1.0)):
+        groups = tied.copy()
+        groups[rows, third] += shift * noise
+        variants[name] = Attribution.from_groups(target, name, groups)
+    card = report_card(target, methods=(), extra=variants, sensitivity_samples=0, infidelity_samples=0)
+    per_pair = card.per_pair.set_index(["method", "pair"])
+    ranking = ["kendall_tau", "top_k_overlap", "deletion_auc", "insertion_auc"]
+    for name in ("up", "down"):
+        np.testing.assert_array_equal(per_pair.loc[name, ranking].to_numpy(), per_pair.loc["exact", ranking].to_numpy())
+    assert len(set(card.verdicts()[n] for n in variants)) == 1
+    # Ranked raw, the split ties give three different τ: what the card used to show.
+    raw = {name: kendall_tau_rows(a.groups, reference) for name, a in variants.items()}
+    assert not np.array_equal(raw["up"], raw["down"])
 
 
 def test_deletion_insertion_curves_end_at_score_and_baseline():

@@ -96,49 +96,64 @@ def _figure(at, key):
     return json.loads(chart.proto.spec)
 
 
-RANKING = ("kendall_tau", "top_k_overlap")
-
-
-def _assert_card_equals(shown: pd.DataFrame, direct, names: dict, ranking: bool = True):
-    """Every number and verdict of the page's card equals report_card's summary run in the test.
-
-    ranking=False leaves out τ, top-k and the verdict: where some groups cannot move S, report_card ranks
-    their rounding noise and the page reads it as 0 (attnrec.trust.rank_ties_fixed); the caller then
-    checks those columns against independent computations instead."""
+def _assert_card_equals(shown: pd.DataFrame, direct, names: dict):
+    """Every number and verdict of the page's card equals report_card's summary run in the test."""
     summary = direct.summary.set_index("method")
     assert list(shown.index) == [names[k] for k in summary.index]
     for key, row in summary.iterrows():
         got = shown.loc[names[key]]
-        if ranking:
-            assert got["verdict"] == row["verdict"], key
-        expected = {**{c: row[c] for c in NUMBERS if c != "sensitivity_max" and (ranking or c not in RANKING)},
-                    "sensitivity_max": row["sensitivity"]}
+        assert got["verdict"] == row["verdict"], key
+        expected = {**{c: row[c] for c in NUMBERS if c != "sensitivity_max"}, "sensitivity_max": row["sensitivity"]}
         gap = direct.per_pair.loc[direct.per_pair["method"] == key, "completeness_gap"].median()
         expected["completeness_gap"] = gap
         for column, value in expected.items():
             if np.isnan(value):
                 assert np.isnan(got[column]), (key, column)
             else:
-                # float32 sums differ with torch's thread count (the app runs on one thread): ~1e-6 relative, and
-                # a gap at rounding level (IG's ~1e-9 of S) may move by about its own size.
+                # float32 sums may round differently here and in the app (torch's thread count, which the app
+                # sets to 1, and Captum's sensitivity noise): ~1e-6 relative, and a gap at rounding level
+                # (IG's ~1e-9 of S) may move by about its own size. τ and top-k take a few discrete values, so
+                # this compares them exactly: report_card ranks rounding noise as ties (snap_noise).
                 floor = {"completeness_gap": 1e-8, "relative_gap": 1e-6}.get(column, 1e-12)
                 assert got[column] == pytest.approx(value, rel=1e-4, abs=floor), (key, column)
 
 
-def _resolution(score, u, v, bu, bv) -> float:
-    """What the model's float32 scores can resolve for this pair: 16 eps · max(|S|, |S(baseline)|)."""
+def _score_scale(score, u, v, bu, bv) -> float:
+    """max(|S|, |S(baseline)|) of this pair, from the model's own forward pass."""
     with torch.no_grad():
-        return 16 * float(np.finfo(np.float32).eps) * max(abs(float(score(u, v)[0])), abs(float(score(bu, bv)[0])))
+        return max(abs(float(score(u, v)[0])), abs(float(score(bu, bv)[0])))
 
 
-def _assert_ranking(card: pd.DataFrame, direct, names: dict, resolution: float, reference=None):
-    """τ, top-k overlap and verdict of every row, from scipy on the methods' values with everything within the
-    model's resolution read as 0 (`reference`: the truth, when the test computed it independently)."""
-    snap = lambda x: np.where(np.abs(x) <= resolution, 0.0, x)  # noqa: E731
-    truth = snap(direct.attributions[direct.reference].groups[0]) if reference is None else reference
+def _resolved(values, score_scale: float) -> np.ndarray:
+    """Values as the model's float32 scores resolve them, by hand: with tol = 16 eps · max(|S|, |S(baseline)|,
+    max |value|), values joined by steps ≤ tol to 0 become 0, and to each other become one value (their
+    smallest): rounding noise turned back into the exact ties it came from."""
+    values = np.asarray(values, dtype=float)
+    tol = 16 * float(np.finfo(np.float32).eps) * max(score_scale, float(np.abs(values).max()))
+    points = sorted([(0.0, -1)] + [(float(x), i) for i, x in enumerate(values)])   # -1: the anchor at 0
+    runs = [[points[0]]]
+    for point in points[1:]:
+        if point[0] - runs[-1][-1][0] <= tol:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+    out = values.copy()
+    for run in runs:
+        value = 0.0 if any(i < 0 for _, i in run) else run[0][0]
+        for _, i in run:
+            if i >= 0:
+                out[i] = value
+    return out
+
+
+def _assert_ranking(card: pd.DataFrame, direct, names: dict, score_scale: float, reference=None):
+    """τ, top-k overlap and verdict of every row, from scipy on the methods' values as the model resolves them
+    (`_resolved`; `reference`: the truth, when the test computed it independently)."""
+    truth = direct.attributions[direct.reference].groups[0] if reference is None else np.asarray(reference)
     for key, name in names.items():
-        values = truth if key == direct.reference else snap(direct.attributions[key].groups[0])
-        tau, top = kendalltau(values, truth).statistic, _top_k(values, truth)
+        values = truth if key == direct.reference else direct.attributions[key].groups[0]
+        tau = kendalltau(_resolved(values, score_scale), _resolved(truth, score_scale)).statistic
+        top = _top_k(_resolved(np.abs(values), score_scale), _resolved(np.abs(truth), score_scale))
         assert card.loc[name, "kendall_tau"] == pytest.approx(tau, abs=1e-6), name
         assert card.loc[name, "top_k_overlap"] == pytest.approx(top), name
         if key != direct.reference:
@@ -213,9 +228,9 @@ def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_r
     names = {"shapley_sampling": "Shapley Value Sampling", "ig": "Integrated Gradients", "saliency": "Saliency",
              "input_x_gradient": "Input × Gradient", "feature_ablation": "Feature Ablation"}
     card = _card(at)
-    _assert_card_equals(card, direct, names, ranking=False)
+    _assert_card_equals(card, direct, names)
     u, v = aligned.user_rows([user]), aligned.item_rows([item])
-    _assert_ranking(card, direct, names, _resolution(aligned, u, v, torch.zeros_like(u), torch.zeros_like(v)))
+    _assert_ranking(card, direct, names, _score_scale(aligned, u, v, torch.zeros_like(u), torch.zeros_like(v)))
 
 
 def test_families_grouping_gives_exact_ground_truth_checked_by_enumeration_and_captum(aligned):
@@ -237,7 +252,7 @@ def test_families_grouping_gives_exact_ground_truth_checked_by_enumeration_and_c
     direct = report_card(replace(target, groups=groups), methods=PAGE_DEFAULT_COMPARE)
     names = {"shapley_exact": "Exact Shapley", "ig": "Integrated Gradients", "saliency": "Saliency",
              "input_x_gradient": "Input × Gradient", "feature_ablation": "Feature Ablation"}
-    _assert_card_equals(card, direct, names, ranking=False)
+    _assert_card_equals(card, direct, names)
     # Independent numbers for the IG row: exact Shapley by enumerating all 2^9 coalitions, IG from Captum.
     u, v = aligned.user_rows([user]), aligned.item_rows([item])
     bu, bv = torch.zeros_like(u), torch.zeros_like(v)
@@ -256,7 +271,7 @@ def test_families_grouping_gives_exact_ground_truth_checked_by_enumeration_and_c
     assert row["top_k_overlap"] == pytest.approx(_top_k(ig, phi))
     assert row["verdict"] == verdict(kendalltau(ig, phi).statistic, _top_k(ig, phi), row["relative_gap"], 3)[0]
     # The other rows: τ and top-k against the enumerated φ.
-    _assert_ranking(card, direct, names, _resolution(aligned, u, v, bu, bv), reference=phi)
+    _assert_ranking(card, direct, names, _score_scale(aligned, u, v, bu, bv), reference=phi)
     assert row["completeness_gap"] == pytest.approx(ig.sum() - change, abs=1e-5)
     deletion, insertion = _deletion_insertion_areas(aligned, u, v, bu, bv, cols, ig)
     assert row["deletion_auc"] == pytest.approx(deletion, abs=1e-4)

@@ -12,7 +12,8 @@ group in the target's order):
     group             string   "user: budget", "item: price" (fields) or a dimension name (dimensions)
     side              string   "user" | "item" | "both" (a dimension pairs X_i with Y_i)
     attribution       float64  the group's share of S − S(baseline) according to the method
-    rank              int32    1 = largest |attribution| within the pair and method
+    rank              int32    1 = largest |attribution| within the pair and method (values within float32
+                               rounding of each other are ties, taken in group order: metrics.snap_noise)
     s                 float64  the score S of the pair
     s_baseline        float64  S with both sides at the baseline
     completeness_gap  float64  Σ attributions − (S − S(baseline)) for the pair and method
@@ -42,6 +43,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from attnrec.explain.engine import explain
+from attnrec.explain.metrics import snap_noise
 from attnrec.explain.model_targets import BASELINES, LEVELS, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
 from attnrec.explain.shapley import MAX_GROUPS
@@ -106,7 +108,7 @@ def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[s
     for key in methods:
         a = explain(target, key, params[key])
         b, g = a.groups.shape
-        order = np.argsort(-np.abs(a.groups), axis=1, kind="stable")
+        order = np.argsort(-snap_noise(np.abs(a.groups), a.s, a.s_baseline), axis=1, kind="stable")
         rank = np.empty_like(order)
         rank[np.arange(b)[:, None], order] = np.arange(1, g + 1)[None, :]
         per_pair = lambda values: np.repeat(values, g)  # noqa: E731

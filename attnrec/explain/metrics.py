@@ -15,7 +15,46 @@ from scipy.stats import kendalltau, rankdata
 from attnrec.explain.target import ExplainTarget
 
 __all__ = ["kendall_tau_rows", "spearman_rows", "top_k_overlap", "max_abs_error", "deletion_insertion",
-           "planted_precision_at_k", "infidelity_rows", "sensitivity_rows"]
+           "planted_precision_at_k", "infidelity_rows", "sensitivity_rows", "RESOLUTION", "snap_noise"]
+
+# Models score in float32: S is known to about eps32 × |S|, and a float32 sum (a matrix product, Captum's
+# sum over IG steps) rounds differently with torch's thread count and with how many pairs share a batch.
+# Two attributions closer than RESOLUTION × the pair's scale cannot be told apart by the model's own
+# forward pass, so ranking them is ranking noise.
+RESOLUTION = 16 * float(np.finfo(np.float32).eps)   # ≈ 1.9e-6
+
+
+def snap_noise(values: np.ndarray, s, s_baseline, resolution: float = RESOLUTION) -> np.ndarray:
+    """(B, G) values as the model resolves them, ready to be ranked: exact ties where rounding broke them.
+
+    Per pair, tol = resolution × max(|S|, |S(baseline)|, max |value|). Values within tol of 0 — or linked
+    to 0 by a chain of gaps ≤ tol — become exactly 0 (a group that cannot move S: exact Shapley gives it
+    ±1e-19, Feature Ablation ±1e-9). Other values linked by gaps ≤ tol become one value, the smallest of
+    them (a symmetric tie: the user and item side of one family in an aligned model get the same IG
+    value in exact arithmetic, and float32 rounding splits them by ~1e-10 one way or the other,
+    depending on threads and batch layout). Values further apart than tol keep their order; only ties
+    are created, so a ranking of the result never depends on rounding."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    batch, n = values.shape
+    if n == 0:
+        return values.copy()
+    finite = lambda x: np.where(np.isfinite(x), np.abs(x), 0.0)  # noqa: E731
+    score_scale = np.fmax(finite(np.asarray(s, dtype=float)), finite(np.asarray(s_baseline, dtype=float)))
+    tol = resolution * np.fmax(np.broadcast_to(score_scale.reshape(-1), (batch,)), finite(values).max(axis=1))
+    padded = np.concatenate([np.zeros((batch, 1)), values], axis=1)        # column 0: the anchor at 0
+    order = np.argsort(padded, axis=1, kind="stable")
+    ordered = np.take_along_axis(padded, order, axis=1)
+    starts = np.concatenate([np.ones((batch, 1), dtype=bool), ~(np.diff(ordered, axis=1) <= tol[:, None])],
+                            axis=1)                                         # NaN gaps start a new run
+    positions = np.arange(n + 1)[None, :]
+    first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)  # where each run starts
+    snapped = np.take_along_axis(ordered, first, axis=1)
+    run = np.cumsum(starts, axis=1)
+    zero_run = np.take_along_axis(run, np.argmax(order == 0, axis=1)[:, None], axis=1)
+    snapped = np.where(run == zero_run, 0.0, snapped)
+    out = np.empty_like(padded)
+    np.put_along_axis(out, order, snapped, axis=1)
+    return out[:, 1:]
 
 
 def kendall_tau_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

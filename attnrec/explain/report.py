@@ -4,6 +4,10 @@ For every pair: error against exact Shapley (max |·|, Kendall τ, top-k overlap
 Captum's infidelity and sensitivity, and deletion / insertion areas. Then one row per method with the
 medians and a plain-words verdict ("faithful", "approximate", "unfaithful") and the reason for it.
 A target of one pair gives that pair's card; a target of B pairs gives the aggregate.
+
+Everything that ranks groups (Kendall τ, top-k overlap, the deletion / insertion order) ranks them as
+the model resolves them (`attnrec.explain.metrics.snap_noise`): attributions closer than float32
+rounding of the pair's score are ties, so a card never depends on torch's thread count or batch layout.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import pandas as pd
 from attnrec.explain.attribution import Attribution
 from attnrec.explain.engine import explain
 from attnrec.explain.metrics import (deletion_insertion, infidelity_rows, kendall_tau_rows, max_abs_error,
-                                     sensitivity_rows, top_k_overlap)
+                                     sensitivity_rows, snap_noise, top_k_overlap)
 from attnrec.explain.registry import METHODS
 from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.explain.target import ExplainTarget
@@ -78,13 +82,15 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
     attributions = {key: explain(target, key, params.get(key)) for key in methods
                     if target.level in METHODS[key].levels and key != ref_key}
     attributions = {ref_key: ref, **attributions, **(extra or {})}
+    ref_order, ref_size = _resolved(ref)
     rows, curves, summary = [], {}, []
     for name, attr in attributions.items():
-        di = deletion_insertion(target, attr.groups)
+        order, size = _resolved(attr)
+        di = deletion_insertion(target, order)
         metrics = {
             "max_abs_error": max_abs_error(attr.groups, ref.groups),
-            "kendall_tau": kendall_tau_rows(attr.groups, ref.groups),
-            "top_k_overlap": top_k_overlap(attr.groups, ref.groups, k),
+            "kendall_tau": kendall_tau_rows(order, ref_order),
+            "top_k_overlap": top_k_overlap(size, ref_size, k),
             "completeness_gap": attr.completeness_gap,
             "relative_gap": attr.relative_gap,
             "infidelity": infidelity_rows(target, attr.user, attr.item, infidelity_samples, seed=seed)
@@ -112,6 +118,13 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
                                                                       "ins_minus_del")},
                         "runtime_s": attr.runtime_s})
     return ReportCard(ref_key, k, pd.concat(rows, ignore_index=True), pd.DataFrame(summary), curves, attributions)
+
+
+def _resolved(attr: Attribution) -> tuple[np.ndarray, np.ndarray]:
+    """(signed values, |values|) with rounding noise snapped (`snap_noise`): what τ, the deletion / insertion
+    order and top-k rank. Snapping |values| separately also ties +a with −a for top-k."""
+    return (snap_noise(attr.groups, attr.s, attr.s_baseline),
+            snap_noise(np.abs(attr.groups), attr.s, attr.s_baseline))
 
 
 def _sensitivity(target, name, attr, samples, seed) -> np.ndarray:

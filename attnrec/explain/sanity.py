@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from attnrec.explain.engine import explain
-from attnrec.explain.metrics import spearman_rows
+from attnrec.explain.metrics import snap_noise, spearman_rows
 from attnrec.explain.target import _MODULE_INTERNALS, ExplainTarget
 
 __all__ = ["default_stages", "independent_copy", "randomize_parameters", "cascading_randomization",
@@ -62,10 +62,15 @@ def _compare(original: dict, new_target: ExplainTarget, methods, params, stage: 
     rows = []
     for key in methods:
         new = explain(new_target, key, params.get(key))
-        rho = spearman_rows(original[key].groups, new.groups)
+        # Ranked as the model resolves them, like the report card: rounding noise is a tie, not an order.
+        rho = spearman_rows(_resolved(original[key]), _resolved(new))
         rows.append({"stage": stage, "method": key, "spearman_median": float(np.nanmedian(rho))
                      if np.isfinite(rho).any() else np.nan, "spearman": rho})
     return rows
+
+
+def _resolved(attribution) -> np.ndarray:
+    return snap_noise(attribution.groups, attribution.s, attribution.s_baseline)
 
 
 def cascading_randomization(model: nn.Module, make_target: MakeTarget, methods: Sequence[str],
