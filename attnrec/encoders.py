@@ -28,14 +28,17 @@ class AlignedEncoder(nn.Module):
     """
 
     def __init__(self, d: int, offset: bool = True, id_columns: int = 0, latent_dims: int = 0,
-                 taste_scale: float = 1.0):
+                 taste_scale: float = 1.0, prune: bool = False):
         super().__init__()
         self.named = int(d)
+        # prune: the scale is relu(s) instead of softplus(s), so training can switch a named dimension off
+        # exactly (scale 0: X_i = 0 on every row, and a presence mask never opens it again).
+        self.prune = bool(prune)
         # A constant factor on the taste outputs: a block of k dimensions that attention weighs as one gets
         # 1/k of the block's weight per dimension, so taste_scale = k lets the block speak as loud as one
         # named dimension (the L2 term in training is taken before this factor).
         self.taste_scale = float(taste_scale)
-        self.scale = nn.Parameter(torch.full((d,), _SOFTPLUS_ONE))
+        self.scale = nn.Parameter(torch.full((d,), 1.0 if prune else _SOFTPLUS_ONE))
         self.offset = nn.Parameter(torch.zeros(d)) if offset else None
         self.taste = None
         if latent_dims:
@@ -43,16 +46,19 @@ class AlignedEncoder(nn.Module):
             nn.init.normal_(self.taste.weight, std=0.1)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.softplus(self.scale) * r[..., :self.named]
+        x = self.positive_scale() * r[..., :self.named]
         if self.offset is not None:
             x = x + self.offset
         if self.taste is None:
             return x
         return torch.cat([x, self.taste_scale * self.taste(r[..., self.named:])], dim=-1)
 
+    def positive_scale(self) -> torch.Tensor:
+        return torch.relu(self.scale) if self.prune else nn.functional.softplus(self.scale)
+
     def dimension_scale(self) -> torch.Tensor:
-        """The positive multiplier of each named dimension (what training learned it is worth)."""
-        return nn.functional.softplus(self.scale).detach()
+        """The non-negative multiplier of each named dimension (what training learned it is worth)."""
+        return self.positive_scale().detach()
 
 
 class LatentEncoder(nn.Module):
@@ -76,7 +82,8 @@ class LatentEncoder(nn.Module):
 
 
 def make_encoder(mode: str, n_columns: int, d: int, hidden: int = 0, *, offset: bool = True,
-                 latent_dims: int = 0, id_columns: int = 0, taste_scale: float = 1.0) -> nn.Module:
+                 latent_dims: int = 0, id_columns: int = 0, taste_scale: float = 1.0,
+                 prune: bool = False) -> nn.Module:
     """d: the encoder's output width (named + latent_dims in aligned mode); aligned raw columns are the
     d − latent_dims named dimensions followed by `id_columns` one-hot id columns."""
     if mode == "aligned":
@@ -86,7 +93,7 @@ def make_encoder(mode: str, n_columns: int, d: int, hidden: int = 0, *, offset: 
                              f"it learns taste dimensions): got {n_columns} columns for {named} named dimensions, "
                              f"{latent_dims} taste dimensions and {id_columns} id columns")
         return AlignedEncoder(named, offset=offset, id_columns=id_columns, latent_dims=latent_dims,
-                              taste_scale=taste_scale)
+                              taste_scale=taste_scale, prune=prune)
     if mode == "latent":
         return LatentEncoder(n_columns, d, hidden)
     raise ValueError(f"unknown mode '{mode}'; choose 'aligned' or 'latent'")

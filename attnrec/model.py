@@ -27,9 +27,10 @@ MODEL_KEYS = ("mode", "d", "heads", "tied", "temperature", "hidden", "user_colum
 # attention may choose instead of any feature; "latent_dims": aligned only, learned taste dimensions from
 # ids after the named ones; "encoder_offset": aligned only, per-dimension offsets (off in new models).
 # "taste_block": the taste dimensions share one row of W per head, so attention weighs them as one block
-# (each gets the same weight; the block acts like one matrix-factorisation slot).
+# (each gets the same weight; the block acts like one matrix-factorisation slot). "prune": aligned only, the
+# named dimensions' scale is relu(s), so training can switch a dimension off exactly.
 MODEL_OPTIONS = {"attention": "softmax", "presence_mask": False, "null_slot": False, "latent_dims": 0,
-                 "encoder_offset": True, "taste_block": False}
+                 "encoder_offset": True, "taste_block": False, "prune": False}
 NULL_SLOT_NAME = "(nothing: null slot)"
 
 
@@ -59,6 +60,8 @@ def variant_label(config: dict) -> str:
         parts.append("presence mask")
     if options["null_slot"]:
         parts.append("null slot")
+    if options["prune"]:
+        parts.append("prunable dimensions")
     if options["latent_dims"]:
         parts.append(f"{options['latent_dims']} taste dimensions from ids"
                      + (", weighed as one block" if options["taste_block"] else ""))
@@ -109,7 +112,7 @@ class Recommender(nn.Module):
                              f"{' and the null slot' if self.null_slot else ''}")
         self.user_encoder, self.item_encoder = (
             make_encoder(self.mode, int(config[key]), encoded, hidden, offset=bool(options["encoder_offset"]),
-                         latent_dims=self.latent_dims, taste_scale=self.latent_dims if self.taste_block else 1.0,
+                         latent_dims=self.latent_dims, prune=bool(options["prune"]), taste_scale=self.latent_dims if self.taste_block else 1.0,
                          id_columns=int(config[key]) - named if self.mode == "aligned" and self.latent_dims else 0)
             for key in ("user_columns", "item_columns"))
         # Small random W: W = 0 would be uniform attention (a scaled dot product), identical heads.
@@ -143,7 +146,7 @@ class Recommender(nn.Module):
                         tied: bool = False, temperature: float = 1.0, hidden: int = 0,
                         attention: str = "softmax", presence_mask: bool = False, null_slot: bool = False,
                         latent_dims: int = 0, encoder_offset: bool = False,
-                        taste_block: bool = False) -> "Recommender":
+                        taste_block: bool = False, prune: bool = False) -> "Recommender":
         """A freshly initialised model whose shapes follow the featurizer's columns.
 
         d: latent mode's learned dimensions (aligned: the named dimensions + `latent_dims`); the null slot,
@@ -160,7 +163,7 @@ class Recommender(nn.Module):
                   "use_ids": bool(getattr(featurizer, "use_ids", False)),
                   "attention": attention, "presence_mask": bool(presence_mask), "null_slot": bool(null_slot),
                   "latent_dims": int(latent_dims), "encoder_offset": bool(encoder_offset),
-                  "taste_block": bool(taste_block)}
+                  "taste_block": bool(taste_block), "prune": bool(prune)}
         return cls(config, featurizer, dataset)
 
     # ---- the catalog -------------------------------------------------------------------------
@@ -247,6 +250,19 @@ class Recommender(nn.Module):
         """Where the learned taste dimensions sit among the d (empty slice when there are none)."""
         stop = self.d - int(self.null_slot)
         return slice(stop - self.latent_dims, stop)
+
+    def attention_units(self) -> list[list[int]]:
+        """The dimensions attention weighs as one: each dimension alone, except the taste block (one logit
+        shared by its dimensions) when `taste_block` is on. The null slot, if any, is the last unit."""
+        if not self.taste_block:
+            return [[i] for i in range(self.d)]
+        block = self.taste_dimensions
+        return ([[i] for i in range(block.start)] + [list(range(block.start, block.stop))]
+                + [[i] for i in range(block.stop, self.d)])
+
+    def unit_names(self) -> list[str]:
+        names = self.dimension_names
+        return [names[u[0]] if len(u) == 1 else f"taste (block of {len(u)})" for u in self.attention_units()]
 
     def _effective(self, w: torch.Tensor | None) -> torch.Tensor | None:
         """W as attention uses it: with `taste_block`, the taste dimensions' rows replaced by their mean, so

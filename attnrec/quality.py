@@ -12,6 +12,11 @@ Measured on pairs at the dimension level (X, Y and the H×d contributions of `at
   rank by), and k random dimensions (mean of `random_draws` draws).
 The null slot, where a model has one, is never a candidate for τ or erasure: it has no input to erase and
 contributes nothing by construction; its weight still counts in the entropy.
+
+Everything is measured over the model's **attention units** (`Recommender.attention_units`): single
+dimensions, except a taste block, whose dimensions share one logit and so one weight — attention can only
+choose the block as a whole, so the block is one unit (weight = the block's total, contribution = the
+block's sum, erasing it erases all its dimensions). `entropy_dimensions` keeps the per-dimension entropy too.
 """
 from __future__ import annotations
 
@@ -28,7 +33,8 @@ __all__ = ["AttentionQuality", "attention_quality", "erase_dimensions", "head_di
 
 @dataclass(frozen=True)
 class AttentionQuality:
-    entropy: np.ndarray            # (B, H, 2): normalised entropy per pair, head, side (A_U, A_V)
+    entropy: np.ndarray            # (B, H, 2): normalised entropy over units per pair, head, side (A_U, A_V)
+    entropy_dimensions: np.ndarray # (B, H, 2): the same over the d dimensions
     head_difference: np.ndarray    # (B,): mean total-variation distance between heads (NaN for one head)
     tau: np.ndarray                # (B,): Kendall τ-b(attention, |contribution|)
     erased: dict[str, np.ndarray]  # ranking → (B,) |ΔS| when its top-k dimensions are erased
@@ -42,6 +48,7 @@ class AttentionQuality:
         base = float(np.mean(self.erased["contribution"]))
         ratio = {name: float(np.mean(v)) / base if base > 0 else float("nan") for name, v in self.erased.items()}
         return {"entropy_median": float(np.median(self.entropy)),
+                "entropy_dimensions_median": float(np.median(self.entropy_dimensions)),
                 "entropy_per_head": [round(float(e), 3) for e in per_head],
                 "entropy_q1_q3": [float(np.quantile(self.entropy, 0.25)), float(np.quantile(self.entropy, 0.75))],
                 "head_difference": float(np.nanmedian(self.head_difference)) if self.entropy.shape[1] > 1
@@ -85,20 +92,28 @@ def attention_quality(model, user_ids, item_ids, k: int = 3, random_draws: int =
         x = model.encode_user(model.user_rows(list(user_ids)))
         y = model.encode_item(model.item_rows(list(item_ids)))
         trace = model.attention(x, y)
+    d = x.shape[-1]
+    units = model.attention_units() if hasattr(model, "attention_units") else [[i] for i in range(d)]
+    member = np.zeros((d, len(units)))  # dimension → unit, for summing
+    for j, unit in enumerate(units):
+        member[unit, j] = 1.0
     a_u, a_v = trace.a_u.double().cpu().numpy(), trace.a_v.double().cpu().numpy()
+    entropy_dims = np.stack([attention_entropy(a_u), attention_entropy(a_v)], axis=-1)
+    a_u, a_v = a_u @ member, a_v @ member
     entropy = np.stack([attention_entropy(a_u), attention_entropy(a_v)], axis=-1)
     heads = (head_difference(a_u) + head_difference(a_v)) / 2
-    real = slice(0, a_u.shape[-1] - (1 if getattr(model, "null_slot", False) else 0))
+    real = slice(0, len(units) - (1 if getattr(model, "null_slot", False) else 0))
     attention = ((a_u + a_v) / 2).mean(axis=1)[:, real]
-    contribution = np.abs(trace.contributions.sum(dim=1).double().cpu().numpy())[:, real]
-    product = np.abs((x * y).double().cpu().numpy())[:, real]
+    contribution = np.abs(trace.contributions.sum(dim=1).double().cpu().numpy() @ member)[:, real]
+    product = np.abs((x * y).double().cpu().numpy() @ member)[:, real]
     s = trace.s.double().cpu().numpy()
-    d_real = attention.shape[1]
-    k = min(k, d_real)
-    pad = np.zeros((len(s), a_u.shape[-1] - d_real), dtype=bool)
+    n_real = attention.shape[1]
+    k = min(k, n_real)
+    pad = np.zeros((len(s), len(units) - n_real), dtype=bool)
 
-    def change(mask):
-        return np.abs(s - erase_dimensions(model, x, y, np.concatenate([mask, pad], axis=1)))
+    def change(unit_mask):
+        dims = np.concatenate([unit_mask, pad], axis=1).astype(float) @ member.T > 0
+        return np.abs(s - erase_dimensions(model, x, y, dims))
 
     erased = {"attention": change(_top_k_mask(attention, k)),
               "contribution": change(_top_k_mask(contribution, k)),
@@ -106,7 +121,7 @@ def attention_quality(model, user_ids, item_ids, k: int = 3, random_draws: int =
     rng = np.random.default_rng(seed)
     draws = [change(_top_k_mask(rng.random(attention.shape), k)) for _ in range(random_draws)]
     erased["random"] = np.mean(draws, axis=0)
-    return AttentionQuality(entropy, heads, kendall_tau_rows(attention, contribution), erased, k,
+    return AttentionQuality(entropy, entropy_dims, heads, kendall_tau_rows(attention, contribution), erased, k,
                             attention, contribution)
 
 

@@ -5,9 +5,12 @@ while a table has a bad cell the caller keeps computing with the last good numbe
 """
 from __future__ import annotations
 
+import itertools as _itertools
 import json as _json
 import math
 import os as _os
+import threading as _threading
+import weakref as _weakref
 from collections.abc import Sequence
 from dataclasses import dataclass as _dataclass
 from pathlib import Path as _Path
@@ -159,7 +162,24 @@ __all__ += ["USER_DATASETS", "USER_MODELS", "BUILTIN_DATASETS", "URL_KEYS", "Sel
             "require_model", "load_builtin_dataset", "load_model", "checkpoint_index", "dataset_names",
             "get_dataset", "model_names", "get_model", "url_request", "url_text", "write_url",
             "remembered_choice", "cached_explanation", "cached_vector_explanation", "param_widgets",
-            "attribution_methods", "device_options", "use_one_torch_thread"]
+            "attribution_methods", "device_options", "use_one_torch_thread", "object_token"]
+
+_TOKENS = _weakref.WeakKeyDictionary()   # object → its token, for as long as the object lives
+_NEXT_TOKEN = _itertools.count(1)
+_TOKENS_LOCK = _threading.Lock()
+
+
+def object_token(obj) -> int:
+    """A number naming `obj` in cache keys: the same for the object's whole life, and never given to another
+    object in this process. Unlike id(), which CPython hands to the next object allocated at the same
+    address: a model freed and another built in its place would then share cached results."""
+    if obj is None:
+        return 0
+    with _TOKENS_LOCK:
+        token = _TOKENS.get(obj)
+        if token is None:
+            token = _TOKENS[obj] = next(_NEXT_TOKEN)
+        return token
 
 
 @_dataclass(frozen=True)
@@ -176,7 +196,7 @@ class Selection:
     @property
     def model_key(self) -> str:
         """Identifies (model, device) in st.cache_data keys."""
-        return f"{self.dataset_name}/{self.model_name}@{self.resolved_device}#{id(self.model)}"
+        return f"{self.dataset_name}/{self.model_name}@{self.resolved_device}#{object_token(self.model)}"
 
 
 # ---- URL state ---------------------------------------------------------------------------------------
@@ -349,7 +369,7 @@ def get_model(dataset_name: str, model_name: str, device: str):
     if str(model.device) == device:
         return model
     copies = st.session_state.setdefault("user_model_copies", {})
-    key = (model_name, id(model), device)
+    key = (model_name, object_token(model), device)
     if key not in copies:
         copies[key] = model.copy_to(device)
     return copies[key]
@@ -604,3 +624,13 @@ def report_card_view(table, note: str) -> None:
     st.caption(note)
     with st.expander("Why each verdict"):
         st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))
+
+
+def page_link(container, page: str, label: str, icon: str | None = None) -> None:
+    """`st.page_link` to another page of the app; a page script run on its own (AppTest, `streamlit run
+    pages/x.py`) has no navigation to link into, so it says where to go in words instead."""
+    from streamlit.errors import StreamlitPageNotFoundError
+    try:
+        container.page_link(page, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        container.caption(f"{label}: open it from the sidebar.")

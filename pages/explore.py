@@ -7,7 +7,9 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import method as method_spec
-from attnrec.figures import attention_heatmap, contribution_waterfall, z_bars
+from attnrec.figures import (attention_heatmap, contribution_heatmap, contribution_waterfall,
+                             dimensions_that_matter, entropy_bars, z_bars)
+from attnrec.health import attention_entropy
 from attnrec.figures.pair import side_attribution_bars, readable_heatmap
 from attnrec.report import cell_story, to_csv_bytes, to_html, to_json_dict
 from attnrec.safety import escape_markdown, markdown_code, safe_filename
@@ -20,9 +22,11 @@ dataset = model.dataset
 names = list(model.dimension_names)
 
 st.title("Explore one user–item pair")
-st.caption("Pick a user and an item (or type the vectors X and Y). The score is "
-           "S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
-           "A_U = softmax(W_U (X ⊙ Y) / τ), A_V = softmax(W_V (X ⊙ Y) / τ) over the d dimensions.")
+normaliser = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[model.normalizer]
+st.caption(f"Pick a user and an item (or type the vectors X and Y). The score is "
+           f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
+           f"A_U = {normaliser}(W_U (X ⊙ Y) / τ), A_V = {normaliser}(W_V (X ⊙ Y) / τ) over the d dimensions. "
+           f"This model's attention: {model.variant}.")
 
 top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
 mode = ui.choice(st.radio, "Input", list(MODES), "explore_mode", "mode", "pair", "input mode",
@@ -108,7 +112,7 @@ metrics[2].metric("Rank for this user", f"{pair.rank} of {ex.n_items}",
 metrics[3].metric("S − Σ contributions", f"{ex.residual:.1e}", help="The breakdown below adds up to S exactly")
 
 # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
-views = {"attention": "Attention A_U, A_V", "breakdown": "Z breakdown",
+views = {"attention": "Why: contributions and attention", "breakdown": "Z breakdown",
          "attributions": f"Attributions ({method_spec(method_key).name})"}
 bar = st.columns([4, 1], vertical_alignment="center")
 view = ui.choice(st.radio, "Show", list(views), "explore_view", "view", "attention", "view", container=bar[0],
@@ -116,33 +120,60 @@ view = ui.choice(st.radio, "Show", list(views), "explore_view", "view", "attenti
 ui.write_url(view=view)
 
 if view == "attention":
-    st.caption("Rows are heads, columns the d dimensions; each row sums to 1. Blue: the user side A_U "
-               "(weights on Y), orange: the item side A_V (weights on X). Click a cell to see its story.")
-    top_weight = float(max(trace.a_u.max(), trace.a_v.max()))
+    a_u, a_v = trace.a_u[0].cpu().numpy(), trace.a_v[0].cpu().numpy()
+    contributions = trace.contributions[0].cpu().numpy()
+    null = [len(names) - 1] if model.null_slot else []
+    few = len(names) <= 12
+    scope = "all" if few else ui.choice(
+        st.radio, "Dimensions", ["matter", "all"], "explore_dims", "dims", "matter", "dimensions shown",
+        format_func={"matter": "the 12 that matter most", "all": f"all {len(names)}"}.get, horizontal=True)
+    ui.write_url(dims=None if few else scope)
+    shown = list(range(len(names))) if scope == "all" else sorted(
+        dimensions_that_matter(contributions, a_u, a_v, k=12, skip=null)
+        + ([] if not model.null_slot or a_u[:, -1].max() + a_v[:, -1].max() == 0 else null))
+    shown_names = [names[i] for i in shown]
+    if model.null_slot:
+        st.caption(f"“{names[-1]}”: weight given to no feature at all (it adds nothing to S).")
+    st.plotly_chart(ui.cached_figure(f"contrib-{scope}", figure_key, lambda: readable_heatmap(contribution_heatmap(
+        contributions[:, shown], shown_names, pair.s))), width="stretch", key="explore_contrib")
+    hidden = sum(float(contributions[:, i].sum()) for i in range(len(names)) if i not in shown)
+    st.caption(f"The exact why: every cell is A_U·A_V·X_i·Y_i for one head and dimension, and all cells add up "
+               f"to S = {pair.s:.4f}" + (f" (the {len(names) - len(shown)} dimensions not shown add "
+                                        f"{hidden:+.2g})." if len(shown) < len(names) else ".")
+               + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
+               f"1/d = {1 / len(names):.3f} everywhere). Click a cell to see its story.")
+    top_weight = float(max(a_u.max(), a_v.max()))
     # Side by side while the dimensions fit in half the width; one above the other beyond that.
-    columns = st.columns(2) if len(names) <= 6 else (st.container(), st.container())
+    columns = st.columns(2) if len(shown) <= 12 else (st.container(), st.container())
     clicked = []
-    for column, side, weights, label in ((columns[0], "user", trace.a_u[0], "A_U"),
-                                         (columns[1], "item", trace.a_v[0], "A_V")):
-        title = f"{label} (user {pair.user_id} × item {pair.item_id})" if not ex.vectors else label
-        figure = ui.cached_figure(label, figure_key, lambda w=weights, t=title, s=side: readable_heatmap(
-            attention_heatmap(w.cpu().numpy(), names, title=t, side=s, zmax=top_weight)))
+    for column, side, weights, label in ((columns[0], "user", a_u, "A_U"), (columns[1], "item", a_v, "A_V")):
+        title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
+        figure = ui.cached_figure(f"{label}-{scope}", figure_key, lambda w=weights, t=title, s=side: readable_heatmap(
+            attention_heatmap(w[:, shown], shown_names, title=t, side=s, zmax=top_weight)))
         event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
                                     selection_mode="points", width="stretch")
         clicked += ui.selected_points(event)
-    cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(names)), None)
+    peaked = st.columns([2, 1], vertical_alignment="center")
+    entropy = np.stack([attention_entropy(trace.a_u)[0], attention_entropy(trace.a_v)[0]], axis=1)
+    peaked[0].plotly_chart(ui.cached_figure("entropy", figure_key, lambda: entropy_bars(entropy)),
+                           width="stretch", key="explore_entropy")
+    peaked[1].caption("0 = the head looks at one dimension, 1 = it spreads evenly over all d (then the heatmaps "
+                      "carry no information and S is a scaled dot product). Model health diagnoses every head "
+                      "over many pairs.")
+    ui.page_link(peaked[1], "pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
+    cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(shown)), None)
     if cell is None:
         st.info("Click a heatmap cell to see how its logit, weight and Z values make its share of S.")
     else:
-        story = cell_story(trace, int(cell[0]), int(cell[1]), names)
-        i = int(cell[1])
+        i = shown[int(cell[1])]
+        story = cell_story(trace, int(cell[0]), i, names)
         st.markdown(f"**Head {story['head']}, dimension “{escape_markdown(story['dimension'])}”** — "
                     f"contributes **{story['contributions']:+.4f}** to S "
                     f"({story['share_of_s']:.1%} of S = {pair.s:.4f}).")
         st.dataframe(pd.DataFrame({
             "user side (U)": [story["logits_u"], story["a_u"], float(pair.y[i]), story["z_u"]],
             "item side (V)": [story["logits_v"], story["a_v"], float(pair.x[i]), story["z_v"]]},
-            index=["logit (W p)_i / τ", "weight (softmax)", "other side's value (Y_i | X_i)",
+            index=["logit (W p)_i / τ", f"weight ({normaliser})", "other side's value (Y_i | X_i)",
                    "Z = weight × value"]), width="content")
         st.caption("Z_U = A_U·Y_i and Z_V = A_V·X_i; the cell's contribution to S is Z_U·Z_V.")
 

@@ -73,9 +73,18 @@ def assert_shows_pair(at, model, user_id, item_id):
     assert not at.exception, at.exception
     trace, ref, _, _ = expected(model, user_id, item_id)
     assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
-    heat_u, heat_v = heatmaps(at)[:2]
-    np.testing.assert_allclose(heat_u, trace.a_u[0].numpy(), atol=1e-6)
-    np.testing.assert_allclose(heat_v, ref["a_v"], atol=1e-6)
+    # The "why" view: the exact H×d contributions (adding up to S), then A_U and A_V.
+    contributions, heat_u, heat_v = heatmaps(at)[:3]
+    ref_contributions = np.asarray(ref["z_u"]) * np.asarray(ref["z_v"])
+    shown = np.arange(ref_contributions.shape[1])
+    if contributions.shape[1] < ref_contributions.shape[1]:  # wide models: the 12 dimensions that matter most
+        assert contributions.shape[1] == 12
+        shown = np.sort(np.argsort(-np.abs(ref_contributions.sum(axis=0)), kind="stable")[:12])
+    else:
+        assert contributions.sum() == pytest.approx(ref["s"], abs=1e-5)
+    np.testing.assert_allclose(contributions, ref_contributions[:, shown], atol=1e-6)
+    np.testing.assert_allclose(heat_u, trace.a_u[0].numpy()[:, shown], atol=1e-6)
+    np.testing.assert_allclose(heat_v, np.asarray(ref["a_v"])[:, shown], atol=1e-6)
     with torch.no_grad():
         scores = [float(attend(model.encode_user(model.user_rows(user_id))[0],
                                model.encode_item(model.item_rows(i))[0], model.w_u, model.w_v,
@@ -149,7 +158,7 @@ def test_vector_mode_uses_typed_values(model):
     ref = numpy_attention(x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),
                           model.temperature)
     assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
-    np.testing.assert_allclose(heatmaps(at)[0], ref["a_u"], atol=1e-6)
+    np.testing.assert_allclose(heatmaps(at)[1], ref["a_u"], atol=1e-6)
     assert url(at, "mode") == "vectors"
     assert [float(v) for v in url(at, "x").split(",")] == x
 
@@ -169,13 +178,13 @@ def test_vector_mode_from_a_link_and_a_bad_vector(model):
 def test_device_switch_changes_no_number(model, device):
     at = open_page(model, user="u3", item="i5")
     before = {m.label: m.value for m in at.metric}
-    heat_before = heatmaps(at)[0]
+    heat_before = heatmaps(at)[1]
     at.sidebar.selectbox(key="widget_attnrec_device").set_value(device).run()
     assert not at.exception, at.exception
     assert url(at, "device") == device
     for label in ("S (score)", "P(like)", "Rank for this user"):
         assert metric(at, label) == before[label]
-    np.testing.assert_allclose(heatmaps(at)[0], heat_before, atol=1e-5)
+    np.testing.assert_allclose(heatmaps(at)[1], heat_before, atol=1e-5)
 
 
 def test_heatmap_cell_click_tells_the_cells_story(model):
@@ -239,6 +248,11 @@ def test_shipped_checkpoint_through_the_sidebar():
         at.query_params[key] = value
     at.run()
     assert_shows_pair(at, model, user_id, item_id)
-    # Aligned mode: the heatmap's columns are the named dimensions.
+    # Aligned mode: the heatmap's columns are named dimensions — the 12 that matter by default, all d on request.
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert set(str(n) for n in spec["data"][0]["x"]) <= set(model.dimension_names)
+    at.radio(key="widget_explore_dims").set_value("all").run()
+    assert not at.exception and url(at, "dims") == "all"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [str(n) for n in spec["data"][0]["x"]] == list(model.dimension_names)
+    assert sum(decode(spec["data"][0]["z"]).ravel()) == pytest.approx(float(metric(at, "S (score)")), abs=1e-4)

@@ -13,8 +13,8 @@ from plotly.subplots import make_subplots
 
 from attnrec.figures import style
 
-__all__ = ["attention_heatmap", "signed_heatmap", "z_bars", "contribution_waterfall",
-           "unique_names", "head_labels", "waterfall_terms"]
+__all__ = ["attention_heatmap", "signed_heatmap", "z_bars", "contribution_waterfall", "contribution_heatmap",
+           "dimensions_that_matter", "entropy_bars", "unique_names", "head_labels", "waterfall_terms"]
 
 
 def unique_names(names: Sequence[str] | None, count: int, prefix: str = "dim") -> list[str]:
@@ -181,4 +181,42 @@ def contribution_waterfall(contributions, dimension_names: Sequence[str] | None,
                      tickfont={"size": style.tick_font_size(len(labels) + 1)})
     fig.update_yaxes(zeroline=True, zerolinecolor="#888", title_text="running sum")
     fig.update_layout(showlegend=False, uniformtext={"minsize": 8, "mode": "hide"})
+    return fig
+
+
+def dimensions_that_matter(contributions, a_u, a_v, k: int = 12, skip: Sequence[int] = ()) -> list[int]:
+    """Indices of at most k dimensions worth a column, largest first: by |Σ_h contribution|, then by the
+    attention they get (mean of A_U and A_V over heads), so a dimension attended but cancelled still shows.
+    `skip` (e.g. a null slot) is never chosen."""
+    c = np.abs(_as_heads_by_dims("contributions", contributions).sum(axis=0))
+    a = (_as_heads_by_dims("a_u", a_u) + _as_heads_by_dims("a_v", a_v)).mean(axis=0) / 2
+    order = np.lexsort((-a, -c))  # primary key last: |contribution| first, attention breaks ties
+    chosen = [int(i) for i in order if int(i) not in set(skip) and (c[i] > 0 or a[i] > 0)]
+    return chosen[:k]
+
+
+def contribution_heatmap(contributions, dimension_names: Sequence[str] | None, s: float,
+                         title: str | None = None) -> go.Figure:
+    """The exact why: head h, dimension i holds A_U[h,i]·A_V[h,i]·X_i·Y_i, and all cells add up to S
+    (green pushes S up, purple down; centred on 0)."""
+    values = _as_heads_by_dims("contributions", contributions)
+    title = title or f"Contributions A_U·A_V·X_i·Y_i per head and dimension (they add up to S = {s:.4g})"
+    return signed_heatmap(values, dimension_names, title, value_label="contribution")
+
+
+def entropy_bars(normalized_entropy, title: str = "How peaked is each head? (normalised entropy)") -> go.Figure:
+    """(H, 2) normalised entropy of A_U and A_V per head: 0 = one dimension, 1 = uniform (dotted line)."""
+    values = np.asarray(normalized_entropy, dtype=float).reshape(-1, 2)
+    labels = head_labels(values.shape[0])
+    fig = go.Figure()
+    for column, side, label in ((0, "user", "A_U"), (1, "item", "A_V")):
+        fig.add_trace(go.Bar(x=labels, y=values[:, column], name=label, marker_color=style.side_color(side),
+                             text=[f"{v:.2f}" for v in values[:, column]], textposition="outside",
+                             hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>"))
+    fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform",
+                  annotation_position="top left")
+    style.apply_layout(fig, title, 230)
+    fig.update_yaxes(range=[0, 1.15], title_text="entropy / log d")
+    fig.update_layout(barmode="group", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0,
+                                               "xanchor": "right", "x": 1})
     return fig
