@@ -1,4 +1,5 @@
 """URL state and the shared sidebar: links reopen views, bad links warn and fall back, pages share choices."""
+import gc
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,22 @@ def test_session_model_is_copied_per_device_never_moved(model):
     at.run()
     assert any(m.value == "model on cpu" for m in at.markdown)
     assert model.device == torch.device("cpu")  # the registered model itself is untouched
+
+
+def test_a_model_built_where_a_freed_one_lived_gets_its_own_cache_key():
+    """Cached results are keyed by Selection.model_key. CPython gives a new object the id() of a freed one at the
+    same address (it did for two in four models here), so a key built from id() handed a new model the cached
+    cards and explanations of an old one — across tests, whichever ran first."""
+    keys, ids = set(), []
+    for seed in range(6):
+        m = make_model(seed=seed)
+        selection = ui.Selection("tiny", m.dataset, "mine", m, "cpu", "cpu")
+        assert selection.model_key == selection.model_key
+        keys.add(selection.model_key)
+        ids.append(id(m))
+        del m, selection
+        gc.collect()
+    assert len(keys) == 6, (keys, ids)
 
 
 def test_explore_is_the_default_page_and_compare_keeps_the_pair(model):
