@@ -1,13 +1,13 @@
 """Explore and Compare in Chromium: pick a pair by clicking table rows, read S, reopen the copied link.
 
-Screenshots of both pages at 1280 px wide are kept in docs/screenshots/ for the README.
+Screenshots of both pages at 1280 px wide go to the `screenshots` folder (docs/screenshots/ for the README
+on request, see conftest).
 """
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
 
@@ -52,7 +52,7 @@ def shipped_model():
     return folder.name, Recommender.load(folder, device="cpu")
 
 
-def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_model, browser_context):
+def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_model, browser_context, screenshots):
     model_name, model = shipped_model
     page.goto(app_url)
     page.get_by_text("Explore one user–item pair").wait_for()
@@ -87,7 +87,7 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     story.wait_for()
     contribution = float(expected.trace.contributions[0, 1, dim])
     assert f"{contribution:+.4f}" in story.inner_text()
-    save_full_page(page, SCREENSHOTS / "explore.png")
+    save_full_page(page, screenshots / "explore.png")
 
     # The copied link, opened in a new tab (a new session), shows the same view.
     link = page.url
@@ -105,7 +105,7 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         again.close()
 
 
-def test_compare_renders_and_keeps_the_screenshot(page, app_url, shipped_model):
+def test_compare_renders_and_keeps_the_screenshot(page, app_url, shipped_model, screenshots):
     _, model = shipped_model
     user_id, item_a, item_b = model.user_ids[2], model.item_ids[1], model.item_ids[4]
     page.goto(app_url)  # app.py's navigation runs once before deep links work
@@ -117,4 +117,4 @@ def test_compare_renders_and_keeps_the_screenshot(page, app_url, shipped_model):
     s_a, s_b = model.trace(user_id, item_a).s, model.trace(user_id, item_b).s
     assert float(metric(page, "S(A)")) == pytest.approx(s_a, abs=6e-5)
     assert float(metric(page, "S(B)")) == pytest.approx(s_b, abs=6e-5)
-    save_full_page(page, SCREENSHOTS / "compare.png")
+    save_full_page(page, screenshots / "compare.png")

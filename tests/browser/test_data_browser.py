@@ -12,7 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTAURANTS = ROOT / "sample_data" / "restaurants"
-SCREENSHOT = ROOT / "docs" / "screenshots" / "data.png"
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -66,7 +65,7 @@ def save_full_page(page, path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
-def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path):
+def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screenshots):
     open_page(page, "Data")
     page.get_by_text("Your data", exact=True).wait_for()
     upload_tables(page, file_payload(RESTAURANTS / "userprofile.csv"), file_payload(RESTAURANTS / "geoplaces2.csv"),
@@ -90,7 +89,7 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path):
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Model 'my restaurants model' finished").wait_for(timeout=180_000)
     assert page.locator("[data-testid='stException']").count() == 0
-    save_full_page(page, SCREENSHOT)
+    save_full_page(page, screenshots / "data.png")
 
     page.get_by_role("button", name="Prepare the checkpoint download").click()
     with page.expect_download() as checkpoint_download:

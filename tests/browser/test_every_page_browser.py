@@ -1,14 +1,12 @@
 """Every page of the app in Chromium at 1280×800: it renders its title and charts without an exception, and
-its screenshot lands in docs/screenshots/ for the README. Also: a copied deep link opened on a fresh server
+its screenshot lands in the `screenshots` folder (docs/screenshots/ for the README on request, see conftest). Also: a copied deep link opened on a fresh server
 reopens the same page with its parameters, inside the app's navigation."""
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from conftest import serve_app
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 
 # menu title → (page heading, has charts on first view, screenshot name or None (another test takes it),
@@ -28,7 +26,7 @@ def wait_until_idle(page) -> None:
 
 
 @pytest.mark.parametrize("title", PAGES)
-def test_page_renders_with_its_charts(page, open_page, title):
+def test_page_renders_with_its_charts(page, open_page, title, screenshots):
     heading, has_charts, shot, scroll_to = PAGES[title]
     open_page(page, title)
     page.get_by_role("heading", name=heading).wait_for()
@@ -41,8 +39,7 @@ def test_page_renders_with_its_charts(page, open_page, title):
         page.get_by_text(scroll_to, exact=True).first.scroll_into_view_if_needed()
         page.wait_for_timeout(800)
     if shot:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+        page.screenshot(path=str(screenshots / f"{shot}.png"))
 
 
 def test_a_deep_link_on_a_fresh_server_opens_inside_the_app(browser_context, tmp_path):

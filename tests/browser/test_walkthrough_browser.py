@@ -1,11 +1,11 @@
-"""The Walkthrough page renders in Chromium with its charts, and a screenshot is kept for the README."""
+"""The Walkthrough page renders in Chromium with its charts, and a screenshot is taken (for the README on
+request: ATTNREC_SCREENSHOTS, see conftest)."""
 from pathlib import Path
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "walkthrough.png"
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 
 
-def test_walkthrough_renders_with_its_charts(page, open_page):
+def test_walkthrough_renders_with_its_charts(page, open_page, screenshots):
     open_page(page, "Walkthrough")
     page.wait_for_selector(CHART)
     page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 4")
@@ -15,8 +15,8 @@ def test_walkthrough_renders_with_its_charts(page, open_page):
     # Every chart drew its traces (an SVG layer per chart), and no Streamlit exception box appeared.
     assert page.locator(f"{CHART} .main-svg").count() >= 4
     assert page.locator("[data-testid='stException']").count() == 0
-    save_full_page(page, SCREENSHOT)
-    assert SCREENSHOT.stat().st_size > 10_000
+    save_full_page(page, screenshots / "walkthrough.png")
+    assert (screenshots / "walkthrough.png").stat().st_size > 10_000
 
 
 def save_full_page(page, path: Path) -> None:
