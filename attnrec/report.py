@@ -85,8 +85,11 @@ def _attributes(row: pd.Series) -> dict[str, str]:
 
 
 def explain_pair(model, user_id: str, item_id: str, method_key: str = "ig", params: dict | None = None,
-                 baseline: str = "zeros", context: dict | None = None) -> PairExplanation:
-    """A catalog pair: trace, S, probability, rank, and attributions to the raw attributes."""
+                 baseline: str | None = None, context: dict | None = None) -> PairExplanation:
+    """A catalog pair: trace, S, probability, rank, and attributions to the raw attributes (against
+    `baseline`, by default the model's `default_baseline`)."""
+    from attnrec.explain.model_targets import default_baseline
+    baseline = baseline or default_baseline(model)
     pair = model.trace(user_id, item_id)
     user_row, item_row = model.dataset.users.loc[str(user_id)], model.dataset.items.loc[str(item_id)]
     user_text = describe_fields(user_row, raw_columns_of_group(model.featurizer, "user"))

@@ -67,6 +67,7 @@ class TrainConfig:
     entropy_weight: float = 0.0    # loss term: weight · mean normalised entropy of A_U and A_V (over attention
                                    # units: a taste block counts once), or weight · (entropy − target)²
     entropy_target: float = 0.0    # > 0: hold the mean normalised entropy near this value instead of lowering it
+    diversity_weight: float = 0.0  # loss term: weight · mean overlap Σ_i A_h,i·A_h',i between heads (heads differ)
     encoder_offset: bool = False   # aligned: per-dimension offsets (off: a named dimension never becomes a constant)
     taste_block: bool = False      # latent_dims: one attention logit for the whole taste block
     prune: bool = False            # aligned: relu scales, so a named dimension can be switched off exactly
@@ -107,6 +108,8 @@ class TrainConfig:
             problems.append("anneal_from and anneal_epochs go together (both > 0, or both 0)")
         if not 0 <= self.entropy_target < 1:
             problems.append("entropy_target must be in [0, 1)")
+        if not self.diversity_weight >= 0:
+            problems.append("diversity_weight must be ≥ 0")
         if not self.entropy_weight >= 0:
             problems.append("entropy_weight must be ≥ 0")
         if self.features not in ("all", "ids"):
@@ -207,6 +210,17 @@ def _temperature_at(config: TrainConfig, epoch: int) -> float:
     return float(config.anneal_from ** (1 - t) * config.temperature ** t)
 
 
+def _head_overlap(trace) -> torch.Tensor:
+    """Mean over pairs, sides and pairs of heads h ≠ h' of Σ_i A_h,i·A_h',i (0 = disjoint heads, 1 = the same
+    single dimension)."""
+    total = 0.0
+    for a in (trace.a_u, trace.a_v):
+        gram = a @ a.transpose(1, 2)                      # (B, H, H)
+        heads = a.shape[1]
+        total = total + (gram.sum(dim=(1, 2)) - gram.diagonal(dim1=1, dim2=2).sum(-1)).mean() / (heads * (heads - 1))
+    return total / 2
+
+
 def _normalised_entropy(trace, units: list[list[int]] | None = None) -> torch.Tensor:
     """Mean over pairs, heads and both sides of H(A)/log(#units) (0 = one unit, 1 = uniform); the weights
     of a unit (a taste block) are summed first, as attnrec.quality measures it."""
@@ -227,9 +241,11 @@ def _loss(model, config, batch):
     s = trace.s
     penalty = model.l2_terms(x) + model.l2_terms(y)
     sharpen = 0.0
+    if config.diversity_weight and trace.a_u.shape[1] > 1:
+        sharpen = config.diversity_weight * _head_overlap(trace)
     if config.entropy_weight:
         entropy = _normalised_entropy(trace, model.attention_units())
-        sharpen = config.entropy_weight * ((entropy - config.entropy_target) ** 2 if config.entropy_target
+        sharpen = sharpen + config.entropy_weight * ((entropy - config.entropy_target) ** 2 if config.entropy_target
                                            else entropy)
     if config.loss == "bce":
         logits = model.calibration[0] * s + model.calibration[1]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import explain, method
+from attnrec.explain.model_targets import default_baseline
 from attnrec.figures.explain import (attribution_bars, attribution_heatmap, deletion_insertion_curves,
                                      rank_agreement_matrix)
 from attnrec.health import BASELINE_KINDS, attribution_target, method_summary, rank_agreement, side_by_side
@@ -54,7 +55,7 @@ item_id = ui.choice(st.selectbox, "Item", model.item_ids, "explore_item", "item"
 options = st.columns([2, 3])
 level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
 baseline = options[1].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
-                            key="attributions_baseline",
+                            key="attributions_baseline", index=list(BASELINE_KINDS).index(default_baseline(model)),
                             help="What “absent” means: attributions explain S − S(baseline).")
 
 available = ui.attribution_methods(level)

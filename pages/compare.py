@@ -5,6 +5,7 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import method as method_spec
+from attnrec.explain.model_targets import default_baseline
 from attnrec.figures import attention_heatmap
 from attnrec.figures.pair import (difference_heatmap, paired_contributions, score_difference_waterfall,
                                   side_attribution_bars, readable_heatmap)
@@ -135,7 +136,7 @@ else:
         else:
             st.plotly_chart(ui.cached_figure(f"attributions {key}", figure_key, lambda e=ex, t=text: side_attribution_bars(
                 e.table, t, max_bars=12, x_range=shared)), width="stretch", key=f"compare_attr_{key}")
-    st.caption("Signed attributions of each S to the raw attributes (zero baseline), on one shared scale; "
+    st.caption(f"Signed attributions of each S to the raw attributes ({default_baseline(model)} baseline), on one shared scale; "
                "blue: user side, orange: item side.")
 
 downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import method
+from attnrec.explain.model_targets import default_baseline
 from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
                                      entropy_histograms, mean_attention_heatmap, sanity_lines)
@@ -152,7 +153,8 @@ n_trust = controls[0].slider("Pairs sampled", 10, 500, 40, step=10, key="health_
                              help="More pairs: steadier medians, slower (Captum's sensitivity re-runs every method).")
 trust_level = controls[1].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="health_trust_level")
 trust_baseline = controls[2].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
-                                   key="health_trust_baseline")
+                                   key="health_trust_baseline",
+                                   index=list(BASELINE_KINDS).index(default_baseline(model)))
 available = ui.attribution_methods(trust_level)
 trust_methods = st.multiselect("Methods", available, default=[k for k in DEFAULT_METHODS if k in available],
                                format_func=lambda k: method(k).name, key=f"health_trust_methods_{trust_level}")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import METHODS
+from attnrec.explain.model_targets import BASELINES, default_baseline
 from attnrec.figures.explain import score_shift_bars
 from attnrec.reasons import recommendations_with_reasons
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
@@ -47,7 +48,8 @@ k = controls[1].number_input("How many (K)", min_value=1, max_value=most, value=
 methods = ui.attribution_methods("fields")
 method_key = ui.choice(st.selectbox, "Reasons from", methods, "explore_method", "method", "ig", "attribution method",
                        container=controls[2], format_func=lambda key: METHODS[key].name)
-baseline = controls[3].selectbox("Baseline", ["zeros", "mean", "unknown"], key="recommend_baseline",
+baseline = controls[3].selectbox("Baseline", list(BASELINES), key="recommend_baseline",
+                                 index=list(BASELINES).index(default_baseline(model)),
                                  help="What a field is compared with: all zeros, the average row, or a row "
                                       "whose every field is missing.")
 exclude_seen = st.checkbox("Skip items this user already rated", value=True)

@@ -73,7 +73,9 @@ def test_default_ig_bars_equal_captum_and_completeness_gap_is_reported(model):
     at = _page(model, user, item)
     at.run()
     assert not at.exception, at.exception
-    inputs, baselines = _raw_inputs(model, user, item, "zeros")
+    # Aligned models start from the dataset-mean baseline (attnrec.explain.model_targets.default_baseline).
+    assert at.radio(key="attributions_baseline").value == "mean"
+    inputs, baselines = _raw_inputs(model, user, item, "mean")
     attr_u, attr_v = IntegratedGradients(model).attribute(inputs, baselines=baselines, n_steps=50,
                                                           method="gausslegendre")
     expected = _field_groups(model, attr_u.detach().double().numpy(), attr_v.detach().double().numpy())
@@ -89,15 +91,15 @@ def test_default_ig_bars_equal_captum_and_completeness_gap_is_reported(model):
     assert at.query_params["method"] in ("ig", ["ig"])
 
 
-def test_method_switch_to_feature_ablation_and_baseline_switch_to_mean(model):
+def test_method_switch_to_feature_ablation_and_baseline_switch_to_zeros(model):
     user, item = model.user_ids[10], model.item_ids[3]
     at = _page(model, user, item)
     at.run()
     at.selectbox(key="widget_explore_method").set_value("feature_ablation")
-    at.radio(key="attributions_baseline").set_value("mean")
+    at.radio(key="attributions_baseline").set_value("zeros")
     at.run()
     assert not at.exception, at.exception
-    inputs, baselines = _raw_inputs(model, user, item, "mean")
+    inputs, baselines = _raw_inputs(model, user, item, "zeros")
     mask_u = torch.as_tensor(np.concatenate([[k] * (g.stop - g.start) for k, g in enumerate(model.users.groups)]))
     offset = len(model.users.groups)
     mask_v = torch.as_tensor(np.concatenate([[k + offset] * (g.stop - g.start)
@@ -115,6 +117,7 @@ def test_level_switch_to_dimensions_attributes_paired_x_y_like_captum_on_attend(
     at = _page(model, user, item)
     at.run()
     at.radio(key="attributions_level").set_value("dimensions")
+    at.radio(key="attributions_baseline").set_value("zeros")
     at.run()
     assert not at.exception, at.exception
     with torch.no_grad():

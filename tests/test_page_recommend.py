@@ -37,7 +37,7 @@ def _numpy_scores(model, r_u, r_items):
     """Independent reference: the aligned encoder softplus(scale)·r + offset, then the document's math."""
     def encode(enc, r):
         scale = np.log1p(np.exp(enc.scale.detach().double().numpy()))
-        return scale * r + enc.offset.detach().double().numpy()
+        return scale * r + (0.0 if enc.offset is None else enc.offset.detach().double().numpy())
     x, y = encode(model.user_encoder, np.asarray(r_u, float)), encode(model.item_encoder, np.asarray(r_items, float))
     p = x[None, :] * y
     a_u = _softmax(np.einsum("hij,nj->nhi", model.w_u.detach().double().numpy(), p) / model.temperature)
@@ -88,8 +88,11 @@ def test_top_k_scores_and_reasons_match_numpy_and_captum(model):
     assert max(left_out) <= table["s"].min() + 1e-6
     a, b = model.calibration.detach().double().numpy()
     np.testing.assert_allclose(table["probability"], 1 / (1 + np.exp(-(a * table["s"] + b))), rtol=1e-5)
-    # Reasons: Captum's IntegratedGradients run directly here, summed per field group.
-    expected = _expected_reasons(model, user, list(table["item_id"]), IntegratedGradients, "zeros",
+    # Reasons: Captum's IntegratedGradients run directly here, summed per field group, against the page's default
+    # baseline (aligned models: the dataset mean).
+    assert at.selectbox(key="recommend_baseline").value == ("mean" if model.mode == "aligned" else "zeros")
+    expected = _expected_reasons(model, user, list(table["item_id"]), IntegratedGradients,
+                                 at.selectbox(key="recommend_baseline").value,
                                  n_steps=50, method="gausslegendre")
     assert list(table["reason"]) == expected
     assert at.query_params["user"] == [user] if isinstance(at.query_params["user"], list) \
@@ -100,7 +103,7 @@ def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
     at = _page(model)
     at.run()
     at.selectbox(key="widget_explore_method").set_value("feature_ablation")
-    at.selectbox(key="recommend_baseline").set_value("mean")
+    at.selectbox(key="recommend_baseline").set_value("unknown")
     at.number_input[0].set_value(5)
     at.run()
     assert not at.exception, at.exception
@@ -115,8 +118,8 @@ def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
              .unsqueeze(0),
              torch.as_tensor(np.concatenate([[k + len(model.users.groups)] * (g.stop - g.start)
                                              for k, g in enumerate(model.items.groups)])).unsqueeze(0))
-    bu = torch.as_tensor(fz.baseline_row("user", "mean")).expand_as(r_u).contiguous()
-    bv = torch.as_tensor(fz.baseline_row("item", "mean")).expand_as(r_v).contiguous()
+    bu = torch.as_tensor(fz.baseline_row("user", "unknown")).expand_as(r_u).contiguous()
+    bv = torch.as_tensor(fz.baseline_row("item", "unknown")).expand_as(r_v).contiguous()
     attr_u, attr_v = FeatureAblation(model).attribute((r_u, r_v), baselines=(bu, bv), feature_mask=masks)
     # FeatureAblation repeats a group's value on each column: read the first column of each group.
     values = np.concatenate([attr_u.detach().double().numpy()[:, [g.start for g in model.users.groups]],
