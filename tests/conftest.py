@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-THREADS = int(os.environ["OMP_NUM_THREADS"])
-torch.set_num_threads(THREADS)
+THREADS = torch.get_num_threads()   # OMP_NUM_THREADS's count (any form torch reads), kept for every test
 
 
 @pytest.fixture(autouse=True)
