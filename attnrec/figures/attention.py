@@ -12,13 +12,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from attnrec.figures import style
+from attnrec.safety import plotly_text
 
 __all__ = ["attention_heatmap", "signed_heatmap", "z_bars", "contribution_waterfall", "contribution_heatmap",
            "dimensions_that_matter", "entropy_bars", "unique_names", "head_labels", "waterfall_terms"]
 
 
 def unique_names(names: Sequence[str] | None, count: int, prefix: str = "dim") -> list[str]:
-    """Axis labels for `count` dimensions; categorical axes merge equal labels, so repeats get a suffix."""
+    """Axis labels for `count` dimensions; categorical axes merge equal labels, so repeats get a suffix.
+
+    Names are data (field names, category values), so they come back through `safety.plotly_text`:
+    every figure that labels dimensions takes its names from here and never shows "<a href>" as a link."""
     if names is None:
         return [f"{prefix} {i + 1}" for i in range(count)]
     names = [str(n) for n in names]
@@ -29,7 +33,7 @@ def unique_names(names: Sequence[str] | None, count: int, prefix: str = "dim") -
     for name in names:
         seen[name] = seen.get(name, 0) + 1
         out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return out
+    return [plotly_text(name) for name in out]
 
 
 def head_labels(heads: int) -> list[str]:

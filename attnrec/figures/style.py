@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from attnrec.safety import plotly_text
+
 USER_COLOR = "#1f6fb4"    # user side: X, A_U, Z_U
 ITEM_COLOR = "#e07b1a"    # item side: Y, A_V, Z_V
 POSITIVE_COLOR = "#1b7837"  # signed values (contributions, logits): green up, purple down
@@ -49,8 +51,10 @@ def tick_angle(label_count: int, longest_label: int) -> int:
 
 
 def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    """The shared look, and the title: pages build titles from ids and names, so it is escaped here
+    (`safety.plotly_text`) and shows "<b>" or "<a href>" as typed; no figure puts markup in a title."""
     fig.update_layout(
-        title={"text": title, "font": {"size": TITLE_SIZE}, "x": 0, "xanchor": "left"},
+        title={"text": "" if title is None else plotly_text(title), "font": {"size": TITLE_SIZE}, "x": 0, "xanchor": "left"},
         font={"family": FONT_FAMILY, "size": FONT_SIZE},
         height=height,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
