@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -257,11 +258,32 @@ def _pair_tables_html(ex: PairExplanation, suffix: str = "") -> list[str]:
     return parts
 
 
+# "<a" opening or closing a Plotly link tag; no attnrec figure makes links on purpose.
+_LINK_TAG = re.compile(r"<(?=\s*/?\s*a(?:[\s>/]|$))", re.IGNORECASE)
+
+
+def _without_links(value):
+    """A figure's JSON with every Plotly link tag written as text ("&lt;a", shown as typed).
+
+    The figure functions already pass data strings through `safety.plotly_text`; this is the report's own
+    guard, so a figure built elsewhere cannot put a live link into a file people open and share."""
+    if isinstance(value, str):
+        return _LINK_TAG.sub("&lt;", value)
+    if isinstance(value, dict):
+        return {key: _without_links(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_links(item) for item in value]
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return [_without_links(item) for item in value.tolist()]
+    return value
+
+
 def _figures_html(figures: dict[str, go.Figure]) -> list[str]:
     parts = []
     for name, fig in figures.items():
         parts.append(f"<h2>{escape_html(name)}</h2>")
-        parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False}))
+        parts.append(pio.to_html(_without_links(fig.to_plotly_json()), include_plotlyjs=False, full_html=False,
+                                 config={"displaylogo": False}))
     return parts
 
 
@@ -279,7 +301,9 @@ def _document(title: str, context: dict, parts: list[str], blob: dict) -> str:
 def to_html(ex: PairExplanation, figures: dict[str, go.Figure], title: str = "attnrec explanation") -> str:
     """A single HTML file: numbers, attributes, and the figures (plotly.js embedded: works offline).
 
-    Every data string goes through `escape_html`; figure JSON is written by Plotly, which escapes "<".
+    Every data string goes through `escape_html`; figure JSON is written by Plotly, which escapes "<", and
+    Plotly's own markup is defused: the figure functions escape their labels (`safety.plotly_text`) and no
+    "<a" link tag is left in any figure's strings.
     """
     parts = _pair_summary_html(ex) + _figures_html(figures) + _pair_tables_html(ex)
     return _document(title, ex.context, parts, to_json_dict(ex))

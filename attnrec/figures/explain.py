@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from attnrec.figures import style
+from attnrec.safety import plotly_text
 
 __all__ = ["attribution_bars", "attribution_heatmap", "rank_agreement_matrix", "deletion_insertion_curves",
            "entropy_histograms", "mean_attention_heatmap", "score_shift_bars", "style_report_card",
@@ -28,6 +29,12 @@ GOOD_TINT = "#d9f0d3"        # best cell of a report-card column
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return style.apply_layout(fig, title, height)
+
+
+def _texts(values) -> list[str]:
+    """Data strings (feature, group, dimension, method names, ids) as Plotly labels: Plotly reads "<a href>",
+    "<b>" in any label as markup, so each goes through `safety.plotly_text` and shows as typed."""
+    return [plotly_text(v) for v in values]
 
 
 def _sign_colours(values) -> list[str]:
@@ -52,7 +59,7 @@ def attribution_bars(values: pd.Series, title: str = "Attribution per feature", 
     series = pd.Series(values, dtype=float).dropna()
     top = series.reindex(series.abs().sort_values(ascending=False).index[:max_features])
     shown = top.iloc[::-1]  # plotly draws the first bar at the bottom
-    fig = go.Figure(go.Bar(x=shown.to_numpy(), y=[str(i) for i in shown.index], orientation="h",
+    fig = go.Figure(go.Bar(x=shown.to_numpy(), y=_texts(shown.index), orientation="h",
                            marker_color=_sign_colours(shown.to_numpy()),
                            text=[f"{v:+.3g}" for v in shown.to_numpy()], textposition="auto",
                            hovertemplate="%{y}: %{x:+.4f}<extra></extra>"))
@@ -73,7 +80,7 @@ def attribution_heatmap(frame: pd.DataFrame, title: str = "Methods side by side"
     frame = frame.loc[order.index[:max_features]]
     scale = frame.abs().max().replace(0, 1.0)
     z = frame.div(scale)
-    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[_wrap(str(c)) for c in frame.columns], y=[str(i) for i in frame.index],
+    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[_wrap(c) for c in _texts(frame.columns)], y=_texts(frame.index),
                                zmin=-1, zmax=1, zmid=0, colorscale=style.DIVERGING_SCALE,
                                text=[[f"{v:+.3g}" for v in row] for row in frame.to_numpy()],
                                texttemplate="%{text}", customdata=frame.to_numpy(),
@@ -89,7 +96,7 @@ def attribution_heatmap(frame: pd.DataFrame, title: str = "Methods side by side"
 def rank_agreement_matrix(tau: pd.DataFrame, title: str = "Rank agreement (Kendall τ)") -> go.Figure:
     """Square method × method matrix of Kendall τ in [-1, 1], centred on 0."""
     values = tau.to_numpy(dtype=float)
-    fig = go.Figure(go.Heatmap(z=values, x=[str(c) for c in tau.columns], y=[str(i) for i in tau.index],
+    fig = go.Figure(go.Heatmap(z=values, x=_texts(tau.columns), y=_texts(tau.index),
                                zmin=-1, zmax=1, zmid=0, colorscale=style.DIVERGING_SCALE,
                                text=[["" if math.isnan(v) else f"{v:.2f}" for v in row] for row in values],
                                texttemplate="%{text}", colorbar=dict(title="τ"),
@@ -107,11 +114,12 @@ def deletion_insertion_curves(curves: pd.DataFrame, title: str = "Deletion and i
     Insertion: they are restored first, starting from the baseline (a faithful ranking rises fast)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("Deletion (lower area = better)", "Insertion (higher area = better)"))
-    for i, (name, part) in enumerate(curves.groupby("method", sort=False)):
+    for i, (method_name, part) in enumerate(curves.groupby("method", sort=False)):
+        name = plotly_text(method_name)
         colour = SERIES[i % len(SERIES)]
         part = part.sort_values("fraction")
         for col, key in ((1, "deletion"), (2, "insertion")):
-            fig.add_trace(go.Scatter(x=part["fraction"], y=part[key], mode="lines", name=str(name),
+            fig.add_trace(go.Scatter(x=part["fraction"], y=part[key], mode="lines", name=name,
                                      legendgroup=str(name), showlegend=col == 1,
                                      line=dict(color=colour, width=2),
                                      hovertemplate=f"{name}<br>%{{x:.0%}} of groups moved: %{{y:.3f}}"
@@ -137,16 +145,17 @@ def agreement_histograms(per_pair: pd.DataFrame, title: str = "Attention vs each
     rows = max(1, math.ceil(len(names) / cols))
     medians = {n: per_pair.loc[per_pair["method"] == n, "kendall_tau"].median() for n in names}
     fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, horizontal_spacing=0.06, vertical_spacing=0.16,
-                        subplot_titles=[f"{n}: median {medians[n]:+.2f}" if np.isfinite(medians[n]) else n
-                                        for n in names])
+                        subplot_titles=_texts(f"{n}: median {medians[n]:+.2f}" if np.isfinite(medians[n]) else n
+                                              for n in names))
     centres = (TAU_BINS[:-1] + TAU_BINS[1:]) / 2
     for i, name in enumerate(names):
         taus = per_pair.loc[per_pair["method"] == name, "kendall_tau"].to_numpy(dtype=float)
         counts, _ = np.histogram(taus[np.isfinite(taus)], bins=TAU_BINS)
         row, col = i // cols + 1, i % cols + 1
-        fig.add_trace(go.Bar(x=centres, y=counts, width=TAU_BINS[1] - TAU_BINS[0], name=name, showlegend=False,
+        label = plotly_text(name)
+        fig.add_trace(go.Bar(x=centres, y=counts, width=TAU_BINS[1] - TAU_BINS[0], name=label, showlegend=False,
                              marker_color=SERIES[i % len(SERIES)],
-                             hovertemplate="τ %{x:+.2f}: %{y} pairs<extra>" + name + "</extra>"), row=row, col=col)
+                             hovertemplate="τ %{x:+.2f}: %{y} pairs<extra>" + label + "</extra>"), row=row, col=col)
         fig.add_vline(x=0, line=dict(color="#999", width=1), row=row, col=col)
         if np.isfinite(medians[name]):
             fig.add_vline(x=float(medians[name]), line=dict(color="#222", width=1.5, dash="dash"), row=row, col=col)
@@ -165,9 +174,10 @@ def sanity_lines(results: pd.DataFrame, threshold: float = 0.9,
     explanation barely changed (flagged)."""
     stages = ["original"] + list(dict.fromkeys(results["stage"]))
     fig = go.Figure()
-    for i, (name, part) in enumerate(results.groupby("name", sort=False)):
-        fig.add_trace(go.Scatter(x=stages, y=[1.0] + part["spearman_median"].astype(float).tolist(),
-                                 mode="lines+markers", name=str(name),
+    for i, (method_name, part) in enumerate(results.groupby("name", sort=False)):
+        name = plotly_text(method_name)
+        fig.add_trace(go.Scatter(x=_texts(stages), y=[1.0] + part["spearman_median"].astype(float).tolist(),
+                                 mode="lines+markers", name=name,
                                  line=dict(color=SERIES[i % len(SERIES)], width=2),
                                  hovertemplate=f"{name}<br>%{{x}}: ρ = %{{y:.2f}}<extra></extra>"))
     fig.add_hline(y=threshold, line=dict(color=WARNING_COLOR, dash="dash", width=1),
@@ -188,7 +198,7 @@ def attribution_boxes(frame: pd.DataFrame, title: str = "Attribution per group o
     fig = go.Figure()
     for group in list(order)[::-1]:   # plotly stacks categories bottom-up
         values = frame.loc[frame["group"] == group, "attribution"].to_numpy(dtype=float)
-        fig.add_trace(go.Box(x=values, name=str(group), orientation="h", boxpoints=False, showlegend=False,
+        fig.add_trace(go.Box(x=values, name=plotly_text(group), orientation="h", boxpoints=False, showlegend=False,
                              marker_color=SERIES[1], line=dict(width=1.5)))
     fig.update_xaxes(title="attribution", zeroline=True, zerolinecolor="#444", zerolinewidth=1)
     fig.update_yaxes(automargin=True)
@@ -208,7 +218,7 @@ def entropy_histograms(normalized_entropy: np.ndarray, verdicts: pd.DataFrame, s
     cols = min(heads, 4)
     rows = math.ceil(heads / cols)
     names = [f"head {r.head}: {r.verdict}, mean {r.mean_entropy:.2f}" for r in verdicts.itertuples()]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_yaxes=True,
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=_texts(names), shared_yaxes=True,
                         horizontal_spacing=0.05, vertical_spacing=0.18)
     base = style.side_color(side)
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -234,7 +244,7 @@ def mean_attention_heatmap(mean: np.ndarray, dimension_names: list[str], side: s
     scale is sequential in the side's hue, from 0 to the largest mean."""
     values = np.asarray(mean, dtype=float)
     colourscale = style.side_scale(side)
-    fig = go.Figure(go.Heatmap(z=values, x=list(dimension_names),
+    fig = go.Figure(go.Heatmap(z=values, x=_texts(dimension_names),
                                y=[f"head {h + 1}" for h in range(values.shape[0])],
                                zmin=0, zmax=float(values.max()) if values.size else 1.0,
                                colorscale=colourscale, colorbar=dict(title="mean<br>weight"),
@@ -251,7 +261,7 @@ def score_shift_bars(moves: pd.DataFrame, title: str = "How the edit moves each 
                      label_column: str = "item_id") -> go.Figure:
     """What-if: ΔS per item (bars coloured by sign), with the rank change in the hover."""
     shown = moves.iloc[::-1]
-    fig = go.Figure(go.Bar(x=shown["delta_s"], y=shown[label_column].astype(str), orientation="h",
+    fig = go.Figure(go.Bar(x=shown["delta_s"], y=_texts(shown[label_column]), orientation="h",
                            marker_color=_sign_colours(shown["delta_s"].to_numpy()),
                            customdata=np.stack([shown["rank_before"], shown["rank_after"]], axis=1),
                            text=[f"{v:+.3f}" for v in shown["delta_s"]], textposition="auto",

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from attnrec.figures.attention import unique_names
-from attnrec.safety import escape_html
+from attnrec.safety import plotly_text
 from attnrec.figures.style import (DIVERGING_SCALE, FONT_SIZE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
                                    side_color, tick_angle, tick_font_size)
 
@@ -26,8 +27,14 @@ MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep thei
 
 
 def shorten(text: str, limit: int = MAX_LABEL) -> str:
+    """`text` cut to `limit` characters with "…"; a cut never splits an entity such as "&lt;"."""
     text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else re.sub(r"&#?\w*$", "", text[:limit - 1]) + "…"
+
+
+def _label(text, limit: int = MAX_LABEL) -> str:
+    """A data string (id, name, attribute value) as a Plotly label: shortened, then `plotly_text`."""
+    return plotly_text(shorten(text, limit))
 
 
 def readable_heatmap(fig: go.Figure, max_columns: int = 10, min_height: int = 250) -> go.Figure:
@@ -84,7 +91,7 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16,
     shown = table.iloc[order]
     # Labels are data (attribute values from uploads): escaped, since Plotly reads "<b>", "<a>" in text
     # as markup; it shows the entities as the original characters.
-    labels = [escape_html(shorten(f"{side} · {label}")) for side, label in zip(shown["side"], shown["label"])]
+    labels = [_label(f"{side} · {label}") for side, label in zip(shown["side"], shown["label"])]
     fig = go.Figure()
     for side in ("user", "item"):
         mask = (shown["side"] == side).to_numpy()
@@ -93,7 +100,7 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16,
         fig.add_trace(go.Bar(
             x=shown["attribution"].to_numpy(dtype=np.float64)[mask], y=np.asarray(labels, dtype=object)[mask],
             orientation="h", name=side, marker_color=side_color(side),
-            customdata=np.asarray([escape_html(v) for v in shown["label"].astype(str)], dtype=object)[mask],
+            customdata=np.asarray([plotly_text(v) for v in shown["label"].astype(str)], dtype=object)[mask],
             hovertemplate="%{customdata}<br>attribution %{x:.4f}<extra>" + side + "</extra>"))
     # Category order = the sorted order, largest at the top (Plotly draws the first category at the bottom).
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1],
@@ -118,6 +125,7 @@ def difference_heatmap(first, second, dimension_names: Sequence[str], title: str
     if a.shape != b.shape:
         raise ValueError(f"first {a.shape} and second {b.shape} must have the same shape")
     names = _check_names(dimension_names, a.shape[1])
+    labels = tuple(_label(text, 30) for text in labels)
     diff = a - b
     bound = float(np.abs(diff).max()) or 1e-12  # symmetric range: 0 sits in the middle of the scale
     heads = [f"head {h + 1}" for h in range(a.shape[0])]
@@ -149,13 +157,14 @@ def paired_contributions(first, second, dimension_names: Sequence[str], labels: 
     if c1.shape != c2.shape:
         raise ValueError(f"the two pairs have {c1.shape[0]} and {c2.shape[0]} dimensions")
     names = _check_names(dimension_names, c1.shape[0])
+    name_a, name_b = _label(labels[0], 30), _label(labels[1], 30)
     colour = side_color(side)
     fig = go.Figure([
-        go.Bar(x=names, y=c1, name=shorten(labels[0], 30), marker_color=colour,
-               hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + shorten(labels[0], 30) + "</extra>"),
-        go.Bar(x=names, y=c2, name=shorten(labels[1], 30), marker={"color": "white", "line": {"color": colour,
+        go.Bar(x=names, y=c1, name=name_a, marker_color=colour,
+               hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + name_a + "</extra>"),
+        go.Bar(x=names, y=c2, name=name_b, marker={"color": "white", "line": {"color": colour,
                "width": 1.5}, "pattern": {"shape": "/", "fgcolor": colour}},
-               hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + shorten(labels[1], 30) + "</extra>"),
+               hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + name_b + "</extra>"),
     ])
     longest = max((len(n) for n in names), default=1)
     fig.update_xaxes(tickangle=tick_angle(len(names), longest), tickfont={"size": tick_font_size(len(names))})
@@ -187,8 +196,8 @@ def score_difference_waterfall(first, second, dimension_names: Sequence[str], la
     if len(rest):
         steps.append((f"other {len(rest)} dims", float(delta[rest].sum())))
     residual = s1 - (s2 + sum(v for _, v in steps))
-    start, end = f"S({shorten(labels[1], 18)})", f"S({shorten(labels[0], 18)})"
-    x = [start] + [shorten(n, 24) for n, _ in steps] + [end]
+    start, end = f"S({_label(labels[1], 18)})", f"S({_label(labels[0], 18)})"
+    x = [start] + [shorten(n, 24) for n, _ in steps] + [end]  # names: already escaped by unique_names
     y = [s2] + [v for _, v in steps] + [s1]
     fig = go.Figure(go.Waterfall(
         x=x, y=y, measure=["absolute"] + ["relative"] * len(steps) + ["total"],
