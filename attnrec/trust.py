@@ -39,7 +39,7 @@ SAMPLING_REFERENCE_PERMUTATIONS = 200   # what attnrec.explain.report uses above
 
 # Report-card columns in display order (names match attnrec.figures.explain.style_report_card).
 CARD_COLUMNS = ("method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap", "completeness_gap",
-                "relative_gap", "infidelity", "sensitivity_max", "deletion_auc", "insertion_auc", "reason")
+                "relative_gap", "erase_top_k", "infidelity", "sensitivity_max", "deletion_auc", "insertion_auc", "reason")
 
 
 def method_name(key: str) -> str:
@@ -168,6 +168,9 @@ CARD_LABELS = {
                                "top k."),
     "completeness_gap": ("gap", "Completeness gap: Σ attributions − (S − S(baseline)); 0 = adds up exactly."),
     "relative_gap": ("rel. gap", "|completeness gap| as a share of |S − S(baseline)|."),
+    "erase_top_k": ("erase top-k", "Attention only (its weights are not shares of S): |S change| from erasing the "
+                                   "k most-attended dimensions, as a share of the change from erasing the reference's "
+                                   "top k. The reason compares k random dimensions."),
     "infidelity": ("infidelity", "Captum infidelity (normalized): how badly Σ attributions of randomly dropped "
                                  "groups predicts the score drop. Lower is better."),
     "sensitivity_max": ("sensitivity", "Captum sensitivity_max relative to the attribution's size: the largest "
@@ -179,13 +182,14 @@ CARD_LABELS = {
     "reason": ("why", None),
 }
 CARD_FORMATS = {"max_abs_error": "{:.2g}", "completeness_gap": "{:+.1e}", "relative_gap": "{:.0%}",
+                "erase_top_k": "{:.0%}",
                 "infidelity": "{:.1e}", "sensitivity_max": "{:.3g}", "kendall_tau": "{:+.2f}",
                 "top_k_overlap": "{:.0%}", "deletion_auc": "{:.2f}", "insertion_auc": "{:.2f}"}
 # Keyword arguments for st.column_config.Column per card column.
 CARD_COLUMN_CONFIG = {column: {"label": label, "help": help_text} for column, (label, help_text) in CARD_LABELS.items()}
 # The card in two tables that fit the page: what needs the reference, and what the model itself scores.
 CARD_PARTS = {"against the reference": ["method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap",
-                                        "completeness_gap", "relative_gap"],
+                                        "completeness_gap", "relative_gap", "erase_top_k"],
               "scored by the model itself": ["method", "infidelity", "sensitivity_max", "deletion_auc",
                                              "insertion_auc"]}
 
@@ -237,9 +241,11 @@ def card_table(card: ReportCard) -> pd.DataFrame:
     gap = per_pair["completeness_gap"].median()
     rows = []
     for row in card.summary.itertuples(index=False):
+        erase = getattr(row, "erase_tested_ratio", np.nan)
         rows.append({"method": row.name, "verdict": row.verdict, "max_abs_error": row.max_abs_error,
                      "kendall_tau": row.kendall_tau, "top_k_overlap": row.top_k_overlap,
                      "completeness_gap": float(gap[row.method]), "relative_gap": row.relative_gap,
+                     "erase_top_k": erase,
                      "infidelity": row.infidelity, "sensitivity_max": row.sensitivity,
                      "deletion_auc": row.deletion_auc, "insertion_auc": row.insertion_auc, "reason": row.reason})
     return pd.DataFrame(rows, columns=list(CARD_COLUMNS))

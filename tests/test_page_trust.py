@@ -219,6 +219,9 @@ def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_r
     user, item = aligned.user_ids[4], aligned.item_ids[7]
     at = _attributions_page(aligned, user, item)
     at.run()
+    # Aligned models open on the dataset-mean baseline; this card is checked on zeros (φ enumerated below).
+    assert at.radio(key="attributions_baseline").value == "mean"
+    at.radio(key="attributions_baseline").set_value("zeros").run()
     assert not at.exception, at.exception
     warning = next(w.value for w in at.warning if w.value.startswith("Ground truth is not available"))
     assert "18 fields" in warning and "Shapley Value Sampling (200 random permutations)" in warning
@@ -238,6 +241,7 @@ def test_families_grouping_gives_exact_ground_truth_checked_by_enumeration_and_c
     at = _attributions_page(aligned, user, item)
     at.run()
     at.radio(key="attributions_card_grouping_fields").set_value("families")
+    at.radio(key="attributions_baseline").set_value("zeros")   # aligned models open on "mean"
     at.run()
     assert not at.exception, at.exception
     families = aligned.featurizer.groups("user")

@@ -18,13 +18,14 @@ import pandas as pd
 
 from attnrec.explain.attribution import Attribution
 from attnrec.explain.engine import explain
+from attnrec.explain.erasure import top_k_erasure
 from attnrec.explain.metrics import (deletion_insertion, infidelity_rows, kendall_tau_rows, max_abs_error,
                                      sensitivity_rows, snap_noise, top_k_overlap)
 from attnrec.explain.registry import METHODS
 from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.explain.target import ExplainTarget
 
-__all__ = ["ReportCard", "report_card", "verdict", "THRESHOLDS", "DEFAULT_METHODS"]
+__all__ = ["ReportCard", "report_card", "verdict", "attention_verdict", "THRESHOLDS", "DEFAULT_METHODS"]
 
 DEFAULT_METHODS = ("ig", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "feature_ablation",
                    "shapley_sampling", "noise_tunnel", "attention")
@@ -59,6 +60,26 @@ def verdict(tau: float, top_k: float, relative_gap: float, k: int) -> tuple[str,
     if tau >= t["approximate_tau"] and top_k >= t["approximate_top_k"]:
         return "approximate", f"roughly the reference's ranking ({ranks}); {adds}"
     return "unfaithful", f"ranks groups unlike the reference ({ranks}); {adds}"
+
+
+def attention_verdict(tau: float, top_k: float, erase: float, erase_random: float, erase_uniform: float,
+                      k: int) -> tuple[str, str]:
+    """(verdict, reason) for attention read as importance. Attention weights are not in units of S, so there is
+    no sum to check; instead: does erasing its top-k change S as much as erasing the reference's top-k (≥ 90 %),
+    and far more than k random dimensions (at most half as much)?"""
+    t = THRESHOLDS
+    tau = -1.0 if np.isnan(tau) else tau
+    ranks = f"Kendall τ {tau:+.2f} with the reference, top-{k} overlap {top_k:.0%}"
+    erasure = (f"erasing its top {k} changes S {erase:.0%} as much as erasing the reference's top {k} "
+               f"(random {k}: {erase_random:.0%}" + (f"; the |X·Y| order uniform attention would give: "
+                                                  f"{erase_uniform:.0%}" if np.isfinite(erase_uniform) else "")
+               + ")") if np.isfinite(erase) else "nothing to erase"
+    erases = np.isfinite(erase) and erase >= 0.9 and erase_random <= 0.5 * erase
+    if tau >= t["faithful_tau"] and top_k >= t["faithful_top_k"] and erases:
+        return "faithful", f"points at what moves S ({ranks}); {erasure}"
+    if tau >= t["approximate_tau"] and top_k >= t["approximate_top_k"]:
+        return "approximate", f"roughly the reference's ranking ({ranks}); {erasure}"
+    return "unfaithful", f"ranks dimensions unlike the reference ({ranks}); {erasure}"
 
 
 def _reference(target: ExplainTarget, reference: str) -> tuple[str, Attribution]:
@@ -99,13 +120,25 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
             "deletion_auc": di["deletion_auc"], "insertion_auc": di["insertion_auc"],
             "ins_minus_del": di["ins_minus_del"],
         }
+        is_attention = name in METHODS and METHODS[name].runner == "attention"
+        if is_attention:  # weights, not shares of S: no sum check, a top-k erasure test instead
+            metrics["completeness_gap"] = metrics["relative_gap"] = np.full(target.batch_size, np.nan)
+            metrics.update(top_k_erasure(target, size, ref_size, k, seed=seed))
         rows.append(pd.DataFrame({"method": name, "pair": np.arange(target.batch_size), **metrics}))
         curves[name] = {"deletion": np.nanmean(di["deletion_curve"], axis=0),
                         "insertion": np.nanmean(di["insertion_curve"], axis=0)}
         tau, top, gap = (float(np.nanmedian(metrics["kendall_tau"])) if np.isfinite(metrics["kendall_tau"]).any()
                          else np.nan, float(np.mean(metrics["top_k_overlap"])),
                          float(np.median(metrics["relative_gap"])))
-        word, reason = verdict(tau, top, gap, k)
+        erasure = {}
+        if is_attention:
+            base = float(np.mean(metrics["erase_reference"]))
+            erasure = {f"{key}_ratio": float(np.mean(metrics[key])) / base if base > 0 else np.nan
+                       for key in ("erase_tested", "erase_random", "erase_uniform")}
+            word, reason = attention_verdict(tau, top, erasure["erase_tested_ratio"], erasure["erase_random_ratio"],
+                                             erasure["erase_uniform_ratio"], k)
+        else:
+            word, reason = verdict(tau, top, gap, k)
         if name == ref_key:
             word, reason = (("faithful", "the reference: every coalition evaluated exactly")
                             if ref_key == "shapley_exact" else
@@ -116,7 +149,7 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
                                                 else np.nan for m in ("max_abs_error", "infidelity", "sensitivity",
                                                                       "deletion_auc", "insertion_auc",
                                                                       "ins_minus_del")},
-                        "runtime_s": attr.runtime_s})
+                        **erasure, "runtime_s": attr.runtime_s})
     return ReportCard(ref_key, k, pd.concat(rows, ignore_index=True), pd.DataFrame(summary), curves, attributions)
 
 
