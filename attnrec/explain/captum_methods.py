@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from captum._utils.common import _run_forward
 
+from attnrec.explain.metrics import seeded_on
 from attnrec.explain.registry import METHODS, MethodSpec
 from attnrec.explain.shapley import exact_shapley
 from attnrec.explain.target import ExplainTarget, private_copy
@@ -51,11 +52,11 @@ def _group_values(target: ExplainTarget, user: torch.Tensor, item: torch.Tensor)
 
 
 @contextmanager
-def _seeded(seed: int):
-    """Seed torch and numpy (GradientSHAP draws from both) and restore both generators afterwards."""
+def _seeded(seed: int, device: torch.device):
+    """Seed torch (CPU and `device`'s CUDA generator) and numpy — GradientSHAP draws from both — and
+    restore every generator afterwards."""
     numpy_state = np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_on(device, seed):
         np.random.seed(seed)
         try:
             yield
@@ -92,7 +93,7 @@ def run_captum(spec: MethodSpec, target: ExplainTarget, params: dict):
     algorithm = _algorithm(spec, module)
     kwargs = _captum_kwargs(spec, target, params)
     inputs = (target.inputs_u, target.inputs_v)
-    with warnings.catch_warnings(), _seeded(int(params.get("seed", 0))):
+    with warnings.catch_warnings(), _seeded(int(params.get("seed", 0)), target.inputs_u.device):
         # Captum warns that Kernel SHAP fits one model per pair and that DeepLift found no
         # nonlinear modules (softmax is functional here); both are expected, the gap shows the cost.
         warnings.simplefilter("ignore")

@@ -6,6 +6,7 @@ sensitivity wired to attnrec's targets.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import numpy as np
@@ -15,7 +16,8 @@ from scipy.stats import kendalltau, rankdata
 from attnrec.explain.target import ExplainTarget
 
 __all__ = ["kendall_tau_rows", "spearman_rows", "top_k_overlap", "max_abs_error", "deletion_insertion",
-           "planted_precision_at_k", "infidelity_rows", "sensitivity_rows", "RESOLUTION", "snap_noise"]
+           "planted_precision_at_k", "infidelity_rows", "sensitivity_rows", "RESOLUTION", "snap_noise",
+           "seeded_on"]
 
 # Models score in float32: S is known to about eps32 × |S|, and a float32 sum (a matrix product, Captum's
 # sum over IG steps) rounds differently with torch's thread count and with how many pairs share a batch.
@@ -154,18 +156,34 @@ def deletion_insertion(target: ExplainTarget, group_values: np.ndarray) -> dict[
             "deletion_auc": del_auc, "ins_minus_del": ins_auc - del_auc}
 
 
+@contextlib.contextmanager
+def seeded_on(device: torch.device | str, seed: int):
+    """torch's generators seeded with `seed` inside, and put back afterwards — the CPU generator and, for a
+    CUDA device, that device's (random draws on CUDA come from it: fork_rng(devices=[]) would leave it
+    seeded and advanced for whoever draws next)."""
+    device = torch.device(device)
+    cuda = []
+    if device.type == "cuda":
+        cuda = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
+
+
 def _group_drop_perturbation(target: ExplainTarget, drop_probability: float):
     """Captum perturb_func: drop random groups to the baseline; perturbation = 1 on dropped columns.
 
     The attributions are "global" (they already include input − baseline), so Captum's infidelity
     compares Σ_{dropped} attribution with S(x) − S(x with those groups at baseline).
     """
-    gu, gv = (torch.as_tensor(g) for g in target.column_groups())
+    gu, gv = (torch.as_tensor(g, device=target.inputs_u.device) for g in target.column_groups())
     n_groups = len(target.groups)
 
     def perturb(inputs, baselines):
         (u, v), (bu, bv) = inputs, baselines
-        drop = (torch.rand(u.shape[0], n_groups, device=u.device) < drop_probability).to(u.dtype)
+        # Drawn by the CPU generator on every device (like Captum's sensitivity noise), so a card computed on
+        # CUDA drops the same groups as on the CPU and the two can be compared.
+        drop = (torch.rand(u.shape[0], n_groups) < drop_probability).to(device=u.device, dtype=u.dtype)
         du, dv = drop[:, gu], drop[:, gv]
         return (du, dv), (u - du * (u - bu), v - dv * (v - bv))
 
@@ -178,10 +196,10 @@ def infidelity_rows(target: ExplainTarget, user_attr: np.ndarray, item_attr: np.
     so scale-free importances such as attention weights are judged on their shape alone)."""
     from captum.metrics import infidelity
 
-    attributions = (torch.as_tensor(user_attr, dtype=target.inputs_u.dtype),
-                    torch.as_tensor(item_attr, dtype=target.inputs_v.dtype))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    # On the inputs' device: Captum perturbs there and multiplies the attributions with the perturbations.
+    attributions = (torch.as_tensor(user_attr, dtype=target.inputs_u.dtype, device=target.inputs_u.device),
+                    torch.as_tensor(item_attr, dtype=target.inputs_v.dtype, device=target.inputs_v.device))
+    with seeded_on(target.inputs_u.device, seed):
         result = infidelity(target.module, _group_drop_perturbation(target, drop_probability),
                             (target.inputs_u, target.inputs_v), attributions, baselines=target.full_baselines(),
                             n_perturb_samples=n_perturb_samples, normalize=True)
@@ -197,10 +215,10 @@ def sensitivity_rows(target: ExplainTarget, explain_columns: Callable[[ExplainTa
     def explanation(inputs):
         u, v = inputs
         user, item = explain_columns(target.with_inputs(u, v))
-        return torch.as_tensor(user, dtype=u.dtype), torch.as_tensor(item, dtype=v.dtype)
+        return (torch.as_tensor(user, dtype=u.dtype, device=u.device),
+                torch.as_tensor(item, dtype=v.dtype, device=v.device))
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_on(target.inputs_u.device, seed):
         sens = sensitivity_max(explanation, (target.inputs_u, target.inputs_v), perturb_radius=radius,
                                n_perturb_samples=n_perturb_samples).detach().double().cpu().numpy()
     user, item = explain_columns(target)

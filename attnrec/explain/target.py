@@ -195,7 +195,8 @@ class ExplainTarget:
 
     # --- derived targets -------------------------------------------------------------------
     def subset(self, rows: Sequence[int] | slice) -> "ExplainTarget":
-        idx = rows if isinstance(rows, slice) else torch.as_tensor(list(rows), dtype=torch.long)
+        idx = rows if isinstance(rows, slice) else torch.as_tensor(list(rows), dtype=torch.long,
+                                                                    device=self.inputs_u.device)
         pick = (lambda t: t if t.shape[0] == 1 else t[idx])
         ids = None
         if self.pair_ids is not None:
@@ -239,8 +240,8 @@ def dimension_target(score: nn.Module, x, y, baseline_x=None, baseline_y=None, *
     x, y = _as_rows("x", x), _as_rows("y", y)
     d = x.shape[1]
     names = list(names) if names is not None else [f"dim {i + 1}" for i in range(d)]
-    bx = torch.zeros(1, d, dtype=x.dtype) if baseline_x is None else baseline_x
-    by = torch.zeros(1, d, dtype=y.dtype) if baseline_y is None else baseline_y
+    bx = torch.zeros(1, d, dtype=x.dtype, device=x.device) if baseline_x is None else baseline_x
+    by = torch.zeros(1, d, dtype=y.dtype, device=y.device) if baseline_y is None else baseline_y
     return ExplainTarget(module=score, inputs_u=x, inputs_v=y, baseline_u=bx, baseline_v=by,
                          names_u=names, names_v=names, groups=dimension_groups(d, names, grouping),
                          level="dimensions", baseline_kind=baseline_kind,
