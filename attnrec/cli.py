@@ -62,6 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--monitor", choices=["val_auc", "val_loss", "last"], default=defaults.monitor)
     t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    v = t.add_argument_group("attention worth reading (defaults: the design document's softmax model)")
+    v.add_argument("--user-profile", choices=["columns", "history"], default=defaults.user_profile,
+                   help="aligned: user side from paired columns, or the mean over the user's training positives")
+    v.add_argument("--attention", choices=["softmax", "sparsemax", "entmax15"], default=defaults.attention,
+                   help="the normaliser of the attention logits")
+    v.add_argument("--presence-mask", action="store_true", help="a dimension with X_i·Y_i = 0 gets no attention")
+    v.add_argument("--null-slot", action="store_true", help="a 'nothing' dimension attention may choose")
+    v.add_argument("--latent-dims", type=int, default=defaults.latent_dims,
+                   help="aligned: learned taste dimensions from ids, after the named ones")
+    v.add_argument("--taste-block", action="store_true", help="one attention logit for the whole taste block")
+    v.add_argument("--prune", action="store_true", help="aligned: named dimensions can be switched off exactly")
+    v.add_argument("--encoder-offset", action="store_true",
+                   help="aligned: per-dimension offsets (off by default: a named dimension never becomes a constant)")
+    v.add_argument("--anneal-from", type=float, default=defaults.anneal_from,
+                   help="temperature to start from, falling geometrically to --temperature")
+    v.add_argument("--anneal-epochs", type=int, default=defaults.anneal_epochs)
+    v.add_argument("--entropy-weight", type=float, default=defaults.entropy_weight)
+    v.add_argument("--entropy-target", type=float, default=defaults.entropy_target)
+    v.add_argument("--diversity-weight", type=float, default=defaults.diversity_weight)
     t.add_argument("--seed", type=int, default=defaults.seed, help="training seed")
     t.add_argument("--split-seed", type=int, default=0, help="seed of the leave-one-out hold-out choice")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -111,7 +130,12 @@ def _train(args) -> int:
                          learn_scale=not args.fixed_scale, observed_negatives=not args.no_observed_negatives, loss=args.loss, negatives=args.negatives,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          patience=args.patience, monitor=args.monitor, seed=args.seed, device=args.device,
-                         val_fraction=args.val_fraction)
+                         val_fraction=args.val_fraction, user_profile=args.user_profile, attention=args.attention,
+                         presence_mask=args.presence_mask, null_slot=args.null_slot, latent_dims=args.latent_dims,
+                         taste_block=args.taste_block, prune=args.prune, encoder_offset=args.encoder_offset,
+                         anneal_from=args.anneal_from, anneal_epochs=args.anneal_epochs,
+                         entropy_weight=args.entropy_weight, entropy_target=args.entropy_target,
+                         diversity_weight=args.diversity_weight)
     config.check()
     split = leave_one_out(dataset, seed=args.split_seed)
     model = train(split.train, config, progress=not args.quiet)

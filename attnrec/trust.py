@@ -49,22 +49,31 @@ def method_name(key: str) -> str:
 # ---- which groups, which reference ------------------------------------------------------------------
 
 def families_available(model) -> bool:
-    """True for aligned models whose user and item sides have the same feature families on the same
-    columns (and X, Y share those columns), so a family can switch on both sides at once."""
+    """True for aligned models whose user and item sides have the same named feature families on the same
+    columns, so a family can switch on both sides at once. A hybrid's one-hot ids (different columns on each
+    side) pair up as one more family, the learned taste."""
     fz = model.featurizer
     if getattr(fz, "mode", None) != "aligned":
         return False
-    users, items = fz.groups("user"), fz.groups("item")
-    same = [(g.name, g.start, g.stop) for g in users] == [(g.name, g.start, g.stop) for g in items]
-    return same and len(fz.columns("user")) == model.d
+    users, items = ([(g.name, g.start, g.stop) for g in fz.groups(side) if g.kind != "id"] for side in ("user", "item"))
+    return users == items
+
+
+TASTE_FAMILY = "taste (learned from ids)"
 
 
 def family_groups(model) -> list[Group]:
     """One group per feature family, user and item columns together (aligned models only)."""
     if not families_available(model):
         raise ValueError("feature families pair up only in aligned models (same families on both sides)")
-    return [Group(g.name, user_cols=tuple(range(g.start, g.stop)), item_cols=tuple(range(g.start, g.stop)))
-            for g in model.featurizer.groups("user")]
+    fz = model.featurizer
+    named = [Group(g.name, user_cols=tuple(range(g.start, g.stop)), item_cols=tuple(range(g.start, g.stop)))
+             for g in fz.groups("user") if g.kind != "id"]
+    ids = {side: next((g for g in fz.groups(side) if g.kind == "id"), None) for side in ("user", "item")}
+    if ids["user"] is not None and ids["item"] is not None:
+        named.append(Group(TASTE_FAMILY, user_cols=tuple(range(ids["user"].start, ids["user"].stop)),
+                           item_cols=tuple(range(ids["item"].start, ids["item"].stop))))
+    return named
 
 
 def trust_target(model, user_ids: Sequence[str], item_ids: Sequence[str], level: str = "fields",

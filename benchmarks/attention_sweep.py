@@ -64,13 +64,15 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 0))
     parser.add_argument("--out", required=True)
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--baselines-for", help="comma-separated datasets that get BPR-MF rows (default: all)")
     args = parser.parse_args(argv)
     grid = json.loads(Path(args.grid).read_text())
     seeds = [int(s) for s in args.seeds.split(",")]
     jobs = [{**variant, "seed": seed} for variant in grid for seed in seeds]
     if not args.no_baselines:
+        wanted = set(args.baselines_for.split(",")) if args.baselines_for else {v["data"] for v in grid}
         jobs += [{"name": "BPR-MF", "data": data, "train": {}, "seed": seed}
-                 for data in sorted({v["data"] for v in grid}) for seed in seeds]
+                 for data in sorted(wanted) for seed in seeds]
     # Longest first (entmax and synthetic runs), so the pool does not end on one straggler.
     jobs.sort(key=lambda j: (j["data"] != "synthetic", j["train"].get("attention", "softmax") == "softmax"))
     rows = []
