@@ -27,7 +27,7 @@ from attnrec.data.types import Dataset
 from attnrec.device import resolve_device, single_cpu_thread
 from attnrec.model import Recommender
 
-__all__ = ["TrainConfig", "train", "TrainingStopped"]
+__all__ = ["TrainConfig", "train", "TrainingStopped", "READABLE_HYBRID", "readable_hybrid"]
 
 
 @dataclass
@@ -122,6 +122,21 @@ class TrainConfig:
             problems.append("l2 must be ≥ 0")
         if problems:
             raise ValueError("; ".join(problems))
+
+
+# The recipe of the shipped readable hybrid (docs/metrics.md, "Attention worth reading"): named dimensions from
+# the users' history, a "popular place" dimension, a 16-dimension taste block learned from ids, 1.5-entmax with a
+# presence mask and a null slot, 8 heads, temperature annealed 100 → 1, BPR-MF-like optimisation.
+READABLE_HYBRID = {"mode": "aligned", "user_profile": "history", "popularity": True, "latent_dims": 16,
+                   "taste_block": True, "attention": "entmax15", "presence_mask": True, "null_slot": True,
+                   "heads": 8, "anneal_from": 100.0, "anneal_epochs": 100, "loss": "bpr", "lr": 0.01,
+                   "negatives": 1, "observed_negatives": False, "l2": 0.01, "weight_decay": 0.0,
+                   "learn_scale": False, "monitor": "last", "epochs": 200, "val_fraction": 0.03}
+
+
+def readable_hybrid(**overrides) -> TrainConfig:
+    """TrainConfig of the readable hybrid recipe, with `overrides` (e.g. epochs, seed, device)."""
+    return TrainConfig(**{**READABLE_HYBRID, **overrides})
 
 
 class TrainingStopped(Exception):

@@ -179,19 +179,31 @@ job: TrainingJob | None = st.session_state.get("data_training_job")
 if not datasets:
     st.info("Keep a dataset first (step 2); then train a model on it here.")
 else:
-    from attnrec.training import TrainConfig
+    from attnrec.training import TrainConfig, readable_hybrid
 
     # Dataset and mode outside the form: the choices offered below depend on them.
     left, middle, right = st.columns(3)
     dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset")
-    has_pairs = bool(datasets[dataset_name].schema.get("aligned_pairs"))
-    mode = middle.radio("Mode", ["latent", "aligned"] if has_pairs else ["latent"], horizontal=True,
-                        key="data_train_mode", help="aligned needs aligned pairs in the mapping")
+    schema = datasets[dataset_name].schema
+    recipes = {"latent": "latent (learned dimensions)"}
+    if schema.get("aligned_pairs"):
+        recipes["aligned"] = "named: paired user ↔ item columns"
+    if schema.get("item_features"):
+        recipes["history"] = "named: user side from their history"
+        recipes["hybrid"] = "readable hybrid: named + taste, sparse attention"
+    recipe = middle.radio("Model", list(recipes), format_func=recipes.get, key="data_train_recipe",
+                          help="Named models put feature names on the attention heatmaps: from columns you paired "
+                               "(aligned), or from the item attributes of each user's training positives (history). "
+                               "The readable hybrid adds a taste block learned from ids and 1.5-entmax attention "
+                               "(the recipe of the shipped restaurants model).")
+    mode = "latent" if recipe == "latent" else "aligned"
+    profile = "history" if recipe in ("history", "hybrid") else "columns"
     try:
-        preview_key = (dataset_name, id(datasets[dataset_name]), mode)
+        preview_key = (dataset_name, id(datasets[dataset_name]), recipe)
         cached = st.session_state.get("data_encoding_preview")
         if cached is None or cached[0] != preview_key:
-            cached = (preview_key, encoding_preview(datasets[dataset_name], mode))
+            cached = (preview_key, encoding_preview(datasets[dataset_name], mode, use_ids=recipe == "hybrid",
+                                                    popularity=recipe == "hybrid", user_profile=profile))
             st.session_state["data_encoding_preview"] = cached
         widths = cached[1]
         too_wide = next((w.problem for w in widths.values() if w.problem), None)
@@ -203,7 +215,7 @@ else:
     except DataError as err:
         too_wide = str(err)
     if too_wide:
-        show_error(f"Cannot train in {mode} mode: {too_wide}.")
+        show_error(f"Cannot train in {recipes[recipe]} mode: {too_wide}.")
     running, waiting = QUEUE.counts()
     if running >= QUEUE.limits.concurrent_trainings:
         st.info(f"The server is training {running} model(s) now (at most {QUEUE.limits.concurrent_trainings} at "
@@ -212,15 +224,25 @@ else:
         columns = st.columns(4)
         d = columns[0].number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d",
                                     disabled=mode == "aligned")
-        heads = columns[1].number_input("Heads", 1, 8, 2, key="data_train_heads")
+        heads = columns[1].number_input("Heads", 1, 8, 8 if recipe == "hybrid" else 2, key=f"data_train_heads_{recipe}")
         epochs = columns[2].number_input("Epochs", 1, 500, 20, key="data_train_epochs")
         lr = columns[3].number_input("Learning rate", 1e-4, 1.0, 0.01, format="%.4f", key="data_train_lr")
+        attention = st.radio("Attention", ["softmax", "sparsemax", "entmax15"], horizontal=True,
+                             key="data_train_attention", disabled=recipe == "hybrid",
+                             format_func={"softmax": "softmax (the design document's)", "sparsemax": "sparsemax",
+                                          "entmax15": "1.5-entmax"}.get,
+                             help="sparsemax and 1.5-entmax can give a dimension exactly zero weight")
         model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60,
                                    key=f"data_model_name_{dataset_name}")
         busy = job is not None and not job.snapshot().finished
         start = st.form_submit_button("Train", type="primary", disabled=busy or bool(too_wide))
     if start:
-        config = TrainConfig(mode=mode, d=int(d), heads=int(heads), epochs=int(epochs), lr=float(lr), device="cpu")
+        if recipe == "hybrid":
+            config = readable_hybrid(heads=int(heads), epochs=int(epochs), lr=float(lr), device="cpu",
+                                     anneal_epochs=max(1, int(epochs) // 2))
+        else:
+            config = TrainConfig(mode=mode, user_profile=profile, attention=attention, d=int(d), heads=int(heads),
+                                 epochs=int(epochs), lr=float(lr), device="cpu")
         try:
             job = TrainingJob(datasets[dataset_name], config, name=model_name.strip() or "model",
                               alive=ui.session_probe()).start()

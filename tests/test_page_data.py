@@ -149,3 +149,27 @@ def test_config_sets_upload_limit_xsrf_and_loopback():
     assert config["server"]["maxUploadSize"] * 2**20 == LIMITS.file_bytes
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["address"] == "127.0.0.1"
     assert json.dumps(config)  # plain data only
+
+
+@pytest.mark.parametrize("recipe", ["history", "hybrid"])
+def test_uploaded_data_gets_named_dimensions_from_history_and_the_readable_hybrid(kept, recipe):
+    """Item attributes alone give named dimensions (user side from their training positives): no pairing needed."""
+    at = kept
+    labels = at.radio(key="data_train_recipe").options
+    assert any("from their history" in o for o in labels) and any("readable hybrid" in o for o in labels)
+    at.radio(key="data_train_recipe").set_value(recipe).run()
+    assert not at.exception and not at.error
+    at.number_input(key="data_train_epochs").set_value(2)
+    at.text_input(key="data_model_name_my restaurants").set_value(f"named-{recipe}")
+    at.button(key="FormSubmitter:data_train_form-Train").click().run()
+    snap = at.session_state["data_training_job"].join(300)
+    assert snap.status == "done", snap
+    at.run()
+    model = at.session_state["user_models"][f"named-{recipe}"]
+    assert model.mode == "aligned" and model.config["training"]["user_profile"] == "history"
+    assert any(n.startswith("city: ") for n in model.dimension_names)   # from the item table alone
+    if recipe == "hybrid":
+        assert model.taste_block and model.null_slot and model.normalizer == "entmax15" and model.heads == 8
+        assert "taste 16" in model.dimension_names
+    else:
+        assert model.latent_dims == 0 and model.normalizer == "softmax"

@@ -25,13 +25,18 @@ class SideWidth:
     problem: str | None         # the DataError message when over the limits, else None
 
 
-def _planned_featurizer(dataset: Dataset, mode: str, use_ids: bool, features: str, popularity: bool) -> Featurizer:
+def _planned_featurizer(dataset: Dataset, mode: str, use_ids: bool, features: str, popularity: bool,
+                        user_profile: str = "columns") -> Featurizer:
     if mode == "aligned":
-        from attnrec.data.featurize import _popularity_dimension, compile_aligned_pairs
-        dimensions = [dict(d) for d in (dataset.schema.get("aligned_dimensions") or compile_aligned_pairs(dataset))]
+        from attnrec.data.featurize import _popularity_dimension, compile_aligned_pairs, history_dimensions
+        planned = (history_dimensions(dataset) if user_profile == "history"
+                   else dataset.schema.get("aligned_dimensions") or compile_aligned_pairs(dataset))
+        dimensions = [dict(d) for d in planned]
         if popularity:
             dimensions.append(_popularity_dimension(dataset))
-        return Featurizer(mode, False, dimensions, {s: _SideSpec([], []) for s in SIDES})
+        ids = {side: [{"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]}] if use_ids else []
+               for side, table in (("user", dataset.users), ("item", dataset.items))}
+        return Featurizer(mode, use_ids, dimensions, {s: _SideSpec(ids[s], []) for s in SIDES})
     sides = {}
     for side in SIDES:
         table = dataset.users if side == "user" else dataset.items
@@ -44,10 +49,10 @@ def _planned_featurizer(dataset: Dataset, mode: str, use_ids: bool, features: st
 
 
 def encoding_preview(dataset: Dataset, mode: str = "latent", use_ids: bool = False, features: str = "all",
-                     popularity: bool = False) -> dict[str, SideWidth]:
+                     popularity: bool = False, user_profile: str = "columns") -> dict[str, SideWidth]:
     """side → SideWidth for a model trained with these settings; DataError if no encoding can be planned
     (e.g. aligned mode with no shared values)."""
-    featurizer = _planned_featurizer(dataset, mode, use_ids, features, popularity)
+    featurizer = _planned_featurizer(dataset, mode, use_ids, features, popularity, user_profile)
     out = {}
     for side in SIDES:
         rows = len(dataset.users if side == "user" else dataset.items)
