@@ -129,3 +129,30 @@ def test_aligned_with_ids_appends_one_hot_ids_after_the_named_columns(restaurant
     assert users.matrix.shape == (len(restaurants.users), named + len(restaurants.users))
     np.testing.assert_array_equal(users.matrix[:, named:], np.eye(len(restaurants.users), dtype=np.float32))
     assert featurizer.groups("user")[-1].name == "id" and featurizer.groups("user")[-1].kind == "id"
+
+
+def test_history_profiles_are_means_over_training_positives_and_never_read_held_out_pairs(restaurants):
+    from attnrec.evaluation import leave_one_out
+
+    split = leave_one_out(restaurants, seed=0)
+    featurizer = Featurizer.fit(split.train, "aligned", user_profile="history")
+    users = featurizer.encode("user", restaurants.users)
+    items = featurizer.encode("item", restaurants.items)
+    item_row = {i: r for r, i in enumerate(items.ids)}
+    # Independent: each user's side is the plain mean of the item rows of their *training* positives.
+    train_pos = split.train.interactions[split.train.interactions["label"] == 1]
+    by_user = train_pos.groupby(train_pos["user_id"].astype(str))["item_id"].apply(lambda s: [str(i) for i in s])
+    for r, user in enumerate(users.ids):
+        rows = [item_row[i] for i in by_user.get(user, [])]
+        expected = items.matrix[rows].mean(axis=0) if rows else np.zeros(items.matrix.shape[1])
+        np.testing.assert_allclose(users.matrix[r], expected, atol=2e-6)
+    # The held-out item never counts: with it, some profiles would differ.
+    full = Featurizer.fit(restaurants, "aligned", user_profile="history")
+    moved = [u for u in split.held_out["user_id"]
+             if not np.allclose(full.encode("user", restaurants.users.loc[[u]]).matrix,
+                                featurizer.encode("user", restaurants.users.loc[[u]]).matrix)]
+    assert len(moved) >= len(split.held_out) // 2
+    # Item side: one dimension per attribute value held by at least two items, 0/1.
+    assert set(np.unique(items.matrix)) <= {0.0, 1.0}
+    assert (items.matrix.sum(axis=0) >= 2).all()
+    assert featurizer.dimension_names[0].startswith("cuisines: ")

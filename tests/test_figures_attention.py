@@ -109,3 +109,38 @@ def test_waterfall_lumps_small_terms_but_still_ends_at_s():
 def test_bad_shapes_raise(bad):
     with pytest.raises(ValueError, match="shape"):
         attention_heatmap(bad)
+
+
+def test_contribution_heatmap_holds_every_term_and_they_add_up_to_s():
+    import torch
+
+    from attnrec.attention import attend
+    from attnrec.figures import contribution_heatmap
+    rng = np.random.default_rng(4)
+    x, y, w = rng.normal(size=5), rng.normal(size=5), rng.normal(size=(3, 5, 5))
+    trace = attend(torch.tensor(x), torch.tensor(y), torch.tensor(w))
+    fig = contribution_heatmap(trace.contributions[0].numpy(), list("abcde"), float(trace.s))
+    z = np.asarray(fig.data[0].z, dtype=float)
+    # Independent: A_U·A_V·X·Y per head from a numpy softmax.
+    logits = np.einsum("hij,j->hi", w, x * y)
+    a = np.exp(logits - logits.max(1, keepdims=True))
+    a /= a.sum(1, keepdims=True)
+    np.testing.assert_allclose(z, a * a * x * y, atol=1e-12)
+    assert z.sum() == pytest.approx(float(trace.s), abs=1e-12)
+    assert fig.data[0].zmid == 0 and "add up to S" in fig.layout.title.text
+
+
+def test_dimensions_that_matter_rank_by_contribution_then_attention_and_skip_the_null_slot():
+    from attnrec.figures import dimensions_that_matter
+    contributions = np.array([[0.0, 0.5, -0.9, 0.0, 0.0, 0.0]])
+    a = np.array([[0.0, 0.2, 0.3, 0.4, 0.0, 0.1]])
+    assert dimensions_that_matter(contributions, a, a, k=3, skip=[5]) == [2, 1, 3]
+    assert dimensions_that_matter(contributions, a, a, k=10) == [2, 1, 3, 5]   # zero weight and zero term: gone
+
+
+def test_entropy_bars_show_both_sides_per_head_with_the_uniform_line():
+    from attnrec.figures import entropy_bars
+    fig = entropy_bars(np.array([[0.1, 0.2], [0.9, 1.0]]))
+    assert [t.name for t in fig.data] == ["A_U", "A_V"]
+    np.testing.assert_allclose(fig.data[0].y, [0.1, 0.9])
+    assert fig.layout.shapes[0].y0 == 1.0
