@@ -71,7 +71,7 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
     # An aligned model: its dimensions are named after the genre values, payloads included.
     page.locator("[data-testid='stSidebarNav']").get_by_text("Data", exact=True).click()
     page.get_by_text("3 · Train a model").wait_for()  # its dataset: the one kept this session, 'payloads'
-    page.get_by_text("aligned", exact=True).click()
+    page.get_by_text("named: paired user ↔ item columns", exact=True).click()  # the aligned recipe
     wait_until_idle(page)
     page.get_by_label("Epochs").fill("2")
     page.get_by_label("Model name").fill("payloads aligned")
