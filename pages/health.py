@@ -7,6 +7,7 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import method
+from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.explain.model_targets import default_baseline
 from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
@@ -149,8 +150,12 @@ st.caption("The trust report card of Attributions, over pairs drawn from the int
 LEVELS = {"dimensions": "dimensions of X and Y", "fields": "raw fields"}
 BASELINES = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown”"}
 controls = st.columns([3, 2, 3])
-n_trust = controls[0].slider("Pairs sampled", 10, 500, 40, step=10, key="health_trust_pairs",
-                             help="More pairs: steadier medians, slower (Captum's sensitivity re-runs every method).")
+# Past 16 groups the reference is sampled Shapley (200 permutations per pair): a wide model starts from fewer pairs.
+wide = model.d > MAX_GROUPS
+n_trust = controls[0].slider("Pairs sampled", 10, 500, 20 if wide else 40, step=10, key="health_trust_pairs",
+                             help="More pairs: steadier medians, slower (Captum's sensitivity re-runs every method"
+                                  + (f"; with {model.d} dimensions the reference is sampled, so this model starts "
+                                     "from 20 pairs" if wide else "") + ").")
 trust_level = controls[1].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="health_trust_level")
 trust_baseline = controls[2].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
                                    key="health_trust_baseline",

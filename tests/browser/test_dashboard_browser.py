@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from attnrec.figures import dimensions_that_matter
+
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
 
@@ -76,11 +78,17 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     assert metric(page, "Rank for this user") == f"{expected.rank} of {len(model.item_ids)}"
     # Both heatmaps drew (an SVG layer each).
     assert page.locator(f"{CHART} .main-svg").count() >= 2
-    # Clicking the A_U cell of head 2 with the largest contribution tells that cell's story.
-    dim = int(expected.trace.contributions[0, 1].abs().argmax())
-    heatmap = page.locator(CHART).first
+    # The "why" view: the contribution heatmap first, then A_U; wide models show the dimensions that matter.
+    trace = expected.trace
+    null = [model.d - 1] if getattr(model, "null_slot", False) else []
+    shown = list(range(model.d)) if model.d <= 12 else sorted(dimensions_that_matter(
+        trace.contributions[0].numpy(), trace.a_u[0].numpy(), trace.a_v[0].numpy(), k=12, skip=null)
+        + ([] if not null or float(trace.a_u[0, :, -1].max() + trace.a_v[0, :, -1].max()) == 0 else null))
+    # Clicking the A_U cell of head 2 with the largest contribution among those shown tells that cell's story.
+    dim = max(shown, key=lambda i: abs(float(trace.contributions[0, 1, i])))
+    heatmap = page.locator(CHART).nth(1)
     heatmap.scroll_into_view_if_needed()
-    box = heatmap.locator(".scatterlayer .point").nth(model.d + dim).bounding_box()
+    box = heatmap.locator(".scatterlayer .point").nth(len(shown) + shown.index(dim)).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     story = page.locator("[data-testid='stMarkdownContainer']").filter(
         has_text=f"Head 2, dimension “{model.dimension_names[dim]}”").first
