@@ -123,31 +123,43 @@ ui.write_url(view=view)
 if view == "attention":
     a_u, a_v = trace.a_u[0].cpu().numpy(), trace.a_v[0].cpu().numpy()
     contributions = trace.contributions[0].cpu().numpy()
-    null = [len(names) - 1] if model.null_slot else []
     few = len(names) <= 12
     scope = "all" if few else ui.choice(
         st.radio, "Dimensions", ["matter", "all"], "explore_dims", "dims", "matter", "dimensions shown",
-        format_func={"matter": "the 12 that matter most", "all": f"all {len(names)}"}.get, horizontal=True)
+        format_func={"matter": "what matters most (12 columns)", "all": f"all {len(names)} dimensions"}.get,
+        horizontal=True)
     ui.write_url(dims=None if few else scope)
-    shown = list(range(len(names))) if scope == "all" else sorted(
-        dimensions_that_matter(contributions, a_u, a_v, k=12, skip=null)
-        + ([] if not model.null_slot or a_u[:, -1].max() + a_v[:, -1].max() == 0 else null))
-    shown_names = [names[i] for i in shown]
+    # Columns are attention units in the short view: a taste block (one shared weight) is one column holding the
+    # block's total weight and contribution; the full view shows every dimension.
+    units = model.attention_units() if scope == "matter" else [[i] for i in range(len(names))]
+    unit_names = model.unit_names() if scope == "matter" else names
+    member = np.zeros((len(names), len(units)))
+    for j, unit in enumerate(units):
+        member[unit, j] = 1.0
+    u_a_u, u_a_v, u_contrib = a_u @ member, a_v @ member, contributions @ member
+    null = [len(units) - 1] if model.null_slot else []
+    shown = list(range(len(units))) if scope == "all" else sorted(
+        dimensions_that_matter(u_contrib, u_a_u, u_a_v, k=12, skip=null,
+                               product=np.abs(pair.x.cpu().numpy() * pair.y.cpu().numpy()) @ member)
+        + ([] if not model.null_slot or u_a_u[:, -1].max() + u_a_v[:, -1].max() == 0 else null))
+    shown_names = [unit_names[j] for j in shown]
     if model.null_slot:
-        st.caption(f"“{names[-1]}”: weight given to no feature at all (it adds nothing to S).")
+        st.caption(f"“{names[-1]}”: weight given to no feature at all (it adds nothing to S)."
+                   + (" A taste block's column sums its dimensions, which share one weight." if model.taste_block
+                      and scope == "matter" else ""))
     st.plotly_chart(ui.cached_figure(f"contrib-{scope}", figure_key, lambda: readable_heatmap(contribution_heatmap(
-        contributions[:, shown], shown_names, pair.s))), width="stretch", key="explore_contrib")
-    hidden = sum(float(contributions[:, i].sum()) for i in range(len(names)) if i not in shown)
+        u_contrib[:, shown], shown_names, pair.s))), width="stretch", key="explore_contrib")
+    hidden = float(u_contrib.sum() - u_contrib[:, shown].sum())
     st.caption(f"The exact why: every cell is A_U·A_V·X_i·Y_i for one head and dimension, and all cells add up "
-               f"to S = {pair.s:.4f}" + (f" (the {len(names) - len(shown)} dimensions not shown add "
-                                        f"{hidden:+.2g})." if len(shown) < len(names) else ".")
+               f"to S = {pair.s:.4f}" + (f" (the {len(units) - len(shown)} columns not shown add {hidden:+.2g})."
+                                        if len(shown) < len(units) else ".")
                + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
-               f"1/d = {1 / len(names):.3f} everywhere). Click a cell to see its story.")
-    top_weight = float(max(a_u.max(), a_v.max()))
-    # Side by side while the dimensions fit in half the width; one above the other beyond that.
-    columns = st.columns(2) if len(shown) <= 12 else (st.container(), st.container())
+               f"1/d = {1 / len(names):.3f} per dimension). Click a cell to see its story.")
+    top_weight = float(max(u_a_u[:, shown].max(), u_a_v[:, shown].max()))
+    # Side by side while the columns fit in half the width; one above the other beyond that.
+    columns = st.columns(2) if len(shown) <= 6 else (st.container(), st.container())
     clicked = []
-    for column, side, weights, label in ((columns[0], "user", a_u, "A_U"), (columns[1], "item", a_v, "A_V")):
+    for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
         title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
         figure = ui.cached_figure(f"{label}-{scope}", figure_key, lambda w=weights, t=title, s=side: readable_heatmap(
             attention_heatmap(w[:, shown], shown_names, title=t, side=s, zmax=top_weight)))
@@ -155,18 +167,24 @@ if view == "attention":
                                     selection_mode="points", width="stretch")
         clicked += ui.selected_points(event)
     peaked = st.columns([2, 1], vertical_alignment="center")
-    entropy = np.stack([attention_entropy(trace.a_u)[0], attention_entropy(trace.a_v)[0]], axis=1)
-    peaked[0].plotly_chart(ui.cached_figure("entropy", figure_key, lambda: entropy_bars(entropy)),
+    entropy = np.stack([attention_entropy(u_a_u[None])[0], attention_entropy(u_a_v[None])[0]], axis=1)
+    peaked[0].plotly_chart(ui.cached_figure(f"entropy-{scope}", figure_key, lambda: entropy_bars(entropy)),
                            width="stretch", key="explore_entropy")
-    peaked[1].caption("0 = the head looks at one dimension, 1 = it spreads evenly over all d (then the heatmaps "
-                      "carry no information and S is a scaled dot product). Model health diagnoses every head "
-                      "over many pairs.")
+    peaked[1].caption(f"0 = the head looks at one {'column' if scope == 'matter' else 'dimension'}, 1 = it spreads "
+                      f"evenly over all {len(units)} (then the heatmaps carry no information and S is a scaled dot "
+                      f"product). Model health diagnoses every head over many pairs.")
     ui.page_link(peaked[1], "pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
     cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(shown)), None)
     if cell is None:
         st.info("Click a heatmap cell to see how its logit, weight and Z values make its share of S.")
+    elif len(units[shown[int(cell[1])]]) > 1:
+        head, unit = int(cell[0]), units[shown[int(cell[1])]]
+        share = float(contributions[head, unit].sum())
+        st.markdown(f"**Head {head + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared weight "
+                    f"{a_u[head, unit[0]]:.4f} each on the user side, {a_v[head, unit[0]]:.4f} on the item side)** — "
+                    f"contributes **{share:+.4f}** to S. Show all dimensions to read each one's part.")
     else:
-        i = shown[int(cell[1])]
+        i = units[shown[int(cell[1])]][0]
         story = cell_story(trace, int(cell[0]), i, names)
         st.markdown(f"**Head {story['head']}, dimension “{escape_markdown(story['dimension'])}”** — "
                     f"contributes **{story['contributions']:+.4f}** to S "

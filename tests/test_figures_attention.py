@@ -135,7 +135,9 @@ def test_dimensions_that_matter_rank_by_contribution_then_attention_and_skip_the
     contributions = np.array([[0.0, 0.5, -0.9, 0.0, 0.0, 0.0]])
     a = np.array([[0.0, 0.2, 0.3, 0.4, 0.0, 0.1]])
     assert dimensions_that_matter(contributions, a, a, k=3, skip=[5]) == [2, 1, 3]
-    assert dimensions_that_matter(contributions, a, a, k=10) == [2, 1, 3, 5]   # zero weight and zero term: gone
+    # Unattended, zero-term columns come last, in order of |X·Y| (what uniform attention would weigh).
+    product = np.array([0.1, 0.0, 0.0, 0.0, 0.7, 0.0])
+    assert dimensions_that_matter(contributions, a, a, k=10, product=product) == [2, 1, 3, 5, 4, 0]
 
 
 def test_entropy_bars_show_both_sides_per_head_with_the_uniform_line():

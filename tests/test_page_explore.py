@@ -75,20 +75,35 @@ def show(at, view):
 
 def assert_shows_pair(at, model, user_id, item_id):
     assert not at.exception, at.exception
-    trace, ref, _, _ = expected(model, user_id, item_id)
+    trace, ref, x, y = expected(model, user_id, item_id)
     assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
     # The "why" view: the exact H×d contributions (adding up to S), then A_U and A_V.
     contributions, heat_u, heat_v = heatmaps(at)[:3]
     ref_contributions = np.asarray(ref["z_u"]) * np.asarray(ref["z_v"])
-    shown = np.arange(ref_contributions.shape[1])
-    if contributions.shape[1] < ref_contributions.shape[1]:  # wide models: the 12 dimensions that matter most
-        assert contributions.shape[1] == 12
-        shown = np.sort(np.argsort(-np.abs(ref_contributions.sum(axis=0)), kind="stable")[:12])
+    ref_a_u, ref_a_v = np.asarray(ref["a_u"]), np.asarray(ref["a_v"])
+    if contributions.shape[1] < ref_contributions.shape[1]:
+        # Wide models: attention units (a taste block summed into one column), the 12 with the largest
+        # |Σ_h contribution| — plus the null slot when it is attended.
+        units = model.attention_units()
+        member = np.zeros((ref_contributions.shape[1], len(units)))
+        for j, unit in enumerate(units):
+            member[unit, j] = 1
+        ref_contributions, ref_a_u, ref_a_v = ref_contributions @ member, ref_a_u @ member, ref_a_v @ member
+        candidates = len(units) - (1 if model.null_slot else 0)
+        c = np.abs(ref_contributions[:, :candidates].sum(axis=0))
+        a = (ref_a_u + ref_a_v)[:, :candidates].mean(axis=0) / 2
+        product = (np.abs(x.numpy() * y.numpy()) @ member)[:candidates]
+        shown = sorted(range(candidates), key=lambda j: (-c[j], -a[j], -product[j], j))[:12]
+        if model.null_slot and ref_a_u[:, -1].max() + ref_a_v[:, -1].max() > 0:
+            shown.append(len(units) - 1)
+        shown = np.sort(shown)
+        assert contributions.shape[1] == len(shown)
     else:
+        shown = np.arange(ref_contributions.shape[1])
         assert contributions.sum() == pytest.approx(ref["s"], abs=1e-5)
     np.testing.assert_allclose(contributions, ref_contributions[:, shown], atol=1e-6)
-    np.testing.assert_allclose(heat_u, trace.a_u[0].numpy()[:, shown], atol=1e-6)
-    np.testing.assert_allclose(heat_v, np.asarray(ref["a_v"])[:, shown], atol=1e-6)
+    np.testing.assert_allclose(heat_u, ref_a_u[:, shown], atol=1e-5)
+    np.testing.assert_allclose(heat_v, ref_a_v[:, shown], atol=1e-5)
     with torch.no_grad():
         x_user = model.encode_user(model.user_rows(user_id))[0].numpy()
         items = model.encode_item(model.item_rows(list(model.item_ids))).numpy()
@@ -254,7 +269,7 @@ def test_shipped_checkpoint_through_the_sidebar():
     assert_shows_pair(at, model, user_id, item_id)
     # Aligned mode: the heatmap's columns are named dimensions — the 12 that matter by default, all d on request.
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert set(str(n) for n in spec["data"][0]["x"]) <= set(model.dimension_names)
+    assert set(str(n) for n in spec["data"][0]["x"]) <= set(model.unit_names())   # the taste block: one column
     at.radio(key="widget_explore_dims").set_value("all").run()
     assert not at.exception and url(at, "dims") == "all"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)

@@ -188,15 +188,17 @@ def contribution_waterfall(contributions, dimension_names: Sequence[str] | None,
     return fig
 
 
-def dimensions_that_matter(contributions, a_u, a_v, k: int = 12, skip: Sequence[int] = ()) -> list[int]:
-    """Indices of at most k dimensions worth a column, largest first: by |Σ_h contribution|, then by the
-    attention they get (mean of A_U and A_V over heads), so a dimension attended but cancelled still shows.
-    `skip` (e.g. a null slot) is never chosen."""
+def dimensions_that_matter(contributions, a_u, a_v, k: int = 12, skip: Sequence[int] = (),
+                           product=None) -> list[int]:
+    """Indices of at most k columns worth showing, largest first: by |Σ_h contribution|, then by the attention
+    they get (mean of A_U and A_V over heads), so a dimension attended but cancelled still shows, then by
+    |X_i·Y_i| (`product`, (d,)): what uniform attention would weigh, so the named features a sparse model left
+    unattended still give context. `skip` (e.g. a null slot) is never chosen."""
     c = np.abs(_as_heads_by_dims("contributions", contributions).sum(axis=0))
     a = (_as_heads_by_dims("a_u", a_u) + _as_heads_by_dims("a_v", a_v)).mean(axis=0) / 2
-    order = np.lexsort((-a, -c))  # primary key last: |contribution| first, attention breaks ties
-    chosen = [int(i) for i in order if int(i) not in set(skip) and (c[i] > 0 or a[i] > 0)]
-    return chosen[:k]
+    p = np.zeros_like(c) if product is None else np.abs(np.asarray(product, dtype=float).reshape(-1))
+    order = np.lexsort((-p, -a, -c))  # primary key last: |contribution|, then attention, then |X·Y|
+    return [int(i) for i in order if int(i) not in set(skip)][:k]
 
 
 def contribution_heatmap(contributions, dimension_names: Sequence[str] | None, s: float,

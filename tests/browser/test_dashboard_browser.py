@@ -6,6 +6,7 @@ on request, see conftest).
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
 
 from attnrec.figures import dimensions_that_matter
@@ -38,6 +39,7 @@ def wait_until_idle(page) -> None:
 def click_first_row(page, table_index: int) -> None:
     """Click the row-selection cell of the first data row of the table_index-th data grid."""
     grid = page.locator("[data-testid='stDataFrame']").nth(table_index)
+    grid.wait_for(state="visible")   # a rerun may be replacing the grid right now
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + HEADER_HEIGHT + ROW_HEIGHT / 2)
 
@@ -78,18 +80,32 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     assert metric(page, "Rank for this user") == f"{expected.rank} of {len(model.item_ids)}"
     # Both heatmaps drew (an SVG layer each).
     assert page.locator(f"{CHART} .main-svg").count() >= 2
-    # The "why" view: the contribution heatmap first, then A_U; wide models show the dimensions that matter.
+    # The "why" view: the contribution heatmap first, then A_U. Wide models show attention units (the taste block
+    # as one column): click the A_U cell of head 2 of the named dimension with the largest |contribution| there.
     trace = expected.trace
-    null = [model.d - 1] if getattr(model, "null_slot", False) else []
-    shown = list(range(model.d)) if model.d <= 12 else sorted(dimensions_that_matter(
-        trace.contributions[0].numpy(), trace.a_u[0].numpy(), trace.a_v[0].numpy(), k=12, skip=null)
-        + ([] if not null or float(trace.a_u[0, :, -1].max() + trace.a_v[0, :, -1].max()) == 0 else null))
-    # Clicking the A_U cell of head 2 with the largest contribution among those shown tells that cell's story.
-    dim = max(shown, key=lambda i: abs(float(trace.contributions[0, 1, i])))
+    names = list(model.dimension_names)
+    if model.d <= 12:
+        shown_names = names
+    else:
+        units = model.attention_units()
+        unit_names = model.unit_names()
+        member = np.zeros((model.d, len(units)))
+        for j, unit in enumerate(units):
+            member[unit, j] = 1
+        c, au, av = (m[0].numpy() @ member for m in (trace.contributions, trace.a_u, trace.a_v))
+        null = [len(units) - 1] if model.null_slot else []
+        product = np.abs(expected.x.numpy() * expected.y.numpy()) @ member
+        shown = sorted(dimensions_that_matter(c, au, av, k=12, skip=null, product=product)
+                       + ([] if not null or au[:, -1].max() + av[:, -1].max() == 0 else null))
+        shown_names = [unit_names[j] for j in shown]
+    named = [n for n in shown_names if n in names and n != names[-1] or model.d <= 12]
+    dim_name = max(named, key=lambda n: abs(float(trace.contributions[0, 1, names.index(n)])))
+    dim = names.index(dim_name)
     heatmap = page.locator(CHART).nth(1)
     heatmap.scroll_into_view_if_needed()
-    box = heatmap.locator(".scatterlayer .point").nth(len(shown) + shown.index(dim)).bounding_box()
+    box = heatmap.locator(".scatterlayer .point").nth(len(shown_names) + shown_names.index(dim_name)).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_until_idle(page)
     story = page.locator("[data-testid='stMarkdownContainer']").filter(
         has_text=f"Head 2, dimension “{model.dimension_names[dim]}”").first
     story.wait_for()
