@@ -217,7 +217,7 @@ def entropy_bars(normalized_entropy, title: str = "How peaked is each head? (nor
     fig = go.Figure()
     for column, side, label in ((0, "user", "A_U"), (1, "item", "A_V")):
         fig.add_trace(go.Bar(x=labels, y=values[:, column], name=label, marker_color=style.side_color(side),
-                             text=[f"{v:.2f}" for v in values[:, column]], textposition="outside",
+                             text=[f"{max(v, 0.0):.2f}" for v in values[:, column]], textposition="outside",
                              hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>"))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform",
                   annotation_position="top left")
