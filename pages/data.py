@@ -215,7 +215,7 @@ else:
     except DataError as err:
         too_wide = str(err)
     if too_wide:
-        show_error(f"Cannot train in {recipes[recipe]} mode: {too_wide}.")
+        show_error(f"Cannot train in {mode} mode: {too_wide}.")
     running, waiting = QUEUE.counts()
     if running >= QUEUE.limits.concurrent_trainings:
         st.info(f"The server is training {running} model(s) now (at most {QUEUE.limits.concurrent_trainings} at "
