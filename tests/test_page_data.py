@@ -97,6 +97,7 @@ def test_schema_download_is_the_kept_dataset_schema_and_the_cli_loads_it(kept, t
 
 def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
     at = kept
+    at.radio(key="data_train_recipe").set_value("latent").run()   # tests share `kept`; any order
     at.number_input(key="data_train_epochs").set_value(2)
     at.number_input(key="data_train_d").set_value(4)
     at.text_input(key="data_model_name_my restaurants").set_value("tiny")
@@ -155,6 +156,7 @@ def test_config_sets_upload_limit_xsrf_and_loopback():
 def test_uploaded_data_gets_named_dimensions_from_history_and_the_readable_hybrid(kept, recipe):
     """Item attributes alone give named dimensions (user side from their training positives): no pairing needed."""
     at = kept
+    at.radio(key="data_train_recipe").set_value("latent").run()
     labels = at.radio(key="data_train_recipe").options
     assert any("from their history" in o for o in labels) and any("readable hybrid" in o for o in labels)
     at.radio(key="data_train_recipe").set_value(recipe).run()
@@ -173,3 +175,4 @@ def test_uploaded_data_gets_named_dimensions_from_history_and_the_readable_hybri
         assert "taste 16" in model.dimension_names
     else:
         assert model.latent_dims == 0 and model.normalizer == "softmax"
+    at.radio(key="data_train_recipe").set_value("latent").run()   # leave the shared page as the others expect

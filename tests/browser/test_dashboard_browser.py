@@ -101,6 +101,8 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     named = [n for n in shown_names if n in names and n != names[-1] or model.d <= 12]
     dim_name = max(named, key=lambda n: abs(float(trace.contributions[0, 1, names.index(n)])))
     dim = names.index(dim_name)
+    wait_until_idle(page)   # the pair's rerun may still be replacing the charts
+    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 3")
     heatmap = page.locator(CHART).nth(1)
     heatmap.scroll_into_view_if_needed()
     box = heatmap.locator(".scatterlayer .point").nth(len(shown_names) + shown_names.index(dim_name)).bounding_box()
