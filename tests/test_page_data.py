@@ -112,6 +112,7 @@ def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
 
     # The archive is built when asked for, not on every rerun.
     assert not [b for b in at.get("download_button") if "Download checkpoint" in b.proto.label]
+    at.selectbox(key="data_download_model").set_value("tiny")   # other tests may have trained models too
     at.button(key="data_checkpoint_prepare").click().run()
     archive = downloaded(at, "Download checkpoint")
     names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
