@@ -161,7 +161,10 @@ trust_baseline = controls[2].radio("Baseline", list(BASELINE_KINDS), format_func
                                    key="health_trust_baseline",
                                    index=list(BASELINE_KINDS).index(default_baseline(model)))
 available = ui.attribution_methods(trust_level)
-trust_methods = st.multiselect("Methods", available, default=[k for k in DEFAULT_METHODS if k in available],
+# A wide model starts from the quick methods (each method is re-run for Captum's sensitivity); add others here.
+QUICK = ("ig", "saliency", "input_x_gradient", "feature_ablation", "attention")
+trust_methods = st.multiselect("Methods", available,
+                               default=[k for k in DEFAULT_METHODS if k in available and (not wide or k in QUICK)],
                                format_func=lambda k: method(k).name, key=f"health_trust_methods_{trust_level}")
 trust_groupings = grouping_options(model, trust_level)
 trust_grouping = "level"

@@ -23,7 +23,7 @@ PAGES = {
 
 def wait_until_idle(page) -> None:
     page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=180_000)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=420_000)
 
 
 @pytest.mark.parametrize("title", PAGES)
@@ -33,7 +33,7 @@ def test_page_renders_with_its_charts(page, open_page, title, screenshots):
     page.get_by_role("heading", name=heading).wait_for()
     wait_until_idle(page)
     if has_charts:
-        page.locator(CHART).first.wait_for(timeout=180_000)
+        page.locator(CHART).first.wait_for(timeout=420_000)
         assert page.locator(CHART).count() >= 1
     assert page.locator("[data-testid='stException']").count() == 0
     if scroll_to:
