@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from attnrec.figures import dimensions_that_matter
 
@@ -101,11 +102,20 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     named = [n for n in shown_names if n in names and n != names[-1] or model.d <= 12]
     dim_name = max(named, key=lambda n: abs(float(trace.contributions[0, 1, names.index(n)])))
     dim = names.index(dim_name)
-    wait_until_idle(page)   # the pair's rerun may still be replacing the charts
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 3")
-    heatmap = page.locator(CHART).nth(1)
-    heatmap.scroll_into_view_if_needed()
-    box = heatmap.locator(".scatterlayer .point").nth(len(shown_names) + shown_names.index(dim_name)).bounding_box()
+    box = None
+    for _ in range(10):  # the pair's reruns may still be replacing the charts: find the cell once they settle
+        wait_until_idle(page)
+        page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 3")
+        try:
+            heatmap = page.locator(CHART).nth(1)
+            heatmap.scroll_into_view_if_needed(timeout=10_000)
+            box = heatmap.locator(".scatterlayer .point").nth(len(shown_names) + shown_names.index(dim_name)) \
+                .bounding_box(timeout=10_000)
+        except PlaywrightError:
+            box = None
+        if box:
+            break
+    assert box, "the A_U heatmap never settled"
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     wait_until_idle(page)
     story = page.locator("[data-testid='stMarkdownContainer']").filter(
