@@ -272,9 +272,10 @@ class Featurizer:
 
     # ----- fitting -----
     @classmethod
-    def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
-            popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
-        """features: "all" side fields, or "ids" only (latent, needs use_ids); popularity: aligned only,
+    def plan(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
+             popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
+        """The encoding's structure (dimensions, fields, vocabularies) without encoding any table, so its width
+        can be checked before anything is allocated. features: "all" side fields, or "ids" only (latent, needs use_ids); popularity: aligned only,
         add the "popular place" dimension computed from `dataset`'s positives; user_profile: aligned only,
         "columns" (the schema's user↔item pairs) or "history" (see the module docstring)."""
         if user_profile not in ("columns", "history"):
@@ -313,6 +314,13 @@ class Featurizer:
                     fields.append({"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]})
                 sides[side] = _SideSpec(fields, [])
             featurizer = cls(mode, use_ids, None, sides)
+        return featurizer
+
+    @classmethod
+    def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
+            popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
+        """`plan`, then the column means over `dataset` (the "mean" baseline): the featurizer models train with."""
+        featurizer = cls.plan(dataset, mode, use_ids, features, popularity, user_profile)
         for side in SIDES:
             table = dataset.users if side == "user" else dataset.items
             matrix = featurizer._matrix(side, table)
