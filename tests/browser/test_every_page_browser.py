@@ -37,7 +37,7 @@ def test_page_renders_with_its_charts(page, open_page, title, screenshots):
         assert page.locator(CHART).count() >= 1
     assert page.locator("[data-testid='stException']").count() == 0
     if scroll_to:
-        page.get_by_text(scroll_to, exact=True).first.scroll_into_view_if_needed()
+        page.get_by_text(scroll_to, exact=True).first.scroll_into_view_if_needed(timeout=420_000)
         page.wait_for_timeout(800)
     if shot:
         page.screenshot(path=str(screenshots / f"{shot}.png"))
