@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--diversity-weight", type=float, default=defaults.diversity_weight)
     t.add_argument("--seed", type=int, default=defaults.seed, help="training seed")
     t.add_argument("--split-seed", type=int, default=0, help="seed of the leave-one-out hold-out choice")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--protocol", choices=["attnrec", "common"], default="attnrec",
+                   help="candidates of the recorded metrics (attnrec.evaluation.PROTOCOLS); the hold-out is the same")
+    t.add_argument("--quiet", action="store_true", help="no progress bars (default: shown when stderr is a terminal)")
 
     e = sub.add_parser("evaluate", help="leave-one-out metrics for a checkpoint and the baselines")
     e.add_argument("--checkpoint", required=True, help="folder with model.safetensors + config.json")
@@ -92,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--no-baselines", action="store_true")
+    e.add_argument("--protocol", choices=["attnrec", "common"],
+                   help="attnrec: rank against items never interacted with (any label); common: against all "
+                        "items not among the user's training positives (default: the checkpoint's)")
+    e.add_argument("--quiet", action="store_true", help="no progress bars (default: shown when stderr is a terminal)")
 
     sub.add_parser("explain", help="batch explanations (attnrec.explain.batch); see `explain --help`",
                    add_help=False)
@@ -137,12 +143,12 @@ def _train(args) -> int:
                          entropy_weight=args.entropy_weight, entropy_target=args.entropy_target,
                          diversity_weight=args.diversity_weight)
     config.check()
-    split = leave_one_out(dataset, seed=args.split_seed)
-    model = train(split.train, config, progress=not args.quiet)
-    metrics = evaluate(model, split)
+    split = leave_one_out(dataset, seed=args.split_seed, protocol=args.protocol)
+    progress = False if args.quiet else None
+    model = train(split.train, config, progress=progress)
+    metrics = evaluate(model, split, progress=progress, desc="evaluate ours")
     model.config["dataset"] = {**ref, "split": split.describe()}
-    model.config["metrics"] = {"protocol": "leave-one-out, full ranking against never-interacted items",
-                               **metrics}
+    model.config["metrics"] = {**metrics, "protocol": split.protocol}
     model.save(args.out)
     info = model.config["training"]
     print(f"trained {args.mode} on {dataset.name}: {info['epochs_run']} epochs (best {info['best_epoch']}, "
@@ -163,7 +169,7 @@ def metrics_table(rows: dict[str, dict]) -> str:
 def _evaluate(args) -> int:
     from attnrec.baselines import BPRMF, Popularity
     from attnrec.checkpoint import load, read_config
-    from attnrec.evaluation import evaluate, leave_one_out
+    from attnrec.evaluation import evaluate, leave_one_out, protocol_of
 
     folder = Path(args.checkpoint)
     if not folder.is_dir():
@@ -175,20 +181,25 @@ def _evaluate(args) -> int:
         raise ValueError("the checkpoint names no dataset; pass --data")
     dataset, _ = _load_data(data, args.schema if args.schema else (None if args.data else stored.get("schema")))
     split_info = stored.get("split") or {}
-    split = leave_one_out(dataset, seed=int(split_info.get("seed", 0)))
+    protocol = args.protocol or protocol_of(split_info)
+    split = leave_one_out(dataset, seed=int(split_info.get("seed", 0)), protocol=protocol)
+    progress = False if args.quiet else None
     if not split_info:
         print("warning: this checkpoint does not record a leave-one-out split, so it may have seen the "
               "held-out items; its numbers can be optimistic", file=sys.stderr)
     model = load(folder, device=args.device, dataset=split.train)
-    rows = {"ours": evaluate(model, split)}
+    rows = {"ours": evaluate(model, split, progress=progress, desc="evaluate ours")}
     if not args.no_baselines:
-        rows["popularity"] = evaluate(Popularity(split.train), split)
-        rows["BPR-MF"] = evaluate(BPRMF(split.train), split)
+        rows["popularity"] = evaluate(Popularity(split.train), split, progress=progress, desc="evaluate popularity")
+        rows["BPR-MF"] = evaluate(BPRMF(split.train, progress=progress), split, progress=progress,
+                                  desc="evaluate BPR-MF")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2))  # each row names its protocol
     else:
+        described = split.describe()
         print(f"{dataset.name}: leave-one-out ({split.by} hold-out), {len(split.full.items)} items, "
               f"model {config['mode']} d={config['d']} heads={config['heads']}")
+        print(f"protocol {split.protocol}: {described['candidates']}; held out: {described['tie_rule']}")
         print(metrics_table(rows))
     return 0
 
