@@ -310,7 +310,8 @@ VALIDATION_AUC_USERS = 256
 VALIDATION_CHUNK = 4096
 
 
-def _chunks(batch: tuple, size: int = VALIDATION_CHUNK):
+def _chunks(batch: tuple, size: int | None = None):
+    size = size or VALIDATION_CHUNK
     n = len(batch[0])
     for start in range(0, n, size):
         yield tuple(t[start:start + size] for t in batch)
