@@ -39,6 +39,8 @@ class Limits:
     # ---- dense encodings (latent one-hot / multi-hot / ids; aligned dimensions) ----
     encoded_columns: int = 20_000               # encoded columns on one side (users or items)
     encoded_cells: int = 25_000_000             # rows × encoded columns on one side (100 MB as float32)
+    categorical_values: int = 256               # values a latent categorical / multi field keeps as columns;
+                                                # rarer ones (and unseen ones) share one "(other)" column
 
     # ---- checkpoints (sizes a config may declare; counted before anything is allocated) ----
     checkpoint_d: int = 4096

@@ -212,6 +212,8 @@ else:
             + (f" (widest: '{w.widest}', {w.widest_columns:,})" if w.widest and w.widest_columns > 1 else "")
             for w in widths.values())
             + f" — limit {LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells per side."))
+        for note in (n for w in widths.values() for n in w.notes()):
+            st.caption(escape_markdown(note + "."))
     except DataError as err:
         too_wide = str(err)
     if too_wide:

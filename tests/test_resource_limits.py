@@ -129,7 +129,7 @@ def test_csv_rows_beyond_the_limit_are_refused_while_reading(monkeypatch):
 WIDE_SETUP = '''
     import pandas as pd
     from attnrec.data import Featurizer, load_own_dataset
-    n = 100_000
+    n = 90_000  # 90,000 × 257 capped columns: just under the 25M-cell limit
     users = pd.DataFrame({"uid": [f"u{i}" for i in range(n)], "email": [f"person{i}@example.com" for i in range(n)]})
     items = pd.DataFrame({"iid": ["i1", "i2", "i3"], "genre": ["a", "b", "a"]})
     interactions = pd.DataFrame({"uid": ["u0", "u1", "u2", "u3"], "iid": ["i1", "i2", "i3", "i1"]})
@@ -139,12 +139,47 @@ WIDE_SETUP = '''
 '''
 
 
-def test_wide_categorical_is_refused_before_the_dense_matrix_with_bounded_memory():
-    # Without the check: 100,000 × 100,000 float64 = 80 GB.
-    result = measured(WIDE_SETUP, 'Featurizer.fit(dataset, "latent")')
-    assert result["outcome"].startswith("DataError: column 'email': the user side would encode to 100,000 columns "
-                                        "for 100,000 rows (field 'email' alone: 100,000 columns)"), result
+def test_wide_categorical_is_capped_to_its_most_frequent_values_with_bounded_memory():
+    # Without the cap: 90,000 × 90,000 float64 = 65 GB. With it: 256 values + "(other)" per row, in chunks.
+    result = measured(WIDE_SETUP, 'print(Featurizer.fit(dataset, "latent").columns("user")[-2:], file=sys.stderr)')
+    assert result["outcome"] == "accepted", result
     assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
+
+
+def test_one_hot_ids_over_the_limit_are_refused_before_the_dense_matrix_with_bounded_memory():
+    # ids are one column per row (90,000 × 90,000 floats): refused from the plan, naming the id field.
+    result = measured(WIDE_SETUP, 'Featurizer.fit(dataset, "latent", use_ids=True)')
+    assert result["outcome"].startswith("DataError: column 'id': the user side would encode to 90,257 columns "
+                                        "for 90,000 rows (field 'id' alone: 90,000 columns)"), result
+    assert "Train without ids" in result["outcome"]
+    assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
+
+
+def test_capped_categorical_keeps_the_most_frequent_values_and_sends_the_rest_to_other(monkeypatch):
+    from attnrec import limits
+    from attnrec.data import featurize
+    monkeypatch.setattr(featurize, "LIMITS", limits.Limits(categorical_values=2))
+    users = pd.DataFrame({"uid": [f"u{i}" for i in range(7)],
+                          "city": ["b", "a", "b", "c", "a", "b", "d"]})   # b ×3, a ×2, c and d once
+    items = pd.DataFrame({"iid": ["i1", "i2"]})
+    pairs = pd.DataFrame({"uid": ["u0", "u1"], "iid": ["i1", "i2"]})
+    dataset = load_own_dataset(users, items, pairs, {"user_id": "uid", "item_id": "iid",
+                                                     "user_features": {"city": {"kind": "categorical"}}})
+    fitted = Featurizer.fit(dataset, "latent")
+    assert fitted.columns("user") == ["city=a", "city=b", "city=(other)"]
+    matrix = fitted.encode("user", pd.DataFrame({"city": ["a", "c", "zzz-unseen", None]},
+                                                index=["x", "y", "z", "w"])).matrix
+    np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 0]])
+    # the mean baseline over the fitting table, from a hand count: a 2/7, b 3/7, other 2/7
+    np.testing.assert_allclose(fitted.baseline_row("user", "mean"), [2 / 7, 3 / 7, 2 / 7], rtol=1e-6)
+    # it survives the JSON round trip, and the preview says what was capped
+    again = Featurizer.from_json(json.loads(json.dumps(fitted.to_json())))
+    np.testing.assert_array_equal(again.encode("user", dataset.users).matrix, fitted.encode("user", dataset.users).matrix)
+    monkeypatch.setattr("attnrec.data.featurize.LIMITS", limits.Limits(categorical_values=2))
+    preview = encoding_preview(dataset, "latent")
+    assert preview["user"].columns == 3
+    assert preview["user"].notes() == ["'city' has 4 distinct values; the 2 most frequent are columns and the rest "
+                                       "share 'city=(other)'"]
 
 
 def wide_dataset(n: int):
@@ -159,21 +194,27 @@ def wide_dataset(n: int):
 
 
 def test_encoding_preview_names_the_width_before_training_and_agrees_with_fit():
-    dataset = wide_dataset(6000)  # 6000 × 6001 cells: over the 25M-cell limit
-    preview = encoding_preview(dataset, "latent")
-    assert preview["user"].columns == 6001 and preview["user"].widest == "email"
+    dataset = wide_dataset(6000)  # with ids: 6000 × (6000 + 258) cells, over the 25M-cell limit
+    preview = encoding_preview(dataset, "latent", use_ids=True)
+    assert preview["user"].columns == 6000 + 256 + 1 + 1 and preview["user"].widest == "id"
     assert preview["user"].widest_columns == 6000
     assert "limit per side" in preview["user"].problem
-    assert preview["item"].columns == 2 and preview["item"].problem is None
+    assert preview["item"].columns == 2 + 3 and preview["item"].problem is None
     with pytest.raises(DataError) as refused:
-        Featurizer.fit(dataset, "latent")
+        Featurizer.fit(dataset, "latent", use_ids=True)
     assert str(refused.value) == preview["user"].problem
+    # without ids the e-mail column is capped, and the preview says that it can teach nothing
+    capped = encoding_preview(dataset, "latent")["user"]
+    assert capped.problem is None and capped.columns == 258
+    assert capped.notes() == ["'email' has 6,000 distinct values; the 256 most frequent are columns and the rest "
+                              "share 'email=(other)' — every row has a value of its own, so this column cannot "
+                              "teach the model anything"]
     # within the limits the preview matches what fit builds
     small = wide_dataset(50)
     preview = encoding_preview(small, "latent", use_ids=True)
     fitted = Featurizer.fit(small, "latent", use_ids=True)
     assert {s: w.columns for s, w in preview.items()} == {s: len(fitted.columns(s)) for s in ("user", "item")}
-    assert LIMITS.encoded_cells == 25_000_000
+    assert LIMITS.encoded_cells == 25_000_000 and LIMITS.categorical_values == 256
 
 
 # ---- uploaded checkpoints: sizes counted before anything is allocated -----------------------------------
@@ -316,8 +357,16 @@ def test_data_page_shows_the_encoded_width_and_refuses_an_over_wide_one_before_t
     assert "items: 3 rows × 2 encoded columns" in captions
     assert not at.error
     at.selectbox(key="data_train_dataset").set_value("wide").run()
+    # latent: the e-mail column is capped to its 256 most frequent values + "(other)", and the page says why
+    captions = " | ".join(c.value.replace("\\", "") for c in at.caption)
+    assert "users: 6,000 rows × 258 encoded columns (widest: 'email', 257)" in captions, captions
+    assert "'email' has 6,000 distinct values; the 256 most frequent are columns" in captions
+    assert not at.error and not at.button(key="FormSubmitter:data_train_form-Train").disabled
+    # the readable hybrid learns from one-hot ids: 6,000 × 6,001 cells do not fit, named before any run
+    at.radio(key="data_train_recipe").set_value("hybrid").run()
     message = " | ".join(e.value.replace("\\", "") for e in at.error)
-    assert "Cannot train in latent mode: column 'email': the user side would encode to 6,001 columns" in message
+    assert "Cannot train in aligned mode: column 'id': the user side would encode to 6,002 columns" in message
+    assert "Train without ids" in message
     assert at.button(key="FormSubmitter:data_train_form-Train").disabled
     at.selectbox(key="data_train_dataset").set_value("narrow").run()
     assert not at.error and not at.button(key="FormSubmitter:data_train_form-Train").disabled

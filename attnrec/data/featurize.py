@@ -24,6 +24,9 @@ Two modes:
   learns "taste" dimensions from them (`Recommender` `latent_dims`).
 - "latent": each side's own fields: categorical → one-hot over the fitted vocabulary (unseen → zeros),
   multi → multi-hot, numeric → (x − mean) / std (missing → 0), optional one-hot id group.
+  A wide categorical keeps its `LIMITS.categorical_values` most frequent values as columns (ties by value)
+  and one "name=(other)" column that every other value, seen or unseen, turns on; so a column with a value
+  per row (an e-mail, a zip code) costs a bounded width, never rows × rows floats. `capped_fields` names them.
   `fit(..., features="ids")` drops the side fields and keeps only the id group (pure collaborative filtering).
 
 "unknown" baseline = what `encode` gives for a row whose every field is missing.
@@ -36,10 +39,12 @@ import numpy as np
 import pandas as pd
 
 from attnrec.data.types import DataError, Dataset, FieldGroup, Mode, Side, SideEncoding
+from attnrec.limits import LIMITS
 
-__all__ = ["Featurizer", "compile_aligned_pairs", "cell_tokens"]
+__all__ = ["Featurizer", "compile_aligned_pairs", "cell_tokens", "capped_fields"]
 
 SIDES: tuple[Side, Side] = ("user", "item")
+MEAN_CHUNK_ROWS = 8192  # rows encoded at once while `fit` averages a side (the "mean" baseline)
 JSON_VERSION = 1
 
 
@@ -138,30 +143,51 @@ def _fit_field(name: str, spec: dict, column: pd.Series) -> dict:
         std = float(numbers.std()) if len(numbers) > 1 else 0.0
         return {"name": name, "kind": "numeric", "mean": mean, "std": std if std > 0 else 1.0}
     separator = spec.get("separator", ";") if kind == "multi" else None
-    vocabulary = sorted({t for cell in column for t in cell_tokens(cell, separator)})
-    field = {"name": name, "kind": kind, "vocabulary": vocabulary}
+    counts: dict[str, int] = {}
+    for cell in column.tolist():
+        for token in set(cell_tokens(cell, separator)):
+            counts[token] = counts.get(token, 0) + 1
+    field = {"name": name, "kind": kind, "vocabulary": sorted(counts)}
+    cap = LIMITS.categorical_values
+    if len(counts) > cap:  # keep the most frequent values (ties by value); the rest share "(other)"
+        kept = sorted(counts, key=lambda v: (-counts[v], v))[:cap]
+        field.update(vocabulary=sorted(kept), other=True, distinct_values=len(counts),
+                     most_rows_per_value=max(counts.values()))
     if separator:
         field["separator"] = separator
     return field
 
 
+OTHER = "(other)"
+
+
 def _field_columns(field: dict) -> list[str]:
     if field["kind"] == "numeric":
         return [field["name"]]
-    return [f"{field['name']}={v}" for v in field["vocabulary"]]
+    return [f"{field['name']}={v}" for v in field["vocabulary"]] + ([f"{field['name']}={OTHER}"]
+                                                                   if field.get("other") else [])
+
+
+def capped_fields(featurizer: "Featurizer", side: Side) -> list[dict]:
+    """The latent fields of `side` whose values were capped (see the module docstring): name, values seen, kept,
+    and whether every row had a value of its own (a column that teaches the model nothing)."""
+    return [{"name": f["name"], "distinct_values": f["distinct_values"], "kept": len(f["vocabulary"]),
+             "unique_per_row": f.get("most_rows_per_value", 2) <= 1}
+            for f in featurizer._sides[side].fields if f.get("other")]
 
 
 def _encode_field(field: dict, column: pd.Series) -> np.ndarray:
     n = len(column)
     if field["kind"] == "numeric":
         numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
-        return np.nan_to_num((numbers - field["mean"]) / field["std"], nan=0.0)[:, None]
+        return np.nan_to_num((numbers - field["mean"]) / field["std"], nan=0.0).astype(np.float32)[:, None]
     index = {v: j for j, v in enumerate(field["vocabulary"])}
-    out = np.zeros((n, len(index)), dtype=np.float64)
+    other = len(index) if field.get("other") else None
+    out = np.zeros((n, len(index) + (other is not None)), dtype=np.float32)
     separator = field.get("separator")
     for r, cell in enumerate(column.tolist()):
         for token in cell_tokens(cell, separator):
-            j = index.get(token)
+            j = index.get(token, other)
             if j is not None:
                 out[r, j] = 1.0
     return out
@@ -235,18 +261,17 @@ def history_dimensions(dataset: Dataset, min_items: int = 2) -> list[dict]:
 def check_encoded_size(featurizer: "Featurizer", side: Side, rows: int) -> None:
     """Refuse, before the dense matrix is allocated, an encoding wider or bigger than attnrec.limits allows.
 
-    Latent categoricals are one-hot over their whole vocabulary (ids too), so one unique-valued column
-    marked categorical makes rows × rows floats; the DataError names the widest field."""
-    from attnrec.limits import LIMITS
-
+    Categoricals are capped (LIMITS.categorical_values), but one-hot ids are one column per row, and many
+    capped fields add up: the DataError names the widest field."""
     width = len(featurizer.columns(side))
     if width <= LIMITS.encoded_columns and rows * width <= LIMITS.encoded_cells:
         return
     widest = max(featurizer.groups(side), key=lambda g: g.stop - g.start)
     raise DataError(f"the {side} side would encode to {width:,} columns for {rows:,} rows (field '{widest.name}' "
                     f"alone: {widest.stop - widest.start:,} columns); the limit per side is "
-                    f"{LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells. Ignore that column or "
-                    f"mark it otherwise (a unique value per row teaches the model nothing)", column=widest.name)
+                    f"{LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells. "
+                    + ("Train without ids (a one-hot id per row does not fit), or on fewer rows"
+                       if widest.kind == "id" else "Ignore that column or mark it otherwise"), column=widest.name)
 
 
 @dataclass
@@ -323,13 +348,17 @@ class Featurizer:
         featurizer = cls.plan(dataset, mode, use_ids, features, popularity, user_profile)
         for side in SIDES:
             table = dataset.users if side == "user" else dataset.items
-            matrix = featurizer._matrix(side, table)
-            featurizer._sides[side].mean_row = matrix.mean(axis=0).tolist() if len(matrix) else []
+            check_encoded_size(featurizer, side, len(table))
+            total = np.zeros(len(featurizer.columns(side)), dtype=np.float64)
+            for start in range(0, len(table), MEAN_CHUNK_ROWS):  # bounded memory: a chunk of rows at a time
+                total += featurizer._matrix(side, table.iloc[start:start + MEAN_CHUNK_ROWS]).sum(axis=0,
+                                                                                                dtype=np.float64)
+            featurizer._sides[side].mean_row = (total / len(table)).tolist() if len(table) else []
         return featurizer
 
     # ----- encoding -----
     def _matrix(self, side: Side, table: pd.DataFrame) -> np.ndarray:
-        check_encoded_size(self, side, len(table))
+        check_encoded_size(self, side, len(table))  # before any allocation, for every caller
         if self.mode == "aligned":
             cols = [_rule_values(d[side], _column(table, d[side]["column"], side)) for d in self.dimensions]
             named = np.stack(cols, axis=1) if cols else np.zeros((len(table), 0))

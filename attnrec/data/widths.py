@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from attnrec.data.featurize import SIDES, Featurizer, check_encoded_size
+from attnrec.data.featurize import SIDES, Featurizer, capped_fields, check_encoded_size
 from attnrec.data.types import DataError, Dataset
 
 __all__ = ["SideWidth", "encoding_preview"]
@@ -23,6 +23,18 @@ class SideWidth:
     widest: str | None          # the field with the most columns
     widest_columns: int
     problem: str | None         # the DataError message when over the limits, else None
+    capped: tuple[dict, ...] = ()  # latent fields whose rarer values share one "(other)" column (`capped_fields`)
+
+    def notes(self) -> list[str]:
+        """Plain sentences about capped fields, for the page (data values appear only as field names)."""
+        out = []
+        for f in self.capped:
+            text = (f"'{f['name']}' has {f['distinct_values']:,} distinct values; the {f['kept']:,} most frequent "
+                    f"are columns and the rest share '{f['name']}=(other)'")
+            if f["unique_per_row"]:
+                text += " — every row has a value of its own, so this column cannot teach the model anything"
+            out.append(text)
+        return out
 
 
 def encoding_preview(dataset: Dataset, mode: str = "latent", use_ids: bool = False, features: str = "all",
@@ -41,5 +53,6 @@ def encoding_preview(dataset: Dataset, mode: str = "latent", use_ids: bool = Fal
         except DataError as err:
             problem = str(err)
         out[side] = SideWidth(side, rows, len(featurizer.columns(side)), widest.name if widest else None,
-                              (widest.stop - widest.start) if widest else 0, problem)
+                              (widest.stop - widest.start) if widest else 0, problem,
+                              tuple(capped_fields(featurizer, side)))
     return out

@@ -70,6 +70,11 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         search.fill(text)
         search.press("Enter")
         wait_until_idle(page)
+        # The search narrows the grid to one row, and the grid shrinks to fit it (header + one row): wait for
+        # that, or the click may land on the first row of the unfiltered table still on screen.
+        page.wait_for_function(
+            "i => { const g = document.querySelectorAll(\"[data-testid='stDataFrame']\")[i];"
+            " return g && g.getBoundingClientRect().height < 2 * 35 + 38; }", arg=index, timeout=120_000)
         click_first_row(page, index)
         wait_until_idle(page)
     page.wait_for_function(f"new URLSearchParams(location.search).get('item') === '{item_id}'")
