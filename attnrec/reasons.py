@@ -1,8 +1,14 @@
 """One-line reasons for a recommendation, built from its largest field attributions.
 
-    "cuisine Mexican suits this user's likes Mexican;Thai (+0.21); price high vs this user's budget low (−0.04)"
+    "cuisine Mexican with this user's likes Mexican;Thai (+0.21); price high with this user's budget low (−0.04)"
 
-Pure: attribution values per group and the raw attribute text of both sides in, a string out.
+In a top-K list the reasons are contrastive (`recommendations_with_reasons`): each item's field attributions
+minus their average over the K items, so a reason says what sets *this* item apart for this user, and ten
+items that share one big driver do not get ten identical reasons. Each side of a field is described as what
+it is (`side_texts`): a raw column's value, a history profile ("history: 40 % Mexican"), the item's
+popularity, or a learned taste (from ids) — never an id dressed up as an attribute.
+
+Pure: attribution values per group and the attribute text of both sides in, a string out.
 Field-level group names look like "user: budget" / "item: price" (see attnrec.explain.groups_from_fields);
 a user group and an item group with the same field name (an aligned family such as "cuisine") are merged
 into one part, because together they are one "does the item match the user" effect.
@@ -16,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ReasonPart", "split_group_name", "merge_sides", "reason_parts", "format_part", "format_reason",
-           "reason_line", "describe_fields", "raw_columns_of_group", "recommendations_with_reasons", "MINUS"]
+           "reason_line", "describe_fields", "raw_columns_of_group", "recommendations_with_reasons", "MINUS",
+           "side_texts", "contrast", "signed_amount", "TASTE"]
 
 MINUS = "\u2212"  # a real minus sign: "−0.04" reads better than "-0.04"
 
@@ -68,17 +75,26 @@ def reason_parts(group_names: Iterable[str], values: Iterable[float], user_text:
     return parts
 
 
-def _signed(value: float) -> str:
-    return f"+{value:.2f}" if value >= 0 else f"{MINUS}{abs(value):.2f}"
+def signed_amount(value: float) -> str:
+    """"+0.21", "−0.043", "+7.42": two decimals from 0.1 up, two significant digits below ("+0.0014"), so a
+    small value never rounds to 0."""
+    size = abs(value)
+    text = f"{size:.2f}" if size >= 0.1 or size == 0 else f"{size:.2g}"
+    return ("+" if value >= 0 else MINUS) + text
+
+
+_signed = signed_amount
+TASTE = "learned taste (from ids)"
 
 
 def format_part(part: ReasonPart) -> str:
     """One clause: what the item has, how it relates to the user, and the signed contribution."""
     amount = f"({_signed(part.value)})"
     user, item = part.user_text, part.item_text
+    if user == TASTE and item == TASTE:
+        return f"{TASTE} {amount}"
     if user and item:
-        relation = "suits this user's" if part.value >= 0 else "vs this user's"
-        return f"{item} {relation} {user} {amount}"
+        return f"{item} with this user's {user} {amount}"
     if item:
         return f"{item} {amount}"
     if user:
@@ -141,14 +157,72 @@ def raw_columns_of_group(featurizer, side: str) -> dict[str, list[str]]:
     return columns
 
 
+def _short(name: str, group: str) -> str:
+    """"cuisine: Mexican" in family "cuisine" → "Mexican"."""
+    prefix = f"{group}: "
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
+def side_texts(model, side: str, row_id: str, encoded: np.ndarray, other: np.ndarray | None = None
+               ) -> dict[str, str]:
+    """Field group → what this row's side of it is, in words (see the module docstring).
+
+    `encoded` is the row's encoded columns (the model's R_u or R_v); `other` the other side's, so a history
+    profile names the values that meet the item (the largest X_i·Y_i). Latent models say which side an
+    attribute belongs to ("item's longitude −101"), since both sides may have a column of that name."""
+    featurizer = model.featurizer
+    raw_row = (model.dataset.users if side == "user" else model.dataset.items).loc[str(row_id)]
+    whose = "this user's " if side == "user" else "item's "
+    out: dict[str, str] = {}
+    for group in featurizer.groups(side):
+        if group.kind == "id":
+            out[group.name] = TASTE
+            continue
+        if featurizer.mode != "aligned":
+            text = describe_fields(raw_row, {group.name: [group.name]})[group.name]
+            out[group.name] = text if side == "user" else whose + text
+            continue
+        dims = featurizer.dimensions[group.start:group.stop]
+        rule = dims[0][side]
+        if "constant" in rule:
+            continue                     # the same for every row: nothing about this row to say
+        if "id_values" not in rule:      # a raw column (or several) of this row
+            columns = list(dict.fromkeys(d[side]["column"] for d in dims))
+            out[group.name] = describe_fields(raw_row, {group.name: columns})[group.name]
+            continue
+        values = np.asarray(encoded[group.start:group.stop], dtype=float)
+        if side == "item":               # e.g. "popular place": log-scaled positives, 1 = the most popular
+            out[group.name] = f"{group.name} {values.max():.2f} of 1"
+            continue
+        meets = values * (np.asarray(other[group.start:group.stop], dtype=float) if other is not None else 1.0)
+        order = [j for j in np.argsort(-(meets if meets.max(initial=0) > 0 else values), kind="stable")[:2]
+                 if values[j] > 0]
+        if not order:
+            out[group.name] = f"history: no {group.name}"
+        elif len(dims) == 1 and _short(dims[0]["name"], group.name) == dims[0]["name"]:  # a numeric family
+            out[group.name] = f"history: {group.name} {values[0]:.2f} of its range"
+        else:
+            out[group.name] = "history: " + ", ".join(f"{values[j]:.0%} {_short(dims[j]['name'], group.name)}"
+                                                      for j in order)
+    return out
+
+
+def contrast(values: np.ndarray) -> np.ndarray:
+    """Each row minus the mean row (what sets one item apart from the others listed); one row stays as is."""
+    values = np.asarray(values, dtype=float)
+    return values - values.mean(axis=0, keepdims=True) if len(values) > 1 else values
+
+
 # ---- with a model: top-K and a reason per item ------------------------------------------------
 
 def recommendations_with_reasons(model, user_id: str, k: int = 10, method_key: str = "ig",
-                                 baseline: str = "zeros", params: dict | None = None, top: int = 2,
+                                 baseline: str | None = None, params: dict | None = None, top: int = 2,
                                  exclude_seen: bool = True):
     """`model.top_k` plus, per item, the field attributions of its S (one batched `explain` call)
-    and the one-line reason built from them. Returns (table, Attribution)."""
+    and the one-line contrastive reason built from them (module docstring). Returns (table, Attribution).
+    baseline: None → the model's default (`model_targets.default_baseline`)."""
     from attnrec.explain import explain
+    from attnrec.explain.model_targets import default_baseline
     from attnrec.report import field_target
 
     ranked = model.top_k(user_id, k=k, exclude_seen=exclude_seen)
@@ -156,13 +230,18 @@ def recommendations_with_reasons(model, user_id: str, k: int = 10, method_key: s
         return ranked.assign(reason=[]), None
     r_u = model.user_rows(user_id)[0]
     items = model.item_rows(list(ranked["item_id"]))
-    target = field_target(model, r_u, items[0], baseline).with_inputs(r_u.expand(len(ranked), -1), items)
+    target = field_target(model, r_u, items[0], baseline or default_baseline(model)).with_inputs(
+        r_u.expand(len(ranked), -1), items)
     attribution = explain(target, method_key, params)
-    user_text = describe_fields(model.dataset.users.loc[str(user_id)], raw_columns_of_group(model.featurizer, "user"))
-    item_columns = raw_columns_of_group(model.featurizer, "item")
-    reasons = [reason_line(attribution.group_names, attribution.groups[b], user_text,
-                           describe_fields(model.dataset.items.loc[item], item_columns), top=top)
-               for b, item in enumerate(ranked["item_id"])]
+    apart = contrast(attribution.groups)
+    floor = 1e-6 * float(np.abs(np.asarray(attribution.groups)).max(initial=0.0))  # only what is ~0 at this scale
+    user_row, item_rows = r_u.cpu().numpy(), items.cpu().numpy()
+    reasons = []
+    for b, item in enumerate(ranked["item_id"]):
+        user_text = side_texts(model, "user", str(user_id), user_row, item_rows[b])
+        item_text = side_texts(model, "item", str(item), item_rows[b], user_row)
+        reasons.append(format_reason(reason_parts(attribution.group_names, apart[b], user_text, item_text,
+                                                  top=top, min_abs=floor)))
     name_column = model.dataset.schema.get("item_name")
     table = ranked.copy()
     if name_column and name_column in model.dataset.items.columns:

@@ -15,7 +15,7 @@ import torch
 
 from attnrec.explain.shapley import MAX_GROUPS, exact_shapley
 from attnrec.explain.target import ExplainTarget, Group
-from attnrec.reasons import MINUS
+from attnrec.reasons import signed_amount
 
 __all__ = ["WhatIf", "encode_user_row", "changed_groups", "catalog_scores", "ranks_of", "what_if",
            "explain_shift", "shift_reason"]
@@ -64,13 +64,21 @@ def ranks_of(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def what_if(model, user_id: str, edited_row: pd.Series) -> WhatIf:
-    """Score every catalog item for the original and the edited user; rank both ways."""
+def what_if(model, user_id: str, edited_row: pd.Series, exclude_seen: bool = False) -> WhatIf:
+    """Score every catalog item for the original and the edited user; rank both ways.
+
+    exclude_seen: leave out the items this user already interacted with and rank the rest, as `model.top_k`
+    does with the same flag, so the two lists agree."""
     r_before = model.user_rows(user_id)[0]
     r_after = encode_user_row(model, edited_row)
     before, after = catalog_scores(model, r_before), catalog_scores(model, r_after)
+    item_ids = np.asarray(list(model.item_ids), dtype=object)
+    if exclude_seen:
+        keep = np.ones(len(item_ids), dtype=bool)
+        keep[np.asarray(model.seen_items(user_id), dtype=int)] = False
+        item_ids, before, after = item_ids[keep], before[keep], after[keep]
     rank_before, rank_after = ranks_of(before), ranks_of(after)
-    table = pd.DataFrame({"item_id": list(model.item_ids), "s_before": before, "s_after": after,
+    table = pd.DataFrame({"item_id": list(item_ids), "s_before": before, "s_after": after,
                           "delta_s": after - before, "rank_before": rank_before, "rank_after": rank_after,
                           "rank_change": rank_before - rank_after})  # > 0: moved up
     edited = [g.name for g in changed_groups(model, r_before, r_after)]
@@ -107,8 +115,15 @@ def explain_shift(model, result: WhatIf, item_ids: list[str]) -> pd.DataFrame:
     return frame.drop(columns=["unchanged"], errors="ignore")
 
 
-def shift_reason(shares: pd.Series, top: int = 2) -> str:
-    """"cuisine +0.31, budget −0.05" from one item's row of `explain_shift`."""
-    ordered = shares.reindex(shares.abs().sort_values(ascending=False).index)[:top]
-    parts = [f"{name} {'+' if v >= 0 else MINUS}{abs(v):.2f}" for name, v in ordered.items() if abs(v) >= 5e-3]
-    return ", ".join(parts) if parts else "no edited field matters for this item"
+def shift_reason(shares: pd.Series, top: int = 2, relative: float = 0.01) -> str:
+    """"cuisine +0.31, budget −0.0014" from one item's row of `explain_shift` (its shares add up to ΔS).
+
+    A share is named when it is at least `relative` × the row's largest share: a threshold on the item's own
+    scale, so a small ΔS is explained as well as a large one. Only a row whose shares are all zero (ΔS = 0 up
+    to float rounding) reads "no edited field moves this item"."""
+    values = shares.astype(float)
+    largest = float(values.abs().max()) if len(values) else 0.0
+    if largest <= 1e-12:
+        return "no edited field moves this item"
+    ordered = values.reindex(values.abs().sort_values(ascending=False).index)[:top]
+    return ", ".join(f"{name} {signed_amount(v)}" for name, v in ordered.items() if abs(v) >= relative * largest)

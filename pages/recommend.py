@@ -13,8 +13,8 @@ from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 from attnrec.whatif import explain_shift, shift_reason, what_if
 
 st.title("Recommend")
-st.caption("The items this model ranks highest for a user, why (the two fields that move S most), and what "
-           "changes when you edit the user.")
+st.caption("The items this model ranks highest for a user, why (the two fields that set each item apart from "
+           "the others in this list), and what changes when you edit the user.")
 
 selection = ui.sidebar()
 model = ui.require_model(selection)
@@ -30,9 +30,9 @@ def top_items(model_key: str, user_id: str, k: int, method_key: str, params_json
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, _model):
+def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, exclude_seen: bool, _model):
     edited = pd.Series(json.loads(edited_json), name=user_id)
-    result = what_if(_model, user_id, edited)
+    result = what_if(_model, user_id, edited, exclude_seen=exclude_seen)
     table = result.table
     shown = table[(table["rank_before"] <= k) | (table["rank_after"] <= k)].sort_values("rank_after")
     shares = explain_shift(_model, result, list(shown["item_id"]))
@@ -76,7 +76,9 @@ st.dataframe(table, hide_index=True, width="stretch",
                             "s": st.column_config.NumberColumn("S", format="%.3f"),
                             "probability": st.column_config.ProgressColumn("probability", min_value=0.0,
                                                                            max_value=1.0, format="%.2f"),
-                            "reason": st.column_config.TextColumn("why (largest attributions)", width="large")})
+                            "reason": st.column_config.TextColumn(
+                                "why this item (field attribution minus its average over this list)",
+                                width="large")})
 st.download_button("Download the list (CSV)", safe_csv_bytes(table),
                    file_name=f"{safe_filename(f'recommendations_{user_id}', default='recommendations')}.csv",
                    mime="text/csv", key="recommend_csv")
@@ -100,7 +102,8 @@ if edited_row == original_row:
 else:
     # Keep the raw types of untouched numeric columns: the featurizer parses numbers from text anyway.
     shown, edited_fields, shares = edited_ranking(selection.model_key, user_id,
-                                                  json.dumps(edited_row, sort_keys=True), int(k), model)
+                                                  json.dumps(edited_row, sort_keys=True), int(k), exclude_seen,
+                                                  model)
     if not edited_fields:
         st.warning("The edit does not change the encoded user (an unknown category or the same number), "
                    "so no score moves.")
@@ -109,7 +112,7 @@ else:
     left, right = st.columns([3, 2])
     left.dataframe(shown[["item_id", "rank_before", "rank_after", "rank_change", "s_before", "s_after", "delta_s",
                           "why"]], hide_index=True, width="stretch",
-                   column_config={c: st.column_config.NumberColumn(c, format="%.3f")
-                                  for c in ("s_before", "s_after", "delta_s")})
+                   column_config={**{c: st.column_config.NumberColumn(c, format="%.4g") for c in ("s_before", "s_after")},
+                                  "delta_s": st.column_config.NumberColumn("ΔS", format="%+.3g")})
     right.plotly_chart(score_shift_bars(shown.sort_values("delta_s", key=abs, ascending=False).head(15)),
                        width="stretch", key="whatif_shift")

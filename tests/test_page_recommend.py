@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from attnrec.data import Featurizer, load_dataset
 from attnrec.model import Recommender
-from attnrec.reasons import describe_fields, raw_columns_of_group, reason_line
+from attnrec.reasons import format_reason, reason_parts, side_texts
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "recommend.py")
 
@@ -63,9 +63,16 @@ def _expected_reasons(model, user, items, captum_cls, baseline_kind, **kwargs):
     bv = torch.as_tensor(fz.baseline_row("item", baseline_kind)).expand_as(r_v).contiguous()
     attr_u, attr_v = captum_cls(model).attribute((r_u, r_v), baselines=(bu, bv), **kwargs)
     names, values = _group_sums(model, attr_u.detach().double().numpy(), attr_v.detach().double().numpy())
-    user_text = describe_fields(model.dataset.users.loc[user], raw_columns_of_group(fz, "user"))
-    item_cols = raw_columns_of_group(fz, "item")
-    return [reason_line(names, values[b], user_text, describe_fields(model.dataset.items.loc[i], item_cols))
+    return _contrastive_reasons(model, user, items, names, values)
+
+
+def _contrastive_reasons(model, user, items, names, values):
+    """Each item's group attributions minus their mean over the listed items (what sets it apart)."""
+    apart = values - values.mean(axis=0, keepdims=True)
+    floor = 1e-6 * np.abs(values).max()
+    r_u, r_v = model.user_rows(user)[0].numpy(), model.item_rows(items).numpy()
+    return [format_reason(reason_parts(names, apart[b], side_texts(model, "user", user, r_u, r_v[b]),
+                                       side_texts(model, "item", i, r_v[b], r_u), top=2, min_abs=floor))
             for b, i in enumerate(items)]
 
 
@@ -125,11 +132,7 @@ def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
     values = np.concatenate([attr_u.detach().double().numpy()[:, [g.start for g in model.users.groups]],
                              attr_v.detach().double().numpy()[:, [g.start for g in model.items.groups]]], axis=1)
     names = [f"user: {g.name}" for g in model.users.groups] + [f"item: {g.name}" for g in model.items.groups]
-    user_text = describe_fields(model.dataset.users.loc[user], raw_columns_of_group(fz, "user"))
-    item_cols = raw_columns_of_group(fz, "item")
-    expected = [reason_line(names, values[b], user_text, describe_fields(model.dataset.items.loc[i], item_cols))
-                for b, i in enumerate(items)]
-    assert list(table["reason"]) == expected
+    assert list(table["reason"]) == _contrastive_reasons(model, user, items, names, values)
 
 
 def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
@@ -152,11 +155,19 @@ def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
     before = _numpy_scores(model, model.user_rows(user)[0].numpy(), model.items.matrix)
     by_item = dict(zip(model.item_ids, after - before))
     np.testing.assert_allclose(shift["delta_s"], [by_item[i] for i in shift["item_id"]], rtol=1e-3, atol=1e-5)
-    rank_after = {i: r + 1 for r, i in enumerate(np.array(model.item_ids)[np.argsort(-after, kind="stable")])}
+    # Ranks among the items the user has not rated, as the top-K above ("Skip items this user already rated").
+    seen = set(model.dataset.interactions.loc[model.dataset.interactions["user_id"] == user, "item_id"])
+    unseen = np.array([i not in seen for i in model.item_ids])
+    order = np.array(model.item_ids)[unseen][np.argsort(-after[unseen], kind="stable")]
+    rank_after = {i: r + 1 for r, i in enumerate(order)}
     assert list(shift["rank_after"]) == [rank_after[i] for i in shift["item_id"]]
-    # Every shown item is in the top 10 before or after the edit.
+    assert not seen & set(shift["item_id"])
+    # Every shown item is in the top 10 before or after the edit, and the top 10 before is the list above.
     assert ((shift["rank_before"] <= 10) | (shift["rank_after"] <= 10)).all()
-    moved = shift[np.abs(shift["delta_s"]) > 5e-3]
-    assert all(w.startswith("cuisine") for w in moved["why"])
+    top_before = shift.loc[shift["rank_before"] <= 10].sort_values("rank_before")
+    np.testing.assert_allclose(top_before["s_before"], at.dataframe[0].value["s"], rtol=1e-5)  # the same up to ties
+    # every item that moved is explained by the edited field, however small its ΔS
+    moved = shift[shift["delta_s"].abs() > 1e-9]
+    assert len(moved) and all(w.startswith("cuisine") for w in moved["why"]), list(moved["why"])
     chart = at.get("plotly_chart")[0]
     assert chart is not None

@@ -92,7 +92,38 @@ def test_ranks_and_reason_text():
     np.testing.assert_array_equal(ranks_of(np.array([0.1, 0.5, 0.1, -1.0])), [2, 1, 3, 4])
     assert shift_reason(pd.Series({"cuisines": -0.31, "budget": 0.05, "smoker": 0.001})) == \
         "cuisines \u22120.31, budget +0.05"
-    assert shift_reason(pd.Series({"smoker": 0.0})) == "no edited field matters for this item"
+    assert shift_reason(pd.Series({"smoker": 0.0})) == "no edited field moves this item"
+    # the threshold follows the item's own scale: a ΔS of 0.0014 is explained, not called "nothing"
+    assert shift_reason(pd.Series({"cuisines": 0.0014, "budget": -0.00001})) == "cuisines +0.0014"
+    assert shift_reason(pd.Series({"cuisines": 0.0014, "budget": -0.0003})) == "cuisines +0.0014, budget \u22120.0003"
+
+
+def test_every_item_that_moved_is_explained_by_an_edited_field(model):
+    """The issue's case: items move by ~1e-3 while S is ~0.04; each moved item's reason names a field."""
+    user = model.user_ids[4]
+    row = model.dataset.users.loc[user].copy()
+    row["smoker"] = "true" if str(row["smoker"]).lower() != "true" else "false"
+    result = what_if(model, user, row)
+    moved = result.table[result.table["rank_change"] != 0]
+    assert len(moved), "the edit should move some item"
+    shares = explain_shift(model, result, list(moved["item_id"]))
+    for item, delta in zip(moved["item_id"], moved["delta_s"]):
+        reason = shift_reason(shares.loc[item])
+        assert reason.startswith("smoker "), (item, delta, reason)
+        assert reason != "no edited field moves this item"
+
+
+def test_what_if_leaves_out_seen_items_like_top_k(model):
+    user = model.user_ids[3]
+    row = model.dataset.users.loc[user].copy()
+    result = what_if(model, user, row, exclude_seen=True)
+    seen = {model.item_ids[i] for i in model.seen_items(user)}
+    assert seen and not seen & set(result.table["item_id"])
+    assert len(result.table) == len(model.item_ids) - len(seen)
+    top = model.top_k(user, k=10, exclude_seen=True)
+    by_rank = result.table.sort_values("rank_before").head(10)
+    assert list(by_rank["item_id"]) == list(top["item_id"])
+    assert list(by_rank["rank_before"]) == list(range(1, 11))
 
 
 def test_catalog_scores_match_model_scores(model):
