@@ -16,7 +16,6 @@ __all__ = ["load_dataset", "Featurizer", "read_table", "load_own_dataset", "BUIL
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 BUILT_IN = ("restaurants", "synthetic")
-_TABLE_NAMES = ("users", "items", "interactions")
 
 
 def load_own_dataset(*args, **kwargs) -> Dataset:
@@ -26,7 +25,8 @@ def load_own_dataset(*args, **kwargs) -> Dataset:
 
 def load_dataset(name_or_dir: str | Path, schema: dict | str | Path | None = None) -> Dataset:
     """A built-in by name ("restaurants", "synthetic"), or a folder holding either the raw restaurant
-    files or users/items/interactions tables (.csv or .parquet) with a schema.json (or `schema`).
+    files or users/items/interactions tables (.csv, .tsv or .parquet, or the files its schema names in
+    "files") with a schema.json (or `schema`); the dataset is called by the schema's "name", else the folder's.
     A built-in name wins over a folder of the same name in the working directory (use "./synthetic")."""
     if isinstance(name_or_dir, str) and name_or_dir in BUILT_IN:
         directory = SAMPLE_DATA / str(name_or_dir)
@@ -41,14 +41,8 @@ def load_dataset(name_or_dir: str | Path, schema: dict | str | Path | None = Non
         from attnrec.data.synthetic import load_synthetic
         return load_synthetic(directory)
     from attnrec.data.own import load_own_dataset as load
-    tables = {t: _find_table(directory, t) for t in _TABLE_NAMES}
-    schema_source = schema if schema is not None else directory / "schema.json"
-    return load(tables["users"], tables["items"], tables["interactions"], schema_source,
-                name=directory.name, source=str(directory))
-
-
-def _find_table(directory: Path, stem: str) -> Path:
-    for suffix in (".csv", ".parquet", ".pq"):
-        if (directory / f"{stem}{suffix}").exists():
-            return directory / f"{stem}{suffix}"
-    raise DataError(f"no {stem}.csv or {stem}.parquet in {directory}", file=f"{stem}.csv")
+    from attnrec.data.own import load_schema, schema_tables
+    loaded = load_schema(schema if schema is not None else directory / "schema.json")
+    tables = schema_tables(directory, loaded)  # the files the schema names, else users/items/interactions
+    return load(tables["users"], tables["items"], tables["interactions"], loaded,
+                name=loaded.get("name") or directory.name, source=str(directory))

@@ -24,16 +24,22 @@ from attnrec.limits import LIMITS, Limits, mb
 
 __all__ = ["read_table", "read_parquet_arrow", "first_data_row", "TABLE_SUFFIXES"]
 
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+ENCODINGS = ("utf-8", "latin-1")
 first_data_row = 2  # spreadsheet numbering: header is row 1
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None, limits: Limits = LIMITS) -> pd.DataFrame:
-    """Read a CSV or Parquet table from a path or from bytes (a browser upload) plus its filename.
+def read_table(source: str | Path | bytes, filename: str | None = None, limits: Limits = LIMITS, *,
+               format: str | None = None, separator: str | None = None, columns: list[str] | None = None,
+               encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a CSV/TSV or Parquet table from a path or from bytes (a browser upload) plus its filename.
 
-    The format follows the file name's suffix. CSV values are strings (`dtype=object`); Parquet keeps
-    its column types. Raises DataError for empty files, non-UTF-8 bytes, ragged rows, duplicate or
-    blank header names, unreadable Parquet.
+    The format follows the file name's suffix (.csv comma, .tsv tab, .parquet/.pq), or `format`
+    ("csv" | "tsv" | "parquet") for any other name (e.g. MovieLens' u.data). Text options: `separator` (one
+    character), `columns` (the file has no header row: these are its column names; rows then count from 1),
+    `encoding` ("utf-8" or "latin-1"). CSV values are strings (`dtype=object`); Parquet keeps its column
+    types. Raises DataError for empty files, undecodable bytes, ragged rows, duplicate or blank header
+    names, unreadable Parquet.
     """
     if isinstance(source, (bytes, bytearray)):
         if not filename:
@@ -49,20 +55,30 @@ def read_table(source: str | Path | bytes, filename: str | None = None, limits: 
         except OSError as err:  # a folder, no permission, an I/O error
             raise DataError(f"cannot be read ({err.strerror or err})", file=str(path)) from None
     suffix = Path(name).suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(data, name, limits)
-    if suffix in (".parquet", ".pq"):
+    kind = format or {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(suffix)
+    if kind is None and separator is not None:
+        kind = "csv"
+    if kind in ("csv", "tsv"):
+        if encoding not in ENCODINGS:
+            raise DataError(f"unsupported encoding '{encoding}'; use one of {list(ENCODINGS)}", file=name)
+        delimiter = separator or ("\t" if kind == "tsv" else ",")
+        if len(delimiter) != 1 or delimiter in "\r\n\"":
+            raise DataError(f"the separator must be one character other than a quote or a line break, got "
+                            f"{delimiter!r}", file=name)
+        return _read_csv(data, name, limits, delimiter=delimiter, columns=columns, encoding=encoding)
+    if kind == "parquet":
         return _read_parquet(data, name, limits)
-    raise DataError(f"unsupported file type '{suffix or name}'; use .csv or .parquet", file=name)
+    raise DataError(f"unsupported file type '{suffix or name}'; use .csv, .tsv or .parquet", file=name)
 
 
-def _read_csv(data: bytes, name: str, limits: Limits = LIMITS) -> pd.DataFrame:
+def _read_csv(data: bytes, name: str, limits: Limits = LIMITS, delimiter: str = ",",
+              columns: list[str] | None = None, encoding: str = "utf-8") -> pd.DataFrame:
     if not data.strip():
         raise DataError("the file is empty", file=name)
-    text = _decode_utf8(data, name)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text = _decode_utf8(data, name, delimiter) if encoding == "utf-8" else data.decode(encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [str(h).strip() for h in columns] if columns is not None else [h.strip() for h in next(reader)]
         _check_header(header, name)
         _check_width(len(header), name, limits)
         max_rows = min(limits.table_rows, limits.table_cells // max(len(header), 1))
@@ -71,8 +87,9 @@ def _read_csv(data: bytes, name: str, limits: Limits = LIMITS) -> pd.DataFrame:
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank lines (often a trailing newline) carry nothing
             if len(record) != len(header):
+                what = "comma" if delimiter == "," else f"separator {delimiter!r}"
                 raise DataError(f"has {len(record)} fields but the header has {len(header)} "
-                                f"(a missing or extra comma, or an unquoted comma inside a value)",
+                                f"(a missing or extra {what}, or an unquoted {what} inside a value)",
                                 file=name, row=reader.line_num)
             if len(rows) >= max_rows:
                 raise DataError(_too_many_rows(f"more than {len(rows):,}", len(header), limits), file=name,
@@ -88,7 +105,7 @@ def _read_csv(data: bytes, name: str, limits: Limits = LIMITS) -> pd.DataFrame:
             problem = f"cannot be read as CSV ({err})"
         raise DataError(problem, file=name, row=max(reader.line_num, 1)) from None
     if not rows:
-        raise DataError("has a header but no data rows", file=name)
+        raise DataError("has a header but no data rows" if columns is None else "has no data rows", file=name)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame.attrs["source_file"] = name
     # file line of each row, for error messages; an array because pandas deep-copies attrs often
@@ -107,15 +124,15 @@ def _check_width(columns: int, name: str, limits: Limits) -> None:
         raise DataError(f"has {columns:,} columns, over the limit of {limits.table_columns:,}", file=name, row=1)
 
 
-def _decode_utf8(data: bytes, name: str) -> str:
+def _decode_utf8(data: bytes, name: str, delimiter: str = ",") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         start = err.start
         line_start = data.rfind(b"\n", 0, start) + 1
         row = data.count(b"\n", 0, start) + 1
-        header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
-        field_index = data[line_start:start].count(b",")  # good enough to point at the column
+        header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(delimiter)
+        field_index = data[line_start:start].count(delimiter.encode())  # good enough to point at the column
         column = header[field_index].strip() if field_index < len(header) else None
         raise DataError(f"is not valid UTF-8 text (byte 0x{data[start]:02X}); save the file as UTF-8",
                         file=name, row=row, column=column) from None

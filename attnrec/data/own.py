@@ -1,17 +1,33 @@
-"""Your own data: users, items and interactions tables (CSV or Parquet) plus a schema JSON.
+"""Your own data: users, items and interactions tables (CSV, TSV or Parquet) plus a schema JSON.
 
-Schema (every key but the two ids is optional; unknown keys are errors, so typos are caught):
-    {"user_id": "uid", "item_id": "iid",
+The schema's published form is the JSON Schema `attnrec/data/schema.json` (shipped with the package; every
+key is described there and in the README). In short (every key but the two ids is optional; unknown keys are
+errors, so typos are caught):
+    {"name": "my films",                                 # the dataset's name (default: the folder's)
+     "user_id": "uid", "item_id": "iid",
+     "item_name": "title",                               # display only: names items beside their ids
+     "files": {"users": "u.user",                        # default users/items/interactions .csv/.parquet
+               "interactions": {"path": "u.data", "separator": "\t", "header": false,
+                                "columns": ["uid", "iid", "rating", "ts"]}},
      "label": {"column": "rating", "threshold": 4},     # label = rating ≥ threshold; omit → every row positive
      "timestamp": "ts",
-     "user_features": {"age": {"kind": "numeric"}, "tags": {"kind": "multi", "separator": ";"}},
-     "item_features": {"genre": {"kind": "categorical"}},
+     "user_features": {"age": {"kind": "numeric"}, "tags": {"kind": "multi", "separator": ";"},
+                       "zip3": {"kind": "categorical", "column": "zip", "prefix": 3}},
+     "item_features": {"year": {"kind": "date", "column": "released", "part": "year", "format": "%d-%b-%Y"},
+                       "genres": {"kind": "flags", "columns": ["Action", "Comedy", "Drama"]}},
      "aligned_pairs": [{"user": "fav_genre", "item": "genre", "name": "genre"}],
+     "aligned_dimensions": [...],                        # aligned mode written out in full (see the JSON Schema)
      "missing_values": ["", "?"]}                       # cells read as missing (default shown)
 
+Derived features (computed at load, then ordinary features): "date" → a number (year, month or weekday)
+from a date column; "prefix": N on a categorical → its first N characters; "flags" → several 0/1 columns
+as one multi-valued field whose values are the columns set to 1. The loaded `Dataset.schema` holds the
+resulting kinds (numeric / categorical / multi), each derived spec keeping its recipe under "derived".
+
 Loading validates everything first and builds the Dataset only when all is well (never half-loads);
-each problem is a DataError naming the file, the row (header = row 1) and the column. Nothing is ever
-unpickled: CSV is parsed as text and Parquet through pyarrow.
+each problem is a DataError naming the file, the row (header = row 1; a file without a header row counts
+from 1) and the column, or for the schema the key path. Nothing is ever unpickled: text is parsed as text
+and Parquet through pyarrow.
 """
 from __future__ import annotations
 
@@ -29,15 +45,21 @@ from attnrec.limits import LIMITS
 
 __all__ = ["load_schema", "validate_schema", "load_own_dataset", "read_table", "TableSource",
            "DEFAULT_MISSING", "missing_mask", "require_columns", "check_unique_ids", "parse_numeric",
-           "check_known_ids", "row_number", "check_trainable"]
+           "check_known_ids", "row_number", "check_trainable", "json_schema", "check_json_schema",
+           "schema_tables"]
 
 # a path, a table already read by `read_table`, or (filename, bytes) from an upload
 TableSource = Union[str, Path, pd.DataFrame, tuple[str, bytes]]
 DEFAULT_MISSING = ("", "?")
 SCHEMA_KEYS = {"user_id", "item_id", "label", "timestamp", "user_features", "item_features",
-               "aligned_pairs", "aligned_dimensions", "missing_values", "item_name", "name", "description"}
-FEATURE_KINDS = {"categorical", "numeric", "multi"}
-FEATURE_KEYS = {"kind", "separator"}
+               "aligned_pairs", "aligned_dimensions", "missing_values", "item_name", "name", "description",
+               "files"}
+FEATURE_KINDS = {"categorical", "numeric", "multi"}          # what a loaded feature is (and a pair may be)
+DERIVED_KINDS = {"date", "flags"}                             # computed at load into a FEATURE_KIND
+FEATURE_KEYS = {"kind", "separator", "column", "part", "format", "prefix", "columns", "names"}
+TABLE_ROLES = ("users", "items", "interactions")
+DATE_PARTS = {"year": lambda d: d.year, "month": lambda d: d.month, "weekday": lambda d: d.weekday()}
+JSON_SCHEMA = "schema.json"  # beside this module, shipped as package data
 PAIR_KEYS = {"user", "item", "name", "kind", "range"}
 LABEL_KEYS = {"column", "threshold"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -106,10 +128,14 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
                 raise DataError(f"{side} feature '{column}': allowed keys are {sorted(FEATURE_KEYS)}",
                                 file=file, column=column)
             kind = spec.get("kind", "categorical")
-            if kind not in FEATURE_KINDS:
+            if kind not in FEATURE_KINDS | DERIVED_KINDS:
                 raise DataError(f"{side} feature '{column}': unknown kind '{kind}'; use one of "
-                                f"{sorted(FEATURE_KINDS)}", file=file, column=column)
-            spec = {"kind": kind, **({"separator": spec.get("separator", ";")} if kind == "multi" else {})}
+                                f"{sorted(FEATURE_KINDS | DERIVED_KINDS)}", file=file, column=column)
+            spec = {**spec, "kind": kind, **({"separator": spec.get("separator", ";")} if kind == "multi" else {})}
+            if kind == "flags" and "names" in spec and len(spec["names"]) != len(spec.get("columns", [])):
+                raise DataError(f"{side} feature '{column}': 'names' has {len(spec['names'])} entries but "
+                                f"'columns' has {len(spec.get('columns', []))}; give one name per column",
+                                file=file, column=column)
             normalised[column] = spec
         out[f"{side}_features"] = normalised
     pairs = schema.get("aligned_pairs", [])
@@ -126,6 +152,62 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
     if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
         raise DataError("'missing_values' must be a list of strings", file=file)
     out["missing_values"] = missing
+    check_json_schema(schema, file)
+    for role, spec in (schema.get("files") or {}).items():
+        path = spec if isinstance(spec, str) else spec["path"]
+        if Path(path).is_absolute() or ".." in Path(path).parts or "\\" in path:
+            raise DataError(f"at files.{role}: '{path}' must be a path inside the schema's folder (relative, "
+                            f"no '..')", file=file)
+        if isinstance(spec, dict) and spec.get("header") is False and not spec.get("columns"):
+            raise DataError(f"at files.{role}: a file without a header row needs 'columns' (its column names)",
+                            file=file)
+    return out
+
+
+def json_schema() -> dict:
+    """The published JSON Schema of the own-data schema (attnrec/data/schema.json)."""
+    from importlib.resources import files
+    return json.loads(files("attnrec.data").joinpath(JSON_SCHEMA).read_text(encoding="utf-8"))
+
+
+def _validator():
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        from jsonschema import Draft202012Validator
+        _VALIDATOR = Draft202012Validator(json_schema())
+    return _VALIDATOR
+
+
+_VALIDATOR = None
+
+
+def check_json_schema(schema: dict, file: str = "schema.json") -> None:
+    """Validate against the JSON Schema; the first problem becomes a DataError naming the file and the key
+    path (e.g. "at item_features.year.part: 'decade' is not one of ['year', 'month', 'weekday']")."""
+    from jsonschema.exceptions import best_match
+    error = best_match(_validator().iter_errors(schema))
+    if error is None:
+        return
+    if error.validator == "oneOf" and error.context:  # say what the closest alternative missed
+        # an object is judged by the object form, not by "is not one of the short names"
+        relevant = [e for e in error.context if not (isinstance(error.instance, dict) and not e.relative_path
+                                                     and e.validator in ("enum", "type"))]
+        error = best_match(relevant or error.context)
+    path = _key_path(error.absolute_path)
+    message = error.message
+    if error.validator == "not":
+        message = f"has keys that do not go with its kind ({json.dumps(error.instance)[:200]})"
+    elif error.validator == "const" and path.endswith(".kind"):  # e.g. "part" given to a flags feature
+        parent = path[:-len(".kind")]
+        message = f"the keys given need kind {error.validator_value!r}, not {error.instance!r}"
+        path = parent
+    raise DataError(f"at {path or 'the top level'}: {message}", file=file)
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
@@ -257,14 +339,23 @@ def load_own_dataset(users: TableSource, items: TableSource, interactions: Table
     tables = {"users": _read(users, "users"), "items": _read(items, "items"),
               "interactions": _read(interactions, "interactions")}
     u, i, x = tables["users"], tables["items"], tables["interactions"]
+    derived = {side: {k: spec for k, spec in schema[f"{side}_features"].items() if _is_derived(spec)}
+               for side in ("user", "item")}
 
     # 1. every column the schema names exists
     require_columns(u, [schema["user_id"]], "the schema's user_id")
     require_columns(i, [schema["item_id"]], "the schema's item_id")
-    require_columns(u, schema["user_features"], "named in user_features")
-    require_columns(i, schema["item_features"], "named in item_features")
-    require_columns(u, [p["user"] for p in schema["aligned_pairs"]], "named in aligned_pairs")
-    require_columns(i, [p["item"] for p in schema["aligned_pairs"]], "named in aligned_pairs")
+    for side, frame in (("user", u), ("item", i)):
+        features = schema[f"{side}_features"]
+        require_columns(frame, [c for c in features if c not in derived[side]], f"named in {side}_features")
+        for key, spec in derived[side].items():
+            sources = spec["columns"] if spec["kind"] == "flags" else [spec.get("column", key)]
+            require_columns(frame, sources, f"the source of {side} feature '{key}'")
+            if key in frame.columns and key not in sources:
+                raise DataError(f"{side} feature '{key}' is derived from {sources} but the file already has a "
+                                f"column '{key}'; give the feature another name", file=_file(frame), column=key)
+        pair_columns = [p[side] for p in schema["aligned_pairs"] if p[side] not in derived[side]]
+        require_columns(frame, pair_columns, "named in aligned_pairs")
     require_columns(x, [schema["user_id"], schema["item_id"]], "interactions need both ids")
     if schema.get("label"):
         require_columns(x, [schema["label"]["column"]], "the schema's label column")
@@ -284,8 +375,9 @@ def load_own_dataset(users: TableSource, items: TableSource, interactions: Table
     # 3. numbers are numbers
     numeric = {side: [c for c, s in schema[f"{side}_features"].items() if s["kind"] == "numeric"]
                for side in ("user", "item")}
-    numeric["user"] += [p["user"] for p in schema["aligned_pairs"] if p.get("kind") == "numeric"]
-    numeric["item"] += [p["item"] for p in schema["aligned_pairs"] if p.get("kind") == "numeric"]
+    for side in ("user", "item"):
+        numeric[side] += [p[side] for p in schema["aligned_pairs"]
+                          if p.get("kind") == "numeric" and p[side] not in derived[side]]
     parsed = {"user": {c: parse_numeric(u, c, missing_values=missing_values) for c in numeric["user"]},
               "item": {c: parse_numeric(i, c, missing_values=missing_values) for c in numeric["item"]}}
     label = None
@@ -293,9 +385,19 @@ def load_own_dataset(users: TableSource, items: TableSource, interactions: Table
         label = parse_numeric(x, schema["label"]["column"], required=True, missing_values=missing_values)
     timestamp = _parse_timestamp(x, schema["timestamp"], missing_values) if schema.get("timestamp") else None
 
-    # 4. all valid: build
-    users_table = _side_table(u, schema["user_id"], parsed["user"], missing_values, "user_id")
-    items_table = _side_table(i, schema["item_id"], parsed["item"], missing_values, "item_id")
+    # 4. derived features (dates, prefixes, flag groups); each bad cell names its file, row and column
+    made = {side: {key: _derive(frame, key, spec, missing_values) for key, spec in derived[side].items()}
+            for side, frame in (("user", u), ("item", i))}
+    dropped = {side: {c for spec in derived[side].values() if spec["kind"] == "flags" for c in spec["columns"]}
+               - set(schema[f"{side}_features"]) - {p[side] for p in schema["aligned_pairs"]}
+               for side in ("user", "item")}
+
+    # 5. all valid: build
+    users_table = _side_table(u, schema["user_id"], {**parsed["user"], **made["user"]}, missing_values, "user_id",
+                              drop=dropped["user"])
+    items_table = _side_table(i, schema["item_id"], {**parsed["item"], **made["item"]}, missing_values, "item_id",
+                              drop=dropped["item"])
+    schema = _compiled(schema, derived)
     frame = pd.DataFrame({"user_id": x[schema["user_id"]].astype(str).str.strip().to_numpy(),
                           "item_id": x[schema["item_id"]].astype(str).str.strip().to_numpy()})
     frame["label"] = ((label.to_numpy() >= schema["label"]["threshold"]).astype(int)
@@ -364,11 +466,131 @@ def _parse_timestamp(frame: pd.DataFrame, column: str, missing_values) -> pd.Ser
 
 
 def _side_table(frame: pd.DataFrame, id_column: str, numbers: dict[str, pd.Series], missing_values,
-                index_name: str) -> pd.DataFrame:
+                index_name: str, drop=()) -> pd.DataFrame:
+    """The side's table for display and encoding: the file's columns (parsed numbers and derived features
+    replacing their source where they share its name), flag columns folded into their group, new derived
+    features after them."""
     table = pd.DataFrame(index=pd.Index(frame[id_column].astype(str).str.strip().to_numpy(), name=index_name))
     for column in frame.columns:
-        if column == id_column:
+        if column == id_column or column in drop:
             continue
         values = numbers[column] if column in numbers else clean_text(frame[column], missing_values)
         table[column] = values.to_numpy()
+    for column, values in numbers.items():
+        if column not in table.columns:
+            table[column] = values.to_numpy()
     return table
+
+
+# ---------- derived features ----------
+
+def _is_derived(spec: dict) -> bool:
+    return spec.get("kind") in DERIVED_KINDS or "prefix" in spec
+
+
+def _derive(frame: pd.DataFrame, key: str, spec: dict, missing_values) -> pd.Series:
+    if spec["kind"] == "date":
+        return _date_part(frame, spec.get("column", key), spec["part"], spec.get("format", "%Y-%m-%d"),
+                          missing_values).rename(key)
+    if spec["kind"] == "flags":
+        return _flags(frame, spec["columns"], spec.get("names") or spec["columns"], missing_values,
+                      _flag_separator(spec)).rename(key)
+    text = clean_text(frame[spec.get("column", key)], missing_values)  # a prefix of a categorical
+    return text.map(lambda v: v[:spec["prefix"]] if isinstance(v, str) else v).rename(key)
+
+
+def _date_part(frame: pd.DataFrame, column: str, part: str, fmt: str, missing_values) -> pd.Series:
+    """year / month / weekday (Monday = 0) of each date, as float64 (missing → NaN)."""
+    from datetime import date, datetime
+
+    take = DATE_PARTS[part]
+    missing = missing_mask(frame[column], missing_values)
+    out = np.full(len(frame), np.nan)
+    for pos, cell in enumerate(frame[column].tolist()):
+        if missing[pos]:
+            continue
+        if isinstance(cell, (datetime, date, pd.Timestamp)):  # a Parquet date column
+            out[pos] = float(take(cell))
+            continue
+        text = str(cell).strip()
+        try:
+            out[pos] = float(take(datetime.strptime(text, fmt)))
+        except ValueError:
+            raise DataError(f"'{text}' is not a date in the format '{fmt}'", file=_file(frame),
+                            row=row_number(frame, pos), column=column) from None
+    return pd.Series(out, index=frame.index)
+
+
+_FLAG_TRUE, _FLAG_FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no"}
+
+
+def _flag_separator(spec: dict) -> str:
+    names = spec.get("names") or spec["columns"]
+    return next(sep for sep in ("|", ";", "/", "\x1f") if not any(sep in n for n in names))
+
+
+def _flags(frame: pd.DataFrame, columns: list[str], names: list[str], missing_values, separator: str) -> pd.Series:
+    """One multi-valued cell per row: the names of the flag columns that are 1 (a missing flag is not set)."""
+    chosen: list[list[str]] = [[] for _ in range(len(frame))]
+    for column, name in zip(columns, names):
+        missing = missing_mask(frame[column], missing_values)
+        for pos, cell in enumerate(frame[column].tolist()):
+            if missing[pos]:
+                continue
+            text = str(cell).strip().lower()
+            if text in _FLAG_TRUE:
+                chosen[pos].append(name)
+            elif text not in _FLAG_FALSE:
+                raise DataError(f"'{str(cell).strip()}' where a flag (0 or 1) is expected", file=_file(frame),
+                                row=row_number(frame, pos), column=column)
+    return pd.Series([separator.join(c) if c else np.nan for c in chosen], index=frame.index, dtype=object)
+
+
+def _compiled(schema: dict, derived: dict) -> dict:
+    """The schema the rest of attnrec reads: each derived feature as the kind it became (numeric, categorical,
+    multi), its recipe kept under "derived"."""
+    out = dict(schema)
+    for side in ("user", "item"):
+        features = {}
+        for key, spec in schema[f"{side}_features"].items():
+            if key in derived[side]:
+                kind = {"date": "numeric", "flags": "multi"}.get(spec["kind"], "categorical")
+                spec = {"kind": kind, **({"separator": _flag_separator(spec)} if kind == "multi" else {}),
+                        "derived": dict(spec)}
+            features[key] = spec
+        out[f"{side}_features"] = features
+    return out
+
+
+# ---------- files named by the schema ----------
+
+def schema_tables(directory: str | Path, schema: dict) -> dict[str, TableSource]:
+    """Each table of a data folder: the file the schema's "files" names (read with its separator, header
+    and encoding), else users / items / interactions with .csv, .tsv, .parquet or .pq."""
+    directory = Path(directory)
+    files = schema.get("files") or {}
+    out: dict[str, TableSource] = {}
+    for role in TABLE_ROLES:
+        spec = files.get(role)
+        if spec is None:
+            out[role] = _default_table(directory, role)
+            continue
+        spec = {"path": spec} if isinstance(spec, str) else spec
+        path = directory / spec["path"]
+        if not path.is_file():
+            raise DataError(f"the {role} file named in the schema's files.{role} was not found", file=spec["path"])
+        kind = spec.get("format")
+        if kind is None and path.suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
+            kind = "csv"  # u.user, u.data: delimited text
+        columns = spec.get("columns") if spec.get("header") is False else None
+        out[role] = read_table(path, spec["path"], format=kind, separator=spec.get("separator"), columns=columns,
+                               encoding=spec.get("encoding", "utf-8"))
+    return out
+
+
+def _default_table(directory: Path, stem: str) -> Path:
+    for suffix in (".csv", ".tsv", ".parquet", ".pq"):
+        if (directory / f"{stem}{suffix}").exists():
+            return directory / f"{stem}{suffix}"
+    raise DataError(f"no {stem}.csv, {stem}.tsv or {stem}.parquet in {directory} (or name the file in the "
+                    f"schema's \"files\")", file=f"{stem}.csv")
