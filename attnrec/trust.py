@@ -104,8 +104,9 @@ def reference_plan(n_groups: int, what: str = "groups", exact_elsewhere: str | N
         return ReferencePlan(n_groups, True, "shapley_exact",
                              f"Ground truth: exact Shapley values over the {n_groups} {what} (all 2^{n_groups} "
                              "coalitions evaluated). Errors below are errors against the truth.")
-    message = (f"Ground truth is not available here: exact Shapley needs at most {MAX_GROUPS} groups and there are "
-               f"{n_groups} {what}. The reference is Shapley Value Sampling ({SAMPLING_REFERENCE_PERMUTATIONS} "
+    message = (f"This report card has no exact ground truth at its level: exact Shapley needs at most {MAX_GROUPS} "
+               f"groups and the card scores {n_groups} {what}. (A verdict elsewhere on the page may still be exact: "
+               f"it says which groups it compares over.) The card's reference is Shapley Value Sampling ({SAMPLING_REFERENCE_PERMUTATIONS} "
                "random permutations) — itself an estimate, so each error below mixes the method's own error "
                "with the sampler's noise, and no method can score better than the reference's accuracy.")
     if exact_elsewhere:

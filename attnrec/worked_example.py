@@ -52,7 +52,8 @@ def example_trace(dtype: torch.dtype = torch.float64) -> AttentionTrace:
 class ExampleInputs:
     """The walkthrough's editable inputs: x, y (d,), w_u, w_v (H, d, d) as float64 arrays.
 
-    w_v is always kept (W_U transposed at first) so switching from tied to untied has a W_V to show.
+    w_v is always kept so switching from tied to untied has a W_V to show; while tied it follows W_U (the page
+    copies W_U into it after every edit), so untying starts from the current W_U and S does not jump.
     """
     x: np.ndarray
     y: np.ndarray
@@ -62,7 +63,7 @@ class ExampleInputs:
     @classmethod
     def document(cls) -> "ExampleInputs":
         w = np.array(EXAMPLE_W, dtype=np.float64)[None]
-        return cls(np.array(EXAMPLE_X), np.array(EXAMPLE_Y), w, w.transpose(0, 2, 1).copy())
+        return cls(np.array(EXAMPLE_X), np.array(EXAMPLE_Y), w, w.copy())
 
     @property
     def d(self) -> int:

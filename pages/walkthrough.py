@@ -80,6 +80,8 @@ with right:
             matrix[head], _ = ui.number_editor(f"{label}{suffix}", matrix[head], names, names,
                                                key=f"walkthrough_{field}_{inputs.d}_{head}_{generation}")
             inputs = inputs.replace(**{field: matrix})
+if tied:  # W_V = W_U: keep them equal, so untying starts from the current W_U (S does not jump)
+    inputs = inputs.replace(w_v=inputs.w_u.copy())
 st.session_state[STATE] = inputs
 
 trace = inputs.trace(tied=tied, temperature=float(tau)).pair()

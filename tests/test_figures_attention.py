@@ -18,7 +18,7 @@ def test_heatmap_shows_the_weights_and_one_clickable_marker_per_cell():
     heat, = _traces(fig, "heatmap")
     np.testing.assert_array_equal(np.asarray(heat.z), weights)
     assert list(heat.x) == names and list(heat.y) == ["head 1", "head 2", "head 3"]
-    assert heat.zmin == 0 and heat.zmax == pytest.approx(weights.max())
+    assert heat.zmin == 0 and heat.zmax == pytest.approx(max(weights.max(), 4 / 5))
     cells, = _traces(fig, "scatter")
     assert cells.marker.opacity == 0 and cells.marker.symbol == "square"
     custom = np.asarray(cells.customdata)
@@ -37,9 +37,38 @@ def test_sides_use_their_own_hue_and_shared_range():
     user_scale = [c for _, c in _traces(user, "heatmap")[0].colorscale]
     item_scale = [c for _, c in _traces(item, "heatmap")[0].colorscale]
     assert user_scale != item_scale
-    assert _traces(user, "heatmap")[0].zmax == 0.9 == _traces(item, "heatmap")[0].zmax
+    # shared, and never under min(1, 4/d): with d = 3 the range runs to 1
+    assert _traces(user, "heatmap")[0].zmax == 1.0 == _traces(item, "heatmap")[0].zmax
     with pytest.raises(ValueError, match="side"):
         attention_heatmap(weights, None, "A", side="both")
+
+
+def _colour_at(heat, value):
+    """The colour plotly draws for `value`: the scale stop at value's fraction of [zmin, zmax] (stops only)."""
+    fraction = (value - heat.zmin) / (heat.zmax - heat.zmin)
+    stops = [(float(p), c) for p, c in heat.colorscale]
+    return min(stops, key=lambda s: abs(s[0] - fraction))
+
+
+def test_uniform_attention_is_white_and_the_uniform_level_is_marked():
+    d = 8
+    flat = np.full((2, d), 1 / d)
+    peaked = np.array([[0.65] + [0.05] * 7, [0.01] * 7 + [0.93]])
+    for weights in (flat, peaked):
+        heat = _traces(attention_heatmap(weights, None, "A_U", side="user"), "heatmap")[0]
+        position, colour = _colour_at(heat, 1 / d)
+        assert position == pytest.approx((1 / d) / heat.zmax) and colour == "#ffffff"
+        assert list(heat.colorbar.tickvals) == pytest.approx([0, 1 / d, heat.zmax])
+        assert heat.colorbar.ticktext[1] == "uniform 0.125"
+    # a flat head does not fill the colour range: 1/d sits at most a quarter of the way up
+    flat_heat = _traces(attention_heatmap(flat, None, "A_U"), "heatmap")[0]
+    assert (1 / d) / flat_heat.zmax <= 0.25 + 1e-9
+    # below uniform is grey, the top is the side's darkest colour
+    assert flat_heat.colorscale[0][1] == "#bdbdbd"
+    assert flat_heat.colorscale[-1][1] == "rgb(8,48,107)"   # plotly's Blues, darkest
+    # only some columns shown: the caller says what uniform is
+    part = _traces(attention_heatmap(peaked[:, :3], None, "A", uniform=1 / d), "heatmap")[0]
+    assert part.colorbar.tickvals[1] == pytest.approx(1 / d)
 
 
 def test_signed_heatmap_is_centred_on_zero():

@@ -223,7 +223,7 @@ def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_r
     assert at.radio(key="attributions_baseline").value == "mean"
     at.radio(key="attributions_baseline").set_value("zeros").run()
     assert not at.exception, at.exception
-    warning = next(w.value for w in at.warning if w.value.startswith("Ground truth is not available"))
+    warning = next(w.value for w in at.warning if w.value.startswith("This report card has no exact ground truth"))
     assert "18 fields" in warning and "Shapley Value Sampling (200 random permutations)" in warning
     target = targets_for(aligned, aligned.user_rows([user]), aligned.item_rows([item]), "fields", "zeros")
     direct = report_card(target, methods=PAGE_DEFAULT_COMPARE)

@@ -130,16 +130,29 @@ def test_untied_heads_and_temperature(at):
     at.number_input(key="walkthrough_heads").set_value(2).run()
     at.number_input(key="walkthrough_tau").set_value(0.5).run()
     assert not any("Tied mode" in box.value for box in at.info)
-    # W_V starts as W_Uᵀ; give head 2's W_V an edit of our own, then check against the reference.
+    # W_V starts as the current W_U; give head 2's W_V an edit of our own, then check against the reference.
     at.radio(key=f"walkthrough_edit_head_{GENERATION}").set_value(1).run()
     at = edit(at, f"walkthrough_w_v_3_1_{GENERATION}", {0: {"dim 3": "4"}})
     inputs = at.session_state["walkthrough_inputs"]
     assert inputs.w_v[1, 0, 2] == 4 and inputs.heads == 2
     np.testing.assert_array_equal(inputs.w_u[0], DOC_W)
-    np.testing.assert_array_equal(inputs.w_v[0], np.array(DOC_W).T)
+    np.testing.assert_array_equal(inputs.w_v[0], DOC_W)
     ref = reference(inputs.x, inputs.y, inputs.w_u, inputs.w_v, tau=0.5)
     assert not np.allclose(ref["a_u"], ref["a_v"])
     assert_page_shows(at, ref)
+
+
+def test_untie_starts_from_the_edited_w_u_so_s_does_not_jump(at):
+    """The issue's bug: untying used the transpose of the *original* W, discarding the edits."""
+    at = edit(at, f"walkthrough_w_u_3_0_{GENERATION}", {0: {"dim 1": "-3"}, 2: {"dim 3": "0.5"}})
+    edited = np.array(DOC_W)
+    edited[0, 0], edited[2, 2] = -3, 0.5
+    tied_ref = reference(DOC_X, DOC_Y, [edited], [edited])
+    assert_page_shows(at, tied_ref)
+    at.toggle(key="walkthrough_tied").set_value(False).run()
+    inputs = at.session_state["walkthrough_inputs"]
+    np.testing.assert_array_equal(inputs.w_v[0], edited)
+    assert_page_shows(at, tied_ref)      # the same S: nothing was edited by untying
 
 
 def test_d_grows_and_shrinks(at):

@@ -84,18 +84,24 @@ def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title
 
 
 def attention_heatmap(weights, dimension_names: Sequence[str] | None = None, title: str = "Attention weights",
-                      side: str = "user", zmax: float | None = None) -> go.Figure:
-    """Heads × dimensions attention weights (each row sums to 1) on the side's sequential scale.
+                      side: str = "user", zmax: float | None = None, uniform: float | None = None) -> go.Figure:
+    """Heads × dimensions attention weights (each row sums to 1), coloured against the uniform level.
 
-    `zmax` lets two heatmaps (A_U and A_V) share one colour range; by default it is the largest weight.
+    `uniform` is the weight of a head that spreads evenly (1/d; default 1 / the number of columns given — pass
+    it when only some columns are shown). It is white on the scale, grey below, the side's colour above, and
+    marked on the colour bar, so a near-uniform head reads as flat. The range runs to the largest weight
+    (`zmax`, shared by A_U and A_V) but at least to min(1, 4 × uniform), so small ripples around 1/d stay pale.
     Click selections report customdata [head index, dimension index].
     """
     values = _as_heads_by_dims("weights", weights)
     names = unique_names(dimension_names, values.shape[1])
+    level = 1.0 / values.shape[1] if uniform is None else float(uniform)
     top = float(values.max()) if zmax is None else float(zmax)
+    top = max(top, min(1.0, 4 * level), 1e-12)
     return _matrix_figure(values, names, head_labels(values.shape[0]), title, value_label="weight", heatmap={
-        "colorscale": style.side_scale(side), "zmin": 0.0, "zmax": top if top > 0 else 1.0,
-        "colorbar": {"title": {"text": "weight"}, "thickness": 12}})
+        "colorscale": style.uniform_centred_scale(side, level / top), "zmin": 0.0, "zmax": top,
+        "colorbar": {"title": {"text": "weight"}, "thickness": 12, "tickvals": [0.0, level, top],
+                     "ticktext": ["0", f"uniform {level:.3g}", f"{top:.3g}"]}})
 
 
 def signed_heatmap(values, dimension_names: Sequence[str] | None = None, title: str = "",

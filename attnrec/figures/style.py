@@ -32,6 +32,21 @@ def side_scale(side: str) -> str:
     return {"user": USER_SCALE, "item": ITEM_SCALE}[_check_side(side)]
 
 
+BELOW_UNIFORM_COLOR = "#bdbdbd"  # attention weights under the uniform level 1/d: grey, fading to white at 1/d
+
+
+def uniform_centred_scale(side: str, uniform_fraction: float) -> list[list]:
+    """A colour scale for attention weights on [0, zmax] that is white at the uniform level (at
+    `uniform_fraction` of the range): grey below it, the side's sequential colours above it. A flat head is
+    then white, so near-uniform attention no longer fills the colour range."""
+    import plotly.colors as pc
+
+    mid = float(min(max(uniform_fraction, 0.0), 0.999))
+    ramp = getattr(pc.sequential, side_scale(side))[1:]  # drop the near-white first step: white is the middle
+    above = [[mid + (1 - mid) * (k + 1) / len(ramp), colour] for k, colour in enumerate(ramp)]
+    return [[0.0, BELOW_UNIFORM_COLOR], [mid, "#ffffff"]] + above
+
+
 def _check_side(side: str) -> str:
     if side not in ("user", "item"):
         raise ValueError(f"side must be 'user' or 'item', got {side!r}")
