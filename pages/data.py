@@ -16,17 +16,26 @@ from attnrec import ui
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.types import DataError
 from attnrec.data.uploads import (FEATURE_ROLES, TABLE_ROLES, UploadState, build_schema, dataset_from_mapping,
-                                  suggest_id_column, suggest_roles, suggest_threshold)
+                                  positive_share, suggest_id_column, suggest_roles, suggest_threshold,
+                                  suggest_timestamp)
 from attnrec.data.widths import encoding_preview
 from attnrec.limits import LIMITS
 from attnrec.safety import escape_markdown
 from attnrec.training_job import QUEUE, TrainingJob
 
 NO_LABEL = "(none: every row is a positive)"
+NO_TIMESTAMP = "(none: the hold-out is a seeded random positive)"
 
 uploads: UploadState = st.session_state.setdefault("data_uploads", UploadState())
 datasets: dict = st.session_state.setdefault("user_datasets", {})
 models: dict = st.session_state.setdefault("user_models", {})
+for saved_name in ui.saved_dataset_names():  # kept in an earlier session: train on it, upload a model for it
+    if saved_name not in datasets:
+        try:
+            datasets[saved_name] = ui.get_dataset(saved_name)
+        except (DataError, OSError, ValueError) as err:
+            st.warning(escape_markdown(f"Saved dataset '{saved_name}' could not be read: {err}"),
+                       icon=":material/warning:")
 
 
 def show_error(message: str) -> None:
@@ -112,16 +121,32 @@ if uploads.complete:
                        key=f"data_item_id_{table_key('items')}")
         interaction_item = pick("… the same id in the interactions table", list(interactions.columns), item_id,
                                 key=f"data_inter_item_{table_key('interactions')}")
-    label_options = [NO_LABEL] + [c for c in interactions.columns if c not in (interaction_user, interaction_item)]
-    left, right = st.columns(2)
+    id_columns = (interaction_user, interaction_item)
+    time_column = suggest_timestamp(interactions, exclude=id_columns)
+    label_options = [NO_LABEL] + [c for c in interactions.columns if c not in id_columns]
+    left, middle, right = st.columns(3)
     with left:
-        label = pick("Label or rating column", label_options,
-                     label_options[1] if len(label_options) > 1 else NO_LABEL,
+        rating_like = [c for c in label_options[1:] if c != time_column]
+        label = pick("Label or rating column", label_options, rating_like[0] if rating_like else NO_LABEL,
                      key=f"data_label_{table_key('interactions')}")
     threshold = None
     if label != NO_LABEL:
-        threshold = right.number_input("Positive when the value is ≥", value=float(suggest_threshold(interactions[label])),
-                                       key=f"data_threshold_{table_key('interactions')}_{label}")
+        threshold = middle.number_input(
+            "Positive when the value is ≥", value=float(suggest_threshold(interactions[label])),
+            key=f"data_threshold_{table_key('interactions')}_{label}",
+            help="Suggested: the upper part of the scale (1–5 stars → 4, the usual convention); rows under it "
+                 "are observed negatives.")
+        share, counted, unreadable = positive_share(interactions[label], threshold)
+        if counted:
+            middle.caption(escape_markdown(
+                f"{share:.0%} of rows are positives ({round(share * counted):,} of {counted:,} rows ≥ {threshold:g})"
+                + (f"; {unreadable:,} row(s) are not numbers (validation names them)" if unreadable else "")))
+    with right:
+        time_options = [NO_TIMESTAMP] + [c for c in interactions.columns if c not in (*id_columns, label)]
+        timestamp = pick("Timestamp column", time_options, time_column or NO_TIMESTAMP,
+                         key=f"data_timestamp_{table_key('interactions')}_{label}",
+                         help="Numbers (e.g. Unix seconds) or dates. With one, evaluation holds out each user's "
+                              "latest positive (ties: the row last in the file); without, a seeded random one.")
     st.markdown("**User columns**")
     user_roles, user_separators = roles_editor("user", users, user_id)
     st.markdown("**Item columns**")
@@ -140,6 +165,7 @@ if uploads.complete:
     mapping = dict(user_id=user_id, item_id=item_id, interaction_user=interaction_user,
                    interaction_item=interaction_item, label_column=None if label == NO_LABEL else label,
                    label_threshold=threshold, user_roles=user_roles, item_roles=item_roles,
+                   timestamp=None if timestamp == NO_TIMESTAMP else timestamp,
                    separators={**user_separators, **item_separators}, aligned_pairs=aligned_pairs)
 
     # ---- 2b. validate and keep ----------------------------------------------------------------------
@@ -157,6 +183,7 @@ if uploads.complete:
         else:
             datasets[dataset.name] = dataset
             st.session_state["data_last_kept"] = dataset.name
+            st.session_state["data_save_problem"] = ui.save_to_workspace(dataset)
             st.rerun()  # the sidebar, drawn above, lists the new dataset on the next run
     try:
         schema = build_schema(**{k: v for k, v in mapping.items() if not k.startswith("interaction_")}, name=name)
@@ -281,6 +308,7 @@ def training_progress() -> None:
     elif st.session_state.get("data_registered_job") != id(job):
         models[job.name] = snap.result
         st.session_state["data_registered_job"] = id(job)
+        st.session_state["data_save_problem"] = ui.save_to_workspace(snap.result, job.name)
         st.rerun(scope="app")  # so the sidebar and the download list see the new model
     else:
         how = "finished"
@@ -333,10 +361,42 @@ with upload_col:
                 why = getattr(err, "strerror", None) or type(err).__name__
                 show_error(f"The server could not load this checkpoint now ({why}). No model was loaded.")
             else:
-                st.session_state["data_ckpt_loaded"] = ckpt_name.strip() or "uploaded model"
+                loaded_name = ckpt_name.strip() or "uploaded model"
+                st.session_state["data_ckpt_loaded"] = loaded_name
+                st.session_state["data_save_problem"] = ui.save_to_workspace(models[loaded_name], loaded_name)
                 st.rerun()
         if st.session_state.get("data_ckpt_loaded") in models:
             st.success(escape_markdown(f"Loaded '{st.session_state['data_ckpt_loaded']}'. It is listed in the "
                                        f"sidebar on every page."))
     else:
         st.caption("Keep a dataset first: a checkpoint is checked against the dataset it will explain.")
+
+# ---- 5. workspace ------------------------------------------------------------------------------------
+st.subheader("5 · Your workspace")
+if st.session_state.get("data_save_problem"):
+    st.warning(escape_markdown(st.session_state["data_save_problem"] + "."), icon=":material/warning:")
+workspace = ui.workspace()
+saved_models = ui.saved_model_index()
+saved_sets = ui.saved_dataset_names()
+st.caption(escape_markdown(f"Datasets you keep and models you train or upload are saved in {workspace.root}, so "
+                           "they are here after a reload or a server restart, and links to them keep working. "
+                           "Models trained with the command line appear here too when saved in its models "
+                           "folder (attnrec train ... --out <workspace>/models/<name>)."))
+if not saved_sets and not saved_models:
+    st.caption("Nothing saved yet.")
+for saved_name in saved_sets:
+    row = st.columns([4, 1], vertical_alignment="center")
+    row[0].text(f"dataset · {saved_name}")
+    if row[1].button("Delete", key=f"data_ws_delete_dataset_{saved_name}",
+                     help="Delete this dataset and the models trained on it from the workspace"):
+        for gone in workspace.delete_dataset(saved_name) + [saved_name]:
+            models.pop(gone, None)
+        datasets.pop(saved_name, None)
+        st.rerun(scope="app")
+for saved_name, info in saved_models.items():
+    row = st.columns([4, 1], vertical_alignment="center")
+    row[0].text(f"model · {saved_name} · trained on {info['dataset_name']}")
+    if row[1].button("Delete", key=f"data_ws_delete_model_{saved_name}", help="Delete this model from the workspace"):
+        workspace.delete_model(saved_name)
+        models.pop(saved_name, None)
+        st.rerun(scope="app")

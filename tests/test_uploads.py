@@ -180,7 +180,7 @@ def test_suggestions_on_the_restaurant_files():
     assert roles["birth_year"] == "numeric" and roles["smoker"] == "categorical"
     assert suggest_roles(items, "placeID")["name"] == "ignore"  # free text: one value per restaurant
     assert suggest_threshold(state.tables["interactions"]["rating"]) == 1  # ratings 0..2 → midpoint 1
-    assert suggest_threshold(["1", "5", "3"]) == 3 and suggest_threshold([0, 1, 1]) == 1
+    assert suggest_threshold(["1", "5", "3"]) == 4 and suggest_threshold([0, 1, 1]) == 1  # 1–5 stars → 4
 
 
 def test_dataset_from_mapping_builds_a_dataset_with_thresholded_labels():

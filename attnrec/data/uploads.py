@@ -22,7 +22,7 @@ from attnrec.limits import LIMITS, Limits, mb
 
 __all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
            "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
-           "suggest_id_column", "suggest_threshold", "role_of", "FEATURE_ROLES",
+           "suggest_id_column", "suggest_threshold", "positive_share", "suggest_timestamp", "role_of", "FEATURE_ROLES",
            "parse_json_upload", "TABLE_ROLES"]
 
 TABLE_ROLES = ("users", "items", "interactions")
@@ -378,7 +378,9 @@ def suggest_id_column(frame, hint: str = "") -> str:
 
 
 def suggest_threshold(values) -> float | int:
-    """Label threshold default: 1 for 0/1 labels, else the midpoint of the rating range, rounded up."""
+    """Label threshold default: 1 for 0/1 labels; on a rating scale of 4 or more steps the upper quarter, the
+    field's usual convention (1–5 stars → 4, half stars 0.5–5 → 4, 1–10 → 8, 0–100 → 75); on a shorter
+    scale its midpoint, rounded up (0–2 → 1)."""
     import math
 
     import numpy as np
@@ -392,7 +394,38 @@ def suggest_threshold(values) -> float | int:
     low, high = float(numbers.min()), float(numbers.max())
     if set(numbers.unique()) <= {0.0, 1.0}:
         return 1
-    return _number(math.ceil((low + high) / 2)) if high > low else _number(high)
+    if high <= low:
+        return _number(high)
+    if high - low >= 3:
+        return _number(math.ceil(low + 0.75 * (high - low)))
+    return _number(math.ceil((low + high) / 2))
+
+
+def positive_share(values, threshold) -> tuple[float, int, int]:
+    """(share of numeric values ≥ threshold, how many are numeric, how many are not) — what a threshold
+    makes of a rating column before anything is validated (the Data page shows the share)."""
+    import numpy as np
+    import pandas as pd
+
+    numbers = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce")
+    finite = numbers[np.isfinite(numbers.astype(float))]
+    share = float((finite >= float(threshold)).mean()) if len(finite) else float("nan")
+    return share, int(len(finite)), int(len(numbers) - len(finite))
+
+
+TIME_WORDS = ("timestamp", "time", "date", "datetime", "ts", "when", "created", "rated_at")
+
+
+def suggest_timestamp(frame, exclude=()) -> str | None:
+    """The interactions column that looks like a time: named like one (timestamp, time, date, ts, …), else
+    None (the Data page then offers "none": the hold-out is random)."""
+    candidates = [c for c in frame.columns if c not in exclude]
+    for word in TIME_WORDS:
+        for column in candidates:
+            lowered = str(column).strip().lower()
+            if lowered == word or lowered.endswith(("_" + word, " " + word)) or lowered.startswith(word + "_"):
+                return column
+    return None
 
 
 # ---- what the Data page remembers between reruns -------------------------------------------------
