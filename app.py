@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/attributions.py", title="Attributions", url_path="attributions"),
     st.Page("pages/recommend.py", title="Recommend", url_path="recommend"),
     st.Page("pages/health.py", title="Model health", url_path="health"),
+    st.Page("pages/insights.py", title="Dataset-wide view", url_path="insights"),
     st.Page("pages/data.py", title="Data", url_path="data"),
 ]
 

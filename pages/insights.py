@@ -1,0 +1,239 @@
+"""Dataset-wide view: what drives the model over a sample of pairs, how it does per slice of users or items,
+and two models side by side on the same pair and the same held-out users. Computation lives in
+attnrec.insights, figures in attnrec.figures.insights."""
+import streamlit as st
+
+from attnrec import ui
+from attnrec.explain.model_targets import default_baseline
+from attnrec.figures.insights import (attribute_strip, dependence_scatter, importance_bars, importance_summary,
+                                      rank_scatter, slice_bars)
+from attnrec.health import held_out_split
+from attnrec.insights import (attribute_values, compare_held_out, compare_pair, contribution_importance,
+                              feature_groupings, ig_importance, sample_pairs, slice_columns, slice_metrics)
+from attnrec.safety import escape_markdown, markdown_code
+
+VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}
+SIDES = {"user": "users (by the user's attribute)", "item": "held-out items (by the item's attribute)"}
+
+selection = ui.sidebar()
+model = ui.require_model(selection)
+dataset = model.dataset
+
+st.title("Dataset-wide view")
+st.caption("Beyond one pair: what drives S over a sample of pairs, where the model does worse on held-out data, "
+           "and how two models of the same dataset differ.")
+ui.page_link(st, "pages/health.py", "Model health: metrics against baselines, attention heads, most-wrong pairs",
+             icon=":material/monitor_heart:")
+view = ui.choice(st.radio, "View", list(VIEWS), "insights_view", "insight", "drivers", "view",
+                 format_func=VIEWS.get, horizontal=True, label_visibility="collapsed")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_importance(model_key: str, n_pairs: int, seed: int, kind: str, _model, _dataset):
+    pairs = sample_pairs(_dataset, n_pairs, seed, catalog=_model.item_ids)
+    if kind == "fields":
+        return ig_importance(_model, pairs)
+    return contribution_importance(_model, pairs, kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_slices(model_key: str, side: str, column: str, bins: int, min_users: int, k: int, _model, _dataset):
+    return slice_metrics(_model, held_out_split(_model, _dataset), side, column, k=k, bins=bins, min_users=min_users)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_comparison(keys: tuple, seed: int, k: int, _models, _dataset):
+    from attnrec.evaluation import leave_one_out
+    return compare_held_out(_models, leave_one_out(_dataset, seed=seed), k=k)
+
+
+def model_key(name: str, the_model) -> str:
+    return f"{selection.dataset_name}/{name}@{selection.resolved_device}#{ui.object_token(the_model)}"
+
+
+# ---- what drives S -------------------------------------------------------------------------------------
+def drivers_view() -> None:
+    ui.write_url(user=None, item=None)
+    groupings = feature_groupings(model)
+    kinds = dict(groupings)
+    kinds["fields"] = f"raw fields, Integrated Gradients (baseline “{default_baseline(model)}”)"
+    controls = st.columns([2, 1, 3])
+    n_pairs = controls[0].slider("Pairs in the sample", 50, 1000, 200, step=50, key="insights_pairs",
+                                 help="Users in a seeded random order, each with up to 5 of their positives and as "
+                                      "many items they never interacted with.")
+    seed = controls[1].number_input("Seed", 0, 10_000, 0, key="insights_seed")
+    kind = controls[2].radio("Importance of", list(kinds), format_func=kinds.get, key="insights_kind",
+                             index=list(kinds).index("families" if "families" in kinds else "dimensions"))
+    with st.spinner("Explaining the sample…"):
+        importance = cached_importance(selection.model_key, int(n_pairs), int(seed), kind, model, dataset)
+    pairs = importance.pairs
+    gap = abs(importance.values.sum(axis=1) - (pairs["s"] if kind != "fields" else 0)).max() if kind != "fields" \
+        else None
+    st.caption(f"{len(pairs)} pairs ({int(pairs['label'].sum())} positives, {int((pairs['label'] == 0).sum())} "
+               f"never-interacted items) of {pairs['user_id'].nunique()} users. "
+               + (f"Exact split of S: each pair's values add up to S (largest gap {gap:.1e}). " if gap is not None
+                  else f"Integrated Gradients: each pair's values add up to {importance.total} (up to IG's "
+                       "convergence delta). ")
+               + f"Colour: the feature's value, {importance.value_meaning}, scaled per feature over the sample.")
+    summary = importance.summary()
+    value_label = "contribution to S" if kind != "fields" else "IG attribution"
+    left, right = st.columns([3, 2])
+    left.plotly_chart(importance_summary(importance.values, importance.features, importance.names,
+                                         title="Summary: one point per pair", value_label=value_label),
+                      width="stretch", key="insights_summary")
+    right.plotly_chart(importance_bars(summary, title=f"Mean |{value_label}|", value_label=f"mean |{value_label}|"),
+                       width="stretch", key="insights_bars")
+    with st.expander("All features as a table"):
+        st.dataframe(summary, hide_index=True, width="stretch",
+                     column_config={"mean_abs": st.column_config.NumberColumn("mean |value|", format="%.4g"),
+                                    "mean": st.column_config.NumberColumn("mean value", format="%+.4g"),
+                                    "share_positive": st.column_config.NumberColumn("pushes S up",
+                                                                                    format="percent")})
+
+    st.subheader("Dependence")
+    cols = st.columns(2)
+    feature = cols[0].selectbox("Feature", list(summary["feature"]), key="insights_dependence_feature")
+    value, share = importance.column(feature)
+    cols[0].plotly_chart(dependence_scatter(value, share, f"{feature}: {importance.value_meaning}",
+                                            f"{value_label} of {feature}", colour=pairs["s"], colour_label="S",
+                                            hover=[f"user {u} · item {i}" for u, i in zip(pairs["user_id"],
+                                                                                         pairs["item_id"])],
+                                            title="Its value against its share"),
+                         width="stretch", key="insights_dependence")
+    side = cols[1].radio("S by a raw attribute of the", ["user", "item"], horizontal=True, key="insights_attr_side")
+    table = dataset.users if side == "user" else dataset.items
+    column = cols[1].selectbox("Attribute", [str(c) for c in table.columns], key=f"insights_attr_{side}")
+    raw = attribute_values(dataset, pairs, side, column)
+    import pandas as pd
+    numeric = pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+    if numeric:
+        figure = dependence_scatter(raw, pairs["s"], f"{side}: {column}", "S", hover=[
+            f"user {u} · item {i}" for u, i in zip(pairs["user_id"], pairs["item_id"])], title=f"S against {column}")
+    else:
+        figure = attribute_strip(raw.astype(object).where(raw.notna(), "(missing)"), pairs["s"], "S",
+                                 f"{side}: {column}", title=f"S per value of {column}")
+    cols[1].plotly_chart(figure, width="stretch", key="insights_attribute")
+
+
+# ---- slices --------------------------------------------------------------------------------------------
+def slices_view() -> None:
+    ui.write_url(user=None, item=None)
+    controls = st.columns([2, 2, 1, 1])
+    side = controls[0].radio("Slice the held-out", list(SIDES), format_func=SIDES.get, key="insights_slice_side")
+    options = slice_columns(dataset, side)
+    if not options:
+        st.info(f"The {side} table has no column to slice by.")
+        return
+    default = next((c for c in ("city", "price", "budget", "area") if c in options), options[0])
+    column = controls[1].selectbox("Attribute", options, index=options.index(default),
+                                   key=f"insights_slice_column_{side}")
+    bins = controls[2].number_input("Bins (numbers)", 2, 10, 4, key="insights_slice_bins",
+                                    help="Numeric attributes are cut into this many quantile bins.")
+    min_users = controls[3].number_input("Min users", 1, 100, 5, key="insights_slice_min",
+                                         help="The worst slice is picked among slices with at least this many users.")
+    with st.status("Evaluating each slice on held-out data…") as status:
+        table = cached_slices(selection.model_key, side, column, int(bins), int(min_users), 10, model, dataset)
+        status.update(label=f"{len(table)} slices of the held-out users by {column}", state="complete",
+                      expanded=False)
+    worst = table[table["worst"]]
+    if len(worst):
+        row = worst.iloc[0]
+        st.warning(f"Worst slice: {escape_markdown(column)} = {markdown_code(row['slice'])} — HR@10 "
+                   f"{row['HR@10']:.3f}, NDCG@10 {row['NDCG@10']:.3f} over {int(row['users'])} users "
+                   f"(overall HR@10 {(table['HR@10'] * table['users']).sum() / table['users'].sum():.3f}).",
+                   icon=":material/warning:")
+    metric = st.radio("Bars show", ["HR@10", "NDCG@10", "attention entropy"], horizontal=True,
+                      key="insights_slice_metric")
+    st.plotly_chart(slice_bars(table, metric, title=f"{metric} per slice of {column}"), width="stretch",
+                    key="insights_slices")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"slice": st.column_config.TextColumn("slice", width="large"),
+                                "HR@10": st.column_config.NumberColumn(format="%.3f"),
+                                "NDCG@10": st.column_config.NumberColumn(format="%.3f"),
+                                "attention entropy": st.column_config.NumberColumn(
+                                    "mean attention entropy", format="%.3f",
+                                    help="Normalised entropy of A_U and A_V over attention units (0 = one unit, "
+                                         "1 = uniform), averaged over heads, sides and the slice's held-out pairs."),
+                                "worst": st.column_config.CheckboxColumn("worst")})
+    st.caption("Leave-one-out held-out pairs (the split Model health uses), ranked against every item the user never "
+               "interacted with; a user slice uses the user's attribute, an item slice the held-out item's. "
+               "Small slices are noisy.")
+
+
+# ---- two models ----------------------------------------------------------------------------------------
+def models_view() -> None:
+    names = ui.model_names(selection.dataset_name)
+    if len(names) < 2:
+        st.info(f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another on the "
+                "Data page to compare.")
+        ui.write_url(user=None, item=None)
+        return
+    picks = st.columns(2)
+    name_a = picks[0].selectbox("Model A", names, index=names.index(selection.model_name), key="insights_model_a")
+    others = [n for n in names if n != name_a]
+    name_b = picks[1].selectbox("Model B", others, key="insights_model_b")
+    model_a = ui.get_model(selection.dataset_name, name_a, selection.resolved_device)
+    model_b = ui.get_model(selection.dataset_name, name_b, selection.resolved_device)
+    models = {name_a: model_a, name_b: model_b}
+    if set(model_a.item_ids) != set(model_b.item_ids) or set(model_a.user_ids) != set(model_b.user_ids):
+        st.warning("These two models do not know the same users and items; compare models of one catalog.")
+        return
+
+    st.subheader("One pair under both models")
+    item_name = dataset.schema.get("item_name")
+
+    def item_label(item_id: str) -> str:
+        if item_name in dataset.items.columns:
+            return f"{item_id} · {dataset.items.at[item_id, item_name]}"
+        return item_id
+
+    positives = dataset.positives
+    default_user = str(positives["user_id"].iloc[0]) if len(positives) else model_a.user_ids[0]
+    default_item = str(positives["item_id"].iloc[0]) if len(positives) else model_a.item_ids[0]
+    pair_cols = st.columns(2)
+    user_id = ui.choice(st.selectbox, "User", model_a.user_ids, "explore_user", "user", default_user, "user",
+                        container=pair_cols[0])
+    item_id = ui.choice(st.selectbox, "Item", model_a.item_ids, "explore_item", "item", default_item, "item",
+                        container=pair_cols[1], format_func=item_label)
+    ui.write_url(user=user_id, item=item_id)
+    summary, tops = compare_pair(models, user_id, item_id)
+    st.dataframe(summary, hide_index=True, width="stretch",
+                 column_config={"S": st.column_config.NumberColumn(format="%.4g"),
+                                "P(like)": st.column_config.NumberColumn(format="%.3f"),
+                                "rank": st.column_config.NumberColumn("rank", help="Among all catalog items."),
+                                "entropy A_U": st.column_config.NumberColumn(format="%.3f"),
+                                "entropy A_V": st.column_config.NumberColumn(format="%.3f")})
+    columns = st.columns(2)
+    for column, (name, top) in zip(columns, tops.items()):
+        column.caption(f"Largest exact contributions to S under {markdown_code(name)}")
+        column.dataframe(top, hide_index=True, width="stretch",
+                         column_config={"dimension": st.column_config.TextColumn(width="large"),
+                                        "contribution": st.column_config.NumberColumn(format="%+.4g"),
+                                        "share of S": st.column_config.NumberColumn(format="percent")})
+
+    st.subheader("The same held-out users")
+    default_seed = int((model_a.config.get("evaluation") or {}).get("seed", 0))
+    seed = st.number_input("Split seed", 0, 10_000, default_seed, key="insights_split_seed",
+                           help="Leave-one-out: one positive per user held out; both models are ranked on it.")
+    with st.status("Ranking every held-out item under both models…") as status:
+        result = cached_comparison((model_key(name_a, model_a), model_key(name_b, model_b)), int(seed), 10,
+                                   models, dataset)
+        status.update(label=f"{len(result.ranks)} held-out users, both models", state="complete", expanded=False)
+    st.dataframe(result.metrics, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                                for c in ("HR@10", "NDCG@10", "AUC")})
+    counts = st.columns(3)
+    counts[0].metric(f"{escape_markdown(name_a)} ranks better", result.better[name_a])
+    counts[1].metric(f"{escape_markdown(name_b)} ranks better", result.better[name_b])
+    counts[2].metric("same rank", result.better["tie"])
+    ranks = result.ranks
+    st.plotly_chart(rank_scatter(ranks[f"rank {name_a}"], ranks[f"rank {name_b}"], name_a, name_b,
+                                 hover=[f"user {u} · item {i}" for u, i in zip(ranks["user_id"], ranks["item_id"])],
+                                 title="Rank of each user's held-out item (lower is better; below the line B wins)"),
+                     width="stretch", key="insights_ranks")
+    with st.expander("Per-user ranks"):
+        st.dataframe(ranks, hide_index=True, width="stretch")
+
+
+{"drivers": drivers_view, "slices": slices_view, "models": models_view}[view]()
+ui.write_url(insight=view)
