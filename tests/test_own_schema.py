@@ -215,3 +215,17 @@ def test_generated_movielens_like_files_load(tmp_path):
     assert flags.shape[1] == len(GENRES) == 19
     expected = ["|".join(g for g, f in zip(GENRES, row) if f) for row in flags.values.tolist()]
     assert data.items["genres"].fillna("").tolist() == expected
+
+
+def test_readme_example_is_the_generated_schema_and_validates():
+    import re
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Bring your own ratings", 1)[1].split("\n## ", 1)[0]
+    example = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
+    expected = {k: v for k, v in ratings_like_schema().items() if k != "description"}
+    assert example == expected
+    load_schema(example)
+    flat = " ".join(section.split())
+    for key in ("item_name", "aligned_dimensions", "files", "--user-profile history", "--protocol common",
+                "last in the interactions table"):
+        assert key in flat, key
