@@ -218,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     from attnrec.data.types import DataError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    from attnrec.device import apply_threads
+    try:
+        apply_threads()  # one torch thread unless ATTNREC_THREADS says otherwise (attnrec.device)
+    except ValueError as err:
+        print(f"attnrec: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if argv and argv[0] == "explain":
         return _explain(argv[1:])
     args = build_parser().parse_args(argv)

@@ -6,10 +6,14 @@ CLI run that quietly drops from CUDA to CPU hides the very thing the user asked 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
-__all__ = ["available_devices", "resolve_device", "DEVICE_CHOICES", "single_cpu_thread"]
+__all__ = ["available_devices", "resolve_device", "DEVICE_CHOICES", "single_cpu_thread", "THREADS_ENV",
+           "configured_threads", "apply_threads"]
+
+THREADS_ENV = "ATTNREC_THREADS"
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 _LABELS = {"cuda": "CUDA", "mps": "MPS (Apple GPU)", "cpu": "CPU"}
@@ -53,20 +57,48 @@ def resolve_device(requested: str | torch.device = "auto") -> torch.device:
     return torch.device(name)
 
 
+def configured_threads() -> int:
+    """The torch intra-op threads attnrec uses for its (small) CPU work: $ATTNREC_THREADS, else 1.
+
+    The one place this is decided. The models here are tiny (batches of a few hundred rows, d ≤ 64):
+    splitting each op across threads costs more than it saves, and on a busy machine it was 10× slower
+    (measured: BPR-MF, 30 epochs on restaurants, 2.8 s with 2 threads vs 0.23 s with 1; `attnrec evaluate`
+    9.4×). Set ATTNREC_THREADS=4 (say) for big catalogs on an idle machine.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return 1
+    try:
+        count = int(raw)
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV} must be a whole number ≥ 1, got {raw!r}") from None
+    if count < 1:
+        raise ValueError(f"{THREADS_ENV} must be a whole number ≥ 1, got {raw!r}")
+    return count
+
+
+def apply_threads() -> int:
+    """Set torch's thread count to `configured_threads()` for this process (the CLI and the app call it once)."""
+    count = configured_threads()
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+    return count
+
+
 @contextlib.contextmanager
 def single_cpu_thread(device: torch.device | str = "cpu"):
-    """Run small CPU work on one intra-op thread, then restore the previous count.
-
-    The models here are tiny (batches of a few hundred rows, d ≤ 64): splitting each op across threads
-    costs more than it saves, and on a busy machine it was 10× slower (measured: BPR-MF, 30 epochs on
-    restaurants, 2.8 s with 2 threads vs 0.23 s with 1).
-    """
+    """Run small CPU work on `configured_threads()` intra-op threads (1 unless $ATTNREC_THREADS says
+    otherwise), then restore the previous count. Library calls (training, baselines) use it, so a caller's
+    own torch setting is left as it was."""
     if torch.device(device).type != "cpu":
         yield
         return
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    count = configured_threads()
+    if count != before:
+        torch.set_num_threads(count)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

@@ -271,15 +271,113 @@ def load_builtin_dataset(reference: str):
     return load_dataset(reference)
 
 
+def workspace():
+    """This user's workspace (attnrec.workspace): per signed-in user when the server has sign-in, else shared."""
+    from attnrec.workspace import Workspace
+    user_key = None
+    try:
+        if getattr(st.user, "is_logged_in", False):
+            user_key = str(st.user.get("email") or st.user.get("sub") or "") or None
+    except Exception:  # no auth configured: st.user has nothing to say
+        user_key = None
+    return Workspace.namespaced(None, user_key)
+
+
+def _folder_stamp(folder: _Path) -> float:
+    """Changes whenever a child folder is added, removed or renamed (what saving or deleting does)."""
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _saved_dataset_names(root: str, stamp: float) -> list[str]:
+    from attnrec.workspace import Workspace
+    return Workspace(root).dataset_names()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _saved_model_index(root: str, stamp: float) -> dict[str, dict]:
+    from attnrec.workspace import Workspace
+    found = {}
+    for saved in Workspace(root).models():
+        config, dataset = saved.config, saved.config.get("dataset") or {}
+        found[saved.name] = {"path": str(saved.path), "dataset": dataset.get("reference") or dataset.get("name"),
+                             "dataset_name": dataset.get("name"), "mode": config.get("mode"),
+                             "heads": config.get("heads"), "d": config.get("d"), "tied": config.get("tied"),
+                             "saved": True}
+    return found
+
+
+def saved_dataset_names() -> list[str]:
+    ws = workspace()
+    return _saved_dataset_names(str(ws.root), _folder_stamp(ws.datasets_dir))
+
+
+def saved_model_index() -> dict[str, dict]:
+    """Models in this user's workspace: name → the same fields as `checkpoint_index`, plus "saved": True."""
+    ws = workspace()
+    return _saved_model_index(str(ws.root), _folder_stamp(ws.models_dir))
+
+
+def all_checkpoints() -> dict[str, dict]:
+    """Shipped checkpoints, then saved ones (a saved model named like a shipped one stays hidden)."""
+    found = dict(checkpoint_index())
+    for name, info in saved_model_index().items():
+        found.setdefault(name, info)
+    return found
+
+
+def _referenced_datasets() -> dict[str, str]:
+    """Dataset name → reference (a folder) for checkpoints whose dataset is neither built in nor saved here,
+    e.g. a model trained with the CLI on a folder of your own."""
+    out = {}
+    for info in all_checkpoints().values():
+        name, reference = info.get("dataset_name"), info.get("dataset")
+        if name and reference and name not in BUILTIN_DATASETS and reference != name:
+            out.setdefault(name, reference)
+    return out
+
+
 def dataset_names() -> list[str]:
-    """Built-in datasets present on disk, then the ones loaded in this session."""
+    """Built-in datasets present on disk, saved ones, ones named by a checkpoint, then this session's."""
     names = [n for n in BUILTIN_DATASETS if _builtin_available(n)]
-    return names + [n for n in st.session_state.get(USER_DATASETS, {}) if n not in names]
+    for name in saved_dataset_names() + list(_referenced_datasets()) + list(st.session_state.get(USER_DATASETS, {})):
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def get_dataset(name: str):
     session = st.session_state.get(USER_DATASETS, {})
-    return session[name] if name in session else load_builtin_dataset(name)
+    if name in session:
+        return session[name]
+    if name not in BUILTIN_DATASETS:
+        if name in saved_dataset_names():
+            return load_builtin_dataset(str(workspace().dataset_folder(name)))
+        referenced = _referenced_datasets()
+        if name in referenced:
+            return load_builtin_dataset(referenced[name])
+    return load_builtin_dataset(name)
+
+
+def save_to_workspace(thing, name: str | None = None) -> str | None:
+    """Keep a dataset (or a model, under `name`) in the workspace; None when done, else what went wrong, in
+    words (a full disk or a read-only folder must not break the page: the session still has it)."""
+    ws = workspace()
+    try:
+        if name is None:
+            ws.save_dataset(thing)
+        else:
+            ws.save_model(thing, name)
+    except OSError as error:
+        return (f"could not save it in the workspace ({ws.root}): {error.strerror or error}. It stays in this "
+                "session only")
+    return None
+
+
+__all__ += ["workspace", "saved_dataset_names", "saved_model_index", "all_checkpoints", "save_to_workspace"]
 
 
 BROKEN_DATASETS = "attnrec_broken_datasets"   # st.session_state: name → why it could not be loaded
@@ -331,8 +429,9 @@ def checkpoint_index(folder: str = str(MODELS_DIR)) -> dict[str, dict]:
 
 
 def model_names(dataset_name: str) -> list[str]:
-    """Checkpoints trained on `dataset_name`, then this session's models whose dataset has that name."""
-    shipped = [name for name, info in checkpoint_index().items() if info["dataset_name"] == dataset_name]
+    """Checkpoints (shipped, then saved in the workspace) trained on `dataset_name`, then this session's
+    models whose dataset has that name."""
+    shipped = [name for name, info in all_checkpoints().items() if info["dataset_name"] == dataset_name]
     session = [name for name, model in st.session_state.get(USER_MODELS, {}).items()
                if getattr(getattr(model, "dataset", None), "name", None) == dataset_name and name not in shipped]
     return shipped + session
@@ -351,7 +450,7 @@ def load_model(path: str, device: str = "cpu"):
     Loaded once on the CPU; other devices get `copy_to(device)` of it, cached per device, so no cached
     model is ever moved or changed in place.
     """
-    info = next((i for i in checkpoint_index().values() if i["path"] == path), None)
+    info = next((i for i in all_checkpoints().values() if i["path"] == path), None)
     reference = info["dataset"] if info else None
     if reference is None:
         from attnrec.checkpoint import read_config
@@ -362,8 +461,9 @@ def load_model(path: str, device: str = "cpu"):
 
 def get_model(dataset_name: str, model_name: str, device: str):
     """A model by sidebar name on a resolved device: a shipped checkpoint, or a session model."""
-    shipped = checkpoint_index()
-    if model_name in shipped and shipped[model_name]["dataset_name"] == dataset_name:
+    session = st.session_state.get(USER_MODELS, {})
+    shipped = all_checkpoints()
+    if model_name not in session and model_name in shipped and shipped[model_name]["dataset_name"] == dataset_name:
         return load_model(shipped[model_name]["path"], device)
     model = st.session_state[USER_MODELS][model_name]
     if str(model.device) == device:
@@ -382,14 +482,15 @@ def device_options() -> list[str]:
 
 
 def use_one_torch_thread() -> None:
-    """Run torch single-threaded in the app (unless OMP_NUM_THREADS says otherwise).
+    """Run torch on `attnrec.device.configured_threads()` threads in the app: 1 unless $ATTNREC_THREADS says
+    otherwise (or OMP_NUM_THREADS alone, which is then left to torch).
 
     A page computes on tiny tensors (one pair, 50 IG steps); with two threads OpenMP hand-offs dominate,
     and on a busy 2-core machine an Explore rerun took ~1 s instead of ~25 ms (benchmarks/explore.py).
     """
-    import torch
-    if "OMP_NUM_THREADS" not in _os.environ and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
+    from attnrec.device import THREADS_ENV, apply_threads
+    if THREADS_ENV in _os.environ or "OMP_NUM_THREADS" not in _os.environ:
+        apply_threads()
 
 
 def sidebar() -> Selection:
@@ -413,9 +514,10 @@ def sidebar() -> Selection:
         bar.error("No dataset found: sample_data/ is missing and none was loaded on the Data page.")
         st.stop()
     session_datasets = st.session_state.get(USER_DATASETS, {})
+    saved = set(saved_dataset_names())
     dataset_name = _select(bar, "Dataset", datasets, "attnrec_dataset", "dataset", datasets[0], "dataset",
-                           format_func=lambda n: f"{n} (loaded this session)" if n in session_datasets
-                           and n not in BUILTIN_DATASETS else n)
+                           format_func=lambda n: f"{n} (this session)" if n in session_datasets
+                           and n not in BUILTIN_DATASETS and n not in saved else n)
     with st.spinner(f"Loading {dataset_name}…"):
         dataset, problem = _load_dataset_guarded(dataset_name)
     if problem is not None:
@@ -426,8 +528,8 @@ def sidebar() -> Selection:
     model_name = None
     if models:
         model_name = _select(bar, "Model", models, f"attnrec_model_{dataset_name}", "model", models[0], "model",
-                             format_func=_model_label, help="Shipped checkpoints (sample_data/models) and models "
-                                                            "trained or uploaded in this session.")
+                             format_func=_model_label, help="Shipped checkpoints (sample_data/models), models "
+                                                            "saved in your workspace, and this session's.")
     else:
         bar.info("This dataset has no model yet: train or upload one on the Data page.")
     have = available_devices()
@@ -450,10 +552,11 @@ def sidebar() -> Selection:
 
 
 def _model_label(name: str) -> str:
-    info = checkpoint_index().get(name)
+    info = all_checkpoints().get(name)
     if info is None:
         return f"{name} (this session)"
-    return f"{name} · {info['mode']}, {info['heads']} head{'s' if info['heads'] != 1 else ''}, d={info['d']}"
+    return (f"{name} · {info['mode']}, {info['heads']} head{'s' if info['heads'] != 1 else ''}, d={info['d']}"
+            + (" (saved)" if info.get("saved") else ""))
 
 
 def require_model(selection: Selection):
