@@ -1,7 +1,21 @@
-"""attnrec: the Streamlit app. Only navigation lives here; each page is a script in pages/."""
+"""attnrec: the Streamlit app. Only navigation lives here; each page is a script in pages/.
+
+`streamlit run app.py -- --workspace DIR` keeps datasets and models in DIR (default: workspace/ beside this
+file, or $ATTNREC_WORKSPACE); models trained with the CLI into DIR/models/<name> are listed with their data.
+"""
+import argparse
+import os
+import sys
+
 import streamlit as st
 
-from attnrec import ui
+_parser = argparse.ArgumentParser(prog="streamlit run app.py --", add_help=False)
+_parser.add_argument("--workspace", help="folder for saved datasets and models")
+_options, _ = _parser.parse_known_args(sys.argv[1:])
+if _options.workspace:
+    os.environ["ATTNREC_WORKSPACE"] = _options.workspace
+
+from attnrec import ui  # noqa: E402
 
 st.set_page_config(page_title="attnrec — why this recommendation?", layout="wide")
 

@@ -8,6 +8,10 @@ from pathlib import Path
 # number computed by an AppTest page would agree or not depending on which tests ran earlier. Subprocesses
 # (CLI, the browser tests' server) inherit it. OMP_NUM_THREADS set by the caller is kept.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Never the repository's workspace/ (tests must not write inside the checkout): a temporary one for the run,
+# inherited by subprocesses, and a fresh one per test below for what runs in this process (AppTest pages).
+import tempfile  # noqa: E402
+os.environ["ATTNREC_WORKSPACE"] = tempfile.mkdtemp(prefix="attnrec-test-workspace-")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -18,6 +22,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 THREADS = torch.get_num_threads()   # OMP_NUM_THREADS's count (any form torch reads), kept for every test
+
+
+@pytest.fixture(autouse=True)
+def _own_workspace(tmp_path, monkeypatch):
+    """Each test saves datasets and models in a workspace of its own (attnrec.workspace)."""
+    monkeypatch.setenv("ATTNREC_WORKSPACE", str(tmp_path / "workspace"))
 
 
 @pytest.fixture(autouse=True)

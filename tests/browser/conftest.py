@@ -47,11 +47,12 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve_app(log_path: Path):
-    """`streamlit run app.py` on a free loopback port, as a fresh server; yields its base URL."""
-    port = _free_port()
+def serve_app(log_path: Path, port: int | None = None, **env_overrides: str):
+    """`streamlit run app.py` on a free loopback port (or `port`), as a fresh server; yields its base URL.
+    `env_overrides` are added to the server's environment (e.g. ATTNREC_WORKSPACE)."""
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env_overrides}
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -90,10 +91,16 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_workspace(tmp_path_factory) -> Path:
+    """The workspace folder (saved datasets and models) of the served app."""
+    return tmp_path_factory.mktemp("app-workspace")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, app_workspace):
     """The app served for the whole test session; yields its base URL, stops it afterwards."""
     require_chromium()
-    with serve_app(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+    with serve_app(tmp_path_factory.mktemp("streamlit") / "server.log", ATTNREC_WORKSPACE=str(app_workspace)) as url:
         yield url
 
 

@@ -65,7 +65,7 @@ def save_full_page(page, path: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
-def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screenshots):
+def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screenshots, app_workspace):
     open_page(page, "Data")
     page.get_by_text("Your data", exact=True).wait_for()
     upload_tables(page, file_payload(RESTAURANTS / "userprofile.csv"), file_payload(RESTAURANTS / "geoplaces2.csv"),
@@ -100,7 +100,7 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     # Explore the new model: pick the dataset in the sidebar, open Explore from the menu.
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-    page.get_by_role("option", name="my restaurants (loaded this session)").click()
+    page.get_by_role("option", name="my restaurants", exact=True).click()   # saved in the workspace
     wait_until_idle(page)
     page.locator("[data-testid='stSidebarNav']").get_by_text("Explore", exact=True).click()
     page.get_by_text("Explore one user–item pair").wait_for()
@@ -121,6 +121,29 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
                                      ("config.json", archive.read("config.json")), dataset)
     expected = float(model.score(query["user"], query["item"])["s"].iloc[0])
     assert abs(shown - expected) < 6e-5, (shown, expected)
+
+    # Your work survives a reload (a new browser session) ...
+    link = page.url
+    page.reload()
+    page.get_by_text("Explore one user–item pair").wait_for()
+    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+    wait_until_idle(page)
+    assert page.locator("[data-testid='stAlertContentWarning']").filter(has_text="not available").count() == 0
+    assert float(metric(page, "S (score)")) == shown
+    # ... and a server restart: a new server process on the same workspace opens the same link.
+    from conftest import serve_app
+    with serve_app(tmp_path / "restarted.log", ATTNREC_WORKSPACE=str(app_workspace)) as restarted:
+        fresh = page.context.new_page()
+        try:
+            fresh.goto(restarted + "/explore?" + urlparse(link).query)
+            fresh.get_by_text("Explore one user–item pair").wait_for(timeout=120_000)
+            fresh.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2", timeout=120_000)
+            wait_until_idle(fresh)
+            assert fresh.locator("[data-testid='stException']").count() == 0
+            assert fresh.locator("[data-testid='stAlertContentWarning']").filter(has_text="not available").count() == 0
+            assert float(metric(fresh, "S (score)")) == shown
+        finally:
+            fresh.close()
 
 
 def test_column_named_like_html_is_shown_as_text_and_runs_nothing(page, open_page):
