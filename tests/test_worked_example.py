@@ -72,3 +72,154 @@ def test_comparison_frame_has_the_four_columns():
     assert len(frame) == 9
     assert frame.loc[frame.step == "S", "the document says"].item() == "[0.6]"
     assert frame.loc[frame.step == "S", "the formula gives"].item() == "[0.02924]"
+
+
+# ---- one cell's arithmetic, what an edit moved, the glossary -----------------------------------------
+
+from attnrec.worked_example import (GLOSSARY, ExampleInputs, cell_arithmetic, changes,  # noqa: E402
+                                    snapshot)
+
+
+def numpy_reference(x, y, w_u, w_v, tau):
+    """The formulas in numpy, per head; w (H, d, d)."""
+    p = x * y
+    out = {}
+    for side, w, other in (("u", w_u, y), ("v", w_v, x)):
+        logits = np.einsum("hij,j->hi", w, p) / tau
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        out[f"logits_{side}"], out[f"a_{side}"] = logits, e / e.sum(axis=1, keepdims=True)
+        out[f"z_{side}"] = out[f"a_{side}"] * other
+    out["c"] = out["z_u"] * out["z_v"]
+    out["s"] = float(out["c"].sum())
+    return out
+
+
+def factors(expression: str) -> list[list[float]]:
+    """"(1·0.15 + (-2)·0.42) / 1" → [[1, 0.15], [-2, 0.42]] (the part before ' / ' if any)."""
+    body = expression.split(" / ")[0].strip()
+    if body.startswith("(") and body.endswith(")") and " + " in body:
+        body = body[1:-1]
+    return [[float(f.strip("()")) for f in term.split("·")] for term in body.split(" + ")]
+
+
+def close(shown: float, true: float) -> bool:
+    # 4 significant digits shown
+    return abs(shown - true) <= 6e-4 * abs(true) + 1e-12
+
+
+def check_lines(inputs, tied, tau, head, dim):
+    w_v = inputs.w_u if tied else inputs.w_v
+    ref = numpy_reference(inputs.x, inputs.y, inputs.w_u, w_v, tau)
+    lines = cell_arithmetic(inputs, tied, tau, head, dim)
+    assert [line.step for line in lines] == [1, 2, 2, 3, 3, 4, 4, 5, 5]
+    parts = [line.text.split(" = ") for line in lines]
+    p = inputs.x * inputs.y
+    # 1: X_i·Y_i = (X ⊙ Y)_i
+    (xi, yi), = factors(parts[0][-2])
+    assert close(xi, inputs.x[dim]) and close(yi, inputs.y[dim]) and close(float(parts[0][-1]), p[dim])
+    # 2: Σ_j W[h,i,j]·(X ⊙ Y)_j / τ
+    for line, side, w in ((parts[1], "u", inputs.w_u), (parts[2], "v", w_v)):
+        terms = np.array(factors(line[-2]))
+        assert terms.shape == (inputs.d, 2)
+        assert all(close(a, b) for a, b in zip(terms[:, 0], w[head, dim]))
+        assert all(close(a, b) for a, b in zip(terms[:, 1], p))
+        assert close(float(line[-2].split(" / ")[-1]), tau)
+        assert close(float(line[-1]), ref[f"logits_{side}"][head, dim])
+    # 3: e^ℓ_i / Σ_j e^ℓ_j
+    for line, side in ((parts[3], "u"), (parts[4], "v")):
+        numerator, denominator = line[-3].split(" / ", 1)
+        exponents = [float(t.strip().removeprefix("e^")) for t in denominator.strip("()").split(" + ")]
+        logits = ref[f"logits_{side}"][head]
+        shift = logits.max() if logits.max() > 50 else 0.0
+        assert all(close(a, b) for a, b in zip(exponents, logits - shift))
+        assert close(float(numerator.removeprefix("e^")), logits[dim] - shift)
+        top, bottom = (float(v) for v in line[-2].split(" / "))
+        assert close(top / bottom, ref[f"a_{side}"][head, dim])
+        assert close(float(line[-1]), ref[f"a_{side}"][head, dim])
+    # 4: Z_U = A_U·Y, Z_V = A_V·X
+    for line, side, other in ((parts[5], "u", inputs.y), (parts[6], "v", inputs.x)):
+        (a, o), = factors(line[-2])
+        assert close(a, ref[f"a_{side}"][head, dim]) and close(o, other[dim])
+        assert close(float(line[-1]), ref[f"z_{side}"][head, dim])
+    # 5: c = Z_U·Z_V, S = c + the rest
+    (zu, zv), = factors(parts[7][-2])
+    assert close(zu, ref["z_u"][head, dim]) and close(zv, ref["z_v"][head, dim])
+    assert close(float(parts[7][-1]), ref["c"][head, dim])
+    (c,), (rest,) = factors(parts[8][-2])
+    assert close(c, ref["c"][head, dim]) and close(rest, ref["s"] - ref["c"][head, dim])
+    assert close(float(parts[8][-1]), ref["s"])
+    return lines
+
+
+def test_cell_arithmetic_of_the_documents_example_reads_like_the_issue():
+    lines = check_lines(ExampleInputs.document(), True, 1.0, 0, 0)
+    assert "1·0.15 + 2·0.42 + 3·0.03" in lines[1].text and lines[1].text.endswith("= 1.08")
+    assert lines[1].latex.startswith(r"\ell_{U,\text{dim 1}}")
+
+
+@pytest.mark.parametrize("d, heads, tied, tau, head, dim", [(5, 3, False, 0.37, 2, 4), (4, 2, True, 2.5, 1, 0),
+                                                             (3, 1, False, 0.01, 0, 1)])
+def test_cell_arithmetic_matches_numpy_for_any_cell(d, heads, tied, tau, head, dim):
+    inputs = ExampleInputs.document().resized(d, heads)
+    inputs = inputs.replace(w_v=np.random.default_rng(d).normal(size=inputs.w_v.shape) * 2)
+    lines = check_lines(inputs, tied, tau, head, dim)
+    if heads > 1:
+        assert lines[1].text.startswith(f"ℓ_U[head {head + 1}, dim {dim + 1}]")
+
+
+def test_cell_arithmetic_with_huge_logits_subtracts_the_largest():
+    inputs = ExampleInputs.document().replace(w_u=np.array(EXAMPLE_W)[None] * 300)   # logits up to 1404
+    lines = check_lines(inputs, True, 1.0, 0, 2)
+    assert "subtracted" in lines[3].text and "inf" not in lines[3].text
+
+
+def test_cell_arithmetic_refuses_a_cell_outside_the_example():
+    with pytest.raises(ValueError, match="no cell"):
+        cell_arithmetic(ExampleInputs.document(), True, 1.0, 1, 0)
+
+
+def test_changes_name_every_number_an_edit_moved():
+    names = ["dim 1", "dim 2", "dim 3"]
+    before_inputs = ExampleInputs.document()
+    after_inputs = before_inputs.replace(x=np.array([0.9, 0.7, 0.3]))
+    table, note = changes(snapshot(before_inputs, True, 1.0), snapshot(after_inputs, True, 1.0), names)
+    assert note is None
+    old = numpy_reference(X, Y, W[None], W[None], 1.0)
+    new = numpy_reference(np.array([0.9, 0.7, 0.3]), Y, W[None], W[None], 1.0)
+    rows = {(r.quantity, r.where): r for r in table.itertuples()}
+    assert rows[("X", "dim 1")].before == 0.5 and rows[("X", "dim 1")].after == 0.9
+    assert not any(q in ("Y", "W_U", "W_V", "τ") for q, _ in rows)     # only X was edited
+    for quantity, key in (("A_U", "a_u"), ("A_V", "a_v"), ("Z_U", "z_u"), ("Z_V", "z_v"), ("c", "c")):
+        for i, name in enumerate(names):
+            row = rows[(quantity, name)]
+            assert row.before == pytest.approx(old[key][0, i], abs=1e-12)
+            assert row.after == pytest.approx(new[key][0, i], abs=1e-12)
+            assert row.Δ == pytest.approx(new[key][0, i] - old[key][0, i], abs=1e-12)
+    assert rows[("S", "")].Δ == pytest.approx(new["s"] - old["s"], abs=1e-12)
+    assert list(table.quantity.drop_duplicates()) == ["X", "A_U", "A_V", "Z_U", "Z_V", "c", "S"]
+
+
+def test_changes_of_one_head_leave_the_other_head_out():
+    names = ["dim 1", "dim 2", "dim 3"]
+    before = ExampleInputs.document().resized(3, 2)
+    w_v = before.w_v.copy()
+    w_v[1, 0, 2] = 4.0
+    table, _ = changes(snapshot(before, False, 0.5), snapshot(before.replace(w_v=w_v), False, 0.5), names)
+    assert table.loc[table.quantity == "W_V", "where"].tolist() == ["head 2, row dim 1, column dim 3"]
+    moved = table[table.quantity.isin(["A_V", "Z_V", "c"])]
+    assert moved["where"].str.startswith("head 2").all() and len(moved) == 9   # A_U, Z_U and head 1 unmoved
+    assert "A_U" not in set(table.quantity)
+
+
+def test_changes_across_a_new_shape_say_so():
+    small, big = ExampleInputs.document(), ExampleInputs.document().resized(4, 1)
+    table, note = changes(snapshot(small, True, 1.0), snapshot(big, True, 1.0), ["a", "b", "c", "d"])
+    assert table.empty and "d = 3, H = 1 to d = 4, H = 1" in note
+    same, _ = changes(snapshot(small, True, 1.0), snapshot(small, True, 1.0), ["a", "b", "c"])
+    assert same.empty
+
+
+def test_glossary_names_every_symbol_the_issue_lists():
+    symbols = {s for symbol, _, _ in GLOSSARY for s in symbol.split(", ")}
+    assert {"X", "Y", "W_U", "W_V", "τ", "A_U", "A_V", "Z_U", "Z_V", "S", "H", "d"} <= symbols
+    assert all(meaning for _, _, meaning in GLOSSARY)
