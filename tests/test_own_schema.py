@@ -229,3 +229,18 @@ def test_readme_example_is_the_generated_schema_and_validates():
     for key in ("item_name", "aligned_dimensions", "files", "--user-profile history", "--protocol common",
                 "last in the interactions table"):
         assert key in flat, key
+
+
+def test_latin1_file_named_with_its_encoding(tmp_path):
+    (tmp_path / "users.csv").write_text("uid\nu1\nu2\n")
+    (tmp_path / "films.txt").write_bytes("iid|title\nv1|Am\xe9lie\nv2|Se7en\n".encode("latin-1"))
+    (tmp_path / "interactions.csv").write_text("uid,iid\nu1,v1\nu2,v2\nu1,v2\n")
+    schema = {**BASE, "item_name": "title",
+              "files": {"items": {"path": "films.txt", "separator": "|", "encoding": "latin-1"}}}
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    assert load_dataset(tmp_path).items["title"].tolist() == ["Amélie", "Se7en"]
+    schema["files"]["items"].pop("encoding")                 # read as UTF-8, the byte is named
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    with pytest.raises(DataError) as info:
+        load_dataset(tmp_path)
+    assert (info.value.file, info.value.row, info.value.column) == ("films.txt", 2, "title")
