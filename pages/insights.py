@@ -90,6 +90,10 @@ def drivers_view() -> None:
                                     "share_positive": st.column_config.NumberColumn("pushes S up",
                                                                                     format="percent")})
 
+    with st.expander("The sampled pairs"):
+        st.dataframe(pairs, hide_index=True, width="stretch",
+                     column_config={"s": st.column_config.NumberColumn("S", format="%.4g")})
+
     st.subheader("Dependence")
     cols = st.columns(2)
     feature = cols[0].selectbox("Feature", list(summary["feature"]), key="insights_dependence_feature")

@@ -1,0 +1,342 @@
+"""AppTest of pages/insights.py (Dataset-wide view), every number checked against numpy computed here:
+global importance (exact contributions, families, IG completeness), dependence, slices (HR@10 / NDCG@10 /
+attention entropy per slice, worst slice) and two models on one pair and on the same held-out users."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from attnrec.data import Featurizer, load_dataset
+from attnrec.evaluation import leave_one_out
+from attnrec.model import Recommender
+from plotly_json import decode_array as _array
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+# ---- the models and an independent numpy copy of their math ------------------------------------------
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset("restaurants")
+
+
+@pytest.fixture(scope="module")
+def latent(dataset):
+    torch.manual_seed(3)
+    return Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=6, heads=2)
+
+
+@pytest.fixture(scope="module")
+def latent_b(dataset):
+    torch.manual_seed(5)
+    return Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=4, heads=1)
+
+
+@pytest.fixture(scope="module")
+def aligned(dataset):
+    torch.manual_seed(7)
+    m = Recommender.from_featurizer(Featurizer.fit(dataset, "aligned"), dataset, heads=2)
+    with torch.no_grad():   # make the attention matter: random, larger W
+        m.w_u.normal_(0, 2.0)
+        m.w_v.normal_(0, 2.0)
+    return m
+
+
+def _numpy(t):
+    return t.detach().double().cpu().numpy()
+
+
+def _encode(model, side, ids):
+    enc = model.users if side == "user" else model.items
+    r = enc.matrix[[enc.row_of(str(i)) for i in ids]].astype(np.float64)
+    encoder = model.user_encoder if side == "user" else model.item_encoder
+    if model.mode == "latent":
+        return r @ _numpy(encoder.linear.weight).T + _numpy(encoder.linear.bias)
+    scale = np.log1p(np.exp(_numpy(encoder.scale)))          # softplus
+    return scale * r[:, :len(scale)]
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _trace(model, x, y):
+    """(A_U, A_V, C) with C (n, H, d) = A_U·A_V·X·Y; S = C summed over heads and dimensions."""
+    p = x * y
+    a_u = _softmax(np.einsum("hij,nj->nhi", _numpy(model.w_u), p) / model.temperature)
+    a_v = _softmax(np.einsum("hij,nj->nhi", _numpy(model.w_v), p) / model.temperature)
+    return a_u, a_v, a_u * a_v * p[:, None, :]
+
+
+def _pairs_trace(model, users, items):
+    x, y = _encode(model, "user", users), _encode(model, "item", items)
+    return (x, y) + _trace(model, x, y)
+
+
+def _catalog_scores(model, user):
+    x = _encode(model, "user", [user])
+    y = _encode(model, "item", model.item_ids)
+    return _trace(model, np.repeat(x, len(y), axis=0), y)[2].sum(axis=(1, 2))
+
+
+def _entropy(a):
+    return -(a * np.log(np.clip(a, 1e-300, None))).sum(-1) / np.log(a.shape[-1])
+
+
+def _leave_one_out_reference(model, dataset, k=10):
+    """Per held-out user: expected hit@k, ndcg@k (uniform tie order), expected rank, all in numpy."""
+    split = leave_one_out(dataset, seed=0)   # the split itself is the protocol; everything after is ours
+    inter = dataset.interactions
+    rows = []
+    for user, item in zip(split.held_out["user_id"], split.held_out["item_id"]):
+        scores = dict(zip(model.item_ids, _catalog_scores(model, user)))
+        touched = set(inter.loc[inter["user_id"].astype(str) == user, "item_id"].astype(str))
+        negatives = np.array([scores[i] for i in model.item_ids if i not in touched])
+        mine = scores[item]
+        above, ties = int((negatives > mine).sum()), int((negatives == mine).sum())
+        positions = np.arange(above + 1, above + ties + 2)
+        rows.append({"user_id": user, "item_id": item, "hit": np.mean(positions <= k),
+                     "ndcg": np.mean(np.where(positions <= k, 1 / np.log2(positions + 1), 0.0)),
+                     "rank": 1 + above + ties / 2})
+    return pd.DataFrame(rows)
+
+
+# ---- running the page ---------------------------------------------------------------------------------
+
+def _page(models: dict, first: str, **state):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["user_models"] = models
+    at.session_state["attnrec_model_restaurants"] = first
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/insights.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _figure(at, key):
+    chart = next(c for c in at.get("plotly_chart") if key in c.proto.id)
+    return json.loads(chart.proto.spec)
+
+
+def _frame(at, columns):
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+@pytest.fixture(scope="module")
+def drivers(latent):
+    at = _page({"page-test": latent}, "page-test")
+    at.slider(key="insights_pairs").set_value(100)
+    at.radio(key="insights_kind").set_value("dimensions")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _dimensions(at):
+    """The module's page with the exact per-dimension view (tests here change other widgets, in any order)."""
+    if at.radio(key="insights_kind").value != "dimensions":
+        at.radio(key="insights_kind").set_value("dimensions")
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def test_the_sample_is_each_users_positives_and_as_many_never_seen_items(drivers, dataset):
+    pairs = _frame(drivers, ["user_id", "item_id", "label", "s"])
+    assert len(pairs) == 100
+    inter = dataset.interactions.astype({"user_id": str, "item_id": str})
+    positives = set(zip(inter.loc[inter["label"] == 1, "user_id"], inter.loc[inter["label"] == 1, "item_id"]))
+    touched = set(zip(inter["user_id"], inter["item_id"]))
+    for row in pairs.itertuples():
+        if row.label == 1:
+            assert (row.user_id, row.item_id) in positives
+        else:
+            assert (row.user_id, row.item_id) not in touched
+    per_user = pairs.groupby("user_id", sort=False)["label"].agg(["sum", "count"])
+    assert (per_user["sum"] <= 5).all()
+    complete = per_user.iloc[:-1]   # the last user may be cut off when the sample fills up
+    assert (complete["count"] == 2 * complete["sum"]).all()
+
+
+def test_summary_and_bars_are_the_exact_contributions(drivers, latent):
+    _dimensions(drivers)
+    pairs = _frame(drivers, ["user_id", "item_id", "label", "s"])
+    x, y, a_u, a_v, c = _pairs_trace(latent, pairs["user_id"], pairs["item_id"])
+    per_dim = c.sum(axis=1)                       # (n, d): the exact split of S
+    np.testing.assert_allclose(pairs["s"], per_dim.sum(axis=1), rtol=1e-4, atol=1e-6)
+    mean_abs = np.abs(per_dim).mean(axis=0)
+    order = np.argsort(-mean_abs)
+    summary = _figure(drivers, "insights_summary")
+    assert [t["name"] for t in summary["data"]] == [f"latent {j + 1}" for j in order]
+    for trace, j in zip(summary["data"], order):
+        np.testing.assert_allclose(_array(trace["x"]), per_dim[:, j], rtol=1e-4, atol=1e-7)
+        value = (x * y)[:, j]
+        scaled = (value - value.min()) / (value.max() - value.min())
+        np.testing.assert_allclose(_array(trace["marker"]["color"]), scaled, atol=1e-4)
+    bars = _figure(drivers, "insights_bars")["data"][0]
+    np.testing.assert_allclose(_array(bars["x"])[::-1], mean_abs[order], rtol=1e-4)
+    assert list(bars["y"])[::-1] == [f"latent {j + 1}" for j in order]
+
+
+def test_dependence_plots_a_dimensions_value_against_its_contribution_and_s_per_attribute(drivers, latent, dataset):
+    at = _dimensions(drivers)
+    at.selectbox(key="insights_dependence_feature").set_value("latent 3")
+    at.radio(key="insights_attr_side").set_value("item")
+    at.run()
+    at.selectbox(key="insights_attr_item").set_value("price")
+    at.run()
+    assert not at.exception, at.exception
+    pairs = _frame(at, ["user_id", "item_id", "label", "s"])
+    x, y, _, _, c = _pairs_trace(latent, pairs["user_id"], pairs["item_id"])
+    scatter = _figure(at, "insights_dependence")["data"][0]
+    np.testing.assert_allclose(_array(scatter["x"]), x[:, 2] * y[:, 2], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(_array(scatter["y"]), c.sum(axis=1)[:, 2], rtol=1e-4, atol=1e-7)
+    s = c.sum(axis=(1, 2))
+    price = dataset.items["price"].reindex(pairs["item_id"]).to_numpy()
+    boxes = {t["name"]: _array(t["y"]) for t in _figure(at, "insights_attribute")["data"]}
+    assert set(boxes) == set(pd.unique(price))
+    for value, shown in boxes.items():
+        np.testing.assert_allclose(np.sort(shown), np.sort(s[price == value]), rtol=1e-4, atol=1e-7)
+
+
+def test_integrated_gradients_over_fields_add_up_to_the_score_change(latent):
+    at = _page({"page-test": latent}, "page-test")
+    at.slider(key="insights_pairs").set_value(100)
+    at.radio(key="insights_kind").set_value("fields")
+    at.run()
+    assert not at.exception, at.exception
+    pairs = _frame(at, ["user_id", "item_id", "label", "s"])
+    table = _frame(at, ["feature", "mean_abs", "mean", "share_positive"])
+    s = _pairs_trace(latent, pairs["user_id"], pairs["item_id"])[-1].sum(axis=(1, 2))
+    # Baseline "zeros" (latent default): raw rows of zeros, so X and Y are the encoders' biases.
+    bx, by = _numpy(latent.user_encoder.linear.bias)[None], _numpy(latent.item_encoder.linear.bias)[None]
+    s_base = _trace(latent, bx, by)[2].sum()
+    assert len(table) == len(latent.featurizer.groups("user")) + len(latent.featurizer.groups("item"))
+    assert table["mean"].sum() == pytest.approx(np.mean(s - s_base), rel=1e-2, abs=1e-4)
+    assert list(table["mean_abs"]) == sorted(table["mean_abs"], reverse=True)
+
+
+def test_families_sum_the_dimensions_of_each_family(aligned):
+    at = _page({"page-aligned": aligned}, "page-aligned")
+    at.slider(key="insights_pairs").set_value(60)
+    at.run()
+    assert at.radio(key="insights_kind").value == "families"   # the aligned default
+    pairs = _frame(at, ["user_id", "item_id", "label", "s"])
+    _, _, _, _, c = _pairs_trace(aligned, pairs["user_id"], pairs["item_id"])
+    per_dim = c.sum(axis=1)
+    families = {g.name: per_dim[:, g.start:g.stop].sum(axis=1) for g in aligned.featurizer.groups("user")}
+    table = _frame(at, ["feature", "mean_abs", "mean", "share_positive"]).set_index("feature")
+    assert set(table.index) == set(families)
+    for name, values in families.items():
+        assert table.loc[name, "mean_abs"] == pytest.approx(np.abs(values).mean(), rel=1e-4, abs=1e-8)
+        assert table.loc[name, "mean"] == pytest.approx(values.mean(), rel=1e-4, abs=1e-8)
+    np.testing.assert_allclose(sum(families.values()), pairs["s"], rtol=1e-4, atol=1e-6)
+
+
+# ---- slices -------------------------------------------------------------------------------------------
+
+def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
+    at = _page({"page-test": latent}, "page-test", insights_view="slices")
+    at.radio(key="insights_slice_side").set_value("item")
+    at.run()
+    at.selectbox(key="insights_slice_column_item").set_value("price")
+    at.run()
+    assert not at.exception, at.exception
+    table = _frame(at, ["slice", "users", "HR@10", "NDCG@10", "attention entropy", "worst"]).set_index("slice")
+    ref = _leave_one_out_reference(latent, dataset)
+    ref["slice"] = dataset.items["price"].reindex(ref["item_id"]).fillna("(missing)").to_numpy()
+    _, _, a_u, a_v, _ = _pairs_trace(latent, ref["user_id"], ref["item_id"])
+    ref["entropy"] = (_entropy(a_u).mean(axis=1) + _entropy(a_v).mean(axis=1)) / 2
+    expected = ref.groupby("slice").agg(users=("hit", "size"), hr=("hit", "mean"), ndcg=("ndcg", "mean"),
+                                        entropy=("entropy", "mean"))
+    assert set(table.index) == set(expected.index)
+    for name, row in expected.iterrows():
+        assert table.loc[name, "users"] == row["users"]
+        assert table.loc[name, "HR@10"] == pytest.approx(row["hr"], abs=1e-9)
+        assert table.loc[name, "NDCG@10"] == pytest.approx(row["ndcg"], abs=1e-9)
+        assert table.loc[name, "attention entropy"] == pytest.approx(row["entropy"], abs=1e-5)
+    eligible = expected[expected["users"] >= 5].sort_values(["hr", "ndcg"])
+    assert list(table.index[table["worst"]]) == [eligible.index[0]]
+    warning = [w.value for w in at.warning if w.value.startswith("Worst slice")]
+    assert warning and f"`{eligible.index[0]}`" in warning[0]
+    bars = _figure(at, "insights_slices")["data"][0]
+    assert bars["marker"]["color"][list(bars["x"]).index(eligible.index[0])] == "#c0392b"
+
+
+def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
+    at = _page({"page-test": latent}, "page-test", insights_view="slices")
+    at.selectbox(key="insights_slice_column_user").set_value("birth_year")
+    at.number_input(key="insights_slice_bins").set_value(3)
+    at.run()
+    assert not at.exception, at.exception
+    table = _frame(at, ["slice", "users", "HR@10"])
+    years = dataset.users["birth_year"].astype(float)
+    edges = np.quantile(years.dropna(), [0, 1 / 3, 2 / 3, 1])
+    held = leave_one_out(dataset, seed=0).held_out
+    held_years = years.reindex(held["user_id"]).to_numpy()
+    bins = np.clip(np.searchsorted(edges, held_years, side="left") - 1, 0, 2)   # (a, b] bins, first closed
+    expected = np.bincount(bins, minlength=3)
+    shown = table[table["slice"] != "(missing)"]
+    assert len(shown) == 3 and list(shown["users"]) == list(expected)
+    assert shown["slice"].iloc[0].startswith(f"[{edges[0]:.4g},")
+    assert table["users"].sum() == len(held)
+
+
+# ---- two models -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compared(latent, latent_b):
+    at = _page({"page-a": latent, "page-b": latent_b}, "page-a", insights_view="models",
+               explore_user="U1077", explore_item="135085")
+    at.selectbox(key="insights_model_b").set_value("page-b")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_one_pair_under_both_models(compared, latent, latent_b):
+    summary = _frame(compared, ["model", "S", "P(like)", "rank"]).set_index("model")
+    assert list(summary.index) == ["page-a", "page-b"]
+    tops = [d.value for d in compared.dataframe if "dimension" in d.value.columns]
+    for name, model, top in (("page-a", latent, tops[0]), ("page-b", latent_b, tops[1])):
+        _, _, a_u, a_v, c = _pairs_trace(model, ["U1077"], ["135085"])
+        s = c.sum()
+        catalog = _catalog_scores(model, "U1077")
+        a, b = _numpy(model.calibration)
+        assert summary.loc[name, "S"] == pytest.approx(s, rel=1e-4, abs=1e-7)
+        assert summary.loc[name, "rank"] == 1 + int((catalog > catalog[model.item_ids.index("135085")]).sum())
+        assert summary.loc[name, "P(like)"] == pytest.approx(1 / (1 + np.exp(-(a * s + b))), rel=1e-4)
+        assert summary.loc[name, "entropy A_U"] == pytest.approx(_entropy(a_u).mean(), abs=1e-5)
+        assert summary.loc[name, "entropy A_V"] == pytest.approx(_entropy(a_v).mean(), abs=1e-5)
+        per_dim = c.sum(axis=1)[0]
+        order = np.argsort(-np.abs(per_dim))[:min(5, model.d)]
+        assert list(top["dimension"]) == [f"latent {j + 1}" for j in order]
+        np.testing.assert_allclose(top["contribution"], per_dim[order], rtol=1e-4, atol=1e-8)
+
+
+def test_same_held_out_users_metrics_ranks_and_who_wins(compared, latent, latent_b, dataset):
+    metrics = _frame(compared, ["model", "HR@10", "NDCG@10"]).set_index("model")
+    ranks = _frame(compared, ["user_id", "item_id", "rank page-a", "rank page-b"])
+    ref_a, ref_b = _leave_one_out_reference(latent, dataset), _leave_one_out_reference(latent_b, dataset)
+    for name, ref in (("page-a", ref_a), ("page-b", ref_b)):
+        assert metrics.loc[name, "HR@10"] == pytest.approx(ref["hit"].mean(), abs=1e-9)
+        assert metrics.loc[name, "NDCG@10"] == pytest.approx(ref["ndcg"].mean(), abs=1e-9)
+        assert metrics.loc[name, "users"] == len(ref)
+    assert list(ranks["user_id"]) == list(ref_a["user_id"])
+    np.testing.assert_array_equal(ranks["rank page-a"], ref_a["rank"])
+    np.testing.assert_array_equal(ranks["rank page-b"], ref_b["rank"])
+    wins = {m.label: int(m.value) for m in compared.metric}
+    assert wins["page\\-a ranks better"] == int((ref_a["rank"] < ref_b["rank"]).sum())
+    assert wins["page\\-b ranks better"] == int((ref_b["rank"] < ref_a["rank"]).sum())
+    assert wins["same rank"] == int((ref_a["rank"] == ref_b["rank"]).sum())
+    scatter = _figure(compared, "insights_ranks")["data"][0]
+    np.testing.assert_array_equal(_array(scatter["x"]), ref_a["rank"])
+    np.testing.assert_array_equal(_array(scatter["y"]), ref_b["rank"])
