@@ -33,13 +33,7 @@ with top[2].popover("Method settings", width="stretch"):
     st.caption(method_spec(method_key).description)
     params = ui.param_widgets(method_key, "compare")
 
-item_name = dataset.schema.get("item_name")
-
-
-def item_label(item_id: str) -> str:
-    if item_name in dataset.items.columns:
-        return f"{item_id} · {dataset.items.at[item_id, item_name]}"
-    return item_id
+item_label = dataset.item_label
 
 
 # The shared pair (user, item) is the one Explore shows; B defaults to the user's best other item, or the next user.

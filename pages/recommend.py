@@ -110,9 +110,12 @@ else:
     else:
         st.write("Edited fields the model sees: " + ", ".join(f"**{escape_markdown(f)}**" for f in edited_fields))
     left, right = st.columns([3, 2])
-    left.dataframe(shown[["item_id", "rank_before", "rank_after", "rank_change", "s_before", "s_after", "delta_s",
-                          "why"]], hide_index=True, width="stretch",
+    shown = shown.assign(name=[dataset.item_name(i) or "" for i in shown["item_id"]])
+    left.dataframe(shown[["item_id", "name", "rank_before", "rank_after", "rank_change", "s_before", "s_after",
+                          "delta_s", "why"]].drop(columns=[] if dataset.schema.get("item_name") else ["name"]),
+                   hide_index=True, width="stretch",
                    column_config={**{c: st.column_config.NumberColumn(c, format="%.4g") for c in ("s_before", "s_after")},
                                   "delta_s": st.column_config.NumberColumn("ΔS", format="%+.3g")})
-    right.plotly_chart(score_shift_bars(shown.sort_values("delta_s", key=abs, ascending=False).head(15)),
-                       width="stretch", key="whatif_shift")
+    right.plotly_chart(score_shift_bars(shown.assign(label=[dataset.item_label(i) for i in shown["item_id"]])
+                                        .sort_values("delta_s", key=abs, ascending=False).head(15),
+                                        label_column="label"), width="stretch", key="whatif_shift")

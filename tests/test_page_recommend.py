@@ -1,4 +1,5 @@
 """AppTest of pages/recommend.py: top-K, reasons and what-if, checked against computations done here."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,11 @@ def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
     assert ((shift["rank_before"] <= 10) | (shift["rank_after"] <= 10)).all()
     top_before = shift.loc[shift["rank_before"] <= 10].sort_values("rank_before")
     np.testing.assert_allclose(top_before["s_before"], at.dataframe[0].value["s"], rtol=1e-5)  # the same up to ties
+    # names beside ids, read from the raw table (restaurants name their places)
+    names = model.dataset.items["name"]
+    assert list(shift["name"]) == [str(names.loc[i]) for i in shift["item_id"]]
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert all(" · " in label for label in bars["y"])
     # every item that moved is explained by the edited field, however small its ΔS
     moved = shift[shift["delta_s"].abs() > 1e-9]
     assert len(moved) and all(w.startswith("cuisine") for w in moved["why"]), list(moved["why"])

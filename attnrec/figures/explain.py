@@ -264,10 +264,15 @@ def score_shift_bars(moves: pd.DataFrame, title: str = "How the edit moves each 
     fig = go.Figure(go.Bar(x=shown["delta_s"], y=_texts(shown[label_column]), orientation="h",
                            marker_color=_sign_colours(shown["delta_s"].to_numpy()),
                            customdata=np.stack([shown["rank_before"], shown["rank_after"]], axis=1),
-                           text=[f"{v:+.3f}" for v in shown["delta_s"]], textposition="auto",
-                           hovertemplate="%{y}: ΔS %{x:+.4f}, rank %{customdata[0]} → %{customdata[1]}"
+                           text=[f"{v:+.3g}" for v in shown["delta_s"]], textposition="outside",
+                           cliponaxis=False,
+                           hovertemplate="%{y}: ΔS %{x:+.4g}, rank %{customdata[0]} → %{customdata[1]}"
                                          "<extra></extra>"))
-    fig.update_xaxes(title="ΔS (after − before)", zeroline=True, zerolinecolor="#444")
+    # room for the value labels outside the bars on both sides, so none is cut off
+    reach = float(np.abs(shown["delta_s"]).max()) if len(shown) else 1.0
+    fig.update_xaxes(title="ΔS (after − before)", zeroline=True, zerolinecolor="#444",
+                     range=[-1.35 * reach if (shown["delta_s"] < 0).any() else -0.05 * reach,
+                            1.35 * reach if (shown["delta_s"] > 0).any() else 0.05 * reach] if reach > 0 else None)
     fig.update_yaxes(automargin=True)
     return _layout(fig, title, height=max(260, 80 + 26 * len(shown)))
 

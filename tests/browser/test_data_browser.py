@@ -73,7 +73,7 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     page.get_by_text("2 · Map columns to roles").wait_for()
     # The suggested mapping: ids by name, rating as the label with threshold 1 (ratings are 0..2).
     assert selected(page, "User id column") == "userID" and selected(page, "Item id column") == "placeID"
-    assert page.get_by_label("Positive when the value is ≥").input_value() == "1.00"
+    assert page.get_by_label("Positive when the value is ≥", exact=True).input_value() == "1.00"
     set_text(page, "Dataset name", "my restaurants")
     page.get_by_role("button", name="Validate and keep this dataset").click()
     page.get_by_text("Kept dataset 'my restaurants': 138 users, 130 items, 1161 interactions").wait_for()
