@@ -21,7 +21,7 @@ import torch
 
 __all__ = ["sample_pairs", "Importance", "contribution_importance", "ig_importance", "feature_groupings",
            "attribute_values", "slice_columns", "slice_labels", "slice_metrics", "held_out_ranks",
-           "compare_pair", "compare_held_out", "HeldOutComparison", "MISSING", "OTHER"]
+           "compare_pair", "compare_held_out", "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -339,3 +339,34 @@ def compare_pair(models: dict, user_id: str, item_id: str, top: int = 5) -> tupl
                                    "contribution": contributions[order],
                                    "share of S": contributions[order] / pair.s if pair.s else np.nan})
     return pd.DataFrame(rows), tops
+
+
+@torch.no_grad()
+def pair_attention_top(model, user_id: str, item_id: str, top: int = 5) -> pd.DataFrame:
+    """The pair's most attended attention units: weight = mean over heads of (A_U + A_V) / 2 (a taste block
+    counts as one unit, its weights summed; the null slot is listed as itself)."""
+    pair = model.trace(user_id, item_id)
+    weight = ((pair.trace.a_u + pair.trace.a_v) / 2).mean(dim=1)[0].double().cpu().numpy()
+    units = model.attention_units() if hasattr(model, "attention_units") else [[i] for i in range(model.d)]
+    names = model.unit_names() if hasattr(model, "unit_names") else list(model.dimension_names)
+    per_unit = np.array([weight[u].sum() for u in units])
+    order = np.argsort(-per_unit, kind="stable")[:top]
+    return pd.DataFrame({"attended": [names[j] for j in order], "weight": per_unit[order],
+                         "uniform": 1.0 / len(units)})
+
+
+def pair_field_attributions(model, user_id: str, item_id: str, top: int = 5, steps: int = 50) -> pd.DataFrame:
+    """Integrated Gradients of one pair over the raw fields with the model's default baseline: the `top`
+    fields by |attribution|, and the total with S − S(baseline) for the completeness check."""
+    from attnrec.explain import explain, targets_for
+    from attnrec.explain.model_targets import default_baseline
+
+    target = targets_for(model, model.user_rows([user_id]), model.item_rows([item_id]), "fields",
+                         default_baseline(model), pair_ids=[(str(user_id), str(item_id))])
+    attribution = explain(target, "ig", {"n_steps": steps})
+    values = attribution.groups[0]
+    order = np.argsort(-np.abs(values), kind="stable")[:top]
+    frame = pd.DataFrame({"field": [attribution.group_names[j] for j in order], "attribution": values[order]})
+    frame.attrs["total"] = float(values.sum())
+    frame.attrs["change"] = float(attribution.s[0] - attribution.s_baseline[0])
+    return frame

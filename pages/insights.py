@@ -9,8 +9,9 @@ from attnrec.figures.insights import (attribute_strip, dependence_scatter, impor
                                       rank_scatter, slice_bars)
 from attnrec.health import held_out_split
 from attnrec.insights import (attribute_values, compare_held_out, compare_pair, contribution_importance,
-                              feature_groupings, ig_importance, sample_pairs, slice_columns, slice_metrics)
-from attnrec.safety import escape_markdown, markdown_code
+                              feature_groupings, ig_importance, pair_attention_top, pair_field_attributions,
+                              sample_pairs, slice_columns, slice_metrics)
+from attnrec.safety import escape_markdown
 
 VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}
 SIDES = {"user": "users (by the user's attribute)", "item": "held-out items (by the item's attribute)"}
@@ -142,7 +143,7 @@ def slices_view() -> None:
     worst = table[table["worst"]]
     if len(worst):
         row = worst.iloc[0]
-        st.warning(f"Worst slice: {escape_markdown(column)} = {markdown_code(row['slice'])} — HR@10 "
+        st.warning(f"Worst slice: {escape_markdown(column)} = “{escape_markdown(row['slice'])}” — HR@10 "
                    f"{row['HR@10']:.3f}, NDCG@10 {row['NDCG@10']:.3f} over {int(row['users'])} users "
                    f"(overall HR@10 {(table['HR@10'] * table['users']).sum() / table['users'].sum():.3f}).",
                    icon=":material/warning:")
@@ -209,11 +210,25 @@ def models_view() -> None:
                                 "entropy A_V": st.column_config.NumberColumn(format="%.3f")})
     columns = st.columns(2)
     for column, (name, top) in zip(columns, tops.items()):
-        column.caption(f"Largest exact contributions to S under {markdown_code(name)}")
+        the_model = models[name]
+        column.markdown(f"**{escape_markdown(name)}**")
+        column.caption("Largest exact contributions to S (Σ over heads of A_U·A_V·X_i·Y_i)")
         column.dataframe(top, hide_index=True, width="stretch",
                          column_config={"dimension": st.column_config.TextColumn(width="large"),
                                         "contribution": st.column_config.NumberColumn(format="%+.4g"),
                                         "share of S": st.column_config.NumberColumn(format="percent")})
+        column.caption("Most attended (mean over heads of (A_U + A_V) / 2)")
+        column.dataframe(pair_attention_top(the_model, user_id, item_id), hide_index=True, width="stretch",
+
+                         column_config={"attended": st.column_config.TextColumn(width="large"),
+                                        "weight": st.column_config.NumberColumn(format="%.3f"),
+                                        "uniform": st.column_config.NumberColumn("uniform level", format="%.3f")})
+        fields = pair_field_attributions(the_model, user_id, item_id)
+        column.caption(f"Integrated Gradients over the raw fields (baseline “{default_baseline(the_model)}”): "
+                       f"they add up to {fields.attrs['total']:+.4g}, S − S(baseline) = {fields.attrs['change']:+.4g}")
+        column.dataframe(fields, hide_index=True, width="stretch",
+                         column_config={"field": st.column_config.TextColumn(width="large"),
+                                        "attribution": st.column_config.NumberColumn(format="%+.4g")})
 
     st.subheader("The same held-out users")
     default_seed = int((model_a.config.get("evaluation") or {}).get("seed", 0))

@@ -266,7 +266,7 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     eligible = expected[expected["users"] >= 5].sort_values(["hr", "ndcg"])
     assert list(table.index[table["worst"]]) == [eligible.index[0]]
     warning = [w.value for w in at.warning if w.value.startswith("Worst slice")]
-    assert warning and f"`{eligible.index[0]}`" in warning[0]
+    assert warning and f"“{eligible.index[0]}”" in warning[0]
     bars = _figure(at, "insights_slices")["data"][0]
     assert bars["marker"]["color"][list(bars["x"]).index(eligible.index[0])] == "#c0392b"
 
@@ -306,6 +306,9 @@ def test_one_pair_under_both_models(compared, latent, latent_b):
     summary = _frame(compared, ["model", "S", "P(like)", "rank"]).set_index("model")
     assert list(summary.index) == ["page-a", "page-b"]
     tops = [d.value for d in compared.dataframe if "dimension" in d.value.columns]
+    attended_frames = dict(zip(["page-a", "page-b"], [d.value for d in compared.dataframe
+                                                      if "attended" in d.value.columns]))
+    field_frames = dict(zip(["page-a", "page-b"], [d.value for d in compared.dataframe if "field" in d.value.columns]))
     for name, model, top in (("page-a", latent, tops[0]), ("page-b", latent_b, tops[1])):
         _, _, a_u, a_v, c = _pairs_trace(model, ["U1077"], ["135085"])
         s = c.sum()
@@ -320,6 +323,18 @@ def test_one_pair_under_both_models(compared, latent, latent_b):
         order = np.argsort(-np.abs(per_dim))[:min(5, model.d)]
         assert list(top["dimension"]) == [f"latent {j + 1}" for j in order]
         np.testing.assert_allclose(top["contribution"], per_dim[order], rtol=1e-4, atol=1e-8)
+        attended = attended_frames[name]
+        weight = ((a_u + a_v) / 2).mean(axis=1)[0]
+        order = np.argsort(-weight)[:min(5, model.d)]
+        assert list(attended["attended"]) == [f"latent {j + 1}" for j in order]
+        np.testing.assert_allclose(attended["weight"], weight[order], rtol=1e-4)
+        fields = field_frames[name]
+        s_base = _trace(model, _numpy(model.user_encoder.linear.bias)[None],
+                        _numpy(model.item_encoder.linear.bias)[None])[2].sum()
+        caption = next(c.value for c in compared.caption if "Integrated Gradients" in c.value
+                       and f"{s - s_base:+.4g}" in c.value)
+        assert "baseline “zeros”" in caption
+        assert fields["attribution"].abs().is_monotonic_decreasing and len(fields) == 5
 
 
 def test_same_held_out_users_metrics_ranks_and_who_wins(compared, latent, latent_b, dataset):
