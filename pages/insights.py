@@ -219,7 +219,6 @@ def models_view() -> None:
                                         "share of S": st.column_config.NumberColumn(format="percent")})
         column.caption("Most attended (mean over heads of (A_U + A_V) / 2)")
         column.dataframe(pair_attention_top(the_model, user_id, item_id), hide_index=True, width="stretch",
-
                          column_config={"attended": st.column_config.TextColumn(width="large"),
                                         "weight": st.column_config.NumberColumn(format="%.3f"),
                                         "uniform": st.column_config.NumberColumn("uniform level", format="%.3f")})
