@@ -2,6 +2,7 @@
 global importance (exact contributions, families, IG completeness), dependence, slices (HR@10 / NDCG@10 /
 attention entropy per slice, worst slice) and two models on one pair and on the same held-out users."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -355,3 +356,81 @@ def test_same_held_out_users_metrics_ranks_and_who_wins(compared, latent, latent
     scatter = _figure(compared, "insights_ranks")["data"][0]
     np.testing.assert_array_equal(_array(scatter["x"]), ref_a["rank"])
     np.testing.assert_array_equal(_array(scatter["y"]), ref_b["rank"])
+
+
+# ---- data values stay data ---------------------------------------------------------------------------
+
+LINK = '<a href="http://evil.invalid">click</a>'
+IMAGE = "![x](http://evil.invalid/u.png)"
+BOLD = "<b>jazz</b>"
+RAW_MARKERS = (re.compile(r"\]\(http"), re.compile(r"(?<!\\)<(img|a |b>)"))
+LIVE_TAG = re.compile(r"<\s*/?\s*(a|b|i|em|s|sub|sup|span|img)(\s|>|/|$)", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def payload_models():
+    from attnrec.data import load_own_dataset
+    user_ids = [IMAGE, "u-2", "u3", "u4", "u5", "u6"]
+    item_ids = [LINK, "i2", "i3", "i4", "i5", "i6"]
+    genres = [IMAGE, BOLD, "**bold**"]
+    users = pd.DataFrame({"uid": user_ids, "genre": [genres[i % 3] for i in range(6)]})
+    items = pd.DataFrame({"iid": item_ids, "name": [LINK, BOLD, IMAGE, "n4", "n5", "n6"],
+                          "genre": [genres[(i + 1) % 3] for i in range(6)]})
+    rows = [(user_ids[u], item_ids[(u + k) % 6], 5 if k < 2 else 1) for u in range(6) for k in range(4)]
+    schema = {"user_id": "uid", "item_id": "iid", "label": {"column": "rating", "threshold": 4}, "item_name": "name",
+              "user_features": {"genre": {"kind": "categorical"}}, "item_features": {"genre": {"kind": "categorical"}}}
+    data = load_own_dataset(users, items, pd.DataFrame(rows, columns=["uid", "iid", "rating"]), schema,
+                            name="payloads")
+    torch.manual_seed(1)
+    fz = Featurizer.fit(data, "latent")
+    return {BOLD: Recommender.from_featurizer(fz, data, d=3, heads=2),
+            LINK: Recommender.from_featurizer(fz, data, d=3, heads=1)}
+
+
+def _rendered(at) -> list[str]:
+    texts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "error", "warning", "info", "success"):
+        texts += [str(e.value) for e in getattr(at, kind)]
+    return texts + [str(m.label) for m in at.metric]
+
+
+def _figure_strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _figure_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _figure_strings(item)
+
+
+@pytest.mark.parametrize("view", ["drivers", "slices", "models"])
+def test_payload_ids_names_and_values_are_shown_as_text(payload_models, view):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["user_datasets"] = {"payloads": next(iter(payload_models.values())).dataset}
+    at.session_state["user_models"] = payload_models
+    at.session_state["attnrec_dataset"] = "payloads"
+    at.session_state["attnrec_model_payloads"] = BOLD
+    at.session_state["insights_view"] = view
+    at.session_state["explore_user"], at.session_state["explore_item"] = IMAGE, LINK
+    at.run()
+    at.switch_page("pages/insights.py").run()
+    if view == "drivers":
+        at.radio(key="insights_attr_side").set_value("item")
+        at.run()
+        at.selectbox(key="insights_attr_item").set_value("name")
+    elif view == "slices":
+        at.radio(key="insights_slice_side").set_value("item")
+        at.run()
+        at.selectbox(key="insights_slice_column_item").set_value("genre")
+    at.run()
+    assert not at.exception, at.exception
+    for text in _rendered(at):
+        for marker in RAW_MARKERS:
+            assert not marker.search(text), f"live markup {marker.pattern!r} in: {text}"
+    strings = [s for chart in at.get("plotly_chart") for s in _figure_strings(json.loads(chart.proto.spec))]
+    assert strings and not [s for s in strings if LIVE_TAG.search(s)]
+    shown = " ".join(strings + _rendered(at))
+    expected = {"drivers": "&lt;a href", "slices": "&lt;b&gt;jazz", "models": "&lt;b&gt;jazz"}[view]
+    assert expected in shown   # the payload is there, as text
