@@ -168,9 +168,9 @@ def decode(params: Mapping[str, str]) -> WalkthroughState:
     stated_d = _count(params, "d", "dimensions", MAX_D)
     stated_h = _count(params, "h", "heads", MAX_HEADS)
     if stated_d is not None and stated_d != d:
-        raise StateError(f"d = {stated_d} but x has {d} numbers")
+        raise StateError(f"d = {stated_d} but x has {d} number{'s' if d != 1 else ''}")
     if stated_h is not None and stated_h != heads:
-        raise StateError(f"h = {stated_h} but wu has {heads} heads")
+        raise StateError(f"h = {stated_h} but wu has {heads} head{'s' if heads != 1 else ''}")
     tau = _number(params.get("tau", "1"), "tau (temperature τ)")
     if not MIN_TAU <= tau <= MAX_TAU:
         raise StateError(f"tau (temperature τ) = {number_text(tau)} is outside {MIN_TAU:g} … {MAX_TAU:g}")

@@ -74,7 +74,7 @@ def with_(**changes):
     (with_(d="4"), "d = 4 but x has 3 numbers"),
     (with_(d="0"), "d (dimensions) must be a whole number from 1 to 40"),
     (with_(d="x"), "whole number"),
-    (with_(h="2"), "h = 2 but wu has 1 heads"),
+    (with_(h="2"), "h = 2 but wu has 1 head"),
     (with_(x=",".join(["1"] * (MAX_D + 1)), d=None), f"at most d = {MAX_D}"),
     (with_(wu="|".join(["1,2,3;4,5,6;7,8,9"] * (MAX_HEADS + 1)), h=None), f"at most H = {MAX_HEADS}"),
     (with_(wu="1,2,3;4,5,6"), "wu (W_U), head 1 has 2 rows, expected 3"),
