@@ -108,11 +108,18 @@ def close(shown: float, true: float) -> bool:
 
 
 def check_lines(inputs, tied, tau, head, dim):
-    w_v = inputs.w_u if tied else inputs.w_v
-    ref = numpy_reference(inputs.x, inputs.y, inputs.w_u, w_v, tau)
     lines = cell_arithmetic(inputs, tied, tau, head, dim)
     assert [line.step for line in lines] == [1, 2, 2, 3, 3, 4, 4, 5, 5]
-    parts = [line.text.split(" = ") for line in lines]
+    check_texts([line.text for line in lines], inputs, tied, tau, head, dim)
+    return lines
+
+
+def check_texts(texts, inputs, tied, tau, head, dim):
+    """The nine lines of one cell's arithmetic, every number parsed back and checked against numpy."""
+    w_v = inputs.w_u if tied else inputs.w_v
+    ref = numpy_reference(inputs.x, inputs.y, inputs.w_u, w_v, tau)
+    assert len(texts) == 9
+    parts = [text.split(" = ") for text in texts]
     p = inputs.x * inputs.y
     # 1: X_i·Y_i = (X ⊙ Y)_i
     (xi, yi), = factors(parts[0][-2])
@@ -148,7 +155,6 @@ def check_lines(inputs, tied, tau, head, dim):
     (c,), (rest,) = factors(parts[8][-2])
     assert close(c, ref["c"][head, dim]) and close(rest, ref["s"] - ref["c"][head, dim])
     assert close(float(parts[8][-1]), ref["s"])
-    return lines
 
 
 def test_cell_arithmetic_of_the_documents_example_reads_like_the_issue():
