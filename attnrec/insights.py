@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 __all__ = ["sample_pairs", "Importance", "contribution_importance", "ig_importance", "feature_groupings",
-           "attribute_values", "slice_columns", "slice_labels", "slice_metrics", "held_out_ranks",
+           "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics", "held_out_ranks",
            "compare_pair", "compare_held_out", "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
 
 MISSING = "(missing)"
@@ -227,15 +227,28 @@ def _slice_order(labels: pd.Series) -> list[str]:
     return names + [n for n in (OTHER, MISSING) if n in set(labels)]
 
 
+def unit_entropy(model, user_ids, item_ids) -> np.ndarray:
+    """(B, H, 2) normalised entropy of A_U and A_V over the model's attention units per pair and head — the
+    `entropy` of `attnrec.quality.attention_quality` (a taste block is one unit), without its τ and erasure."""
+    from attnrec.health import attention_entropy, attention_over_pairs
+
+    traces = attention_over_pairs(model, list(user_ids), list(item_ids))
+    units = model.attention_units() if hasattr(model, "attention_units") else [[i] for i in range(model.d)]
+    member = np.zeros((traces["a_u"].shape[-1], len(units)))
+    for j, unit in enumerate(units):
+        member[unit, j] = 1.0
+    return np.stack([attention_entropy(traces["a_u"].astype(np.float64) @ member),
+                     attention_entropy(traces["a_v"].astype(np.float64) @ member)], axis=-1)
+
+
 def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int = 4, min_users: int = 5,
                   max_slices: int = 12) -> pd.DataFrame:
     """Per slice of the split's held-out users: users, HR@k, NDCG@k (`attnrec.evaluation.evaluate` on the split
-    restricted to the slice), mean normalised attention entropy of the held-out pairs (`attnrec.quality`, over
-    heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among slices with ≥ `min_users` users
+    restricted to the slice), mean normalised attention entropy of the held-out pairs (`unit_entropy`, as
+    `attnrec.quality` defines it, over heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among slices with ≥ `min_users` users
     (among all slices if none has that many). `side="user"` slices by the user's `column`, "item" by the
     held-out item's."""
     from attnrec.evaluation import evaluate
-    from attnrec.quality import attention_quality
 
     held = split.held_out.reset_index(drop=True)
     table = split.full.users if side == "user" else split.full.items
@@ -244,9 +257,7 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
     column_values.index = column_values.index.astype(str)
     labels = slice_labels(column_values, bins=bins, max_slices=max_slices)   # over the whole table: stable bins
     held_labels = labels.reindex(ids).fillna(MISSING).to_numpy()
-    quality = attention_quality(model, list(held["user_id"].astype(str)), list(held["item_id"].astype(str)),
-                                random_draws=1)
-    entropy = quality.entropy.mean(axis=(1, 2))
+    entropy = unit_entropy(model, held["user_id"].astype(str), held["item_id"].astype(str)).mean(axis=(1, 2))
     rows = []
     for name in _slice_order(pd.Series(held_labels)):
         mask = held_labels == name
