@@ -18,6 +18,7 @@ shown in the dashboard, replace it (design issue "attention worth reading"):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import torch
@@ -186,6 +187,12 @@ def attend(x, y, w_u, w_v=None, temperature=1.0, *, normalizer: str = "softmax",
                           contributions.sum(dim=(1, 2)), tied=w_v is None)
 
 
+# Logits within ±(SAFE_LOGIT − ln d) need no max-shift in float32: each exp lies in [e^-30/d, e^30/d], a side's sum
+# below e^30, the product of both sides' sums below e^60 ≈ 1e26 and above 1e-26, far inside float32's range, and a
+# numerator Σ e_U·e_V·X_i·Y_i stays finite for |X_i·Y_i| up to ~1e12.
+SAFE_LOGIT = 30.0
+
+
 def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temperature=1.0,
                      chunk_size: int = 2048, *, normalizer: str = "softmax", mask_fn=None) -> torch.Tensor:
     """S for one user x (d,) against a catalog (N, d), chunked so memory stays bounded.
@@ -214,18 +221,37 @@ def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temper
     # One matmul for all heads: (chunk, d) @ (d, H·d); both sides stacked in untied mode.
     stacked = wu if tied else torch.cat([wu, wv])
     w_all = (stacked * (x / temperature)).reshape(-1, d).T.contiguous()
-    out = torch.empty(items.shape[0], dtype=items.dtype, device=items.device)
+    n = items.shape[0]
+    out = torch.empty(n, dtype=items.dtype, device=items.device)
+    if n == 0:
+        return out
+    # Softmax is shift-invariant; subtracting each row's max costs two more passes over the logits than the
+    # matmul and exp themselves. By Cauchy–Schwarz |ℓ| ≤ max‖y‖₂ · max‖column of W diag(X)/τ‖₂ for every logit:
+    # when that bound is small enough that exp can neither overflow nor underflow (and neither can the products
+    # of sums below, in float32), the shift is skipped — the same S up to rounding. Otherwise, the usual max.
     with torch.no_grad():
-        for start in range(0, items.shape[0], chunk_size):
+        bound = float(torch.linalg.vector_norm(items, dim=1).amax() * torch.linalg.vector_norm(w_all, dim=0).amax())
+    no_shift = bound <= SAFE_LOGIT - math.log(d)
+    rows = min(chunk_size, n)
+    # Buffers reused by every chunk: a fresh multi-MB tensor per chunk costs page faults comparable to the math.
+    logits = torch.empty(rows, w_all.shape[1], dtype=items.dtype, device=items.device)
+    sums_buffer = torch.empty(rows, w_all.shape[1] // d, dtype=items.dtype, device=items.device)
+    products = torch.empty(rows, d, dtype=items.dtype, device=items.device)
+    with torch.no_grad():
+        for start in range(0, n, chunk_size):
             y = items[start:start + chunk_size]
-            e = (y @ w_all).view(y.shape[0], -1, d)
-            e.sub_(e.amax(dim=-1, keepdim=True)).exp_()
-            sums = e.sum(dim=-1)  # (chunk, H) tied, (chunk, 2H) untied
+            m = y.shape[0]
+            e = torch.mm(y, w_all, out=logits[:m]).view(m, -1, d)
+            if not no_shift:
+                e.sub_(e.amax(dim=-1, keepdim=True))
+            e.exp_()
+            sums = torch.sum(e, dim=-1, out=sums_buffer[:m])  # (chunk, H) tied, (chunk, 2H) untied
             if tied:
                 numerators, denominators = e.square_(), sums.square_()
             else:
                 numerators = e[:, :heads].mul_(e[:, heads:])
                 denominators = sums[:, :heads] * sums[:, heads:]
-            per_head = torch.bmm(numerators, (y * x).unsqueeze(-1)).squeeze(-1)  # Σ_i e_U e_V X_i Y_i
-            out[start:start + chunk_size] = (per_head / denominators).sum(dim=1)
+            p = torch.mul(y, x, out=products[:m])
+            per_head = torch.bmm(numerators, p.unsqueeze(-1)).squeeze(-1)  # Σ_i e_U e_V X_i Y_i
+            out[start:start + m] = (per_head / denominators).sum(dim=1)
     return out

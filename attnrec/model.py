@@ -308,7 +308,14 @@ class Recommender(nn.Module):
     @torch.no_grad()
     def scores_for_user(self, user_id) -> torch.Tensor:
         """S of `user_id` against every catalog item, in `item_ids` order (a CPU float tensor)."""
-        x = self.encode_user(self.user_rows(user_id))[0]
+        return self.scores_for_vector(self.encode_user(self.user_rows(user_id))[0])
+
+    @torch.no_grad()
+    def scores_for_vector(self, x: torch.Tensor) -> torch.Tensor:
+        """S of a user-side vector X (d,) against every catalog item, in `item_ids` order (a CPU float tensor).
+
+        Chunked (`attention_scores`): memory stays bounded whatever the catalog size, never (N, H, d) traces."""
+        x = torch.as_tensor(x, dtype=self.user_matrix.dtype, device=self.user_matrix.device).reshape(-1)
         w_u, w_v = self.attention_weights()
         return attention_scores(x, self._catalog_y(), w_u, w_v, self.temperature,
                                 normalizer=self.normalizer,

@@ -113,9 +113,9 @@ def vector_trace(model, x, y) -> PairTrace:
         raise ValueError(f"X and Y need {model.d} values each (the model's d), got {x.shape[0]} and {y.shape[0]}")
     with torch.no_grad():
         trace = model.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
-        catalog = model.attention(x.expand(len(model.item_ids), -1), model.encode_item(model.item_matrix)).s
+        catalog = model.scores_for_vector(x)  # chunked: bounded memory at any catalog size
         s = trace.s[0]
-        rank = int((catalog > s).sum()) + 1
+        rank = int((catalog > float(s)).sum()) + 1
         probability = float(model.probability(s))
     return PairTrace(trace=trace, x=x, y=y, r_u=x, r_v=y, dimension_names=list(model.dimension_names),
                      user_id="typed X", item_id="typed Y", s=float(s), probability=probability, rank=rank)

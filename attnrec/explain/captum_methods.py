@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from captum._utils.common import _run_forward
 
 from attnrec.explain.metrics import seeded_on
 from attnrec.explain.registry import METHODS, MethodSpec
@@ -71,6 +70,8 @@ def rowwise_gradients(forward_fn, inputs, target_ind=None, additional_forward_ar
     than the model itself on 500k rows. Each row's S depends only on its own inputs (no batch
     statistics: models are explained in eval mode), so ∂(Σ S)/∂input_row = ∂S_row/∂input_row.
     """
+    from captum._utils.common import _run_forward  # Captum is imported when an attribution is first computed
+
     with torch.autograd.set_grad_enabled(True):
         outputs = _run_forward(forward_fn, inputs, target_ind, additional_forward_args)
         return torch.autograd.grad(outputs.sum(), inputs)

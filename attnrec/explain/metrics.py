@@ -11,7 +11,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy.stats import kendalltau, rankdata
 
 from attnrec.explain.target import ExplainTarget
 
@@ -61,6 +60,8 @@ def snap_noise(values: np.ndarray, s, s_baseline, resolution: float = RESOLUTION
 
 def kendall_tau_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Kendall τ-b between a[i] and b[i] per row; NaN where a row is constant (no ranking to compare)."""
+    from scipy.stats import kendalltau  # scipy.stats costs ~1 s to import; only the trust checks need it
+
     a, b = np.atleast_2d(a), np.atleast_2d(b)
     out = np.full(a.shape[0], np.nan)
     for i in range(a.shape[0]):
@@ -71,6 +72,8 @@ def kendall_tau_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Spearman ρ per row (Pearson correlation of average ranks); NaN for constant rows."""
+    from scipy.stats import rankdata
+
     ra, rb = rankdata(np.atleast_2d(a), axis=1), rankdata(np.atleast_2d(b), axis=1)
     ra, rb = ra - ra.mean(axis=1, keepdims=True), rb - rb.mean(axis=1, keepdims=True)
     denom = np.sqrt((ra ** 2).sum(axis=1) * (rb ** 2).sum(axis=1))

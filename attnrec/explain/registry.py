@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from captum.attr import (DeepLift, FeatureAblation, GradientShap, InputXGradient, IntegratedGradients,
-                         KernelShap, NoiseTunnel, Occlusion, Saliency, ShapleyValueSampling)
+import importlib
 
 __all__ = ["Param", "MethodSpec", "METHODS", "method", "method_keys", "resolve_params"]
 
@@ -56,7 +55,7 @@ class Param:
 class MethodSpec:
     key: str
     name: str
-    captum_class: type | None       # None: computed by attnrec itself (exact Shapley, attention)
+    captum_name: str | None         # a class of captum.attr; None: computed by attnrec itself (exact Shapley, attention)
     runner: str                     # "captum" | "shapley_exact" | "attention" — picks the engine
     description: str
     params: tuple[Param, ...] = ()
@@ -71,6 +70,12 @@ class MethodSpec:
     window_arg: bool = False              # Occlusion: needs sliding-window shapes per input
     baseline_distribution: bool = False   # GradientSHAP: baselines are rows to draw from, not per pair
     batch_expansion: tuple[str, ...] = () # params that multiply the rows of one forward pass
+
+    @property
+    def captum_class(self) -> type | None:
+        """The Captum class, imported on first use: Captum costs ~0.7 s to import, and a page that only shows the
+        registry (method names, widgets) or the attention trace never needs it."""
+        return None if self.captum_name is None else getattr(importlib.import_module("captum.attr"), self.captum_name)
 
     def rows_per_pair(self, params: dict) -> int:
         """How many forward rows one pair costs in a single Captum call (sizes the pair chunks)."""
@@ -95,46 +100,46 @@ _IG_RULE = Param("method", "Integration rule", "gausslegendre", "select",
                           "riemann_right"), help="Quadrature used along the path.", captum_arg="method")
 
 METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
-    MethodSpec("ig", "Integrated Gradients", IntegratedGradients, "captum",
+    MethodSpec("ig", "Integrated Gradients", "IntegratedGradients", "captum",
                "Averages gradients along a straight path from the baseline to the input.",
                (_STEPS, _IG_RULE), has_convergence_delta=True, completeness_expected=True,
                batch_expansion=("n_steps",)),
-    MethodSpec("saliency", "Saliency", Saliency, "captum",
+    MethodSpec("saliency", "Saliency", "Saliency", "captum",
                "Absolute gradient of S at the input: how sensitive S is, not how much each input adds.",
                (Param("abs", "Absolute value", True, "checkbox", help="Report |∂S/∂x|.",
                       captum_arg="abs"),), needs_baseline=False),
-    MethodSpec("input_x_gradient", "Input × Gradient", InputXGradient, "captum",
+    MethodSpec("input_x_gradient", "Input × Gradient", "InputXGradient", "captum",
                "Input times gradient: a first-order (linear) estimate of each input's share.",
                needs_baseline=False),
-    MethodSpec("deeplift", "DeepLift", DeepLift, "captum",
+    MethodSpec("deeplift", "DeepLift", "DeepLift", "captum",
                "Backpropagates differences from the baseline; not complete for S's products of inputs.",
                has_convergence_delta=True, uses_hooks=True),
-    MethodSpec("gradient_shap", "GradientSHAP", GradientShap, "captum",
+    MethodSpec("gradient_shap", "GradientSHAP", "GradientShap", "captum",
                "Expected gradients on random points between noisy inputs and the baseline.",
                (Param("n_samples", "Samples", 20, "slider", 1, 500, 1, captum_arg="n_samples"),
                 Param("stdevs", "Input noise (std)", 0.0, "slider", 0.0, 1.0, 0.01, captum_arg="stdevs"),
                 _SEED), has_convergence_delta=True, stochastic=True, baseline_distribution=True,
                batch_expansion=("n_samples",)),
-    MethodSpec("feature_ablation", "Feature Ablation", FeatureAblation, "captum",
+    MethodSpec("feature_ablation", "Feature Ablation", "FeatureAblation", "captum",
                "S minus S with one feature (or group) set to its baseline; ignores interactions.",
                (_USE_GROUPS, _PER_EVAL), supports_feature_mask=True, batch_expansion=("perturbations_per_eval",)),
-    MethodSpec("occlusion", "Occlusion", Occlusion, "captum",
+    MethodSpec("occlusion", "Occlusion", "Occlusion", "captum",
                "Slides a window of adjacent columns to the baseline and records the change in S.",
                (Param("window", "Window width (columns)", 1, "slider", 1, 16, 1),
                 Param("stride", "Stride (columns)", 1, "slider", 1, 16, 1), _PER_EVAL), window_arg=True,
                batch_expansion=("perturbations_per_eval",)),
-    MethodSpec("shapley_sampling", "Shapley Value Sampling", ShapleyValueSampling, "captum",
+    MethodSpec("shapley_sampling", "Shapley Value Sampling", "ShapleyValueSampling", "captum",
                "Monte-Carlo Shapley values from random feature orderings.",
                (_USE_GROUPS, Param("n_samples", "Permutations", 25, "slider", 1, 500, 1,
                                    captum_arg="n_samples"), _PER_EVAL, _SEED),
                supports_feature_mask=True, stochastic=True, completeness_expected=True,
                batch_expansion=("perturbations_per_eval",)),
-    MethodSpec("kernel_shap", "Kernel SHAP", KernelShap, "captum",
+    MethodSpec("kernel_shap", "Kernel SHAP", "KernelShap", "captum",
                "Fits a weighted linear model on random coalitions; one fit per pair (slow).",
                (_USE_GROUPS, Param("n_samples", "Coalitions", 200, "slider", 10, 5000, 10,
                                    captum_arg="n_samples"), _PER_EVAL, _SEED),
                supports_feature_mask=True, stochastic=True, batch_expansion=("perturbations_per_eval",)),
-    MethodSpec("noise_tunnel", "SmoothGrad (Noise Tunnel on IG)", NoiseTunnel, "captum",
+    MethodSpec("noise_tunnel", "SmoothGrad (Noise Tunnel on IG)", "NoiseTunnel", "captum",
                "Integrated Gradients averaged over noisy copies of the input (SmoothGrad).",
                (Param("nt_samples", "Noisy copies", 10, "slider", 1, 100, 1, captum_arg="nt_samples"),
                 Param("stdevs", "Noise (std)", 0.1, "slider", 0.0, 2.0, 0.01, captum_arg="stdevs"),

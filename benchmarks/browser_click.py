@@ -1,0 +1,282 @@
+"""Explore in a real browser: click a table row, wait until both attention heatmaps (A_U, A_V) show the new pair.
+
+    python benchmarks/browser_click.py [--pairs 20] [--root /tmp/before] [--python /path/to/python]
+
+Serves `streamlit run app.py` from --root (default: this checkout) with --python, opens it in Chromium
+(Playwright), and picks --pairs different user–item pairs by clicking rows of the user and item tables
+(alternately; every pair is new, so nothing is a cache hit). Per click it reports
+- click → both heatmaps updated: from the mouse click until the A_U and the A_V chart both hold new data;
+- server CPU: the `streamlit run` process's user+system CPU (/proc) from the click until the app is idle;
+- Chromium CPU: the same for the browser and all its child processes;
+- websocket: frames and bytes the page received from the server for the click.
+Medians, p95 and the range; goal: median ≤ 300 ms, server CPU ≤ 100 ms per click.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HEADER, ROW = 35, 35          # Streamlit's data grid: header and row height in px
+TICK = os.sysconf("SC_CLK_TCK")
+
+# A signature of the data each attention heatmap holds, found by its title ("A_U: …", "A_V: …").
+SIGNATURES = """() => {
+  const out = {};
+  for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {
+    const title = ((el.layout || {}).title || {}).text || "";
+    const side = title.includes("A_U: ") ? "u" : title.includes("A_V: ") ? "v" : null;
+    if (!side || !el.querySelector(".main-svg")) continue;
+    out[side] = JSON.stringify((el.data || []).map(t => t.z || null), (k, v) => ArrayBuffer.isView(v) ? Array.from(v) : v);
+  }
+  return out;
+}"""
+
+
+def cpu_seconds(pids) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / TICK
+
+
+def descendants(root_pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def browser_pid(profile: str) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(profile.encode() in c for c in cmd) and not any(c.startswith(b"--type=") for c in cmd):
+                return int(entry.name)
+    raise RuntimeError("Chromium's browser process not found")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(root: Path, python: str, log, script: str = "app.py"):
+    """A fresh `streamlit run` of root/script on a free port; (process, base URL) once it answers."""
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONPATH": str(root)}
+    server = subprocess.Popen([python, "-m", "streamlit", "run", script, "--server.headless", "true",
+                               "--server.address", "127.0.0.1", "--server.port", str(port),
+                               "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+                              cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return server, url
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start") from None
+            time.sleep(0.2)
+
+
+def plan_clicks(user_ids, item_ids, default_pair, n, looks, rows=5):
+    """(table, row) clicks, alternating tables, each giving a pair not seen before whose heatmaps both differ from
+    the previous pair's (`looks(pair)`: the attention units' A_U, A_V; pairs whose attention all sits on the taste
+    block look the same, and a click that changes nothing on screen cannot be timed)."""
+    seen, current, clicks, turn = {default_pair}, default_pair, [], 0
+
+    def differs(a, b):
+        (au_a, av_a), (au_b, av_b) = looks(a), looks(b)
+        return not (au_a.shape == au_b.shape and abs(au_a - au_b).max() < 1e-3) and \
+            not (av_a.shape == av_b.shape and abs(av_a - av_b).max() < 1e-3)
+
+    while len(clicks) < n:
+        for attempt in range(2):
+            table = (turn + attempt) % 2
+            ids = user_ids if table == 0 else item_ids
+            nxt = {r: tuple(ids[r] if t == table else current[t] for t in (0, 1)) for r in range(rows)}
+            options = [r for r in range(rows) if ids[r] != current[table] and nxt[r] not in seen
+                       and differs(current, nxt[r])]
+            if options:
+                row = options[0]
+                current = tuple(ids[row] if t == table else current[t] for t in (0, 1))
+                seen.add(current)
+                clicks.append((table, row, current))
+                turn = 1 - table
+                break
+        else:
+            raise RuntimeError("ran out of new pairs among the first rows")
+    return clicks
+
+
+def settle(pids, quiet_s: float = 0.3, limit_s: float = 30.0) -> None:
+    """Wait until the processes' CPU time stops growing (the rerun and its messages are done)."""
+    deadline = time.monotonic() + limit_s
+    last = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = cpu_seconds(pids)
+        if now - last < 0.011:
+            return
+        last = now
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def describe(name, values, unit="ms"):
+    return (f"{name:<34} median {statistics.median(values):8.1f} {unit}  p95 {percentile(values, 95):8.1f}  "
+            f"range {min(values):.1f}–{max(values):.1f}  (n={len(values)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (e.g. a `git worktree` of HEAD)")
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+
+    sys.path.insert(0, str(root))
+    from attnrec.data import load_dataset  # the tables' row order and the page's default pair
+    dataset = load_dataset("restaurants")
+    positives = dataset.positives
+    default_pair = (str(positives["user_id"].iloc[0]), str(positives["item_id"].iloc[0]))
+    user_ids = [str(u) for u in dataset.users.index[:5]]
+    item_ids = [str(i) for i in dataset.items.index[:5]]
+    # The app's default model for the dataset (the first shipped checkpoint by name), to plan visible changes.
+    from attnrec.model import Recommender
+    import numpy as np
+    folder = sorted(p for p in (root / "sample_data" / "models").iterdir()
+                    if (p / "config.json").exists() and p.name.startswith("restaurants"))[0]
+    model = Recommender.load(folder, device="cpu", dataset=dataset)
+    member = np.zeros((model.d, len(model.attention_units())))
+    for j, unit in enumerate(model.attention_units()):
+        member[unit, j] = 1
+
+    from attnrec.figures import dimensions_that_matter
+
+    @functools.lru_cache(maxsize=None)
+    def looks(pair):
+        """The A_U and A_V columns Explore's short view shows for the pair (as pages/explore.py picks them)."""
+        x, y = model.encode_user(model.user_rows(pair[0])), model.encode_item(model.item_rows(pair[1]))
+        trace = model.attention(x, y)
+        a_u, a_v = trace.a_u[0].detach().numpy() @ member, trace.a_v[0].detach().numpy() @ member
+        contributions = trace.contributions[0].detach().numpy() @ member
+        null = [member.shape[1] - 1] if model.null_slot else []
+        shown = sorted(dimensions_that_matter(contributions, a_u, a_v, k=12, skip=null,
+                                              product=np.abs((x * y)[0].detach().numpy()) @ member)
+                       + ([] if not null or a_u[:, -1].max() + a_v[:, -1].max() == 0 else null))
+        return a_u[:, shown], a_v[:, shown]
+
+    clicks = plan_clicks(user_ids, item_ids, default_pair, args.pairs, looks)
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+    missed = 0
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "wb") as log:
+        server, url = serve(root, args.python, log)
+        try:
+            with sync_playwright() as p:
+                profile = str(Path(tmp) / "profile")
+                context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
+                                                               args=CHROMIUM_ARGS,
+                                                               viewport={"width": 1280, "height": 900})
+                page = context.pages[0] if context.pages else context.new_page()
+                page.set_default_timeout(180_000)
+                received = {"frames": 0, "bytes": 0}
+
+                def on_socket(ws):
+                    def count(payload):
+                        received["frames"] += 1
+                        received["bytes"] += len(payload)
+                    ws.on("framereceived", count)
+                page.on("websocket", on_socket)
+                page.goto(url)
+                page.wait_for_function(f"(() => {{ const s = ({SIGNATURES})(); return s.u && s.v; }})()")
+                chrome = browser_pid(profile)
+                settle([server.pid] + descendants(chrome), limit_s=60)
+                grids = page.locator("[data-testid='stDataFrame']")
+                rows = []
+                for table, row, pair in clicks:
+                    before = page.evaluate(SIGNATURES)
+                    box = grids.nth(table).bounding_box()
+                    chrome_pids = descendants(chrome)
+                    server_cpu, chrome_cpu = cpu_seconds([server.pid]), cpu_seconds(chrome_pids)
+                    frames, size = received["frames"], received["bytes"]
+                    start = time.perf_counter()
+                    page.mouse.click(box["x"] + 12, box["y"] + HEADER + ROW * row + ROW / 2)
+                    try:
+                        page.wait_for_function(
+                            f"b => {{ const s = ({SIGNATURES})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
+                            arg=before, polling="raf", timeout=120_000)
+                    except PlaywrightTimeout:
+                        print(f"click {len(rows) + 1}: {pair}: the heatmaps did not both change; not counted",
+                              file=sys.stderr, flush=True)
+                        missed += 1
+                        continue
+                    latency = time.perf_counter() - start
+                    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")")
+                    settle([server.pid] + chrome_pids)
+                    shown = page.evaluate("() => { const q = new URLSearchParams(location.search);"
+                                          " return [q.get('user'), q.get('item')]; }")
+                    if tuple(shown) != pair:
+                        raise RuntimeError(f"expected pair {pair}, the page shows {shown}")
+                    print(f"click {len(rows) + 1}: {pair} {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
+                    rows.append((latency * 1000, (cpu_seconds([server.pid]) - server_cpu) * 1000,
+                                 (cpu_seconds(chrome_pids) - chrome_cpu) * 1000,
+                                 received["frames"] - frames, (received["bytes"] - size) / 1024))
+                context.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"root {root}  ({subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()})"
+          f"  {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    if missed:
+        print(f"{missed} click(s) changed no heatmap and are not counted")
+    labels = ["click → both heatmaps updated", "server CPU per click", "Chromium CPU per click"]
+    for k, label in enumerate(labels):
+        print(describe(label, [r[k] for r in rows]))
+    print(describe("websocket frames per click", [r[3] for r in rows], unit=""))
+    print(describe("websocket KiB per click", [r[4] for r in rows], unit="KiB"))
+    latency = statistics.median(r[0] for r in rows)
+    server_cpu = statistics.median(r[1] for r in rows)
+    print(f"goal: median ≤ 300 ms → {latency:.0f} ms; server CPU ≤ 100 ms/click → {server_cpu:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The fast and lazy paths give the numbers the eager ones give.
+
+- catalog scoring without the max-shift (when the logits are provably small) equals `attend`, and large logits
+  take the shifted path and stay finite;
+- typed vectors rank against the catalog in chunks: the same rank as scoring the whole catalog with `attend`;
+- Explore computes the trace first and the attributions only on request: every figure built from the light
+  explanation is the JSON of the one built from the full explanation, and the download is the eager one;
+- Captum is imported on first use only, and the registry's classes are Captum's own.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from attnrec.attention import SAFE_LOGIT, attend, attention_scores
+from attnrec.figures import attention_heatmap, contribution_heatmap, contribution_waterfall, entropy_bars, z_bars
+from attnrec.health import attention_entropy
+from attnrec.report import explain_pair, to_json_dict, vector_trace
+from test_report import make_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _case(n=3000, d=8, heads=3, scale=1.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x, items = torch.randn(d, generator=g), torch.randn(n, d, generator=g)
+    w_u = scale * torch.randn(heads, d, d, generator=g) / d ** 0.5
+    w_v = scale * torch.randn(heads, d, d, generator=g) / d ** 0.5
+    return x, items, w_u, w_v
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_unshifted_catalog_scores_equal_attend(tied):
+    x, items, w_u, w_v = _case()
+    w_v = None if tied else w_v
+    reference = attend(x.unsqueeze(0).double(), items.double(), w_u.double(),
+                       None if tied else w_v.double()).s
+    stacked = w_u if tied else torch.cat([w_u, w_v])
+    bound = float(items.norm(dim=1).max() * (stacked * x).reshape(-1, 8).T.norm(dim=0).max())
+    assert bound <= SAFE_LOGIT - np.log(8)   # this case takes the unshifted path
+    fast = attention_scores(x, items, w_u, w_v, chunk_size=257)
+    torch.testing.assert_close(fast.double(), reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_large_logits_take_the_shifted_path_and_stay_exact(tied):
+    x, items, w_u, w_v = _case(scale=40.0)
+    w_v = None if tied else w_v
+    fast = attention_scores(x, items, w_u, w_v, chunk_size=1000)
+    reference = attend(x.unsqueeze(0).double(), items.double(), w_u.double(), None if tied else w_v.double()).s
+    assert torch.isfinite(fast).all()
+    torch.testing.assert_close(fast.double(), reference, rtol=1e-4, atol=1e-3)
+
+
+def test_typed_vectors_rank_like_the_whole_catalog_scored_at_once():
+    model = make_model(d=4)
+    x = torch.tensor([0.5, -1.0, 2.0, 0.25])
+    y = torch.tensor([1.0, 0.5, -0.5, 2.0])
+    pair = vector_trace(model, x, y)
+    with torch.no_grad():
+        catalog = model.attention(x.expand(len(model.item_ids), -1), model.encode_item(model.item_matrix)).s
+    assert pair.rank == int((catalog > pair.s).sum()) + 1
+    torch.testing.assert_close(model.scores_for_vector(x), catalog, rtol=1e-5, atol=1e-6)
+
+
+def _figures(ex, names):
+    t = ex.pair.trace
+    a_u, a_v = t.a_u[0].numpy(), t.a_v[0].numpy()
+    return {"contributions": contribution_heatmap(t.contributions[0].numpy(), names, ex.pair.s),
+            "A_U": attention_heatmap(a_u, names, "A_U", side="user"),
+            "A_V": attention_heatmap(a_v, names, "A_V", side="item"),
+            "entropy": entropy_bars(np.stack([attention_entropy(a_u[None])[0], attention_entropy(a_v[None])[0]], 1)),
+            "Z": z_bars(t.z_u[0].numpy(), t.z_v[0].numpy(), names),
+            "waterfall": contribution_waterfall(t.contributions[0].numpy(), names, ex.pair.s)}
+
+
+def test_explore_light_explanation_draws_the_figures_of_the_full_one():
+    model = make_model()
+    names = list(model.dimension_names)
+    user, item = model.user_ids[2], model.item_ids[5]
+    light = explain_pair(model, user, item, "")            # what Explore computes on a row click
+    full = explain_pair(model, user, item, "ig", {"n_steps": 50})   # what it computed before, eagerly
+    assert light.attribution is None and full.attribution is not None
+    assert light.pair.s == full.pair.s and light.pair.rank == full.pair.rank and light.residual == full.residual
+    lazy, eager = _figures(light, names), _figures(full, names)
+    for name in eager:
+        assert lazy[name].to_json() == eager[name].to_json(), name
+    # The download asks for the attributed explanation when pressed: the eager one's numbers.
+    again = explain_pair(model, user, item, "ig", {"n_steps": 50})
+    assert json.dumps(to_json_dict(again), sort_keys=True) == json.dumps(to_json_dict(full), sort_keys=True)
+
+
+def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
+    code = ("import sys; import attnrec.explain, attnrec.report, attnrec.ui; "
+            "print('captum' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
+    import captum.attr
+    from attnrec.explain import METHODS
+    for spec in METHODS.values():
+        if spec.captum_name:
+            assert spec.captum_class is getattr(captum.attr, spec.captum_name)
+        else:
+            assert spec.captum_class is None
