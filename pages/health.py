@@ -5,7 +5,7 @@ import os
 
 import streamlit as st
 
-from attnrec import ui
+from attnrec import quality_store, ui
 from attnrec.explain import method
 from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.explain.model_targets import default_baseline
@@ -13,7 +13,7 @@ from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
                                      entropy_histograms, mean_attention_heatmap, sanity_lines)
 from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
-                            mean_attention, metrics_against_baselines, sample_pairs, wrong_pairs)
+                            mean_attention, sample_pairs, wrong_pairs)
 from attnrec.safety import PathRefused, escape_markdown, file_in_folder
 from attnrec.trust import (BatchFileError, attention_vs_attributions,
                            card_methods, card_table, curves_frame, grouping_options, method_name, plan_for,
@@ -30,10 +30,9 @@ dataset = selection.dataset
 ui.write_url(item=None, user=None)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_metrics(model_key: str, k: int, mf_epochs: int, _model, _dataset, _progress):
-    split = held_out_split(_model, _dataset)
-    return metrics_against_baselines(_model, split, k=k, mf_epochs=mf_epochs, progress=_progress), split.describe()
+@st.cache_resource(show_spinner=False, max_entries=64)
+def cached_fingerprint(model_key: str, _model) -> str:
+    return quality_store.fingerprint(_model)
 
 
 @st.cache_data(show_spinner="Computing attention over the sample…", max_entries=16)
@@ -87,17 +86,35 @@ left, right = st.columns([1, 3])
 k = left.number_input("Cut-off k", min_value=1, max_value=100, value=10, key="health_k")
 mf_epochs = left.number_input("BPR-MF epochs", min_value=1, max_value=200, value=60, key="health_mf_epochs",
                               help="The matrix-factorisation baseline is trained here on the same training split.")
-with right.status("Evaluating on held-out data (trains the BPR-MF baseline once)…") as status:
-    metrics, protocol = cached_metrics(selection.model_key, int(k), int(mf_epochs), model, dataset,
-                                       lambda name: status.update(label=f"Evaluating {name}…"))
-    status.update(label="Held-out evaluation", state="complete")
-right.dataframe(metrics, hide_index=True, width="stretch",
-                column_config={c: st.column_config.NumberColumn(c, format="%.3f")
-                               for c in metrics.columns if c not in ("model", "users")})
-right.caption(f"Leave-one-out, seed {protocol['seed']}: one positive per user held out "
-              f"({protocol['users']} users, chosen by {protocol['held_out_by']}), ranked against every item the "
-              "user never interacted with. If this checkpoint was trained on the full data, its own numbers are "
-              "optimistic; the baselines always train on the training split only.")
+# Computed once per model and settings, then read from disk (beside the checkpoint or in the cache folder,
+# attnrec.quality_store): training BPR-MF on every open made this page take a minute.
+model_print = cached_fingerprint(selection.model_key, model)
+checkpoint_path = (ui.checkpoint_index().get(selection.model_name) or {}).get("path")
+quality_key = (model_print, quality_store.settings_key(int(k), int(mf_epochs)))
+session_quality = st.session_state.setdefault("health_quality", {})  # also when the cache folder is read-only
+quality = session_quality.get(quality_key) or quality_store.stored(model, int(k), int(mf_epochs),
+                                                                   checkpoint=checkpoint_path, print_=model_print)
+if left.button("Recompute" if quality else "Compute held-out quality", key="health_metrics_run",
+               help="Evaluates the model, popularity and BPR-MF (trained here on the training split; the slow part) "
+                    "and keeps the table on disk for this model."):
+    with right.status("Evaluating on held-out data (trains the BPR-MF baseline)…") as status:
+        table, described = quality_store.compute(model, dataset, int(k), int(mf_epochs),
+                                                 progress=lambda name: status.update(label=f"Evaluating {name}…"))
+        quality_store.store(model, table, described, int(k), int(mf_epochs), print_=model_print)
+        quality = session_quality[quality_key] = (table, described)
+        status.update(label="Held-out evaluation", state="complete")
+if quality is None:
+    right.info(f"Not computed yet for this model with k = {int(k)} and {int(mf_epochs)} BPR-MF epochs: "
+               "**Compute held-out quality** trains the baseline (up to a minute) and keeps the table for next time.")
+else:
+    metrics, protocol = quality
+    right.dataframe(metrics, hide_index=True, width="stretch",
+                    column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                                   for c in metrics.columns if c not in ("model", "users")})
+    right.caption(f"Leave-one-out, seed {protocol['seed']}: one positive per user held out "
+                  f"({protocol['users']} users, chosen by {protocol['held_out_by']}), ranked against every item the "
+                  "user never interacted with. If this checkpoint was trained on the full data, its own numbers are "
+                  "optimistic; the baselines always train on the training split only.")
 
 # ---- attention heads ----------------------------------------------------------------------------------
 st.subheader("Attention heads over the data")
@@ -174,38 +191,46 @@ if len(trust_groupings) > 1:
 trust_plan = plan_for(model, trust_level, trust_grouping)
 (st.success if trust_plan.exact else st.warning)(trust_plan.message)
 card_keys = tuple(card_methods(trust_level, trust_methods, trust_plan.key))
-with st.status(f"Report card over {n_trust} pairs…") as trust_status:
-    def trust_progress(label: str, done: float) -> None:
-        # Only the label: element calls made inside a cached function would be replayed on a cache hit.
-        trust_status.update(label=f"{label} ({done:.0%})")
+# The card re-runs every method per pair (and Captum's sensitivity re-runs them again): tens of seconds, on request.
+trust_request = (selection.model_key, int(n_trust), trust_level, trust_baseline, trust_grouping, card_keys)
+if st.button(f"Run the report card over {n_trust} pairs (slower)", key="health_trust_run"):
+    st.session_state["health_trust_request"] = trust_request
+if st.session_state.get("health_trust_request") != trust_request:
+    st.caption(f"Not run yet for these settings ({n_trust} pairs, the methods above). The card and whether attention "
+               "tells the same story appear here once it has run; results are kept for the session.")
+else:
+    with st.status(f"Report card over {n_trust} pairs…") as trust_status:
+        def trust_progress(label: str, done: float) -> None:
+            # Only the label: element calls made inside a cached function would be replayed on a cache hit.
+            trust_status.update(label=f"{label} ({done:.0%})")
 
-    sample_card = cached_sample_card(selection.model_key, int(n_trust), 0, trust_level, trust_baseline, trust_grouping,
-                                     card_keys, model, dataset, trust_progress)
-    reuse = sample_card.attributions if trust_level == "dimensions" and trust_grouping == "level" else None
-    sample_agreement = cached_sample_agreement(selection.model_key, int(n_trust), 0, trust_baseline,
-                                               tuple(k for k in trust_methods if "dimensions" in method(k).levels),
-                                               model, dataset, reuse, trust_progress)
-    trust_status.update(label=f"Report card and attention agreement over {n_trust} pairs", state="complete",
-                        expanded=False)
-sample_table = card_table(sample_card)
-ui.report_card_view(sample_table, f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). Row 1 "
-                    "is the reference; the best other method per column is tinted. Attention weights and Saliency "
-                    "are not shares of S: their gap and error are large by construction.")
-st.plotly_chart(deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
-                width="stretch", key="health_curves")
+        sample_card = cached_sample_card(selection.model_key, int(n_trust), 0, trust_level, trust_baseline,
+                                         trust_grouping, card_keys, model, dataset, trust_progress)
+        reuse = sample_card.attributions if trust_level == "dimensions" and trust_grouping == "level" else None
+        sample_agreement = cached_sample_agreement(selection.model_key, int(n_trust), 0, trust_baseline,
+                                                   tuple(k for k in trust_methods if "dimensions" in method(k).levels),
+                                                   model, dataset, reuse, trust_progress)
+        trust_status.update(label=f"Report card and attention agreement over {n_trust} pairs", state="complete",
+                            expanded=False)
+    sample_table = card_table(sample_card)
+    ui.report_card_view(sample_table, f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). "
+                        "Row 1 is the reference; the best other method per column is tinted. Attention weights and "
+                        "Saliency are not shares of S: their gap and error are large by construction.")
+    st.plotly_chart(deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
+                    width="stretch", key="health_curves")
 
-st.subheader("Does attention tell the same story?")
-st.caption("Per pair, Kendall τ between attention weights and each method's dimension importance "
-           "(at the dimension level, where attention weights live).")
-show_verdict(sample_agreement.headline, f"**Verdict (vs {method(sample_agreement.reference).name}):** ")
-st.plotly_chart(agreement_histograms(sample_agreement.per_pair), width="stretch", key="health_agreement")
-st.dataframe(sample_agreement.summary.assign(verdict=sample_agreement.summary["verdict"].map(verdict_word)),
-             hide_index=True, width="stretch",
-             column_config={"median_tau": st.column_config.NumberColumn("median τ", format="%+.2f"),
-                            "q25_tau": st.column_config.NumberColumn("25%", format="%+.2f"),
-                            "q75_tau": st.column_config.NumberColumn("75%", format="%+.2f"),
-                            "share_tau_at_least_0.5": st.column_config.NumberColumn("τ ≥ 0.5", format="percent"),
-                            "verdict": st.column_config.TextColumn("reading")})
+    st.subheader("Does attention tell the same story?")
+    st.caption("Per pair, Kendall τ between attention weights and each method's dimension importance "
+               "(at the dimension level, where attention weights live).")
+    show_verdict(sample_agreement.headline, f"**Verdict (vs {method(sample_agreement.reference).name}):** ")
+    st.plotly_chart(agreement_histograms(sample_agreement.per_pair), width="stretch", key="health_agreement")
+    st.dataframe(sample_agreement.summary.assign(verdict=sample_agreement.summary["verdict"].map(verdict_word)),
+                 hide_index=True, width="stretch",
+                 column_config={"median_tau": st.column_config.NumberColumn("median τ", format="%+.2f"),
+                                "q25_tau": st.column_config.NumberColumn("25%", format="%+.2f"),
+                                "q75_tau": st.column_config.NumberColumn("75%", format="%+.2f"),
+                                "share_tau_at_least_0.5": st.column_config.NumberColumn("τ ≥ 0.5", format="percent"),
+                                "verdict": st.column_config.TextColumn("reading")})
 
 # ---- sanity checks ----------------------------------------------------------------------------------
 st.subheader("Sanity checks: does each explanation depend on the model?")

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.stats import entropy as scipy_entropy
@@ -26,6 +27,15 @@ def model():
     return m
 
 
+@pytest.fixture(scope="module", autouse=True)
+def quality_cache(tmp_path_factory):
+    """Held-out tables computed here are kept in a folder of this run (attnrec.quality_store), not ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("quality-cache")
+        patch.setenv("ATTNREC_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="module")
 def health_run(model):
     at = AppTest.from_file(APP, default_timeout=180)
@@ -36,6 +46,10 @@ def health_run(model):
     at.number_input(key="health_mf_epochs").set_value(5)
     at.slider(key="health_pairs").set_value(300)
     at.run()
+    assert not at.exception, at.exception
+    # The held-out table is computed on request (it trains BPR-MF), then kept.
+    assert not any(set(d.value.columns) >= {"model", "HR@10"} for d in at.dataframe)
+    at.button(key="health_metrics_run").click().run()
     assert not at.exception, at.exception
     return at
 
@@ -51,7 +65,7 @@ def _softmax(z):
 
 
 def test_metrics_table_has_our_model_and_both_baselines(health_run, model):
-    table = health_run.dataframe[0].value.set_index("model")
+    table = next(d.value for d in health_run.dataframe if "HR@10" in d.value.columns).set_index("model")
     assert list(table.index) == ["this model", "popularity", "BPR-MF"]
     # Popularity recomputed independently: rank each held-out item by training positive counts.
     split = leave_one_out(model.dataset, seed=0)
@@ -114,3 +128,26 @@ def test_clicking_a_most_wrong_pair_opens_explore_with_that_pair(model):
     assert at.session_state["explore_user"] == top["user_id"]
     assert at.session_state["explore_item"] == top["item_id"]
     assert [t.value for t in at.title][0].startswith("Explore")
+
+
+def test_the_held_out_table_is_kept_on_disk_and_equals_a_fresh_computation(health_run, model, quality_cache):
+    from attnrec import quality_store
+    shown = next(d.value for d in health_run.dataframe if "HR@10" in d.value.columns)
+    kept, protocol = quality_store.stored(model, 10, 5)
+    fresh, fresh_protocol = quality_store.compute(model, k=10, mf_epochs=5)
+    pd.testing.assert_frame_equal(kept, fresh)            # the stored numbers are the recomputed ones, exactly
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), fresh)
+    assert protocol == json.loads(json.dumps(fresh_protocol, default=quality_store._plain))
+    assert list((quality_cache / "quality").glob("*.json")) == [quality_cache / "quality" /
+                                                               f"{quality_store.fingerprint(model)}.json"]
+    # A fresh session on the same model reads the table instead of training BPR-MF again.
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["user_models"] = {"page-test": model}
+    at.session_state["attnrec_model_restaurants"] = "page-test"
+    at.session_state["health_mf_epochs"] = 5
+    at.run()
+    at.switch_page("pages/health.py").run()
+    assert not at.exception, at.exception
+    again = next(d.value for d in at.dataframe if "HR@10" in d.value.columns)
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), fresh)
+    assert at.button(key="health_metrics_run").label == "Recompute"

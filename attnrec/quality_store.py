@@ -1,0 +1,148 @@
+"""Model health's held-out quality (the model against popularity and BPR-MF), computed once per model and kept.
+
+Training the BPR-MF baseline is what made Model health take a minute to open. The table depends only on the
+model's weights and configuration, the data and the settings (k, BPR-MF epochs, seed), so it is computed once
+and stored as JSON under a fingerprint of those:
+- beside a checkpoint as `quality.json` (`write_beside`; `python -m attnrec.quality_store FOLDER…` fills it for
+  saved checkpoints, e.g. the shipped ones), read when its fingerprint still matches the weights;
+- in a cache folder outside the repository, one file per fingerprint: $ATTNREC_CACHE_DIR, else
+  ~/.cache/attnrec (`cache_dir()`), written whenever the page computes the table.
+A stored table is the very numbers `compute` returns (JSON keeps every float64 exactly; tested).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["CACHE_ENV", "QUALITY_FILE", "cache_dir", "fingerprint", "settings_key", "compute", "stored", "store",
+           "write_beside"]
+
+CACHE_ENV = "ATTNREC_CACHE_DIR"
+QUALITY_FILE = "quality.json"
+FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """Where computed tables are kept: $ATTNREC_CACHE_DIR, else ~/.cache/attnrec (never inside the checkout)."""
+    chosen = os.environ.get(CACHE_ENV, "").strip()
+    return Path(chosen).expanduser() if chosen else Path.home() / ".cache" / "attnrec"
+
+
+def fingerprint(model) -> str:
+    """A hash of everything the held-out table depends on: weights, configuration, and the interactions."""
+    digest = hashlib.sha256()
+    config = {k: v for k, v in (model.config or {}).items() if k not in ("created", "saved_at")}
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        digest.update(t.numpy().tobytes())
+    interactions = model.dataset.interactions
+    digest.update(pd.util.hash_pandas_object(interactions[["user_id", "item_id", "label"]].astype(str),
+                                             index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def settings_key(k: int, mf_epochs: int, seed: int = 0) -> str:
+    return f"k={int(k)},mf_epochs={int(mf_epochs)},seed={int(seed)}"
+
+
+def compute(model, dataset=None, k: int = 10, mf_epochs: int = 60, seed: int = 0, progress=None):
+    """(table, protocol): `attnrec.health.metrics_against_baselines` on the model's leave-one-out split."""
+    from attnrec.health import held_out_split, metrics_against_baselines
+    split = held_out_split(model, dataset if dataset is not None else model.dataset)
+    table = metrics_against_baselines(model, split, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
+    return table, split.describe()
+
+
+def _plain(value):
+    """numpy scalars as Python numbers (float64 → float keeps every bit); anything else as text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _entry(table: pd.DataFrame, protocol: dict) -> dict:
+    return json.loads(json.dumps({"columns": list(table.columns), "rows": table.to_dict(orient="records"),
+                                  "protocol": protocol}, default=_plain))
+
+
+def _table(entry: dict) -> tuple[pd.DataFrame, dict]:
+    return pd.DataFrame(entry["rows"], columns=entry["columns"]), entry["protocol"]
+
+
+def _read(path: Path, print_: str) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("fingerprint") != print_:
+        return None  # another model's (re-trained weights in the same folder) or an older format
+    return data
+
+
+def _write(path: Path, print_: str, key: str, entry: dict) -> Path:
+    data = _read(path, print_) or {"format": FORMAT, "fingerprint": print_, "settings": {}}
+    data["settings"][key] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole then renamed: a reader (another session) never sees half a file.
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".quality-", suffix=".tmp", delete=False) as out:
+        json.dump(data, out, indent=1)
+    os.replace(out.name, path)
+    return path
+
+
+def stored(model, k: int = 10, mf_epochs: int = 60, seed: int = 0, checkpoint: str | Path | None = None,
+           print_: str | None = None):
+    """(table, protocol) stored for this model and settings — beside `checkpoint`, else in the cache — or None."""
+    print_ = print_ or fingerprint(model)
+    key = settings_key(k, mf_epochs, seed)
+    places = ([Path(checkpoint) / QUALITY_FILE] if checkpoint else []) + [cache_dir() / "quality" / f"{print_}.json"]
+    for path in places:
+        data = _read(path, print_)
+        if data and key in data.get("settings", {}):
+            return _table(data["settings"][key])
+    return None
+
+
+def store(model, table: pd.DataFrame, protocol: dict, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+          print_: str | None = None) -> Path | None:
+    """Keep a computed table in the cache folder; None (nothing kept) when the folder cannot be written."""
+    print_ = print_ or fingerprint(model)
+    try:
+        return _write(cache_dir() / "quality" / f"{print_}.json", print_, settings_key(k, mf_epochs, seed),
+                      _entry(table, protocol))
+    except OSError:
+        return None
+
+
+def write_beside(model, folder: str | Path, k: int = 10, mf_epochs: int = 60, seed: int = 0, progress=None):
+    """Compute the table and write it as folder/quality.json (for a saved checkpoint); returns (table, path)."""
+    table, protocol = compute(model, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
+    path = _write(Path(folder) / QUALITY_FILE, fingerprint(model), settings_key(k, mf_epochs, seed),
+                  _entry(table, protocol))
+    return table, path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m attnrec.quality_store CHECKPOINT_FOLDER…: write quality.json beside each (default settings)."""
+    from attnrec.device import apply_threads
+    from attnrec.model import Recommender
+    apply_threads()
+    folders = list(sys.argv[1:] if argv is None else argv)
+    if not folders:
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    for folder in folders:
+        model = Recommender.load(folder, device="cpu")
+        table, path = write_beside(model, folder, progress=lambda name: print(f"{folder}: {name}…", flush=True))
+        print(f"{path}\n{table.to_string(index=False)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
