@@ -75,7 +75,8 @@ def drivers_view() -> None:
                + (f"Exact split of S: each pair's values add up to S (largest gap {gap:.1e}). " if gap is not None
                   else f"Integrated Gradients: each pair's values add up to {importance.total} (up to IG's "
                        "convergence delta). ")
-               + f"Colour: the feature's value, {importance.value_meaning}, scaled per feature over the sample.")
+               + f"Colour: the feature's value, {escape_markdown(importance.value_meaning)}, scaled per feature over "
+                 "the sample.")
     summary = importance.summary()
     value_label = "contribution to S" if kind != "fields" else "IG attribution"
     left, right = st.columns([3, 2])
@@ -140,16 +141,19 @@ def slices_view() -> None:
         table = cached_slices(selection.model_key, side, column, int(bins), int(min_users), 10, model, dataset)
         status.update(label=f"{len(table)} slices of the held-out users by {column}", state="complete",
                       expanded=False)
+    # Every held-out user is in exactly one slice, so the users-weighted mean is the overall number.
+    overall = {m: float((table[m] * table["users"]).sum() / table["users"].sum())
+               for m in ("HR@10", "NDCG@10", "attention entropy")}
     worst = table[table["worst"]]
     if len(worst):
         row = worst.iloc[0]
         st.warning(f"Worst slice: {escape_markdown(column)} = “{escape_markdown(row['slice'])}” — HR@10 "
                    f"{row['HR@10']:.3f}, NDCG@10 {row['NDCG@10']:.3f} over {int(row['users'])} users "
-                   f"(overall HR@10 {(table['HR@10'] * table['users']).sum() / table['users'].sum():.3f}).",
-                   icon=":material/warning:")
+                   f"(all held-out users: HR@10 {overall['HR@10']:.3f}).", icon=":material/warning:")
     metric = st.radio("Bars show", ["HR@10", "NDCG@10", "attention entropy"], horizontal=True,
                       key="insights_slice_metric")
-    st.plotly_chart(slice_bars(table, metric, title=f"{metric} per slice of {column}"), width="stretch",
+    st.plotly_chart(slice_bars(table, metric, title=f"{metric} per slice of {column}", overall=overall[metric]),
+                    width="stretch",
                     key="insights_slices")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"slice": st.column_config.TextColumn("slice", width="large"),
@@ -214,19 +218,19 @@ def models_view() -> None:
         column.markdown(f"**{escape_markdown(name)}**")
         column.caption("Largest exact contributions to S (Σ over heads of A_U·A_V·X_i·Y_i)")
         column.dataframe(top, hide_index=True, width="stretch",
-                         column_config={"dimension": st.column_config.TextColumn(width="large"),
+                         column_config={"dimension": st.column_config.TextColumn(width="medium"),
                                         "contribution": st.column_config.NumberColumn(format="%+.4g"),
                                         "share of S": st.column_config.NumberColumn(format="percent")})
         column.caption("Most attended (mean over heads of (A_U + A_V) / 2)")
         column.dataframe(pair_attention_top(the_model, user_id, item_id), hide_index=True, width="stretch",
-                         column_config={"attended": st.column_config.TextColumn(width="large"),
+                         column_config={"attended": st.column_config.TextColumn(width="medium"),
                                         "weight": st.column_config.NumberColumn(format="%.3f"),
                                         "uniform": st.column_config.NumberColumn("uniform level", format="%.3f")})
         fields = pair_field_attributions(the_model, user_id, item_id)
         column.caption(f"Integrated Gradients over the raw fields (baseline “{default_baseline(the_model)}”): "
                        f"they add up to {fields.attrs['total']:+.4g}, S − S(baseline) = {fields.attrs['change']:+.4g}")
         column.dataframe(fields, hide_index=True, width="stretch",
-                         column_config={"field": st.column_config.TextColumn(width="large"),
+                         column_config={"field": st.column_config.TextColumn(width="medium"),
                                         "attribution": st.column_config.NumberColumn(format="%+.4g")})
 
     st.subheader("The same held-out users")

@@ -270,6 +270,8 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     assert warning and f"“{eligible.index[0]}”" in warning[0]
     bars = _figure(at, "insights_slices")["data"][0]
     assert bars["marker"]["color"][list(bars["x"]).index(eligible.index[0])] == "#c0392b"
+    line = _figure(at, "insights_slices")["layout"]["shapes"][0]
+    assert line["y0"] == pytest.approx(ref["hit"].mean(), abs=1e-9)   # every held-out user, one slice each
 
 
 def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):

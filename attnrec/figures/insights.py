@@ -115,8 +115,9 @@ def attribute_strip(categories, y, y_label: str, x_label: str, title: str = "", 
     return apply_layout(fig, title, height=400)
 
 
-def slice_bars(table, metric: str, title: str = "") -> go.Figure:
-    """One bar per slice (in table order) of `metric`, the worst slice in red; hover: users, every metric."""
+def slice_bars(table, metric: str, title: str = "", overall: float | None = None) -> go.Figure:
+    """One bar per slice (in table order) of `metric`, the worst slice in red; hover: users, every metric;
+    `overall` (all held-out users) as a dotted line."""
     colours = [WORST_COLOR if worst else SLICE_COLOR for worst in table["worst"]]
     extra = [c for c in table.columns if c not in ("slice", "worst", metric)]
     custom = table[extra].to_numpy(dtype=np.float64)
@@ -125,6 +126,9 @@ def slice_bars(table, metric: str, title: str = "") -> go.Figure:
                            customdata=custom, text=[f"{v:.2f}" for v in table[metric]], textposition="outside",
                            hovertemplate="%{x}<br>" + plotly_text(metric) + " %{y:.3f}" + hover + "<extra></extra>"))
     fig.update_xaxes(type="category", tickfont={"size": tick_font_size(len(table))})
+    if overall is not None:
+        fig.add_hline(y=overall, line_dash="dot", line_color=TOTAL_COLOR,
+                      annotation_text=f"all users {overall:.3f}", annotation_position="top left")
     fig.update_yaxes(title_text=plotly_text(metric), rangemode="tozero")
     return apply_layout(fig, title, height=360)
 
@@ -141,6 +145,7 @@ def rank_scatter(rank_a, rank_b, name_a: str, name_b: str, hover=None, title: st
                       + " %{x:g}<br>rank " + plotly_text(name_b) + " %{y:g}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[0.9, top], y=[0.9, top], mode="lines", line={"color": TOTAL_COLOR, "dash": "dot"},
                              hoverinfo="skip", showlegend=False))
-    fig.update_xaxes(type="log", title_text="rank under " + plotly_text(name_a))
-    fig.update_yaxes(type="log", title_text="rank under " + plotly_text(name_b))
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000) if t <= top] or [1]
+    fig.update_xaxes(type="log", title_text="rank under " + plotly_text(name_a), tickvals=ticks)
+    fig.update_yaxes(type="log", title_text="rank under " + plotly_text(name_b), tickvals=ticks)
     return apply_layout(fig, title, height=420)
