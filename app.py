@@ -33,7 +33,8 @@ PAGES = [
 
 ui.mark_navigation()
 current = st.navigation(PAGES)
-link = ui.pending_link({page.url_path: page for page in PAGES})
+# The default page's url_path reads "" once it is the default; a link to /explore names it "explore".
+link = ui.pending_link({page.url_path or "explore": page for page in PAGES})
 if link:  # a deep link that first ran without the app (fresh server): reopen it here
     st.switch_page(link[0], query_params=link[1])
 current.run()
