@@ -331,10 +331,8 @@ def compare_held_out(models: dict, split, k: int = 10) -> HeldOutComparison:
 @torch.no_grad()
 def compare_pair(models: dict, user_id: str, item_id: str, top: int = 5) -> tuple[pd.DataFrame, dict]:
     """One pair under each model: a summary frame (model, S, P(like), rank among all items, mean normalised
-    entropy of A_U and A_V over heads) and {model: its `top` dimensions by |contribution| (dimension,
-    contribution, share of S)}."""
-    from attnrec.health import attention_entropy
-
+    entropy of A_U and A_V over heads, over attention units as `unit_entropy`) and {model: its `top` dimensions
+    by |contribution| (dimension, contribution, share of S)}."""
     rows, tops = [], {}
     for name, model in models.items():
         pair = model.trace(user_id, item_id)
@@ -343,8 +341,8 @@ def compare_pair(models: dict, user_id: str, item_id: str, top: int = 5) -> tupl
         d = _real_dimensions(model)
         rows.append({"model": name, "S": pair.s, "P(like)": pair.probability, "rank": pair.rank,
                      "items": len(model.item_ids),
-                     "entropy A_U": float(attention_entropy(trace.a_u.double().cpu().numpy()).mean()),
-                     "entropy A_V": float(attention_entropy(trace.a_v.double().cpu().numpy()).mean())})
+                     **dict(zip(("entropy A_U", "entropy A_V"),
+                                unit_entropy(model, [user_id], [item_id])[0].mean(axis=0).tolist()))})
         order = np.argsort(-np.abs(contributions[:d]), kind="stable")[:top]
         tops[name] = pd.DataFrame({"dimension": [model.dimension_names[i] for i in order],
                                    "contribution": contributions[order],

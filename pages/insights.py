@@ -210,7 +210,9 @@ def models_view() -> None:
                  column_config={"S": st.column_config.NumberColumn(format="%.4g"),
                                 "P(like)": st.column_config.NumberColumn(format="%.3f"),
                                 "rank": st.column_config.NumberColumn("rank", help="Among all catalog items."),
-                                "entropy A_U": st.column_config.NumberColumn(format="%.3f"),
+                                "entropy A_U": st.column_config.NumberColumn(
+                                    format="%.3f", help="Normalised entropy over attention units (a taste block is "
+                                                        "one unit), mean over heads: 0 = one unit, 1 = uniform."),
                                 "entropy A_V": st.column_config.NumberColumn(format="%.3f")})
     columns = st.columns(2)
     for column, (name, top) in zip(columns, tops.items()):
