@@ -107,3 +107,18 @@ def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
             assert spec.captum_class is getattr(captum.attr, spec.captum_name)
         else:
             assert spec.captum_class is None
+
+
+def test_the_template_validated_once_gives_every_figure_the_json_plotly_gives(monkeypatch):
+    from attnrec.figures import style
+    model = make_model()
+    names = list(model.dimension_names)
+    ex = explain_pair(model, model.user_ids[1], model.item_ids[3], "")
+    fast = {name: figure.to_json() for name, figure in _figures(ex, names).items()}
+    # Each figure holds its own copy: changing one figure's template leaves the next figure's alone.
+    first = _figures(ex, names)["A_U"]
+    first.layout.template.layout.font.color = "red"
+    assert _figures(ex, names)["A_V"].layout.template.layout.font.color != "red"
+    monkeypatch.setattr(style, "_set_template", lambda fig: fig.update_layout(template=style.TEMPLATE))
+    slow = {name: figure.to_json() for name, figure in _figures(ex, names).items()}
+    assert fast == slow
