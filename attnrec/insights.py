@@ -198,9 +198,12 @@ def slice_labels(values: pd.Series, bins: int = 4, max_slices: int = 12) -> pd.S
         if present.nunique() <= bins:
             labels = numbers.map(lambda v: f"{v:g}" if pd.notna(v) else MISSING)
         else:
-            binned = pd.qcut(numbers, q=bins, duplicates="drop")
-            labels = binned.map(lambda iv: f"[{iv.left:.4g}, {iv.right:.4g}]").astype(object)
-            labels = labels.where(numbers.notna(), MISSING)
+            edges = np.unique(np.quantile(present.to_numpy(), np.linspace(0, 1, bins + 1)))
+            names = [f"[{low:.4g}, {high:.4g}]" for low, high in zip(edges[:-1], edges[1:])]
+            # (a, b] bins like pd.qcut, the first one closed: [min, b].
+            index = np.clip(np.searchsorted(edges, numbers.to_numpy(), side="left") - 1, 0, len(names) - 1)
+            labels = pd.Series([names[i] if pd.notna(v) else MISSING for i, v in zip(index, numbers)],
+                               index=values.index)
         return labels.astype(str)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
     counts = text[text != MISSING].value_counts()
