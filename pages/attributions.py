@@ -125,41 +125,48 @@ if len(groupings) > 1:
                         key=f"attributions_card_grouping_{level}")
 plan = plan_for(model, level, grouping)
 (st.success if plan.exact else st.warning)(plan.message)
-card_keys = card_methods(level, chosen, plan.key)
-card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
-with st.status("Scoring the methods…", expanded=False) as card_status:
-    def card_progress(label: str, done: float) -> None:
-        # Only the label: element calls made inside a cached function would be replayed on a cache hit.
-        card_status.update(label=f"{label} ({done:.0%})")
+# The card and the agreement score every method against a reference Shapley (sampled past 16 groups) and re-run
+# them for Captum's sensitivity: seconds per pair. The attributions above stay quick; these run when switched on.
+card_on = st.toggle("Score the methods for this pair (report card and attention agreement; slower)",
+                    key="attributions_card_on")
+if not card_on:
+    st.caption("Off: switch it on to score the methods against the reference; it then runs for every pair you pick.")
+else:
+    card_keys = card_methods(level, chosen, plan.key)
+    card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
+    with st.status("Scoring the methods…", expanded=False) as card_status:
+        def card_progress(label: str, done: float) -> None:
+            # Only the label: element calls made inside a cached function would be replayed on a cache hit.
+            card_status.update(label=f"{label} ({done:.0%})")
 
-    card = cached_card(selection.model_key, user_id, item_id, level, baseline, grouping, tuple(card_keys),
-                       card_params, model, card_progress)
-    card_status.update(label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}",
-                       state="complete")
-table = card_table(card)
-by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
-              for word in ("faithful", "approximate", "unfaithful")}
-st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
-ui.report_card_view(table, f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. "
-                    "Attention weights and Saliency are not shares of S, so their gap and error are large by "
-                    "construction: judge them on τ, top-k and the curves.")
-st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
+        card = cached_card(selection.model_key, user_id, item_id, level, baseline, grouping, tuple(card_keys),
+                           card_params, model, card_progress)
+        card_status.update(label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}",
+                           state="complete")
+    table = card_table(card)
+    by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
+                  for word in ("faithful", "approximate", "unfaithful")}
+    st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
+    ui.report_card_view(table, f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. "
+                        "Attention weights and Saliency are not shares of S, so their gap and error are large by "
+                        "construction: judge them on τ, top-k and the curves.")
+    st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
 
-# ---- attention vs attributions ------------------------------------------------------------------------
-st.subheader("Does attention tell the same story?")
-st.caption("Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each method's "
-           "importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this comparison is "
-           "made at the dimension level whatever the level above.")
-reuse = card.attributions if level == "dimensions" and grouping == "level" else None
-agreement = cached_agreement(selection.model_key, user_id, item_id, baseline,
-                             tuple(k for k in chosen if "dimensions" in method(k).levels),
-                             json.dumps(params, sort_keys=True), model, reuse)
-tone = verdict_tone(agreement.headline)
-{"success": st.success, "info": st.info, "warning": st.warning}[tone](
-    f"**Verdict (vs {method(agreement.reference).name}):** {agreement.headline}")
-st.dataframe(agreement.per_pair[["method", "kendall_tau", "reading"]], hide_index=True, width="stretch",
-    column_config={"kendall_tau": st.column_config.NumberColumn("Kendall τ with attention", format="%+.2f"),
-                   "reading": st.column_config.TextColumn("reading")})
+    # ---- attention vs attributions ------------------------------------------------------------------------
+    st.subheader("Does attention tell the same story?")
+    st.caption("Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each method's "
+               "importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this comparison is "
+               "made at the dimension level whatever the level above.")
+    reuse = card.attributions if level == "dimensions" and grouping == "level" else None
+    agreement = cached_agreement(selection.model_key, user_id, item_id, baseline,
+                                 tuple(k for k in chosen if "dimensions" in method(k).levels),
+                                 json.dumps(params, sort_keys=True), model, reuse)
+    tone = verdict_tone(agreement.headline)
+    {"success": st.success, "info": st.info, "warning": st.warning}[tone](
+        f"**Verdict (vs {method(agreement.reference).name}):** {agreement.headline}")
+    st.dataframe(agreement.per_pair[["method", "kendall_tau", "reading"]], hide_index=True, width="stretch",
+        column_config={"kendall_tau": st.column_config.NumberColumn("Kendall τ with attention", format="%+.2f"),
+                       "reading": st.column_config.TextColumn("reading")})
 
 downloads = st.columns(2)
 export = {"user_id": user_id, "item_id": item_id, "level": level, "baseline": baseline, "s": s,

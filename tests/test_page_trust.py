@@ -67,6 +67,7 @@ def _attributions_page(model, user, item) -> AppTest:
     at.session_state["user_models"] = {"page-test": model}
     at.session_state["attnrec_model_restaurants"] = "page-test"
     at.query_params["user"], at.query_params["item"] = user, item
+    at.session_state["attributions_card_on"] = True   # the card runs when switched on (it is the slow part)
     return at
 
 
