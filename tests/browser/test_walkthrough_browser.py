@@ -147,7 +147,7 @@ def test_step_mode_goes_next_and_previous(page, open_page):
     page.get_by_role("button", name="Next ▶").click()
     page.get_by_role("heading", name="2. Logits: each side's weights applied to X ⊙ Y").wait_for()
     page.wait_for_function("new URLSearchParams(location.search).get('step') === '2'")
-    assert first.count() == 0              # one step on screen at a time
+    first.wait_for(state="detached")       # one step on screen at a time
     # Step 2 shows the followed cell's logits as formulas (KaTeX) in large type.
     page.wait_for_function("[...document.querySelectorAll('.katex-mathml annotation')].some("
                            "a => a.textContent.includes('1 \\\\cdot 0.15 + 2 \\\\cdot 0.42 + 3 \\\\cdot 0.03'))")
@@ -163,11 +163,16 @@ def test_a_figure_downloads_as_svg_from_its_toolbar(page, open_page, tmp_path):
     wait_until_idle(page)
     page.get_by_role("combobox", name="Figures download as").click()
     page.get_by_role("option", name="SVG").click()
+    # The charts are redrawn with the new toolbar: Plotly titles its camera button "Download plot" for SVG
+    # ("Download plot as a png" for PNG), so wait for that on the waterfall (the fourth chart).
+    svg_button = ".modebar-btn[data-title='Download plot']"
+    page.wait_for_function(f"(() => {{ const c = document.querySelectorAll(\"{CHART}\")[3];"
+                           f" return c && c.querySelector(\"{svg_button}\"); }})()")
     wait_until_idle(page)
     waterfall = page.locator(CHART).nth(3)
     waterfall.scroll_into_view_if_needed()
     waterfall.hover()
-    button = waterfall.locator(".modebar-btn[data-title^='Download plot']")
+    button = waterfall.locator(svg_button)
     button.wait_for()
     with page.expect_download() as info:
         button.click()
