@@ -21,7 +21,7 @@ import torch
 
 __all__ = ["sample_pairs", "Importance", "contribution_importance", "ig_importance", "feature_groupings",
            "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics", "held_out_ranks",
-           "compare_pair", "compare_held_out", "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
+           "multi_separator", "explode_values", "compare_pair", "compare_held_out", "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -171,6 +171,22 @@ def attribute_values(dataset, pairs: pd.DataFrame, side: str, column: str) -> pd
     return pd.Series(lookup.reindex(ids).to_numpy(), index=pairs.index, name=column)
 
 
+def multi_separator(dataset, side: str, column: str) -> str | None:
+    """The separator of a multi-valued column ("Mexican; Bar") as the dataset's schema declares it, else None."""
+    spec = ((dataset.schema or {}).get(f"{side}_features") or {}).get(column)
+    return spec.get("separator") if isinstance(spec, dict) and spec.get("kind") == "multi" else None
+
+
+def explode_values(values: pd.Series, separator: str | None) -> pd.Series:
+    """One row per (row, value) of a multi-valued column, the row's index repeated; missing → "(missing)".
+    Without a separator, the values as text (missing → "(missing)")."""
+    text = values.astype(object).where(values.notna(), MISSING).astype(str)
+    if not separator:
+        return text
+    parts = text.map(lambda cell: [v.strip() for v in cell.split(separator) if v.strip()] or [MISSING])
+    return parts.explode().astype(str)
+
+
 # ---- slices ---------------------------------------------------------------------------------------------
 
 def slice_columns(dataset, side: str) -> list[str]:
@@ -245,12 +261,15 @@ def unit_entropy(model, user_ids, item_ids) -> np.ndarray:
 
 
 def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int = 4, min_users: int = 5,
-                  max_slices: int = 12) -> pd.DataFrame:
+                  max_slices: int = 12) -> tuple[pd.DataFrame, dict]:
     """Per slice of the split's held-out users: users, HR@k, NDCG@k (`attnrec.evaluation.evaluate` on the split
     restricted to the slice), mean normalised attention entropy of the held-out pairs (`unit_entropy`, as
-    `attnrec.quality` defines it, over heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among slices with ≥ `min_users` users
-    (among all slices if none has that many). `side="user"` slices by the user's `column`, "item" by the
-    held-out item's."""
+    `attnrec.quality` defines it, over heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among
+    slices with ≥ `min_users` users (among all slices if none has that many). `side="user"` slices by the
+    user's `column`, "item" by the held-out item's. A multi-valued column (schema "multi") puts a user in the
+    slice of each of its values, so slices overlap.
+
+    Returns (table, overall): overall holds the same numbers over all held-out users."""
     from attnrec.evaluation import evaluate
 
     held = split.held_out.reset_index(drop=True)
@@ -258,24 +277,42 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
     ids = held["user_id" if side == "user" else "item_id"].astype(str)
     column_values = table[column].copy()
     column_values.index = column_values.index.astype(str)
-    labels = slice_labels(column_values, bins=bins, max_slices=max_slices)   # over the whole table: stable bins
-    held_labels = labels.reindex(ids).fillna(MISSING).to_numpy()
+    separator = multi_separator(split.full, side, column)
+    if separator:
+        exploded = explode_values(column_values, separator)
+        named = slice_labels(exploded, max_slices=max_slices)
+        members = {name: set(named.index[named == name]) for name in _slice_order(named)}
+        masks = {name: ids.isin(entities).to_numpy() for name, entities in members.items()}
+    else:
+        labels = slice_labels(column_values, bins=bins, max_slices=max_slices)   # over the whole table
+        held_labels = labels.reindex(ids).fillna(MISSING).to_numpy()
+        masks = {name: held_labels == name for name in _slice_order(pd.Series(held_labels))}
     entropy = unit_entropy(model, held["user_id"].astype(str), held["item_id"].astype(str)).mean(axis=(1, 2))
     rows = []
-    for name in _slice_order(pd.Series(held_labels)):
-        mask = held_labels == name
+    for name, mask in masks.items():
+        if not mask.any():
+            continue
         part = replace(split, held_out=held[mask].reset_index(drop=True))
         result = evaluate(model, part, k=k)
         rows.append({"slice": name, "users": int(mask.sum()), f"HR@{k}": result[f"hr@{k}"],
                      f"NDCG@{k}": result[f"ndcg@{k}"], "attention entropy": float(entropy[mask].mean())})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["slice", "users", f"HR@{k}", f"NDCG@{k}", "attention entropy"])
     frame["worst"] = False
     if len(frame):
         eligible = frame[frame["users"] >= min_users]
         eligible = eligible if len(eligible) else frame
         worst = eligible.sort_values([f"HR@{k}", f"NDCG@{k}"], kind="stable").index[0]
         frame.loc[worst, "worst"] = True
-    return frame
+    if separator is None and len(frame):   # the slices partition the users: weighted means are the totals
+        weights = frame["users"] / frame["users"].sum()
+        overall = {c: float((frame[c] * weights).sum()) for c in (f"HR@{k}", f"NDCG@{k}", "attention entropy")}
+    else:
+        result = evaluate(model, split, k=k)
+        overall = {f"HR@{k}": result[f"hr@{k}"], f"NDCG@{k}": result[f"ndcg@{k}"],
+                   "attention entropy": float(entropy.mean()) if len(entropy) else float("nan")}
+    overall["users"] = int(len(held))
+    overall["overlapping"] = separator is not None
+    return frame, overall
 
 
 # ---- two models ------------------------------------------------------------------------------------------

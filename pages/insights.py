@@ -9,8 +9,9 @@ from attnrec.figures.insights import (attribute_strip, dependence_scatter, impor
                                       rank_scatter, slice_bars)
 from attnrec.health import held_out_split
 from attnrec.insights import (attribute_values, compare_held_out, compare_pair, contribution_importance,
-                              feature_groupings, ig_importance, pair_attention_top, pair_field_attributions,
-                              sample_pairs, slice_columns, slice_metrics)
+                              explode_values, feature_groupings, ig_importance, multi_separator,
+                              pair_attention_top, pair_field_attributions, sample_pairs, slice_columns,
+                              slice_labels, slice_metrics)
 from attnrec.safety import escape_markdown
 
 VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}
@@ -116,8 +117,11 @@ def drivers_view() -> None:
         figure = dependence_scatter(raw, pairs["s"], f"{side}: {column}", "S", hover=[
             f"user {u} · item {i}" for u, i in zip(pairs["user_id"], pairs["item_id"])], title=f"S against {column}")
     else:
-        figure = attribute_strip(raw.astype(object).where(raw.notna(), "(missing)"), pairs["s"], "S",
-                                 f"{side}: {column}", title=f"S per value of {column}")
+        # A multi-valued attribute ("Mexican; Bar") shows each pair under each of its values; the 11 most
+        # frequent values are kept, the rest shown as "(other)".
+        values = slice_labels(explode_values(raw, multi_separator(dataset, side, column)))
+        figure = attribute_strip(values, pairs["s"].reindex(values.index), "S", f"{side}: {column}",
+                                 title=f"S per value of {column}")
     cols[1].plotly_chart(figure, width="stretch", key="insights_attribute")
 
 
@@ -138,12 +142,10 @@ def slices_view() -> None:
     min_users = controls[3].number_input("Min users", 1, 100, 5, key="insights_slice_min",
                                          help="The worst slice is picked among slices with at least this many users.")
     with st.status("Evaluating each slice on held-out data…") as status:
-        table = cached_slices(selection.model_key, side, column, int(bins), int(min_users), 10, model, dataset)
+        table, overall = cached_slices(selection.model_key, side, column, int(bins), int(min_users), 10, model,
+                                       dataset)
         status.update(label=f"{len(table)} slices of the held-out users by {column}", state="complete",
                       expanded=False)
-    # Every held-out user is in exactly one slice, so the users-weighted mean is the overall number.
-    overall = {m: float((table[m] * table["users"]).sum() / table["users"].sum())
-               for m in ("HR@10", "NDCG@10", "attention entropy")}
     worst = table[table["worst"]]
     if len(worst):
         row = worst.iloc[0]
@@ -166,7 +168,8 @@ def slices_view() -> None:
                                 "worst": st.column_config.CheckboxColumn("worst")})
     st.caption("Leave-one-out held-out pairs (the split Model health uses), ranked against every item the user never "
                "interacted with; a user slice uses the user's attribute, an item slice the held-out item's. "
-               "Small slices are noisy.")
+               + ("This attribute has several values per row, so a user is in the slice of each of them (slices "
+                  "overlap). " if overall["overlapping"] else "") + "Small slices are noisy.")
 
 
 # ---- two models ----------------------------------------------------------------------------------------

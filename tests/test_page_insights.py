@@ -206,6 +206,18 @@ def test_dependence_plots_a_dimensions_value_against_its_contribution_and_s_per_
     assert set(boxes) == set(pd.unique(price))
     for value, shown in boxes.items():
         np.testing.assert_allclose(np.sort(shown), np.sort(s[price == value]), rtol=1e-4, atol=1e-7)
+    at.radio(key="insights_attr_side").set_value("user")
+    at.run()
+    at.selectbox(key="insights_attr_user").set_value("payments")   # multi-valued: "cash; VISA"
+    at.run()
+    assert not at.exception, at.exception
+    payments = dataset.users["payments"].reindex(pairs["user_id"]).to_numpy()
+    boxes = {t["name"]: _array(t["y"]) for t in _figure(at, "insights_attribute")["data"]}
+    for value, shown in boxes.items():
+        mask = np.array([value in ([v.strip() for v in str(cell).split(";")] if pd.notna(cell) else ["(missing)"])
+                         for cell in payments])
+        np.testing.assert_allclose(np.sort(shown), np.sort(s[mask]), rtol=1e-4, atol=1e-7)
+    assert sum(len(v) for v in boxes.values()) > len(pairs)   # some users pay several ways
 
 
 def test_integrated_gradients_over_fields_add_up_to_the_score_change(latent):
@@ -272,6 +284,29 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     assert bars["marker"]["color"][list(bars["x"]).index(eligible.index[0])] == "#c0392b"
     line = _figure(at, "insights_slices")["layout"]["shapes"][0]
     assert line["y0"] == pytest.approx(ref["hit"].mean(), abs=1e-9)   # every held-out user, one slice each
+
+
+def test_multi_valued_item_attribute_puts_a_user_in_each_values_slice(latent, dataset):
+    at = _page({"page-test": latent}, "page-test", insights_view="slices")
+    at.radio(key="insights_slice_side").set_value("item")
+    at.run()
+    at.selectbox(key="insights_slice_column_item").set_value("parking")
+    at.run()
+    assert not at.exception, at.exception
+    table = _frame(at, ["slice", "users", "HR@10", "NDCG@10", "worst"]).set_index("slice")
+    ref = _leave_one_out_reference(latent, dataset)
+    parking = dataset.items["parking"].reindex(ref["item_id"])
+    values = [set(v.strip() for v in str(cell).split(";")) if pd.notna(cell) else {"(missing)"} for cell in parking]
+    names = set().union(*values)
+    assert set(table.index) == names and len(names) > 1
+    for name in names:
+        mask = np.array([name in v for v in values])
+        assert table.loc[name, "users"] == mask.sum()
+        assert table.loc[name, "HR@10"] == pytest.approx(ref["hit"][mask].mean(), abs=1e-9)
+        assert table.loc[name, "NDCG@10"] == pytest.approx(ref["ndcg"][mask].mean(), abs=1e-9)
+    line = _figure(at, "insights_slices")["layout"]["shapes"][0]
+    assert line["y0"] == pytest.approx(ref["hit"].mean(), abs=1e-9)
+    assert any("slices overlap" in c.value for c in at.caption)
 
 
 def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
