@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["sample_pairs", "Importance", "contribution_importance", "ig_importance", "feature_groupings",
+__all__ = ["sample_pairs", "Importance", "learned_from_ids", "contribution_importance", "ig_importance", "feature_groupings",
            "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics", "held_out_ranks",
            "multi_separator", "explode_values", "compare_pair", "compare_held_out", "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
 
@@ -74,6 +74,12 @@ class Importance:
                               "mean": self.values.mean(axis=0), "share_positive": (self.values > 0).mean(axis=0)})
         return frame.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)
 
+    def without(self, names) -> "Importance":
+        """The same sample without the features `names` (for display; rows no longer add up to the total)."""
+        keep = [j for j, n in enumerate(self.names) if n not in set(names)]
+        return replace(self, values=self.values[:, keep], features=self.features[:, keep],
+                       names=[self.names[j] for j in keep])
+
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature value, value) of one feature over the sample."""
         j = self.names.index(name)
@@ -105,6 +111,20 @@ def _family_members(model) -> list[tuple[str, list[int]]] | None:
         from attnrec.trust import TASTE_FAMILY
         named.append((TASTE_FAMILY, list(range(taste.start, taste.stop))))
     return named
+
+
+def learned_from_ids(model, importance: Importance) -> list[str]:
+    """Features of an aligned hybrid that come from the one-hot ids (taste dimensions, the taste family, the id
+    fields): what attention learned about who liked what, rather than named attributes. Empty otherwise."""
+    if getattr(model.featurizer, "mode", None) != "aligned":
+        return []
+    taste = model.taste_dimensions
+    names = {model.dimension_names[i] for i in range(taste.start, taste.stop)}
+    from attnrec.trust import TASTE_FAMILY
+    names.add(TASTE_FAMILY)
+    for side in ("user", "item"):
+        names.update(f"{side}: {g.name}" for g in model.featurizer.groups(side) if g.kind == "id")
+    return [n for n in importance.names if n in names]
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ from attnrec.figures.insights import (attribute_strip, dependence_scatter, impor
                                       rank_scatter, slice_bars)
 from attnrec.health import held_out_split
 from attnrec.insights import (attribute_values, compare_held_out, compare_pair, contribution_importance,
-                              explode_values, feature_groupings, ig_importance, multi_separator,
+                              explode_values, feature_groupings, ig_importance, learned_from_ids, multi_separator,
                               pair_attention_top, pair_field_attributions, sample_pairs, slice_columns,
                               slice_labels, slice_metrics)
 from attnrec.safety import escape_markdown
@@ -78,6 +78,15 @@ def drivers_view() -> None:
                        "convergence delta). ")
                + f"Colour: the feature's value, {escape_markdown(importance.value_meaning)}, scaled per feature over "
                  "the sample.")
+    from_ids = learned_from_ids(model, importance)
+    if from_ids:
+        full = importance.summary()
+        share = full.loc[full["feature"].isin(from_ids), "mean_abs"].sum() / full["mean_abs"].sum()
+        if st.checkbox(f"Leave out what is learned from ids ({len(from_ids)} feature{'s' if len(from_ids) > 1 else ''}"
+                       f", {share:.0%} of the mean |value|)", key="insights_drop_ids",
+                       help="The taste dimensions come from one-hot user and item ids: who liked what, not a named "
+                            "attribute. Leaving them out shows how the named attributes compare among themselves."):
+            importance = importance.without(from_ids)
     summary = importance.summary()
     value_label = "contribution to S" if kind != "fields" else "IG attribution"
     left, right = st.columns([3, 2])

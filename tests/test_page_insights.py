@@ -471,3 +471,25 @@ def test_payload_ids_names_and_values_are_shown_as_text(payload_models, view):
     shown = " ".join(strings + _rendered(at))
     expected = {"drivers": "&lt;a href", "slices": "&lt;b&gt;jazz", "models": "&lt;b&gt;jazz"}[view]
     assert expected in shown   # the payload is there, as text
+
+
+def test_leaving_out_what_is_learned_from_ids_keeps_the_named_families(dataset):
+    # The shipped aligned hybrid: named families plus taste dimensions learned from one-hot ids.
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["attnrec_model_restaurants"] = "restaurants-aligned"
+    at.run()
+    at.switch_page("pages/insights.py").run()
+    at.slider(key="insights_pairs").set_value(50)
+    at.run()
+    assert not at.exception, at.exception
+    full = _frame(at, ["feature", "mean_abs", "mean"]).set_index("feature")
+    box = at.checkbox(key="insights_drop_ids")
+    share = full.loc["taste (learned from ids)", "mean_abs"] / full["mean_abs"].sum()
+    assert f"{share:.0%} of the mean |value|" in box.label
+    box.check()
+    at.run()
+    assert not at.exception, at.exception
+    named = _frame(at, ["feature", "mean_abs", "mean"]).set_index("feature")
+    assert set(named.index) == set(full.index) - {"taste (learned from ids)"}
+    pd.testing.assert_frame_equal(named.sort_index(), full.drop(index="taste (learned from ids)").sort_index())
+    assert [t["name"] for t in _figure(at, "insights_summary")["data"]] == list(named.index[:20])
