@@ -258,7 +258,7 @@ def step_5() -> None:
     numbers_table(per_head("c", contributions), names)
     s_before = st.session_state.get("walkthrough_s_before") if st.session_state.get(CHANGES) else None
     st.metric("S", f"{s:.6g}", delta=None if s_before is None or s_before == s else f"{s - s_before:+.4g}",
-              help="The change is since your last edit.")
+              help="After an edit, the number under S is how much that edit moved it.")
     chart(st, contribution_waterfall(contributions, names, s), "waterfall")
 
 

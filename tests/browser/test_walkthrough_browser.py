@@ -136,7 +136,7 @@ def test_an_edit_lists_what_it_moved(page, open_page):
     assert float(delta) == pytest.approx(after["s"] - before["s"], rel=1e-3)
 
 
-def test_step_mode_goes_next_and_previous(page, open_page):
+def test_step_mode_goes_next_and_previous(page, open_page, screenshots):
     open_page(page, "Walkthrough")
     page.wait_for_selector("[data-testid='stMetricValue']")
     wait_until_idle(page)
@@ -151,6 +151,8 @@ def test_step_mode_goes_next_and_previous(page, open_page):
     # Step 2 shows the followed cell's logits as formulas (KaTeX) in large type.
     page.wait_for_function("[...document.querySelectorAll('.katex-mathml annotation')].some("
                            "a => a.textContent.includes('1 \\\\cdot 0.15 + 2 \\\\cdot 0.42 + 3 \\\\cdot 0.03'))")
+    wait_until_idle(page)
+    page.screenshot(path=str(screenshots / "walkthrough_steps.png"))
     page.get_by_role("button", name="◀ Previous").click()
     first.wait_for()
     page.wait_for_function("new URLSearchParams(location.search).get('step') === '1'")
