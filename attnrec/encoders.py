@@ -43,7 +43,7 @@ class AlignedEncoder(nn.Module):
         self.taste = None
         if latent_dims:
             self.taste = nn.Linear(int(id_columns), int(latent_dims), bias=False)
-            nn.init.normal_(self.taste.weight, std=0.1)
+            _normal_(self.taste.weight, std=0.1)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         x = self.positive_scale() * r[..., :self.named]
@@ -61,6 +61,14 @@ class AlignedEncoder(nn.Module):
         return self.positive_scale().detach()
 
 
+def _normal_(weight: torch.Tensor, std: float) -> None:
+    """nn.init.normal_, except on the "meta" device (checkpoint.expected_shapes builds a model there for its
+    shapes alone): there torch runs its Python reference kernel, whose first call imports torch._dynamo — about
+    1.5 s of CPU on the app's cold start, for values a meta tensor does not have."""
+    if weight.device.type != "meta":
+        nn.init.normal_(weight, std=std)
+
+
 class LatentEncoder(nn.Module):
     """Linear map of the raw columns to d dims; with hidden > 0, plus a residual GELU MLP."""
 
@@ -68,7 +76,7 @@ class LatentEncoder(nn.Module):
         super().__init__()
         self.linear = nn.Linear(n_columns, d)
         # One-hot inputs have few active columns, so the default fan-in init would start X near 0.
-        nn.init.normal_(self.linear.weight, std=init_std)
+        _normal_(self.linear.weight, std=init_std)
         nn.init.zeros_(self.linear.bias)
         self.mlp = None
         if hidden > 0:

@@ -74,6 +74,14 @@ def _as_id_list(ids) -> list[str]:
     return [str(i) for i in ids]
 
 
+def _small_random(*shape: int) -> torch.Tensor:
+    """0.1 · N(0, 1) of `shape`. On the "meta" device (checkpoint.expected_shapes builds a model there for its
+    shapes alone) only the shape: random numbers and arithmetic on meta tensors run torch's Python reference
+    kernels, whose first call imports torch._refs and torch._dynamo — about 2 s of CPU on the app's cold start."""
+    empty = torch.empty(*shape)  # the device in effect (torch.empty is a plain kernel on every device)
+    return empty if empty.device.type == "meta" else 0.1 * torch.randn(*shape)
+
+
 class Recommender(nn.Module):
     """Aligned or latent attention recommender over an attached catalog."""
 
@@ -116,8 +124,8 @@ class Recommender(nn.Module):
                          id_columns=int(config[key]) - named if self.mode == "aligned" and self.latent_dims else 0)
             for key in ("user_columns", "item_columns"))
         # Small random W: W = 0 would be uniform attention (a scaled dot product), identical heads.
-        self.w_u = nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
-        self.w_v = None if self.tied else nn.Parameter(0.1 * torch.randn(self.heads, self.d, self.d))
+        self.w_u = nn.Parameter(_small_random(self.heads, self.d, self.d))
+        self.w_v = None if self.tied else nn.Parameter(_small_random(self.heads, self.d, self.d))
         # Calibration σ(a·S + b): learned with BCE, refit on validation pairs at the end of training.
         # a starts at d²/H because near-uniform softmax attention weighs each X_i·Y_i by only H/d²; without it
         # the logits would start ~100× too small and training would crawl. Sparse or masked attention and a
