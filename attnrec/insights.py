@@ -289,7 +289,8 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
     user's `column`, "item" by the held-out item's. A multi-valued column (schema "multi") puts a user in the
     slice of each of its values, so slices overlap.
 
-    Returns (table, overall): overall holds the same numbers over all held-out users."""
+    Returns (table, overall): overall holds the same numbers over all held-out users, "users", "overlapping"
+    (a multi-valued column) and "members": slice → positions of its rows in `split.held_out`."""
     from attnrec.evaluation import evaluate
 
     held = split.held_out.reset_index(drop=True)
@@ -332,6 +333,7 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
                    "attention entropy": float(entropy.mean()) if len(entropy) else float("nan")}
     overall["users"] = int(len(held))
     overall["overlapping"] = separator is not None
+    overall["members"] = {name: [int(i) for i in np.flatnonzero(mask)] for name, mask in masks.items() if mask.any()}
     return frame, overall
 
 

@@ -9,9 +9,9 @@ from attnrec.figures.insights import (attribute_strip, dependence_scatter, impor
                                       rank_scatter, slice_bars)
 from attnrec.health import held_out_split
 from attnrec.insights import (attribute_values, compare_held_out, compare_pair, contribution_importance,
-                              explode_values, feature_groupings, ig_importance, learned_from_ids, multi_separator,
-                              pair_attention_top, pair_field_attributions, sample_pairs, slice_columns,
-                              slice_labels, slice_metrics)
+                              explode_values, feature_groupings, held_out_ranks, ig_importance, learned_from_ids,
+                              multi_separator, pair_attention_top, pair_field_attributions, sample_pairs,
+                              slice_columns, slice_labels, slice_metrics)
 from attnrec.safety import escape_markdown
 
 VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}
@@ -135,6 +135,25 @@ def drivers_view() -> None:
 
 
 # ---- slices --------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_held_out_ranks(model_key: str, _model, _dataset):
+    return held_out_ranks(_model, held_out_split(_model, _dataset))
+
+
+def worst_pairs_list(name: str, members: list[int], shown: int = 5) -> None:
+    """The worst slice's held-out pairs the model ranks lowest, each one click from Explore."""
+    ranks = cached_held_out_ranks(selection.model_key, model, dataset).iloc[members]
+    ranks = ranks.sort_values("rank", ascending=False, kind="stable").head(shown)
+    with st.expander(f"Its {len(ranks)} lowest-ranked held-out pairs"):
+        for row in ranks.itertuples():
+            cols = st.columns([5, 2], vertical_alignment="center")
+            cols[0].write(f"user {escape_markdown(row.user_id)} · item {escape_markdown(row.item_id)} — held-out "
+                          f"item ranked {row.rank:g} of {row.candidates} candidates")
+            if cols[1].button("Explore", key=f"insights_worst_{row.Index}", help="Open this pair on Explore"):
+                st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id
+                st.switch_page("pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
+
+
 def slices_view() -> None:
     ui.write_url(user=None, item=None)
     controls = st.columns([2, 2, 1, 1])
@@ -161,6 +180,7 @@ def slices_view() -> None:
         st.warning(f"Worst slice: {escape_markdown(column)} = “{escape_markdown(row['slice'])}” — HR@10 "
                    f"{row['HR@10']:.3f}, NDCG@10 {row['NDCG@10']:.3f} over {int(row['users'])} users "
                    f"(all held-out users: HR@10 {overall['HR@10']:.3f}).", icon=":material/warning:")
+        worst_pairs_list(row["slice"], overall["members"][row["slice"]])
     metric = st.radio("Bars show", ["HR@10", "NDCG@10", "attention entropy"], horizontal=True,
                       key="insights_slice_metric")
     st.plotly_chart(slice_bars(table, metric, title=f"{metric} per slice of {column}", overall=overall[metric]),

@@ -108,6 +108,11 @@ def _leave_one_out_reference(model, dataset, k=10):
     return pd.DataFrame(rows)
 
 
+def _touched(dataset, user):
+    inter = dataset.interactions
+    return inter.loc[inter["user_id"].astype(str) == user, "item_id"].astype(str).nunique()
+
+
 # ---- running the page ---------------------------------------------------------------------------------
 
 def _page(models: dict, first: str, **state):
@@ -284,6 +289,20 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     assert bars["marker"]["color"][list(bars["x"]).index(eligible.index[0])] == "#c0392b"
     line = _figure(at, "insights_slices")["layout"]["shapes"][0]
     assert line["y0"] == pytest.approx(ref["hit"].mean(), abs=1e-9)   # every held-out user, one slice each
+    # The worst slice's lowest-ranked held-out pairs, one click from Explore.
+    worst = ref[ref["slice"] == eligible.index[0]].sort_values("rank", ascending=False, kind="stable").head(5)
+    listed = [m.value for m in at.markdown if "held-out item ranked" in m.value]
+    assert listed == [f"user {r.user_id} · item {r.item_id} — held-out item ranked {r.rank:g} of "
+                      f"{int(r.candidates)} candidates" for r in worst.assign(
+                          candidates=[len(latent.item_ids) - _touched(dataset, u) + 1 for u in worst["user_id"]]
+                      ).itertuples()]
+    first = worst.iloc[0]
+    next(b for b in at.button if b.key and b.key.startswith("insights_worst_")).click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["explore_user"] == first["user_id"]
+    assert at.session_state["explore_item"] == first["item_id"]
+    assert [t.value for t in at.title][0].startswith("Explore")
 
 
 def test_multi_valued_item_attribute_puts_a_user_in_each_values_slice(latent, dataset):
