@@ -17,6 +17,7 @@ PAGES = {
     "Attributions": ("Attributions", True, "attributions", "Against the reference", "Score the methods for this pair"),
     "Recommend": ("Recommend", False, "recommend", None, None),   # a table until the what-if editor is used
     "Model health": ("Model health", True, "health", "Against the reference", "Run the report card over"),
+    "Dataset-wide view": ("Dataset-wide view", True, "insights", None, None),
     "Data": ("Your data", False, None, None, None),         # nothing to chart until something is uploaded
 }
 
