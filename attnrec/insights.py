@@ -211,14 +211,17 @@ def explode_values(values: pd.Series, separator: str | None) -> pd.Series:
 
 def slice_columns(dataset, side: str) -> list[str]:
     """Columns of the user or item table that make slices: numeric ones (binned), and categorical ones that
-    do not name nearly every row apart (ids, names, addresses are left out)."""
+    do not name nearly every row apart (ids, names, addresses are left out), and multi-valued ones."""
     table = dataset.users if side == "user" else dataset.items
     keep = []
     for column in table.columns:
         values = table[column]
         if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-            distinct = values.dropna().astype(str).nunique()
-            if 2 <= distinct <= max(2, len(values) // 2):
+            present = values.dropna()
+            separator = multi_separator(dataset, side, str(column))
+            distinct = explode_values(present, separator).nunique()
+            # A multi-valued column is a set of tags, never an identifier: the most frequent become slices.
+            if 2 <= distinct and (separator or distinct <= max(2, len(values) // 2)):
                 keep.append(str(column))
         elif values.dropna().nunique() >= 2:
             keep.append(str(column))
