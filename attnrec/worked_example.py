@@ -173,7 +173,7 @@ def comparison_frame() -> pd.DataFrame:
 
 # ---- the page's numbers, one cell's arithmetic, what moved after an edit, the symbols ------------------
 
-__all__ += ["walk_values", "CellLine", "cell_arithmetic", "snapshot", "changes", "GLOSSARY", "STEPS"]
+__all__ += ["walk_values", "CellLine", "cell_arithmetic", "snapshot", "moved", "changes", "GLOSSARY", "STEPS"]
 
 # The walkthrough's five steps: (short title, the formula as LaTeX; ^{(h)} added per head by the page).
 STEPS = (
@@ -318,17 +318,18 @@ def cell_arithmetic(inputs: ExampleInputs, tied: bool, tau: float, head: int, di
 
 
 def snapshot(inputs: ExampleInputs, tied: bool, tau: float) -> dict[str, np.ndarray]:
-    """The inputs and every result by name (X, Y, W_U, W_V, τ, A_U, A_V, Z_U, Z_V, c, S), for `changes`."""
+    """The inputs and every result by name, in the page's order (X, Y, W_U, W_V, τ, X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V,
+    Z_U, Z_V, c, S), for `changes`."""
     v = walk_values(inputs, tied, tau)
     return {"X": inputs.x.copy(), "Y": inputs.y.copy(), "W_U": inputs.w_u.copy(),
             "W_V": (inputs.w_u if tied else inputs.w_v).copy(), "τ": np.array(float(tau)),
-            "A_U": v["a_u"], "A_V": v["a_v"], "Z_U": v["z_u"], "Z_V": v["z_v"], "c": v["c"],
+            "X ⊙ Y": inputs.x * inputs.y, "ℓ_U": v["logits_u"], "ℓ_V": v["logits_v"], "A_U": v["a_u"], "A_V": v["a_v"], "Z_U": v["z_u"], "Z_V": v["z_v"], "c": v["c"],
             "S": np.array(v["s"])}
 
 
 def _where(name: str, index: tuple, names: list[str], heads: int) -> str:
     head = "" if heads == 1 else "head {}, "
-    if name in ("X", "Y"):
+    if name in ("X", "Y", "X ⊙ Y"):
         return names[index[0]]
     if name in ("W_U", "W_V"):
         return f"{head.format(index[0] + 1)}row {names[index[1]]}, column {names[index[2]]}"
@@ -337,9 +338,15 @@ def _where(name: str, index: tuple, names: list[str], heads: int) -> str:
     return f"{head.format(index[0] + 1)}{names[index[1]]}"
 
 
+def moved(old, new) -> np.ndarray:
+    """Which entries differ between two same-shaped arrays (beyond float noise: 1e-12 relative)."""
+    old, new = np.asarray(old, dtype=float), np.asarray(new, dtype=float)
+    return np.abs(new - old) > 1e-12 * np.maximum(1.0, np.abs(old))
+
+
 def changes(before: dict, after: dict, names: list[str]) -> tuple[pd.DataFrame, str | None]:
     """What moved between two snapshots: rows (quantity, where, before, after, Δ) for every number that
-    changed, inputs first, then A_U, A_V, Z_U, Z_V, c and S. When d or H differs the numbers cannot be paired
+    changed, inputs first, then X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V, Z_U, Z_V, c and S. When d or H differs the numbers cannot be paired
     one by one: an empty table and a note saying so."""
     columns = ["quantity", "where", "before", "after", "Δ"]
     if before["W_U"].shape != after["W_U"].shape:
@@ -350,8 +357,8 @@ def changes(before: dict, after: dict, names: list[str]) -> tuple[pd.DataFrame, 
     rows = []
     for name in after:
         old, new = np.asarray(before[name], dtype=float), np.asarray(after[name], dtype=float)
-        moved = np.abs(new - old) > 1e-12 * np.maximum(1.0, np.abs(old))
-        for index in zip(*np.nonzero(moved)) if old.ndim else ([()] if moved else []):
+        mask = moved(old, new)
+        for index in zip(*np.nonzero(mask)) if old.ndim else ([()] if mask else []):
             rows.append((name, _where(name, tuple(int(k) for k in index), names, heads),
                          float(old[index]), float(new[index]), float(new[index] - old[index])))
     return pd.DataFrame(rows, columns=columns), None

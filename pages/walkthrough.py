@@ -13,7 +13,7 @@ from attnrec.safety import escape_markdown
 from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_TAU, MIN_TAU, URL_KEYS, StateError, WalkthroughState,
                                        decode, encode, has_state)
 from attnrec.worked_example import (GLOSSARY, STEPS, ExampleInputs, cell_arithmetic, changes, comparison_frame,
-                                    snapshot, walk_values)
+                                    moved, snapshot, walk_values)
 
 ui.ensure_navigation()
 
@@ -21,6 +21,7 @@ STATE = "walkthrough_inputs"      # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset" and by a link, so the editors forget their edits
 SNAPSHOT = "walkthrough_snapshot"  # the numbers of the last different example, to show what an edit moved
 CHANGES = "walkthrough_changes"    # (table, note) of the last edit
+BEFORE = "walkthrough_before"      # the snapshot before the last edit
 STEP_MODE, STEP = "walkthrough_step_mode", "walkthrough_step"
 CELL_HEAD, CELL_DIM = "walkthrough_cell_head", "walkthrough_cell_dim"
 FIGURE_FORMAT = "walkthrough_figure_format"
@@ -53,8 +54,8 @@ def read_link() -> None:
             st.warning(f"This link's Walkthrough example cannot be used: {escape_markdown(error)}. Showing the "
                        "document's example (§4.3) instead.", icon="⚠️")
             reset_to_document()
-        st.session_state.pop(SNAPSHOT, None)
-        st.session_state.pop(CHANGES, None)
+        for key in (SNAPSHOT, CHANGES, BEFORE):
+            st.session_state.pop(key, None)
     elif first:
         reset_to_document()
     step = ui.url_request("step")
@@ -67,12 +68,21 @@ def read_link() -> None:
             st.session_state[STEP_MODE] = False
 
 
-def numbers_table(rows: dict[str, np.ndarray], names: list[str]) -> None:
-    """Named rows of numbers over the dimensions, as a compact table."""
+HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.35)"   # a cell the last edit moved
+
+
+def numbers_table(rows: dict[str, np.ndarray], names: list[str], marks: dict[str, np.ndarray] | None = None) -> None:
+    """Named rows of numbers over the dimensions, as a compact table; cells whose `marks` are True (moved by the
+    last edit) are shaded. The numbers stay numbers: only the cell style changes."""
     frame = pd.DataFrame(np.stack([np.asarray(v, dtype=float) for v in rows.values()]),
                          index=list(rows), columns=names)
-    config = {n: st.column_config.NumberColumn(n, format="%.4g") for n in names}
-    st.dataframe(frame, column_config=config, width="content")
+    mask = None if marks is None else np.stack([np.asarray(m, dtype=bool).reshape(-1) for m in marks.values()])
+    if mask is None or not mask.any():
+        config = {n: st.column_config.NumberColumn(n, format="%.4g") for n in names}
+        st.dataframe(frame, column_config=config, width="content")
+        return
+    css = pd.DataFrame(np.where(mask, HIGHLIGHT, ""), index=frame.index, columns=frame.columns)
+    st.dataframe(frame.style.format("{:.4g}").apply(lambda _: css, axis=None), width="content")
 
 
 def per_head(label: str, values: np.ndarray) -> dict[str, np.ndarray]:
@@ -186,8 +196,16 @@ now = snapshot(inputs, bool(tied), float(tau))
 before = st.session_state.get(SNAPSHOT)
 if before is not None and any(not np.array_equal(before[k], now[k]) for k in ("X", "Y", "W_U", "W_V", "τ")):
     st.session_state[CHANGES] = changes(before, now, names)
-    st.session_state["walkthrough_s_before"] = float(before["S"])
+    st.session_state[BEFORE] = before
 st.session_state[SNAPSHOT] = now
+
+
+def marks(name: str) -> np.ndarray:
+    """Which entries of the quantity `name` (a snapshot key) the last edit moved; none before any edit."""
+    last = st.session_state.get(BEFORE)
+    if last is None or last[name].shape != now[name].shape:
+        return np.zeros(now[name].shape, dtype=bool)
+    return moved(last[name], now[name])
 
 # The cell whose arithmetic is shown: chosen below, or by clicking a heatmap cell.
 if st.session_state.get(CELL_HEAD, 0) >= inputs.heads:
@@ -216,14 +234,16 @@ def step_heading(number: int) -> None:
 def step_1() -> None:
     step_heading(1)
     st.latex(STEPS[0][1])
-    numbers_table({"X": inputs.x, "Y": inputs.y, "X ⊙ Y": inputs.x * inputs.y}, names)
+    numbers_table({"X": inputs.x, "Y": inputs.y, "X ⊙ Y": inputs.x * inputs.y}, names,
+                  {"X": marks("X"), "Y": marks("Y"), "X ⊙ Y": marks("X ⊙ Y")})
 
 
 def step_2() -> None:
     step_heading(2)
     st.latex(rf"\ell_U{many} = W_U{many}\,(X \odot Y)/\tau \qquad \ell_V{many} = W_V{many}\,(Y \odot X)/\tau"
              rf"\qquad \tau = {float(tau):g}")
-    numbers_table(per_head("ℓ_U", values["logits_u"]) | per_head("ℓ_V", values["logits_v"]), names)
+    numbers_table(per_head("ℓ_U", values["logits_u"]) | per_head("ℓ_V", values["logits_v"]), names,
+                  per_head("ℓ_U", marks("ℓ_U")) | per_head("ℓ_V", marks("ℓ_V")))
 
 
 def step_3() -> None:
@@ -233,7 +253,8 @@ def step_3() -> None:
     if tied:
         st.info("Tied mode: W_V = W_U, and X ⊙ Y = Y ⊙ X, so A_V = A_U for every input — the document's "
                 "single W_a cannot give the two sides different attention. Untie to give W_V its own values.")
-    numbers_table(per_head("A_U", a_u) | per_head("A_V", a_v), names)
+    numbers_table(per_head("A_U", a_u) | per_head("A_V", a_v), names,
+                  per_head("A_U", marks("A_U")) | per_head("A_V", marks("A_V")))
     shared_top = float(max(a_u.max(), a_v.max()))
     heat_u, heat_v = st.columns(2)
     for box, side, values_, title, colour in ((heat_u, "u", a_u, "A_U (user side)", "user"),
@@ -245,7 +266,8 @@ def step_3() -> None:
 def step_4() -> None:
     step_heading(4)
     st.latex(rf"Z_U{many} = A_U{many} \odot Y \qquad Z_V{many} = A_V{many} \odot X")
-    numbers_table(per_head("Z_U", z_u) | per_head("Z_V", z_v), names)
+    numbers_table(per_head("Z_U", z_u) | per_head("Z_V", z_v), names,
+                  per_head("Z_U", marks("Z_U")) | per_head("Z_V", marks("Z_V")))
     chart(st, z_bars(z_u, z_v, names), "z_bars")
 
 
@@ -255,8 +277,8 @@ def step_5() -> None:
         st.latex(r"c^{(h)}_i = Z^{(h)}_{U,i}\,Z^{(h)}_{V,i} \qquad S = \sum_h \sum_i c^{(h)}_i")
     else:
         st.latex(r"c_i = Z_{U,i}\,Z_{V,i} \qquad S = \sum_i c_i = \mathrm{dot}(Z_U, Z_V)")
-    numbers_table(per_head("c", contributions), names)
-    s_before = st.session_state.get("walkthrough_s_before") if st.session_state.get(CHANGES) else None
+    numbers_table(per_head("c", contributions), names, per_head("c", marks("c")))
+    s_before = float(st.session_state[BEFORE]["S"]) if st.session_state.get(BEFORE) is not None else None
     st.metric("S", f"{s:.6g}", delta=None if s_before is None or s_before == s else f"{s - s_before:+.4g}",
               help="After an edit, the number under S is how much that edit moved it.")
     chart(st, contribution_waterfall(contributions, names, s), "waterfall")
@@ -275,7 +297,7 @@ def show_changes() -> None:
     if table.empty:
         st.caption("The last edit moved nothing.")
         return
-    st.caption(f"{len(table)} numbers moved (inputs first, then A_U, A_V, Z_U, Z_V, c and S).")
+    st.caption(f"{len(table)} numbers moved (inputs first, then X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V, Z_U, Z_V, c and S).")
     st.dataframe(table, hide_index=True, height=min(420, 38 + 35 * len(table)), key="walkthrough_changes_table",
                  column_config={"before": st.column_config.NumberColumn("before", format="%.4g"),
                                 "after": st.column_config.NumberColumn("after", format="%.4g"),
@@ -303,6 +325,8 @@ if step_mode:
         show_changes()
 else:
     st.header("Step by step")
+    if st.session_state.get(BEFORE) is not None:
+        st.caption("Shaded cells moved in your last edit; the table under step 5 says by how much.")
     step_1()
     step_2()
     step_3()

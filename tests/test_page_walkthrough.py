@@ -369,3 +369,26 @@ def test_every_figure_downloads_as_png_or_svg(at):
     at.selectbox(key="walkthrough_figure_format").set_value("svg").run()
     configs = [json.loads(chart.proto.config) for chart in at.get("plotly_chart")]
     assert [c["toImageButtonOptions"]["format"] for c in configs] == ["svg"] * 4
+
+
+def shaded(at, first_row: str) -> set[tuple[str, str]]:
+    """(row, column) of the shaded cells of the step table whose first row is `first_row`."""
+    import re
+    for frame in at.dataframe:
+        value = frame.value
+        if len(value.index) and value.index[0] == first_row:
+            styles = frame.proto.arrow_data.styler.styles
+            cells = {(int(r), int(c)) for r, c in re.findall(r"_row(\d+)_col(\d+)", styles)}
+            return {(value.index[r], value.columns[c]) for r, c in cells}
+    raise AssertionError(f"no table starting with row {first_row!r}")
+
+
+def test_cells_an_edit_moved_are_shaded_in_the_step_tables(at):
+    assert shaded(at, "X") == set() and shaded(at, "A_U") == set()
+    at = edit(at, f"walkthrough_xy_3_{GENERATION}", {1: {"Y": "0.2"}})
+    assert shaded(at, "X") == {("Y", "dim 2"), ("X ⊙ Y", "dim 2")}
+    assert shaded(at, "ℓ_U") == {(row, f"dim {i}") for row in ("ℓ_U", "ℓ_V") for i in (1, 2, 3)}
+    # Z_U = A_U ⊙ Y moves everywhere; the numbers in the tables are still the exact values.
+    assert shaded(at, "Z_U") == {(row, f"dim {i}") for row in ("Z_U", "Z_V") for i in (1, 2, 3)}
+    assert_page_shows(at, reference(DOC_X, [0.3, 0.2, 0.1], [DOC_W], [DOC_W]))
+    assert any("Shaded cells moved" in c.value for c in at.caption)

@@ -202,7 +202,11 @@ def test_changes_name_every_number_an_edit_moved():
             assert row.after == pytest.approx(new[key][0, i], abs=1e-12)
             assert row.Δ == pytest.approx(new[key][0, i] - old[key][0, i], abs=1e-12)
     assert rows[("S", "")].Δ == pytest.approx(new["s"] - old["s"], abs=1e-12)
-    assert list(table.quantity.drop_duplicates()) == ["X", "A_U", "A_V", "Z_U", "Z_V", "c", "S"]
+    assert list(table.quantity.drop_duplicates()) == ["X", "X ⊙ Y", "ℓ_U", "ℓ_V", "A_U", "A_V", "Z_U", "Z_V", "c", "S"]
+    assert rows[("X ⊙ Y", "dim 1")].after == pytest.approx(0.9 * 0.3)
+    for side in ("ℓ_U", "ℓ_V"):
+        for i, name in enumerate(names):
+            assert rows[(side, name)].Δ == pytest.approx(W[i, 0] * (0.9 - 0.5) * 0.3, abs=1e-12)
 
 
 def test_changes_of_one_head_leave_the_other_head_out():
@@ -214,6 +218,7 @@ def test_changes_of_one_head_leave_the_other_head_out():
     assert table.loc[table.quantity == "W_V", "where"].tolist() == ["head 2, row dim 1, column dim 3"]
     moved = table[table.quantity.isin(["A_V", "Z_V", "c"])]
     assert moved["where"].str.startswith("head 2").all() and len(moved) == 9   # A_U, Z_U and head 1 unmoved
+    assert table.loc[table.quantity == "ℓ_V", "where"].tolist() == ["head 2, dim 1"]
     assert "A_U" not in set(table.quantity)
 
 

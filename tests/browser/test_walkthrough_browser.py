@@ -129,8 +129,8 @@ def test_an_edit_lists_what_it_moved(page, open_page):
     after = walk_values(ExampleInputs.document(), True, 0.5)
     caption = page.get_by_text("numbers moved (inputs first")
     caption.wait_for()
-    # τ, then A_U, A_V, Z_U, Z_V and c on 3 dimensions each, then S: 17 numbers.
-    assert caption.inner_text().startswith("17 numbers moved")
+    # τ, then ℓ_U, ℓ_V, A_U, A_V, Z_U, Z_V and c on 3 dimensions each, then S: 23 numbers.
+    assert caption.inner_text().startswith("23 numbers moved")
     assert metric_s(page) == f"{after['s']:.6g}"
     delta = page.locator("[data-testid='stMetricDelta']").first.inner_text().strip()
     assert float(delta) == pytest.approx(after["s"] - before["s"], rel=1e-3)
