@@ -55,7 +55,7 @@ def model_key(name: str, the_model) -> str:
 
 # ---- what drives S -------------------------------------------------------------------------------------
 def drivers_view() -> None:
-    ui.write_url(user=None, item=None)
+    ui.write_url(user=None, item=None, slice_side=None, slice_by=None, model_a=None, model_b=None)
     groupings = feature_groupings(model)
     kinds = dict(groupings)
     kinds["fields"] = f"raw fields, Integrated Gradients (baseline “{default_baseline(model)}”)"
@@ -155,16 +155,19 @@ def worst_pairs_list(name: str, members: list[int], shown: int = 5) -> None:
 
 
 def slices_view() -> None:
-    ui.write_url(user=None, item=None)
+    ui.write_url(user=None, item=None, model_a=None, model_b=None)
     controls = st.columns([2, 2, 1, 1])
-    side = controls[0].radio("Slice the held-out", list(SIDES), format_func=SIDES.get, key="insights_slice_side")
+    side = ui.choice(st.radio, "Slice the held-out", list(SIDES), "insights_slice_side", "slice_side", "user",
+                     "slice side", container=controls[0], format_func=SIDES.get)
     options = slice_columns(dataset, side)
     if not options:
         st.info(f"The {side} table has no column to slice by.")
+        ui.write_url(slice_side=side, slice_by=None)
         return
     default = next((c for c in ("city", "price", "budget", "area") if c in options), options[0])
-    column = controls[1].selectbox("Attribute", options, index=options.index(default),
-                                   key=f"insights_slice_column_{side}")
+    column = ui.choice(st.selectbox, "Attribute", options, f"insights_slice_column_{side}", "slice_by", default,
+                       f"{side} attribute", container=controls[1])
+    ui.write_url(slice_side=side, slice_by=column)
     bins = controls[2].number_input("Bins (numbers)", 2, 10, 4, key="insights_slice_bins",
                                     help="Numeric attributes are cut into this many quantile bins.")
     min_users = controls[3].number_input("Min users", 1, 100, 5, key="insights_slice_min",
@@ -207,12 +210,16 @@ def models_view() -> None:
     if len(names) < 2:
         st.info(f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another on the "
                 "Data page to compare.")
-        ui.write_url(user=None, item=None)
+        ui.write_url(user=None, item=None, model_a=None, model_b=None, slice_side=None, slice_by=None)
         return
+    ui.write_url(slice_side=None, slice_by=None)
     picks = st.columns(2)
-    name_a = picks[0].selectbox("Model A", names, index=names.index(selection.model_name), key="insights_model_a")
+    name_a = ui.choice(st.selectbox, "Model A", names, "insights_model_a", "model_a", selection.model_name, "model",
+                       container=picks[0])
     others = [n for n in names if n != name_a]
-    name_b = picks[1].selectbox("Model B", others, key="insights_model_b")
+    name_b = ui.choice(st.selectbox, "Model B", others, "insights_model_b", "model_b", others[0], "model",
+                       container=picks[1])
+    ui.write_url(model_a=name_a, model_b=name_b)
     model_a = ui.get_model(selection.dataset_name, name_a, selection.resolved_device)
     model_b = ui.get_model(selection.dataset_name, name_b, selection.resolved_device)
     models = {name_a: model_a, name_b: model_b}

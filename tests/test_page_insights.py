@@ -263,9 +263,9 @@ def test_families_sum_the_dimensions_of_each_family(aligned):
 
 def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     at = _page({"page-test": latent}, "page-test", insights_view="slices")
-    at.radio(key="insights_slice_side").set_value("item")
+    at.radio(key="widget_insights_slice_side").set_value("item")
     at.run()
-    at.selectbox(key="insights_slice_column_item").set_value("price")
+    at.selectbox(key="widget_insights_slice_column_item").set_value("price")
     at.run()
     assert not at.exception, at.exception
     table = _frame(at, ["slice", "users", "HR@10", "NDCG@10", "attention entropy", "worst"]).set_index("slice")
@@ -307,9 +307,9 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
 
 def test_multi_valued_item_attribute_puts_a_user_in_each_values_slice(latent, dataset):
     at = _page({"page-test": latent}, "page-test", insights_view="slices")
-    at.radio(key="insights_slice_side").set_value("item")
+    at.radio(key="widget_insights_slice_side").set_value("item")
     at.run()
-    at.selectbox(key="insights_slice_column_item").set_value("parking")
+    at.selectbox(key="widget_insights_slice_column_item").set_value("parking")
     at.run()
     assert not at.exception, at.exception
     table = _frame(at, ["slice", "users", "HR@10", "NDCG@10", "worst"]).set_index("slice")
@@ -330,7 +330,7 @@ def test_multi_valued_item_attribute_puts_a_user_in_each_values_slice(latent, da
 
 def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
     at = _page({"page-test": latent}, "page-test", insights_view="slices")
-    at.selectbox(key="insights_slice_column_user").set_value("birth_year")
+    at.selectbox(key="widget_insights_slice_column_user").set_value("birth_year")
     at.number_input(key="insights_slice_bins").set_value(3)
     at.run()
     assert not at.exception, at.exception
@@ -353,7 +353,7 @@ def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
 def compared(latent, latent_b):
     at = _page({"page-a": latent, "page-b": latent_b}, "page-a", insights_view="models",
                explore_user="U1077", explore_item="135085")
-    at.selectbox(key="insights_model_b").set_value("page-b")
+    at.selectbox(key="widget_insights_model_b").set_value("page-b")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -477,9 +477,9 @@ def test_payload_ids_names_and_values_are_shown_as_text(payload_models, view):
         at.run()
         at.selectbox(key="insights_attr_item").set_value("name")
     elif view == "slices":
-        at.radio(key="insights_slice_side").set_value("item")
+        at.radio(key="widget_insights_slice_side").set_value("item")
         at.run()
-        at.selectbox(key="insights_slice_column_item").set_value("genre")
+        at.selectbox(key="widget_insights_slice_column_item").set_value("genre")
     at.run()
     assert not at.exception, at.exception
     for text in _rendered(at):
@@ -512,3 +512,32 @@ def test_leaving_out_what_is_learned_from_ids_keeps_the_named_families(dataset):
     assert set(named.index) == set(full.index) - {"taste (learned from ids)"}
     pd.testing.assert_frame_equal(named.sort_index(), full.drop(index="taste (learned from ids)").sort_index())
     assert [t["name"] for t in _figure(at, "insights_summary")["data"]] == list(named.index[:20])
+
+
+def test_a_copied_link_reopens_the_view_and_a_stale_one_warns(latent, latent_b):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["user_models"] = {"page-test": latent}
+    at.session_state["attnrec_model_restaurants"] = "page-test"
+    for key, value in {"insight": "slices", "slice_side": "item", "slice_by": "price"}.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/insights.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="widget_insights_view").value == "slices"
+    assert at.selectbox(key="widget_insights_slice_column_item").value == "price"
+    assert set(_frame(at, ["slice", "users", "HR@10"])["slice"]) == {"low", "medium", "high"}
+    at.selectbox(key="widget_insights_slice_column_item").set_value("alcohol")
+    at.run()
+    assert at.query_params["slice_by"] in ("alcohol", ["alcohol"])
+
+    stale = AppTest.from_file(APP, default_timeout=180)
+    stale.session_state["user_models"] = {"page-a": latent, "page-b": latent_b}
+    stale.session_state["attnrec_model_restaurants"] = "page-a"
+    for key, value in {"insight": "models", "model_b": "page-b", "model_a": "no-such-model"}.items():
+        stale.query_params[key] = value
+    stale.run()
+    stale.switch_page("pages/insights.py").run()
+    assert not stale.exception, stale.exception
+    assert stale.selectbox(key="widget_insights_model_b").value == "page-b"
+    assert stale.selectbox(key="widget_insights_model_a").value == "page-a"
+    assert any("no\\-such\\-model" in w.value for w in stale.warning)
