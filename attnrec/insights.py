@@ -327,7 +327,9 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
         eligible = eligible if len(eligible) else frame
         worst = eligible.sort_values([f"HR@{k}", f"NDCG@{k}"], kind="stable").index[0]
         frame.loc[worst, "worst"] = True
-    if separator is None and len(frame):   # the slices partition the users: weighted means are the totals
+    if not len(held):
+        overall = {f"HR@{k}": float("nan"), f"NDCG@{k}": float("nan"), "attention entropy": float("nan")}
+    elif separator is None:   # the slices partition the users: weighted means are the totals
         weights = frame["users"] / frame["users"].sum()
         overall = {c: float((frame[c] * weights).sum()) for c in (f"HR@{k}", f"NDCG@{k}", "attention entropy")}
     else:

@@ -69,8 +69,10 @@ def drivers_view() -> None:
     with st.spinner("Explaining the sample…"):
         importance = cached_importance(selection.model_key, int(n_pairs), int(seed), kind, model, dataset)
     pairs = importance.pairs
-    gap = abs(importance.values.sum(axis=1) - (pairs["s"] if kind != "fields" else 0)).max() if kind != "fields" \
-        else None
+    if not len(pairs):
+        st.info("This dataset has no positive interactions to sample pairs from.")
+        return
+    gap = float(abs(importance.values.sum(axis=1) - pairs["s"]).max()) if kind != "fields" else None
     st.caption(f"{len(pairs)} pairs ({int(pairs['label'].sum())} positives, {int((pairs['label'] == 0).sum())} "
                f"never-interacted items) of {pairs['user_id'].nunique()} users. "
                + (f"Exact split of S: each pair's values add up to S (largest gap {gap:.1e}). " if gap is not None
@@ -177,6 +179,9 @@ def slices_view() -> None:
                                        dataset)
         status.update(label=f"{len(table)} slices of the held-out users by {column}", state="complete",
                       expanded=False)
+    if not len(table):
+        st.info("No held-out users: leave-one-out needs users with at least two positives.")
+        return
     worst = table[table["worst"]]
     if len(worst):
         row = worst.iloc[0]
