@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["sample_pairs", "Importance", "learned_from_ids", "contribution_importance", "ig_importance", "feature_groupings",
-           "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics", "held_out_ranks",
-           "multi_separator", "explode_values", "compare_pair", "compare_held_out", "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
+__all__ = ["sample_pairs", "Importance", "learned_from_ids", "contribution_importance", "ig_importance",
+           "feature_groupings", "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics",
+           "held_out_ranks", "multi_separator", "explode_values", "compare_pair", "compare_held_out",
+           "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
 
 MISSING = "(missing)"
 OTHER = "(other)"

@@ -213,8 +213,8 @@ def slices_view() -> None:
 def models_view() -> None:
     names = ui.model_names(selection.dataset_name)
     if len(names) < 2:
-        st.info(f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another on the "
-                "Data page to compare.")
+        st.info(f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another "
+                "on the Data page to compare.")
         ui.write_url(user=None, item=None, model_a=None, model_b=None, slice_side=None, slice_by=None)
         return
     ui.write_url(slice_side=None, slice_by=None)
@@ -274,7 +274,8 @@ def models_view() -> None:
                                         "uniform": st.column_config.NumberColumn("uniform level", format="%.3f")})
         fields = pair_field_attributions(the_model, user_id, item_id)
         column.caption(f"Integrated Gradients over the raw fields (baseline “{default_baseline(the_model)}”): "
-                       f"they add up to {fields.attrs['total']:+.4g}, S − S(baseline) = {fields.attrs['change']:+.4g}")
+                       f"they add up to {fields.attrs['total']:+.4g}, "
+                       f"S − S(baseline) = {fields.attrs['change']:+.4g}")
         column.dataframe(fields, hide_index=True, width="stretch",
                          column_config={"field": st.column_config.TextColumn(width="medium"),
                                         "attribution": st.column_config.NumberColumn(format="%+.4g")})
