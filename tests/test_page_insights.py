@@ -541,3 +541,17 @@ def test_a_copied_link_reopens_the_view_and_a_stale_one_warns(latent, latent_b):
     assert stale.selectbox(key="widget_insights_model_b").value == "page-b"
     assert stale.selectbox(key="widget_insights_model_a").value == "page-a"
     assert any("no\\-such\\-model" in w.value for w in stale.warning)
+
+
+def test_a_dataset_with_one_model_says_how_to_get_a_second(payload_models):
+    model = payload_models[BOLD]
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["user_datasets"] = {"payloads": model.dataset}
+    at.session_state["user_models"] = {"only": model}
+    at.session_state["attnrec_dataset"] = "payloads"
+    at.session_state["insights_view"] = "models"
+    at.run()
+    at.switch_page("pages/insights.py").run()
+    assert not at.exception, at.exception
+    assert any("has one model" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
