@@ -17,6 +17,7 @@ from attnrec.model import Recommender
 from plotly_json import decode_array as _array
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "insights.py")
 
 
 # ---- the models and an independent numpy copy of their math ------------------------------------------
@@ -115,14 +116,17 @@ def _touched(dataset, user):
 
 # ---- running the page ---------------------------------------------------------------------------------
 
-def _page(models: dict, first: str, **state):
-    at = AppTest.from_file(APP, default_timeout=180)
+def _page(models: dict, first: str, through_app: bool = False, **state):
+    """The page with session models; `through_app` opens it from app.py (whose first page is Explore), which
+    links to other pages need; otherwise the page script runs alone (faster)."""
+    at = AppTest.from_file(APP if through_app else PAGE, default_timeout=180)
     at.session_state["user_models"] = models
     at.session_state["attnrec_model_restaurants"] = first
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    at.switch_page("pages/insights.py").run()
+    if through_app:
+        at.switch_page("pages/insights.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -262,7 +266,7 @@ def test_families_sum_the_dimensions_of_each_family(aligned):
 # ---- slices -------------------------------------------------------------------------------------------
 
 def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
-    at = _page({"page-test": latent}, "page-test", insights_view="slices")
+    at = _page({"page-test": latent}, "page-test", through_app=True, insights_view="slices")
     at.radio(key="widget_insights_slice_side").set_value("item")
     at.run()
     at.selectbox(key="widget_insights_slice_column_item").set_value("price")
@@ -351,11 +355,10 @@ def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
 
 @pytest.fixture(scope="module")
 def compared(latent, latent_b):
+    # Model B starts as the first other model (a shipped checkpoint); the session's earlier choice picks ours.
     at = _page({"page-a": latent, "page-b": latent_b}, "page-a", insights_view="models",
-               explore_user="U1077", explore_item="135085")
-    at.selectbox(key="widget_insights_model_b").set_value("page-b")
-    at.run()
-    assert not at.exception, at.exception
+               explore_user="U1077", explore_item="135085", insights_model_b="page-b")
+    assert at.selectbox(key="widget_insights_model_b").value == "page-b"
     return at
 
 
