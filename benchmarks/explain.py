@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,13 +23,15 @@ from attnrec.explain import explain
 from attnrec.explain.target import AttendScore, dimension_target
 
 
-def best_of(repeats, fn):
+def median_of(repeats, fn):
+    """Median wall seconds of `repeats` runs; the range is printed beside each result."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    median_of.spread = f"median of {repeats}, range {min(times):.2f}–{max(times):.2f} s"
+    return statistics.median(times)
 
 
 def main():
@@ -49,7 +52,7 @@ def main():
 
     target = dimension_target(score, x, y)
     explain(target.subset(slice(0, 100)), "ig")  # warm-up
-    batched = best_of(args.repeats, lambda: explain(target, "ig", {"n_steps": 50}))
+    batched = median_of(args.repeats, lambda: explain(target, "ig", {"n_steps": 50}))
 
     ig = IntegratedGradients(score)
     zero = torch.zeros(1, args.d)
@@ -59,17 +62,18 @@ def main():
         for b in range(sample):
             ig.attribute((x[b:b + 1], y[b:b + 1]), baselines=(zero, zero), n_steps=50)
 
-    per_pair = best_of(1, loop) / sample
+    batched_spread = median_of.spread
+    per_pair = median_of(1, loop) / sample
     loop_total = per_pair * args.pairs
     print(f"IG (50 steps), {args.pairs} pairs: batched {batched:.2f} s ({args.pairs / batched:,.0f} pairs/s); "
           f"per-pair Captum loop ≈ {loop_total:.1f} s ({1 / per_pair:,.0f} pairs/s, timed on {sample}); "
-          f"speed-up {loop_total / batched:.0f}×")
+          f"speed-up {loop_total / batched:.0f}× ({batched_spread})")
 
     shap_target = target.subset(slice(0, args.shapley_pairs))
     explain(shap_target.subset(slice(0, 10)), "shapley_exact")
-    exact = best_of(args.repeats, lambda: explain(shap_target, "shapley_exact"))
+    exact = median_of(args.repeats, lambda: explain(shap_target, "shapley_exact"))
     print(f"exact Shapley ({args.d} groups, {2 ** args.d} coalitions), {args.shapley_pairs} pairs: {exact:.2f} s "
-          f"({args.shapley_pairs / exact:,.0f} pairs/s)")
+          f"({args.shapley_pairs / exact:,.0f} pairs/s; {median_of.spread})")
 
 
 if __name__ == "__main__":

@@ -148,10 +148,12 @@ def bench_cold(folder: Path, device: str, repeats: int = 3):
             raise RuntimeError(out.stderr[-2000:])
         inside = float(out.stdout.strip().splitlines()[-1])
         times.append((inside, process))
-    best_inside = min(t[0] for t in times)
-    print(f"{'cold start → first Explore render':<44} best {best_inside:6.2f} s   "
-          f"(interpreter start included: {min(t[1] for t in times):.2f} s; {repeats} fresh processes)")
-    return best_inside
+    inside = [t[0] for t in times]
+    median = statistics.median(inside)
+    print(f"{'cold start → first Explore render':<44} median {median:6.2f} s, range {min(inside):.2f}–{max(inside):.2f}"
+          f"   (interpreter start included: median {statistics.median(t[1] for t in times):.2f} s; "
+          f"{repeats} fresh processes)")
+    return median
 
 
 def main() -> None:
