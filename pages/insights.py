@@ -85,7 +85,7 @@ def drivers_view() -> None:
         full = importance.summary()
         share = full.loc[full["feature"].isin(from_ids), "mean_abs"].sum() / full["mean_abs"].sum()
         if st.checkbox(f"Leave out what is learned from ids ({len(from_ids)} feature{'s' if len(from_ids) > 1 else ''}"
-                       f", {share:.0%} of the mean |value|)", key="insights_drop_ids",
+                       f", {share:.2%} of the mean |value|)", key="insights_drop_ids",
                        help="The taste dimensions come from one-hot user and item ids: who liked what, not a named "
                             "attribute. Leaving them out shows how the named attributes compare among themselves."):
             importance = importance.without(from_ids)

@@ -507,7 +507,7 @@ def test_leaving_out_what_is_learned_from_ids_keeps_the_named_families(dataset):
     full = _frame(at, ["feature", "mean_abs", "mean"]).set_index("feature")
     box = at.checkbox(key="insights_drop_ids")
     share = full.loc["taste (learned from ids)", "mean_abs"] / full["mean_abs"].sum()
-    assert f"{share:.0%} of the mean |value|" in box.label
+    assert f"{share:.2%} of the mean |value|" in box.label
     box.check()
     at.run()
     assert not at.exception, at.exception
