@@ -6,6 +6,11 @@
 written only when untied (tied means W_V = W_U). Numbers are written as the shortest text that reads back as
 the same float, so a link reopens exactly the same inputs and the same S.
 
+A large example (the readable link over MAX_READABLE_CHARS once URL-encoded: d = 40, H = 8 untied runs to
+~160,000 characters, more than the server accepts in a request line) is written compactly instead: x, y, wu and
+wv go, as the same readable text, zlib-compressed and base64url-encoded, into one parameter `z` (~35,000
+characters at that size); wt, d, h, tau and tied stay readable.
+
 `decode` either returns the whole state or raises `StateError` naming what is wrong: a link is never
 half-applied. Sizes are bounded before anything is converted (d ≤ MAX_D, H ≤ MAX_HEADS, each number at most
 MAX_NUMBER_CHARS characters), and every number must be finite with |v| ≤ the typed-value limit (attnrec.limits).
@@ -13,8 +18,13 @@ No Streamlit calls here: the page reads and writes st.query_params, this module 
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import math
+import re
+import zlib
 from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +36,16 @@ __all__ = ["VERSION", "URL_KEYS", "MAX_D", "MAX_HEADS", "MIN_TAU", "MAX_TAU", "M
            "WalkthroughState", "encode", "decode", "has_state", "number_text"]
 
 VERSION = "1"
-URL_KEYS = ("wt", "d", "h", "tau", "tied", "x", "y", "wu", "wv")
+URL_KEYS = ("wt", "d", "h", "tau", "tied", "x", "y", "wu", "wv", "z")
+PACKED_KEYS = ("x", "y", "wu", "wv")   # what `z` carries for a large example
 MAX_D = 40            # dimensions the page offers
 MAX_HEADS = 8         # heads the page offers
 MIN_TAU, MAX_TAU = 0.01, 100.0   # the temperature's range on the page
 MAX_NUMBER_CHARS = 32  # one number's text; longer is refused before it is parsed
+MAX_READABLE_CHARS = 16_000   # a longer readable link (URL-encoded) is written compactly, as `z`
+MAX_PACKED_CHARS = 200_000    # `z` as text; the largest example packs to ~35,000
+MAX_UNPACKED_BYTES = 2 * MAX_HEADS * MAX_D * MAX_D * (MAX_NUMBER_CHARS + 1) + 4 * MAX_D * (MAX_NUMBER_CHARS + 1)
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class StateError(ValueError):
@@ -67,13 +82,46 @@ def _matrix_text(matrix: np.ndarray) -> str:
 
 
 def encode(state: WalkthroughState) -> dict[str, str | None]:
-    """Query parameters for `state` (every key of URL_KEYS; None means 'absent')."""
+    """Query parameters for `state` (every key of URL_KEYS; None means 'absent'): readable, or with x, y, wu and
+    wv packed into `z` when the readable link would be too long."""
     inputs = state.inputs
-    return {"wt": VERSION, "d": str(inputs.d), "h": str(inputs.heads), "tau": number_text(state.tau),
-            "tied": "1" if state.tied else "0",
-            "x": ",".join(number_text(v) for v in inputs.x), "y": ",".join(number_text(v) for v in inputs.y),
-            "wu": "|".join(_matrix_text(m) for m in inputs.w_u),
-            "wv": None if state.tied else "|".join(_matrix_text(m) for m in inputs.w_v)}
+    params = {"wt": VERSION, "d": str(inputs.d), "h": str(inputs.heads), "tau": number_text(state.tau),
+              "tied": "1" if state.tied else "0",
+              "x": ",".join(number_text(v) for v in inputs.x), "y": ",".join(number_text(v) for v in inputs.y),
+              "wu": "|".join(_matrix_text(m) for m in inputs.w_u),
+              "wv": None if state.tied else "|".join(_matrix_text(m) for m in inputs.w_v), "z": None}
+    if len(urlencode({k: v for k, v in params.items() if v is not None})) <= MAX_READABLE_CHARS:
+        return params
+    packed = "&".join(f"{k}={params[k]}" for k in PACKED_KEYS if params[k] is not None)
+    params["z"] = base64.urlsafe_b64encode(zlib.compress(packed.encode("ascii"), 9)).decode("ascii").rstrip("=")
+    return params | {k: None for k in PACKED_KEYS}
+
+
+def _unpack(text: str) -> dict[str, str]:
+    """`z` back to its x, y, wu (and wv) texts; bounded before and while it is inflated."""
+    text = text.strip()
+    if len(text) > MAX_PACKED_CHARS:
+        raise StateError(f"z (the packed example) is {len(text)} characters long (at most {MAX_PACKED_CHARS})")
+    if not _BASE64URL.fullmatch(text):
+        raise StateError("z (the packed example) is not base64url text")
+    try:
+        compressed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(compressed, MAX_UNPACKED_BYTES)
+    except (binascii.Error, zlib.error, ValueError):
+        raise StateError("z (the packed example) is damaged: it does not unpack") from None
+    if inflater.unconsumed_tail:
+        raise StateError("z (the packed example) unpacks to more than the largest example")
+    if not inflater.eof:
+        raise StateError("z (the packed example) is cut short: it does not unpack")
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise StateError("z (the packed example) does not hold x, y and wu") from None
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys) or not set(keys) <= set(PACKED_KEYS):
+        raise StateError("z (the packed example) holds other things than x, y, wu and wv, once each")
+    return dict(pairs)
 
 
 def has_state(params: Mapping[str, str]) -> bool:
@@ -151,6 +199,11 @@ def _shape(params: Mapping[str, str]) -> tuple[int, int]:
 def decode(params: Mapping[str, str]) -> WalkthroughState:
     """The state a link describes, or StateError; never a partial state."""
     params = {k: str(params[k]) for k in URL_KEYS if k in params}
+    if "z" in params:
+        both = [k for k in PACKED_KEYS if k in params]
+        if both:
+            raise StateError(f"the link has both z (the packed example) and {', '.join(both)}")
+        params = {k: v for k, v in params.items() if k != "z"} | _unpack(params["z"])
     version = params.get("wt", VERSION).strip()
     if version != VERSION:
         raise StateError(f"wt (the link's format version) is '{version[:MAX_NUMBER_CHARS]}'; this app reads "

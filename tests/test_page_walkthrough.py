@@ -392,3 +392,20 @@ def test_cells_an_edit_moved_are_shaded_in_the_step_tables(at):
     assert shaded(at, "Z_U") == {(row, f"dim {i}") for row in ("Z_U", "Z_V") for i in (1, 2, 3)}
     assert_page_shows(at, reference(DOC_X, [0.3, 0.2, 0.1], [DOC_W], [DOC_W]))
     assert any("Shaded cells moved" in c.value for c in at.caption)
+
+
+def test_the_largest_example_travels_packed_and_reopens_identically():
+    from attnrec.walkthrough_state import WalkthroughState, encode
+    from attnrec.worked_example import ExampleInputs
+    state = WalkthroughState(ExampleInputs.document().resized(40, 8), 0.5, False)
+    params = {k: v for k, v in encode(state).items() if v is not None}
+    assert "z" in params and "wu" not in params
+    fresh = open_link(params, "page")
+    assert not fresh.exception and not fresh.warning
+    got = fresh.session_state[STATE]
+    for field in ("x", "y", "w_u", "w_v"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(state.inputs, field), err_msg=field)
+    assert fresh.number_input(key="walkthrough_d").value == 40 and fresh.number_input(key="walkthrough_heads").value == 8
+    assert float(fresh.metric[0].value) == pytest.approx(
+        reference(state.inputs.x, state.inputs.y, state.inputs.w_u, state.inputs.w_v, tau=0.5)["s"], rel=1e-5)
+    assert walkthrough_params(fresh) == params

@@ -1,11 +1,15 @@
 """The Walkthrough's URL encoding: exact round trips, and every bad or oversized link refused whole."""
+import base64
+import re
 import time
+import zlib
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
 
-from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, StateError, WalkthroughState, decode, encode,
-                                       number_text)
+from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_READABLE_CHARS, MAX_UNPACKED_BYTES, StateError,
+                                       WalkthroughState, decode, encode, number_text)
 from attnrec.worked_example import ExampleInputs
 
 DOC = {"wt": "1", "d": "3", "h": "1", "tau": "1", "tied": "1", "x": "0.5,0.7,0.3", "y": "0.3,0.6,0.1",
@@ -29,7 +33,7 @@ def awkward_state(d=4, heads=3, tied=False, tau=0.37):
 
 def test_the_documents_example_reads_like_the_document():
     params = encode(WalkthroughState.document())
-    assert present(params) == DOC and params["wv"] is None
+    assert present(params) == DOC and params["wv"] is None and params["z"] is None
     assert decode(DOC).same_as(WalkthroughState.document())
 
 
@@ -43,11 +47,50 @@ def test_round_trip_is_bit_for_bit(tied):
     assert ("wv" in present(encode(state))) == (not tied)
 
 
-def test_largest_state_round_trips_and_separators_read_as_described():
-    state = awkward_state(d=MAX_D, heads=MAX_HEADS)
+def test_separators_read_as_described():
+    state = awkward_state(d=6, heads=3)
     params = present(encode(state))
-    assert params["wu"].count("|") == MAX_HEADS - 1 and params["wu"].split("|")[0].count(";") == MAX_D - 1
+    assert params["wu"].count("|") == 2 and params["wu"].split("|")[0].count(";") == 5
+    assert params["wu"].split("|")[0].split(";")[0].count(",") == 5 and "z" not in params
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_largest_state_is_packed_into_z_and_round_trips(tied):
+    state = WalkthroughState(ExampleInputs.document().resized(MAX_D, MAX_HEADS), 0.5, tied)
+    params = present(encode(state))
+    assert sorted(params) == ["d", "h", "tau", "tied", "wt", "z"]          # the rest stays readable
+    assert (params["d"], params["h"], params["tied"]) == ("40", "8", "1" if tied else "0")
+    assert len(urlencode(params)) < 40_000 and re.fullmatch(r"[A-Za-z0-9_-]+", params["z"])
     assert decode(params).same_as(state)
+    # Just under the threshold a link stays readable.
+    small = WalkthroughState(ExampleInputs.document().resized(12, 2), 0.5, tied)
+    assert "z" not in present(encode(small)) and len(urlencode(present(encode(small)))) <= MAX_READABLE_CHARS
+
+
+def pack(text: str) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(text.encode())).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"z": pack("x=0.5,0.7,0.3&y=0.3,0.6,0.1&wu=1,2,3;4,5,6;7,8,9"), "x": "1,2,3"}, "both z (the packed example) and x"),
+    ({"z": "@@@"}, "not base64url"),
+    ({"z": "abcd"}, "damaged"),
+    ({"z": pack("x=1,2,3&y=1,2,3")[:-6]}, "cut short"),
+    ({"z": pack("0" * (MAX_UNPACKED_BYTES + 10))}, "more than the largest example"),
+    ({"z": pack("x=1&y=1&wu=1&tau=5")}, "other things than x, y, wu and wv"),
+    ({"z": pack("x=1&x=2&y=1&wu=1")}, "once each"),
+    ({"z": pack("x=1,2&y=1,2&wu=1,0;0,nan")}, "wu (W_U), head 1, row 2, column 2: 'nan' is not a finite number"),
+    ({"z": "A" * 200_001}, "at most 200000"),
+])
+def test_bad_packed_links_are_refused_whole(params, message):
+    with pytest.raises(StateError) as error:
+        decode(params)
+    assert message in str(error.value)
+
+
+def test_a_hand_packed_link_reads_like_the_readable_one():
+    packed = decode({"z": pack("x=0.5,0.7,0.3&y=0.3,0.6,0.1&wu=1,2,3;4,5,6;7,8,9"), "tau": "1"})
+    assert packed.same_as(WalkthroughState.document())
 
 
 def test_number_text_is_short_and_exact():

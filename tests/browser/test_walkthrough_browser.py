@@ -85,6 +85,22 @@ def test_a_link_with_the_example_in_its_query_string_reopens_it(page, app_url):
     assert logit_line in code.inner_text()
 
 
+def test_the_largest_example_opens_from_its_packed_link(page, app_url):
+    """d = 40, H = 8, untied: too long to read (~160,000 characters), so x, y and the weights travel in `z`."""
+    state = WalkthroughState(ExampleInputs.document().resized(40, 8), 0.5, False)
+    params = {k: v for k, v in encode(state).items() if v is not None}
+    assert "z" in params
+    expected = walk_values(state.inputs, state.tied, state.tau)
+    page.goto(f"{app_url}/walkthrough?{urlencode(params)}")
+    page.wait_for_selector("[data-testid='stMetricValue']", timeout=120_000)
+    wait_until_idle(page)
+    assert metric_s(page) == f"{expected['s']:.6g}"
+    assert page.locator("[data-testid='stAlertContentWarning']").count() == 0
+    numbers = page.locator("[data-testid='stNumberInputField']")
+    assert [numbers.nth(k).input_value() for k in range(3)] == ["40", "8", "0.50"]
+    assert url_params(page)["z"] == params["z"]
+
+
 def test_a_bad_link_warns_and_shows_the_documents_example(page, app_url):
     params = {k: v for k, v in encode(WalkthroughState.document()).items() if v is not None} | {"x": "1,2,nan"}
     page.goto(f"{app_url}/walkthrough?{urlencode(params)}")
