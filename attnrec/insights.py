@@ -75,6 +75,14 @@ class Importance:
                               "mean": self.values.mean(axis=0), "share_positive": (self.values > 0).mean(axis=0)})
         return frame.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)
 
+    def long_frame(self) -> pd.DataFrame:
+        """One row per pair and feature: user_id, item_id, label, s, feature, value (its feature value) and
+        share (its contribution / attribution)."""
+        n, f = self.values.shape
+        base = self.pairs.loc[self.pairs.index.repeat(f)].reset_index(drop=True)
+        return base.assign(feature=np.tile(np.asarray(self.names, dtype=object), n),
+                           value=self.features.reshape(-1), share=self.values.reshape(-1))
+
     def without(self, names) -> "Importance":
         """The same sample without the features `names` (for display; rows no longer add up to the total)."""
         keep = [j for j, n in enumerate(self.names) if n not in set(names)]

@@ -12,7 +12,7 @@ from attnrec.insights import (attribute_values, compare_held_out, compare_pair, 
                               explode_values, feature_groupings, held_out_ranks, ig_importance, learned_from_ids,
                               multi_separator, pair_attention_top, pair_field_attributions, sample_pairs,
                               slice_columns, slice_labels, slice_metrics)
-from attnrec.safety import escape_markdown
+from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 
 VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}
 SIDES = {"user": "users (by the user's attribute)", "item": "held-out items (by the item's attribute)"}
@@ -107,6 +107,10 @@ def drivers_view() -> None:
     with st.expander("The sampled pairs"):
         st.dataframe(pairs, hide_index=True, width="stretch",
                      column_config={"s": st.column_config.NumberColumn("S", format="%.4g")})
+    st.download_button("Download per pair and feature (CSV)", lambda: safe_csv_bytes(importance.long_frame()),
+                       safe_filename(f"importance-{selection.model_name}-{kind}.csv"), mime="text/csv",
+                       key="insights_importance_csv", icon=":material/download:",
+                       help="One row per pair and feature: its value and its share; text cells are spreadsheet-safe")
 
     st.subheader("Dependence")
     cols = st.columns(2)
@@ -203,6 +207,9 @@ def slices_view() -> None:
                                     help="Normalised entropy of A_U and A_V over attention units (0 = one unit, "
                                          "1 = uniform), averaged over heads, sides and the slice's held-out pairs."),
                                 "worst": st.column_config.CheckboxColumn("worst")})
+    st.download_button("Download the slices (CSV)", safe_csv_bytes(table),
+                       safe_filename(f"slices-{selection.model_name}-{side}-{column}.csv"), mime="text/csv",
+                       key="insights_slices_csv", icon=":material/download:")
     st.caption("Leave-one-out held-out pairs (the split Model health uses), ranked against every item the user never "
                "interacted with; a user slice uses the user's attribute, an item slice the held-out item's. "
                + ("This attribute has several values per row, so a user is in the slice of each of them (slices "
@@ -302,6 +309,9 @@ def models_view() -> None:
                      width="stretch", key="insights_ranks")
     with st.expander("Per-user ranks"):
         st.dataframe(ranks, hide_index=True, width="stretch")
+    st.download_button("Download per-user ranks (CSV)", safe_csv_bytes(ranks),
+                       safe_filename(f"ranks-{name_a}-vs-{name_b}.csv"), mime="text/csv", key="insights_ranks_csv",
+                       icon=":material/download:")
 
 
 {"drivers": drivers_view, "slices": slices_view, "models": models_view}[view]()

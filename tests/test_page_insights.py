@@ -422,6 +422,7 @@ def test_same_held_out_users_metrics_ranks_and_who_wins(compared, latent, latent
 LINK = '<a href="http://evil.invalid">click</a>'
 IMAGE = "![x](http://evil.invalid/u.png)"
 BOLD = "<b>jazz</b>"
+FORMULA = '=HYPERLINK("http://evil.invalid","click")'
 RAW_MARKERS = (re.compile(r"\]\(http"), re.compile(r"(?<!\\)<(img|a |b>)"))
 LIVE_TAG = re.compile(r"<\s*/?\s*(a|b|i|em|s|sub|sup|span|img)(\s|>|/|$)", re.IGNORECASE)
 
@@ -430,7 +431,7 @@ LIVE_TAG = re.compile(r"<\s*/?\s*(a|b|i|em|s|sub|sup|span|img)(\s|>|/|$)", re.IG
 def payload_models():
     from attnrec.data import load_own_dataset
     user_ids = [IMAGE, "u-2", "u3", "u4", "u5", "u6"]
-    item_ids = [LINK, "i2", "i3", "i4", "i5", "i6"]
+    item_ids = [LINK, FORMULA, "i3", "i4", "i5", "i6"]
     genres = [IMAGE, BOLD, "**bold**"]
     users = pd.DataFrame({"uid": user_ids, "genre": [genres[i % 3] for i in range(6)]})
     items = pd.DataFrame({"iid": item_ids, "name": [LINK, BOLD, IMAGE, "n4", "n5", "n6"],
@@ -493,6 +494,14 @@ def test_payload_ids_names_and_values_are_shown_as_text(payload_models, view):
     shown = " ".join(strings + _rendered(at))
     expected = {"drivers": "&lt;a href", "slices": "&lt;b&gt;jazz", "models": "&lt;b&gt;jazz"}[view]
     assert expected in shown   # the payload is there, as text
+    if view in ("slices", "models"):   # downloads: every text cell spreadsheet-safe
+        from test_injection import assert_formula_safe, csv_download
+        frame = csv_download(at, {"slices": "insights_slices_csv", "models": "insights_ranks_csv"}[view])
+        assert_formula_safe(frame)
+        if view == "models":
+            held = leave_one_out(next(iter(payload_models.values())).dataset, seed=0).held_out
+            assert (("'" + FORMULA) in frame["item_id"].tolist()) == (FORMULA in set(held["item_id"]))
+            assert FORMULA not in frame["item_id"].tolist()
 
 
 def test_leaving_out_what_is_learned_from_ids_keeps_the_named_families(dataset):
