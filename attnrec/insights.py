@@ -238,7 +238,7 @@ def slice_columns(dataset, side: str) -> list[str]:
 
 
 def slice_labels(values: pd.Series, bins: int = 4, max_slices: int = 12) -> pd.Series:
-    """A slice name per row: numeric columns in `bins` quantile bins ("[a, b]"), categorical ones by value (the
+    """A slice name per row: numeric columns in `bins` quantile bins ("[min, q1]", "(q1, q2]", …), categorical ones by value (the
     `max_slices` − 1 most frequent, the rest "(other)"); missing values get "(missing)"."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
@@ -247,7 +247,8 @@ def slice_labels(values: pd.Series, bins: int = 4, max_slices: int = 12) -> pd.S
             labels = numbers.map(lambda v: f"{v:g}" if pd.notna(v) else MISSING)
         else:
             edges = np.unique(np.quantile(present.to_numpy(), np.linspace(0, 1, bins + 1)))
-            names = [f"[{low:.4g}, {high:.4g}]" for low, high in zip(edges[:-1], edges[1:])]
+            names = [f"{'[' if k == 0 else '('}{low:.4g}, {high:.4g}]"
+                     for k, (low, high) in enumerate(zip(edges[:-1], edges[1:]))]
             # (a, b] bins like pd.qcut, the first one closed: [min, b].
             index = np.clip(np.searchsorted(edges, numbers.to_numpy(), side="left") - 1, 0, len(names) - 1)
             labels = pd.Series([names[i] if pd.notna(v) else MISSING for i, v in zip(index, numbers)],
@@ -267,7 +268,7 @@ def _slice_order(labels: pd.Series) -> list[str]:
 
     def lower(name):
         try:
-            return float(str(name).strip("[").split(",")[0])
+            return float(str(name).lstrip("[(").split(",")[0])
         except ValueError:
             return None
     if names and all(lower(n) is not None for n in names):

@@ -35,7 +35,7 @@ def test_slice_names_for_categories_numbers_and_missing_values():
     numbers = pd.Series(np.arange(1, 13, dtype=float))
     binned = slice_labels(numbers, bins=3)
     assert binned.value_counts().tolist() == [4, 4, 4]
-    assert list(pd.unique(binned)) == ["[1, 4.667]", "[4.667, 8.333]", "[8.333, 12]"]
+    assert list(pd.unique(binned)) == ["[1, 4.667]", "(4.667, 8.333]", "(8.333, 12]"]
 
 
 def test_unit_entropy_is_quality_entropy_with_a_taste_block(aligned):
