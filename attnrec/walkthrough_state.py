@@ -32,7 +32,7 @@ import numpy as np
 from attnrec.limits import LIMITS
 from attnrec.worked_example import ExampleInputs
 
-__all__ = ["VERSION", "URL_KEYS", "MAX_D", "MAX_HEADS", "MIN_TAU", "MAX_TAU", "MAX_NUMBER_CHARS", "StateError",
+__all__ = ["VERSION", "URL_KEYS", "cell_text", "parse_cell", "MAX_D", "MAX_HEADS", "MIN_TAU", "MAX_TAU", "MAX_NUMBER_CHARS", "StateError",
            "WalkthroughState", "encode", "decode", "has_state", "number_text"]
 
 VERSION = "1"
@@ -237,3 +237,19 @@ def decode(params: Mapping[str, str]) -> WalkthroughState:
     else:
         w_v = _weights(params, "wv", "W_V", heads, d)
     return WalkthroughState(ExampleInputs(x, y, w_u, w_v), tau, tied)
+
+
+def cell_text(head: int, dim: int) -> str | None:
+    """The followed cell for the URL's `cell` parameter ("head,dimension", 1-based); None for the first cell."""
+    return None if (head, dim) == (0, 0) else f"{head + 1},{dim + 1}"
+
+
+def parse_cell(text: str, heads: int, d: int) -> tuple[int, int]:
+    """`cell` back to (head, dimension), 0-based, or StateError when it is not a cell of this example."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        raise StateError(f"cell must be 'head,dimension' such as 1,3, not '{str(text)[:MAX_NUMBER_CHARS]}'")
+    head, dim = int(parts[0]), int(parts[1])
+    if not (1 <= head <= heads and 1 <= dim <= d):
+        raise StateError(f"cell {head},{dim} is not in this example (heads 1–{heads}, dimensions 1–{d})")
+    return head - 1, dim - 1

@@ -11,7 +11,7 @@ from attnrec import ui
 from attnrec.figures import attention_heatmap, contribution_waterfall, unique_names, z_bars
 from attnrec.safety import escape_markdown
 from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_TAU, MIN_TAU, URL_KEYS, StateError, WalkthroughState,
-                                       decode, encode, has_state)
+                                       cell_text, decode, encode, has_state, parse_cell)
 from attnrec.worked_example import (GLOSSARY, STEPS, ExampleInputs, cell_arithmetic, changes, comparison_frame,
                                     moved, snapshot, walk_values)
 
@@ -66,6 +66,14 @@ def read_link() -> None:
             st.warning(f"The link asks for step “{escape_markdown(step[:20])}”; there are steps 1 to {STEP_COUNT}. "
                        "Showing all steps.", icon="⚠️")
             st.session_state[STEP_MODE] = False
+    cell = ui.url_request("cell")
+    if cell is not None:
+        current = st.session_state[STATE]
+        try:
+            st.session_state[CELL_HEAD], st.session_state[CELL_DIM] = parse_cell(cell, current.heads, current.d)
+        except StateError as error:
+            st.warning(f"The link's {escape_markdown(error)}. Following the first cell instead.", icon="⚠️")
+            st.session_state[CELL_HEAD], st.session_state[CELL_DIM] = 0, 0
 
 
 HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.35)"   # a cell the last edit moved
@@ -212,6 +220,7 @@ if st.session_state.get(CELL_HEAD, 0) >= inputs.heads:
     st.session_state[CELL_HEAD] = 0
 if st.session_state.get(CELL_DIM, 0) >= inputs.d:
     st.session_state[CELL_DIM] = 0
+ui.write_url(cell=cell_text(st.session_state.get(CELL_HEAD, 0), st.session_state.get(CELL_DIM, 0)))
 
 
 def cell_chooser() -> tuple[int, int]:

@@ -192,7 +192,7 @@ def url(at, key):
 
 
 def walkthrough_params(at) -> dict[str, str]:
-    return {k: url(at, k) for k in URL_KEYS + ("step",) if k in at.query_params}
+    return {k: url(at, k) for k in URL_KEYS + ("step", "cell") if k in at.query_params}
 
 
 def open_link(params: dict[str, str], route: str) -> AppTest:
@@ -409,3 +409,21 @@ def test_the_largest_example_travels_packed_and_reopens_identically():
     assert float(fresh.metric[0].value) == pytest.approx(
         reference(state.inputs.x, state.inputs.y, state.inputs.w_u, state.inputs.w_v, tau=0.5)["s"], rel=1e-5)
     assert walkthrough_params(fresh) == params
+
+
+def test_the_followed_cell_is_in_the_link_too(at):
+    at.number_input(key="walkthrough_heads").set_value(2).run()
+    at.selectbox(key="walkthrough_cell_head").set_value(1).run()
+    at.selectbox(key="walkthrough_cell_dim").set_value(2).run()
+    params = walkthrough_params(at)
+    assert params["cell"] == "2,3"
+    fresh = open_link(params, "page")
+    assert not fresh.warning
+    assert (fresh.selectbox(key="walkthrough_cell_head").value, fresh.selectbox(key="walkthrough_cell_dim").value) == (1, 2)
+    assert fresh.code[0].value == at.code[0].value
+    at.selectbox(key="walkthrough_cell_head").set_value(0).run()
+    at.selectbox(key="walkthrough_cell_dim").set_value(0).run()
+    assert "cell" not in at.query_params                     # the first cell is the default: not written
+    bad = open_link(params | {"cell": "3,1"}, "page")
+    assert "cell 3,1 is not in this example (heads 1–2, dimensions 1–3)" in bad.warning[0].value.replace("\\", "")
+    assert bad.selectbox(key="walkthrough_cell_head").value == 0 and "cell" not in bad.query_params

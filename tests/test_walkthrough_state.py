@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_READABLE_CHARS, MAX_UNPACKED_BYTES, StateError,
-                                       WalkthroughState, decode, encode, number_text)
+                                       WalkthroughState, cell_text, decode, encode, number_text, parse_cell)
 from attnrec.worked_example import ExampleInputs
 
 DOC = {"wt": "1", "d": "3", "h": "1", "tau": "1", "tied": "1", "x": "0.5,0.7,0.3", "y": "0.3,0.6,0.1",
@@ -158,3 +158,14 @@ def test_an_enormous_value_is_refused_before_it_is_split():
     assert time.process_time() - started < 5
     with pytest.raises(StateError, match="too long"):
         decode(with_(y="0" * 200_000))
+
+
+def test_cell_text_and_parse_cell():
+    assert cell_text(0, 0) is None and cell_text(1, 2) == "2,3"
+    assert parse_cell("2,3", 2, 3) == (1, 2) and parse_cell(" 1 , 1 ", 1, 1) == (0, 0)
+    for text, message in (("3,1", "not in this example (heads 1–2, dimensions 1–3)"), ("0,1", "not in this"),
+                          ("1", "head,dimension"), ("a,b", "head,dimension"), ("1,2,3", "head,dimension"),
+                          ("1," + "9" * 50, "head,dimension")):
+        with pytest.raises(StateError) as error:
+            parse_cell(text, 2, 3)
+        assert message in str(error.value)

@@ -130,6 +130,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic(page, open_page):
     lines = code.inner_text()
     assert "A_U[dim 3] = e^ℓ_U,i / Σ_j e^ℓ_U,j = e^4.68 / (e^1.08 + e^2.88 + e^4.68)" in lines
     assert "= 0.8385" in lines and "c[dim 3] = Z_U·Z_V = 0.08385·0.2515 = 0.02109" in lines
+    page.wait_for_function("new URLSearchParams(location.search).get('cell') === '1,3'")   # the link follows it too
 
 
 def test_an_edit_lists_what_it_moved(page, open_page):
