@@ -287,18 +287,17 @@ def cell_arithmetic(inputs: ExampleInputs, tied: bool, tau: float, head: int, di
         logits = v[f"logits_{side.lower()}"][head]
         top = float(logits.max())
         shift = top if top > 50 else 0.0   # e^ℓ stays readable and finite; softmax is unchanged by a shift
-        exps = np.exp(logits - shift)
-        exponent = (lambda l: f"{_g(l - shift)}") if shift else (lambda l: _g(l))
-        tex_exponent = (lambda l: _tex(l - shift)) if shift else (lambda l: _tex(l))
+        shifted = logits - shift
+        exps = np.exp(shifted)
         note = f" (m = max_j ℓ_j = {_g(shift)} subtracted: same weights)" if shift else ""
         tex_note = rf"\quad (m = \max_j \ell_j = {_tex(shift)}\ \text{{subtracted}})" if shift else ""
         weight = v[f"a_{side.lower()}"][head, dim]
-        denominator = " + ".join(f"e^{exponent(l)}" for l in logits)
-        tex_denominator = " + ".join(f"e^{{{tex_exponent(l)}}}" for l in logits)
+        denominator = " + ".join(f"e^{_g(e)}" for e in shifted)
+        tex_denominator = " + ".join(f"e^{{{_tex(e)}}}" for e in shifted)
         lines.append(CellLine(
-            3, f"A_{side}{cell} = e^ℓ_{side},i / Σ_j e^ℓ_{side},j{note} = e^{exponent(logits[dim])} / "
+            3, f"A_{side}{cell} = e^ℓ_{side},i / Σ_j e^ℓ_{side},j{note} = e^{_g(shifted[dim])} / "
                f"({denominator}) = {_g(exps[dim])} / {_g(exps.sum())} = {_g(weight)}",
-            rf"{tsym('A', side)} = \frac{{e^{{{tex_exponent(logits[dim])}}}}}{{{tex_denominator}}} = "
+            rf"{tsym('A', side)} = \frac{{e^{{{_tex(shifted[dim])}}}}}{{{tex_denominator}}} = "
             rf"\frac{{{_tex(exps[dim])}}}{{{_tex(exps.sum())}}} = {_tex(weight)}{tex_note}"))
     for side, other, label in (("U", inputs.y, "Y"), ("V", inputs.x, "X")):
         a, z = v[f"a_{side.lower()}"][head, dim], v[f"z_{side.lower()}"][head, dim]

@@ -1,12 +1,16 @@
 """AppTest of the Walkthrough page: edits change every number and chart to an independent reference."""
 import json
-
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 from plotly_json import decode_array as decode
+from streamlit.testing.v1 import AppTest
+from test_worked_example import check_texts
+
+from attnrec.walkthrough_state import URL_KEYS, WalkthroughState, encode
+from attnrec.worked_example import GLOSSARY, ExampleInputs
 
 DOC_X, DOC_Y = [0.5, 0.7, 0.3], [0.3, 0.6, 0.1]
 DOC_W = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]
@@ -175,10 +179,6 @@ def test_reset_restores_the_example_and_forgets_edits(at):
 
 
 # ---- the example in the URL ------------------------------------------------------------------------
-
-from attnrec.walkthrough_state import URL_KEYS  # noqa: E402
-from attnrec.worked_example import GLOSSARY  # noqa: E402
-from test_worked_example import check_texts  # noqa: E402
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "walkthrough.py")
 STATE = "walkthrough_inputs"
@@ -373,7 +373,6 @@ def test_every_figure_downloads_as_png_or_svg(at):
 
 def shaded(at, first_row: str) -> set[tuple[str, str]]:
     """(row, column) of the shaded cells of the step table whose first row is `first_row`."""
-    import re
     for frame in at.dataframe:
         value = frame.value
         if len(value.index) and value.index[0] == first_row:
@@ -395,8 +394,6 @@ def test_cells_an_edit_moved_are_shaded_in_the_step_tables(at):
 
 
 def test_the_largest_example_travels_packed_and_reopens_identically():
-    from attnrec.walkthrough_state import WalkthroughState, encode
-    from attnrec.worked_example import ExampleInputs
     state = WalkthroughState(ExampleInputs.document().resized(40, 8), 0.5, False)
     params = {k: v for k, v in encode(state).items() if v is not None}
     assert "z" in params and "wu" not in params

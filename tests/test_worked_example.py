@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from attnrec.worked_example import (EXAMPLE_W, EXAMPLE_X, EXAMPLE_Y, comparison_frame,
-                                    compare_with_document, example_trace)
+from attnrec.worked_example import (EXAMPLE_W, EXAMPLE_X, EXAMPLE_Y, GLOSSARY, ExampleInputs, cell_arithmetic,
+                                    changes, compare_with_document, comparison_frame, example_trace, snapshot)
 
 X = np.array([0.5, 0.7, 0.3])
 Y = np.array([0.3, 0.6, 0.1])
@@ -76,8 +76,6 @@ def test_comparison_frame_has_the_four_columns():
 
 # ---- one cell's arithmetic, what an edit moved, the glossary -----------------------------------------
 
-from attnrec.worked_example import (GLOSSARY, ExampleInputs, cell_arithmetic, changes,  # noqa: E402
-                                    snapshot)
 
 
 def numpy_reference(x, y, w_u, w_v, tau):
