@@ -104,10 +104,9 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
         add = rng.choice(room, min(short, len(room)), replace=False)
         per_user[add] += 1
         short -= len(add)
-    popularity = np.log1p(exposure)
     users, items = [], []
     for user in range(n_users):
-        weights = popularity + 2.0 * (flags @ taste[user]) * g / 4
+        weights = np.sqrt(exposure) * np.exp(6.0 * (flags @ taste[user]))  # popular films, the user's genres
         keys = np.log(rng.random(n_items)) / weights                    # weighted sampling without replacement
         chosen = np.argpartition(-keys, per_user[user] - 1)[:per_user[user]]
         users.append(np.full(len(chosen), user)), items.append(chosen)
