@@ -374,6 +374,10 @@ def save_to_workspace(thing, name: str | None = None) -> str | None:
     except OSError as error:
         return (f"could not save it in the workspace ({ws.root}): {error.strerror or error}. It stays in this "
                 "session only")
+    except Exception as error:  # saving is a convenience: whatever goes wrong, the session keeps its copy
+        import logging
+        logging.getLogger("attnrec").exception("saving %r to the workspace failed", name or "a dataset")
+        return f"could not save it in the workspace ({type(error).__name__}). It stays in this session only"
     return None
 
 

@@ -210,7 +210,9 @@ else:
 
     # Dataset and mode outside the form: the choices offered below depend on them.
     left, middle, right = st.columns(3)
-    dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset")
+    kept_last = st.session_state.get("data_last_kept")
+    dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset",
+                                  index=list(datasets).index(kept_last) if kept_last in datasets else 0)
     schema = datasets[dataset_name].schema
     recipes = {"latent": "latent (learned dimensions)"}
     if schema.get("aligned_pairs"):

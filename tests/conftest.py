@@ -24,6 +24,14 @@ if str(ROOT) not in sys.path:
 THREADS = torch.get_num_threads()   # OMP_NUM_THREADS's count (any form torch reads), kept for every test
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _module_workspace(tmp_path_factory):
+    """Module-scoped fixtures (an AppTest kept across a file's tests) save into a workspace of their module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ATTNREC_WORKSPACE", str(tmp_path_factory.mktemp("module-workspace")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _own_workspace(tmp_path, monkeypatch):
     """Each test saves datasets and models in a workspace of its own (attnrec.workspace)."""

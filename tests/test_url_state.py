@@ -114,7 +114,7 @@ def test_sidebar_lists_builtins_and_this_sessions_datasets_and_models(model):
     at.run()
     assert not at.exception, at.exception
     datasets = at.sidebar.selectbox(key="widget_attnrec_dataset")
-    assert datasets.options[-1] == "tiny (loaded this session)"
+    assert datasets.options[-1] == "tiny (this session)"
     assert datasets.options[:2] == ["restaurants", "synthetic"]
     assert at.sidebar.selectbox(key="widget_attnrec_model_tiny").options == ["mine (this session)"]
     assert at.sidebar.selectbox(key="widget_attnrec_device").value == "auto"

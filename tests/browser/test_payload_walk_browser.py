@@ -57,7 +57,7 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
     page.get_by_text("Model 'payloads model' finished").wait_for(timeout=180_000)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-    page.get_by_role("option", name="payloads (loaded this session)").click()
+    page.get_by_role("option", name="payloads", exact=True).click()   # kept = saved in the workspace
     wait_until_idle(page)
     for title, heading in PAGES.items():
         page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()

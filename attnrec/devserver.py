@@ -1,0 +1,74 @@
+"""The app in a real browser, for the browser tests, the browser benchmarks and the screenshot command.
+
+`serve_app(log_path)` runs `streamlit run app.py` as a fresh server on a free loopback port and yields its URL;
+`launch_chromium(playwright, profile)` starts Debian's Chromium (/usr/bin/chromium, never `playwright install`)
+with the flags this machine needs. No Streamlit import here: the server is a subprocess.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "STARTUP_SECONDS", "free_port", "healthy", "serve_app",
+           "launch_chromium"]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def serve_app(log_path: Path, port: int | None = None, script: str = "app.py", python: str | None = None,
+              root: Path = ROOT, **env_overrides: str):
+    """`streamlit run <script>` on a free loopback port (or `port`), as a fresh server; yields its base URL.
+    `env_overrides` are added to the server's environment (e.g. ATTNREC_WORKSPACE)."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env_overrides}
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [python or sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not healthy(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not become healthy; log:\n{Path(log_path).read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def launch_chromium(playwright, profile: str | Path, width: int = 1280, height: int = 800):
+    """A persistent headless Chromium context with a `width`×`height` viewport."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": width, "height": height})

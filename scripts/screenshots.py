@@ -1,0 +1,79 @@
+"""Screenshots of every page at 1280×800 and 1920×1080, for docs/screenshots/ (the README's pictures).
+
+    python scripts/screenshots.py                 # writes docs/screenshots/<page>-<width>.png
+    python scripts/screenshots.py --out /tmp/shots --widths 1280
+
+Not part of the test suite (tests never rewrite tracked files): run it after a change to the pages, then open
+the pictures and look at them as a user would — nothing cut off, the answer above the fold.
+Each picture is what the window shows when the page has finished running (the part above the fold); pass
+--full for the whole page as well (<page>-<width>-full.png).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+from pathlib import Path
+
+from attnrec.devserver import ROOT, launch_chromium, serve_app
+
+SIZES = {1280: 800, 1920: 1080}
+CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+
+
+def menu_titles() -> list[tuple[str, str]]:
+    """(menu title, url path) of every page, in menu order, read from app.py."""
+    text = (ROOT / "app.py").read_text()
+    return re.findall(r'st\.Page\("[^"]+", title="([^"]+)", url_path="([^"]+)"', text)
+
+
+def wait_until_idle(page, timeout_ms: int = 420_000) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=timeout_ms)
+
+
+def full_page(page, path: Path, width: int, height: int) -> None:
+    """Streamlit scrolls inside its main element: grow the window to that element's height for the picture."""
+    tall = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": width, "height": max(height, int(tall))})
+    page.wait_for_timeout(1500)  # charts re-layout to the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": width, "height": height})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--widths", type=int, nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--full", action="store_true", help="also the whole page, not only the first screen")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as scratch, serve_app(Path(scratch) / "server.log") as url, \
+            sync_playwright() as p:
+        for width in args.widths:
+            height = SIZES[width]
+            context = launch_chromium(p, Path(scratch) / f"profile-{width}", width, height)
+            tab = context.new_page()
+            tab.set_default_timeout(420_000)
+            for title, path in menu_titles():
+                tab.goto(url)
+                nav = tab.locator("[data-testid='stSidebarNav']")
+                nav.wait_for()
+                nav.get_by_text(title, exact=True).click()
+                wait_until_idle(tab)
+                if tab.locator(CHART).count():
+                    tab.locator(CHART).first.wait_for()
+                tab.wait_for_timeout(1000)
+                shot = out / f"{path}-{width}.png"
+                tab.screenshot(path=str(shot))
+                print(shot)
+                if args.full:
+                    full_page(tab, out / f"{path}-{width}-full.png", width, height)
+            context.close()
+
+
+if __name__ == "__main__":
+    main()
