@@ -122,3 +122,19 @@ def test_the_template_validated_once_gives_every_figure_the_json_plotly_gives(mo
     monkeypatch.setattr(style, "_set_template", lambda fig: fig.update_layout(template=style.TEMPLATE))
     slow = {name: figure.to_json() for name, figure in _figures(ex, names).items()}
     assert fast == slow
+
+
+def test_a_shipped_quality_table_is_what_a_fresh_evaluation_computes():
+    from attnrec import quality_store
+    from attnrec.model import Recommender
+    folder = ROOT / "sample_data" / "models" / "restaurants-latent"
+    if not (folder / quality_store.QUALITY_FILE).exists():
+        pytest.skip("no quality.json shipped beside restaurants-latent")
+    model = Recommender.load(folder, device="cpu")
+    kept = quality_store.stored(model, checkpoint=folder)
+    if kept is None:
+        pytest.skip("quality.json is for other weights (the checkpoint was re-shipped): the page recomputes on request")
+    import pandas as pd
+    fresh, protocol = quality_store.compute(model)
+    pd.testing.assert_frame_equal(kept[0], fresh)
+    assert kept[1] == quality_store._entry(fresh, protocol)["protocol"]
