@@ -16,7 +16,7 @@ from attnrec import ui
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.types import DataError
 from attnrec.data.uploads import (FEATURE_ROLES, TABLE_ROLES, UploadState, build_schema, dataset_from_mapping,
-                                  positive_share, suggest_id_column, suggest_roles, suggest_threshold,
+                                  positive_share, suggest_id_column, suggest_name_column, suggest_roles, suggest_threshold,
                                   suggest_timestamp)
 from attnrec.data.widths import encoding_preview
 from attnrec.limits import LIMITS
@@ -25,6 +25,7 @@ from attnrec.training_job import QUEUE, TrainingJob
 
 NO_LABEL = "(none: every row is a positive)"
 NO_TIMESTAMP = "(none: the hold-out is a seeded random positive)"
+NO_ITEM_NAME = "(none: ids only)"
 
 uploads: UploadState = st.session_state.setdefault("data_uploads", UploadState())
 datasets: dict = st.session_state.setdefault("user_datasets", {})
@@ -151,6 +152,12 @@ if uploads.complete:
     user_roles, user_separators = roles_editor("user", users, user_id)
     st.markdown("**Item columns**")
     item_roles, item_separators = roles_editor("item", items, item_id)
+    st.caption("Roles: categorical, numeric and multi are features; ignore keeps a column for display only; hide "
+               "drops it from the kept tables (e.g. a geometry column nobody needs to read).")
+    name_options = [NO_ITEM_NAME] + [c for c in items.columns if c != item_id]
+    item_name_column = pick("Item names (shown beside ids on every page)", name_options,
+                            suggest_name_column(items, item_id) or NO_ITEM_NAME,
+                            key=f"data_item_name_{table_key('items')}_{item_id}")
     with st.expander("Aligned user ↔ item pairs (optional: same-meaning columns on both sides)"):
         pairs = st.data_editor(
             pd.DataFrame({"user": pd.Series(dtype=str), "item": pd.Series(dtype=str), "name": pd.Series(dtype=str),
@@ -166,7 +173,8 @@ if uploads.complete:
                    interaction_item=interaction_item, label_column=None if label == NO_LABEL else label,
                    label_threshold=threshold, user_roles=user_roles, item_roles=item_roles,
                    timestamp=None if timestamp == NO_TIMESTAMP else timestamp,
-                   separators={**user_separators, **item_separators}, aligned_pairs=aligned_pairs)
+                   separators={**user_separators, **item_separators}, aligned_pairs=aligned_pairs,
+                   item_name=None if item_name_column == NO_ITEM_NAME else item_name_column)
 
     # ---- 2b. validate and keep ----------------------------------------------------------------------
     keep, download = st.columns([1, 1])

@@ -78,6 +78,8 @@ def test_upload_suggests_a_mapping_and_keeps_a_valid_dataset(kept):
     positives = sum(int(line.split(",")[2]) >= 1 for line in raw)
     assert int(dataset.interactions["label"].sum()) == positives
     assert dataset.schema["user_id"] == "userID" and dataset.schema["label"]["column"] == "rating"
+    # the places' names are suggested as display names and kept
+    assert dataset.schema["item_name"] == "name" and " · " in dataset.item_label(dataset.items.index[0])
 
 
 def test_schema_download_is_the_kept_dataset_schema_and_the_cli_loads_it(kept, tmp_path):

@@ -404,3 +404,36 @@ def test_every_shipped_checkpoint_uploads_onto_its_dataset(name):
     pairs = from_disk.dataset.interactions[["user_id", "item_id"]].head(200)
     np.testing.assert_array_equal(uploaded.score(pairs.user_id, pairs.item_id)["s"],
                                   from_disk.score(pairs.user_id, pairs.item_id)["s"])
+
+
+# ---- item names, hidden columns, aligned pairs checked at keep ---------------------------------------------
+
+def test_item_names_are_suggested_and_kept_in_the_schema():
+    state = UploadState()
+    for role, name in (("users", "userprofile.csv"), ("items", "geoplaces2.csv"), ("interactions", "rating_final.csv")):
+        assert state.accept_table(role, name, (RESTAURANTS / name).read_bytes())
+    from attnrec.data.uploads import suggest_name_column
+    assert suggest_name_column(state.tables["items"], "placeID") == "name"
+    assert suggest_name_column(state.tables["users"], "userID") is None
+    mapping = dict(user_id="userID", item_id="placeID", label_column="rating", label_threshold=1,
+                   item_name="name", item_roles={"name": "ignore", "the_geom_meter": "hide", "price": "categorical"})
+    dataset, schema = dataset_from_mapping(state.tables, mapping, "named")
+    assert schema["item_name"] == "name"
+    raw = state.tables["items"].set_index("placeID")["name"]
+    assert dataset.item_label("132825") == f"132825 · {raw.loc['132825']}"
+    # hidden: gone from the kept table (not a feature either); ignored: kept for display
+    assert "the_geom_meter" not in dataset.items.columns and "name" in dataset.items.columns
+    assert "the_geom_meter" not in schema.get("item_features", {})
+    with pytest.raises(DataError, match="names the items, so it cannot be hidden"):
+        build_schema(**{**mapping, "item_roles": {"name": "hide"}})
+
+
+def test_an_aligned_pair_that_shares_no_value_is_refused_at_keep():
+    state = small_state()
+    state.accept_table("users", "users.csv", b"uid,age,genre\nu1,30,jazz\nu2,40,folk\nu3,25,jazz\n")
+    with pytest.raises(DataError, match="aligned pair 'genre': user column 'genre' and item column 'genre' share "
+                                        "no values"):
+        dataset_from_mapping(state.tables, MAPPING, "no overlap")
+    # without the pair the same tables keep fine
+    dataset, _ = dataset_from_mapping(state.tables, {**MAPPING, "aligned_pairs": []}, "no overlap")
+    assert len(dataset.users) == 3

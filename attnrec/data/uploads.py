@@ -22,7 +22,7 @@ from attnrec.limits import LIMITS, Limits, mb
 
 __all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
            "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
-           "suggest_id_column", "suggest_threshold", "positive_share", "suggest_timestamp", "role_of", "FEATURE_ROLES",
+           "suggest_id_column", "suggest_name_column", "suggest_threshold", "positive_share", "suggest_timestamp", "role_of", "FEATURE_ROLES",
            "parse_json_upload", "TABLE_ROLES"]
 
 TABLE_ROLES = ("users", "items", "interactions")
@@ -276,14 +276,16 @@ MAX_MAGNITUDE = LIMITS.magnitude
 # ---- the column mapping → schema JSON -----------------------------------------------------------
 
 ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI = "ignore", "categorical", "numeric", "multi"
-FEATURE_ROLES = (ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI)
+ROLE_HIDE = "hide"  # not a feature, and dropped from the kept tables (never shown: e.g. a hex geometry column)
+FEATURE_ROLES = (ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI, ROLE_HIDE)
 
 
 def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
                  label_threshold: float | None = None, user_roles: dict[str, str] | None = None,
                  item_roles: dict[str, str] | None = None, separators: dict[str, str] | None = None,
                  aligned_pairs: list[dict] | None = None, timestamp: str | None = None,
-                 missing_values: list[str] | None = None, name: str | None = None) -> dict:
+                 missing_values: list[str] | None = None, name: str | None = None,
+                 item_name: str | None = None) -> dict:
     """The schema JSON (the CLI's format, `attnrec.data.own`) from what the Data page's widgets say.
 
     `user_roles` / `item_roles` map column → one of FEATURE_ROLES; `separators` maps "user:col" or
@@ -301,13 +303,17 @@ def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
                            "threshold": 1 if label_threshold is None else _number(label_threshold)}
     if timestamp:
         schema["timestamp"] = timestamp
+    if item_name:
+        if (item_roles or {}).get(item_name) == ROLE_HIDE:
+            raise DataError(f"item column '{item_name}' names the items, so it cannot be hidden", column=item_name)
+        schema["item_name"] = item_name
     for side, roles, id_column in (("user", user_roles, user_id), ("item", item_roles, item_id)):
         features = {}
         for column, role in (roles or {}).items():
             if role not in FEATURE_ROLES:
                 raise DataError(f"{side} column '{column}': unknown role '{role}'; use one of {FEATURE_ROLES}",
                                 column=column)
-            if role == ROLE_IGNORE or column == id_column:
+            if role in (ROLE_IGNORE, ROLE_HIDE) or column == id_column:
                 continue
             spec = {"kind": role}
             if role == ROLE_MULTI:
@@ -328,6 +334,15 @@ def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
 def _number(value) -> float | int:
     number = float(value)
     return int(number) if number.is_integer() else number
+
+
+def suggest_name_column(frame, id_column: str | None = None) -> str | None:
+    """A column that names the rows (title, name, label…), for display beside the ids; None when none looks so."""
+    for word in ("name", "title", "label"):
+        for column in frame.columns:
+            if column != id_column and word in str(column).lower():
+                return column
+    return None
 
 
 def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40) -> dict[str, str]:
@@ -529,6 +544,14 @@ def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "
         attrs = dict(interactions.attrs)
         interactions = interactions.rename(columns=renames)
         interactions.attrs.update(attrs)
-    dataset = load_own_dataset(tables["users"], tables["items"], interactions, schema, name=str(name).strip(),
-                               source=source)
+    # Hidden columns leave the kept tables (the schema never names them as features).
+    users, items = (tables[role].drop(columns=[c for c, r in (mapping.get(f"{side}_roles") or {}).items()
+                                               if r == ROLE_HIDE and c in tables[role].columns])
+                    for role, side in (("users", "user"), ("items", "item")))
+    for frame, role in ((users, "users"), (items, "items")):
+        frame.attrs.update(tables[role].attrs)
+    dataset = load_own_dataset(users, items, interactions, schema, name=str(name).strip(), source=source)
+    if schema.get("aligned_pairs"):
+        from attnrec.data.featurize import compile_aligned_pairs
+        compile_aligned_pairs(dataset)  # a pair that shares no value is refused now, not later at Train
     return dataset, schema
