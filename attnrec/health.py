@@ -13,7 +13,7 @@ import torch
 
 __all__ = ["attention_entropy", "head_verdicts", "mean_attention", "attention_over_pairs",
            "sample_pairs", "most_wrong_pairs", "held_out_split", "metrics_against_baselines", "wrong_pairs",
-           "attribution_target", "side_by_side", "method_summary", "rank_agreement", "BASELINE_KINDS",
+           "side_by_side", "method_summary", "rank_agreement",
            "COLLAPSED_BELOW", "UNIFORM_ABOVE"]
 
 # Normalised entropy H(a)/log d: 0 = all weight on one dimension, 1 = perfectly uniform.
@@ -167,44 +167,6 @@ def wrong_pairs(model, split, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, 
 
 
 # ---- comparing attribution methods -------------------------------------------------------------
-
-BASELINE_KINDS = ("zeros", "mean", "unknown")
-
-
-@torch.no_grad()
-def attribution_target(model, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros"):
-    """The ExplainTarget for one catalog pair at "fields" (raw attributes; attnrec.report.field_target)
-    or "dimensions" (the d dimensions of X and Y, paired: dimension i of X and Y switch together).
-
-    Dimension-level baselines are the encoded raw baselines: zeros → X = Y = 0; mean → the average
-    encoded user / item; unknown → the encoders applied to an all-missing row."""
-    from attnrec.explain import AttendScore, dimension_target
-    from attnrec.report import field_target
-
-    if baseline not in BASELINE_KINDS:
-        raise ValueError(f"baseline must be one of {BASELINE_KINDS}, got {baseline!r}")
-    r_u, r_v = model.user_rows(user_id)[0], model.item_rows(item_id)[0]
-    if level == "fields":
-        target = field_target(model, r_u, r_v, baseline)
-    elif level == "dimensions":
-        x, y = model.encode_user(r_u.unsqueeze(0)), model.encode_item(r_v.unsqueeze(0))
-        if baseline == "zeros":
-            bx, by = torch.zeros_like(x), torch.zeros_like(y)
-        elif baseline == "mean":
-            bx = model.encode_user(model.user_matrix).mean(dim=0, keepdim=True)
-            by = model.encode_item(model.item_matrix).mean(dim=0, keepdim=True)
-        else:
-            fz = model.featurizer
-            bx = model.encode_user(torch.as_tensor(fz.baseline_row("user", "unknown"), device=x.device).unsqueeze(0))
-            by = model.encode_item(torch.as_tensor(fz.baseline_row("item", "unknown"), device=y.device).unsqueeze(0))
-        score = AttendScore(model.w_u, model.w_v, model.temperature).to(x.device)
-        target = dimension_target(score, x, y, bx, by, names=list(model.dimension_names), grouping="paired",
-                                  baseline_kind=baseline)
-    else:
-        raise ValueError(f"level must be 'fields' or 'dimensions', got {level!r}")
-    target.pair_ids = [(str(user_id), str(item_id))]
-    return target
-
 
 def side_by_side(attributions: dict) -> pd.DataFrame:
     """Group (rows) × method name (columns) of one pair's attributions, from {name: Attribution}."""

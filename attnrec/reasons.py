@@ -222,16 +222,15 @@ def recommendations_with_reasons(model, user_id: str, k: int = 10, method_key: s
     and the one-line contrastive reason built from them (module docstring). Returns (table, Attribution).
     baseline: None → the model's default (`model_targets.default_baseline`)."""
     from attnrec.explain import explain
-    from attnrec.explain.model_targets import default_baseline
-    from attnrec.report import field_target
+    from attnrec.explain.model_targets import default_baseline, targets_for
 
     ranked = model.top_k(user_id, k=k, exclude_seen=exclude_seen)
     if ranked.empty:
         return ranked.assign(reason=[]), None
     r_u = model.user_rows(user_id)[0]
     items = model.item_rows(list(ranked["item_id"]))
-    target = field_target(model, r_u, items[0], baseline or default_baseline(model)).with_inputs(
-        r_u.expand(len(ranked), -1), items)
+    target = targets_for(model, r_u.expand(len(ranked), -1), items, "fields", baseline or default_baseline(model),
+                         pair_ids=[(str(user_id), str(item)) for item in ranked["item_id"]])
     attribution = explain(target, method_key, params)
     apart = contrast(attribution.groups)
     floor = 1e-6 * float(np.abs(np.asarray(attribution.groups)).max(initial=0.0))  # only what is ~0 at this scale

@@ -609,8 +609,8 @@ def param_widgets(method_key: str, key_prefix: str, container=None) -> dict:
 @st.cache_data(show_spinner=False, max_entries=512)
 def cached_explanation(model_key: str, user_id: str, item_id: str, method_key: str, params_json: str,
                        context_json: str, _model):
-    """`attnrec.report.explain_pair`, cached per (model on device, pair, method, params)."""
-    from attnrec.report import explain_pair
+    """`attnrec.pair_explanation.explain_pair`, cached per (model on device, pair, method, params)."""
+    from attnrec.pair_explanation import explain_pair
     return explain_pair(_model, user_id, item_id, method_key, _json.loads(params_json),
                         context=_json.loads(context_json))
 
@@ -618,8 +618,8 @@ def cached_explanation(model_key: str, user_id: str, item_id: str, method_key: s
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: str, params_json: str,
                               context_json: str, _model):
-    """`attnrec.report.explain_vectors` for typed X, Y, cached like `cached_explanation`."""
-    from attnrec.report import explain_vectors
+    """`attnrec.pair_explanation.explain_vectors` for typed X, Y, cached like `cached_explanation`."""
+    from attnrec.pair_explanation import explain_vectors
     return explain_vectors(_model, list(x), list(y), method_key, _json.loads(params_json),
                            context=_json.loads(context_json))
 

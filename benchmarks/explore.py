@@ -72,7 +72,7 @@ def bench_compute(model, pairs, device):
     """Per new pair: the explanation (trace, rank, breakdown, IG at 50 steps), then the five figures."""
     from attnrec.figures import attention_heatmap, contribution_waterfall, z_bars
     from attnrec.figures.pair import side_attribution_bars
-    from attnrec.report import explain_pair
+    from attnrec.pair_explanation import explain_pair
 
     names = list(model.dimension_names)
 

@@ -7,10 +7,10 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import explain, method
-from attnrec.explain.model_targets import default_baseline
+from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline, pair_target
 from attnrec.figures.explain import (attribution_bars, attribution_heatmap, deletion_insertion_curves,
                                      rank_agreement_matrix)
-from attnrec.health import BASELINE_KINDS, attribution_target, method_summary, rank_agreement, side_by_side
+from attnrec.health import method_summary, rank_agreement, side_by_side
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 from attnrec.trust import (attention_vs_attributions, card_methods, card_table, curves_frame, grouping_options,
                            plan_for, run_report_card, trust_target, verdict_tone)
@@ -23,13 +23,12 @@ selection = ui.sidebar()
 model = ui.require_model(selection)
 
 LEVELS = {"fields": "raw fields (user and item attributes)", "dimensions": "the d dimensions of X and Y"}
-BASELINES = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown” category (all fields missing)"}
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_attribution(model_key: str, user_id: str, item_id: str, level: str, baseline: str, method_key: str,
                        params_json: str, _model):
-    target = attribution_target(_model, user_id, item_id, level, baseline)
+    target = pair_target(_model, user_id, item_id, level, baseline)
     return explain(target, method_key, json.loads(params_json))
 
 
@@ -54,8 +53,8 @@ item_id = ui.choice(st.selectbox, "Item", model.item_ids, "explore_item", "item"
                     container=pair[1])
 options = st.columns([2, 3])
 level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
-baseline = options[1].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
-                            key="attributions_baseline", index=list(BASELINE_KINDS).index(default_baseline(model)),
+baseline = options[1].radio("Baseline", list(BASELINES), format_func=BASELINE_LABELS.get, horizontal=True,
+                            key="attributions_baseline", index=list(BASELINES).index(default_baseline(model)),
                             help="What “absent” means: attributions explain S − S(baseline).")
 
 available = ui.attribution_methods(level)

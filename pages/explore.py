@@ -12,7 +12,8 @@ from attnrec.figures import (attention_heatmap, contribution_heatmap, contributi
                              dimensions_that_matter, entropy_bars, z_bars)
 from attnrec.health import attention_entropy
 from attnrec.figures.pair import side_attribution_bars, readable_heatmap
-from attnrec.report import cell_story, to_csv_bytes, to_html, to_json_dict
+from attnrec.exports import to_csv_bytes, to_html, to_json_dict
+from attnrec.pair_explanation import cell_story
 from attnrec.safety import escape_markdown, markdown_code, safe_filename
 
 MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}

@@ -8,11 +8,11 @@ import streamlit as st
 from attnrec import quality_store, ui
 from attnrec.explain import method
 from attnrec.explain.shapley import MAX_GROUPS
-from attnrec.explain.model_targets import default_baseline
+from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline
 from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
                                      entropy_histograms, mean_attention_heatmap, sanity_lines)
-from attnrec.health import (BASELINE_KINDS, attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
+from attnrec.health import (attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
                             mean_attention, sample_pairs, wrong_pairs)
 from attnrec.safety import PathRefused, escape_markdown, file_in_folder
 from attnrec.trust import (BatchFileError, attention_vs_attributions,
@@ -165,7 +165,6 @@ st.subheader("How far to trust the explanations, over a sample")
 st.caption("The trust report card of Attributions, over pairs drawn from the interactions: medians over the sample, "
            "verdicts from them, mean deletion / insertion curves.")
 LEVELS = {"dimensions": "dimensions of X and Y", "fields": "raw fields"}
-BASELINES = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown”"}
 controls = st.columns([3, 2, 3])
 # Past 16 groups the reference is sampled Shapley (200 permutations per pair): a wide model starts from fewer pairs.
 wide = model.d > MAX_GROUPS
@@ -174,9 +173,9 @@ n_trust = controls[0].slider("Pairs sampled", 10, 500, 20 if wide else 40, step=
                                   + (f"; with {model.d} dimensions the reference is sampled, so this model starts "
                                      "from 20 pairs" if wide else "") + ").")
 trust_level = controls[1].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="health_trust_level")
-trust_baseline = controls[2].radio("Baseline", list(BASELINE_KINDS), format_func=BASELINES.get, horizontal=True,
+trust_baseline = controls[2].radio("Baseline", list(BASELINES), format_func=BASELINE_LABELS.get, horizontal=True,
                                    key="health_trust_baseline",
-                                   index=list(BASELINE_KINDS).index(default_baseline(model)))
+                                   index=list(BASELINES).index(default_baseline(model)))
 available = ui.attribution_methods(trust_level)
 # A wide model starts from the quick methods (each method is re-run for Captum's sensitivity); add others here.
 QUICK = ("ig", "saliency", "input_x_gradient", "feature_ablation", "attention")

@@ -17,7 +17,7 @@ import torch
 
 from attnrec.data.uploads import UploadState, dataset_from_mapping
 from attnrec.explain import METHODS
-from attnrec.report import explain_pair, explain_vectors
+from attnrec.pair_explanation import explain_pair, explain_vectors
 
 HOOK_METHODS = [key for key, spec in METHODS.items() if spec.uses_hooks]
 THREADS = 8

@@ -19,7 +19,8 @@ import torch
 from attnrec.attention import SAFE_LOGIT, attend, attention_scores
 from attnrec.figures import attention_heatmap, contribution_heatmap, contribution_waterfall, entropy_bars, z_bars
 from attnrec.health import attention_entropy
-from attnrec.report import explain_pair, to_json_dict, vector_trace
+from attnrec.exports import to_json_dict
+from attnrec.pair_explanation import explain_pair, vector_trace
 from test_report import make_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +96,7 @@ def test_explore_light_explanation_draws_the_figures_of_the_full_one():
 
 
 def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
-    code = ("import sys; import attnrec.explain, attnrec.report, attnrec.ui; "
+    code = ("import sys; import attnrec.explain, attnrec.pair_explanation, attnrec.exports, attnrec.ui; "
             "print('captum' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

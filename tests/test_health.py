@@ -158,12 +158,13 @@ def test_rank_agreement_is_kendall_tau_b_of_magnitudes():
 
 
 def test_dimension_target_baselines_are_encoded_raw_baselines(restaurant_model):
-    from attnrec.health import attribution_target
+    from attnrec.explain.model_targets import pair_target as attribution_target
     model = restaurant_model
     user, item = model.user_ids[0], model.item_ids[0]
     mean = attribution_target(model, user, item, "dimensions", "mean")
     with torch.no_grad():
-        expected_x = model.encode_user(model.user_matrix).mean(dim=0)
+        # the mean raw row through the encoder (model_targets' docstring), not the mean of the encoded rows
+        expected_x = model.encode_user(model.user_matrix.mean(dim=0, keepdim=True))[0]
         unknown = attribution_target(model, user, item, "dimensions", "unknown")
         expected_unknown = model.encode_user(torch.zeros(1, model.user_matrix.shape[1]))[0]
     torch.testing.assert_close(mean.baseline_u[0], expected_x)

@@ -139,13 +139,13 @@ LIVE_LINK = re.compile(r"(<|\\u003c)\s*a\s[^\n]{0,40}?evil\.example", re.IGNOREC
 @pytest.fixture(scope="module")
 def explanation():
     from tests.test_report import make_model
-    from attnrec.report import explain_pair
+    from attnrec.pair_explanation import explain_pair
     model = make_model()
     return explain_pair(model, "u0", "i0", "ig", {"n_steps": 8}, context={"dataset": LINK, "model": BOLD})
 
 
 def test_report_has_no_live_link_to_a_payload(explanation):
-    from attnrec.report import comparison_html, to_html
+    from attnrec.exports import comparison_html, to_html
     contributions = explanation.pair.trace.contributions[0].numpy()
     table = explanation.table.assign(label=[LINK] * len(explanation.table))
     # One figure from the figure functions, one built by hand with the raw payload everywhere.

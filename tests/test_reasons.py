@@ -84,9 +84,8 @@ def shipped():
 
 def test_top_ten_reasons_differ_and_follow_the_contrast_with_the_list(shipped):
     from attnrec.explain import explain
-    from attnrec.explain.model_targets import default_baseline
+    from attnrec.explain.model_targets import default_baseline, targets_for
     from attnrec.reasons import recommendations_with_reasons
-    from attnrec.report import field_target
 
     model = shipped["synthetic"]
     user = model.user_ids[0]
@@ -95,7 +94,7 @@ def test_top_ten_reasons_differ_and_follow_the_contrast_with_the_list(shipped):
     # independent reference: attributions per item, minus their mean over the ten, merged over the two sides
     r_u = model.user_rows(user)[0]
     items = model.item_rows(list(table["item_id"]))
-    target = field_target(model, r_u, items[0], default_baseline(model)).with_inputs(r_u.expand(10, -1), items)
+    target = targets_for(model, r_u.expand(10, -1), items, "fields", default_baseline(model))
     groups = np.asarray(explain(target, "ig").groups, dtype=float)
     names = [split_group_name(n)[1] for n in attribution.group_names]
     fields = list(dict.fromkeys(names))

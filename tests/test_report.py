@@ -1,4 +1,4 @@
-"""report.py: a pair's explanation (checked against numpy), its JSON, formula-safe CSV and escaped HTML."""
+"""pair_explanation.py and exports.py: a pair's explanation (checked against numpy), its JSON, formula-safe CSV and escaped HTML."""
 import io
 import json
 
@@ -10,8 +10,8 @@ import torch
 from attnrec.data import Featurizer
 from attnrec.data.types import Dataset
 from attnrec.model import Recommender
-from attnrec.report import (cell_story, explain_pair, explain_vectors, to_csv_bytes, to_frame, to_html,
-                            to_json_dict)
+from attnrec.exports import to_csv_bytes, to_frame, to_html, to_json_dict
+from attnrec.pair_explanation import cell_story, explain_pair, explain_vectors
 
 NASTY = "<script>alert('x')</script>"
 

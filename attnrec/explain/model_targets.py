@@ -1,10 +1,26 @@
-"""Build an `ExplainTarget` from a `Recommender` (attnrec.model) at either level.
+"""The one place an `ExplainTarget` is built from a `Recommender`, and the one list of baselines.
 
+Every page (Explore, Attributions, Recommend, Model health, Compare, the Dataset-wide view) and the batch CLI
+(`attnrec explain`) explain a catalog pair through `targets_for` (or `pair_target` for one pair), so the same
+pair, method, level and baseline give the same attributions everywhere.
+
+Levels:
 - "fields": inputs are the raw encoded rows R_u, R_v; S = model(r_u, r_v); one group per raw field
-  (aligned mode: per family) on each side; baselines from the featurizer ("zeros" | "mean" | "unknown").
-- "dimensions": inputs are X = encode_user(R_u), Y = encode_item(R_v); S = model.attention(X, Y).s;
-  groups pair X_i with Y_i ("dimension i"), so exact Shapley needs d ≤ 16. Baselines are the encoded
-  featurizer baselines, except "zeros", which is X = Y = 0.
+  (aligned mode: per family) on each side.
+- "dimensions": inputs are X = encode_user(R_u), Y = encode_item(R_v); S = model.attention(X, Y).s (every
+  attention variant of the model included); groups pair X_i with Y_i ("dimension i"), so exact Shapley needs
+  d ≤ 16.
+
+Baselines (`BASELINES`; what "absent" means — attributions explain S − S(baseline)):
+- "zeros": fields: the all-zero raw row (`Featurizer.baseline_row(side, "zeros")`); dimensions: X = Y = 0,
+  so S(baseline) = 0 exactly.
+- "mean": fields: the mean raw row over the catalog (`Featurizer.baseline_row(side, "mean")`); dimensions: that
+  same mean raw row passed through the encoders, X̄ = encode_user(mean R_u), Ȳ = encode_item(mean R_v) — *not*
+  the mean of the encoded rows, which differs once an encoder is nonlinear (latent, hidden > 0). So the
+  dimension-level and field-level attributions explain the same S − S(baseline).
+- "unknown": fields: the all-missing row (`Featurizer.baseline_row(side, "unknown")`); dimensions: that row
+  passed through the encoders.
+`baseline_rows(model, kind)` gives the raw rows; `default_baseline(model)` the one every page starts from.
 """
 from __future__ import annotations
 
@@ -14,10 +30,13 @@ from torch import nn
 from attnrec.attention import AttentionTrace
 from attnrec.explain.target import ExplainTarget, dimension_target, groups_from_fields
 
-__all__ = ["DimensionScore", "targets_for", "LEVELS", "BASELINES", "default_baseline"]
+__all__ = ["DimensionScore", "targets_for", "pair_target", "baseline_rows", "LEVELS", "BASELINES",
+           "BASELINE_LABELS", "default_baseline"]
 
 LEVELS = ("fields", "dimensions")
 BASELINES = ("zeros", "mean", "unknown")
+# What each baseline is called on the pages' switches.
+BASELINE_LABELS = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown” category (all fields missing)"}
 
 
 def default_baseline(model) -> str:
@@ -41,7 +60,10 @@ class DimensionScore(nn.Module):
         return self.model.attention(x, y).s
 
 
-def _baseline_rows(model, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+def baseline_rows(model, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The raw baseline rows (1, R_u), (1, R_v) of `kind` (module docstring), on the model's device."""
+    if kind not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {kind!r}")
     fz = model.featurizer
     return (torch.as_tensor(fz.baseline_row("user", kind), dtype=torch.float32, device=model.device)[None],
             torch.as_tensor(fz.baseline_row("item", kind), dtype=torch.float32, device=model.device)[None])
@@ -51,7 +73,8 @@ def targets_for(model, user_rows: torch.Tensor, item_rows: torch.Tensor, level: 
                 baseline: str = "zeros", *, grouping: str = "paired", pair_ids=None) -> ExplainTarget:
     """The B pairs (user_rows[b], item_rows[b]) of `model`, ready for `explain`.
 
-    user_rows, item_rows: raw encoded rows (B, R_u), (B, R_v), e.g. model.user_rows(ids).
+    user_rows, item_rows: raw encoded rows (B, R_u), (B, R_v), e.g. model.user_rows(ids). level, baseline:
+    see the module docstring. grouping (dimensions only): "paired" (X_i with Y_i) or "separate".
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
@@ -62,7 +85,7 @@ def targets_for(model, user_rows: torch.Tensor, item_rows: torch.Tensor, level: 
     item_rows = torch.as_tensor(item_rows, dtype=torch.float32).to(device)
     if user_rows.dim() == 1:
         user_rows, item_rows = user_rows[None], item_rows[None]
-    base_u, base_v = _baseline_rows(model, baseline)
+    base_u, base_v = baseline_rows(model, baseline)
     if level == "fields":
         fz = model.featurizer
         return ExplainTarget(module=model, inputs_u=user_rows, inputs_v=item_rows, baseline_u=base_u,
@@ -77,3 +100,10 @@ def targets_for(model, user_rows: torch.Tensor, item_rows: torch.Tensor, level: 
             bx, by = model.encode_user(base_u), model.encode_item(base_v)
     return dimension_target(DimensionScore(model), x, y, bx, by, names=list(model.dimension_names),
                             grouping=grouping, baseline_kind=baseline, pair_ids=pair_ids)
+
+
+def pair_target(model, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros") -> ExplainTarget:
+    """`targets_for` one catalog pair, by id."""
+    user_id, item_id = str(user_id), str(item_id)
+    return targets_for(model, model.user_rows([user_id]), model.item_rows([item_id]), level, baseline,
+                       pair_ids=[(user_id, item_id)])
