@@ -1,8 +1,9 @@
 """Glue between the pages and `attnrec.explain` for the trust checks. Pure: no Streamlit.
 
 - Report card at a grouping the reference can handle: exact Shapley needs ≤ 16 groups. Above that the
-  explain package falls back to Shapley Value Sampling (200 permutations) as the reference, which is
-  itself an estimate; `reference_plan` says so in plain words. Aligned models offer a coarser grouping
+  explain package falls back to Shapley Value Sampling as the reference (`attnrec.explain.report.reference_for`,
+  the one place that choice is made), which is itself an estimate; `reference_plan` says so in plain words.
+  Which methods run where comes from the registry (`MethodSpec.applies`), never from a method's key. Aligned models offer a coarser grouping
   with exact ground truth: each feature family with the user and item side switched together
   ("families"), e.g. 9 groups for the aligned restaurants instead of 18 fields or 29 dimensions.
 - Attention vs attributions: Kendall τ between attention weights and each method's dimension
@@ -24,9 +25,9 @@ from attnrec.explain import MAX_GROUPS, METHODS, Group, explain, targets_for
 from attnrec.explain.agreement import (agreement_summary, agreement_verdict, attention_dimension_importance,
                                        dimension_importance)
 from attnrec.explain.metrics import RESOLUTION, kendall_tau_rows, snap_noise
-from attnrec.explain.report import ReportCard, report_card
+from attnrec.explain.report import EXACT_REFERENCE, SAMPLING_PERMUTATIONS, ReportCard, reference_for, report_card
 
-__all__ = ["GROUPINGS", "SAMPLING_REFERENCE_PERMUTATIONS", "ReferencePlan", "families_available", "family_groups",
+__all__ = ["GROUPINGS", "ReferencePlan", "not_shares_of_s", "families_available", "family_groups",
            "trust_target", "reference_plan", "plan_for", "grouping_options", "verdict_word", "verdict_tone",
            "CARD_LABELS", "CARD_FORMATS", "CARD_COLUMN_CONFIG", "CARD_PARTS", "card_methods", "snap_noise",
            "RESOLUTION", "run_report_card", "card_table", "curves_frame",
@@ -35,7 +36,6 @@ __all__ = ["GROUPINGS", "SAMPLING_REFERENCE_PERMUTATIONS", "ReferencePlan", "fam
            "BatchFileError", "read_batch_explanations", "BatchSummary", "summarize_batch", "method_name"]
 
 GROUPINGS = ("level", "families")
-SAMPLING_REFERENCE_PERMUTATIONS = 200   # what attnrec.explain.report uses above 16 groups
 
 # Report-card columns in display order (names match attnrec.figures.explain.style_report_card).
 CARD_COLUMNS = ("method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap", "completeness_gap",
@@ -94,24 +94,27 @@ def trust_target(model, user_ids: Sequence[str], item_ids: Sequence[str], level:
 class ReferencePlan:
     n_groups: int
     exact: bool                 # exact Shapley is the ground truth
-    key: str                    # "shapley_exact" | "shapley_sampling"
+    key: str                    # attnrec.explain.report.reference_for's choice
     message: str                # what the page says about it, in plain words
+    params: dict | None = None  # the reference's parameters (the sampler's permutations)
 
 
-def reference_plan(n_groups: int, what: str = "groups", exact_elsewhere: str | None = None) -> ReferencePlan:
+def reference_plan(n_groups: int, what: str = "groups", exact_elsewhere: str | None = None,
+                   level: str = "dimensions") -> ReferencePlan:
     """The reference `report_card(reference="auto")` will use for `n_groups`, and what to tell the reader."""
-    if n_groups <= MAX_GROUPS:
-        return ReferencePlan(n_groups, True, "shapley_exact",
+    key, params = reference_for(level, n_groups)
+    if key == EXACT_REFERENCE:
+        return ReferencePlan(n_groups, True, key,
                              f"Ground truth: exact Shapley values over the {n_groups} {what} (all 2^{n_groups} "
                              "coalitions evaluated). Errors below are errors against the truth.")
     message = (f"This report card has no exact ground truth at its level: exact Shapley needs at most {MAX_GROUPS} "
                f"groups and the card scores {n_groups} {what}. (A verdict elsewhere on the page may still be exact: "
-               f"it says which groups it compares over.) The card's reference is Shapley Value Sampling ({SAMPLING_REFERENCE_PERMUTATIONS} "
+               f"it says which groups it compares over.) The card's reference is Shapley Value Sampling ({SAMPLING_PERMUTATIONS} "
                "random permutations) — itself an estimate, so each error below mixes the method's own error "
                "with the sampler's noise, and no method can score better than the reference's accuracy.")
     if exact_elsewhere:
         message += f" {exact_elsewhere}"
-    return ReferencePlan(n_groups, False, "shapley_sampling", message)
+    return ReferencePlan(n_groups, False, key, message, params)
 
 
 def grouping_options(model, level: str) -> dict[str, str]:
@@ -204,15 +207,25 @@ CARD_PARTS = {"against the reference": ["method", "verdict", "max_abs_error", "k
                                              "insertion_auc"]}
 
 
-def card_methods(level: str, chosen: Sequence[str], reference_key: str | None = None) -> list[str]:
-    """Registry keys the card scores: `chosen` that work at `level` (the reference itself is always the
-    card's first row, so it is left out here), plus attention read as importance at the dimension level."""
-    keys = [k for k in chosen if level in METHODS[k].levels and k != reference_key]
-    if reference_key == "shapley_sampling":
-        keys = [k for k in keys if k != "shapley_exact"]   # cannot run above 16 groups
+def card_methods(level: str, chosen: Sequence[str], reference_key: str | None = None,
+                 n_groups: int | None = None) -> list[str]:
+    """Registry keys the card scores: `chosen` that apply at `level` to `n_groups` groups (the reference
+    itself is always the card's first row, so it is left out here), plus attention read as importance at the
+    dimension level."""
+    keys = [k for k in chosen if METHODS[k].applies(level, n_groups) and k != reference_key]
     if level == "dimensions" and "attention" not in keys:
         keys.append("attention")
     return list(dict.fromkeys(keys))
+
+
+def not_shares_of_s(keys: Sequence[str]) -> str:
+    """The card caption's warning, from the registry (`MethodSpec.share_of_s`): which of `keys` are gradients or
+    weights rather than amounts of S, so that their gap and error are large by construction ("" if none)."""
+    names = [METHODS[k].name for k in dict.fromkeys(keys) if k in METHODS and not METHODS[k].share_of_s]
+    if not names:
+        return ""
+    return (f"Not shares of S, so their gap and error are large by construction (judge them on τ, top-k and the "
+            f"curves): {', '.join(names)}.")
 
 
 def run_report_card(target, methods: Sequence[str], params: dict | None = None, *, k: int = 3,
@@ -224,9 +237,8 @@ def run_report_card(target, methods: Sequence[str], params: dict | None = None, 
     as `extra`; it then scores them against its own reference. report_card runs a method exactly like
     this (explain(target, key, params[key])), so every number and verdict equals a direct call."""
     params = params or {}
-    keys = [k for k in methods if target.level in METHODS[k].levels]
-    plan = reference_plan(len(target.groups))
-    keys = [k for k in keys if k != plan.key and not (k == "shapley_exact" and not plan.exact)]
+    plan = reference_plan(len(target.groups), level=target.level)
+    keys = [k for k in methods if METHODS[k].applies(target.level, plan.n_groups) and k != plan.key]
     attributions = {}
     for number, key in enumerate(keys):
         if progress:
@@ -289,21 +301,20 @@ def attention_vs_attributions(model, user_ids: Sequence[str], item_ids: Sequence
     """Kendall τ between attention weights and each method's dimension importance |attr(X_i) + attr(Y_i)|,
     per pair, at the dimension level (attention weights exist only there), whatever level the page shows.
 
-    The reference (exact Shapley if d ≤ 16, else Shapley sampling with 200 permutations) is always
+    The reference (`reference_plan`: exact Shapley if d ≤ 16, else Shapley sampling) is always
     included; the headline verdict is attention against it. `attributions` (registry key → dimension-
     level Attribution for exactly these pairs and baseline) are reused instead of recomputed."""
     params = params or {}
     target = trust_target(model, user_ids, item_ids, "dimensions", baseline)
-    plan = reference_plan(len(target.groups))
-    ref_params = {"n_samples": SAMPLING_REFERENCE_PERMUTATIONS} if not plan.exact else None
-    keys = [plan.key] + [k for k in methods if "dimensions" in METHODS[k].levels and k not in ("attention", plan.key)
-                         and not (k == "shapley_exact" and not plan.exact)]
+    plan = reference_plan(len(target.groups), level=target.level)
+    keys = [plan.key] + [k for k in methods if METHODS[k].applies(target.level, plan.n_groups)
+                         and METHODS[k].runner != "attention" and k != plan.key]
     have = dict(attributions or {})
     done = {}
     for number, key in enumerate(dict.fromkeys(keys)):
         if progress:
             progress(f"Attention vs {method_name(key)}", number / len(keys))
-        done[key] = have[key] if key in have else explain(target, key, ref_params if key == plan.key
+        done[key] = have[key] if key in have else explain(target, key, plan.params if key == plan.key
                                                             else params.get(key))
     # attnrec.explain.agreement.attention_agreement, with the method's importances noise-snapped like the
     # report card's rankings (snap_noise): a dimension exact Shapley credits with ±1e-19 ties with the
@@ -338,8 +349,7 @@ def run_sanity_checks(model, user_ids: Sequence[str], item_ids: Sequence[str], l
     users, items = [str(u) for u in user_ids], [str(i) for i in item_ids]
     user_rows, item_rows = model.user_rows(users), model.item_rows(items)
     n_groups = len(trust_target(model, users[:1], items[:1], level, baseline, grouping).groups)
-    keys = [k for k in methods if level in METHODS[k].levels
-            and not (k == "shapley_exact" and n_groups > MAX_GROUPS)]
+    keys = [k for k in methods if METHODS[k].applies(level, n_groups)]
 
     def make_target(m):
         target = targets_for(m, user_rows, item_rows, level, baseline)

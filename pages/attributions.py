@@ -13,7 +13,7 @@ from attnrec.figures.explain import (attribution_bars, attribution_heatmap, dele
 from attnrec.health import method_summary, rank_agreement, side_by_side
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 from attnrec.trust import (attention_vs_attributions, card_methods, card_table, curves_frame, grouping_options,
-                           plan_for, run_report_card, trust_target, verdict_tone)
+                           not_shares_of_s, plan_for, run_report_card, trust_target, verdict_tone)
 
 st.title("Attributions")
 st.caption("How much each input moves S for one user–item pair, by every attribution method that applies, "
@@ -131,7 +131,7 @@ card_on = st.toggle("Score the methods for this pair (report card and attention 
 if not card_on:
     st.caption("Off: switch it on to score the methods against the reference; it then runs for every pair you pick.")
 else:
-    card_keys = card_methods(level, chosen, plan.key)
+    card_keys = card_methods(level, chosen, plan.key, plan.n_groups)
     card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
     with st.status("Scoring the methods…", expanded=False) as card_status:
         def card_progress(label: str, done: float) -> None:
@@ -147,8 +147,7 @@ else:
                   for word in ("faithful", "approximate", "unfaithful")}
     st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
     ui.report_card_view(table, f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. "
-                        "Attention weights and Saliency are not shares of S, so their gap and error are large by "
-                        "construction: judge them on τ, top-k and the curves.")
+                        + not_shares_of_s(card_keys))
     st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
 
     # ---- attention vs attributions ------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from attnrec.health import (attention_entropy, attention_over_pairs, head_verdic
                             mean_attention, sample_pairs, wrong_pairs)
 from attnrec.safety import PathRefused, escape_markdown, file_in_folder
 from attnrec.trust import (BatchFileError, attention_vs_attributions,
-                           card_methods, card_table, curves_frame, grouping_options, method_name, plan_for,
+                           card_methods, card_table, curves_frame, grouping_options, method_name,
+                           not_shares_of_s, plan_for,
                            read_batch_explanations, run_report_card, run_sanity_checks, summarize_batch, trust_target,
                            unchanged_at_earlier_stages, verdict_tone, verdict_word)
 
@@ -189,7 +190,7 @@ if len(trust_groupings) > 1:
                               horizontal=True, key=f"health_trust_grouping_{trust_level}")
 trust_plan = plan_for(model, trust_level, trust_grouping)
 (st.success if trust_plan.exact else st.warning)(trust_plan.message)
-card_keys = tuple(card_methods(trust_level, trust_methods, trust_plan.key))
+card_keys = tuple(card_methods(trust_level, trust_methods, trust_plan.key, trust_plan.n_groups))
 # The card re-runs every method per pair (and Captum's sensitivity re-runs them again): tens of seconds, on request.
 trust_request = (selection.model_key, int(n_trust), trust_level, trust_baseline, trust_grouping, card_keys)
 if st.button(f"Run the report card over {n_trust} pairs (slower)", key="health_trust_run"):
@@ -213,8 +214,7 @@ else:
                             expanded=False)
     sample_table = card_table(sample_card)
     ui.report_card_view(sample_table, f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). "
-                        "Row 1 is the reference; the best other method per column is tinted. Attention weights and "
-                        "Saliency are not shares of S: their gap and error are large by construction.")
+                        "Row 1 is the reference; the best other method per column is tinted. " + not_shares_of_s(card_keys))
     st.plotly_chart(deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
                     width="stretch", key="health_curves")
 

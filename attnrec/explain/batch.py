@@ -46,7 +46,6 @@ from attnrec.explain.engine import explain
 from attnrec.explain.metrics import snap_noise
 from attnrec.explain.model_targets import BASELINES, LEVELS, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
-from attnrec.explain.shapley import MAX_GROUPS
 
 __all__ = ["explain_pairs", "read_pairs", "cli_main", "SCHEMA"]
 
@@ -149,12 +148,14 @@ def explain_pairs(model, pairs_df: pd.DataFrame, methods: Sequence[str], out_pat
     for key in methods:
         if level not in METHODS[key].levels:
             raise ValueError(f"{METHODS[key].name} does not work at the {level} level")
-    if "shapley_exact" in methods and len(pairs):
+    limited = [k for k in methods if METHODS[k].max_groups is not None]
+    if limited and len(pairs):
         n_groups = len(targets_for(model, model.user_rows(pairs["user_id"][:1].tolist()),
                                    model.item_rows(pairs["item_id"][:1].tolist()), level, baseline).groups)
-        if n_groups > MAX_GROUPS:
-            raise ValueError(f"shapley_exact needs ≤ {MAX_GROUPS} groups; this model has {n_groups} at the "
-                             f"{level} level. Use shapley_sampling instead")
+        for key in limited:
+            if not METHODS[key].applies(level, n_groups):
+                raise ValueError(f"{key} needs ≤ {METHODS[key].max_groups} groups; this model has {n_groups} at the "
+                                 f"{level} level. Use shapley_sampling instead")
 
     out = Path(out_path)
     parts = out.with_name(out.name + ".parts")

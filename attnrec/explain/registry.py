@@ -1,7 +1,10 @@
 """The one table of attribution methods: what each is, its parameters, and how to draw its widgets.
 
 Callers (the explain engine, the report card, the Streamlit page, the CLI) read `METHODS`; none of
-them branch on a method's key. A `Param` carries everything a page needs to build a widget
+them branch on a method's key. Where a method applies and how to read it are capability fields:
+`levels` and `max_groups` (`MethodSpec.applies(level, n_groups)`), `signed` (does the sign say which way S
+moves) and `share_of_s` (are the values amounts of S that add up towards S − S(baseline), or gradients /
+weights whose completeness gap and error are large by construction). A `Param` carries everything a page needs to build a widget
 (kind, range, step, options, help) and everything the engine needs to pass it on (`captum_arg`).
 """
 from __future__ import annotations
@@ -10,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import importlib
+
+from attnrec.explain.shapley import MAX_GROUPS
 
 __all__ = ["Param", "MethodSpec", "METHODS", "method", "method_keys", "resolve_params"]
 
@@ -70,6 +75,14 @@ class MethodSpec:
     window_arg: bool = False              # Occlusion: needs sliding-window shapes per input
     baseline_distribution: bool = False   # GradientSHAP: baselines are rows to draw from, not per pair
     batch_expansion: tuple[str, ...] = () # params that multiply the rows of one forward pass
+    max_groups: int | None = None         # the most groups it can take (None: any number)
+    signed: bool = True                   # the sign says which way a group moves S (False: magnitudes only)
+    share_of_s: bool = True               # amounts of S that add up towards S − S(baseline); False: gradients
+                                          # or weights (their completeness gap and error are large by construction)
+
+    def applies(self, level: str, n_groups: int | None = None) -> bool:
+        """Whether the method runs at `level` (and, when given, on `n_groups` groups)."""
+        return level in self.levels and (n_groups is None or self.max_groups is None or n_groups <= self.max_groups)
 
     @property
     def captum_class(self) -> type | None:
@@ -107,7 +120,7 @@ METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
     MethodSpec("saliency", "Saliency", "Saliency", "captum",
                "Absolute gradient of S at the input: how sensitive S is, not how much each input adds.",
                (Param("abs", "Absolute value", True, "checkbox", help="Report |∂S/∂x|.",
-                      captum_arg="abs"),), needs_baseline=False),
+                      captum_arg="abs"),), needs_baseline=False, signed=False, share_of_s=False),
     MethodSpec("input_x_gradient", "Input × Gradient", "InputXGradient", "captum",
                "Input times gradient: a first-order (linear) estimate of each input's share.",
                needs_baseline=False),
@@ -148,11 +161,11 @@ METHODS: dict[str, MethodSpec] = {spec.key: spec for spec in (
                       options=("smoothgrad", "smoothgrad_sq", "vargrad"), captum_arg="nt_type"),
                 _SEED), stochastic=True, wraps="ig", batch_expansion=("nt_samples", "n_steps")),
     MethodSpec("shapley_exact", "Exact Shapley", None, "shapley_exact",
-               "Every coalition of groups evaluated exactly (≤ 16 groups): the reference.",
-               supports_feature_mask=True, completeness_expected=True),
+               f"Every coalition of groups evaluated exactly (≤ {MAX_GROUPS} groups): the reference.",
+               supports_feature_mask=True, completeness_expected=True, max_groups=MAX_GROUPS),
     MethodSpec("attention", "Attention weights", None, "attention",
                "Mean attention weight each dimension gets, read as importance — for comparison only.",
-               needs_baseline=False, levels=("dimensions",)),
+               needs_baseline=False, levels=("dimensions",), signed=False, share_of_s=False),
 )}
 
 

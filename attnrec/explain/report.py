@@ -22,10 +22,16 @@ from attnrec.explain.erasure import top_k_erasure
 from attnrec.explain.metrics import (deletion_insertion, infidelity_rows, kendall_tau_rows, max_abs_error,
                                      sensitivity_rows, snap_noise, top_k_overlap)
 from attnrec.explain.registry import METHODS
-from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.explain.target import ExplainTarget
 
-__all__ = ["ReportCard", "report_card", "verdict", "attention_verdict", "THRESHOLDS", "DEFAULT_METHODS"]
+__all__ = ["ReportCard", "report_card", "verdict", "attention_verdict", "reference_for", "THRESHOLDS",
+           "DEFAULT_METHODS", "EXACT_REFERENCE", "SAMPLED_REFERENCE", "SAMPLING_PERMUTATIONS"]
+
+# The card's reference (the one place it is chosen): exact Shapley wherever it applies (`MethodSpec.max_groups`),
+# else Shapley Value Sampling with SAMPLING_PERMUTATIONS permutations — itself an estimate.
+EXACT_REFERENCE = "shapley_exact"
+SAMPLED_REFERENCE = "shapley_sampling"
+SAMPLING_PERMUTATIONS = 200
 
 DEFAULT_METHODS = ("ig", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "feature_ablation",
                    "shapley_sampling", "noise_tunnel", "attention")
@@ -37,7 +43,7 @@ THRESHOLDS = {"faithful_tau": 0.8, "faithful_top_k": 0.8, "faithful_gap": 0.05,
 
 @dataclass
 class ReportCard:
-    reference: str                       # "shapley_exact", or "shapley_sampling" above 16 groups
+    reference: str                       # EXACT_REFERENCE, or SAMPLED_REFERENCE where exact Shapley does not apply
     k: int
     per_pair: pd.DataFrame               # method, pair, and every metric
     summary: pd.DataFrame                # one row per method: medians, verdict, reason
@@ -82,10 +88,18 @@ def attention_verdict(tau: float, top_k: float, erase: float, erase_random: floa
     return "unfaithful", f"ranks dimensions unlike the reference ({ranks}); {erasure}"
 
 
+def reference_for(level: str, n_groups: int) -> tuple[str, dict | None]:
+    """(registry key, params) of the reference `report_card(reference="auto")` uses for `n_groups` groups."""
+    if METHODS[EXACT_REFERENCE].applies(level, n_groups):
+        return EXACT_REFERENCE, None
+    return SAMPLED_REFERENCE, {"n_samples": SAMPLING_PERMUTATIONS}
+
+
 def _reference(target: ExplainTarget, reference: str) -> tuple[str, Attribution]:
     if reference == "auto":
-        reference = "shapley_exact" if len(target.groups) <= MAX_GROUPS else "shapley_sampling"
-    params = {"n_samples": 200} if reference == "shapley_sampling" else None
+        reference, params = reference_for(target.level, len(target.groups))
+    else:
+        params = {"n_samples": SAMPLING_PERMUTATIONS} if reference == SAMPLED_REFERENCE else None
     return reference, explain(target, reference, params)
 
 
@@ -94,14 +108,15 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
                 infidelity_samples: int = 20, sensitivity_samples: int = 3, seed: int = 0) -> ReportCard:
     """Score `methods` (keys of the registry, with optional `params[key]`) and `extra` attributions.
 
-    reference: "auto" = exact Shapley when there are ≤ 16 groups, else Shapley sampling (200
-    permutations, itself approximate — the card says so). Methods that do not apply at the target's
-    level (attention at the fields level) are skipped. sensitivity_samples=0 skips sensitivity.
+    reference: "auto" = `reference_for` (exact Shapley where it applies, else Shapley sampling with
+    SAMPLING_PERMUTATIONS permutations, itself approximate — the card says so). Methods that do not apply
+    to the target (`MethodSpec.applies`: attention at the fields level, exact Shapley past its groups) are
+    skipped. sensitivity_samples=0 skips sensitivity.
     """
     params = params or {}
     ref_key, ref = _reference(target, reference)
     attributions = {key: explain(target, key, params.get(key)) for key in methods
-                    if target.level in METHODS[key].levels and key != ref_key}
+                    if METHODS[key].applies(target.level, len(target.groups)) and key != ref_key}
     attributions = {ref_key: ref, **attributions, **(extra or {})}
     ref_order, ref_size = _resolved(ref)
     rows, curves, summary = [], {}, []
@@ -141,8 +156,9 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
             word, reason = verdict(tau, top, gap, k)
         if name == ref_key:
             word, reason = (("faithful", "the reference: every coalition evaluated exactly")
-                            if ref_key == "shapley_exact" else
-                            ("approximate", "the reference here (more than 16 groups): sampled Shapley values"))
+                            if ref_key == EXACT_REFERENCE else
+                            ("approximate", f"the reference here ({len(target.groups)} groups, past exact "
+                                            f"Shapley's {METHODS[EXACT_REFERENCE].max_groups}): sampled Shapley values"))
         summary.append({"method": name, "name": METHODS[name].name if name in METHODS else name,
                         "verdict": word, "reason": reason, "kendall_tau": tau, "top_k_overlap": top,
                         "relative_gap": gap, **{m: float(np.nanmedian(metrics[m])) if np.isfinite(metrics[m]).any()
