@@ -7,6 +7,10 @@ allocates nothing, so its exact tensor shapes are known and counted against `che
 (attnrec.limits) and compared with the safetensors header before any tensor is read or any weight allocated.
 `load_bytes` does the same from bytes held in memory (an upload): no temporary files, so a full disk
 cannot break it; `checkpoint_bytes` is the inverse, for downloads.
+
+This module knows the file format, not the model: the loaders are handed the class to build
+(`model_class`, e.g. `attnrec.model.Recommender`, whose `load` classmethod passes itself), so
+attnrec.model and attnrec.checkpoint do not import each other in a circle.
 """
 from __future__ import annotations
 
@@ -125,20 +129,20 @@ def _default_featurizer_from_json(blob: dict):
     return Featurizer.from_json(blob)
 
 
-def load(path, device="auto", dataset=None, *, featurizer_from_json=None):
-    """Rebuild a `Recommender` from a checkpoint folder, attach `dataset` (or the one named in the
-    config), move it to `device` and put it in eval mode."""
+def load(path, device="auto", dataset=None, *, model_class, featurizer_from_json=None):
+    """Rebuild a `model_class` (attnrec.model.Recommender) from a checkpoint folder, attach `dataset` (or the
+    one named in the config), move it to `device` and put it in eval mode. `Recommender.load(path)` calls this."""
     folder = Path(path)
     if not folder.is_dir():
         raise CheckpointError(f"checkpoint folder {folder} not found")
     config = read_config(folder)
     file = folder / WEIGHTS_FILE
     return _build(config, lambda: _file_header(file), lambda: _read_weights(file), str(folder / CONFIG_FILE),
-                  str(file), device, dataset, featurizer_from_json, upload=False)
+                  str(file), device, dataset, featurizer_from_json, upload=False, model_class=model_class)
 
 
-def load_bytes(weights: bytes, config: dict, *, weights_name: str = WEIGHTS_FILE, config_name: str = CONFIG_FILE,
-               device="cpu", dataset=None, header: dict | None = None):
+def load_bytes(weights: bytes, config: dict, *, model_class, weights_name: str = WEIGHTS_FILE,
+               config_name: str = CONFIG_FILE, device="cpu", dataset=None, header: dict | None = None):
     """`load` from bytes in memory (an upload): the config as parsed JSON, the weights as safetensors bytes.
 
     The stored dataset reference is ignored: pass `dataset`. `header` (from `sniff_safetensors`) saves
@@ -159,29 +163,27 @@ def load_bytes(weights: bytes, config: dict, *, weights_name: str = WEIGHTS_FILE
         except (SafetensorError, ValueError, RuntimeError) as err:
             raise CheckpointError(f"{weights_name} is not a valid safetensors file ({err})") from None
 
-    return _build(config, read_header, read_state, config_name, weights_name, device, dataset, None, upload=True)
+    return _build(config, read_header, read_state, config_name, weights_name, device, dataset, None, upload=True,
+                  model_class=model_class)
 
 
 def _model_config(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("featurizer", "tensors", "format", "version")}
 
 
-def expected_shapes(config: dict, featurizer) -> dict[str, list[int]]:
-    """The exact tensor shapes the model `config` describes, found by building it on the "meta" device
-    (no memory is allocated for its weights). ValueError if the config describes no valid model."""
-    from attnrec.model import Recommender
-
+def expected_shapes(config: dict, featurizer, model_class) -> dict[str, list[int]]:
+    """The exact tensor shapes the model `config` describes, found by building a `model_class` on the "meta"
+    device (no memory is allocated for its weights). ValueError if the config describes no valid model."""
     with torch.device("meta"):
-        model = Recommender(_model_config(config), featurizer)
+        model = model_class(_model_config(config), featurizer)
     return {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
 
 
 def _build(config: dict, read_header, read_state, config_name: str, weights_name: str, device, dataset,
-           featurizer_from_json, upload: bool):
+           featurizer_from_json, upload: bool, model_class):
     from attnrec.config_schema import ConfigError, validate_config
     from attnrec.device import resolve_device
     from attnrec.limits import LIMITS
-    from attnrec.model import Recommender
 
     try:
         config = validate_config(config, upload=upload)
@@ -190,7 +192,7 @@ def _build(config: dict, read_header, read_state, config_name: str, weights_name
     target = resolve_device(device)
     try:
         featurizer = (featurizer_from_json or _default_featurizer_from_json)(config["featurizer"])
-        expected = expected_shapes(config, featurizer)
+        expected = expected_shapes(config, featurizer, model_class)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         raise CheckpointError(f"{config_name}: {err}") from None
     weights = sum(_elements(shape) for shape in expected.values())
@@ -200,7 +202,7 @@ def _build(config: dict, read_header, read_state, config_name: str, weights_name
     _check_shapes(config_name, weights_name, read_header(), expected)
     state = read_state()
     _check_values(weights_name, state)
-    model = Recommender(_model_config(config), featurizer)  # sizes now known to be in range and to match
+    model = model_class(_model_config(config), featurizer)  # sizes now known to be in range and to match
     model.load_state_dict(state, strict=True)
     if dataset is None:
         stored = config.get("dataset") or {}

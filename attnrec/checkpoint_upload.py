@@ -18,6 +18,7 @@ from attnrec.config_schema import ConfigError, validate_config
 from attnrec.data.types import DataError
 from attnrec.data.uploads import check_size, parse_json_upload, read_zip, sniff_safetensors
 from attnrec.limits import LIMITS
+from attnrec.model import Recommender
 
 __all__ = ["UploadError", "checkpoint_zip_bytes", "split_checkpoint_files", "load_uploaded_checkpoint"]
 
@@ -101,8 +102,8 @@ def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, byte
         raise UploadError(str(err), file=config_name) from None
     _check_fits_dataset(blob, dataset, config_name)
     try:
-        return load_bytes(weights_bytes, blob, weights_name=weights_name, config_name=config_name, device="cpu",
-                          dataset=dataset, header=header)
+        return load_bytes(weights_bytes, blob, model_class=Recommender, weights_name=weights_name,
+                          config_name=config_name, device="cpu", dataset=dataset, header=header)
     except CheckpointError as err:
         raise UploadError(str(err)) from None
     except MemoryError:

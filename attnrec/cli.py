@@ -168,8 +168,9 @@ def metrics_table(rows: dict[str, dict]) -> str:
 
 def _evaluate(args) -> int:
     from attnrec.baselines import BPRMF, Popularity
-    from attnrec.checkpoint import load, read_config
+    from attnrec.checkpoint import read_config
     from attnrec.evaluation import evaluate, leave_one_out, protocol_of
+    from attnrec.model import Recommender
 
     folder = Path(args.checkpoint)
     if not folder.is_dir():
@@ -187,7 +188,7 @@ def _evaluate(args) -> int:
     if not split_info:
         print("warning: this checkpoint does not record a leave-one-out split, so it may have seen the "
               "held-out items; its numbers can be optimistic", file=sys.stderr)
-    model = load(folder, device=args.device, dataset=split.train)
+    model = Recommender.load(folder, device=args.device, dataset=split.train)
     rows = {"ours": evaluate(model, split, progress=progress, desc="evaluate ours")}
     if not args.no_baselines:
         rows["popularity"] = evaluate(Popularity(split.train), split, progress=progress, desc="evaluate popularity")

@@ -3,10 +3,11 @@
 A config may come from a stranger (an upload), so `validate_config` checks it before anything is built:
 - every number anywhere in it is finite (JSON's `1e400`, `Infinity` and `NaN` are refused, with the path);
 - only known top-level keys: the model's (`MODEL_KEYS`, required, and `MODEL_OPTIONS`, optional with
-  their defaults, both in attnrec.model), then `FILE_KEYS` below; anything else is named and refused;
+  their defaults, both below; attnrec.model reads them from here), then `FILE_KEYS`; anything else is named
+  and refused;
 - each model key has the type and range of its `MODEL_SPECS` entry (ranges from attnrec.limits).
 
-To add a model option: add it to `attnrec.model.MODEL_OPTIONS` with its default; give it a rule in
+To add a model option: add it to `MODEL_OPTIONS` below with its default; give it a rule in
 `MODEL_SPECS` when "same type as the default" is not strict enough (a choice of words, a range).
 The weights a config implies are then counted exactly, without allocating, by `attnrec.checkpoint`
 (the model is built on PyTorch's "meta" device) and checked against `checkpoint_weights` and the
@@ -18,9 +19,22 @@ import math
 
 from attnrec.limits import LIMITS
 
-__all__ = ["MODEL_SPECS", "FILE_KEYS", "ConfigError", "validate_config", "known_keys"]
+__all__ = ["MODEL_KEYS", "MODEL_OPTIONS", "MODEL_SPECS", "FILE_KEYS", "ConfigError", "validate_config", "known_keys"]
 
 FORMAT, VERSION = "attnrec-checkpoint", 1
+
+# The config entries that fix the weights' shapes; checkpoints must carry all of them.
+MODEL_KEYS = ("mode", "d", "heads", "tied", "temperature", "hidden", "user_columns", "item_columns")
+# Optional entries and the value a checkpoint without them means (checkpoints from before they existed).
+# "attention": the normaliser ("softmax" is the design document's); "presence_mask": a dimension with
+# X_i·Y_i = 0 gets no attention; "null_slot": a last dimension "nothing" (X = Y = 0, always open) that
+# attention may choose instead of any feature; "latent_dims": aligned only, learned taste dimensions from
+# ids after the named ones; "encoder_offset": aligned only, per-dimension offsets (off in new models).
+# "taste_block": the taste dimensions share one row of W per head, so attention weighs them as one block
+# (each gets the same weight; the block acts like one matrix-factorisation slot). "prune": aligned only, the
+# named dimensions' scale is relu(s), so training can switch a dimension off exactly.
+MODEL_OPTIONS = {"attention": "softmax", "presence_mask": False, "null_slot": False, "latent_dims": 0,
+                 "encoder_offset": True, "taste_block": False, "prune": False}
 
 # Per model key: ("int", low, high) | ("number", low_exclusive, high) | ("bool",) | ("choice", words).
 MODEL_SPECS: dict[str, tuple] = {
@@ -33,7 +47,7 @@ MODEL_SPECS: dict[str, tuple] = {
     "user_columns": ("int", 0, LIMITS.checkpoint_columns),
     "item_columns": ("int", 0, LIMITS.checkpoint_columns),
     "use_ids": ("bool",),
-    # attention variants (optional; defaults in attnrec.model.MODEL_OPTIONS)
+    # attention variants (optional; defaults in MODEL_OPTIONS)
     "attention": ("choice", ("softmax", "sparsemax", "entmax15")),
     "presence_mask": ("bool",),
     "null_slot": ("bool",),
@@ -57,8 +71,7 @@ class ConfigError(ValueError):
 
 
 def _model_keys() -> tuple[tuple[str, ...], dict]:
-    from attnrec import model
-    return tuple(model.MODEL_KEYS), {**OPTIONAL_MODEL_KEYS, **dict(getattr(model, "MODEL_OPTIONS", {}))}
+    return tuple(MODEL_KEYS), {**OPTIONAL_MODEL_KEYS, **MODEL_OPTIONS}
 
 
 def known_keys() -> set[str]:

@@ -15,22 +15,11 @@ import torch
 from torch import nn
 
 from attnrec.attention import NORMALIZERS, AttentionTrace, attend, attention_scores
+from attnrec.config_schema import MODEL_KEYS, MODEL_OPTIONS
 from attnrec.encoders import make_encoder
 
 __all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
 
-# The config entries that fix the weights' shapes; checkpoints must carry all of them.
-MODEL_KEYS = ("mode", "d", "heads", "tied", "temperature", "hidden", "user_columns", "item_columns")
-# Optional entries and the value a checkpoint without them means (checkpoints from before they existed).
-# "attention": the normaliser ("softmax" is the design document's); "presence_mask": a dimension with
-# X_i·Y_i = 0 gets no attention; "null_slot": a last dimension "nothing" (X = Y = 0, always open) that
-# attention may choose instead of any feature; "latent_dims": aligned only, learned taste dimensions from
-# ids after the named ones; "encoder_offset": aligned only, per-dimension offsets (off in new models).
-# "taste_block": the taste dimensions share one row of W per head, so attention weighs them as one block
-# (each gets the same weight; the block acts like one matrix-factorisation slot). "prune": aligned only, the
-# named dimensions' scale is relu(s), so training can switch a dimension off exactly.
-MODEL_OPTIONS = {"attention": "softmax", "presence_mask": False, "null_slot": False, "latent_dims": 0,
-                 "encoder_offset": True, "taste_block": False, "prune": False}
 NULL_SLOT_NAME = "(nothing: null slot)"
 
 
@@ -403,4 +392,4 @@ class Recommender(nn.Module):
     @classmethod
     def load(cls, path, device="auto", dataset=None) -> "Recommender":
         from attnrec.checkpoint import load
-        return load(path, device=device, dataset=dataset)
+        return load(path, device=device, dataset=dataset, model_class=cls)

@@ -62,9 +62,10 @@ def planted_precisions(model, dataset, pairs, planted: dict) -> dict:
 
 def measure(folder: Path, seeds: list[int], n_pairs: int) -> dict:
     from attnrec.baselines import BPRMF
-    from attnrec.checkpoint import load, read_config
+    from attnrec.checkpoint import read_config
     from attnrec.cli import _load_data
     from attnrec.evaluation import evaluate, leave_one_out
+    from attnrec.model import Recommender
     from attnrec.quality import attention_quality
     from attnrec.training import TrainConfig, train
 
@@ -72,7 +73,7 @@ def measure(folder: Path, seeds: list[int], n_pairs: int) -> dict:
     stored = config.get("dataset") or {}
     dataset, _ = _load_data(stored["reference"], stored.get("schema"))
     split = leave_one_out(dataset, seed=int((stored.get("split") or {}).get("seed", 0)))
-    model = load(folder, device="cpu", dataset=split.train)
+    model = Recommender.load(folder, device="cpu", dataset=split.train)
     runs = {"ours": [evaluate(model, split)], "BPR-MF": []}
     settings = {k: v for k, v in config["training"].items() if k not in BOOKKEEPING}
     for seed in seeds:

@@ -10,11 +10,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from attnrec.checkpoint import CheckpointError, load
+from attnrec.model import Recommender
 from tests.test_model import TinyFeaturizer, tiny_dataset, tiny_model
 
 
 def _load(path, **kw):
-    return load(path, device="cpu", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json, **kw)
+    return load(path, device="cpu", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json,
+                model_class=Recommender, **kw)
 
 
 @pytest.mark.parametrize("mode,tied", [("latent", False), ("aligned", True)])
@@ -94,7 +96,8 @@ def test_absent_device_is_an_error_not_a_fallback(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="CUDA was requested but this machine has no CUDA device; available: "):
-        load(tmp_path, device="cuda", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json)
+        load(tmp_path, device="cuda", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json,
+             model_class=Recommender)
 
 
 SHIPPED = ["restaurants-aligned", "restaurants-latent", "synthetic"]

@@ -238,7 +238,7 @@ CHECKPOINT_SETUP = '''
     files = (("model.safetensors", weights), ("config.json", json.dumps(config).encode()))
     import attnrec.config_schema, attnrec.device, attnrec.model  # imported before measuring: code is not data
     from attnrec.checkpoint import expected_shapes
-    expected_shapes({**config, "hidden": 0}, featurizer)  # torch's meta device warmed up on a small model
+    expected_shapes({**config, "hidden": 0}, featurizer, attnrec.model.Recommender)  # torch's meta device warmed up on a small model
 '''
 
 
@@ -251,7 +251,7 @@ def test_checkpoint_config_hidden_size_is_counted_before_allocation():
 
 
 def test_config_schema_is_strict_and_follows_the_model_options(monkeypatch):
-    from attnrec import model
+    from attnrec import config_schema
     from attnrec.config_schema import ConfigError, validate_config
 
     base = {"format": "attnrec-checkpoint", "version": 1, "mode": "latent", "d": 4, "heads": 2, "tied": False,
@@ -275,8 +275,9 @@ def test_config_schema_is_strict_and_follows_the_model_options(monkeypatch):
     # an upload's dataset reference is dropped, a folder's is kept
     pointing = {**base, "dataset": {"reference": "/etc"}}
     assert "dataset" not in validate_config(pointing, upload=True) and validate_config(pointing)["dataset"]
-    # a new model option added in attnrec.model is known at once, checked like its default
-    monkeypatch.setattr(model, "MODEL_OPTIONS", {**getattr(model, "MODEL_OPTIONS", {}), "gate": False}, raising=False)
+    # a new model option added to config_schema.MODEL_OPTIONS (which attnrec.model reads) is known at once,
+    # checked like its default
+    monkeypatch.setattr(config_schema, "MODEL_OPTIONS", {**config_schema.MODEL_OPTIONS, "gate": False})
     assert validate_config({**base, "gate": True})["gate"] is True
     with pytest.raises(ConfigError, match="'gate' must be true or false"):
         validate_config({**base, "gate": 3})

@@ -34,7 +34,7 @@ def load_dataset(name_or_dir: str | Path, schema: dict | str | Path | None = Non
         directory = Path(name_or_dir)
     if not directory.is_dir():
         raise DataError(f"'{name_or_dir}' is neither a built-in dataset {list(BUILT_IN)} nor a folder")
-    from attnrec.workspace import is_workspace_dataset, read_workspace_dataset
+    from attnrec.data.stored import is_workspace_dataset, read_workspace_dataset
     if schema is None and is_workspace_dataset(directory):  # a dataset kept in the app's workspace
         return read_workspace_dataset(directory)
     if schema is None and (directory / "rating_final.csv").exists():
