@@ -15,8 +15,7 @@ import torch
 
 from attnrec.attention import AttentionTrace
 from attnrec.explain import Attribution, dimension_target, explain
-from attnrec.explain.model_targets import default_baseline, targets_for
-from attnrec.explain.target import AttendScore
+from attnrec.explain.model_targets import DimensionScore, default_baseline, targets_for
 from attnrec.model import PairTrace
 from attnrec.reasons import describe_fields, raw_columns_of_group, split_group_name
 
@@ -110,8 +109,8 @@ def explain_vectors(model, x, y, method_key: str = "ig", params: dict | None = N
     names = list(model.dimension_names)
     attribution, table, checked = None, _empty_table(), {}
     if method_key:
-        score = AttendScore(model.w_u, model.w_v, model.temperature).to(model.device)
-        target = dimension_target(score, pair.x, pair.y, names=names, grouping="separate")
+        # S = model.attention(X, Y).s with the model's own attention variant (as the trace above), zeros baseline
+        target = dimension_target(DimensionScore(model), pair.x, pair.y, names=names, grouping="separate")
         attribution = explain(target, method_key, params)
         checked = attribution.params
         user_text = {n: f"{n} = {v:.3g}" for n, v in zip(names, pair.x.tolist())}

@@ -136,3 +136,21 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
         found["Dataset-wide view (IG)"] = dict(zip(wide.names, np.asarray(wide.values[0], dtype=float)))
     for name, got in found.items():
         _assert_same(name, got, want)
+
+
+def test_typed_vectors_are_explained_with_the_models_own_attention_variant():
+    """Explore's typed X, Y: the attributions explain the S the page shows (model.attention, here sparsemax),
+    not a softmax stand-in of the same weights."""
+    from attnrec.pair_explanation import explain_vectors
+
+    torch.manual_seed(6)
+    dataset = load_dataset("restaurants")
+    sparse = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=4, heads=2,
+                                         attention="sparsemax")
+    x, y = [0.9, -0.4, 0.3, 1.2], [0.5, 0.8, -0.7, 0.6]
+    ex = explain_vectors(sparse, x, y, "ig")
+    with torch.no_grad():
+        s = float(sparse.attention(torch.tensor([x]), torch.tensor([y])).s[0])
+    assert ex.pair.s == pytest.approx(s, rel=1e-6, abs=1e-7)
+    assert float(ex.attribution.s[0]) == pytest.approx(s, rel=1e-6, abs=1e-7)
+    assert float(ex.attribution.s_baseline[0]) == 0.0
