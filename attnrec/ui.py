@@ -108,42 +108,6 @@ def _as_list(customdata) -> list:
     return list(customdata) if isinstance(customdata, (list, tuple)) else [customdata]
 
 
-# ---- deep links on a fresh server ---------------------------------------------------------------------
-# Until some session has run app.py (which calls st.navigation), Streamlit serves a link such as
-# /walkthrough?user=U1 by running pages/walkthrough.py alone, without the app's menu or settings.
-# app.py marks each run; a page run without that mark hands its URL to app.py, which reopens it.
-NAVIGATION_MARK = "_attnrec_navigation"
-PENDING_LINK = "_attnrec_pending_link"
-
-
-def mark_navigation() -> None:
-    """Called by app.py on every run, before the page runs."""
-    st.session_state[NAVIGATION_MARK] = True
-
-
-def ensure_navigation() -> None:
-    """First call on every page: reopen a deep link through app.py if the page runs on its own."""
-    from pathlib import Path
-
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx()
-    launched_app = ctx is not None and Path(ctx.main_script_path).name == "app.py"
-    if st.session_state.get(NAVIGATION_MARK) or not launched_app:
-        return  # navigated normally, or the page itself is the main script (AppTest of one page)
-    from urllib.parse import urlparse
-    url_path = urlparse(st.context.url or "").path.strip("/").split("/")[-1]
-    st.session_state[PENDING_LINK] = (url_path, st.query_params.to_dict())
-    st.switch_page("app.py")
-
-
-def pending_link(pages_by_url: dict):
-    """app.py: the page and query parameters of a deep link handed over by `ensure_navigation`."""
-    link = st.session_state.pop(PENDING_LINK, None)
-    if not link or link[0] not in pages_by_url:
-        return None
-    return pages_by_url[link[0]], link[1]
-
-
 # ======================================================================================================
 # Dashboard core: the session's datasets and models, cached loading, the shared sidebar, URL state.
 # Pages call `sidebar()` first; it returns a `Selection` (dataset, model on the chosen device).
@@ -505,7 +469,6 @@ def sidebar() -> Selection:
     its `model` is None when the chosen dataset has no model — pages that need one call `require_model`.
     """
     from attnrec.device import available_devices, resolve_device
-    ensure_navigation()
     use_one_torch_thread()
     bar = st.sidebar
     bar.subheader("Dataset and model")
@@ -735,7 +698,7 @@ def report_card_view(table, note: str) -> None:
 
 def page_link(container, page: str, label: str, icon: str | None = None) -> None:
     """`st.page_link` to another page of the app; a page script run on its own (AppTest, `streamlit run
-    pages/x.py`) has no navigation to link into, so it says where to go in words instead."""
+    app_pages/x.py`) has no navigation to link into, so it says where to go in words instead."""
     from streamlit.errors import StreamlitPageNotFoundError
     try:
         container.page_link(page, label=label, icon=icon)

@@ -192,7 +192,7 @@ def main() -> None:
 
     @functools.lru_cache(maxsize=None)
     def looks(pair):
-        """The A_U and A_V columns Explore's short view shows for the pair (as pages/explore.py picks them)."""
+        """The A_U and A_V columns Explore's short view shows for the pair (as app_pages/explore.py picks them)."""
         x, y = model.encode_user(model.user_rows(pair[0])), model.encode_item(model.item_rows(pair[1]))
         trace = model.attention(x, y)
         a_u, a_v = trace.a_u[0].detach().numpy() @ member, trace.a_v[0].detach().numpy() @ member

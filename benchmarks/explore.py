@@ -99,7 +99,7 @@ def bench_compute(model, pairs, device):
 def bench_page(folder: Path, dataset, reruns: int, device: str):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "explore.py"), default_timeout=120)
     at.query_params["model"] = folder.name
     at.query_params["device"] = device
     at.run()

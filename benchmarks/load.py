@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-EXPLORE = str(ROOT / "pages" / "explore.py")
+EXPLORE = str(ROOT / "app_pages" / "explore.py")
 
 
 @dataclass

@@ -25,9 +25,9 @@ from safetensors.torch import save as safetensors_bytes
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_PAGE = str(ROOT / "pages" / "data.py")
-EXPLORE_PAGE = str(ROOT / "pages" / "explore.py")
-WALKTHROUGH_PAGE = str(ROOT / "pages" / "walkthrough.py")
+DATA_PAGE = str(ROOT / "app_pages" / "data.py")
+EXPLORE_PAGE = str(ROOT / "app_pages" / "explore.py")
+WALKTHROUGH_PAGE = str(ROOT / "app_pages" / "walkthrough.py")
 
 USERS = b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu3,25,rock\nu4,35,jazz\n"
 ITEMS = b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,15,rock\ni4,12,jazz\n"
@@ -634,7 +634,7 @@ def damaged_synthetic(tmp_path, monkeypatch):
 
 
 def test_a_damaged_built_in_dataset_is_reported_in_words_even_from_a_link(damaged_synthetic):
-    at = AppTest.from_file(str(ROOT / "pages" / "recommend.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "recommend.py"), default_timeout=120)
     at.query_params["dataset"] = "synthetic"  # a fresh session opened from a link
     at.run()
     assert not at.exception, at.exception
@@ -795,7 +795,7 @@ def test_batch_file_folder_refuses_everything_outside_it(tmp_path):
 
 def test_model_health_refuses_a_parquet_bomb_and_offers_no_server_path_by_default(monkeypatch):
     monkeypatch.delenv("ATTNREC_BATCH_DIR", raising=False)
-    at = AppTest.from_file(str(ROOT / "pages" / "health.py"), default_timeout=300).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "health.py"), default_timeout=300).run()
     assert not at.exception, at.exception
     assert not [t for t in at.text_input if t.key == "health_batch_path"]
     at.file_uploader(key="health_batch_upload").set_value(("out.parquet", PARQUET_ROWS_BOMB, "application/octet-stream"))

@@ -52,7 +52,7 @@ def payload_model():
 
 
 def page(name: str, model, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=300)
     at.session_state["user_datasets"] = {"payloads": model.dataset}
     at.session_state["user_models"] = {"payload model": model}
     at.query_params["dataset"] = "payloads"

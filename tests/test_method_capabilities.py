@@ -41,8 +41,8 @@ def test_card_methods_and_captions_follow_the_registry():
     assert not_shares_of_s(["ig", "feature_ablation"]) == ""
 
 
-@pytest.mark.parametrize("path", ["attnrec/trust.py", "attnrec/explain/batch.py", "pages/attributions.py",
-                                  "pages/health.py"])
+@pytest.mark.parametrize("path", ["attnrec/trust.py", "attnrec/explain/batch.py", "app_pages/attributions.py",
+                                  "app_pages/health.py"])
 def test_no_branch_on_the_exact_shapley_key(path):
     """The key appears only where it is defined (registry) and where the reference is named (explain/report.py)."""
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))

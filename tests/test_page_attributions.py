@@ -1,4 +1,4 @@
-"""AppTest of pages/attributions.py: method, baseline and level switches, checked against Captum run here."""
+"""AppTest of app_pages/attributions.py: method, baseline and level switches, checked against Captum run here."""
 import json
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from attnrec.data import Featurizer, load_dataset
 from attnrec.model import Recommender
 from plotly_json import decode_array as _array
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "attributions.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "attributions.py")
 
 
 @pytest.fixture(scope="module")

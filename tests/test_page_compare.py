@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from test_report import make_model, numpy_attention
 from plotly_json import decode_array as decode
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "compare.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "compare.py")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ def plain(text: str) -> str:
 
 
 def data_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "data.py"), default_timeout=120)
     return at.run()
 
 

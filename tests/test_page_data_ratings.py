@@ -27,7 +27,7 @@ def csv_tables() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def mapped(csv_tables) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "data.py"), default_timeout=120).run()
     for role in ("users", "items", "interactions"):
         at.file_uploader(key=f"data_upload_{role}").set_value((f"{role}.csv", csv_tables[role], "text/csv"))
     at.run()

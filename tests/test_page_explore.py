@@ -17,7 +17,7 @@ from attention_reference import model_reference
 from test_report import make_model, numpy_attention
 from plotly_json import decode_array as decode
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explore.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "explore.py")
 
 
 @pytest.fixture(scope="module")

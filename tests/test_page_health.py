@@ -1,4 +1,4 @@
-"""AppTest of pages/health.py: metrics table, head entropy figures, and the most-wrong pairs → Explore."""
+"""AppTest of app_pages/health.py: metrics table, head entropy figures, and the most-wrong pairs → Explore."""
 import json
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def health_run(model):
     at.session_state["user_models"] = {"page-test": model}
     at.session_state["attnrec_model_restaurants"] = "page-test"
     at.run()
-    at.switch_page("pages/health.py").run()
+    at.switch_page("app_pages/health.py").run()
     at.number_input(key="health_mf_epochs").set_value(5)
     at.slider(key="health_pairs").set_value(300)
     at.run()
@@ -110,7 +110,7 @@ def test_clicking_a_most_wrong_pair_opens_explore_with_that_pair(model):
     at.session_state["user_models"] = {"page-test": model}
     at.session_state["attnrec_model_restaurants"] = "page-test"
     at.run()
-    at.switch_page("pages/health.py").run()
+    at.switch_page("app_pages/health.py").run()
     at.number_input(key="health_mf_epochs").set_value(5)
     at.slider(key="health_pairs").set_value(300)
     at.run()
@@ -146,7 +146,7 @@ def test_the_held_out_table_is_kept_on_disk_and_equals_a_fresh_computation(healt
     at.session_state["attnrec_model_restaurants"] = "page-test"
     at.session_state["health_mf_epochs"] = 5
     at.run()
-    at.switch_page("pages/health.py").run()
+    at.switch_page("app_pages/health.py").run()
     assert not at.exception, at.exception
     again = next(d.value for d in at.dataframe if "HR@10" in d.value.columns)
     pd.testing.assert_frame_equal(again.reset_index(drop=True), fresh)

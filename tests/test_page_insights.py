@@ -1,4 +1,4 @@
-"""AppTest of pages/insights.py (Dataset-wide view), every number checked against numpy computed here:
+"""AppTest of app_pages/insights.py (Dataset-wide view), every number checked against numpy computed here:
 global importance (exact contributions, families, IG completeness), dependence, slices (HR@10 / NDCG@10 /
 attention entropy per slice, worst slice) and two models on one pair and on the same held-out users."""
 import json
@@ -17,7 +17,7 @@ from attnrec.model import Recommender
 from plotly_json import decode_array as _array
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "insights.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "insights.py")
 
 
 # ---- the models and an independent numpy copy of their math ------------------------------------------
@@ -126,7 +126,7 @@ def _page(models: dict, first: str, through_app: bool = False, **state):
         at.session_state[key] = value
     at.run()
     if through_app:
-        at.switch_page("pages/insights.py").run()
+        at.switch_page("app_pages/insights.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -475,7 +475,7 @@ def test_payload_ids_names_and_values_are_shown_as_text(payload_models, view):
     at.session_state["insights_view"] = view
     at.session_state["explore_user"], at.session_state["explore_item"] = IMAGE, LINK
     at.run()
-    at.switch_page("pages/insights.py").run()
+    at.switch_page("app_pages/insights.py").run()
     if view == "drivers":
         at.radio(key="insights_attr_side").set_value("item")
         at.run()
@@ -509,7 +509,7 @@ def test_leaving_out_what_is_learned_from_ids_keeps_the_named_families(dataset):
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["attnrec_model_restaurants"] = "restaurants-aligned"
     at.run()
-    at.switch_page("pages/insights.py").run()
+    at.switch_page("app_pages/insights.py").run()
     at.slider(key="insights_pairs").set_value(50)
     at.run()
     assert not at.exception, at.exception
@@ -533,7 +533,7 @@ def test_a_copied_link_reopens_the_view_and_a_stale_one_warns(latent, latent_b):
     for key, value in {"insight": "slices", "slice_side": "item", "slice_by": "price"}.items():
         at.query_params[key] = value
     at.run()
-    at.switch_page("pages/insights.py").run()
+    at.switch_page("app_pages/insights.py").run()
     assert not at.exception, at.exception
     assert at.radio(key="widget_insights_view").value == "slices"
     assert at.selectbox(key="widget_insights_slice_column_item").value == "price"
@@ -548,7 +548,7 @@ def test_a_copied_link_reopens_the_view_and_a_stale_one_warns(latent, latent_b):
     for key, value in {"insight": "models", "model_b": "page-b", "model_a": "no-such-model"}.items():
         stale.query_params[key] = value
     stale.run()
-    stale.switch_page("pages/insights.py").run()
+    stale.switch_page("app_pages/insights.py").run()
     assert not stale.exception, stale.exception
     assert stale.selectbox(key="widget_insights_model_b").value == "page-b"
     assert stale.selectbox(key="widget_insights_model_a").value == "page-a"
@@ -563,7 +563,7 @@ def test_a_dataset_with_one_model_says_how_to_get_a_second(payload_models):
     at.session_state["attnrec_dataset"] = "payloads"
     at.session_state["insights_view"] = "models"
     at.run()
-    at.switch_page("pages/insights.py").run()
+    at.switch_page("app_pages/insights.py").run()
     assert not at.exception, at.exception
     assert any("has one model" in i.value for i in at.info)
     assert not at.get("plotly_chart")

@@ -1,4 +1,4 @@
-"""AppTest of pages/recommend.py: top-K, reasons and what-if, checked against computations done here."""
+"""AppTest of app_pages/recommend.py: top-K, reasons and what-if, checked against computations done here."""
 import json
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from attnrec.data import Featurizer, load_dataset
 from attnrec.model import Recommender
 from attnrec.reasons import format_reason, reason_parts, side_texts
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "recommend.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "recommend.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""AppTest of the trust sections of pages/attributions.py and pages/health.py.
+"""AppTest of the trust sections of app_pages/attributions.py and app_pages/health.py.
 
 The report card shown on each page is checked against `attnrec.explain.report.report_card` run here on a
 target built here, and its key numbers against independent computations: exact Shapley values by
@@ -36,7 +36,7 @@ from attnrec.model import Recommender
 from plotly_json import decode_array as _array
 
 ROOT = Path(__file__).resolve().parents[1]
-ATTRIBUTIONS = str(ROOT / "pages" / "attributions.py")
+ATTRIBUTIONS = str(ROOT / "app_pages" / "attributions.py")
 APP = str(ROOT / "app.py")
 NUMBERS = ["max_abs_error", "kendall_tau", "top_k_overlap", "relative_gap", "infidelity", "sensitivity_max",
            "deletion_auc", "insertion_auc"]
@@ -342,7 +342,7 @@ def health(latent):
     at.session_state["health_trust_methods_dimensions"] = HEALTH_METHODS
     at.session_state["health_sanity_pairs"] = 5
     at.run()
-    at.switch_page("pages/health.py").run()
+    at.switch_page("app_pages/health.py").run()
     assert not at.exception, at.exception
     # The card over the sample runs on request (it takes tens of seconds), then stays for these settings.
     assert not any("kendall_tau" in d.value.columns for d in at.dataframe)

@@ -83,7 +83,7 @@ def assert_page_shows(at, ref):
 def at():
     # Through the real navigation: the app's landing page first, then the Walkthrough.
     app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("pages/walkthrough.py").run()
+    return app.switch_page("app_pages/walkthrough.py").run()
 
 
 def test_opens_on_the_documents_example(at):
@@ -180,7 +180,7 @@ def test_reset_restores_the_example_and_forgets_edits(at):
 
 # ---- the example in the URL ------------------------------------------------------------------------
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "walkthrough.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "walkthrough.py")
 STATE = "walkthrough_inputs"
 DOC_PARAMS = {"wt": "1", "d": "3", "h": "1", "tau": "1", "tied": "1", "x": "0.5,0.7,0.3", "y": "0.3,0.6,0.1",
               "wu": "1,2,3;4,5,6;7,8,9"}
@@ -203,7 +203,7 @@ def open_link(params: dict[str, str], route: str) -> AppTest:
         return fresh.run()
     fresh = AppTest.from_file(APP, default_timeout=60).run()
     fresh.query_params.update(params)
-    return fresh.switch_page("pages/walkthrough.py").run()
+    return fresh.switch_page("app_pages/walkthrough.py").run()
 
 
 def test_the_url_holds_the_documents_example(at):

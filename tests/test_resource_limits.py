@@ -349,7 +349,7 @@ def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
 def test_data_page_shows_the_encoded_width_and_refuses_an_over_wide_one_before_training():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "data.py"), default_timeout=120)
     at.session_state["user_datasets"] = {"narrow": wide_dataset(50), "wide": wide_dataset(6000)}
     at.run()
     assert not at.exception

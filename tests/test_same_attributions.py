@@ -20,7 +20,7 @@ from attnrec.data import Featurizer, load_dataset
 from attnrec.model import Recommender
 from plotly_json import decode_array
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "attributions.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "attributions.py")
 BASELINE = "mean"
 
 
@@ -101,7 +101,7 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
     # IG adds up to the score change it explains (to its quadrature error).
     assert sum(want.values()) == pytest.approx(s - s_base, rel=2e-2, abs=1e-4)
 
-    # Model health scores a sample of pairs in one target (pages/health.py); this pair is its last row.
+    # Model health scores a sample of pairs in one target (app_pages/health.py); this pair is its last row.
     users, items = [model.user_ids[0], model.user_ids[1], user], [model.item_ids[0], model.item_ids[1], item]
     found = {"Model health (sample target)": _by_group(explain(trust_target(model, users, items, level, BASELINE),
                                                                "ig"), row=2)}

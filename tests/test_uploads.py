@@ -378,7 +378,7 @@ def test_training_job_with_the_real_engine_stops_early_and_keeps_a_usable_model(
 def test_no_code_path_can_unpickle_or_render_raw_html():
     """A static guard over the app's own code: no torch.load / pickle.load(s) / unsafe_allow_html at all."""
     root = Path(__file__).resolve().parents[1]
-    sources = [p for p in [*(root / "attnrec").rglob("*.py"), *(root / "pages").glob("*.py"), root / "app.py"]]
+    sources = [p for p in [*(root / "attnrec").rglob("*.py"), *(root / "app_pages").glob("*.py"), root / "app.py"]]
     assert len(sources) > 10
     offenders = []
     for path in sources:

@@ -171,7 +171,7 @@ def test_explore_is_the_default_page_and_compare_keeps_the_pair(model):
     assert not at.exception, at.exception
     assert at.title[0].value == "Explore one user–item pair"
     s_explore = next(m.value for m in at.metric if m.label == "S (score)")
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Compare two pairs"
     assert at.selectbox(key="widget_explore_user").value == "u3"

@@ -66,11 +66,8 @@ def browser_context(tmp_path_factory, app_url):
 
 
 def open_app_page(tab, app_url: str, title: str) -> None:
-    """Open the app at its root, then click `title` in the sidebar menu.
-
-    Not a deep link on purpose: with a pages/ folder, Streamlit runs a deep-linked page on its own (its
-    "pages directory" mode, without app.py) until some session has run app.py's st.navigation once.
-    """
+    """Open the app at its root, then click `title` in the sidebar menu, as a person would (deep links are
+    tested on their own in test_every_page_browser)."""
     tab.goto(app_url)
     nav = tab.locator("[data-testid='stSidebarNav']")
     nav.wait_for()

@@ -135,9 +135,7 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     with serve_app(tmp_path / "restarted.log", ATTNREC_WORKSPACE=str(app_workspace)) as restarted:
         fresh = page.context.new_page()
         try:
-            fresh.goto(restarted)   # a first session runs app.py on the new server (see conftest.open_app_page)
-            fresh.locator("[data-testid='stSidebarNav']").wait_for(timeout=120_000)
-            fresh.goto(restarted + "/explore?" + urlparse(link).query)
+            fresh.goto(restarted + "/explore?" + urlparse(link).query)   # the link is the server's first request
             fresh.get_by_text("Explore one user–item pair").wait_for(timeout=120_000)
             fresh.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2", timeout=120_000)
             wait_until_idle(fresh)

@@ -50,8 +50,9 @@ def test_page_renders_with_its_charts(page, open_page, title, screenshots):
 
 
 def test_a_deep_link_on_a_fresh_server_opens_inside_the_app(browser_context, tmp_path):
-    """Before any session has run app.py, Streamlit would run pages/compare.py on its own (no menu, no
-    settings); attnrec hands such a run back to app.py, which reopens the link with its parameters."""
+    """The first request a fresh server gets is a deep link: it opens that page inside the app's navigation
+    (menu titles, settings) with its parameters. (With a pages/ folder Streamlit would run the page alone; the
+    scripts live in app_pages/ for that reason.)"""
     with serve_app(tmp_path / "server.log") as url:  # its own server: no session has run app.py there yet
         tab = browser_context.new_page()
         try:

@@ -15,8 +15,6 @@ from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_TAU, MIN_TAU, URL_K
 from attnrec.worked_example import (GLOSSARY, STEPS, ExampleInputs, cell_arithmetic, changes, comparison_frame,
                                     moved, snapshot, walk_values)
 
-ui.ensure_navigation()
-
 STATE = "walkthrough_inputs"      # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset" and by a link, so the editors forget their edits
 SNAPSHOT = "walkthrough_snapshot"  # the numbers of the last different example, to show what an edit moved

@@ -193,7 +193,7 @@ def pair_view() -> None:
         peaked[1].caption(f"0 = the head looks at one {'column' if scope == 'matter' else 'dimension'}, 1 = it spreads "
                           f"evenly over all {len(units)} (then the heatmaps carry no information and S is a scaled dot "
                           f"product). Model health diagnoses every head over many pairs.")
-        ui.page_link(peaked[1], "pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
+        ui.page_link(peaked[1], "app_pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
         cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(shown)), None)
         if cell is None:
             st.info("Click a heatmap cell to see how its logit, weight and Z values make its share of S.")

@@ -24,7 +24,7 @@ dataset = model.dataset
 st.title("Dataset-wide view")
 st.caption("Beyond one pair: what drives S over a sample of pairs, where the model does worse on held-out data, "
            "and how two models of the same dataset differ.")
-ui.page_link(st, "pages/health.py", "Model health: metrics against baselines, attention heads, most-wrong pairs",
+ui.page_link(st, "app_pages/health.py", "Model health: metrics against baselines, attention heads, most-wrong pairs",
              icon=":material/monitor_heart:")
 view = ui.choice(st.radio, "View", list(VIEWS), "insights_view", "insight", "drivers", "view",
                  format_func=VIEWS.get, horizontal=True, label_visibility="collapsed")
@@ -157,7 +157,7 @@ def worst_pairs_list(name: str, members: list[int], shown: int = 5) -> None:
                           f"item ranked {row.rank:g} of {row.candidates} candidates")
             if cols[1].button("Explore", key=f"insights_worst_{row.Index}", help="Open this pair on Explore"):
                 st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id
-                st.switch_page("pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
+                st.switch_page("app_pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
 
 
 def slices_view() -> None:

@@ -151,7 +151,7 @@ def pair_list(title: str, frame, key: str) -> None:
         cols[0].caption(f"S = {row.s:.3f} · rank {row.rank} of {len(model.item_ids)}")
         if cols[1].button("Explore", key=f"{key}_{row.Index}", help="Open this pair on the Explore page"):
             st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id
-            st.switch_page("pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
+            st.switch_page("app_pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
 
 
 left, right = st.columns(2)
