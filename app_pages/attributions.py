@@ -8,12 +8,26 @@ import streamlit as st
 from attnrec import ui
 from attnrec.explain import explain, method
 from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline, pair_target
-from attnrec.figures.explain import (attribution_bars, attribution_heatmap, deletion_insertion_curves,
-                                     rank_agreement_matrix)
+from attnrec.figures.explain import (
+    attribution_bars,
+    attribution_heatmap,
+    deletion_insertion_curves,
+    rank_agreement_matrix,
+)
 from attnrec.health import method_summary, rank_agreement, side_by_side
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
-from attnrec.trust import (attention_vs_attributions, card_methods, card_table, curves_frame, grouping_options,
-                           not_shares_of_s, plan_for, run_report_card, trust_target, verdict_tone)
+from attnrec.trust import (
+    attention_vs_attributions,
+    card_methods,
+    card_table,
+    curves_frame,
+    grouping_options,
+    not_shares_of_s,
+    plan_for,
+    run_report_card,
+    trust_target,
+    verdict_tone,
+)
 
 st.title("Attributions")
 st.caption("How much each input moves S for one user–item pair, by every attribution method that applies, "

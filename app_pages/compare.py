@@ -6,10 +6,15 @@ import streamlit as st
 from attnrec import ui
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import default_baseline
-from attnrec.figures import attention_heatmap
-from attnrec.figures.pair import (difference_heatmap, paired_contributions, score_difference_waterfall,
-                                  side_attribution_bars, readable_heatmap)
 from attnrec.exports import comparison_csv_bytes, comparison_html, comparison_json
+from attnrec.figures import attention_heatmap
+from attnrec.figures.pair import (
+    difference_heatmap,
+    paired_contributions,
+    readable_heatmap,
+    score_difference_waterfall,
+    side_attribution_bars,
+)
 from attnrec.safety import safe_filename
 
 MODES = {"items": "Two items for one user", "users": "Two users for one item"}

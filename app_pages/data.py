@@ -15,9 +15,19 @@ import streamlit as st
 from attnrec import ui
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.types import DataError
-from attnrec.data.uploads import (FEATURE_ROLES, TABLE_ROLES, UploadState, build_schema, dataset_from_mapping,
-                                  positive_share, suggest_id_column, suggest_name_column, suggest_roles, suggest_threshold,
-                                  suggest_timestamp)
+from attnrec.data.uploads import (
+    FEATURE_ROLES,
+    TABLE_ROLES,
+    UploadState,
+    build_schema,
+    dataset_from_mapping,
+    positive_share,
+    suggest_id_column,
+    suggest_name_column,
+    suggest_roles,
+    suggest_threshold,
+    suggest_timestamp,
+)
 from attnrec.data.widths import encoding_preview
 from attnrec.limits import LIMITS
 from attnrec.safety import escape_markdown

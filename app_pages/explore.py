@@ -8,11 +8,17 @@ import streamlit as st
 from attnrec import ui
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import default_baseline
-from attnrec.figures import (attention_heatmap, contribution_heatmap, contribution_waterfall,
-                             dimensions_that_matter, entropy_bars, z_bars)
-from attnrec.health import attention_entropy
-from attnrec.figures.pair import side_attribution_bars, readable_heatmap
 from attnrec.exports import to_csv_bytes, to_html, to_json_dict
+from attnrec.figures import (
+    attention_heatmap,
+    contribution_heatmap,
+    contribution_waterfall,
+    dimensions_that_matter,
+    entropy_bars,
+    z_bars,
+)
+from attnrec.figures.pair import readable_heatmap, side_attribution_bars
+from attnrec.health import attention_entropy
 from attnrec.pair_explanation import cell_story
 from attnrec.safety import escape_markdown, markdown_code, safe_filename
 

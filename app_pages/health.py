@@ -7,19 +7,46 @@ import streamlit as st
 
 from attnrec import quality_store, ui
 from attnrec.explain import method
-from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline
 from attnrec.explain.report import DEFAULT_METHODS
-from attnrec.figures.explain import (agreement_histograms, attribution_boxes, deletion_insertion_curves,
-                                     entropy_histograms, mean_attention_heatmap, sanity_lines)
-from attnrec.health import (attention_entropy, attention_over_pairs, head_verdicts, held_out_split,
-                            mean_attention, sample_pairs, wrong_pairs)
+from attnrec.explain.shapley import MAX_GROUPS
+from attnrec.figures.explain import (
+    agreement_histograms,
+    attribution_boxes,
+    deletion_insertion_curves,
+    entropy_histograms,
+    mean_attention_heatmap,
+    sanity_lines,
+)
+from attnrec.health import (
+    attention_entropy,
+    attention_over_pairs,
+    head_verdicts,
+    held_out_split,
+    mean_attention,
+    sample_pairs,
+    wrong_pairs,
+)
 from attnrec.safety import PathRefused, escape_markdown, file_in_folder
-from attnrec.trust import (BatchFileError, attention_vs_attributions,
-                           card_methods, card_table, curves_frame, grouping_options, method_name,
-                           not_shares_of_s, plan_for,
-                           read_batch_explanations, run_report_card, run_sanity_checks, summarize_batch, trust_target,
-                           unchanged_at_earlier_stages, verdict_tone, verdict_word)
+from attnrec.trust import (
+    BatchFileError,
+    attention_vs_attributions,
+    card_methods,
+    card_table,
+    curves_frame,
+    grouping_options,
+    method_name,
+    not_shares_of_s,
+    plan_for,
+    read_batch_explanations,
+    run_report_card,
+    run_sanity_checks,
+    summarize_batch,
+    trust_target,
+    unchanged_at_earlier_stages,
+    verdict_tone,
+    verdict_word,
+)
 
 st.title("Model health")
 st.caption("Is the model any good on data it did not train on, do its attention heads look at anything, "

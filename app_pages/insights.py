@@ -5,13 +5,33 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain.model_targets import default_baseline
-from attnrec.figures.insights import (attribute_strip, dependence_scatter, importance_bars, importance_summary,
-                                      rank_scatter, slice_bars)
+from attnrec.figures.insights import (
+    attribute_strip,
+    dependence_scatter,
+    importance_bars,
+    importance_summary,
+    rank_scatter,
+    slice_bars,
+)
 from attnrec.health import held_out_split
-from attnrec.insights import (attribute_values, compare_held_out, compare_pair, contribution_importance,
-                              explode_values, feature_groupings, held_out_ranks, ig_importance, learned_from_ids,
-                              multi_separator, pair_attention_top, pair_field_attributions, sample_pairs,
-                              slice_columns, slice_labels, slice_metrics)
+from attnrec.insights import (
+    attribute_values,
+    compare_held_out,
+    compare_pair,
+    contribution_importance,
+    explode_values,
+    feature_groupings,
+    held_out_ranks,
+    ig_importance,
+    learned_from_ids,
+    multi_separator,
+    pair_attention_top,
+    pair_field_attributions,
+    sample_pairs,
+    slice_columns,
+    slice_labels,
+    slice_metrics,
+)
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 
 VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}

@@ -10,10 +10,31 @@ import streamlit as st
 from attnrec import ui
 from attnrec.figures import attention_heatmap, contribution_waterfall, unique_names, z_bars
 from attnrec.safety import escape_markdown
-from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_TAU, MIN_TAU, URL_KEYS, StateError, WalkthroughState,
-                                       cell_text, decode, encode, has_state, parse_cell)
-from attnrec.worked_example import (GLOSSARY, STEPS, ExampleInputs, cell_arithmetic, changes, comparison_frame,
-                                    moved, snapshot, walk_values)
+from attnrec.walkthrough_state import (
+    MAX_D,
+    MAX_HEADS,
+    MAX_TAU,
+    MIN_TAU,
+    URL_KEYS,
+    StateError,
+    WalkthroughState,
+    cell_text,
+    decode,
+    encode,
+    has_state,
+    parse_cell,
+)
+from attnrec.worked_example import (
+    GLOSSARY,
+    STEPS,
+    ExampleInputs,
+    cell_arithmetic,
+    changes,
+    comparison_frame,
+    moved,
+    snapshot,
+    walk_values,
+)
 
 STATE = "walkthrough_inputs"      # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset" and by a link, so the editors forget their edits

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from attnrec.baselines import KeySet
 from attnrec.data.types import Dataset
 from attnrec.device import resolve_device, single_cpu_thread

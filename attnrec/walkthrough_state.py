@@ -24,8 +24,8 @@ import math
 import re
 import zlib
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, urlencode
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 

@@ -31,8 +31,14 @@ from pathlib import Path
 import pandas as pd
 
 # The folder format of a kept dataset lives with the other loaders (attnrec.data reads it without this module).
-from attnrec.data.stored import (DATASET_FILE, DATASET_FORMAT, DATASET_VERSION, ID_COLUMN,
-                                 is_workspace_dataset, read_workspace_dataset)
+from attnrec.data.stored import (
+    DATASET_FILE,
+    DATASET_FORMAT,
+    DATASET_VERSION,
+    ID_COLUMN,
+    is_workspace_dataset,
+    read_workspace_dataset,
+)
 
 __all__ = ["Workspace", "workspace_root", "WORKSPACE_ENV", "DATASET_FILE", "is_workspace_dataset",
            "read_workspace_dataset", "safe_name"]

@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from attnrec.attention import attend, attention_scores
 
 
-
 def make_case(n_items: int, d: int, heads: int, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(d, generator=generator)

@@ -179,8 +179,9 @@ def main() -> None:
     user_ids = [str(u) for u in dataset.users.index[:5]]
     item_ids = [str(i) for i in dataset.items.index[:5]]
     # The app's default model for the dataset (the first shipped checkpoint by name), to plan visible changes.
-    from attnrec.model import Recommender
     import numpy as np
+
+    from attnrec.model import Recommender
     folder = sorted(p for p in (root / "sample_data" / "models").iterdir()
                     if (p / "config.json").exists() and p.name.startswith("restaurants"))[0]
     model = Recommender.load(folder, device="cpu", dataset=dataset)

@@ -105,8 +105,6 @@ def one_server_runtime():
     everything back afterwards.
     """
     from contextlib import nullcontext
-
-    from streamlit.testing.v1 import app_test as app_test_module
     from unittest.mock import MagicMock
 
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
@@ -115,6 +113,7 @@ def one_server_runtime():
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
     from streamlit.runtime.runtime import Runtime
     from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test as app_test_module
 
     shared = MagicMock(spec=Runtime)
     shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))

@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Never the repository's workspace/ (tests must not write inside the checkout): a temporary one for the run,
 # inherited by subprocesses, and a fresh one per test below for what runs in this process (AppTest pages).
 import tempfile  # noqa: E402
+
 os.environ["ATTNREC_WORKSPACE"] = tempfile.mkdtemp(prefix="attnrec-test-workspace-")
 os.environ["ATTNREC_CACHE_DIR"] = tempfile.mkdtemp(prefix="attnrec-test-cache-")  # attnrec.quality_store's cache
 

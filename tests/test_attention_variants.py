@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
+from attention_reference import reference_attend
 from attnrec.attention import attend, attention_scores
 from attnrec.model import NULL_SLOT_NAME, Recommender, variant_label
-
-from attention_reference import reference_attend
 
 
 @pytest.mark.parametrize("normalizer", ["softmax", "sparsemax", "entmax15"])

@@ -106,6 +106,7 @@ SHIPPED = ["restaurants-aligned", "restaurants-latent", "synthetic"]
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_checkpoints_load_small_and_consistent(name):
     from pathlib import Path
+
     from attnrec.model import Recommender
     folder = Path(__file__).resolve().parents[1] / "sample_data" / "models" / name
     assert (folder / "model.safetensors").stat().st_size < 5 * 1024 * 1024

@@ -6,10 +6,20 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 
 from attnrec.explain import Attribution, explain
-from attnrec.explain.agreement import (agreement_summary, agreement_verdict, attention_agreement,
-                                       attention_dimension_importance)
-from attnrec.explain.metrics import (RESOLUTION, deletion_insertion, kendall_tau_rows, snap_noise, spearman_rows,
-                                     top_k_overlap)
+from attnrec.explain.agreement import (
+    agreement_summary,
+    agreement_verdict,
+    attention_agreement,
+    attention_dimension_importance,
+)
+from attnrec.explain.metrics import (
+    RESOLUTION,
+    deletion_insertion,
+    kendall_tau_rows,
+    snap_noise,
+    spearman_rows,
+    top_k_overlap,
+)
 from attnrec.explain.report import report_card, verdict
 from test_explain_toys import dim_target, field_target
 

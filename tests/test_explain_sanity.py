@@ -10,8 +10,7 @@ import torch
 from attnrec.attention import attend
 from attnrec.explain import explain
 from attnrec.explain.metrics import planted_precision_at_k
-from attnrec.explain.sanity import (cascading_randomization, default_stages, label_randomization,
-                                    sanity_verdicts)
+from attnrec.explain.sanity import cascading_randomization, default_stages, label_randomization, sanity_verdicts
 from attnrec.explain.target import AttendScore, FunctionScore, dimension_target
 from test_explain_toys import ToyFieldModel, field_rows, field_target
 

@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from attnrec.attention import SAFE_LOGIT, attend, attention_scores
+from attnrec.exports import to_json_dict
 from attnrec.figures import attention_heatmap, contribution_heatmap, contribution_waterfall, entropy_bars, z_bars
 from attnrec.health import attention_entropy
-from attnrec.exports import to_json_dict
 from attnrec.pair_explanation import explain_pair, vector_trace
 from test_report import make_model
 
@@ -102,6 +102,7 @@ def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
     import captum.attr
+
     from attnrec.explain import METHODS
     for spec in METHODS.values():
         if spec.captum_name:

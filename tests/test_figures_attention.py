@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from attnrec.figures import attention_heatmap, contribution_waterfall, signed_heatmap, unique_names, z_bars
-from attnrec.figures import style
+from attnrec.figures import attention_heatmap, contribution_waterfall, signed_heatmap, style, unique_names, z_bars
 
 
 def _traces(fig, kind):

@@ -2,9 +2,17 @@ import numpy as np
 import pandas as pd
 
 from attnrec.figures import style
-from attnrec.figures.explain import (WARNING_COLOR, attribution_bars, attribution_heatmap,
-                                     deletion_insertion_curves, entropy_histograms, mean_attention_heatmap,
-                                     rank_agreement_matrix, score_shift_bars, style_report_card)
+from attnrec.figures.explain import (
+    WARNING_COLOR,
+    attribution_bars,
+    attribution_heatmap,
+    deletion_insertion_curves,
+    entropy_histograms,
+    mean_attention_heatmap,
+    rank_agreement_matrix,
+    score_shift_bars,
+    style_report_card,
+)
 from attnrec.health import head_verdicts
 
 

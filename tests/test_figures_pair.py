@@ -8,8 +8,14 @@ import pytest
 import torch
 
 from attnrec.attention import attend
-from attnrec.figures.pair import (side_attribution_bars, difference_heatmap, paired_contributions,
-                                  score_difference_waterfall, shorten, readable_heatmap)
+from attnrec.figures.pair import (
+    difference_heatmap,
+    paired_contributions,
+    readable_heatmap,
+    score_difference_waterfall,
+    shorten,
+    side_attribution_bars,
+)
 from attnrec.figures.style import ITEM_COLOR, USER_COLOR
 from plotly_json import decode_array
 

@@ -6,8 +6,14 @@ import pytest
 import torch
 from scipy.stats import entropy as scipy_entropy
 
-from attnrec.health import (attention_entropy, attention_over_pairs, head_verdicts, mean_attention,
-                            most_wrong_pairs, sample_pairs)
+from attnrec.health import (
+    attention_entropy,
+    attention_over_pairs,
+    head_verdicts,
+    mean_attention,
+    most_wrong_pairs,
+    sample_pairs,
+)
 
 
 def _softmax(z):

@@ -7,8 +7,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from test_report import make_model, numpy_attention
 from plotly_json import decode_array as decode
+from test_report import make_model, numpy_attention
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "compare.py")
 

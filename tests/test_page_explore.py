@@ -11,11 +11,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from attnrec.attention import attend
-from attnrec.device import available_devices
 from attention_reference import model_reference
-from test_report import make_model, numpy_attention
+from attnrec.device import available_devices
 from plotly_json import decode_array as decode
+from test_report import make_model, numpy_attention
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "explore.py")
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plotly_json import decode_array as decode
 from streamlit.testing.v1 import AppTest
-from test_worked_example import check_texts
 
 from attnrec.walkthrough_state import URL_KEYS, WalkthroughState, encode
 from attnrec.worked_example import GLOSSARY, ExampleInputs
+from plotly_json import decode_array as decode
+from test_worked_example import check_texts
 
 DOC_X, DOC_Y = [0.5, 0.7, 0.3], [0.3, 0.6, 0.1]
 DOC_W = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]

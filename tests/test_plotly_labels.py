@@ -14,13 +14,33 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from attnrec.figures import (attention_heatmap, contribution_heatmap, contribution_waterfall, entropy_bars,
-                             signed_heatmap, z_bars)
-from attnrec.figures.explain import (agreement_histograms, attribution_bars, attribution_boxes, attribution_heatmap,
-                                     deletion_insertion_curves, entropy_histograms, mean_attention_heatmap,
-                                     rank_agreement_matrix, sanity_lines, score_shift_bars)
-from attnrec.figures.pair import (difference_heatmap, paired_contributions, score_difference_waterfall, shorten,
-                                  side_attribution_bars)
+from attnrec.figures import (
+    attention_heatmap,
+    contribution_heatmap,
+    contribution_waterfall,
+    entropy_bars,
+    signed_heatmap,
+    z_bars,
+)
+from attnrec.figures.explain import (
+    agreement_histograms,
+    attribution_bars,
+    attribution_boxes,
+    attribution_heatmap,
+    deletion_insertion_curves,
+    entropy_histograms,
+    mean_attention_heatmap,
+    rank_agreement_matrix,
+    sanity_lines,
+    score_shift_bars,
+)
+from attnrec.figures.pair import (
+    difference_heatmap,
+    paired_contributions,
+    score_difference_waterfall,
+    shorten,
+    side_attribution_bars,
+)
 from attnrec.health import head_verdicts
 from attnrec.safety import plotly_text
 
@@ -138,8 +158,8 @@ LIVE_LINK = re.compile(r"(<|\\u003c)\s*a\s[^\n]{0,40}?evil\.example", re.IGNOREC
 
 @pytest.fixture(scope="module")
 def explanation():
-    from tests.test_report import make_model
     from attnrec.pair_explanation import explain_pair
+    from tests.test_report import make_model
     model = make_model()
     return explain_pair(model, "u0", "i0", "ig", {"n_steps": 8}, context={"dataset": LINK, "model": BOLD})
 

@@ -1,8 +1,16 @@
 import numpy as np
 import pandas as pd
 
-from attnrec.reasons import (MINUS, describe_fields, format_reason, merge_sides, raw_columns_of_group,
-                             reason_line, reason_parts, split_group_name)
+from attnrec.reasons import (
+    MINUS,
+    describe_fields,
+    format_reason,
+    merge_sides,
+    raw_columns_of_group,
+    reason_line,
+    reason_parts,
+    split_group_name,
+)
 
 
 def test_split_group_name():

@@ -9,8 +9,8 @@ import torch
 
 from attnrec.data import Featurizer
 from attnrec.data.types import Dataset
-from attnrec.model import Recommender
 from attnrec.exports import to_csv_bytes, to_frame, to_html, to_json_dict
+from attnrec.model import Recommender
 from attnrec.pair_explanation import cell_story, explain_pair, explain_vectors
 
 NASTY = "<script>alert('x')</script>"

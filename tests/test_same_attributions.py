@@ -122,8 +122,8 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
 
     if level == "fields":   # Explore, Recommend and the Dataset-wide view explain the raw fields
         from attnrec.insights import ig_importance
-        from attnrec.reasons import recommendations_with_reasons
         from attnrec.pair_explanation import explain_pair
+        from attnrec.reasons import recommendations_with_reasons
 
         explored = explain_pair(model, user, item, "ig", baseline=BASELINE)
         found["Explore (explain_pair)"] = _by_group(explored.attribution)

@@ -17,11 +17,28 @@ import torch
 from safetensors.torch import save as safetensors_bytes
 
 from attnrec.data.types import DataError
-from attnrec.data.uploads import (LIMITS, UploadLimits, UploadState, build_schema, dataset_from_mapping,
-                                  read_zip, role_of, sniff_safetensors, split_tables, suggest_id_column,
-                                  suggest_roles, suggest_threshold)
-from attnrec.safety import (escape_html, escape_markdown, neutralise_formula, neutralise_frame, safe_csv_bytes,
-                            safe_filename)
+from attnrec.data.uploads import (
+    LIMITS,
+    UploadLimits,
+    UploadState,
+    build_schema,
+    dataset_from_mapping,
+    read_zip,
+    role_of,
+    sniff_safetensors,
+    split_tables,
+    suggest_id_column,
+    suggest_roles,
+    suggest_threshold,
+)
+from attnrec.safety import (
+    escape_html,
+    escape_markdown,
+    neutralise_formula,
+    neutralise_frame,
+    safe_csv_bytes,
+    safe_filename,
+)
 
 RESTAURANTS = Path(__file__).resolve().parents[1] / "sample_data" / "restaurants"
 USERS = b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu3,25,rock\n"
@@ -282,8 +299,12 @@ def test_checkpoint_zip_round_trip_gives_identical_scores(trained):
 
 
 def test_checkpoint_upload_refusals(trained):
-    from attnrec.checkpoint_upload import (UploadError, checkpoint_zip_bytes, load_uploaded_checkpoint,
-                                           split_checkpoint_files)
+    from attnrec.checkpoint_upload import (
+        UploadError,
+        checkpoint_zip_bytes,
+        load_uploaded_checkpoint,
+        split_checkpoint_files,
+    )
 
     dataset, model = trained
     files = read_zip(checkpoint_zip_bytes(model), "c.zip")

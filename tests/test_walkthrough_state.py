@@ -8,8 +8,19 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from attnrec.walkthrough_state import (MAX_D, MAX_HEADS, MAX_READABLE_CHARS, MAX_UNPACKED_BYTES, StateError,
-                                       WalkthroughState, cell_text, decode, encode, number_text, parse_cell)
+from attnrec.walkthrough_state import (
+    MAX_D,
+    MAX_HEADS,
+    MAX_READABLE_CHARS,
+    MAX_UNPACKED_BYTES,
+    StateError,
+    WalkthroughState,
+    cell_text,
+    decode,
+    encode,
+    number_text,
+    parse_cell,
+)
 from attnrec.worked_example import ExampleInputs
 
 DOC = {"wt": "1", "d": "3", "h": "1", "tau": "1", "tied": "1", "x": "0.5,0.7,0.3", "y": "0.3,0.6,0.1",

@@ -2,8 +2,19 @@
 import numpy as np
 import pytest
 
-from attnrec.worked_example import (EXAMPLE_W, EXAMPLE_X, EXAMPLE_Y, GLOSSARY, ExampleInputs, cell_arithmetic,
-                                    changes, compare_with_document, comparison_frame, example_trace, snapshot)
+from attnrec.worked_example import (
+    EXAMPLE_W,
+    EXAMPLE_X,
+    EXAMPLE_Y,
+    GLOSSARY,
+    ExampleInputs,
+    cell_arithmetic,
+    changes,
+    compare_with_document,
+    comparison_frame,
+    example_trace,
+    snapshot,
+)
 
 X = np.array([0.5, 0.7, 0.3])
 Y = np.array([0.3, 0.6, 0.1])

@@ -26,8 +26,16 @@ import pandas as pd
 
 from attnrec.data.aligned_restaurants import AREAS, aligned_dimensions
 from attnrec.data.io import read_table
-from attnrec.data.own import (check_known_ids, check_unique_ids, clean_text, missing_mask, parse_numeric,
-                              require_columns, row_number, validate_schema)
+from attnrec.data.own import (
+    check_known_ids,
+    check_unique_ids,
+    clean_text,
+    missing_mask,
+    parse_numeric,
+    require_columns,
+    row_number,
+    validate_schema,
+)
 from attnrec.data.types import DataError, Dataset
 
 __all__ = ["load_restaurants", "restaurants_schema", "normalize_city", "normalize_payment", "nearest_area",

@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from attnrec.figures.style import (NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, USER_COLOR, apply_layout,
-                                   tick_font_size)
+from attnrec.figures.style import NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, USER_COLOR, apply_layout, tick_font_size
 from attnrec.safety import plotly_text
 
 __all__ = ["importance_summary", "importance_bars", "dependence_scatter", "attribute_strip", "slice_bars",

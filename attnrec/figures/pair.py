@@ -16,9 +16,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from attnrec.figures.attention import unique_names
+from attnrec.figures.style import (
+    DIVERGING_SCALE,
+    FONT_SIZE,
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    TOTAL_COLOR,
+    apply_layout,
+    side_color,
+    tick_angle,
+    tick_font_size,
+)
 from attnrec.safety import plotly_text
-from attnrec.figures.style import (DIVERGING_SCALE, FONT_SIZE, NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, apply_layout,
-                                   side_color, tick_angle, tick_font_size)
 
 __all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
            "shorten"]

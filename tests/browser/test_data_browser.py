@@ -8,8 +8,6 @@ import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 RESTAURANTS = ROOT / "sample_data" / "restaurants"
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"

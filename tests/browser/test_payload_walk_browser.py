@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_injection import payload_frames  # noqa: E402  (the same payloads as the AppTest corpus)
-
 from test_data_browser import set_text, upload_tables, wait_until_idle  # noqa: E402
+
+from test_injection import payload_frames  # noqa: E402  (the same payloads as the AppTest corpus)
 
 PAGES = {"Explore": "Explore one user–item pair", "Walkthrough": "Walkthrough: how the score S is built",
          "Compare": "Compare two pairs", "Attributions": "Attributions", "Recommend": "Recommend",
