@@ -7,7 +7,7 @@ import streamlit as st
 
 from attnrec import ui
 from attnrec.explain import method as method_spec
-from attnrec.explain.model_targets import default_baseline
+from attnrec.explain.model_targets import BASELINE_LABELS
 from attnrec.exports import to_csv_bytes, to_html, to_json_dict
 from attnrec.figures import (
     attention_heatmap,
@@ -243,8 +243,7 @@ def pair_view() -> None:
             st.plotly_chart(ui.cached_figure("attributions", attribution_key, lambda: side_attribution_bars(ex.table, title)),
                             width="stretch", key="explore_attr")
             change = float(a.s[0] - a.s_baseline[0])
-            words = {"zeros": "all-zero inputs", "mean": "the dataset's mean user and item", "unknown": "all fields missing"}
-            st.caption(f"Baseline: {words[default_baseline(model)]}, S(baseline) = {a.s_baseline[0]:.4f}. Σ attributions = "
+            st.caption(f"Baseline: {BASELINE_LABELS[ex.baseline]}, S(baseline) = {a.s_baseline[0]:.4f}. Σ attributions = "
                        f"{ex.table['attribution'].sum():.4f} vs S − S(baseline) = {change:.4f} "
                        f"(gap {a.completeness_gap[0]:+.1e}). Blue bars: user side; orange: item side.")
             with st.expander("As a table"):

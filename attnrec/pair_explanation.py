@@ -39,6 +39,7 @@ class PairExplanation:
     user_attributes: dict[str, str] = field(default_factory=dict)
     item_attributes: dict[str, str] = field(default_factory=dict)
     context: dict = field(default_factory=dict)   # dataset, model, device names (for the exports)
+    baseline: str = "zeros"                # model_targets.BASELINES key the attributions explain S against
 
     @property
     def residual(self) -> float:
@@ -83,7 +84,7 @@ def explain_pair(model, user_id: str, item_id: str, method_key: str = "ig", para
         table = attribution_table(attribution, user_text, item_text)
     return PairExplanation(pair, attribution, table, method_key or "", checked, len(model.item_ids),
                            user_attributes=_attributes(user_row), item_attributes=_attributes(item_row),
-                           context=dict(context or {}))
+                           context=dict(context or {}), baseline=baseline)
 
 
 def vector_trace(model, x, y) -> PairTrace:
@@ -119,7 +120,7 @@ def explain_vectors(model, x, y, method_key: str = "ig", params: dict | None = N
     return PairExplanation(pair, attribution, table, method_key or "", checked, len(model.item_ids), vectors=True,
                            user_attributes={f"X[{n}]": f"{v:.6g}" for n, v in zip(names, pair.x.tolist())},
                            item_attributes={f"Y[{n}]": f"{v:.6g}" for n, v in zip(names, pair.y.tolist())},
-                           context=dict(context or {}))
+                           context=dict(context or {}), baseline="zeros")
 
 
 def _empty_table() -> pd.DataFrame:

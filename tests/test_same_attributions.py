@@ -154,3 +154,4 @@ def test_typed_vectors_are_explained_with_the_models_own_attention_variant():
     assert ex.pair.s == pytest.approx(s, rel=1e-6, abs=1e-7)
     assert float(ex.attribution.s[0]) == pytest.approx(s, rel=1e-6, abs=1e-7)
     assert float(ex.attribution.s_baseline[0]) == 0.0
+    assert ex.baseline == "zeros"   # what Explore's caption names (X = Y = 0), whatever the model's default
