@@ -31,8 +31,7 @@ names = list(model.dimension_names)
 
 st.title("Explore one user–item pair")
 normaliser = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[model.normalizer]
-st.caption(f"Pick a user and an item (or type the vectors X and Y). The score is "
-           f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
+formula = (f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
            f"A_U = {normaliser}(W_U (X ⊙ Y) / τ), A_V = {normaliser}(W_V (X ⊙ Y) / τ) over the d dimensions. "
            f"This model's attention: {model.variant}.")
 
@@ -61,11 +60,12 @@ def pair_view() -> None:
     user_id = ui.remembered_choice("explore_user", "user", model.user_ids, default_user, "user")
     item_id = ui.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
 
+    answer = st.container()  # the answer (S, rank, the pair) goes above the pickers: visible without scrolling
     if mode == "pair":
         left, right = st.columns(2)
         with left:
             heading = st.empty()  # filled after the table, which may change the choice
-            user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id)
+            user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id, height=178)
             heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
         with right:
             item_name = dataset.schema.get("item_name")
@@ -73,7 +73,7 @@ def pair_view() -> None:
             if item_name in items.columns:  # the name first: it is what people search for
                 items = items[[item_name] + [c for c in items.columns if c != item_name]]
             heading = st.empty()
-            item_id = ui.pick_row(items, "item", "explore_item", item_id)
+            item_id = ui.pick_row(items, "item", "explore_item", item_id, height=178)
             heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
         # The trace first; the attributions (the slow part) only when the Attributions view or a download asks.
@@ -130,13 +130,17 @@ def pair_view() -> None:
                              pair.y.tolist() if ex.vectors else None], default=str)
     attribution_key = json.dumps([figure_key, method_key, params], default=str)
 
-    # ---- the score -------------------------------------------------------------------------------------
-    metrics = st.columns(4)
-    metrics[0].metric("S (score)", f"{pair.s:.4f}", help="S = Σ over heads and dimensions of Z_U·Z_V")
+    # ---- the score (drawn above the pickers) -------------------------------------------------------------
+    metrics = answer.columns([1, 1, 1, 2.2], vertical_alignment="center")
+    metrics[0].metric("S (score)", f"{pair.s:.4f}", help=f"{formula} The breakdown below adds up to S exactly "
+                                                          f"(S − Σ contributions = {ex.residual:.1e}).")
     metrics[1].metric("P(like)", f"{pair.probability:.3f}", help="Calibrated probability σ(a·S + b)")
     metrics[2].metric("Rank for this user", f"{pair.rank} of {ex.n_items}",
                       help="Position of this item among all catalog items, by S (1 = best)")
-    metrics[3].metric("S − Σ contributions", f"{ex.residual:.1e}", help="The breakdown below adds up to S exactly")
+    if ex.vectors:
+        metrics[3].caption("Typed X and Y (started from the pair below)")
+    else:
+        metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
 
     # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
     views = {"attention": "Why: contributions and attention", "breakdown": "Z breakdown",
@@ -182,8 +186,8 @@ def pair_view() -> None:
                    + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
                    f"1/d = {1 / len(names):.3f} per dimension). Click a cell to see its story.")
         top_weight = float(max(u_a_u[:, shown].max(), u_a_v[:, shown].max()))
-        # Side by side while the columns fit in half the width; one above the other beyond that.
-        columns = st.columns(2) if len(shown) <= 6 else (st.container(), st.container())
+        # Side by side while the columns fit in half the width (the short view's 12); one above the other beyond.
+        columns = st.columns(2) if len(shown) <= 13 else (st.container(), st.container())
         clicked = []
         for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
             title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"

@@ -69,16 +69,21 @@ with st.status("Ranking the catalog and explaining the top items…", expanded=F
                   state="complete")
 
 st.subheader(f"Top {len(table)} for user {escape_markdown(user_id)}")
-st.dataframe(table, hide_index=True, width="stretch",
+st.dataframe(table.drop(columns=["reason"]), hide_index=True, width="stretch",
              column_config={"rank": st.column_config.NumberColumn("rank", width="small"),
                             "item_id": st.column_config.TextColumn("item", width="small"),
                             "name": st.column_config.TextColumn("name", width="medium"),
                             "s": st.column_config.NumberColumn("S", format="%.3f"),
                             "probability": st.column_config.ProgressColumn("probability", min_value=0.0,
-                                                                           max_value=1.0, format="%.2f"),
-                            "reason": st.column_config.TextColumn(
-                                "why this item (field attribution minus its average over this list)",
-                                width="large")})
+                                                                           max_value=1.0, format="%.2f")})
+st.markdown("**Why each item** — the two fields that set it apart from the others in this list (its field "
+            "attribution minus their average over the list)")
+# A static table wraps long reasons instead of cutting them off. st.table renders Markdown in its cells, so every
+# data-derived cell goes through the one escaping helper and shows as typed.
+st.table(table[["rank", "item_id", "reason"]].rename(columns={"item_id": "item", "reason": "why this item"})
+         .assign(item=lambda f: f["item"].map(escape_markdown), **{"why this item": lambda f: f["why this item"]
+                                                                   .map(escape_markdown)})
+         .set_index("rank"))
 st.download_button("Download the list (CSV)", safe_csv_bytes(table),
                    file_name=f"{safe_filename(f'recommendations_{user_id}', default='recommendations')}.csv",
                    mime="text/csv", key="recommend_csv")

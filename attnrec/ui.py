@@ -128,7 +128,7 @@ __all__ += ["USER_DATASETS", "USER_MODELS", "BUILTIN_DATASETS", "URL_KEYS", "Sel
             "remembered_choice", "cached_explanation", "cached_vector_explanation", "param_widgets",
             "attribution_methods", "device_options", "use_one_torch_thread", "object_token"]
 
-_TOKENS = _weakref.WeakKeyDictionary()   # object → its token, for as long as the object lives
+_TOKENS: _weakref.WeakKeyDictionary[object, int] = _weakref.WeakKeyDictionary()   # object → its token, for as long as the object lives
 _NEXT_TOKEN = _itertools.count(1)
 _TOKENS_LOCK = _threading.Lock()
 
@@ -296,7 +296,7 @@ def all_checkpoints() -> dict[str, dict]:
 def _referenced_datasets() -> dict[str, str]:
     """Dataset name → reference (a folder) for checkpoints whose dataset is neither built in nor saved here,
     e.g. a model trained with the CLI on a folder of your own."""
-    out = {}
+    out: dict[str, str] = {}
     for info in all_checkpoints().values():
         name, reference = info.get("dataset_name"), info.get("dataset")
         if name and reference and name not in BUILTIN_DATASETS and reference != name:
@@ -423,6 +423,8 @@ def load_model(path: str, device: str = "cpu"):
     if reference is None:
         from attnrec.checkpoint import read_config
         reference = (read_config(path).get("dataset") or {}).get("reference")
+    if reference is None:
+        raise ValueError(f"{path}: the checkpoint names no dataset to attach")
     base = _load_checkpoint(path, reference)
     return base if str(base.device) == device else base.copy_to(device)
 
@@ -497,6 +499,9 @@ def sidebar() -> Selection:
         model_name = _select(bar, "Model", models, f"attnrec_model_{dataset_name}", "model", models[0], "model",
                              format_func=_model_label, help="Shipped checkpoints (sample_data/models), models "
                                                             "saved in your workspace, and this session's.")
+        info = all_checkpoints().get(model_name)
+        if info is not None:  # the details under the box, so the name itself is never cut off
+            bar.caption(f"{info['mode']} · {info['heads']} head{'s' if info['heads'] != 1 else ''} · d = {info['d']}")
     else:
         bar.info("This dataset has no model yet: train or upload one on the Data page.")
     have = available_devices()
@@ -522,8 +527,7 @@ def _model_label(name: str) -> str:
     info = all_checkpoints().get(name)
     if info is None:
         return f"{name} (this session)"
-    return (f"{name} · {info['mode']}, {info['heads']} head{'s' if info['heads'] != 1 else ''}, d={info['d']}"
-            + (" (saved)" if info.get("saved") else ""))
+    return name + (" (saved)" if info.get("saved") else "")
 
 
 def require_model(selection: Selection):
@@ -640,7 +644,11 @@ def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int
     rows_height = 38 + 35 * max(len(shown), 1)  # header + rows: no empty grid under a short search result
     event = st.dataframe(shown, key=f"{key}_table_{digest}", on_select="rerun", selection_mode="single-row",
                          height=min(height, rows_height), width="stretch")
-    rows = (event or {}).get("selection", {}).get("rows", []) if isinstance(event, dict) else event.selection.rows
+    if isinstance(event, dict):
+        selection: dict = event.get("selection") or {}
+        rows = selection.get("rows", [])
+    else:
+        rows = event.selection.rows
     if rows and rows[0] < len(shown):
         return str(shown.index[rows[0]])
     return current
@@ -690,7 +698,8 @@ def report_card_view(table, note: str) -> None:
         st.caption(f"**{title.capitalize()}**")
         st.dataframe(style_report_card(table[columns], formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
                      width="stretch",
-                     column_config={c: st.column_config.Column(**CARD_COLUMN_CONFIG[c]) for c in columns})
+                     column_config={c: st.column_config.Column(label=CARD_COLUMN_CONFIG[c]["label"],
+                                                               help=CARD_COLUMN_CONFIG[c]["help"]) for c in columns})
     st.caption(note)
     with st.expander("Why each verdict"):
         st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))
