@@ -3,9 +3,10 @@
 - Report card at a grouping the reference can handle: exact Shapley needs ≤ 16 groups. Above that the
   explain package falls back to Shapley Value Sampling as the reference (`attnrec.explain.report.reference_for`,
   the one place that choice is made), which is itself an estimate; `reference_plan` says so in plain words.
-  Which methods run where comes from the registry (`MethodSpec.applies`), never from a method's key. Aligned models offer a coarser grouping
-  with exact ground truth: each feature family with the user and item side switched together
-  ("families"), e.g. 9 groups for the aligned restaurants instead of 18 fields or 29 dimensions.
+  Which methods run where comes from the registry (`MethodSpec.applies`), never from a method's key.
+  Aligned models offer a coarser grouping with exact ground truth: each feature family with the user and
+  item side switched together ("families"), e.g. 9 groups for the aligned restaurants instead of 18 fields or
+  29 dimensions.
 - Attention vs attributions: Kendall τ between attention weights and each method's dimension
   importances, per pair, summarised with `attnrec.explain.agreement.agreement_verdict`.
 - Sanity checks: cascading parameter randomization on a sample (attnrec.explain.sanity).
@@ -22,8 +23,12 @@ import numpy as np
 import pandas as pd
 
 from attnrec.explain import MAX_GROUPS, METHODS, Group, explain, targets_for
-from attnrec.explain.agreement import (agreement_summary, agreement_verdict, attention_dimension_importance,
-                                       dimension_importance)
+from attnrec.explain.agreement import (
+    agreement_summary,
+    agreement_verdict,
+    attention_dimension_importance,
+    dimension_importance,
+)
 from attnrec.explain.metrics import RESOLUTION, kendall_tau_rows, snap_noise
 from attnrec.explain.report import EXACT_REFERENCE, SAMPLING_PERMUTATIONS, ReportCard, reference_for, report_card
 
@@ -109,9 +114,10 @@ def reference_plan(n_groups: int, what: str = "groups", exact_elsewhere: str | N
                              "coalitions evaluated). Errors below are errors against the truth.")
     message = (f"This report card has no exact ground truth at its level: exact Shapley needs at most {MAX_GROUPS} "
                f"groups and the card scores {n_groups} {what}. (A verdict elsewhere on the page may still be exact: "
-               f"it says which groups it compares over.) The card's reference is Shapley Value Sampling ({SAMPLING_PERMUTATIONS} "
-               "random permutations) — itself an estimate, so each error below mixes the method's own error "
-               "with the sampler's noise, and no method can score better than the reference's accuracy.")
+               f"it says which groups it compares over.) The card's reference is Shapley Value Sampling "
+               f"({SAMPLING_PERMUTATIONS} random permutations) — itself an estimate, so each error below mixes the "
+               "method's own error with the sampler's noise, and no method can score better than the reference's "
+               "accuracy.")
     if exact_elsewhere:
         message += f" {exact_elsewhere}"
     return ReferencePlan(n_groups, False, key, message, params)

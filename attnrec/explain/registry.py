@@ -4,15 +4,14 @@ Callers (the explain engine, the report card, the Streamlit page, the CLI) read 
 them branch on a method's key. Where a method applies and how to read it are capability fields:
 `levels` and `max_groups` (`MethodSpec.applies(level, n_groups)`), `signed` (does the sign say which way S
 moves) and `share_of_s` (are the values amounts of S that add up towards S − S(baseline), or gradients /
-weights whose completeness gap and error are large by construction). A `Param` carries everything a page needs to build a widget
-(kind, range, step, options, help) and everything the engine needs to pass it on (`captum_arg`).
+weights whose completeness gap and error are large by construction). A `Param` carries everything a page
+needs to build a widget (kind, range, step, options, help) and everything the engine needs to pass it on (`captum_arg`).
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
-
-import importlib
 
 from attnrec.explain.shapley import MAX_GROUPS
 

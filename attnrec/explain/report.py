@@ -19,8 +19,15 @@ import pandas as pd
 from attnrec.explain.attribution import Attribution
 from attnrec.explain.engine import explain
 from attnrec.explain.erasure import top_k_erasure
-from attnrec.explain.metrics import (deletion_insertion, infidelity_rows, kendall_tau_rows, max_abs_error,
-                                     sensitivity_rows, snap_noise, top_k_overlap)
+from attnrec.explain.metrics import (
+    deletion_insertion,
+    infidelity_rows,
+    kendall_tau_rows,
+    max_abs_error,
+    sensitivity_rows,
+    snap_noise,
+    top_k_overlap,
+)
 from attnrec.explain.registry import METHODS
 from attnrec.explain.target import ExplainTarget
 
@@ -157,8 +164,8 @@ def report_card(target: ExplainTarget, methods=DEFAULT_METHODS, params: dict | N
         if name == ref_key:
             word, reason = (("faithful", "the reference: every coalition evaluated exactly")
                             if ref_key == EXACT_REFERENCE else
-                            ("approximate", f"the reference here ({len(target.groups)} groups, past exact "
-                                            f"Shapley's {METHODS[EXACT_REFERENCE].max_groups}): sampled Shapley values"))
+                            ("approximate", f"the reference here ({len(target.groups)} groups, past exact Shapley's "
+                                            f"{METHODS[EXACT_REFERENCE].max_groups}): sampled Shapley values"))
         summary.append({"method": name, "name": METHODS[name].name if name in METHODS else name,
                         "verdict": word, "reason": reason, "kendall_tau": tau, "top_k_overlap": top,
                         "relative_gap": gap, **{m: float(np.nanmedian(metrics[m])) if np.isfinite(metrics[m]).any()
