@@ -20,6 +20,7 @@ from attnrec.figures.explain import (
 )
 from attnrec.health import (
     attention_entropy,
+    attention_findings,
     attention_over_pairs,
     head_verdicts,
     held_out_split,
@@ -152,9 +153,13 @@ sides = (("user", "a_u", "A_U (user side)"),) if model.tied else (("user", "a_u"
                                                                   ("item", "a_v", "A_V (item side)"))
 if model.tied:
     st.caption("Tied model: A_V = A_U, so one picture covers both sides.")
+side_verdicts = {side: head_verdicts(attention_entropy(traces[key])) for side, key, _ in sides}
+findings = attention_findings(model, traces, side_verdicts)
+for level, sentence in findings:
+    (st.warning if level == "warning" else st.info)(sentence, icon=":material/visibility:")
 for (side, key, label), tab in zip(sides, st.tabs([label for _, _, label in sides])):
     entropy = attention_entropy(traces[key])
-    verdicts = head_verdicts(entropy)
+    verdicts = side_verdicts[side]
     flagged = verdicts[verdicts["verdict"] != "ok"]
     if len(flagged):
         lines = [f"- head {r.head} is **{r.verdict}** (mean normalised entropy {r.mean_entropy:.2f})"
@@ -277,7 +282,10 @@ if st.session_state.get("health_sanity_request") == sanity_request:
         st.warning("Barely change when the model is randomized — do not trust them here: "
                    + ", ".join(flagged["name"]))
     else:
-        st.success("Every method's explanation changes when the model is randomized.")
+        st.success("Every method's explanation changes when the model is randomized."
+                   + (" The attention weights themselves carry no information here (every head is uniform, "
+                      "see the heads above): trust the attributions, not the heatmaps." if any(
+                          "uniform" in sentence for _, sentence in findings) else ""))
     for stage, names in unchanged_at_earlier_stages(sanity).items():
         st.info(f"After randomizing only the {stage}, these explanations barely change (median ρ > 0.9): "
                 f"{', '.join(names)}. They do not depend on the {stage}"

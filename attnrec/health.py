@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["attention_entropy", "head_verdicts", "mean_attention", "attention_over_pairs",
+__all__ = ["attention_findings", "attention_entropy", "head_verdicts", "mean_attention", "attention_over_pairs",
            "sample_pairs", "most_wrong_pairs", "held_out_split", "metrics_against_baselines", "wrong_pairs",
            "side_by_side", "method_summary", "rank_agreement",
            "COLLAPSED_BELOW", "UNIFORM_ABOVE"]
@@ -73,11 +73,11 @@ def sample_pairs(interactions: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFr
 
 @torch.no_grad()
 def attention_over_pairs(model, user_ids, item_ids, batch_size: int = 4096) -> dict[str, np.ndarray]:
-    """A_U, A_V (B, H, d) and S (B,) of the model over the given pairs, computed in batches."""
+    """A_U, A_V, the exact contributions "c" (B, H, d) and S (B,) of the model over the given pairs, in batches."""
     users, items = [str(u) for u in user_ids], [str(i) for i in item_ids]
     if len(users) != len(items):
         raise ValueError(f"need as many users as items, got {len(users)} and {len(items)}")
-    parts: dict[str, list[np.ndarray]] = {"a_u": [], "a_v": [], "s": []}
+    parts: dict[str, list[np.ndarray]] = {"a_u": [], "a_v": [], "s": [], "contributions": []}
     for start in range(0, len(users), batch_size):
         x = model.encode_user(model.user_rows(users[start:start + batch_size]))
         y = model.encode_item(model.item_rows(items[start:start + batch_size]))
@@ -85,8 +85,39 @@ def attention_over_pairs(model, user_ids, item_ids, batch_size: int = 4096) -> d
         for key in parts:
             parts[key].append(getattr(trace, key).cpu().numpy())
     d, h = model.d, model.heads
-    empty = {"a_u": np.empty((0, h, d)), "a_v": np.empty((0, h, d)), "s": np.empty(0)}
+    empty = {"a_u": np.empty((0, h, d)), "a_v": np.empty((0, h, d)), "s": np.empty(0),
+             "contributions": np.empty((0, h, d))}
     return {k: np.concatenate(v) if v else empty[k] for k, v in parts.items()}
+
+
+def attention_findings(model, traces: dict[str, np.ndarray], verdicts: dict[str, pd.DataFrame]
+                       ) -> list[tuple[str, str]]:
+    """What the attention statistics mean for reading this model's heatmaps, as (level, sentence) pairs
+    (level "warning" or "info"), so Model health states its conclusion instead of leaving it to the reader.
+
+    - every head of every side uniform → the heatmaps carry no information (S is a scaled dot product);
+    - a taste block (dimensions learned from ids, `Recommender.attention_units`) that takes over 90 % of the
+      |contributions| → the named features explain little of S, whatever their attention looks like.
+    `traces` is `attention_over_pairs`' output; `verdicts` maps side → `head_verdicts` of that side."""
+    out: list[tuple[str, str]] = []
+    if verdicts and all(len(v) and (v["verdict"] == "uniform").all() for v in verdicts.values()):
+        out.append(("warning", "Every head spreads its weight evenly over the dimensions (uniform), so this model's "
+                               "attention heatmaps carry no information: S is a scaled dot product of X and Y. Read "
+                               "the contribution heatmap and the attributions instead; the sanity checks below say "
+                               "which of those depend on the model."))
+    blocks = [unit for unit in model.attention_units() if len(unit) > 1]
+    contributions = np.abs(np.asarray(traces.get("contributions", np.empty((0, 0, 0)))))
+    if blocks and contributions.size:
+        block = blocks[0]
+        per_dim = contributions.sum(axis=(0, 1))
+        share = float(per_dim[block].sum() / max(float(per_dim.sum()), 1e-300))
+        weight = float(np.asarray(traces["a_u"]).mean(axis=(0, 1))[block].sum())
+        level = "warning" if share > 0.9 else "info"
+        out.append((level, f"The {len(block)} taste dimensions learned from ids get {weight:.0%} of the user side's "
+                           f"attention and {share:.1%} of the |contributions| to S over these pairs"
+                           + (": the named features explain little of this model's scores, whatever their "
+                              "attention columns look like." if share > 0.9 else ".")))
+    return out
 
 
 def most_wrong_pairs(scored: pd.DataFrame, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:

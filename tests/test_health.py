@@ -180,3 +180,33 @@ def test_dimension_target_baselines_are_encoded_raw_baselines(restaurant_model):
     assert fields.level == "fields" and fields.pair_ids == [(user, item)]
     with pytest.raises(ValueError, match="level"):
         attribution_target(model, user, item, "pixels")
+
+
+def test_findings_say_when_the_heatmaps_carry_no_information_and_when_taste_dominates():
+    """Model health's conclusions, checked against sums done here on the traces."""
+    from pathlib import Path
+
+    from attnrec.health import attention_entropy, attention_findings, attention_over_pairs, head_verdicts
+    from attnrec.model import Recommender
+
+    models = Path(__file__).resolve().parents[1] / "sample_data" / "models"
+    latent = Recommender.load(models / "restaurants-latent", device="cpu")
+    pairs = latent.dataset.interactions.head(200)
+    traces = attention_over_pairs(latent, pairs["user_id"], pairs["item_id"])
+    # the contributions are the model's own: they add up to S per pair
+    np.testing.assert_allclose(traces["contributions"].sum(axis=(1, 2)), traces["s"], rtol=1e-4, atol=1e-6)
+    verdicts = {side: head_verdicts(attention_entropy(traces[key])) for side, key in (("user", "a_u"), ("item", "a_v"))}
+    assert all((v["verdict"] == "uniform").all() for v in verdicts.values())   # the accurate, uniform model
+    findings = attention_findings(latent, traces, verdicts)
+    assert findings[0][0] == "warning" and "heatmaps carry no information" in findings[0][1]
+
+    hybrid = Recommender.load(models / "restaurants-aligned", device="cpu")
+    traces = attention_over_pairs(hybrid, pairs["user_id"], pairs["item_id"])
+    verdicts = {side: head_verdicts(attention_entropy(traces[key])) for side, key in (("user", "a_u"), ("item", "a_v"))}
+    block = next(u for u in hybrid.attention_units() if len(u) > 1)
+    per_dim = np.abs(traces["contributions"]).sum(axis=(0, 1))
+    share = per_dim[block].sum() / per_dim.sum()
+    findings = attention_findings(hybrid, traces, verdicts)
+    taste = next(text for _, text in findings if "taste dimensions" in text)
+    assert f"{share:.1%} of the |contributions|" in taste
+    assert (share > 0.9) == ("explain little" in taste)

@@ -151,3 +151,13 @@ def test_the_held_out_table_is_kept_on_disk_and_equals_a_fresh_computation(healt
     again = next(d.value for d in at.dataframe if "HR@10" in d.value.columns)
     pd.testing.assert_frame_equal(again.reset_index(drop=True), fresh)
     assert at.button(key="health_metrics_run").label == "Recompute"
+
+
+def test_model_health_says_the_uniform_model_s_heatmaps_carry_no_information():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"dataset": "restaurants", "model": "restaurants-latent"})
+    at.run()
+    at.switch_page("app_pages/health.py").run()
+    assert not at.exception, at.exception
+    warnings = " | ".join(w.value for w in at.warning)
+    assert "heatmaps carry no information" in warnings, warnings
