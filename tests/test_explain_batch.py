@@ -9,7 +9,7 @@ import pytest
 
 from attnrec.explain import explain
 from attnrec.explain.batch import SCHEMA, cli_main, explain_pairs
-from attnrec.explain.model_targets import targets_for
+from attnrec.explain.model_targets import default_baseline, targets_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "sample_data/models/restaurants-aligned"
@@ -42,7 +42,10 @@ def test_output_matches_explain_and_schema(model, pairs, tmp_path):
     assert len(frame) == len(pairs) * len(METHODS) * n_groups
     assert not (tmp_path / "out.parquet.parts").exists()
     # Pair 12 (second chunk) against a direct call.
-    target = targets_for(model, model.user_rows(pairs.user_id[12]), model.item_rows(pairs.item_id[12]))
+    # The default baseline is the model's own, as on the pages (aligned: "mean").
+    assert set(frame.baseline) == {default_baseline(model)} == {"mean"}
+    target = targets_for(model, model.user_rows(pairs.user_id[12]), model.item_rows(pairs.item_id[12]), "fields",
+                         default_baseline(model))
     direct = explain(target, "ig", {"n_steps": 16})
     rows = frame[(frame.pair == 12) & (frame.method == "ig")]
     assert rows.user_id.iloc[0] == pairs.user_id[12] and list(rows.group) == direct.group_names
@@ -78,10 +81,10 @@ def test_a_different_job_does_not_reuse_old_parts(model, pairs, tmp_path):
         explain_pairs(model, pairs, ["ig"], out, chunk_size=5, progress=False,
                       on_chunk_done=lambda i: (_ for _ in ()).throw(Interrupted()))
     computed = []
-    explain_pairs(model, pairs, ["ig"], out, chunk_size=5, progress=False, baseline="mean",
+    explain_pairs(model, pairs, ["ig"], out, chunk_size=5, progress=False, baseline="zeros",
                   on_chunk_done=computed.append)
     assert computed == [0, 1, 2, 3, 4]
-    assert set(pd.read_parquet(out).baseline) == {"mean"}
+    assert set(pd.read_parquet(out).baseline) == {"zeros"}
 
 
 def test_bad_requests_are_refused_with_reasons(model, pairs, tmp_path):

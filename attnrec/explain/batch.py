@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from attnrec.explain.engine import explain
 from attnrec.explain.metrics import snap_noise
-from attnrec.explain.model_targets import BASELINES, LEVELS, targets_for
+from attnrec.explain.model_targets import BASELINES, LEVELS, default_baseline, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
 
 __all__ = ["explain_pairs", "read_pairs", "cli_main", "SCHEMA"]
@@ -128,10 +128,11 @@ def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[s
 
 
 def explain_pairs(model, pairs_df: pd.DataFrame, methods: Sequence[str], out_path, *, chunk_size: int = 256,
-                  level: str = "fields", baseline: str = "zeros", params: dict | None = None,
+                  level: str = "fields", baseline: str | None = None, params: dict | None = None,
                   progress: bool = True, on_chunk_done: Callable[[int], None] | None = None) -> Path:
     """Explain every (user_id, item_id) row of `pairs_df` with each method; write `out_path` (Parquet).
 
+    baseline: None → the model's `default_baseline` (the one every page starts from).
     params: {method key: {parameter: value}}. on_chunk_done(i) is called after chunk i is safely on
     disk (tests use it to simulate an interruption). Returns the output path. See the module
     docstring for the schema and how resuming works.
@@ -140,6 +141,7 @@ def explain_pairs(model, pairs_df: pd.DataFrame, methods: Sequence[str], out_pat
     methods = [method(k).key for k in methods]
     if not methods:
         raise ValueError("name at least one method")
+    baseline = baseline or default_baseline(model)
     if level not in LEVELS or baseline not in BASELINES:
         raise ValueError(f"level must be one of {LEVELS} and baseline one of {BASELINES}")
     if int(chunk_size) < 1:
@@ -225,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", default="ig", help=f"comma-separated, from: {', '.join(METHODS)}")
     parser.add_argument("--out", required=True, help="output Parquet file")
     parser.add_argument("--level", choices=LEVELS, default="fields")
-    parser.add_argument("--baseline", choices=BASELINES, default="zeros")
+    parser.add_argument("--baseline", choices=BASELINES, default=None,
+                        help="default: the model's own, as on every page (mean for aligned models, zeros for latent)")
     parser.add_argument("--chunk-size", type=int, default=256)
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps")
     parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
