@@ -141,6 +141,8 @@ def evaluate(model_or_scorer, split: Split, k: int = 10, progress: bool | None =
         mask[[row[i] for i in excluded if i in row]] = False
         mask[row[item]] = False
         hit, ndcg, auc = ranking_metrics(scores[row[item]], scores[mask], k)
-        hits.append(hit), ndcgs.append(ndcg), aucs.append(auc)
+        hits.append(hit)
+        ndcgs.append(ndcg)
+        aucs.append(auc)
     return {f"hr@{k}": float(np.mean(hits)), f"ndcg@{k}": float(np.mean(ndcgs)),
             "auc": float(np.nanmean(aucs)), "users": len(hits), "protocol": split.protocol}

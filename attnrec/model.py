@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ from torch import nn
 from attnrec.attention import NORMALIZERS, AttentionTrace, attend, attention_scores
 from attnrec.config_schema import MODEL_KEYS, MODEL_OPTIONS
 from attnrec.encoders import make_encoder
+
+if TYPE_CHECKING:  # annotations only: importing attnrec.data at run time would load its loaders too
+    from attnrec.data.types import SideEncoding
 
 __all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
 
@@ -74,6 +78,10 @@ def _small_random(*shape: int) -> torch.Tensor:
 class Recommender(nn.Module):
     """Aligned or latent attention recommender over an attached catalog."""
 
+    # Non-persistent buffers registered by `attach` (nn.Module's __getattr__ would type them Tensor | Module).
+    user_matrix: torch.Tensor
+    item_matrix: torch.Tensor
+
     def __init__(self, config: dict, featurizer, dataset=None):
         super().__init__()
         missing = [k for k in MODEL_KEYS if k not in config]
@@ -109,12 +117,13 @@ class Recommender(nn.Module):
                              f"{' and the null slot' if self.null_slot else ''}")
         self.user_encoder, self.item_encoder = (
             make_encoder(self.mode, int(config[key]), encoded, hidden, offset=bool(options["encoder_offset"]),
-                         latent_dims=self.latent_dims, prune=bool(options["prune"]), taste_scale=self.latent_dims if self.taste_block else 1.0,
+                         latent_dims=self.latent_dims, prune=bool(options["prune"]),
+                         taste_scale=self.latent_dims if self.taste_block else 1.0,
                          id_columns=int(config[key]) - named if self.mode == "aligned" and self.latent_dims else 0)
             for key in ("user_columns", "item_columns"))
         # Small random W: W = 0 would be uniform attention (a scaled dot product), identical heads.
         self.w_u = nn.Parameter(_small_random(self.heads, self.d, self.d))
-        self.w_v = None if self.tied else nn.Parameter(_small_random(self.heads, self.d, self.d))
+        self.w_v: nn.Parameter | None = None if self.tied else nn.Parameter(_small_random(self.heads, self.d, self.d))
         # Calibration σ(a·S + b): learned with BCE, refit on validation pairs at the end of training.
         # a starts at d²/H because near-uniform softmax attention weighs each X_i·Y_i by only H/d²; without it
         # the logits would start ~100× too small and training would crawl. Sparse or masked attention and a
@@ -132,8 +141,9 @@ class Recommender(nn.Module):
         if self.null_slot:
             self.dimension_names.append(NULL_SLOT_NAME)
         self._dataset = None
-        self.users = self.items = None
-        self._item_cache = None
+        self.users: SideEncoding | None = None
+        self.items: SideEncoding | None = None
+        self._item_cache: tuple[tuple[object, ...], torch.Tensor] | None = None
         if dataset is not None:
             self.attach(dataset)
         self.eval()
@@ -170,19 +180,19 @@ class Recommender(nn.Module):
 
     def attach(self, dataset) -> None:
         """Encode `dataset`'s users and items with the featurizer and make them this model's catalog."""
-        self.users = self.featurizer.encode("user", dataset.users)
-        self.items = self.featurizer.encode("item", dataset.items)
-        for side, enc, key in (("user", self.users, "user_columns"), ("item", self.items, "item_columns")):
+        users = self.users = self.featurizer.encode("user", dataset.users)
+        items = self.items = self.featurizer.encode("item", dataset.items)
+        for side, enc, key in (("user", users, "user_columns"), ("item", items, "item_columns")):
             if enc.matrix.shape[1] != int(self.config[key]):
                 raise ValueError(f"the featurizer encodes {enc.matrix.shape[1]} {side} columns but the model "
                                  f"expects {self.config[key]}")
         device = self.w_u.device
         # Non-persistent buffers: they follow .to(device) but never enter the checkpoint.
-        self.register_buffer("user_matrix", torch.tensor(self.users.matrix, dtype=torch.float32,
+        self.register_buffer("user_matrix", torch.tensor(users.matrix, dtype=torch.float32,
                                                             device=device), persistent=False)
-        self.register_buffer("item_matrix", torch.tensor(self.items.matrix, dtype=torch.float32,
+        self.register_buffer("item_matrix", torch.tensor(items.matrix, dtype=torch.float32,
                                                             device=device), persistent=False)
-        item_row = {item: i for i, item in enumerate(self.items.ids)}
+        item_row = {item: i for i, item in enumerate(items.ids)}
         seen: dict[str, list[int]] = {}
         for user, item in zip(dataset.interactions["user_id"].astype(str),
                               dataset.interactions["item_id"].astype(str)):
@@ -194,24 +204,26 @@ class Recommender(nn.Module):
 
     @property
     def item_ids(self) -> list[str]:
-        return self.items.ids
+        return self._catalog()[1].ids
 
     @property
     def user_ids(self) -> list[str]:
-        return self.users.ids
+        return self._catalog()[0].ids
 
-    def _need_catalog(self):
-        if self._dataset is None:
+    def _catalog(self) -> tuple[SideEncoding, SideEncoding]:
+        """(users, items) of the attached catalog; a clear error when there is none."""
+        if self._dataset is None or self.users is None or self.items is None:
             raise ValueError("this model has no dataset attached; pass one to load() or call attach()")
+        return self.users, self.items
 
     def user_rows(self, user_ids) -> torch.Tensor:
-        self._need_catalog()
-        rows = [self.users.row_of(u) for u in _as_id_list(user_ids)]
+        users = self._catalog()[0]
+        rows = [users.row_of(u) for u in _as_id_list(user_ids)]
         return self.user_matrix[rows]
 
     def item_rows(self, item_ids) -> torch.Tensor:
-        self._need_catalog()
-        rows = [self.items.row_of(i) for i in _as_id_list(item_ids)]
+        items = self._catalog()[1]
+        rows = [items.row_of(i) for i in _as_id_list(item_ids)]
         return self.item_matrix[rows]
 
     # ---- the math ----------------------------------------------------------------------------
@@ -261,10 +273,10 @@ class Recommender(nn.Module):
         names = self.dimension_names
         return [names[u[0]] if len(u) == 1 else f"taste (block of {len(u)})" for u in self.attention_units()]
 
-    def _effective(self, w: torch.Tensor | None) -> torch.Tensor | None:
+    def _effective(self, w: torch.Tensor) -> torch.Tensor:
         """W as attention uses it: with `taste_block`, the taste dimensions' rows replaced by their mean, so
         every taste dimension gets the same logit (hence the same weight) in every head."""
-        if w is None or not self.taste_block:
+        if not self.taste_block:
             return w
         block = self.taste_dimensions
         shared = w[:, block].mean(dim=1, keepdim=True).expand(-1, self.latent_dims, -1)
@@ -272,7 +284,7 @@ class Recommender(nn.Module):
 
     def attention_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(W_U, W_V) exactly as `attend` receives them."""
-        return self._effective(self.w_u), self._effective(self.w_v)
+        return self._effective(self.w_u), None if self.w_v is None else self._effective(self.w_v)
 
     def attention(self, x: torch.Tensor, y: torch.Tensor) -> AttentionTrace:
         w_u, w_v = self.attention_weights()
@@ -346,8 +358,9 @@ class Recommender(nn.Module):
             candidates[torch.as_tensor(self.seen_items(user_id), dtype=torch.long)] = -torch.inf
         n = int(torch.isfinite(candidates).sum()) if exclude_seen else len(candidates)
         values, rows = torch.topk(candidates, min(int(k), n))
+        item_ids = self.item_ids
         return pd.DataFrame({"rank": np.arange(1, len(rows) + 1),
-                             "item_id": [self.items.ids[r] for r in rows.tolist()],
+                             "item_id": [item_ids[r] for r in rows.tolist()],
                              "s": values.numpy().astype(float),
                              "probability": self.probability(values.to(self.w_u.device)).cpu().numpy()
                              .astype(float)})
@@ -356,7 +369,7 @@ class Recommender(nn.Module):
     def rank_of(self, user_id, item_id) -> int:
         """1-based rank of `item_id` among all catalog items for this user (ties resolved in its favour)."""
         scores = self.scores_for_user(user_id)
-        s = scores[self.items.row_of(item_id)]
+        s = scores[self._catalog()[1].row_of(item_id)]
         return int((scores > s).sum()) + 1
 
     @torch.no_grad()

@@ -18,6 +18,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -140,6 +141,15 @@ def readable_hybrid(**overrides) -> TrainConfig:
     return TrainConfig(**{**READABLE_HYBRID, **overrides})
 
 
+class _Best(TypedDict):
+    """The epoch kept so far: its monitored value (lower is better), number, validation loss and weights."""
+
+    value: float
+    epoch: int
+    val_loss: float
+    state: dict[str, torch.Tensor]
+
+
 class TrainingStopped(Exception):
     """Raised inside the loop when stop_event is set; train() catches it and keeps the best epoch."""
 
@@ -148,8 +158,8 @@ class _Pairs:
     """Interaction pairs as row indices into the model's catalog."""
 
     def __init__(self, model: Recommender, dataset: Dataset):
-        user_row = {u: r for r, u in enumerate(model.users.ids)}
-        item_row = {i: r for r, i in enumerate(model.items.ids)}
+        user_row = {u: r for r, u in enumerate(model.user_ids)}
+        item_row = {i: r for r, i in enumerate(model.item_ids)}
         inter = dataset.interactions
         users = np.array([user_row[str(u)] for u in inter["user_id"]], dtype=np.int64)
         items = np.array([item_row[str(i)] for i in inter["item_id"]], dtype=np.int64)
@@ -230,12 +240,12 @@ def _temperature_at(config: TrainConfig, epoch: int) -> float:
 def _head_overlap(trace) -> torch.Tensor:
     """Mean over pairs, sides and pairs of heads h ≠ h' of Σ_i A_h,i·A_h',i (0 = disjoint heads, 1 = the same
     single dimension)."""
-    total = 0.0
+    sides = []
     for a in (trace.a_u, trace.a_v):
         gram = a @ a.transpose(1, 2)                      # (B, H, H)
         heads = a.shape[1]
-        total = total + (gram.sum(dim=(1, 2)) - gram.diagonal(dim1=1, dim2=2).sum(-1)).mean() / (heads * (heads - 1))
-    return total / 2
+        sides.append((gram.sum(dim=(1, 2)) - gram.diagonal(dim1=1, dim2=2).sum(-1)).mean() / (heads * (heads - 1)))
+    return (sides[0] + sides[1]) / 2
 
 
 def _normalised_entropy(trace, units: list[list[int]] | None = None) -> torch.Tensor:
@@ -348,8 +358,9 @@ def _validation_auc(model: Recommender, val, pairs: _Pairs, progress: bool = Fal
     users = np.unique(pos_u)
     if len(users) > VALIDATION_AUC_USERS:  # the same fixed sample every epoch: bounded cost, comparable epochs
         users = np.sort(np.random.default_rng(0).choice(users, VALIDATION_AUC_USERS, replace=False))
+    user_ids = model.user_ids
     for user in progress_bar(users, desc="validation AUC", progress=progress, unit="user", position=1):
-        scores = model.scores_for_user(model.users.ids[user]).numpy()
+        scores = model.scores_for_user(user_ids[user]).numpy()
         lo, hi = np.searchsorted(keys, [user * n, (user + 1) * n])
         mask = np.ones(n, dtype=bool)
         mask[keys[lo:hi] - user * n] = False
@@ -423,7 +434,7 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
     sign = -1.0 if config.monitor == "val_auc" else 1.0  # early stopping minimises sign · monitored value
     initial = {"val_loss": initial_val_loss, "val_auc": _validation_auc(model, val_part, pairs)}
     initial["last"] = float("inf")
-    best = {"value": sign * initial[config.monitor], "epoch": 0, "val_loss": initial_val_loss,
+    best: _Best = {"value": sign * initial[config.monitor], "epoch": 0, "val_loss": initial_val_loss,
             "state": copy.deepcopy(model.state_dict())}
     history, stopped_by = [], "epochs"
     show = wanted(progress)
@@ -450,8 +461,8 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
             val_auc = _validation_auc(model, val_part, pairs, progress=show)
             value = -float(epoch) if config.monitor == "last" else sign * (val_auc if config.monitor == "val_auc"
                                                                              else val_loss)
-            if epoch > config.anneal_epochs and (value < best["value"] - 1e-5 or best["epoch"] < config.anneal_epochs + 1
-                                                 and config.anneal_epochs):
+            if epoch > config.anneal_epochs and (value < best["value"] - 1e-5
+                                                 or best["epoch"] < config.anneal_epochs + 1 and config.anneal_epochs):
                 best = {"value": value, "epoch": epoch, "val_loss": val_loss,
                         "state": copy.deepcopy(model.state_dict())}
             metrics = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,

@@ -284,7 +284,7 @@ class Featurizer:
     """Fitted encoding of users and items; see the module docstring for the two modes."""
 
     def __init__(self, mode: Mode, use_ids: bool, dimensions: list[dict] | None,
-                 sides: dict[str, _SideSpec]):
+                 sides: dict[Side, _SideSpec]):
         if mode not in ("aligned", "latent"):
             raise ValueError(f"mode must be 'aligned' or 'latent', got {mode!r}")
         self.mode: Mode = mode
@@ -300,9 +300,10 @@ class Featurizer:
     def plan(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
              popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
         """The encoding's structure (dimensions, fields, vocabularies) without encoding any table, so its width
-        can be checked before anything is allocated. features: "all" side fields, or "ids" only (latent, needs use_ids); popularity: aligned only,
-        add the "popular place" dimension computed from `dataset`'s positives; user_profile: aligned only,
-        "columns" (the schema's user↔item pairs) or "history" (see the module docstring)."""
+        can be checked before anything is allocated. features: "all" side fields, or "ids" only (latent, needs
+        use_ids); popularity: aligned only, add the "popular place" dimension computed from `dataset`'s
+        positives; user_profile: aligned only, "columns" (the schema's user↔item pairs) or "history" (see the
+        module docstring)."""
         if user_profile not in ("columns", "history"):
             raise ValueError(f"user_profile must be 'columns' or 'history', got {user_profile!r}")
         if user_profile == "history" and mode != "aligned":
@@ -325,9 +326,10 @@ class Featurizer:
             if popularity:
                 dimensions.append(_popularity_dimension(dataset))
             # With use_ids, the one-hot ids follow the named columns (for learned taste dimensions).
-            sides = {s: _SideSpec([{"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]}]
-                                  if use_ids else [], [])
-                     for s, table in (("user", dataset.users), ("item", dataset.items))}
+            sides: dict[Side, _SideSpec] = {
+                s: _SideSpec([{"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]}]
+                             if use_ids else [], [])
+                for s, table in zip(SIDES, (dataset.users, dataset.items))}
             featurizer = cls(mode, use_ids, dimensions, sides)
         else:
             sides = {}
@@ -383,7 +385,7 @@ class Featurizer:
     def columns(self, side: Side) -> list[str]:
         self._check_side(side)
         ids = [c for f in self._sides[side].fields for c in _field_columns(f)]
-        return list(self.dimension_names) + ids if self.mode == "aligned" else ids
+        return list(self.dimension_names or []) + ids if self.mode == "aligned" else ids
 
     def groups(self, side: Side) -> list[FieldGroup]:
         self._check_side(side)

@@ -82,7 +82,8 @@ def _read_csv(data: bytes, name: str, limits: Limits = LIMITS, delimiter: str = 
         _check_header(header, name)
         _check_width(len(header), name, limits)
         max_rows = min(limits.table_rows, limits.table_cells // max(len(header), 1))
-        rows, row_numbers = [], []
+        rows: list[list[str]] = []
+        row_numbers: list[int] = []
         for record in reader:
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank lines (often a trailing newline) carry nothing
@@ -207,7 +208,8 @@ def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = L
                             f"limit (from the file's metadata)", file=name)
         text = [f.name for f in footer.schema_arrow if _is_text(f.type)]
         reader = pq.ParquetFile(opened(), read_dictionary=text)
-        batches, decoded = [], 0
+        batches: list[pa.RecordBatch] = []
+        decoded = 0
         for batch in reader.iter_batches(batch_size=16_384):
             decoded += _decoded_bytes(batch)
             if decoded > limits.parquet_decoded_bytes:

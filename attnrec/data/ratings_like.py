@@ -104,13 +104,15 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
         add = rng.choice(room, min(short, len(room)), replace=False)
         per_user[add] += 1
         short -= len(add)
-    users, items = [], []
+    user_parts: list[np.ndarray] = []
+    item_parts: list[np.ndarray] = []
     for user in range(n_users):
         weights = np.sqrt(exposure) * np.exp(6.0 * (flags @ taste[user]))  # popular films, the user's genres
         keys = np.log(rng.random(n_items)) / weights                    # weighted sampling without replacement
         chosen = np.argpartition(-keys, per_user[user] - 1)[:per_user[user]]
-        users.append(np.full(len(chosen), user)), items.append(chosen)
-    users, items = np.concatenate(users), np.concatenate(items)
+        user_parts.append(np.full(len(chosen), user))
+        item_parts.append(chosen)
+    users, items = np.concatenate(user_parts), np.concatenate(item_parts)
 
     # ratings 1..5 from taste, era and quality
     match = (flags[items] * taste[users]).sum(1) / np.maximum(flags[items].sum(1), 1) * g

@@ -58,11 +58,11 @@ class SideEncoding:
     groups: list[FieldGroup]    # cover 0..n_columns without gaps, in order
 
     def row_of(self, entity_id: str) -> int:
+        index: dict[str, int] | None = getattr(self, "_index", None)  # built on first use, not a field
+        if index is None:
+            index = self._index = {e: i for i, e in enumerate(self.ids)}
         try:
-            return self._index[str(entity_id)]
-        except AttributeError:
-            self._index = {e: i for i, e in enumerate(self.ids)}
-            return self.row_of(entity_id)
+            return index[str(entity_id)]
         except KeyError:
             raise KeyError(f"unknown id '{entity_id}'") from None
 

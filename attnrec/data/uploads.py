@@ -22,8 +22,8 @@ from attnrec.limits import LIMITS, Limits, mb
 
 __all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
            "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
-           "suggest_id_column", "suggest_name_column", "suggest_threshold", "positive_share", "suggest_timestamp", "role_of", "FEATURE_ROLES",
-           "parse_json_upload", "TABLE_ROLES"]
+           "suggest_id_column", "suggest_name_column", "suggest_threshold", "positive_share", "suggest_timestamp",
+           "role_of", "FEATURE_ROLES", "parse_json_upload", "TABLE_ROLES"]
 
 TABLE_ROLES = ("users", "items", "interactions")
 _TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -221,6 +221,7 @@ def sniff_safetensors(data: bytes, filename: str) -> dict:
             problem = ("looks like a pickle / torch.save file; attnrec never opens those because unpickling "
                        "can run code. Save the weights with safetensors (Recommender.save does)")
         raise DataError(problem, file=filename)
+    assert isinstance(header, dict)  # no problem found means the header parsed as a JSON object
     body = len(data) - 8 - header_length
     for name, entry in header.items():
         if name == "__metadata__":
@@ -243,7 +244,8 @@ def parse_json_upload(data: bytes, filename: str, limit: int = 5 * 1024 * 1024) 
     except UnicodeDecodeError:
         raise DataError("is not UTF-8 text", file=filename) from None
     except json.JSONDecodeError as err:
-        raise DataError(f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})", file=filename) from None
+        raise DataError(f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})",
+                        file=filename) from None
     except RecursionError:
         raise DataError("nests too deeply to be a config", file=filename) from None
     if not isinstance(blob, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from attnrec.data.featurize import SIDES, Featurizer, capped_fields, check_encoded_size
-from attnrec.data.types import DataError, Dataset
+from attnrec.data.types import DataError, Dataset, Mode
 
 __all__ = ["SideWidth", "encoding_preview"]
 
@@ -37,12 +37,12 @@ class SideWidth:
         return out
 
 
-def encoding_preview(dataset: Dataset, mode: str = "latent", use_ids: bool = False, features: str = "all",
+def encoding_preview(dataset: Dataset, mode: Mode = "latent", use_ids: bool = False, features: str = "all",
                      popularity: bool = False, user_profile: str = "columns") -> dict[str, SideWidth]:
     """side → SideWidth for a model trained with these settings; DataError if no encoding can be planned
     (e.g. aligned mode with no shared values)."""
     featurizer = Featurizer.plan(dataset, mode, use_ids, features, popularity, user_profile)
-    out = {}
+    out: dict[str, SideWidth] = {}
     for side in SIDES:
         rows = len(dataset.users if side == "user" else dataset.items)
         groups = featurizer.groups(side)

@@ -134,7 +134,7 @@ def difference_heatmap(first, second, dimension_names: Sequence[str], title: str
     if a.shape != b.shape:
         raise ValueError(f"first {a.shape} and second {b.shape} must have the same shape")
     names = _check_names(dimension_names, a.shape[1])
-    labels = tuple(_label(text, 30) for text in labels)
+    labels = (_label(labels[0], 30), _label(labels[1], 30))
     diff = a - b
     bound = float(np.abs(diff).max()) or 1e-12  # symmetric range: 0 sits in the middle of the scale
     heads = [f"head {h + 1}" for h in range(a.shape[0])]
