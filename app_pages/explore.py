@@ -186,13 +186,16 @@ def pair_view() -> None:
                    + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
                    f"1/d = {1 / len(names):.3f} per dimension). Click a cell to see its story.")
         top_weight = float(max(u_a_u[:, shown].max(), u_a_v[:, shown].max()))
-        # Side by side while the columns fit in half the width (the short view's 12); one above the other beyond.
-        columns = st.columns(2) if len(shown) <= 13 else (st.container(), st.container())
+        # Side by side while every column label still fits in half the width; one above the other beyond that
+        # (side by side, 12 columns at 1280 px lost every other axis label: unreadable).
+        side_by_side = len(shown) <= 6
+        columns = st.columns(2) if side_by_side else (st.container(), st.container())
         clicked = []
         for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
             title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
             figure = ui.cached_figure(f"{label}-{scope}", figure_key, lambda w=weights, t=title, s=side: readable_heatmap(
-                attention_heatmap(w[:, shown], shown_names, title=t, side=s, zmax=top_weight)))
+                attention_heatmap(w[:, shown], shown_names, title=t, side=s, zmax=top_weight,
+                                  uniform=1 / len(names), plot_width=420 if side_by_side else 900)))
             event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
                                         selection_mode="points", width="stretch")
             clicked += ui.selected_points(event)

@@ -49,13 +49,13 @@ def _as_heads_by_dims(name: str, values) -> np.ndarray:
     return array
 
 
-def _cell_marker_size(heads: int, dims: int, height: int) -> int:
-    # Roughly one cell in pixels for a ~900 px wide plot; clicks near a cell's centre land on its marker.
-    return int(np.clip(min(900 / dims, (height - 90) / heads) * 0.9, 6, 60))
+def _cell_marker_size(heads: int, dims: int, height: int, plot_width: int = 900) -> int:
+    # Roughly one cell in pixels for a plot `plot_width` px wide; clicks near a cell's centre land on its marker.
+    return int(np.clip(min(plot_width / dims, (height - 90) / heads) * 0.8, 6, 60))
 
 
 def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title: str, heatmap: dict,
-                   value_label: str) -> go.Figure:
+                   value_label: str, plot_width: int = 900) -> go.Figure:
     count_h, count_d = values.shape
     height = int(np.clip(130 + 42 * count_h, 210, 520))
     grid_h, grid_d = np.meshgrid(np.arange(count_h), np.arange(count_d), indexing="ij")
@@ -67,7 +67,7 @@ def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title
         textfont={"size": style.tick_font_size(count_d)}, **heatmap))
     fig.add_trace(go.Scatter(
         x=[names[i] for i in grid_d.ravel()], y=[heads[h] for h in grid_h.ravel()], mode="markers",
-        marker={"symbol": "square", "size": _cell_marker_size(count_h, count_d, height), "opacity": 0,
+        marker={"symbol": "square", "size": _cell_marker_size(count_h, count_d, height, plot_width), "opacity": 0,
                 "color": "black"},
         # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
         customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
@@ -84,9 +84,11 @@ def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title
 
 
 def attention_heatmap(weights, dimension_names: Sequence[str] | None = None, title: str = "Attention weights",
-                      side: str = "user", zmax: float | None = None, uniform: float | None = None) -> go.Figure:
+                      side: str = "user", zmax: float | None = None, uniform: float | None = None,
+                      plot_width: int = 900) -> go.Figure:
     """Heads × dimensions attention weights (each row sums to 1), coloured against the uniform level.
 
+    `plot_width`: about how wide the plot will be drawn (px), so the click markers stay inside their cells.
     `uniform` is the weight of a head that spreads evenly (1/d; default 1 / the number of columns given — pass
     it when only some columns are shown). It is white on the scale, grey below, the side's colour above, and
     marked on the colour bar, so a near-uniform head reads as flat. The range runs to the largest weight
@@ -98,7 +100,8 @@ def attention_heatmap(weights, dimension_names: Sequence[str] | None = None, tit
     level = 1.0 / values.shape[1] if uniform is None else float(uniform)
     top = float(values.max()) if zmax is None else float(zmax)
     top = max(top, min(1.0, 4 * level), 1e-12)
-    return _matrix_figure(values, names, head_labels(values.shape[0]), title, value_label="weight", heatmap={
+    return _matrix_figure(values, names, head_labels(values.shape[0]), title, value_label="weight",
+                          plot_width=plot_width, heatmap={
         "colorscale": style.uniform_centred_scale(side, level / top), "zmin": 0.0, "zmax": top,
         "colorbar": {"title": {"text": "weight"}, "thickness": 12, "tickvals": [0.0, level, top],
                      "ticktext": ["0", f"uniform {level:.3g}", f"{top:.3g}"]}})
