@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -87,3 +88,44 @@ def test_kept_dataset_is_held_out_by_time(mapped, csv_tables):
     expected = {u: g.sort_values(["t", "row"]).iloc[-1]["item_id"] for u, g in raw[raw.pos].groupby("user_id")
                 if g["item_id"].nunique() >= 2}
     assert dict(zip(split.held_out["user_id"], split.held_out["item_id"])) == expected
+
+
+def test_trained_on_the_page_then_evaluated_with_both_baselines_in_model_health(mapped):
+    """The whole own-data path in the app: keep → train (Data page) → held-out quality with popularity and
+    BPR-MF (Model health), the popularity row checked against a count done here."""
+    at = mapped
+    at.text_input(key="data_dataset_name").set_value("stars").run()
+    at.button(key="data_keep").click().run()
+    at.radio(key="data_train_recipe").set_value("latent").run()
+    at.number_input(key="data_train_epochs").set_value(2)
+    at.number_input(key="data_train_d").set_value(4)
+    at.text_input(key="data_model_name_stars").set_value("stars model")
+    at.button(key="FormSubmitter:data_train_form-Train").click().run()
+    assert at.session_state["data_training_job"].join(300).status == "done"
+    at.run()
+    assert not at.exception and "stars model" in at.session_state["user_models"]
+    model = at.session_state["user_models"]["stars model"]
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.session_state["user_datasets"] = {"stars": model.dataset}
+    app.session_state["user_models"] = {"stars model": model}
+    app.query_params.update({"dataset": "stars", "model": "stars model"})
+    app.run()
+    app.switch_page("app_pages/health.py").run()
+    app.number_input(key="health_mf_epochs").set_value(3)
+    app.button(key="health_metrics_run").click().run()
+    assert not app.exception, app.exception
+    table = next(d.value for d in app.dataframe if "HR@10" in d.value.columns).set_index("model")
+    assert list(table.index) == ["this model", "popularity", "BPR-MF"]
+    # popularity HR@10, independently: rank each held-out item among the user's unseen items by training counts
+    split = leave_one_out(model.dataset, seed=0)
+    train = split.train.interactions
+    counts = train.loc[train["label"] == 1, "item_id"].value_counts()
+    items = list(model.dataset.items.index)
+    hits = []
+    for row in split.held_out.itertuples():
+        seen = set(train.loc[train["user_id"] == row.user_id, "item_id"])
+        scores = {i: counts.get(i, 0) for i in items if i not in seen or i == row.item_id}
+        better = sum(s > scores[row.item_id] for i, s in scores.items() if i != row.item_id)
+        hits.append(better < 10)
+    assert table.loc["popularity", "HR@10"] == pytest.approx(np.mean(hits), abs=0.05)
