@@ -1,6 +1,6 @@
 """Screenshots of every page at 1280×800 and 1920×1080, for docs/screenshots/ (the README's pictures).
 
-    python scripts/screenshots.py                 # writes docs/screenshots/<page>-<width>.png
+    python scripts/screenshots.py                 # docs/screenshots/<page>.png (1280) and <page>-1920.png
     python scripts/screenshots.py --out /tmp/shots --widths 1280
 
 Not part of the test suite (tests never rewrite tracked files): run it after a change to the pages, then open
@@ -67,7 +67,7 @@ def main() -> None:
                 if tab.locator(CHART).count():
                     tab.locator(CHART).first.wait_for()
                 tab.wait_for_timeout(1000)
-                shot = out / f"{path}-{width}.png"
+                shot = out / (f"{path}.png" if width == 1280 else f"{path}-{width}.png")  # the README shows 1280
                 tab.screenshot(path=str(shot))
                 print(shot)
                 if args.full:
