@@ -16,6 +16,7 @@ peak RSS) is reported for the largest size. Threads: ATTNREC_THREADS (default 1)
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import os
 import resource
@@ -107,8 +108,8 @@ def main() -> None:
                 kwargs = {} if chunk is None else {"chunk_size": chunk}
                 used_chunk = chunk or inspect.signature(attention_scores).parameters["chunk_size"].default
                 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                walls, cpus = timings(lambda: attention_scores(x, items, w_u, None if tied else w_v, **kwargs),
-                                      args.repeats)
+                walls, cpus = timings(functools.partial(attention_scores, x, items, w_u, None if tied else w_v,
+                                                        **kwargs), args.repeats)
                 grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
                 _, floor_cpus = timings(floor_fn(x, items, w_u, None if tied else w_v, used_chunk), args.repeats)
                 cpu, floor = statistics.median(cpus), statistics.median(floor_cpus)

@@ -114,8 +114,9 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=sorted(str(p) for p in (ROOT / "sample_data" / "models").iterdir()
-                                                              if (p / "config.json").exists()))
+    parser.add_argument("--models", nargs="*",
+                        default=sorted(str(p) for p in (ROOT / "sample_data" / "models").iterdir()
+                                       if (p / "config.json").exists()))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--pairs", type=int, default=400, help="held-out pairs scored for attention quality")
     parser.add_argument("--json", help="also write the rows as JSON here")

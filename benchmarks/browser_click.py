@@ -39,7 +39,8 @@ SIGNATURES = """() => {
     const title = ((el.layout || {}).title || {}).text || "";
     const side = title.includes("A_U: ") ? "u" : title.includes("A_V: ") ? "v" : null;
     if (!side || !el.querySelector(".main-svg")) continue;
-    out[side] = JSON.stringify((el.data || []).map(t => t.z || null), (k, v) => ArrayBuffer.isView(v) ? Array.from(v) : v);
+    out[side] = JSON.stringify((el.data || []).map(t => t.z || null),
+                               (k, v) => ArrayBuffer.isView(v) ? Array.from(v) : v);
   }
   return out;
 }"""
@@ -265,8 +266,9 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"root {root}  ({subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()})"
-          f"  {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    commit = subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                            text=True).stdout.strip()
+    print(f"root {root}  ({commit})  {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     if missed:
         print(f"{missed} click(s) changed no heatmap and are not counted")
     labels = ["click → both heatmaps updated", "server CPU per click", "Chromium CPU per click"]

@@ -88,9 +88,9 @@ def bench_compute(model, pairs, device):
     explained, drawn = [], []
     for user_id, item_id in pairs:
         box = {}
-        explained.append(timed(lambda: box.setdefault("ex", explain_pair(model, user_id, item_id, "ig",
-                                                                        {"n_steps": 50}))))
-        drawn.append(timed(lambda: figures(box["ex"])))
+        explained.append(timed(lambda box=box, user_id=user_id, item_id=item_id: box.setdefault(
+            "ex", explain_pair(model, user_id, item_id, "ig", {"n_steps": 50}))))
+        drawn.append(timed(lambda box=box: figures(box["ex"])))
     result = summary(f"explain a new pair: S, rank, Z, IG-50 ({device})", explained)
     summary("build its 5 figures (Plotly)", drawn)
     return result

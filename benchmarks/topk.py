@@ -62,7 +62,7 @@ def main() -> None:
     for folder in sorted(MODELS.glob("*/config.json")):
         model = Recommender.load(folder.parent, device=args.device)
         user = model.user_ids[0]
-        ms = _time(lambda: model.top_k(user, 10), args.repeats)
+        ms = _time(lambda model=model, user=user: model.top_k(user, 10), args.repeats)
         print(f"{folder.parent.name:<28} {len(model.item_ids):>8} {model.d:>4} {model.heads:>3} {ms:>13.2f}")
     rng = np.random.default_rng(0)
     for n_items, d, heads in [(10_000, 32, 2), (100_000, 32, 2), (100_000, 64, 4)]:
@@ -72,7 +72,7 @@ def main() -> None:
                              index=[f"i{i}" for i in range(n_items)])
         data = Dataset("bench", users, items, pd.DataFrame(columns=["user_id", "item_id", "label"]), {})
         model = Recommender.from_featurizer(_DenseFeaturizer(width), data, d=d, heads=heads).copy_to(args.device)
-        ms = _time(lambda: model.top_k("u0", 10), max(3, args.repeats // 4))
+        ms = _time(lambda model=model: model.top_k("u0", 10), max(3, args.repeats // 4))
         print(f"{'random (synthetic catalog)':<28} {n_items:>8} {d:>4} {heads:>3} {ms:>13.2f}")
 
 

@@ -31,7 +31,8 @@ def test_train_then_evaluate(data_dir, tmp_path, capsys):
     assert code == 0, printed
     assert "HR@10" in printed and (out / "model.safetensors").is_file()
     config = json.loads((out / "config.json").read_text())
-    assert config["dataset"]["split"]["protocol"] == "attnrec" and config["dataset"]["split"]["split"] == "leave-one-out"
+    assert config["dataset"]["split"]["protocol"] == "attnrec"
+    assert config["dataset"]["split"]["split"] == "leave-one-out"
     assert config["metrics"]["users"] > 0 and config["training"]["epochs_run"] <= 4
     code = main(["evaluate", "--checkpoint", str(out), "--device", "cpu", "--json"])
     rows = json.loads(capsys.readouterr().out)

@@ -99,7 +99,8 @@ def test_baselines(restaurants):
     assert not featurizer.baseline_row("user", "zeros").any()
     # "unknown" is exactly what an all-missing row encodes to
     blank = pd.DataFrame({c: [np.nan] for c in restaurants.users.columns}, index=pd.Index(["nobody"]))
-    np.testing.assert_array_equal(featurizer.encode("user", blank).matrix[0], featurizer.baseline_row("user", "unknown"))
+    np.testing.assert_array_equal(featurizer.encode("user", blank).matrix[0],
+                                  featurizer.baseline_row("user", "unknown"))
     with pytest.raises(ValueError, match="baseline kind"):
         featurizer.baseline_row("user", "median")
 

@@ -14,8 +14,10 @@ def _np_s(x, y, wu, wv, tau=1.0):
     total = np.zeros(len(x))
     for h in range(wu.shape[0]):
         lu, lv = p @ wu[h].T / tau, p @ wv[h].T / tau
-        au = np.exp(lu - lu.max(1, keepdims=True)); au /= au.sum(1, keepdims=True)
-        av = np.exp(lv - lv.max(1, keepdims=True)); av /= av.sum(1, keepdims=True)
+        au = np.exp(lu - lu.max(1, keepdims=True))
+        au /= au.sum(1, keepdims=True)
+        av = np.exp(lv - lv.max(1, keepdims=True))
+        av /= av.sum(1, keepdims=True)
         total += (au * y * av * x).sum(1)
     return total
 

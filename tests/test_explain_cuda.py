@@ -103,7 +103,8 @@ def test_infidelity_and_sensitivity_take_cpu_attributions_for_a_cuda_target(late
                (("cpu", cpu), ("cuda", gpu))}
     ig = explain(targets["cpu"], "ig")       # numpy arrays: what report_card hands in
     infidelity = {name: infidelity_rows(t, ig.user, ig.item, 20, seed=0) for name, t in targets.items()}
-    np.testing.assert_allclose(infidelity["cuda"], infidelity["cpu"], rtol=1e-3, atol=1e-6 * np.abs(ig.groups).max() ** 2)
+    np.testing.assert_allclose(infidelity["cuda"], infidelity["cpu"], rtol=1e-3,
+                               atol=1e-6 * np.abs(ig.groups).max() ** 2)
 
     def columns(t):
         a = explain(t, "ig")

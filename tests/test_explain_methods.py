@@ -18,7 +18,8 @@ WIDGETS = {"slider", "number", "select", "checkbox"}
 
 def test_registry_entries_are_complete_and_consistent():
     assert {"ig", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "feature_ablation",
-            "shapley_sampling", "kernel_shap", "occlusion", "noise_tunnel", "shapley_exact", "attention"} <= set(METHODS)
+            "shapley_sampling", "kernel_shap", "occlusion", "noise_tunnel", "shapley_exact",
+            "attention"} <= set(METHODS)
     for key, spec in METHODS.items():
         assert spec.key == key and spec.name and "\n" not in spec.description
         assert (spec.captum_class is not None) == (spec.runner == "captum")

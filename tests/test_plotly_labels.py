@@ -65,7 +65,10 @@ def strings(value):
         yield from strings(value.tolist())
 
 
-def assert_no_data_tags(fig: go.Figure, escaped=(plotly_text(LINK),)) -> list[str]:
+ESCAPED = (plotly_text(LINK),)
+
+
+def assert_no_data_tags(fig: go.Figure, escaped=ESCAPED) -> list[str]:
     texts = list(strings(fig.to_plotly_json()))
     live = [t for t in texts if LIVE_TAG.search(t)]
     assert not live, f"tags from data left in the figure: {live[:3]}"

@@ -1,4 +1,5 @@
-"""pair_explanation.py and exports.py: a pair's explanation (checked against numpy), its JSON, formula-safe CSV and escaped HTML."""
+"""pair_explanation.py and exports.py: a pair's explanation (checked against numpy), its JSON, formula-safe CSV
+and escaped HTML."""
 import io
 import json
 

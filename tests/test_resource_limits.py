@@ -174,7 +174,8 @@ def test_capped_categorical_keeps_the_most_frequent_values_and_sends_the_rest_to
     np.testing.assert_allclose(fitted.baseline_row("user", "mean"), [2 / 7, 3 / 7, 2 / 7], rtol=1e-6)
     # it survives the JSON round trip, and the preview says what was capped
     again = Featurizer.from_json(json.loads(json.dumps(fitted.to_json())))
-    np.testing.assert_array_equal(again.encode("user", dataset.users).matrix, fitted.encode("user", dataset.users).matrix)
+    np.testing.assert_array_equal(again.encode("user", dataset.users).matrix,
+                                  fitted.encode("user", dataset.users).matrix)
     monkeypatch.setattr("attnrec.data.featurize.LIMITS", limits.Limits(categorical_values=2))
     preview = encoding_preview(dataset, "latent")
     assert preview["user"].columns == 3
@@ -238,7 +239,8 @@ CHECKPOINT_SETUP = '''
     files = (("model.safetensors", weights), ("config.json", json.dumps(config).encode()))
     import attnrec.config_schema, attnrec.device, attnrec.model  # imported before measuring: code is not data
     from attnrec.checkpoint import expected_shapes
-    expected_shapes({**config, "hidden": 0}, featurizer, attnrec.model.Recommender)  # torch's meta device warmed up on a small model
+    # torch's meta device warmed up on a small model
+    expected_shapes({**config, "hidden": 0}, featurizer, attnrec.model.Recommender)
 '''
 
 

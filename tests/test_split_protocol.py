@@ -73,7 +73,7 @@ def test_common_protocol_ranks_label_zero_items_as_candidates():
         split = leave_one_out(_tied(), protocol=protocol)
         train = split.train.interactions
         if protocol == "common":   # exclude the user's training positives only
-            excluded_of = lambda u: set(train[(train.user_id == u) & (train.label == 1)].item_id)  # noqa: E731
+            excluded_of = lambda u, train=train: set(train[(train.user_id == u) & (train.label == 1)].item_id)  # noqa: E731
         else:                      # exclude everything the user touched in the full data
             excluded_of = lambda u: set(inter[inter.user_id == u].item_id)  # noqa: E731
         got = evaluate(table, split, k=2)

@@ -205,7 +205,8 @@ def test_dataset_from_mapping_builds_a_dataset_with_thresholded_labels():
     dataset, schema = dataset_from_mapping(state.tables, MAPPING, "mine")
     assert dataset.name == "mine" and list(dataset.users.index) == ["u1", "u2", "u3"]
     expected = {("u1", "i1"): 1, ("u1", "i2"): 0, ("u2", "i2"): 1, ("u3", "i3"): 1, ("u3", "i1"): 1}
-    got = {(u, i): int(l) for u, i, l in dataset.interactions[["user_id", "item_id", "label"]].itertuples(index=False)}
+    got = {(u, i): int(label)
+           for u, i, label in dataset.interactions[["user_id", "item_id", "label"]].itertuples(index=False)}
     assert got == expected
     assert schema == dataset.schema
 

@@ -83,7 +83,8 @@ def pack(text: str) -> str:
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"z": pack("x=0.5,0.7,0.3&y=0.3,0.6,0.1&wu=1,2,3;4,5,6;7,8,9"), "x": "1,2,3"}, "both z (the packed example) and x"),
+    ({"z": pack("x=0.5,0.7,0.3&y=0.3,0.6,0.1&wu=1,2,3;4,5,6;7,8,9"), "x": "1,2,3"},
+     "both z (the packed example) and x"),
     ({"z": "@@@"}, "not base64url"),
     ({"z": "abcd"}, "damaged"),
     ({"z": pack("x=1,2,3&y=1,2,3")[:-6]}, "cut short"),
