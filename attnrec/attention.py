@@ -19,7 +19,9 @@ shown in the dashboard, replace it (design issue "attention worth reading"):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 
@@ -44,10 +46,11 @@ class AttentionTrace:
 
     def detach(self) -> "AttentionTrace":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return AttentionTrace(**{k: v.detach() if torch.is_tensor(v) else v for k, v in values.items()})
+        detached: dict[str, Any] = {k: v.detach() if torch.is_tensor(v) else v for k, v in values.items()}  # + tied
+        return AttentionTrace(**detached)
 
-    def pair(self, b: int = 0) -> dict[str, list]:
-        """Plain lists for pair b (heads × dims), handy for tables and JSON."""
+    def pair(self, b: int = 0) -> dict[str, Any]:
+        """Plain lists for pair b (heads × dims; `s` a float), handy for tables and JSON."""
         return {f.name: getattr(self, f.name)[b].detach().cpu().tolist()
                 for f in fields(self) if torch.is_tensor(getattr(self, f.name))}
 
@@ -90,7 +93,8 @@ def _validate(x, y, w_u, w_v, temperature):
     wu = _as_heads("w_u", w_u, d)
     wv = wu if w_v is None else _as_heads("w_v", w_v, d)
     if wv.shape[0] != wu.shape[0]:
-        raise ValueError(f"w_u and w_v must have the same number of heads, got {tuple(w_u.shape)} and {tuple(w_v.shape)}")
+        raise ValueError(f"w_u and w_v must have the same number of heads, got {tuple(w_u.shape)} and "
+                         f"{tuple(w_v.shape)}")
     if torch.is_tensor(temperature):
         t = temperature
     else:
@@ -166,7 +170,9 @@ def normalize(logits: torch.Tensor, normalizer: str = "softmax", mask: torch.Ten
     return weights if mask is None else weights * m
 
 
-def attend(x, y, w_u, w_v=None, temperature=1.0, *, normalizer: str = "softmax", mask=None) -> AttentionTrace:
+def attend(x: torch.Tensor, y: torch.Tensor, w_u: torch.Tensor, w_v: torch.Tensor | None = None,
+           temperature: float | torch.Tensor = 1.0, *, normalizer: str = "softmax",
+           mask: torch.Tensor | None = None) -> AttentionTrace:
     """Run the attention model on x, y (d,) or (B, d) with w_u, w_v (d, d) or (H, d, d).
 
     `normalizer` and `mask` are the named variants of the module docstring; the defaults are the document's.
@@ -193,8 +199,10 @@ def attend(x, y, w_u, w_v=None, temperature=1.0, *, normalizer: str = "softmax",
 SAFE_LOGIT = 30.0
 
 
-def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temperature=1.0,
-                     chunk_size: int = 2048, *, normalizer: str = "softmax", mask_fn=None) -> torch.Tensor:
+def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u: torch.Tensor, w_v: torch.Tensor | None = None,
+                     temperature: float | torch.Tensor = 1.0, chunk_size: int = 2048, *, normalizer: str = "softmax",
+                     mask_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None
+                     ) -> torch.Tensor:
     """S for one user x (d,) against a catalog (N, d), chunked so memory stays bounded.
 
     Same math as `attend`, but only S is kept. With e = exp(ℓ − max ℓ) per head and side,
@@ -216,10 +224,10 @@ def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u, w_v=None, temper
     d = items.shape[-1]
     wu = w_u if w_u.dim() == 3 else w_u.unsqueeze(0)
     tied = w_v is None
-    wv = wu if tied else (w_v if w_v.dim() == 3 else w_v.unsqueeze(0))
+    wv = wu if w_v is None else (w_v if w_v.dim() == 3 else w_v.unsqueeze(0))
     heads = wu.shape[0]
     # One matmul for all heads: (chunk, d) @ (d, H·d); both sides stacked in untied mode.
-    stacked = wu if tied else torch.cat([wu, wv])
+    stacked = wu if w_v is None else torch.cat([wu, wv])
     w_all = (stacked * (x / temperature)).reshape(-1, d).T.contiguous()
     n = items.shape[0]
     out = torch.empty(n, dtype=items.dtype, device=items.device)

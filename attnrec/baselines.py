@@ -42,7 +42,7 @@ class Popularity:
         counts = dataset.positives["item_id"].astype(str).value_counts()
         self.counts = np.array([counts.get(i, 0) for i in self.item_ids], dtype=np.float64)
 
-    def scores_for_user(self, user_id) -> np.ndarray:
+    def scores_for_user(self, user_id: str) -> np.ndarray:
         return self.counts
 
 
@@ -91,7 +91,7 @@ class BPRMF:
                 optimizer.step()
 
     @torch.no_grad()
-    def scores_for_user(self, user_id) -> np.ndarray:
+    def scores_for_user(self, user_id: str) -> np.ndarray:
         row = self._user_row.get(str(user_id))
         if row is None:  # unseen user: the item biases alone (a learned popularity)
             return self.b.numpy().astype(np.float64)

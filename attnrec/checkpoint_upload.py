@@ -15,7 +15,7 @@ import zipfile
 
 from attnrec.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, checkpoint_bytes, load_bytes
 from attnrec.config_schema import ConfigError, validate_config
-from attnrec.data.types import DataError
+from attnrec.data.types import DataError, Dataset
 from attnrec.data.uploads import check_size, parse_json_upload, read_zip, sniff_safetensors
 from attnrec.limits import LIMITS
 from attnrec.model import Recommender
@@ -27,7 +27,7 @@ class UploadError(DataError):
     """An uploaded checkpoint that cannot be used with this dataset."""
 
 
-def checkpoint_zip_bytes(model) -> bytes:
+def checkpoint_zip_bytes(model: Recommender) -> bytes:
     """`model` as model.safetensors + config.json inside one zip, for a download button (built in memory)."""
     weights, config = checkpoint_bytes(model)
     buffer = io.BytesIO()
@@ -89,7 +89,7 @@ def _check_fits_dataset(config: dict, dataset, config_name: str) -> None:
                               file=config_name)
 
 
-def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, bytes], dataset):
+def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, bytes], dataset: Dataset) -> Recommender:
     """A CPU `Recommender` from uploaded (name, bytes) pairs, attached to `dataset`; UploadError if not."""
     weights_name, weights_bytes = weights
     config_name, config_bytes = config

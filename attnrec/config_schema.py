@@ -121,7 +121,7 @@ def _spec_from_default(default) -> tuple:
     return ("choice", (default,))
 
 
-def validate_config(config, *, upload: bool = False) -> dict:
+def validate_config(config: object, *, upload: bool = False) -> dict:
     """A checked copy of a checkpoint config; ConfigError on the first problem.
 
     `upload=True` (a file from a browser) also drops the stored dataset reference: an uploaded model is

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 
 import torch
 
@@ -86,7 +87,7 @@ def apply_threads() -> int:
 
 
 @contextlib.contextmanager
-def single_cpu_thread(device: torch.device | str = "cpu"):
+def single_cpu_thread(device: torch.device | str = "cpu") -> Iterator[None]:
     """Run small CPU work on `configured_threads()` intra-op threads (1 unless $ATTNREC_THREADS says
     otherwise), then restore the previous count. Library calls (training, baselines) use it, so a caller's
     own torch setting is left as it was."""

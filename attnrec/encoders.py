@@ -78,11 +78,12 @@ class LatentEncoder(nn.Module):
         # One-hot inputs have few active columns, so the default fan-in init would start X near 0.
         _normal_(self.linear.weight, std=init_std)
         nn.init.zeros_(self.linear.bias)
-        self.mlp = None
+        self.mlp: nn.Sequential | None = None
         if hidden > 0:
-            self.mlp = nn.Sequential(nn.GELU(), nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
-            nn.init.zeros_(self.mlp[-1].weight)  # start as the plain linear encoder
-            nn.init.zeros_(self.mlp[-1].bias)
+            inner, outer = nn.Linear(d, hidden), nn.Linear(hidden, d)  # created in this order (seeded runs)
+            nn.init.zeros_(outer.weight)  # start as the plain linear encoder
+            nn.init.zeros_(outer.bias)
+            self.mlp = nn.Sequential(nn.GELU(), inner, nn.GELU(), outer)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         x = self.linear(r)

@@ -20,10 +20,13 @@ order. Every result says which protocol made it (`Split.describe()`, the "protoc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from attnrec.data.types import Dataset
 from attnrec.progress import progress_bar
@@ -119,8 +122,17 @@ def _score_function(scorer, split: Split):
     return lambda user: np.asarray(scorer(user), dtype=np.float64)
 
 
-def evaluate(model_or_scorer, split: Split, k: int = 10, progress: bool | None = False,
-             desc: str = "evaluate") -> dict:
+class Scorer(Protocol):
+    """What `evaluate` needs of a model or baseline: its catalog order and one user's scores in it."""
+
+    @property
+    def item_ids(self) -> Sequence[str]: ...
+
+    def scores_for_user(self, user_id: str) -> ArrayLike: ...
+
+
+def evaluate(model_or_scorer: Scorer | Callable[[str], ArrayLike], split: Split, k: int = 10,
+             progress: bool | None = False, desc: str = "evaluate") -> dict:
     """Mean HR@k, NDCG@k, AUC over the split's held-out users under `split.protocol` (module docstring);
     the dict also names the protocol."""
     catalog = [str(i) for i in split.full.items.index]

@@ -13,11 +13,18 @@ how the model does per slice of users or items, and two models side by side. No 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
+
+if TYPE_CHECKING:
+    from attnrec.data.types import Dataset
+    from attnrec.evaluation import Split
+    from attnrec.model import Recommender
 
 __all__ = ["sample_pairs", "Importance", "learned_from_ids", "contribution_importance", "ig_importance",
            "feature_groupings", "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics",
@@ -30,7 +37,8 @@ OTHER = "(other)"
 
 # ---- the sample ---------------------------------------------------------------------------------------
 
-def sample_pairs(dataset, n_pairs: int = 200, seed: int = 0, max_positives: int = 5, catalog=None) -> pd.DataFrame:
+def sample_pairs(dataset: Dataset, n_pairs: int = 200, seed: int = 0, max_positives: int = 5,
+                 catalog: Iterable[str] | None = None) -> pd.DataFrame:
     """(user_id, item_id, label) of up to `n_pairs` pairs: users in a seeded random order, each with their
     positives (label 1; at most `max_positives`, drawn at random, so the sample spans many users) and as many
     items they never interacted with (label 0, drawn at random), until the sample is full. `catalog` (item
@@ -48,7 +56,8 @@ def sample_pairs(dataset, n_pairs: int = 200, seed: int = 0, max_positives: int 
         if len(mine) > max_positives:
             mine = sorted(rng.choice(mine, size=max_positives, replace=False))
         pool = catalog[~np.isin(catalog, list(touched[user]))]
-        negatives = rng.choice(pool, size=min(len(mine), len(pool)), replace=False) if len(pool) else []
+        negatives: np.ndarray | list[str] = (rng.choice(pool, size=min(len(mine), len(pool)), replace=False)
+                                             if len(pool) else [])
         rows += [(user, i, 1) for i in mine] + [(user, str(i), 0) for i in negatives]
         if len(rows) >= n_pairs:
             break
@@ -83,7 +92,7 @@ class Importance:
         return base.assign(feature=np.tile(np.asarray(self.names, dtype=object), n),
                            value=self.features.reshape(-1), share=self.values.reshape(-1))
 
-    def without(self, names) -> "Importance":
+    def without(self, names: Iterable[str]) -> "Importance":
         """The same sample without the features `names` (for display; rows no longer add up to the total)."""
         keep = [j for j, n in enumerate(self.names) if n not in set(names)]
         return replace(self, values=self.values[:, keep], features=self.features[:, keep],
@@ -95,7 +104,7 @@ class Importance:
         return self.features[:, j], self.values[:, j]
 
 
-def feature_groupings(model) -> dict[str, str]:
+def feature_groupings(model: Recommender) -> dict[str, str]:
     """How the exact contributions can be grouped for this model: {key: label}."""
     options = {"dimensions": f"dimensions of X and Y ({_real_dimensions(model)})"}
     families = _family_members(model)
@@ -122,7 +131,7 @@ def _family_members(model) -> list[tuple[str, list[int]]] | None:
     return named
 
 
-def learned_from_ids(model, importance: Importance) -> list[str]:
+def learned_from_ids(model: Recommender, importance: Importance) -> list[str]:
     """Features of an aligned hybrid that come from the one-hot ids (taste dimensions, the taste family, the id
     fields): what attention learned about who liked what, rather than named attributes. Empty otherwise."""
     if getattr(model.featurizer, "mode", None) != "aligned":
@@ -137,7 +146,7 @@ def learned_from_ids(model, importance: Importance) -> list[str]:
 
 
 @torch.no_grad()
-def contribution_importance(model, pairs: pd.DataFrame, grouping: str = "dimensions") -> Importance:
+def contribution_importance(model: Recommender, pairs: pd.DataFrame, grouping: str = "dimensions") -> Importance:
     """Exact contributions over `pairs`: per dimension C_i = Σ_h A_U[h,i]·A_V[h,i]·X_i·Y_i (rows add up to S),
     or summed per family (`grouping="families"`); the feature value is X_i·Y_i (summed the same way)."""
     users, items = list(pairs["user_id"].astype(str)), list(pairs["item_id"].astype(str))
@@ -166,7 +175,7 @@ def contribution_importance(model, pairs: pd.DataFrame, grouping: str = "dimensi
                       if grouping == "families" else "X_i·Y_i", "S")
 
 
-def ig_importance(model, pairs: pd.DataFrame, baseline: str | None = None, steps: int = 50) -> Importance:
+def ig_importance(model: Recommender, pairs: pd.DataFrame, baseline: str | None = None, steps: int = 50) -> Importance:
     """Integrated Gradients over the raw fields (one group per field / family, user and item side) with the
     model's default baseline; rows add up to S − S(baseline) up to IG's convergence delta. The feature
     value is how far the pair's columns of that group are from the baseline, Σ|input − baseline|."""
@@ -191,7 +200,7 @@ def ig_importance(model, pairs: pd.DataFrame, baseline: str | None = None, steps
                       f"S − S(baseline “{baseline}”)")
 
 
-def attribute_values(dataset, pairs: pd.DataFrame, side: str, column: str) -> pd.Series:
+def attribute_values(dataset: Dataset, pairs: pd.DataFrame, side: str, column: str) -> pd.Series:
     """The raw attribute `column` of each pair's user or item (index aligned with `pairs`)."""
     table = dataset.users if side == "user" else dataset.items
     ids = pairs["user_id" if side == "user" else "item_id"].astype(str)
@@ -200,7 +209,7 @@ def attribute_values(dataset, pairs: pd.DataFrame, side: str, column: str) -> pd
     return pd.Series(lookup.reindex(ids).to_numpy(), index=pairs.index, name=column)
 
 
-def multi_separator(dataset, side: str, column: str) -> str | None:
+def multi_separator(dataset: Dataset, side: str, column: str) -> str | None:
     """The separator of a multi-valued column ("Mexican; Bar") as the dataset's schema declares it, else None."""
     spec = ((dataset.schema or {}).get(f"{side}_features") or {}).get(column)
     return spec.get("separator") if isinstance(spec, dict) and spec.get("kind") == "multi" else None
@@ -218,7 +227,7 @@ def explode_values(values: pd.Series, separator: str | None) -> pd.Series:
 
 # ---- slices ---------------------------------------------------------------------------------------------
 
-def slice_columns(dataset, side: str) -> list[str]:
+def slice_columns(dataset: Dataset, side: str) -> list[str]:
     """Columns of the user or item table that make slices: numeric ones (binned), and categorical ones that
     do not name nearly every row apart (ids, names, addresses are left out), and multi-valued ones."""
     table = dataset.users if side == "user" else dataset.items
@@ -238,8 +247,8 @@ def slice_columns(dataset, side: str) -> list[str]:
 
 
 def slice_labels(values: pd.Series, bins: int = 4, max_slices: int = 12) -> pd.Series:
-    """A slice name per row: numeric columns in `bins` quantile bins ("[min, q1]", "(q1, q2]", …), categorical ones by value (the
-    `max_slices` − 1 most frequent, the rest "(other)"); missing values get "(missing)"."""
+    """A slice name per row: numeric columns in `bins` quantile bins ("[min, q1]", "(q1, q2]", …), categorical
+    ones by value (the `max_slices` − 1 most frequent, the rest "(other)"); missing values get "(missing)"."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
         present = numbers.dropna()
@@ -279,7 +288,7 @@ def _slice_order(labels: pd.Series) -> list[str]:
     return names + [n for n in (OTHER, MISSING) if n in set(labels)]
 
 
-def unit_entropy(model, user_ids, item_ids) -> np.ndarray:
+def unit_entropy(model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str]) -> np.ndarray:
     """(B, H, 2) normalised entropy of A_U and A_V over the model's attention units per pair and head — the
     `entropy` of `attnrec.quality.attention_quality` (a taste block is one unit), without its τ and erasure."""
     from attnrec.health import attention_entropy, attention_over_pairs
@@ -293,8 +302,8 @@ def unit_entropy(model, user_ids, item_ids) -> np.ndarray:
                      attention_entropy(traces["a_v"].astype(np.float64) @ member)], axis=-1)
 
 
-def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int = 4, min_users: int = 5,
-                  max_slices: int = 12) -> tuple[pd.DataFrame, dict]:
+def slice_metrics(model: Recommender, split: Split, side: str, column: str, k: int = 10, bins: int = 4,
+                  min_users: int = 5, max_slices: int = 12) -> tuple[pd.DataFrame, dict]:
     """Per slice of the split's held-out users: users, HR@k, NDCG@k (`attnrec.evaluation.evaluate` on the split
     restricted to the slice), mean normalised attention entropy of the held-out pairs (`unit_entropy`, as
     `attnrec.quality` defines it, over heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among
@@ -337,6 +346,7 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
         eligible = eligible if len(eligible) else frame
         worst = eligible.sort_values([f"HR@{k}", f"NDCG@{k}"], kind="stable").index[0]
         frame.loc[worst, "worst"] = True
+    overall: dict[str, Any]  # the three metrics (floats), then "users", "overlapping" and "members"
     if not len(held):
         overall = {f"HR@{k}": float("nan"), f"NDCG@{k}": float("nan"), "attention entropy": float("nan")}
     elif separator is None:   # the slices partition the users: weighted means are the totals
@@ -354,7 +364,7 @@ def slice_metrics(model, split, side: str, column: str, k: int = 10, bins: int =
 
 # ---- two models ------------------------------------------------------------------------------------------
 
-def held_out_ranks(model, split) -> pd.DataFrame:
+def held_out_ranks(model: Recommender, split: Split) -> pd.DataFrame:
     """Per held-out user: the held-out item's expected rank among the protocol's candidates (1 + candidates
     scored higher + half the ties — the mean position over tie orders) and the number of candidates, with
     the candidates of `attnrec.evaluation.evaluate` (same protocol, same exclusions)."""
@@ -387,7 +397,7 @@ class HeldOutComparison:
     better: dict                 # model name → users it ranks strictly better; "tie" → equal ranks
 
 
-def compare_held_out(models: dict, split, k: int = 10) -> HeldOutComparison:
+def compare_held_out(models: dict, split: Split, k: int = 10) -> HeldOutComparison:
     """Both models (`{name: model}`, two entries) on the same held-out users of `split`."""
     from attnrec.evaluation import evaluate
 
@@ -428,7 +438,7 @@ def compare_pair(models: dict, user_id: str, item_id: str, top: int = 5) -> tupl
 
 
 @torch.no_grad()
-def pair_attention_top(model, user_id: str, item_id: str, top: int = 5) -> pd.DataFrame:
+def pair_attention_top(model: Recommender, user_id: str, item_id: str, top: int = 5) -> pd.DataFrame:
     """The pair's most attended attention units: weight = mean over heads of (A_U + A_V) / 2 (a taste block
     counts as one unit, its weights summed; the null slot is listed as itself)."""
     pair = model.trace(user_id, item_id)
@@ -441,7 +451,8 @@ def pair_attention_top(model, user_id: str, item_id: str, top: int = 5) -> pd.Da
                          "uniform": 1.0 / len(units)})
 
 
-def pair_field_attributions(model, user_id: str, item_id: str, top: int = 5, steps: int = 50) -> pd.DataFrame:
+def pair_field_attributions(model: Recommender, user_id: str, item_id: str, top: int = 5,
+                            steps: int = 50) -> pd.DataFrame:
     """Integrated Gradients of one pair over the raw fields with the model's default baseline: the `top`
     fields by |attribution|, and the total with S − S(baseline) for the completeness check."""
     from attnrec.explain import explain, targets_for

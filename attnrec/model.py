@@ -7,7 +7,9 @@ Explanations see it only through `forward(r_u, r_v)` (raw columns → S) or `att
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +22,11 @@ from attnrec.config_schema import MODEL_KEYS, MODEL_OPTIONS
 from attnrec.encoders import make_encoder
 
 if TYPE_CHECKING:  # annotations only: importing attnrec.data at run time would load its loaders too
-    from attnrec.data.types import SideEncoding
+    from attnrec.data.featurize import Featurizer
+    from attnrec.data.types import Dataset, SideEncoding
+
+# One id or several (a list, an Index, an array): `_as_id_list` turns either into a list of str.
+Ids = str | int | np.integer | Iterable[str]
 
 __all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
 
@@ -61,7 +67,7 @@ def variant_label(config: dict) -> str:
     return " · ".join(parts)
 
 
-def _as_id_list(ids) -> list[str]:
+def _as_id_list(ids: Ids) -> list[str]:
     if isinstance(ids, (str, int, np.integer)):
         return [str(ids)]
     return [str(i) for i in ids]
@@ -82,7 +88,7 @@ class Recommender(nn.Module):
     user_matrix: torch.Tensor
     item_matrix: torch.Tensor
 
-    def __init__(self, config: dict, featurizer, dataset=None):
+    def __init__(self, config: dict, featurizer: Featurizer, dataset: Dataset | None = None):
         super().__init__()
         missing = [k for k in MODEL_KEYS if k not in config]
         if missing:
@@ -140,7 +146,7 @@ class Recommender(nn.Module):
             self.dimension_names = [f"latent {i + 1}" for i in range(encoded)]
         if self.null_slot:
             self.dimension_names.append(NULL_SLOT_NAME)
-        self._dataset = None
+        self._dataset: Dataset | None = None
         self.users: SideEncoding | None = None
         self.items: SideEncoding | None = None
         self._item_cache: tuple[tuple[object, ...], torch.Tensor] | None = None
@@ -149,7 +155,8 @@ class Recommender(nn.Module):
         self.eval()
 
     @classmethod
-    def from_featurizer(cls, featurizer, dataset=None, *, d: int | None = None, heads: int = 2,
+    def from_featurizer(cls, featurizer: Featurizer, dataset: Dataset | None = None, *, d: int | None = None,
+                        heads: int = 2,
                         tied: bool = False, temperature: float = 1.0, hidden: int = 0,
                         attention: str = "softmax", presence_mask: bool = False, null_slot: bool = False,
                         latent_dims: int = 0, encoder_offset: bool = False,
@@ -161,7 +168,7 @@ class Recommender(nn.Module):
         mode = featurizer.mode
         user_columns, item_columns = len(featurizer.columns("user")), len(featurizer.columns("item"))
         if mode == "aligned":
-            d = len(featurizer.dimension_names) + int(latent_dims)
+            d = len(featurizer.dimension_names or []) + int(latent_dims)
         elif d is None:
             raise ValueError("latent mode needs d")
         config = {"mode": mode, "d": int(d) + int(bool(null_slot)), "heads": int(heads), "tied": bool(tied),
@@ -175,10 +182,17 @@ class Recommender(nn.Module):
 
     # ---- the catalog -------------------------------------------------------------------------
     @property
-    def dataset(self):
+    def dataset(self) -> Dataset | None:
         return self._dataset
 
-    def attach(self, dataset) -> None:
+    @property
+    def attached_dataset(self) -> Dataset:
+        """The attached dataset, for code that needs one: a clear ValueError when there is none."""
+        if self._dataset is None:
+            raise ValueError("this model has no dataset attached; pass one to load() or call attach()")
+        return self._dataset
+
+    def attach(self, dataset: Dataset) -> None:
         """Encode `dataset`'s users and items with the featurizer and make them this model's catalog."""
         users = self.users = self.featurizer.encode("user", dataset.users)
         items = self.items = self.featurizer.encode("item", dataset.items)
@@ -210,18 +224,28 @@ class Recommender(nn.Module):
     def user_ids(self) -> list[str]:
         return self._catalog()[0].ids
 
+    @property
+    def user_encoding(self) -> SideEncoding:
+        """The attached catalog's encoded users (`users`), or a clear ValueError without a catalog."""
+        return self._catalog()[0]
+
+    @property
+    def item_encoding(self) -> SideEncoding:
+        """The attached catalog's encoded items (`items`), or a clear ValueError without a catalog."""
+        return self._catalog()[1]
+
     def _catalog(self) -> tuple[SideEncoding, SideEncoding]:
         """(users, items) of the attached catalog; a clear error when there is none."""
         if self._dataset is None or self.users is None or self.items is None:
             raise ValueError("this model has no dataset attached; pass one to load() or call attach()")
         return self.users, self.items
 
-    def user_rows(self, user_ids) -> torch.Tensor:
+    def user_rows(self, user_ids: Ids) -> torch.Tensor:
         users = self._catalog()[0]
         rows = [users.row_of(u) for u in _as_id_list(user_ids)]
         return self.user_matrix[rows]
 
-    def item_rows(self, item_ids) -> torch.Tensor:
+    def item_rows(self, item_ids: Ids) -> torch.Tensor:
         items = self._catalog()[1]
         rows = [items.row_of(i) for i in _as_id_list(item_ids)]
         return self.item_matrix[rows]
@@ -315,7 +339,7 @@ class Recommender(nn.Module):
         return self._item_cache[1]
 
     @torch.no_grad()
-    def scores_for_user(self, user_id) -> torch.Tensor:
+    def scores_for_user(self, user_id: str) -> torch.Tensor:
         """S of `user_id` against every catalog item, in `item_ids` order (a CPU float tensor)."""
         return self.scores_for_vector(self.encode_user(self.user_rows(user_id))[0])
 
@@ -330,12 +354,12 @@ class Recommender(nn.Module):
                                 normalizer=self.normalizer,
                                 mask_fn=self.attention_mask if self.presence_mask else None).cpu()
 
-    def seen_items(self, user_id) -> np.ndarray:
+    def seen_items(self, user_id: str) -> np.ndarray:
         """Catalog rows the user interacted with (any label) in the attached dataset."""
         return self._seen.get(str(user_id), np.empty(0, dtype=int))
 
     @torch.no_grad()
-    def score(self, user_ids, item_ids) -> pd.DataFrame:
+    def score(self, user_ids: Ids, item_ids: Ids) -> pd.DataFrame:
         """Pairwise scores; either side may be a single id, which is repeated."""
         users, items = _as_id_list(user_ids), _as_id_list(item_ids)
         if len(users) == 1 and len(items) > 1:
@@ -350,7 +374,7 @@ class Recommender(nn.Module):
                              "probability": self.probability(s).cpu().numpy().astype(float)})
 
     @torch.no_grad()
-    def top_k(self, user_id, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+    def top_k(self, user_id: str, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
         """The k best-scoring catalog items (optionally skipping ones the user already interacted with)."""
         scores = self.scores_for_user(user_id)
         candidates = scores.clone()
@@ -366,14 +390,14 @@ class Recommender(nn.Module):
                              .astype(float)})
 
     @torch.no_grad()
-    def rank_of(self, user_id, item_id) -> int:
+    def rank_of(self, user_id: str, item_id: str) -> int:
         """1-based rank of `item_id` among all catalog items for this user (ties resolved in its favour)."""
         scores = self.scores_for_user(user_id)
         s = scores[self._catalog()[1].row_of(item_id)]
         return int((scores > s).sum()) + 1
 
     @torch.no_grad()
-    def trace(self, user_id, item_id) -> PairTrace:
+    def trace(self, user_id: str, item_id: str) -> PairTrace:
         r_u, r_v = self.user_rows(user_id)[0], self.item_rows(item_id)[0]
         x, y = self.encode_user(r_u), self.encode_item(r_v)
         trace = self.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
@@ -383,12 +407,13 @@ class Recommender(nn.Module):
                          probability=float(self.probability(s)), rank=self.rank_of(user_id, item_id))
 
     # ---- copies and files --------------------------------------------------------------------
-    def copy_to(self, device) -> "Recommender":
+    def copy_to(self, device: str | torch.device) -> "Recommender":
         """A new model on `device`; this one (maybe cached and shared) is left untouched."""
         from attnrec.device import resolve_device
         target = resolve_device(device)
         # Share the read-only pieces (dataset, featurizer, encoded catalog) instead of copying them.
-        memo = {id(o): o for o in (self._dataset, self.featurizer, self.users, self.items) if o is not None}
+        memo: dict[int, object] = {id(o): o for o in (self._dataset, self.featurizer, self.users, self.items)
+                                   if o is not None}
         memo[id(self._item_cache)] = None
         twin = copy.deepcopy(self, memo)
         twin._item_cache = None
@@ -398,11 +423,12 @@ class Recommender(nn.Module):
     def device(self) -> torch.device:
         return self.w_u.device
 
-    def save(self, path) -> None:
+    def save(self, path: str | Path) -> None:
         from attnrec.checkpoint import save
         save(self, path)
 
     @classmethod
-    def load(cls, path, device="auto", dataset=None) -> "Recommender":
+    def load(cls, path: str | Path, device: str | torch.device = "auto",
+             dataset: Dataset | None = None) -> "Recommender":
         from attnrec.checkpoint import load
         return load(path, device=device, dataset=dataset, model_class=cls)

@@ -6,6 +6,8 @@ terminal, so logs and pipes stay clean. Bars write to stderr, so `--json` output
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -22,8 +24,8 @@ def wanted(progress: bool | None) -> bool:
     return bool(progress)
 
 
-def progress_bar(iterable=None, *, desc: str, progress: bool | None, total: int | None = None,
-                 leave: bool = False, **kwargs):
+def progress_bar(iterable: Iterable | None = None, *, desc: str, progress: bool | None, total: int | None = None,
+                 leave: bool = False, **kwargs: Any) -> tqdm:
     """tqdm over `iterable` (or a manual bar with `total`), disabled unless `wanted(progress)`."""
     return tqdm(iterable, desc=desc, total=total, disable=not wanted(progress), leave=leave, file=sys.stderr,
                 **kwargs)

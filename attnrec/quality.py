@@ -20,13 +20,18 @@ block's sum, erasing it erases all its dimensions). `entropy_dimensions` keeps t
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from attnrec.explain.metrics import kendall_tau_rows
 from attnrec.health import attention_entropy
+
+if TYPE_CHECKING:
+    from attnrec.model import Recommender
 
 __all__ = ["AttentionQuality", "attention_quality", "erase_dimensions", "head_difference", "planted_precision"]
 
@@ -70,7 +75,7 @@ def head_difference(a: np.ndarray) -> np.ndarray:
     return np.mean(pairs, axis=0)
 
 
-def erase_dimensions(model, x: torch.Tensor, y: torch.Tensor, erase: np.ndarray) -> np.ndarray:
+def erase_dimensions(model: Recommender, x: torch.Tensor, y: torch.Tensor, erase: np.ndarray) -> np.ndarray:
     """S (B,) with the dimensions erase[b] (bool (B, d)) of each pair set to 0 on both sides."""
     keep = torch.as_tensor(~erase, dtype=x.dtype, device=x.device)
     with torch.no_grad():
@@ -84,8 +89,8 @@ def _top_k_mask(values: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
-def attention_quality(model, user_ids, item_ids, k: int = 3, random_draws: int = 20,
-                      seed: int = 0) -> AttentionQuality:
+def attention_quality(model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str], k: int = 3,
+                      random_draws: int = 20, seed: int = 0) -> AttentionQuality:
     """See the module docstring. `model` is a `Recommender` (anything with encode_user/encode_item,
     user_rows/item_rows, attention and null_slot)."""
     with torch.no_grad():

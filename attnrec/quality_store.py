@@ -16,9 +16,15 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from attnrec.data.types import Dataset
+    from attnrec.model import Recommender
 
 __all__ = ["CACHE_ENV", "QUALITY_FILE", "cache_dir", "fingerprint", "settings_key", "compute", "stored", "store",
            "write_beside"]
@@ -34,7 +40,7 @@ def cache_dir() -> Path:
     return Path(chosen).expanduser() if chosen else Path.home() / ".cache" / "attnrec"
 
 
-def fingerprint(model) -> str:
+def fingerprint(model: Recommender) -> str:
     """A hash of everything the held-out table depends on: weights, configuration, and the interactions."""
     digest = hashlib.sha256()
     config = {k: v for k, v in (model.config or {}).items() if k not in ("created", "saved_at")}
@@ -43,7 +49,7 @@ def fingerprint(model) -> str:
         t = tensor.detach().cpu().contiguous()
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
         digest.update(t.numpy().tobytes())
-    interactions = model.dataset.interactions
+    interactions = model.attached_dataset.interactions
     digest.update(pd.util.hash_pandas_object(interactions[["user_id", "item_id", "label"]].astype(str),
                                              index=False).to_numpy().tobytes())
     return digest.hexdigest()[:32]
@@ -53,7 +59,8 @@ def settings_key(k: int, mf_epochs: int, seed: int = 0) -> str:
     return f"k={int(k)},mf_epochs={int(mf_epochs)},seed={int(seed)}"
 
 
-def compute(model, dataset=None, k: int = 10, mf_epochs: int = 60, seed: int = 0, progress=None):
+def compute(model: Recommender, dataset: Dataset | None = None, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+            progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, dict]:
     """(table, protocol): `attnrec.health.metrics_against_baselines` on the model's leave-one-out split."""
     from attnrec.health import held_out_split, metrics_against_baselines
     split = held_out_split(model, dataset if dataset is not None else model.dataset)
@@ -96,8 +103,8 @@ def _write(path: Path, print_: str, key: str, entry: dict) -> Path:
     return path
 
 
-def stored(model, k: int = 10, mf_epochs: int = 60, seed: int = 0, checkpoint: str | Path | None = None,
-           print_: str | None = None):
+def stored(model: Recommender, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+           checkpoint: str | Path | None = None, print_: str | None = None) -> tuple[pd.DataFrame, dict] | None:
     """(table, protocol) stored for this model and settings — beside `checkpoint`, else in the cache — or None."""
     print_ = print_ or fingerprint(model)
     key = settings_key(k, mf_epochs, seed)
@@ -109,7 +116,7 @@ def stored(model, k: int = 10, mf_epochs: int = 60, seed: int = 0, checkpoint: s
     return None
 
 
-def store(model, table: pd.DataFrame, protocol: dict, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+def store(model: Recommender, table: pd.DataFrame, protocol: dict, k: int = 10, mf_epochs: int = 60, seed: int = 0,
           print_: str | None = None) -> Path | None:
     """Keep a computed table in the cache folder; None (nothing kept) when the folder cannot be written."""
     print_ = print_ or fingerprint(model)
@@ -120,12 +127,18 @@ def store(model, table: pd.DataFrame, protocol: dict, k: int = 10, mf_epochs: in
         return None
 
 
-def write_beside(model, folder: str | Path, k: int = 10, mf_epochs: int = 60, seed: int = 0, progress=None):
+def write_beside(model: Recommender, folder: str | Path, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+                 progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, Path]:
     """Compute the table and write it as folder/quality.json (for a saved checkpoint); returns (table, path)."""
     table, protocol = compute(model, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
     path = _write(Path(folder) / QUALITY_FILE, fingerprint(model), settings_key(k, mf_epochs, seed),
                   _entry(table, protocol))
     return table, path
+
+
+def _announce(folder: str) -> Callable[[str], None]:
+    """A `progress` callback printing each step's label after the checkpoint folder's name."""
+    return lambda name: print(f"{folder}: {name}…", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for folder in folders:
         model = Recommender.load(folder, device="cpu")
-        table, path = write_beside(model, folder, progress=lambda name: print(f"{folder}: {name}…", flush=True))
+        table, path = write_beside(model, folder, progress=_announce(folder))
         print(f"{path}\n{table.to_string(index=False)}")
     return 0
 

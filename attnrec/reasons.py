@@ -16,10 +16,16 @@ into one part, because together they are one "does the item match the user" effe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from attnrec.data.featurize import Featurizer
+    from attnrec.data.types import Side
+    from attnrec.explain.attribution import Attribution
+    from attnrec.model import Recommender
 
 __all__ = ["ReasonPart", "split_group_name", "merge_sides", "reason_parts", "format_part", "format_reason",
            "reason_line", "describe_fields", "raw_columns_of_group", "recommendations_with_reasons", "MINUS",
@@ -106,7 +112,8 @@ def format_reason(parts: list[ReasonPart]) -> str:
     return "; ".join(format_part(p) for p in parts) if parts else "no field moves the score noticeably"
 
 
-def reason_line(group_names, values, user_text=None, item_text=None, top: int = 2) -> str:
+def reason_line(group_names: Iterable[str], values: Iterable[float], user_text: Mapping[str, str] | None = None,
+                item_text: Mapping[str, str] | None = None, top: int = 2) -> str:
     """The whole one-liner for one pair (see module docstring)."""
     return format_reason(reason_parts(group_names, values, user_text, item_text, top=top))
 
@@ -141,7 +148,7 @@ def describe_fields(raw_row: pd.Series, columns_by_field: Mapping[str, list[str]
     return out
 
 
-def raw_columns_of_group(featurizer, side: str) -> dict[str, list[str]]:
+def raw_columns_of_group(featurizer: Featurizer, side: Side) -> dict[str, list[str]]:
     """Field group name → the raw table columns it is computed from, for one side.
 
     Latent mode: a group *is* a raw field (or the id). Aligned mode: a family's dimensions each
@@ -163,7 +170,7 @@ def _short(name: str, group: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
-def side_texts(model, side: str, row_id: str, encoded: np.ndarray, other: np.ndarray | None = None
+def side_texts(model: Recommender, side: Side, row_id: str, encoded: np.ndarray, other: np.ndarray | None = None
                ) -> dict[str, str]:
     """Field group → what this row's side of it is, in words (see the module docstring).
 
@@ -171,7 +178,8 @@ def side_texts(model, side: str, row_id: str, encoded: np.ndarray, other: np.nda
     profile names the values that meet the item (the largest X_i·Y_i). Latent models say which side an
     attribute belongs to ("item's longitude −101"), since both sides may have a column of that name."""
     featurizer = model.featurizer
-    raw_row = (model.dataset.users if side == "user" else model.dataset.items).loc[str(row_id)]
+    dataset = model.attached_dataset
+    raw_row = (dataset.users if side == "user" else dataset.items).loc[str(row_id)]
     whose = "this user's " if side == "user" else "item's "
     out: dict[str, str] = {}
     for group in featurizer.groups(side):
@@ -215,9 +223,9 @@ def contrast(values: np.ndarray) -> np.ndarray:
 
 # ---- with a model: top-K and a reason per item ------------------------------------------------
 
-def recommendations_with_reasons(model, user_id: str, k: int = 10, method_key: str = "ig",
+def recommendations_with_reasons(model: Recommender, user_id: str, k: int = 10, method_key: str = "ig",
                                  baseline: str | None = None, params: dict | None = None, top: int = 2,
-                                 exclude_seen: bool = True):
+                                 exclude_seen: bool = True) -> tuple[pd.DataFrame, Attribution | None]:
     """`model.top_k` plus, per item, the field attributions of its S (one batched `explain` call)
     and the one-line contrastive reason built from them (module docstring). Returns (table, Attribution).
     baseline: None → the model's default (`model_targets.default_baseline`)."""
@@ -241,9 +249,10 @@ def recommendations_with_reasons(model, user_id: str, k: int = 10, method_key: s
         item_text = side_texts(model, "item", str(item), item_rows[b], user_row)
         reasons.append(format_reason(reason_parts(attribution.group_names, apart[b], user_text, item_text,
                                                   top=top, min_abs=floor)))
-    name_column = model.dataset.schema.get("item_name")
+    items = model.attached_dataset.items
+    name_column = model.attached_dataset.schema.get("item_name")
     table = ranked.copy()
-    if name_column and name_column in model.dataset.items.columns:
-        table.insert(2, "name", model.dataset.items.loc[list(ranked["item_id"]), name_column].astype(str).to_numpy())
+    if name_column and name_column in items.columns:
+        table.insert(2, "name", items.loc[list(ranked["item_id"]), name_column].astype(str).to_numpy())
     table["reason"] = reasons
     return table, attribution

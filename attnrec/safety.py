@@ -7,10 +7,17 @@ opens an exported CSV (`=HYPERLINK(...)`, `+cmd|...`), and a path on disk. One h
 from __future__ import annotations
 
 import html
+import os
 import re
 import unicodedata
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+T = TypeVar("T")
 
 __all__ = ["escape_html", "escape_markdown", "neutralise_formula", "neutralise_frame", "safe_csv_bytes",
            "safe_filename", "FORMULA_PREFIXES", "file_in_folder", "PathRefused", "markdown_code", "plotly_text"]
@@ -22,7 +29,7 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
-def escape_html(value) -> str:
+def escape_html(value: object) -> str:
     """`value` as text that HTML shows literally: <, >, &, and both quotes become entities."""
     return html.escape(str(value), quote=True)
 
@@ -31,7 +38,7 @@ _AUTOLINK = re.compile(r"(?i)(\\:)(//)|(www)(\\\.)|(@)")
 _ZERO_WIDTH = "\u200b"
 
 
-def escape_markdown(value) -> str:
+def escape_markdown(value: object) -> str:
     """`value` as text that st.markdown shows literally (no links, emphasis, HTML or LaTeX).
 
     Besides the Markdown specials, GitHub-flavoured autolinks are broken: a bare `http://…`, `www.…`
@@ -42,7 +49,7 @@ def escape_markdown(value) -> str:
                          else m.group(5) + _ZERO_WIDTH, escaped)
 
 
-def markdown_code(value) -> str:
+def markdown_code(value: object) -> str:
     """`value` as an inline code span that st.markdown shows literally (no backslashes appear in it).
 
     Inside backticks Markdown escapes do not apply, so the value is not escaped; the fence is one
@@ -55,13 +62,13 @@ def markdown_code(value) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def plotly_text(value) -> str:
+def plotly_text(value: object) -> str:
     """`value` for a Plotly label (title, tick, hover, legend): Plotly reads <b>, <a href>, <br> as markup,
     so the characters that start it are written as entities, which Plotly shows literally."""
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def neutralise_formula(value):
+def neutralise_formula(value: T) -> T | str:
     """A spreadsheet-safe cell: strings starting with a formula character get a leading apostrophe.
 
     Plain numbers written as text ("-3.5", "+1e3") are left alone: spreadsheets read them as numbers,
@@ -103,7 +110,7 @@ class PathRefused(ValueError):
     """A typed path that leaves its allowed folder, is a link, or is not a plain file there."""
 
 
-def file_in_folder(folder, name: str, suffixes: tuple[str, ...] = (".parquet",)):
+def file_in_folder(folder: str | os.PathLike, name: str, suffixes: tuple[str, ...] = (".parquet",)) -> Path:
     """The plain file `name` inside `folder` (a browser user's text), or PathRefused.
 
     Only a relative name is accepted; it is resolved and must stay inside the resolved folder; no part

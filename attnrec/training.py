@@ -16,9 +16,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -136,7 +138,7 @@ READABLE_HYBRID = {"mode": "aligned", "user_profile": "history", "popularity": T
                    "learn_scale": False, "monitor": "last", "epochs": 200, "val_fraction": 0.03}
 
 
-def readable_hybrid(**overrides) -> TrainConfig:
+def readable_hybrid(**overrides: Any) -> TrainConfig:
     """TrainConfig of the readable hybrid recipe, with `overrides` (e.g. epochs, seed, device)."""
     return TrainConfig(**{**READABLE_HYBRID, **overrides})
 
@@ -386,8 +388,9 @@ def _calibrate(model: Recommender, val, pairs, rng, negatives: int) -> dict:
     return {"calibrated": True, "a": float(fit.coef_[0, 0]), "b": float(fit.intercept_[0]), "pairs": int(len(y))}
 
 
-def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool | None = True, callback=None,
-          stop_event=None) -> Recommender:
+def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool | None = True,
+          callback: Callable[[int, dict], None] | None = None,
+          stop_event: threading.Event | None = None) -> Recommender:
     """Fit a Recommender on `dataset`'s interactions; see the module docstring for the recipe.
 
     callback(epoch, metrics) runs after every epoch (metrics: train_loss, val_loss, val_auc, best_epoch,

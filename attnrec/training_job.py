@@ -18,10 +18,14 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from attnrec.data.types import DataError
 from attnrec.limits import LIMITS, Limits
+
+if TYPE_CHECKING:
+    from attnrec.data.types import Dataset
+    from attnrec.training import TrainConfig
 
 __all__ = ["TrainingJob", "JobSnapshot", "TrainingQueue", "QUEUE", "check_training_size"]
 
@@ -31,7 +35,7 @@ QUEUED, RUNNING, DONE, STOPPED, FAILED, CANCELLED = "queued", "running", "done",
 FINISHED = (DONE, STOPPED, FAILED, CANCELLED)
 
 
-def check_training_size(dataset, epochs: int, limits: Limits = LIMITS) -> None:
+def check_training_size(dataset: Dataset, epochs: int, limits: Limits = LIMITS) -> None:
     """Refuse a run of more than `training_epoch_rows` epochs × interactions (DataError saying how to fit)."""
     interactions = getattr(dataset, "interactions", None)
     if interactions is None:
@@ -154,7 +158,8 @@ class TrainingJob:
     `attnrec.training.train`; tests pass a small stand-in with the same keywords.
     """
 
-    def __init__(self, dataset, config, *, epochs: int | None = None, train_fn: Callable | None = None,
+    def __init__(self, dataset: Dataset, config: TrainConfig, *, epochs: int | None = None,
+                 train_fn: Callable | None = None,
                  name: str = "model", alive: Callable[[], bool] | None = None, queue: TrainingQueue | None = None):
         self.dataset, self.config, self.name = dataset, config, name
         self.epochs = int(epochs if epochs is not None else getattr(config, "epochs", 0) or 0)
@@ -168,8 +173,9 @@ class TrainingJob:
         self._status = QUEUED
         self._error: str | None = None
         self._stopped_by: str | None = None
-        self._result = None
-        self._started = self._ended = None
+        self._result: object | None = None   # whatever `train_fn` returned
+        self._started: float | None = None
+        self._ended: float | None = None
         self._gone_since: float | None = None
         self._submitted = False
         self._thread: threading.Thread | None = None
@@ -270,7 +276,8 @@ class TrainingJob:
         train_fn = self._train_fn
         try:
             if train_fn is None:
-                from attnrec.training import train as train_fn
+                from attnrec.training import train
+                train_fn = train
             result = train_fn(self.dataset, self.config, progress=False, callback=self._on_epoch,
                               stop_event=self._stop)
         except Exception as err:  # the page shows the message; the thread must not die silently

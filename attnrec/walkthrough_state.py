@@ -32,8 +32,8 @@ import numpy as np
 from attnrec.limits import LIMITS
 from attnrec.worked_example import ExampleInputs
 
-__all__ = ["VERSION", "URL_KEYS", "cell_text", "parse_cell", "MAX_D", "MAX_HEADS", "MIN_TAU", "MAX_TAU", "MAX_NUMBER_CHARS", "StateError",
-           "WalkthroughState", "encode", "decode", "has_state", "number_text"]
+__all__ = ["VERSION", "URL_KEYS", "cell_text", "parse_cell", "MAX_D", "MAX_HEADS", "MIN_TAU", "MAX_TAU",
+           "MAX_NUMBER_CHARS", "StateError", "WalkthroughState", "encode", "decode", "has_state", "number_text"]
 
 VERSION = "1"
 URL_KEYS = ("wt", "d", "h", "tau", "tied", "x", "y", "wu", "wv", "z")

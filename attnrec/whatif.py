@@ -8,6 +8,7 @@ edited fields by exact Shapley values with the original user as the baseline (so
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ import torch
 from attnrec.explain.shapley import MAX_GROUPS, exact_shapley
 from attnrec.explain.target import ExplainTarget, Group
 from attnrec.reasons import signed_amount
+
+if TYPE_CHECKING:
+    from attnrec.model import Recommender
 
 __all__ = ["WhatIf", "encode_user_row", "changed_groups", "catalog_scores", "ranks_of", "what_if",
            "explain_shift", "shift_reason"]
@@ -32,7 +36,7 @@ class WhatIf:
     r_after: torch.Tensor      # (R_u,) encoded edited user
 
 
-def encode_user_row(model, edited_row: pd.Series | pd.DataFrame) -> torch.Tensor:
+def encode_user_row(model: Recommender, edited_row: pd.Series | pd.DataFrame) -> torch.Tensor:
     """The model's raw user columns (R_u,) for one edited raw row (same columns as dataset.users)."""
     table = edited_row.to_frame().T if isinstance(edited_row, pd.Series) else edited_row
     if len(table) != 1:
@@ -41,14 +45,14 @@ def encode_user_row(model, edited_row: pd.Series | pd.DataFrame) -> torch.Tensor
     return torch.as_tensor(matrix[0], dtype=model.user_matrix.dtype, device=model.user_matrix.device)
 
 
-def changed_groups(model, r_before: torch.Tensor, r_after: torch.Tensor, atol: float = 1e-6) -> list:
+def changed_groups(model: Recommender, r_before: torch.Tensor, r_after: torch.Tensor, atol: float = 1e-6) -> list:
     """The user FieldGroups whose encoded columns differ between the two rows."""
     diff = (r_after - r_before).abs().cpu().numpy()
-    return [g for g in model.users.groups if diff[g.slice].max(initial=0.0) > atol]
+    return [g for g in model.user_encoding.groups if diff[g.slice].max(initial=0.0) > atol]
 
 
 @torch.no_grad()
-def catalog_scores(model, r_u: torch.Tensor, chunk: int = 8192) -> np.ndarray:
+def catalog_scores(model: Recommender, r_u: torch.Tensor, chunk: int = 8192) -> np.ndarray:
     """S of one encoded user row against every catalog item (item_ids order) via `model.forward`."""
     items = model.item_matrix
     out = [model.forward(r_u.expand(len(items[i:i + chunk]), -1), items[i:i + chunk])
@@ -64,7 +68,7 @@ def ranks_of(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def what_if(model, user_id: str, edited_row: pd.Series, exclude_seen: bool = False) -> WhatIf:
+def what_if(model: Recommender, user_id: str, edited_row: pd.Series, exclude_seen: bool = False) -> WhatIf:
     """Score every catalog item for the original and the edited user; rank both ways.
 
     exclude_seen: leave out the items this user already interacted with and rank the rest, as `model.top_k`
@@ -85,9 +89,9 @@ def what_if(model, user_id: str, edited_row: pd.Series, exclude_seen: bool = Fal
     return WhatIf(table, edited, r_before, r_after)
 
 
-def explain_shift(model, result: WhatIf, item_ids: list[str]) -> pd.DataFrame:
+def explain_shift(model: Recommender, result: WhatIf, item_ids: list[str]) -> pd.DataFrame:
     """Per item (rows) and edited field (columns): its exact Shapley share of ΔS; rows sum to ΔS."""
-    groups = [g for g in model.users.groups if g.name in result.edited_fields]
+    groups = [g for g in model.user_encoding.groups if g.name in result.edited_fields]
     if not groups or not item_ids:
         return pd.DataFrame(index=pd.Index(list(item_ids), name="item_id"))
     groups = sorted(groups, key=lambda g: -float((result.r_after - result.r_before)[g.slice].abs().sum()))
@@ -107,7 +111,8 @@ def explain_shift(model, result: WhatIf, item_ids: list[str]) -> pd.DataFrame:
     b = len(item_ids)
     target = ExplainTarget(module=model, inputs_u=result.r_after.expand(b, -1), inputs_v=items,
                            baseline_u=result.r_before.unsqueeze(0), baseline_v=items,
-                           names_u=list(model.users.columns), names_v=list(model.items.columns),
+                           names_u=list(model.user_encoding.columns),
+                           names_v=list(model.item_encoding.columns),
                            groups=explain_groups, level="fields", baseline_kind="original user")
     phi, _, _ = exact_shapley(target)
     names = [g.name for g in explain_groups]

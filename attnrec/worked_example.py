@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from numpy.typing import ArrayLike
 
 from attnrec.attention import AttentionTrace, attend
 
@@ -73,7 +74,7 @@ class ExampleInputs:
     def heads(self) -> int:
         return self.w_u.shape[0]
 
-    def replace(self, **arrays) -> "ExampleInputs":
+    def replace(self, **arrays: ArrayLike) -> "ExampleInputs":
         values = {"x": self.x, "y": self.y, "w_u": self.w_u, "w_v": self.w_v}
         values.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
         return ExampleInputs(**values)
@@ -211,7 +212,8 @@ GLOSSARY = (
 def walk_values(inputs: ExampleInputs, tied: bool, tau: float) -> dict:
     """Every intermediate of the page as numpy: logits_u/v, a_u/v, z_u/v, c (H, d) and s (float)."""
     pair = inputs.trace(tied=tied, temperature=float(tau)).pair()
-    values = {k: np.array(pair[k]) for k in ("logits_u", "logits_v", "a_u", "a_v", "z_u", "z_v")}
+    values: dict[str, np.ndarray | float] = {k: np.array(pair[k])
+                                             for k in ("logits_u", "logits_v", "a_u", "a_v", "z_u", "z_v")}
     values["c"] = np.array(pair["contributions"])
     values["s"] = float(pair["s"])
     return values
@@ -322,7 +324,8 @@ def snapshot(inputs: ExampleInputs, tied: bool, tau: float) -> dict[str, np.ndar
     v = walk_values(inputs, tied, tau)
     return {"X": inputs.x.copy(), "Y": inputs.y.copy(), "W_U": inputs.w_u.copy(),
             "W_V": (inputs.w_u if tied else inputs.w_v).copy(), "τ": np.array(float(tau)),
-            "X ⊙ Y": inputs.x * inputs.y, "ℓ_U": v["logits_u"], "ℓ_V": v["logits_v"], "A_U": v["a_u"], "A_V": v["a_v"], "Z_U": v["z_u"], "Z_V": v["z_v"], "c": v["c"],
+            "X ⊙ Y": inputs.x * inputs.y, "ℓ_U": v["logits_u"], "ℓ_V": v["logits_v"], "A_U": v["a_u"], "A_V": v["a_v"],
+            "Z_U": v["z_u"], "Z_V": v["z_v"], "c": v["c"],
             "S": np.array(v["s"])}
 
 
@@ -337,7 +340,7 @@ def _where(name: str, index: tuple, names: list[str], heads: int) -> str:
     return f"{head.format(index[0] + 1)}{names[index[1]]}"
 
 
-def moved(old, new) -> np.ndarray:
+def moved(old: ArrayLike, new: ArrayLike) -> np.ndarray:
     """Which entries differ between two same-shaped arrays (beyond float noise: 1e-12 relative)."""
     old, new = np.asarray(old, dtype=float), np.asarray(new, dtype=float)
     return np.abs(new - old) > 1e-12 * np.maximum(1.0, np.abs(old))
@@ -345,8 +348,8 @@ def moved(old, new) -> np.ndarray:
 
 def changes(before: dict, after: dict, names: list[str]) -> tuple[pd.DataFrame, str | None]:
     """What moved between two snapshots: rows (quantity, where, before, after, Δ) for every number that
-    changed, inputs first, then X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V, Z_U, Z_V, c and S. When d or H differs the numbers cannot be paired
-    one by one: an empty table and a note saying so."""
+    changed, inputs first, then X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V, Z_U, Z_V, c and S. When d or H differs the numbers
+    cannot be paired one by one: an empty table and a note saying so."""
     columns = ["quantity", "where", "before", "after", "Δ"]
     if before["W_U"].shape != after["W_U"].shape:
         (hb, db, _), (ha, da, _) = before["W_U"].shape, after["W_U"].shape

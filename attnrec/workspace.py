@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -39,6 +40,10 @@ from attnrec.data.stored import (
     is_workspace_dataset,
     read_workspace_dataset,
 )
+
+if TYPE_CHECKING:
+    from attnrec.data.types import Dataset
+    from attnrec.model import Recommender
 
 __all__ = ["Workspace", "workspace_root", "WORKSPACE_ENV", "DATASET_FILE", "is_workspace_dataset",
            "read_workspace_dataset", "safe_name"]
@@ -98,7 +103,7 @@ class Workspace:
     def dataset_folder(self, name: str) -> Path:
         return self.datasets_dir / safe_name(name)
 
-    def save_dataset(self, dataset) -> Path:
+    def save_dataset(self, dataset: Dataset) -> Path:
         """Store `dataset` as kept (replacing one of the same name); returns its folder."""
         meta = {"format": DATASET_FORMAT, "version": DATASET_VERSION, "name": dataset.name,
                 "source": str(dataset.source), "notes": list(dataset.notes), "schema": dataset.schema,
@@ -126,7 +131,7 @@ class Workspace:
                 continue
         return names
 
-    def load_dataset(self, name: str):
+    def load_dataset(self, name: str) -> Dataset:
         return read_workspace_dataset(self.dataset_folder(name))
 
     def delete_dataset(self, name: str) -> list[str]:
@@ -138,7 +143,7 @@ class Workspace:
         return gone
 
     # ---- models ----
-    def save_model(self, model, name: str) -> Path:
+    def save_model(self, model: Recommender, name: str) -> Path:
         """Store a checkpoint of `model` under `name`. A built-in dataset is referenced by name; any other is
         saved here first (unless it already is) and referenced by its folder, so a restart finds it."""
         from attnrec.checkpoint import BUILTIN_DATASETS, CONFIG_FILE, save
@@ -155,7 +160,8 @@ class Workspace:
 
         def write(folder: Path) -> None:
             save(model, folder)
-            if reference is not None:  # the checkpoint's own reference may be an upload's file names
+            # the checkpoint's own reference may be an upload's file names (a reference implies a dataset)
+            if reference is not None and dataset is not None:
                 config_file = folder / CONFIG_FILE
                 config = json.loads(config_file.read_text(encoding="utf-8"))
                 config["dataset"] = {"name": dataset.name, "reference": reference}

@@ -6,6 +6,7 @@ turns its tables into dense matrices (aligned named dimensions, or latent one-ho
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from attnrec.data.featurize import Featurizer
 from attnrec.data.io import read_table
@@ -18,7 +19,7 @@ SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 BUILT_IN = ("restaurants", "synthetic")
 
 
-def load_own_dataset(*args, **kwargs) -> Dataset:
+def load_own_dataset(*args: Any, **kwargs: Any) -> Dataset:
     from attnrec.data.own import load_own_dataset as load
     return load(*args, **kwargs)
 

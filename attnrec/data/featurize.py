@@ -48,7 +48,7 @@ MEAN_CHUNK_ROWS = 8192  # rows encoded at once while `fit` averages a side (the 
 JSON_VERSION = 1
 
 
-def cell_tokens(value, separator: str | None = None) -> list[str]:
+def cell_tokens(value: object, separator: str | None = None) -> list[str]:
     """The values written in one cell: [] when missing, split on `separator` for multi-valued cells."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return []

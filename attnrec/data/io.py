@@ -15,12 +15,16 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from attnrec.data.types import DataError
 from attnrec.limits import LIMITS, Limits, mb
+
+if TYPE_CHECKING:  # pyarrow is imported where it is used (it costs the app's cold start otherwise)
+    import pyarrow as pa
 
 __all__ = ["read_table", "read_parquet_arrow", "first_data_row", "TABLE_SUFFIXES"]
 
@@ -173,7 +177,7 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = LIMITS):
+def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = LIMITS) -> pa.Table:
     """A Parquet file (bytes or a path) as a pyarrow Table, refused with a DataError when it is not
     Parquet or when it would take more than `limits` allow.
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Union
 
@@ -223,7 +224,7 @@ def _file(frame: pd.DataFrame) -> str | None:
     return frame.attrs.get("source_file")
 
 
-def missing_mask(column: pd.Series, missing_values=DEFAULT_MISSING) -> np.ndarray:
+def missing_mask(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSING) -> np.ndarray:
     """True where a cell is missing: NA/None, or a string among `missing_values` (after strip)."""
     markers = set(missing_values)
     return np.array([cell is None or (isinstance(cell, str) and cell.strip() in markers)
@@ -237,7 +238,7 @@ def _is_na(cell) -> bool:
         return False
 
 
-def require_columns(frame: pd.DataFrame, columns, what: str = "") -> None:
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "") -> None:
     present = set(frame.columns)
     for column in columns:
         if column not in present:
@@ -245,7 +246,7 @@ def require_columns(frame: pd.DataFrame, columns, what: str = "") -> None:
                             f"{list(frame.columns)}", file=_file(frame), column=column)
 
 
-def check_unique_ids(frame: pd.DataFrame, column: str, missing_values=DEFAULT_MISSING) -> None:
+def check_unique_ids(frame: pd.DataFrame, column: str, missing_values: Iterable[str] = DEFAULT_MISSING) -> None:
     missing = missing_mask(frame[column], missing_values)
     if missing.any():
         raise DataError("id is missing", file=_file(frame), row=row_number(frame, int(np.argmax(missing))),
@@ -260,7 +261,8 @@ def check_unique_ids(frame: pd.DataFrame, column: str, missing_values=DEFAULT_MI
 
 
 def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool = False,
-                  missing_values=DEFAULT_MISSING, limit: float | None = LIMITS.magnitude) -> pd.Series:
+                  missing_values: Iterable[str] = DEFAULT_MISSING,
+                  limit: float | None = LIMITS.magnitude) -> pd.Series:
     """The column as float64 (missing → NaN). Text, NaN, ±inf or |value| > `limit` in a cell is a DataError.
 
     The magnitude rule (attnrec.limits: `magnitude`) is the one every loader shares: beyond it float32
@@ -309,7 +311,7 @@ def check_known_ids(frame: pd.DataFrame, column: str, known: set[str], what: str
                         row=row_number(frame, pos), column=column)
 
 
-def clean_text(column: pd.Series, missing_values=DEFAULT_MISSING) -> pd.Series:
+def clean_text(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSING) -> pd.Series:
     """Strings stripped, missing markers → NaN (for display and categorical features)."""
     missing = missing_mask(column, missing_values)
     values = [np.nan if m else str(c).strip() for c, m in zip(column.tolist(), missing)]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -144,7 +145,7 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
     }
 
 
-def write_ratings_like(out: str | Path, **kwargs) -> Path:
+def write_ratings_like(out: str | Path, **kwargs: Any) -> Path:
     """Write u.user, u.item, u.data and schema.json into `out` (created); returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,7 @@ def write_ratings_like(out: str | Path, **kwargs) -> Path:
     return out
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--users", type=int, default=943)

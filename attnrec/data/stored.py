@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from attnrec.data.types import Dataset
 
 __all__ = ["DATASET_FILE", "DATASET_FORMAT", "DATASET_VERSION", "ID_COLUMN", "TABLES", "is_workspace_dataset",
            "read_workspace_dataset"]
@@ -24,7 +28,7 @@ def is_workspace_dataset(folder: str | Path) -> bool:
     return (Path(folder) / DATASET_FILE).is_file()
 
 
-def read_workspace_dataset(folder: str | Path):
+def read_workspace_dataset(folder: str | Path) -> Dataset:
     """The `Dataset` stored in `folder` (see the module docstring); DataError naming the file when damaged."""
     from attnrec.data.io import read_table
     from attnrec.data.types import DataError, Dataset

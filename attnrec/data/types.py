@@ -84,7 +84,7 @@ class Dataset:
     def positives(self) -> pd.DataFrame:
         return self.interactions[self.interactions["label"] == 1]
 
-    def item_name(self, item_id) -> str | None:
+    def item_name(self, item_id: str) -> str | None:
         """The item's display name (the schema's "item_name" column), or None when there is none."""
         column = self.schema.get("item_name")
         if not column or column not in self.items.columns or str(item_id) not in self.items.index:
@@ -92,7 +92,7 @@ class Dataset:
         value = self.items.at[str(item_id), column]
         return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
-    def item_label(self, item_id) -> str:
+    def item_label(self, item_id: str) -> str:
         """"132834 · Gorditas Dona Tota": the id, then the name when the dataset has one (plain text: escape
         it for Markdown / Plotly where it is shown)."""
         name = self.item_name(item_id)

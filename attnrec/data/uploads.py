@@ -13,12 +13,17 @@ import posixpath
 import stat
 import struct
 import zipfile
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from attnrec.data.types import DataError
+from attnrec.data.types import DataError, Dataset
 from attnrec.limits import LIMITS, Limits, mb
+
+if TYPE_CHECKING:  # pandas is imported where it is used (the app's cold start)
+    import pandas as pd
 
 __all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
            "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
@@ -255,7 +260,7 @@ def parse_json_upload(data: bytes, filename: str, limit: int = 5 * 1024 * 1024) 
 
 # ---- tables from uploads ------------------------------------------------------------------------
 
-def read_uploaded_table(filename: str, data: bytes, limits: UploadLimits = LIMITS):
+def read_uploaded_table(filename: str, data: bytes, limits: UploadLimits = LIMITS) -> pd.DataFrame:
     """One uploaded CSV / Parquet file as a DataFrame (size-checked, read by the data layer's reader)."""
     from attnrec.data.io import read_table
 
@@ -338,7 +343,7 @@ def _number(value) -> float | int:
     return int(number) if number.is_integer() else number
 
 
-def suggest_name_column(frame, id_column: str | None = None) -> str | None:
+def suggest_name_column(frame: pd.DataFrame, id_column: str | None = None) -> str | None:
     """A column that names the rows (title, name, label…), for display beside the ids; None when none looks so."""
     for word in ("name", "title", "label"):
         for column in frame.columns:
@@ -347,7 +352,7 @@ def suggest_name_column(frame, id_column: str | None = None) -> str | None:
     return None
 
 
-def suggest_roles(frame, id_column: str | None = None, max_categories: int = 40) -> dict[str, str]:
+def suggest_roles(frame: pd.DataFrame, id_column: str | None = None, max_categories: int = 40) -> dict[str, str]:
     """A first guess at each column's role: numbers → numeric, few distinct values → categorical,
     cells holding ';' lists → multi, free text (names, addresses, URLs) → ignore. The user can change it."""
     from attnrec.data.own import DEFAULT_MISSING, missing_mask
@@ -379,7 +384,7 @@ def _looks_numeric(texts) -> bool:
     return bool(number_like.all())
 
 
-def suggest_id_column(frame, hint: str = "") -> str:
+def suggest_id_column(frame: pd.DataFrame, hint: str = "") -> str:
     """The likeliest id column: its name says so ('id', plus the hint), then unique values, then leftmost.
 
     The name comes first on purpose: a user id column with a duplicate must stay the suggestion, so
@@ -394,7 +399,7 @@ def suggest_id_column(frame, hint: str = "") -> str:
     return max(frame.columns, key=score)
 
 
-def suggest_threshold(values) -> float | int:
+def suggest_threshold(values: Iterable) -> float | int:
     """Label threshold default: 1 for 0/1 labels; on a rating scale of 4 or more steps the upper quarter, the
     field's usual convention (1–5 stars → 4, half stars 0.5–5 → 4, 1–10 → 8, 0–100 → 75); on a shorter
     scale its midpoint, rounded up (0–2 → 1)."""
@@ -418,7 +423,7 @@ def suggest_threshold(values) -> float | int:
     return _number(math.ceil((low + high) / 2))
 
 
-def positive_share(values, threshold) -> tuple[float, int, int]:
+def positive_share(values: Iterable, threshold: float) -> tuple[float, int, int]:
     """(share of numeric values ≥ threshold, how many are numeric, how many are not) — what a threshold
     makes of a rating column before anything is validated (the Data page shows the share)."""
     import numpy as np
@@ -433,7 +438,7 @@ def positive_share(values, threshold) -> tuple[float, int, int]:
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "ts", "when", "created", "rated_at")
 
 
-def suggest_timestamp(frame, exclude=()) -> str | None:
+def suggest_timestamp(frame: pd.DataFrame, exclude: Collection[str] = ()) -> str | None:
     """The interactions column that looks like a time: named like one (timestamp, time, date, ts, …), else
     None (the Data page then offers "none": the hold-out is random)."""
     candidates = [c for c in frame.columns if c not in exclude]
@@ -464,7 +469,7 @@ class UploadState:
     def complete(self) -> bool:
         return all(role in self.tables for role in TABLE_ROLES)
 
-    def accept_table(self, role: str, filename: str, data: bytes, fingerprint=None) -> bool:
+    def accept_table(self, role: str, filename: str, data: bytes, fingerprint: object = None) -> bool:
         """Read one table upload into `role`; on failure record the message and keep what was there.
 
         The upload counts as handled (its fingerprint recorded) only once reading has finished, with
@@ -484,7 +489,7 @@ class UploadState:
         self.errors.pop("zip", None)  # a failed zip is superseded by tables uploaded one by one
         return True
 
-    def accept_zip(self, filename: str, data: bytes, fingerprint=None) -> bool:
+    def accept_zip(self, filename: str, data: bytes, fingerprint: object = None) -> bool:
         """Read a zip of the three tables; all three are replaced only if every one reads cleanly."""
         fingerprint = fingerprint if fingerprint is not None else (filename, len(data), hash(data))
         if self.fingerprints.get("zip") == fingerprint:
@@ -519,7 +524,7 @@ class UploadState:
         return dict(self.tables)
 
 
-def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "upload"):
+def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "upload") -> tuple[Dataset, dict]:
     """Validate the uploaded tables under a column mapping → (Dataset, schema). DataError if anything is off.
 
     `mapping` holds build_schema's keywords plus, optionally, "interaction_user" / "interaction_item":

@@ -29,8 +29,8 @@ from attnrec.figures.style import (
 )
 from attnrec.safety import plotly_text
 
-__all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions", "score_difference_waterfall",
-           "shorten"]
+__all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions",
+           "score_difference_waterfall", "shorten"]
 
 MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep their room at 1280 px
 

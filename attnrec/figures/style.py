@@ -93,7 +93,8 @@ def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     """The shared look, and the title: pages build titles from ids and names, so it is escaped here
     (`safety.plotly_text`) and shows "<b>" or "<a href>" as typed; no figure puts markup in a title."""
     fig.update_layout(
-        title={"text": "" if title is None else plotly_text(title), "font": {"size": TITLE_SIZE}, "x": 0, "xanchor": "left"},
+        title={"text": "" if title is None else plotly_text(title), "font": {"size": TITLE_SIZE}, "x": 0,
+               "xanchor": "left"},
         font={"family": FONT_FAMILY, "size": FONT_SIZE},
         height=height,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
