@@ -160,15 +160,15 @@ else:
     by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
                   for word in ("faithful", "approximate", "unfaithful")}
     st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
-    ui.report_card_view(table, f"Row 1 is the reference itself; the best other method per column is tinted. k = {card.k}. "
-                        + not_shares_of_s(card_keys))
+    ui.report_card_view(table, "Row 1 is the reference itself; the best other method per column is tinted. "
+                        f"k = {card.k}. " + not_shares_of_s(card_keys))
     st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
 
     # ---- attention vs attributions ------------------------------------------------------------------------
     st.subheader("Does attention tell the same story?")
-    st.caption("Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each method's "
-               "importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this comparison is "
-               "made at the dimension level whatever the level above.")
+    st.caption("Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each "
+               "method's importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this "
+               "comparison is made at the dimension level whatever the level above.")
     reuse = card.attributions if level == "dimensions" and grouping == "level" else None
     agreement = cached_agreement(selection.model_key, user_id, item_id, baseline,
                                  tuple(k for k in chosen if "dimensions" in method(k).levels),

@@ -103,7 +103,8 @@ if view == "attention":
     top_weight = float(max(weights_a.max(), weights_b.max()))
     # Side by side while the dimensions fit in half the width; one above the other beyond that.
     columns = st.columns(2) if len(names) <= 6 else (st.container(), st.container())
-    for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"), (columns[1], weights_b, labels[1], "b")):
+    for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"),
+                                       (columns[1], weights_b, labels[1], "b")):
         column.plotly_chart(ui.cached_figure(f"{label} {key}", figure_key, lambda w=weights, t=text: readable_heatmap(
             attention_heatmap(w, names, f"{label} · {t}", side=hue, zmax=top_weight))),
             width="stretch", key=f"compare_heat_{key}")
@@ -133,10 +134,12 @@ else:
         if ex.table.empty:
             st.info(f"No attributions for {text} with this method.")
         else:
-            st.plotly_chart(ui.cached_figure(f"attributions {key}", figure_key, lambda e=ex, t=text: side_attribution_bars(
-                e.table, t, max_bars=12, x_range=shared)), width="stretch", key=f"compare_attr_{key}")
-    st.caption(f"Signed attributions of each S to the raw attributes ({default_baseline(model)} baseline), on one shared scale; "
-               "blue: user side, orange: item side.")
+            st.plotly_chart(ui.cached_figure(f"attributions {key}", figure_key,
+                                             lambda e=ex, t=text: side_attribution_bars(e.table, t, max_bars=12,
+                                                                                        x_range=shared)),
+                            width="stretch", key=f"compare_attr_{key}")
+    st.caption(f"Signed attributions of each S to the raw attributes ({default_baseline(model)} baseline), on one "
+               "shared scale; blue: user side, orange: item side.")
 
 downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")
 # Downloads of both explanations (files are made only when a button is pressed).
@@ -146,8 +149,10 @@ stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for 
 def html_report() -> str:
     contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
     figures = {
-        "ΔA_U": difference_heatmap(a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names, "A_U(A) − A_U(B)"),
-        "ΔA_V": difference_heatmap(a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names, "A_V(A) − A_V(B)"),
+        "ΔA_U": difference_heatmap(a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names,
+                                   "A_U(A) − A_U(B)"),
+        "ΔA_V": difference_heatmap(a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names,
+                                   "A_V(A) − A_V(B)"),
         "Contributions": paired_contributions(*contributions, names, labels, differing_side, "Contributions"),
         "ΔS decomposed": score_difference_waterfall(*contributions, names, ("A", "B"), "ΔS decomposed")}
     for ex, text in ((first, labels[0]), (second, labels[1])):
@@ -162,5 +167,6 @@ downloads.download_button("JSON", lambda: json.dumps(comparison_json(first, seco
 downloads.download_button("CSV", lambda: comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
                        key="compare_csv", width="stretch", icon=":material/download:",
                        help="One row per number, a column says which pair; text cells are spreadsheet-safe")
-downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html", width="stretch",
-                       icon=":material/download:", help="A single file with the numbers and figures; works offline")
+downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html",
+                       width="stretch", icon=":material/download:",
+                       help="A single file with the numbers and figures; works offline")

@@ -175,9 +175,11 @@ if uploads.complete:
             key=f"data_pairs_{table_key('users')}_{table_key('items')}", num_rows="dynamic", hide_index=True,
             column_config={"user": st.column_config.SelectboxColumn("user column", options=list(users.columns)),
                            "item": st.column_config.SelectboxColumn("item column", options=list(items.columns)),
-                           "kind": st.column_config.SelectboxColumn("kind", options=["categorical", "multi", "numeric"])})
+                           "kind": st.column_config.SelectboxColumn("kind",
+                                                                     options=["categorical", "multi", "numeric"])})
         aligned_pairs = [{k: row[k] for k in ("user", "item", "name", "kind") if isinstance(row[k], str) and row[k]}
-                         for _, row in pairs.iterrows() if isinstance(row["user"], str) and isinstance(row["item"], str)]
+                         for _, row in pairs.iterrows()
+                         if isinstance(row["user"], str) and isinstance(row["item"], str)]
     name = st.text_input("Dataset name", value="my data", max_chars=60, key="data_dataset_name")
     mapping = dict(user_id=user_id, item_id=item_id, interaction_user=interaction_user,
                    interaction_item=interaction_item, label_column=None if label == NO_LABEL else label,

@@ -91,7 +91,8 @@ def pair_view() -> None:
             if typed is not None:
                 parsed = ui.parse_vector(typed, model.d)
                 if parsed is None:
-                    st.warning(f"The link's {key.upper()} “{escape_markdown(typed[:60])}” is not {model.d} comma-separated numbers; "
+                    st.warning(f"The link's {key.upper()} “{escape_markdown(typed[:60])}” is not {model.d} "
+                               "comma-separated numbers; "
                                f"starting from user {user_id} and item {item_id} instead.", icon="⚠️")
                 else:
                     seed[key] = parsed
@@ -193,7 +194,8 @@ def pair_view() -> None:
         clicked = []
         for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
             title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
-            figure = ui.cached_figure(f"{label}-{scope}", figure_key, lambda w=weights, t=title, s=side: readable_heatmap(
+            figure = ui.cached_figure(f"{label}-{scope}", figure_key,
+                                      lambda w=weights, t=title, s=side: readable_heatmap(
                 attention_heatmap(w[:, shown], shown_names, title=t, side=s, zmax=top_weight,
                                   uniform=1 / len(names), plot_width=420 if side_by_side else 900)))
             event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
@@ -213,8 +215,9 @@ def pair_view() -> None:
         elif len(units[shown[int(cell[1])]]) > 1:
             head, unit = int(cell[0]), units[shown[int(cell[1])]]
             share = float(contributions[head, unit].sum())
-            st.markdown(f"**Head {head + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared weight "
-                        f"{a_u[head, unit[0]]:.4f} each on the user side, {a_v[head, unit[0]]:.4f} on the item side)** — "
+            st.markdown(f"**Head {head + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared "
+                        f"weight {a_u[head, unit[0]]:.4f} each on the user side, {a_v[head, unit[0]]:.4f} on the item "
+                        "side)** — "
                         f"contributes **{share:+.4f}** to S. Show all dimensions to read each one's part.")
         else:
             i = units[shown[int(cell[1])]][0]
@@ -247,10 +250,12 @@ def pair_view() -> None:
             a = ex.attribution
             target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
             title = f"{method_spec(method_key).name}: S attributed to {target}"
-            st.plotly_chart(ui.cached_figure("attributions", attribution_key, lambda: side_attribution_bars(ex.table, title)),
+            st.plotly_chart(ui.cached_figure("attributions", attribution_key,
+                                             lambda: side_attribution_bars(ex.table, title)),
                             width="stretch", key="explore_attr")
             change = float(a.s[0] - a.s_baseline[0])
-            st.caption(f"Baseline: {BASELINE_LABELS[ex.baseline]}, S(baseline) = {a.s_baseline[0]:.4f}. Σ attributions = "
+            st.caption(f"Baseline: {BASELINE_LABELS[ex.baseline]}, S(baseline) = {a.s_baseline[0]:.4f}. "
+                       "Σ attributions = "
                        f"{ex.table['attribution'].sum():.4f} vs S − S(baseline) = {change:.4f} "
                        f"(gap {a.completeness_gap[0]:+.1e}). Blue bars: user side; orange: item side.")
             with st.expander("As a table"):
@@ -275,9 +280,11 @@ def pair_view() -> None:
     downloads.download_button("JSON", lambda: json.dumps(to_json_dict(attributed()), indent=1), f"{stem}.json",
                            mime="application/json", key="explore_json", width="stretch", icon=":material/download:",
                            help="Every number of this explanation")
-    downloads.download_button("CSV", lambda: to_csv_bytes(attributed()), f"{stem}.csv", mime="text/csv", key="explore_csv", width="stretch",
+    downloads.download_button("CSV", lambda: to_csv_bytes(attributed()), f"{stem}.csv", mime="text/csv",
+                           key="explore_csv", width="stretch",
                            icon=":material/download:", help="One row per number; text cells are spreadsheet-safe")
-    downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html", width="stretch",
+    downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html",
+                           width="stretch",
                            icon=":material/download:", help="A single file with the numbers and figures; works offline")
 
 

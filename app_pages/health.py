@@ -157,7 +157,7 @@ side_verdicts = {side: head_verdicts(attention_entropy(traces[key])) for side, k
 findings = attention_findings(model, traces, side_verdicts)
 for level, sentence in findings:
     (st.warning if level == "warning" else st.info)(sentence, icon=":material/visibility:")
-for (side, key, label), tab in zip(sides, st.tabs([label for _, _, label in sides])):
+for (side, key, _label), tab in zip(sides, st.tabs([label for _, _, label in sides])):
     entropy = attention_entropy(traces[key])
     verdicts = side_verdicts[side]
     flagged = verdicts[verdicts["verdict"] != "ok"]
@@ -246,7 +246,8 @@ else:
                             expanded=False)
     sample_table = card_table(sample_card)
     ui.report_card_view(sample_table, f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). "
-                        "Row 1 is the reference; the best other method per column is tinted. " + not_shares_of_s(card_keys))
+                        "Row 1 is the reference; the best other method per column is tinted. "
+                        + not_shares_of_s(card_keys))
     st.plotly_chart(deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
                     width="stretch", key="health_curves")
 

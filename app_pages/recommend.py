@@ -119,7 +119,8 @@ else:
     left.dataframe(shown[["item_id", "name", "rank_before", "rank_after", "rank_change", "s_before", "s_after",
                           "delta_s", "why"]].drop(columns=[] if dataset.schema.get("item_name") else ["name"]),
                    hide_index=True, width="stretch",
-                   column_config={**{c: st.column_config.NumberColumn(c, format="%.4g") for c in ("s_before", "s_after")},
+                   column_config={**{c: st.column_config.NumberColumn(c, format="%.4g")
+                                     for c in ("s_before", "s_after")},
                                   "delta_s": st.column_config.NumberColumn("ΔS", format="%+.3g")})
     right.plotly_chart(score_shift_bars(shown.assign(label=[dataset.item_label(i) for i in shown["item_id"]])
                                         .sort_values("delta_s", key=abs, ascending=False).head(15),

@@ -11,15 +11,28 @@ import math
 import os as _os
 import threading as _threading
 import weakref as _weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass as _dataclass
 from pathlib import Path as _Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from attnrec.safety import escape_markdown
+
+if TYPE_CHECKING:  # annotations only: nothing here joins the module's namespace (pages read `ui.*`)
+    from typing import Any
+
+    import plotly.graph_objects as go
+    from numpy.typing import ArrayLike
+    from streamlit.delta_generator import DeltaGenerator
+
+    from attnrec.data.types import Dataset
+    from attnrec.model import Recommender
+    from attnrec.pair_explanation import PairExplanation
+    from attnrec.workspace import Workspace
 
 # Typed numbers beyond this are refused: products of two such values and the attention logits stay far
 # inside float32 (finite for |x|, |y| up to 1e4 is what attend promises; 1e6 leaves headroom).
@@ -33,7 +46,7 @@ class EntryError(ValueError):
     """A table cell that is not a finite number; the message names the table, row and column."""
 
 
-def parse_number(value, where: str) -> float:
+def parse_number(value: object, where: str) -> float:
     """One cell to a float, or EntryError saying what is wrong with it and where."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         # The editor hands back NaN/None for a cell the user cleared.
@@ -67,13 +80,13 @@ def _number_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def numbers_to_frame(values, row_names: Sequence[str], column_names: Sequence[str]) -> pd.DataFrame:
+def numbers_to_frame(values: ArrayLike, row_names: Sequence[str], column_names: Sequence[str]) -> pd.DataFrame:
     array = np.asarray(values, dtype=np.float64).reshape(len(row_names), len(column_names))
     return pd.DataFrame([[_number_text(v) for v in row] for row in array],
                         index=list(row_names), columns=list(column_names), dtype="str")
 
 
-def number_editor(label: str, values, row_names: Sequence[str], column_names: Sequence[str],
+def number_editor(label: str, values: ArrayLike, row_names: Sequence[str], column_names: Sequence[str],
                   key: str) -> tuple[np.ndarray, str | None]:
     """An editable table of numbers.
 
@@ -92,7 +105,7 @@ def number_editor(label: str, values, row_names: Sequence[str], column_names: Se
         return np.asarray(values, dtype=np.float64).reshape(base.shape), str(error)
 
 
-def selected_points(event) -> list[list]:
+def selected_points(event: Any) -> list[list]:  # a Streamlit selection event (a dict or an object)
     """customdata of the points clicked in a `st.plotly_chart(..., on_select="rerun")` event."""
     if not event:
         return []
@@ -128,12 +141,13 @@ __all__ += ["USER_DATASETS", "USER_MODELS", "BUILTIN_DATASETS", "URL_KEYS", "Sel
             "remembered_choice", "cached_explanation", "cached_vector_explanation", "param_widgets",
             "attribution_methods", "device_options", "use_one_torch_thread", "object_token"]
 
-_TOKENS: _weakref.WeakKeyDictionary[object, int] = _weakref.WeakKeyDictionary()   # object → its token, for as long as the object lives
+# object → its token, for as long as the object lives
+_TOKENS: _weakref.WeakKeyDictionary[object, int] = _weakref.WeakKeyDictionary()
 _NEXT_TOKEN = _itertools.count(1)
 _TOKENS_LOCK = _threading.Lock()
 
 
-def object_token(obj) -> int:
+def object_token(obj: object) -> int:
     """A number naming `obj` in cache keys: the same for the object's whole life, and never given to another
     object in this process. Unlike id(), which CPython hands to the next object allocated at the same
     address: a model freed and another built in its place would then share cached results."""
@@ -153,7 +167,7 @@ class Selection:
     dataset_name: str
     dataset: object                 # attnrec.data.Dataset
     model_name: str | None
-    model: object | None            # attnrec.model.Recommender on `device`; shared and cached: never mutate
+    model: Recommender | None       # on `device`; shared and cached: never mutate
     device: str                     # the choice: "auto" | "cpu" | "cuda" | "mps"
     resolved_device: str            # what it means here, e.g. "cpu"
 
@@ -183,7 +197,7 @@ def url_request(key: str) -> str | None:
     return raw
 
 
-def write_url(**values) -> None:
+def write_url(**values: object) -> None:
     """Put the current view into the URL (None removes a key) so a copied link reopens it."""
     written = st.session_state.setdefault(_URL_WRITTEN, {})
     for key, value in values.items():
@@ -229,13 +243,13 @@ def _builtin_available(name: str) -> bool:
 
 
 @st.cache_resource(show_spinner="Loading dataset…")
-def load_builtin_dataset(reference: str):
+def load_builtin_dataset(reference: str) -> Dataset:
     """A built-in dataset by name (or a dataset folder), loaded once per server process."""
     from attnrec.data import load_dataset
     return load_dataset(reference)
 
 
-def workspace():
+def workspace() -> Workspace:
     """This user's workspace (attnrec.workspace): per signed-in user when the server has sign-in, else shared."""
     from attnrec.workspace import Workspace
     user_key = None
@@ -313,7 +327,7 @@ def dataset_names() -> list[str]:
     return names
 
 
-def get_dataset(name: str):
+def get_dataset(name: str) -> Dataset:
     session = st.session_state.get(USER_DATASETS, {})
     if name in session:
         return session[name]
@@ -326,15 +340,15 @@ def get_dataset(name: str):
     return load_builtin_dataset(name)
 
 
-def save_to_workspace(thing, name: str | None = None) -> str | None:
+def save_to_workspace(thing: Dataset | Recommender, name: str | None = None) -> str | None:
     """Keep a dataset (or a model, under `name`) in the workspace; None when done, else what went wrong, in
     words (a full disk or a read-only folder must not break the page: the session still has it)."""
     ws = workspace()
     try:
-        if name is None:
-            ws.save_dataset(thing)
+        if name is None:  # no name: `thing` is a dataset (see the docstring)
+            ws.save_dataset(cast("Dataset", thing))
         else:
-            ws.save_model(thing, name)
+            ws.save_model(cast("Recommender", thing), name)
     except OSError as error:
         return (f"could not save it in the workspace ({ws.root}): {error.strerror or error}. It stays in this "
                 "session only")
@@ -364,7 +378,7 @@ def _load_dataset_guarded(name: str):
         return None, str(error) or type(error).__name__
 
 
-def session_probe():
+def session_probe() -> Callable[[], bool] | None:
     """A callable saying whether this browser session is still connected; None outside a Streamlit server.
 
     Training jobs hold it so the server stops a run whose tab has been closed (attnrec.training_job)."""
@@ -412,7 +426,7 @@ def _load_checkpoint(path: str, dataset_reference: str):
 
 
 @st.cache_resource(show_spinner="Moving the model to the device…", max_entries=16)
-def load_model(path: str, device: str = "cpu"):
+def load_model(path: str, device: str = "cpu") -> Recommender:
     """A shipped checkpoint on `device` ("cpu", "cuda", "mps"; resolve "auto" first).
 
     Loaded once on the CPU; other devices get `copy_to(device)` of it, cached per device, so no cached
@@ -429,7 +443,7 @@ def load_model(path: str, device: str = "cpu"):
     return base if str(base.device) == device else base.copy_to(device)
 
 
-def get_model(dataset_name: str, model_name: str, device: str):
+def get_model(dataset_name: str, model_name: str, device: str) -> Recommender:
     """A model by sidebar name on a resolved device: a shipped checkpoint, or a session model."""
     session = st.session_state.get(USER_MODELS, {})
     shipped = all_checkpoints()
@@ -530,7 +544,7 @@ def _model_label(name: str) -> str:
     return name + (" (saved)" if info.get("saved") else "")
 
 
-def require_model(selection: Selection):
+def require_model(selection: Selection) -> Recommender:
     """The selection's model, or stop the page with a hint when there is none."""
     if selection.model is None:
         st.info(f"No model for dataset “{escape_markdown(selection.dataset_name)}” yet. Train or upload one on the "
@@ -548,7 +562,7 @@ def attribution_methods(level: str) -> list[str]:
     return sorted(keys, key=lambda k: k != "ig")
 
 
-def param_widgets(method_key: str, key_prefix: str, container=None) -> dict:
+def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | None = None) -> dict:
     """One widget per parameter of the method, built from the registry; returns {name: value}."""
     from attnrec.explain import method
     box = container or st
@@ -575,7 +589,7 @@ def param_widgets(method_key: str, key_prefix: str, container=None) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def cached_explanation(model_key: str, user_id: str, item_id: str, method_key: str, params_json: str,
-                       context_json: str, _model):
+                       context_json: str, _model: Recommender) -> PairExplanation:
     """`attnrec.pair_explanation.explain_pair`, cached per (model on device, pair, method, params)."""
     from attnrec.pair_explanation import explain_pair
     return explain_pair(_model, user_id, item_id, method_key, _json.loads(params_json),
@@ -584,7 +598,7 @@ def cached_explanation(model_key: str, user_id: str, item_id: str, method_key: s
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: str, params_json: str,
-                              context_json: str, _model):
+                              context_json: str, _model: Recommender) -> PairExplanation:
     """`attnrec.pair_explanation.explain_vectors` for typed X, Y, cached like `cached_explanation`."""
     from attnrec.pair_explanation import explain_vectors
     return explain_vectors(_model, list(x), list(y), method_key, _json.loads(params_json),
@@ -593,8 +607,8 @@ def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: st
 
 # ---- picking rows and typed vectors ------------------------------------------------------------------
 
-def choice(widget, label: str, options: Sequence[str], state_key: str, url_key: str, default: str, what: str,
-           container=None, **kwargs) -> str:
+def choice(widget: Callable[..., Any], label: str, options: Sequence[str], state_key: str, url_key: str, default: str,
+           what: str, container: DeltaGenerator | None = None, **kwargs: Any) -> str:
     """`widget` (st.radio, st.selectbox, …) over `options`, seeded from the URL's request, else this
     session's earlier choice (kept under `state_key`), else `default`.
 
@@ -667,7 +681,7 @@ def parse_vector(text: str | None, d: int) -> list[float] | None:
     return values
 
 
-def vector_text(values) -> str:
+def vector_text(values: Iterable[float]) -> str:
     return ",".join(_number_text(v) for v in values)
 
 
@@ -675,7 +689,7 @@ __all__ += ["choice", "pick_row", "parse_vector", "vector_text"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=512)
-def cached_figure(name: str, view_key: str, _build):
+def cached_figure(name: str, view_key: str, _build: Callable[[], go.Figure]) -> go.Figure:
     """The figure `_build()` makes, built once per (name, view) and shared; never mutate the result.
 
     Plotly validates every property it is given, which makes building a figure cost more than the
@@ -689,7 +703,7 @@ __all__ += ["cached_figure"]
 
 # ---- the trust report card ------------------------------------------------------------------------
 
-def report_card_view(table, note: str) -> None:
+def report_card_view(table: pd.DataFrame, note: str) -> None:
     """The report card as two tables (against the reference; scored by the model itself), a caption and
     the reason behind each verdict. `table` is `attnrec.trust.card_table(...)`; its row 0 is the reference."""
     from attnrec.figures.explain import style_report_card
@@ -705,7 +719,7 @@ def report_card_view(table, note: str) -> None:
         st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))
 
 
-def page_link(container, page: str, label: str, icon: str | None = None) -> None:
+def page_link(container: DeltaGenerator, page: str, label: str, icon: str | None = None) -> None:
     """`st.page_link` to another page of the app; a page script run on its own (AppTest, `streamlit run
     app_pages/x.py`) has no navigation to link into, so it says where to go in words instead."""
     from streamlit.errors import StreamlitPageNotFoundError

@@ -32,7 +32,8 @@ WALKTHROUGH_PAGE = str(ROOT / "app_pages" / "walkthrough.py")
 USERS = b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu3,25,rock\nu4,35,jazz\n"
 ITEMS = b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,15,rock\ni4,12,jazz\n"
 INTERACTIONS = b"uid,iid,rating\nu1,i1,5\nu1,i2,2\nu2,i2,4\nu3,i3,5\nu3,i1,4\nu4,i4,5\nu4,i1,1\n"
-GOOD = {"users": ("users.csv", USERS), "items": ("items.csv", ITEMS), "interactions": ("interactions.csv", INTERACTIONS)}
+GOOD = {"users": ("users.csv", USERS), "items": ("items.csv", ITEMS),
+        "interactions": ("interactions.csv", INTERACTIONS)}
 MAPPING = dict(user_id="uid", item_id="iid", label_column="rating", label_threshold=4,
                user_roles={"age": "numeric", "genre": "categorical"},
                item_roles={"price": "numeric", "genre": "categorical"})
@@ -236,7 +237,7 @@ def test_invalid_table_content_is_refused_at_keep(role, data, expected):
     at.run()
     assert not at.error, errors(at)  # it reads fine; the problem is what it says
     # The mapping says what the columns are (as a user would in the roles table): age and price numeric.
-    for side, column in (("user", "age"), ("item", "price")):
+    for side, _column in (("user", "age"), ("item", "price")):
         key = next(k for k in at.session_state if str(k).startswith(f"data_roles_{side}_"))
         at.session_state[key] = {"edited_rows": {0: {"role": "numeric"}}, "added_rows": [], "deleted_rows": []}
     at.run()
@@ -333,7 +334,8 @@ CHECKPOINT_CASES = {
                            "config.json: is not valid JSON"),
     "config is a JSON list": (lambda w, c: [("model.safetensors", w), ("config.json", b"[1, 2]")],
                               "must hold a JSON object"),
-    "weights without a config": (lambda w, c: [("model.safetensors", w)], "exactly one .safetensors file and one .json"),
+    "weights without a config": (lambda w, c: [("model.safetensors", w)],
+                                 "exactly one .safetensors file and one .json"),
     "trained on other columns": (lambda w, c: [("model.safetensors", w), ("config.json", other_dataset_config(c))],
                                  "user column(s) income that dataset 'good' does not have"),
     "config size of the wrong type": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, d=None))],
@@ -798,7 +800,8 @@ def test_model_health_refuses_a_parquet_bomb_and_offers_no_server_path_by_defaul
     at = AppTest.from_file(str(ROOT / "app_pages" / "health.py"), default_timeout=300).run()
     assert not at.exception, at.exception
     assert not [t for t in at.text_input if t.key == "health_batch_path"]
-    at.file_uploader(key="health_batch_upload").set_value(("out.parquet", PARQUET_ROWS_BOMB, "application/octet-stream"))
+    at.file_uploader(key="health_batch_upload").set_value(("out.parquet", PARQUET_ROWS_BOMB,
+                                                           "application/octet-stream"))
     at.run()
     assert not at.exception, at.exception
     message = errors(at)

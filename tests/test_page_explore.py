@@ -169,8 +169,9 @@ def test_vector_mode_uses_typed_values(model):
     editor = next(df for df in at.dataframe if list(df.value.columns) == ["X (user)", "Y (item)"])
     assert list(editor.value.index) == list(model.dimension_names)
     x, y = [0.5, -1.0, 2.0, 0.25], [1.5, 0.5, -0.5, 1.0]
-    at.session_state[editor.key] = {"edited_rows": {i: {"X (user)": str(x[i]), "Y (item)": str(y[i])} for i in range(4)},
-                             "added_rows": [], "deleted_rows": []}
+    at.session_state[editor.key] = {"edited_rows": {i: {"X (user)": str(x[i]), "Y (item)": str(y[i])}
+                                                    for i in range(4)},
+                                    "added_rows": [], "deleted_rows": []}
     at.run()
     assert not at.exception, at.exception
     ref = numpy_attention(x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),

@@ -402,7 +402,8 @@ def test_the_largest_example_travels_packed_and_reopens_identically():
     got = fresh.session_state[STATE]
     for field in ("x", "y", "w_u", "w_v"):
         np.testing.assert_array_equal(getattr(got, field), getattr(state.inputs, field), err_msg=field)
-    assert fresh.number_input(key="walkthrough_d").value == 40 and fresh.number_input(key="walkthrough_heads").value == 8
+    assert fresh.number_input(key="walkthrough_d").value == 40
+    assert fresh.number_input(key="walkthrough_heads").value == 8
     assert float(fresh.metric[0].value) == pytest.approx(
         reference(state.inputs.x, state.inputs.y, state.inputs.w_u, state.inputs.w_v, tau=0.5)["s"], rel=1e-5)
     assert walkthrough_params(fresh) == params
@@ -416,7 +417,8 @@ def test_the_followed_cell_is_in_the_link_too(at):
     assert params["cell"] == "2,3"
     fresh = open_link(params, "page")
     assert not fresh.warning
-    assert (fresh.selectbox(key="walkthrough_cell_head").value, fresh.selectbox(key="walkthrough_cell_dim").value) == (1, 2)
+    assert (fresh.selectbox(key="walkthrough_cell_head").value,
+            fresh.selectbox(key="walkthrough_cell_dim").value) == (1, 2)
     assert fresh.code[0].value == at.code[0].value
     at.selectbox(key="walkthrough_cell_head").set_value(0).run()
     at.selectbox(key="walkthrough_cell_dim").set_value(0).run()
