@@ -15,11 +15,20 @@ attnrec.model and attnrec.checkpoint do not import each other in a circle.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+if TYPE_CHECKING:
+    from attnrec.data.featurize import Featurizer
+    from attnrec.data.types import Dataset
+
+# The model class (attnrec.model.Recommender, which imports this module: so typed here as a Module).
+M = TypeVar("M", bound=torch.nn.Module)
 
 __all__ = ["CheckpointError", "save", "load", "load_bytes", "checkpoint_bytes", "read_config", "WEIGHTS_FILE",
            "CONFIG_FILE", "BUILTIN_DATASETS"]
@@ -35,7 +44,7 @@ class CheckpointError(ValueError):
     """A checkpoint folder that cannot be used; the message says which file and why."""
 
 
-def dataset_reference(dataset) -> dict:
+def dataset_reference(dataset: Dataset) -> dict:
     """How to find the dataset again: a built-in name, or the folder it was read from."""
     name = str(getattr(dataset, "name", ""))
     source = str(getattr(dataset, "source", ""))
@@ -54,7 +63,7 @@ def _state_and_config(model) -> tuple[dict, dict]:
     return state, config
 
 
-def save(model, path) -> Path:
+def save(model: torch.nn.Module, path: str | Path) -> Path:
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     state, config = _state_and_config(model)
@@ -63,7 +72,7 @@ def save(model, path) -> Path:
     return folder
 
 
-def checkpoint_bytes(model) -> tuple[bytes, bytes]:
+def checkpoint_bytes(model: torch.nn.Module) -> tuple[bytes, bytes]:
     """(model.safetensors, config.json) as bytes, built in memory: what `save` writes, without a disk."""
     from safetensors.torch import save as save_bytes
 
@@ -80,7 +89,7 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in config.json")
 
 
-def read_config(path) -> dict:
+def read_config(path: str | Path) -> dict:
     file = Path(path) / CONFIG_FILE
     if not file.is_file():
         raise CheckpointError(f"{file} not found: a checkpoint folder holds {WEIGHTS_FILE} and {CONFIG_FILE}")
@@ -129,7 +138,8 @@ def _default_featurizer_from_json(blob: dict):
     return Featurizer.from_json(blob)
 
 
-def load(path, device="auto", dataset=None, *, model_class, featurizer_from_json=None):
+def load(path: str | Path, device: str | torch.device = "auto", dataset: Dataset | None = None, *,
+         model_class: type[M], featurizer_from_json: Callable[[dict], Featurizer] | None = None) -> M:
     """Rebuild a `model_class` (attnrec.model.Recommender) from a checkpoint folder, attach `dataset` (or the
     one named in the config), move it to `device` and put it in eval mode. `Recommender.load(path)` calls this."""
     folder = Path(path)
@@ -141,8 +151,9 @@ def load(path, device="auto", dataset=None, *, model_class, featurizer_from_json
                   str(file), device, dataset, featurizer_from_json, upload=False, model_class=model_class)
 
 
-def load_bytes(weights: bytes, config: dict, *, model_class, weights_name: str = WEIGHTS_FILE,
-               config_name: str = CONFIG_FILE, device="cpu", dataset=None, header: dict | None = None):
+def load_bytes(weights: bytes, config: dict, *, model_class: type[M], weights_name: str = WEIGHTS_FILE,
+               config_name: str = CONFIG_FILE, device: str | torch.device = "cpu", dataset: Dataset | None = None,
+               header: dict | None = None) -> M:
     """`load` from bytes in memory (an upload): the config as parsed JSON, the weights as safetensors bytes.
 
     The stored dataset reference is ignored: pass `dataset`. `header` (from `sniff_safetensors`) saves
@@ -171,7 +182,8 @@ def _model_config(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("featurizer", "tensors", "format", "version")}
 
 
-def expected_shapes(config: dict, featurizer, model_class) -> dict[str, list[int]]:
+def expected_shapes(config: dict, featurizer: Featurizer, model_class: Callable[..., torch.nn.Module]
+                    ) -> dict[str, list[int]]:
     """The exact tensor shapes the model `config` describes, found by building a `model_class` on the "meta"
     device (no memory is allocated for its weights). ValueError if the config describes no valid model."""
     with torch.device("meta"):

@@ -13,7 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # playwright is a dev dependency: the browser tests and benchmarks use it
+    from playwright.sync_api import BrowserContext, Playwright
 
 __all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "STARTUP_SECONDS", "free_port", "healthy", "serve_app",
            "launch_chromium"]
@@ -41,7 +46,7 @@ def healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def serve_app(log_path: Path, port: int | None = None, script: str = "app.py", python: str | None = None,
-              root: Path = ROOT, **env_overrides: str):
+              root: Path = ROOT, **env_overrides: str) -> Iterator[str]:
     """`streamlit run <script>` on a free loopback port (or `port`), as a fresh server; yields its base URL.
     `env_overrides` are added to the server's environment (e.g. ATTNREC_WORKSPACE)."""
     port = port or free_port()
@@ -67,7 +72,8 @@ def serve_app(log_path: Path, port: int | None = None, script: str = "app.py", p
             server.kill()
 
 
-def launch_chromium(playwright, profile: str | Path, width: int = 1280, height: int = 800):
+def launch_chromium(playwright: Playwright, profile: str | Path, width: int = 1280,
+                    height: int = 800) -> BrowserContext:
     """A persistent headless Chromium context with a `width`×`height` viewport."""
     return playwright.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,

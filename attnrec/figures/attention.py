@@ -6,6 +6,7 @@ Streamlit's `on_select` reports clicked points of scatter traces, not heatmap ce
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -13,6 +14,9 @@ from plotly.subplots import make_subplots
 
 from attnrec.figures import style
 from attnrec.safety import plotly_text
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["attention_heatmap", "signed_heatmap", "z_bars", "contribution_waterfall", "contribution_heatmap",
            "dimensions_that_matter", "entropy_bars", "unique_names", "head_labels", "waterfall_terms"]
@@ -83,9 +87,9 @@ def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title
     return fig
 
 
-def attention_heatmap(weights, dimension_names: Sequence[str] | None = None, title: str = "Attention weights",
-                      side: str = "user", zmax: float | None = None, uniform: float | None = None,
-                      plot_width: int = 900) -> go.Figure:
+def attention_heatmap(weights: ArrayLike, dimension_names: Sequence[str] | None = None,
+                      title: str = "Attention weights", side: str = "user", zmax: float | None = None,
+                      uniform: float | None = None, plot_width: int = 900) -> go.Figure:
     """Heads × dimensions attention weights (each row sums to 1), coloured against the uniform level.
 
     `plot_width`: about how wide the plot will be drawn (px), so the click markers stay inside their cells.
@@ -107,7 +111,7 @@ def attention_heatmap(weights, dimension_names: Sequence[str] | None = None, tit
                      "ticktext": ["0", f"uniform {level:.3g}", f"{top:.3g}"]}})
 
 
-def signed_heatmap(values, dimension_names: Sequence[str] | None = None, title: str = "",
+def signed_heatmap(values: ArrayLike, dimension_names: Sequence[str] | None = None, title: str = "",
                    value_label: str = "value") -> go.Figure:
     """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0."""
     array = _as_heads_by_dims("values", values)
@@ -118,7 +122,7 @@ def signed_heatmap(values, dimension_names: Sequence[str] | None = None, title: 
         "colorbar": {"title": {"text": value_label}, "thickness": 12}})
 
 
-def z_bars(z_u, z_v, dimension_names: Sequence[str] | None = None,
+def z_bars(z_u: ArrayLike, z_v: ArrayLike, dimension_names: Sequence[str] | None = None,
            title: str = "Z_U = A_U ⊙ Y (user side) and Z_V = A_V ⊙ X (item side)") -> go.Figure:
     """Grouped bars of Z_U (blue) and Z_V (orange) per dimension; one row of bars per head."""
     zu, zv = _as_heads_by_dims("z_u", z_u), _as_heads_by_dims("z_v", z_v)
@@ -146,7 +150,7 @@ def z_bars(z_u, z_v, dimension_names: Sequence[str] | None = None,
     return fig
 
 
-def waterfall_terms(contributions, dimension_names: Sequence[str] | None, s: float,
+def waterfall_terms(contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float,
                     max_steps: int = 20) -> tuple[list[str], list[float]]:
     """The waterfall's steps: (labels, values), ending with the residual S − Σ so they add up to S.
 
@@ -173,7 +177,7 @@ def waterfall_terms(contributions, dimension_names: Sequence[str] | None, s: flo
     return step_labels, step_values
 
 
-def contribution_waterfall(contributions, dimension_names: Sequence[str] | None, s: float,
+def contribution_waterfall(contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float,
                            title: str = "How the contributions Z_U,i·Z_V,i add up to S",
                            max_steps: int = 20) -> go.Figure:
     """Waterfall of the H×d contributions, then the residual (S minus their sum), ending exactly at S."""
@@ -197,8 +201,8 @@ def contribution_waterfall(contributions, dimension_names: Sequence[str] | None,
     return fig
 
 
-def dimensions_that_matter(contributions, a_u, a_v, k: int = 12, skip: Sequence[int] = (),
-                           product=None) -> list[int]:
+def dimensions_that_matter(contributions: ArrayLike, a_u: ArrayLike, a_v: ArrayLike, k: int = 12,
+                           skip: Sequence[int] = (), product: ArrayLike | None = None) -> list[int]:
     """Indices of at most k columns worth showing, largest first: by |Σ_h contribution|, then by the attention
     they get (mean of A_U and A_V over heads), so a dimension attended but cancelled still shows, then by
     |X_i·Y_i| (`product`, (d,)): what uniform attention would weigh, so the named features a sparse model left
@@ -210,7 +214,7 @@ def dimensions_that_matter(contributions, a_u, a_v, k: int = 12, skip: Sequence[
     return [int(i) for i in order if int(i) not in set(skip)][:k]
 
 
-def contribution_heatmap(contributions, dimension_names: Sequence[str] | None, s: float,
+def contribution_heatmap(contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float,
                          title: str | None = None) -> go.Figure:
     """The exact why: head h, dimension i holds A_U[h,i]·A_V[h,i]·X_i·Y_i, and all cells add up to S
     (green pushes S up, purple down; centred on 0)."""
@@ -219,7 +223,8 @@ def contribution_heatmap(contributions, dimension_names: Sequence[str] | None, s
     return signed_heatmap(values, dimension_names, title, value_label="contribution")
 
 
-def entropy_bars(normalized_entropy, title: str = "How peaked is each head? (normalised entropy)") -> go.Figure:
+def entropy_bars(normalized_entropy: ArrayLike,
+                 title: str = "How peaked is each head? (normalised entropy)") -> go.Figure:
     """(H, 2) normalised entropy of A_U and A_V per head: 0 = one dimension, 1 = uniform (dotted line)."""
     values = np.asarray(normalized_entropy, dtype=float).reshape(-1, 2)
     labels = head_labels(values.shape[0])

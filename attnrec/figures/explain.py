@@ -6,6 +6,7 @@ user-side and item-side quantities use the shared user/item hues from `attnrec.f
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -286,7 +287,7 @@ _HIGHER_IS_BETTER = {"kendall_tau": True, "top_k_overlap": True, "insertion_auc"
 
 
 def style_report_card(card: pd.DataFrame, precision: int = 3, formats: dict | None = None,
-                      skip_rows=()):
+                      skip_rows: Collection = ()) -> pd.io.formats.style.Styler:
     """A pandas Styler: numbers rounded, the best method per column in bold with a green tint.
 
     Error-like columns (gaps, errors, infidelity) compare by |value|, lower is better; the deletion area

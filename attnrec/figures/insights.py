@@ -4,11 +4,18 @@ Every data-derived label (feature names, slice values, model names, ids) goes th
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import plotly.graph_objects as go
 
 from attnrec.figures.style import NEGATIVE_COLOR, POSITIVE_COLOR, TOTAL_COLOR, USER_COLOR, apply_layout, tick_font_size
 from attnrec.safety import plotly_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 __all__ = ["importance_summary", "importance_bars", "dependence_scatter", "attribute_strip", "slice_bars",
            "rank_scatter", "summary_order", "WORST_COLOR", "SLICE_COLOR"]
@@ -30,7 +37,8 @@ def _scaled(column: np.ndarray) -> np.ndarray:
     return np.full(len(column), 0.5) if high - low <= 1e-12 else (column - low) / (high - low)
 
 
-def importance_summary(values, features, names, title: str = "What drives S over the sample",
+def importance_summary(values: ArrayLike, features: ArrayLike, names: Sequence[str],
+                       title: str = "What drives S over the sample",
                        value_label: str = "contribution to S", max_features: int = 20, seed: int = 0) -> go.Figure:
     """A SHAP-style summary: one row per feature (largest mean |value| on top), one point per pair at its
     value, coloured by the feature's value over the sample (low → blue, high → pink, scaled per feature).
@@ -60,7 +68,8 @@ def importance_summary(values, features, names, title: str = "What drives S over
     return apply_layout(fig, title, height=max(260, 60 + 24 * rows))
 
 
-def importance_bars(summary, title: str = "Mean |contribution| per feature", value_label: str = "mean |value|",
+def importance_bars(summary: pd.DataFrame, title: str = "Mean |contribution| per feature",
+                    value_label: str = "mean |value|",
                     max_features: int = 20) -> go.Figure:
     """Horizontal bars of mean |value| from `Importance.summary()` (largest on top); colour: the sign of the
     mean value."""
@@ -76,8 +85,8 @@ def importance_bars(summary, title: str = "Mean |contribution| per feature", val
     return apply_layout(fig, title, height=max(240, 60 + 22 * len(top)))
 
 
-def dependence_scatter(x, y, x_label: str, y_label: str, colour=None, colour_label: str = "",
-                       hover=None, title: str = "") -> go.Figure:
+def dependence_scatter(x: ArrayLike, y: ArrayLike, x_label: str, y_label: str, colour: ArrayLike | None = None,
+                       colour_label: str = "", hover: Sequence[str] | None = None, title: str = "") -> go.Figure:
     """One point per pair: a feature's value (x) against its contribution or S (y), optionally coloured."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     marker = {"size": 7, "opacity": 0.75, "color": USER_COLOR}
@@ -94,7 +103,8 @@ def dependence_scatter(x, y, x_label: str, y_label: str, colour=None, colour_lab
     return apply_layout(fig, title, height=380)
 
 
-def attribute_strip(categories, y, y_label: str, x_label: str, title: str = "", seed: int = 0) -> go.Figure:
+def attribute_strip(categories: Sequence, y: ArrayLike, y_label: str, x_label: str,
+                    title: str = "", seed: int = 0) -> go.Figure:
     """S (or a contribution) per value of a categorical attribute: one box per category with its points.
     Categories in the order given by their first appearance after sorting by median (highest first)."""
     import pandas as pd
@@ -114,7 +124,7 @@ def attribute_strip(categories, y, y_label: str, x_label: str, title: str = "", 
     return apply_layout(fig, title, height=400)
 
 
-def slice_bars(table, metric: str, title: str = "", overall: float | None = None) -> go.Figure:
+def slice_bars(table: pd.DataFrame, metric: str, title: str = "", overall: float | None = None) -> go.Figure:
     """One bar per slice (in table order) of `metric`, the worst slice in red; hover: users, every metric;
     `overall` (all held-out users) as a dotted line."""
     colours = [WORST_COLOR if worst else SLICE_COLOR for worst in table["worst"]]
@@ -132,7 +142,8 @@ def slice_bars(table, metric: str, title: str = "", overall: float | None = None
     return apply_layout(fig, title, height=360)
 
 
-def rank_scatter(rank_a, rank_b, name_a: str, name_b: str, hover=None, title: str = "") -> go.Figure:
+def rank_scatter(rank_a: ArrayLike, rank_b: ArrayLike, name_a: str, name_b: str,
+                 hover: Sequence[str] | None = None, title: str = "") -> go.Figure:
     """Each held-out user's rank of their held-out item under model A (x) and B (y), log axes; below the
     diagonal B ranks it better. The diagonal is the second trace."""
     a, b = np.asarray(rank_a, dtype=np.float64), np.asarray(rank_b, dtype=np.float64)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from attnrec.figures.style import (
     tick_font_size,
 )
 from attnrec.safety import plotly_text
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions",
            "score_difference_waterfall", "shorten"]
@@ -127,7 +130,7 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16,
     return fig
 
 
-def difference_heatmap(first, second, dimension_names: Sequence[str], title: str,
+def difference_heatmap(first: ArrayLike, second: ArrayLike, dimension_names: Sequence[str], title: str,
                        labels: tuple[str, str] = ("first", "second")) -> go.Figure:
     """Heatmap of first − second (heads × d) on a diverging scale whose midpoint is exactly 0."""
     a, b = _as_matrix("first", first), _as_matrix("second", second)
@@ -155,7 +158,7 @@ def _per_dimension(contributions) -> np.ndarray:
     return _as_matrix("contributions", contributions).sum(axis=0)
 
 
-def paired_contributions(first, second, dimension_names: Sequence[str], labels: tuple[str, str],
+def paired_contributions(first: ArrayLike, second: ArrayLike, dimension_names: Sequence[str], labels: tuple[str, str],
                          side: str, title: str) -> go.Figure:
     """Grouped bars: each dimension's contribution to S (summed over heads) for the two pairs.
 
@@ -185,7 +188,8 @@ def paired_contributions(first, second, dimension_names: Sequence[str], labels: 
     return fig
 
 
-def score_difference_waterfall(first, second, dimension_names: Sequence[str], labels: tuple[str, str],
+def score_difference_waterfall(first: ArrayLike, second: ArrayLike,
+                               dimension_names: Sequence[str], labels: tuple[str, str],
                                title: str, max_steps: int = 14) -> go.Figure:
     """Waterfall from S(second) through ΔC_i per dimension to S(first).
 
