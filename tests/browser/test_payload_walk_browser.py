@@ -51,8 +51,8 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
     set_text(page, "Dataset name", "payloads")
     page.get_by_role("button", name="Validate and keep this dataset").click()
     page.get_by_text("Kept dataset 'payloads'").wait_for()
-    page.get_by_label("Epochs").fill("2")
-    page.get_by_label("d (latent dimensions)").fill("4")
+    wait_until_idle(page)  # keeping reruns the page: a value typed before that rerun ends would be lost
+    fill_training_form(page, epochs="2", d="4")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Model 'payloads model' finished").wait_for(timeout=180_000)
     sidebar = page.locator("[data-testid='stSidebar']")
@@ -73,8 +73,7 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
     page.get_by_text("3 · Train a model").wait_for()  # its dataset: the one kept this session, 'payloads'
     page.get_by_text("named: paired user ↔ item columns", exact=True).click()  # the aligned recipe
     wait_until_idle(page)
-    page.get_by_label("Epochs").fill("2")
-    page.get_by_label("Model name").fill("payloads aligned")
+    fill_training_form(page, epochs="2", name="payloads aligned")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Model 'payloads aligned' finished").wait_for(timeout=180_000)
     sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Model").click()
@@ -92,6 +91,19 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
         made = page.locator(selector)
         assert made.count() == 0, [made.nth(i).evaluate("e => e.outerHTML") for i in range(made.count())]
     assert outside == [], outside
+
+
+def fill_training_form(page, **values: str) -> None:
+    """Type into the training form and wait until every field holds what was typed (a rerun can redraw it)."""
+    labels = {"epochs": "Epochs", "d": "d (latent dimensions)", "name": "Model name"}
+    for key, value in values.items():
+        box = page.get_by_label(labels[key], exact=True)
+        for _ in range(5):
+            box.fill(value)
+            wait_until_idle(page)
+            if box.input_value() == value:
+                break
+        assert box.input_value() == value, (key, box.input_value())
 
 
 def add_aligned_pair(page, user_column: str, item_column: str) -> None:
