@@ -44,7 +44,8 @@ GROUPINGS = ("level", "families")
 
 # Report-card columns in display order (names match attnrec.figures.explain.style_report_card).
 CARD_COLUMNS = ("method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap", "completeness_gap",
-                "relative_gap", "erase_top_k", "infidelity", "sensitivity_max", "deletion_auc", "insertion_auc", "reason")
+                "relative_gap", "erase_top_k", "infidelity", "sensitivity_max", "deletion_auc", "insertion_auc",
+                "reason")
 
 
 def method_name(key: str) -> str:

@@ -28,6 +28,7 @@ a different fingerprint starts over. When all chunks exist they are combined, in
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -89,7 +90,7 @@ def _fingerprint(model, pairs: pd.DataFrame, plan: dict) -> str:
     return digest.hexdigest()
 
 
-def _write_atomically(write: Callable[[Path], None], path: Path) -> None:
+def _write_atomically(write: Callable[[Path], object], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
@@ -110,7 +111,7 @@ def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[s
         order = np.argsort(-snap_noise(np.abs(a.groups), a.s, a.s_baseline), axis=1, kind="stable")
         rank = np.empty_like(order)
         rank[np.arange(b)[:, None], order] = np.arange(1, g + 1)[None, :]
-        per_pair = lambda values: np.repeat(values, g)  # noqa: E731
+        per_pair = functools.partial(np.repeat, repeats=g)
         delta = a.convergence_delta if a.convergence_delta is not None else np.full(b, np.nan)
         frames.append(pd.DataFrame({
             "pair": per_pair(np.arange(first_row, first_row + b, dtype=np.int64)),
@@ -182,7 +183,7 @@ def explain_pairs(model, pairs_df: pd.DataFrame, methods: Sequence[str], out_pat
             frame = _chunk_frame(model, pairs.iloc[start:start + int(chunk_size)], start, methods, params,
                                  level, baseline)
             table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
-            _write_atomically(lambda p: pq.write_table(table, p), part)
+            _write_atomically(functools.partial(pq.write_table, table), part)
             manifest["done"] = sorted(done | {index})
             done.add(index)
             _write_atomically(lambda p: p.write_text(json.dumps(manifest)), manifest_path)

@@ -77,12 +77,19 @@ def rowwise_gradients(forward_fn, inputs, target_ind=None, additional_forward_ar
         return torch.autograd.grad(outputs.sum(), inputs)
 
 
+def _captum_class(spec: MethodSpec) -> type:
+    captum_class = spec.captum_class
+    if captum_class is None:
+        raise ValueError(f"{spec.name} is computed by attnrec itself, not by a Captum class")
+    return captum_class
+
+
 def _algorithm(spec: MethodSpec, module):
     if spec.wraps:
-        inner = METHODS[spec.wraps].captum_class(module)
+        inner = _captum_class(METHODS[spec.wraps])(module)
         inner.gradient_func = rowwise_gradients
-        return spec.captum_class(inner)
-    algorithm = spec.captum_class(module)
+        return _captum_class(spec)(inner)
+    algorithm = _captum_class(spec)(module)
     if hasattr(algorithm, "gradient_func") and not spec.uses_hooks:
         algorithm.gradient_func = rowwise_gradients
     return algorithm

@@ -38,5 +38,7 @@ def explain(target: ExplainTarget, method_key: str, params: dict | None = None) 
         args = (values,) if kind == "groups" else values
         chunk = build(part, method_key, *args, convergence_delta=delta, params=checked)
         result = chunk if result is None else result.concat(chunk)
+    if result is None:
+        raise ValueError("the target holds no pairs to explain")
     result.runtime_s = time.perf_counter() - started
     return result

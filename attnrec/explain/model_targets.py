@@ -24,10 +24,15 @@ Baselines (`BASELINES`; what "absent" means — attributions explain S − S(bas
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from attnrec.attention import AttentionTrace
+
+if TYPE_CHECKING:
+    from attnrec.model import Recommender
 from attnrec.explain.target import ExplainTarget, dimension_target, groups_from_fields
 
 __all__ = ["DimensionScore", "targets_for", "pair_target", "baseline_rows", "LEVELS", "BASELINES",
@@ -49,7 +54,7 @@ def default_baseline(model) -> str:
 class DimensionScore(nn.Module):
     """S = model.attention(x, y).s as a module (the model's encoders are not used)."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: Recommender):
         super().__init__()
         self.model = model
 

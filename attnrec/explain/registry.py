@@ -59,7 +59,8 @@ class Param:
 class MethodSpec:
     key: str
     name: str
-    captum_name: str | None         # a class of captum.attr; None: computed by attnrec itself (exact Shapley, attention)
+    captum_name: str | None         # a class of captum.attr; None: computed by attnrec itself (exact Shapley,
+                                    # attention)
     runner: str                     # "captum" | "shapley_exact" | "attention" — picks the engine
     description: str
     params: tuple[Param, ...] = ()

@@ -82,7 +82,7 @@ def cascading_randomization(model: nn.Module, make_target: MakeTarget, methods: 
     original = {key: explain(make_target(model), key, params.get(key)) for key in methods}
     randomized = independent_copy(model)
     rows = []
-    for number, (label, names) in enumerate(stages):
+    for number, (_label, names) in enumerate(stages):
         randomize_parameters(randomized, names, seed + number)
         cumulative = " + ".join(s for s, _ in stages[:number + 1])
         rows += _compare(original, make_target(randomized), methods, params, cumulative)

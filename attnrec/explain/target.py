@@ -197,7 +197,9 @@ class ExplainTarget:
     def subset(self, rows: Sequence[int] | slice) -> "ExplainTarget":
         idx = rows if isinstance(rows, slice) else torch.as_tensor(list(rows), dtype=torch.long,
                                                                     device=self.inputs_u.device)
-        pick = (lambda t: t if t.shape[0] == 1 else t[idx])
+        def pick(t: torch.Tensor) -> torch.Tensor:
+            return t if t.shape[0] == 1 else t[idx]
+
         ids = None
         if self.pair_ids is not None:
             ids = self.pair_ids[rows] if isinstance(rows, slice) else [self.pair_ids[i] for i in rows]
