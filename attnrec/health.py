@@ -6,10 +6,19 @@ attention traces through `Recommender.attention` (the document's math lives in a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from attnrec.data.types import Dataset
+    from attnrec.evaluation import Split
+    from attnrec.model import Recommender
 
 __all__ = ["attention_findings", "attention_entropy", "head_verdicts", "mean_attention", "attention_over_pairs",
            "sample_pairs", "most_wrong_pairs", "held_out_split", "metrics_against_baselines", "wrong_pairs",
@@ -29,7 +38,7 @@ def _as_numpy(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
 
 
-def attention_entropy(a, normalized: bool = True) -> np.ndarray:
+def attention_entropy(a: ArrayLike | torch.Tensor, normalized: bool = True) -> np.ndarray:
     """Entropy of each attention distribution: (B, H, d) → (B, H), in nats or divided by log d."""
     p = _as_numpy(a)
     if p.ndim != 3:
@@ -55,7 +64,7 @@ def head_verdicts(normalized_entropy: np.ndarray, collapsed_below: float = COLLA
                          "std_entropy": e.std(axis=0), "verdict": verdict})
 
 
-def mean_attention(a) -> np.ndarray:
+def mean_attention(a: ArrayLike | torch.Tensor) -> np.ndarray:
     """Average attention per head and dimension over the batch: (B, H, d) → (H, d)."""
     p = _as_numpy(a)
     if p.ndim != 3:
@@ -72,7 +81,8 @@ def sample_pairs(interactions: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFr
 
 
 @torch.no_grad()
-def attention_over_pairs(model, user_ids, item_ids, batch_size: int = 4096) -> dict[str, np.ndarray]:
+def attention_over_pairs(model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str],
+                         batch_size: int = 4096) -> dict[str, np.ndarray]:
     """A_U, A_V, the exact contributions "c" (B, H, d) and S (B,) of the model over the given pairs, in batches."""
     users, items = [str(u) for u in user_ids], [str(i) for i in item_ids]
     if len(users) != len(items):
@@ -90,7 +100,7 @@ def attention_over_pairs(model, user_ids, item_ids, batch_size: int = 4096) -> d
     return {k: np.concatenate(v) if v else empty[k] for k, v in parts.items()}
 
 
-def attention_findings(model, traces: dict[str, np.ndarray], verdicts: dict[str, pd.DataFrame]
+def attention_findings(model: Recommender, traces: dict[str, np.ndarray], verdicts: dict[str, pd.DataFrame]
                        ) -> list[tuple[str, str]]:
     """What the attention statistics mean for reading this model's heatmaps, as (level, sentence) pairs
     (level "warning" or "info"), so Model health states its conclusion instead of leaving it to the reader.
@@ -135,7 +145,7 @@ def most_wrong_pairs(scored: pd.DataFrame, k: int = 10) -> tuple[pd.DataFrame, p
 
 # ---- with a model and its held-out data -----------------------------------------------------------
 
-def held_out_split(model, dataset):
+def held_out_split(model: Recommender, dataset: Dataset) -> Split:
     """The leave-one-out split to evaluate on: the seed recorded in the checkpoint's "evaluation"
     entry (what `Split.describe()` writes), else seed 0 — the protocol's default."""
     from attnrec.evaluation import leave_one_out
@@ -143,8 +153,8 @@ def held_out_split(model, dataset):
     return leave_one_out(dataset, seed=seed)
 
 
-def metrics_against_baselines(model, split, k: int = 10, mf_epochs: int = 60, seed: int = 0,
-                              progress=None) -> pd.DataFrame:
+def metrics_against_baselines(model: Recommender, split: Split, k: int = 10, mf_epochs: int = 60, seed: int = 0,
+                              progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """HR@k, NDCG@k, AUC of the model, item popularity and BPR-MF (trained on split.train), one row each.
 
     `progress(label)` is called before each step so a page can say what is running."""
@@ -164,7 +174,7 @@ def metrics_against_baselines(model, split, k: int = 10, mf_epochs: int = 60, se
 
 
 @torch.no_grad()
-def wrong_pairs(model, split, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+def wrong_pairs(model: Recommender, split: Split, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(highest-scored negatives, lowest-scored held-out positives, where the negatives come from).
 
     Negatives are the observed label-0 interactions when the data has any; otherwise (implicit data)
@@ -181,7 +191,7 @@ def wrong_pairs(model, split, k: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, 
         picks = []
         for user in held["user_id"]:
             scores = model.scores_for_user(user).numpy().copy()
-            rows = [model.items.row_of(i) for i in touched.get(user, ())]
+            rows = [model.item_encoding.row_of(i) for i in touched.get(user, ())]
             scores[rows] = -np.inf
             best = int(np.argmax(scores))
             picks.append((user, model.item_ids[best]))

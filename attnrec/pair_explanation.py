@@ -7,7 +7,9 @@ dimensions). The downloads of a `PairExplanation` (JSON, CSV, HTML) are in `attn
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,11 @@ from attnrec.explain import Attribution, dimension_target, explain
 from attnrec.explain.model_targets import DimensionScore, default_baseline, targets_for
 from attnrec.model import PairTrace
 from attnrec.reasons import describe_fields, raw_columns_of_group, split_group_name
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from attnrec.model import Recommender
 
 __all__ = ["PairExplanation", "explain_pair", "explain_vectors", "vector_trace", "cell_story", "attribution_table",
            "TRACE_FIELDS"]
@@ -66,13 +73,13 @@ def _attributes(row: pd.Series) -> dict[str, str]:
     return {str(k): "" if (not isinstance(v, (list, tuple)) and pd.isna(v)) else str(v) for k, v in row.items()}
 
 
-def explain_pair(model, user_id: str, item_id: str, method_key: str = "ig", params: dict | None = None,
+def explain_pair(model: Recommender, user_id: str, item_id: str, method_key: str = "ig", params: dict | None = None,
                  baseline: str | None = None, context: dict | None = None) -> PairExplanation:
     """A catalog pair: trace, S, probability, rank, and attributions to the raw attributes (against
     `baseline`, by default the model's `default_baseline`)."""
     baseline = baseline or default_baseline(model)
     pair = model.trace(user_id, item_id)
-    user_row, item_row = model.dataset.users.loc[str(user_id)], model.dataset.items.loc[str(item_id)]
+    user_row, item_row = model.attached_dataset.users.loc[str(user_id)], model.attached_dataset.items.loc[str(item_id)]
     user_text = describe_fields(user_row, raw_columns_of_group(model.featurizer, "user"))
     item_text = describe_fields(item_row, raw_columns_of_group(model.featurizer, "item"))
     attribution, table, checked = None, _empty_table(), {}
@@ -87,7 +94,7 @@ def explain_pair(model, user_id: str, item_id: str, method_key: str = "ig", para
                            context=dict(context or {}), baseline=baseline)
 
 
-def vector_trace(model, x, y) -> PairTrace:
+def vector_trace(model: Recommender, x: ArrayLike, y: ArrayLike) -> PairTrace:
     """A PairTrace for typed vectors X, Y (d,): S, probability, and where S would rank in the catalog."""
     x = torch.as_tensor(np.asarray(x, dtype=np.float32), device=model.device).reshape(-1)
     y = torch.as_tensor(np.asarray(y, dtype=np.float32), device=model.device).reshape(-1)
@@ -103,7 +110,7 @@ def vector_trace(model, x, y) -> PairTrace:
                      user_id="typed X", item_id="typed Y", s=float(s), probability=probability, rank=rank)
 
 
-def explain_vectors(model, x, y, method_key: str = "ig", params: dict | None = None,
+def explain_vectors(model: Recommender, x: ArrayLike, y: ArrayLike, method_key: str = "ig", params: dict | None = None,
                     context: dict | None = None) -> PairExplanation:
     """Typed X, Y: trace and attributions to each dimension of X (user side) and Y (item side)."""
     pair = vector_trace(model, x, y)
@@ -127,7 +134,7 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(columns=["side", "field", "label", "attribution"])
 
 
-def cell_story(trace: AttentionTrace, head: int, dim: int, dimension_names, b: int = 0) -> dict:
+def cell_story(trace: AttentionTrace, head: int, dim: int, dimension_names: Sequence[str], b: int = 0) -> dict:
     """What one heatmap cell (head, dimension) stands for, in numbers.
 
     logit = (W p)_i / τ, weight = softmax of the logits over dimensions, Z_U = A_U·Y, Z_V = A_V·X,

@@ -63,7 +63,7 @@ def compute(model: Recommender, dataset: Dataset | None = None, k: int = 10, mf_
             progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, dict]:
     """(table, protocol): `attnrec.health.metrics_against_baselines` on the model's leave-one-out split."""
     from attnrec.health import held_out_split, metrics_against_baselines
-    split = held_out_split(model, dataset if dataset is not None else model.dataset)
+    split = held_out_split(model, dataset if dataset is not None else model.attached_dataset)
     table = metrics_against_baselines(model, split, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
     return table, split.describe()
 
