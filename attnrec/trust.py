@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from attnrec.model import Recommender
 
 from attnrec.explain import MAX_GROUPS, METHODS, Group, explain, targets_for
 from attnrec.explain.agreement import (
@@ -54,7 +57,7 @@ def method_name(key: str) -> str:
 
 # ---- which groups, which reference ------------------------------------------------------------------
 
-def families_available(model) -> bool:
+def families_available(model: Recommender) -> bool:
     """True for aligned models whose user and item sides have the same named feature families on the same
     columns, so a family can switch on both sides at once. A hybrid's one-hot ids (different columns on each
     side) pair up as one more family, the learned taste."""
@@ -68,7 +71,7 @@ def families_available(model) -> bool:
 TASTE_FAMILY = "taste (learned from ids)"
 
 
-def family_groups(model) -> list[Group]:
+def family_groups(model: Recommender) -> list[Group]:
     """One group per feature family, user and item columns together (aligned models only)."""
     if not families_available(model):
         raise ValueError("feature families pair up only in aligned models (same families on both sides)")
@@ -82,7 +85,7 @@ def family_groups(model) -> list[Group]:
     return named
 
 
-def trust_target(model, user_ids: Sequence[str], item_ids: Sequence[str], level: str = "fields",
+def trust_target(model: Recommender, user_ids: Sequence[str], item_ids: Sequence[str], level: str = "fields",
                  baseline: str = "zeros", grouping: str = "level"):
     """The ExplainTarget the trust checks score: `targets_for` at `level` (fields / paired dimensions),
     regrouped into families when grouping == "families"."""
@@ -124,7 +127,7 @@ def reference_plan(n_groups: int, what: str = "groups", exact_elsewhere: str | N
     return ReferencePlan(n_groups, False, key, message, params)
 
 
-def grouping_options(model, level: str) -> dict[str, str]:
+def grouping_options(model: Recommender, level: str) -> dict[str, str]:
     """The groupings the card can score at `level`, as {key: label}. "families" is offered only when it
     exists (aligned models) and the level itself has more groups than exact Shapley can take."""
     n = _level_group_count(model, level)
@@ -142,7 +145,7 @@ def _level_group_count(model, level: str) -> int:
     return len(fz.groups("user")) + len(fz.groups("item")) if level == "fields" else int(model.d)
 
 
-def plan_for(model, level: str, grouping: str) -> ReferencePlan:
+def plan_for(model: Recommender, level: str, grouping: str) -> ReferencePlan:
     """`reference_plan` for the groups the card will score, with a pointer to an exact alternative."""
     if grouping == "families":
         return reference_plan(len(model.featurizer.groups("user")), "feature families (user + item side together)")
@@ -301,7 +304,7 @@ class AgreementResult:
     headline: str                # the verdict against the reference, in plain words
 
 
-def attention_vs_attributions(model, user_ids: Sequence[str], item_ids: Sequence[str], baseline: str,
+def attention_vs_attributions(model: Recommender, user_ids: Sequence[str], item_ids: Sequence[str], baseline: str,
                               methods: Sequence[str], params: dict | None = None,
                               attributions: dict | None = None,
                               progress: Callable[[str, float], None] | None = None) -> AgreementResult:
@@ -344,7 +347,7 @@ def attention_vs_attributions(model, user_ids: Sequence[str], item_ids: Sequence
 
 # ---- sanity checks ---------------------------------------------------------------------------------
 
-def run_sanity_checks(model, user_ids: Sequence[str], item_ids: Sequence[str], level: str, baseline: str,
+def run_sanity_checks(model: Recommender, user_ids: Sequence[str], item_ids: Sequence[str], level: str, baseline: str,
                       methods: Sequence[str], params: dict | None = None, grouping: str = "level",
                       seed: int = 0, threshold: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cascading parameter randomization on these pairs: (per stage × method ρ, per-method verdicts).

@@ -44,7 +44,7 @@ BASELINES = ("zeros", "mean", "unknown")
 BASELINE_LABELS = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown” category (all fields missing)"}
 
 
-def default_baseline(model) -> str:
+def default_baseline(model: Recommender) -> str:
     """The baseline every page starts from: "mean" for aligned models — a named dimension at 0 means "absent",
     so a zeros baseline credits dimensions that are merely common (with the mean baseline the trained synthetic
     model's IG / exact Shapley put the planted genres on top) — and "zeros" for latent ones."""
@@ -58,14 +58,14 @@ class DimensionScore(nn.Module):
         super().__init__()
         self.model = model
 
-    def trace(self, x, y) -> AttentionTrace:
+    def trace(self, x: torch.Tensor, y: torch.Tensor) -> AttentionTrace:
         return self.model.attention(x, y)
 
-    def forward(self, x, y):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.model.attention(x, y).s
 
 
-def baseline_rows(model, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+def baseline_rows(model: Recommender, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The raw baseline rows (1, R_u), (1, R_v) of `kind` (module docstring), on the model's device."""
     if kind not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {kind!r}")
@@ -74,7 +74,7 @@ def baseline_rows(model, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
             torch.as_tensor(fz.baseline_row("item", kind), dtype=torch.float32, device=model.device)[None])
 
 
-def targets_for(model, user_rows: torch.Tensor, item_rows: torch.Tensor, level: str = "fields",
+def targets_for(model: Recommender, user_rows: torch.Tensor, item_rows: torch.Tensor, level: str = "fields",
                 baseline: str = "zeros", *, grouping: str = "paired", pair_ids=None) -> ExplainTarget:
     """The B pairs (user_rows[b], item_rows[b]) of `model`, ready for `explain`.
 
@@ -107,7 +107,8 @@ def targets_for(model, user_rows: torch.Tensor, item_rows: torch.Tensor, level: 
                             grouping=grouping, baseline_kind=baseline, pair_ids=pair_ids)
 
 
-def pair_target(model, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros") -> ExplainTarget:
+def pair_target(model: Recommender, user_id: str, item_id: str, level: str = "fields",
+                baseline: str = "zeros") -> ExplainTarget:
     """`targets_for` one catalog pair, by id."""
     user_id, item_id = str(user_id), str(item_id)
     return targets_for(model, model.user_rows([user_id]), model.item_rows([item_id]), level, baseline,
