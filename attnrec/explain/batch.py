@@ -35,7 +35,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ from attnrec.explain.metrics import snap_noise
 from attnrec.explain.model_targets import BASELINES, LEVELS, default_baseline, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
 
+if TYPE_CHECKING:
+    from attnrec.model import Recommender
+
 __all__ = ["explain_pairs", "read_pairs", "cli_main", "SCHEMA"]
 
 SCHEMA = pa.schema([("pair", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
@@ -58,7 +61,7 @@ SCHEMA = pa.schema([("pair", pa.int64()), ("user_id", pa.string()), ("item_id", 
 MANIFEST = "manifest.json"
 
 
-def read_pairs(path) -> pd.DataFrame:
+def read_pairs(path: str | Path) -> pd.DataFrame:
     """A CSV or Parquet file with columns user_id and item_id (ids read as strings)."""
     path = Path(path)
     if not path.exists():
@@ -128,7 +131,8 @@ def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[s
     return frame.reset_index(drop=True)
 
 
-def explain_pairs(model, pairs_df: pd.DataFrame, methods: Sequence[str], out_path, *, chunk_size: int = 256,
+def explain_pairs(model: Recommender, pairs_df: pd.DataFrame, methods: Sequence[str], out_path: str | Path, *,
+                  chunk_size: int = 256,
                   level: str = "fields", baseline: str | None = None, params: dict | None = None,
                   progress: bool = True, on_chunk_done: Callable[[int], None] | None = None) -> Path:
     """Explain every (user_id, item_id) row of `pairs_df` with each method; write `out_path` (Parquet).
