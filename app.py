@@ -6,6 +6,7 @@ running that page alone, outside this navigation.
 `streamlit run app.py -- --workspace DIR` keeps datasets and models in DIR (default: workspace/ beside this
 file, or $ATTNREC_WORKSPACE); models trained with the CLI into DIR/models/<name> are listed with their data.
 """
+
 import argparse
 import os
 import sys

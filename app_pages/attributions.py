@@ -1,6 +1,7 @@
 """Attributions: every attribution method that applies, side by side, with the checks that say how far
 to trust each one (the trust report card, and whether attention tells the same story). Widgets come from
 the method registry (attnrec.explain.METHODS), never per method."""
+
 import json
 
 import streamlit as st
@@ -30,8 +31,10 @@ from attnrec.trust import (
 )
 
 st.title("Attributions")
-st.caption("How much each input moves S for one user–item pair, by every attribution method that applies, "
-           "and whether the methods agree.")
+st.caption(
+    "How much each input moves S for one user–item pair, by every attribution method that applies, "
+    "and whether the methods agree."
+)
 
 selection = ui.sidebar()
 model = ui.require_model(selection)
@@ -40,44 +43,86 @@ LEVELS = {"fields": "raw fields (user and item attributes)", "dimensions": "the 
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def cached_attribution(model_key: str, user_id: str, item_id: str, level: str, baseline: str, method_key: str,
-                       params_json: str, _model):
+def cached_attribution(
+    model_key: str, user_id: str, item_id: str, level: str, baseline: str, method_key: str, params_json: str, _model
+):
     target = pair_target(_model, user_id, item_id, level, baseline)
     return explain(target, method_key, json.loads(params_json))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_card(model_key: str, user_id: str, item_id: str, level: str, baseline: str, grouping: str,
-                methods: tuple, params_json: str, _model, _progress=None):
+def cached_card(
+    model_key: str,
+    user_id: str,
+    item_id: str,
+    level: str,
+    baseline: str,
+    grouping: str,
+    methods: tuple,
+    params_json: str,
+    _model,
+    _progress=None,
+):
     target = trust_target(_model, [user_id], [item_id], level, baseline, grouping)
     return run_report_card(target, methods, json.loads(params_json), progress=_progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_agreement(model_key: str, user_id: str, item_id: str, baseline: str, methods: tuple, params_json: str,
-                     _model, _attributions=None):
-    return attention_vs_attributions(_model, [user_id], [item_id], baseline, methods, json.loads(params_json),
-                                     attributions=_attributions)
+def cached_agreement(
+    model_key: str,
+    user_id: str,
+    item_id: str,
+    baseline: str,
+    methods: tuple,
+    params_json: str,
+    _model,
+    _attributions=None,
+):
+    return attention_vs_attributions(
+        _model, [user_id], [item_id], baseline, methods, json.loads(params_json), attributions=_attributions
+    )
 
 
 pair = st.columns(2)
-user_id = ui.choice(st.selectbox, "User", model.user_ids, "explore_user", "user", model.user_ids[0], "user",
-                    container=pair[0])
-item_id = ui.choice(st.selectbox, "Item", model.item_ids, "explore_item", "item", model.item_ids[0], "item",
-                    container=pair[1])
+user_id = ui.choice(
+    st.selectbox, "User", model.user_ids, "explore_user", "user", model.user_ids[0], "user", container=pair[0]
+)
+item_id = ui.choice(
+    st.selectbox, "Item", model.item_ids, "explore_item", "item", model.item_ids[0], "item", container=pair[1]
+)
 options = st.columns([2, 3])
 level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
-baseline = options[1].radio("Baseline", list(BASELINES), format_func=BASELINE_LABELS.get, horizontal=True,
-                            key="attributions_baseline", index=list(BASELINES).index(default_baseline(model)),
-                            help="What “absent” means: attributions explain S − S(baseline).")
+baseline = options[1].radio(
+    "Baseline",
+    list(BASELINES),
+    format_func=BASELINE_LABELS.get,
+    horizontal=True,
+    key="attributions_baseline",
+    index=list(BASELINES).index(default_baseline(model)),
+    help="What “absent” means: attributions explain S − S(baseline).",
+)
 
 available = ui.attribution_methods(level)
-focus = ui.choice(st.selectbox, "Main method", available, "explore_method", "method", "ig", "attribution method",
-                  format_func=lambda k: method(k).name)
+focus = ui.choice(
+    st.selectbox,
+    "Main method",
+    available,
+    "explore_method",
+    "method",
+    "ig",
+    "attribution method",
+    format_func=lambda k: method(k).name,
+)
 st.caption(method(focus).description)
-others = st.multiselect("Compare with", [k for k in available if k != focus], format_func=lambda k: method(k).name,
-                        default=[k for k in ("saliency", "input_x_gradient", "feature_ablation", "attention")
-                                 if k in available and k != focus], key=f"attributions_compare_{level}")
+others = st.multiselect(
+    "Compare with",
+    [k for k in available if k != focus],
+    format_func=lambda k: method(k).name,
+    default=[
+        k for k in ("saliency", "input_x_gradient", "feature_ablation", "attention") if k in available and k != focus
+    ],
+    key=f"attributions_compare_{level}",
+)
 chosen = [focus] + others
 params = {}
 with st.expander("Method settings (from the registry)"):
@@ -91,12 +136,22 @@ with st.status(f"Running {len(chosen)} attribution method(s)…", expanded=False
     for key in chosen:
         status.update(label=f"Running {method(key).name}…")
         try:
-            results[method(key).name] = cached_attribution(selection.model_key, user_id, item_id, level, baseline,
-                                                           key, json.dumps(params[key], sort_keys=True), model)
+            results[method(key).name] = cached_attribution(
+                selection.model_key,
+                user_id,
+                item_id,
+                level,
+                baseline,
+                key,
+                json.dumps(params[key], sort_keys=True),
+                model,
+            )
         except ValueError as error:  # a method that cannot run here (too many groups for exact Shapley, …)
             failures[method(key).name] = str(error)
-    status.update(label=f"{len(results)} method(s) for user {escape_markdown(user_id)} · item "
-                        f"{escape_markdown(item_id)}", state="complete")
+    status.update(
+        label=f"{len(results)} method(s) for user {escape_markdown(user_id)} · item {escape_markdown(item_id)}",
+        state="complete",
+    )
 for name, message in failures.items():
     st.warning(f"{name}: {escape_markdown(message)}")
 if not results:
@@ -111,82 +166,148 @@ metrics = st.columns(4)
 metrics[0].metric("S", f"{s:.4f}")
 metrics[1].metric("S(baseline)", f"{s_base:.4f}")
 metrics[2].metric(f"Σ {main_name}", f"{main.groups[0].sum():.4f}")
-metrics[3].metric("completeness gap", f"{main.completeness_gap[0]:+.2e}",
-                  help="Σ attributions − (S − S(baseline)); 0 means the attributions add up exactly.")
+metrics[3].metric(
+    "completeness gap",
+    f"{main.completeness_gap[0]:+.2e}",
+    help="Σ attributions − (S − S(baseline)); 0 means the attributions add up exactly.",
+)
 
 left, right = st.columns([2, 3])
 left.plotly_chart(attribution_bars(frame[main_name], title=main_name), width="stretch", key="attributions_main")
 right.plotly_chart(attribution_heatmap(frame), width="stretch", key="attributions_heatmap")
 
 st.subheader("Does each method add up?")
-st.dataframe(summary, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(c, format="%.3e")
-                            for c in ("completeness gap", "convergence delta")})
+st.dataframe(
+    summary,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        c: st.column_config.NumberColumn(c, format="%.3e") for c in ("completeness gap", "convergence delta")
+    },
+)
 if len(frame.columns) > 1:
     st.subheader("Do the methods agree?")
     st.plotly_chart(rank_agreement_matrix(rank_agreement(frame)), width="stretch", key="attributions_agreement")
 
 # ---- trust report card -------------------------------------------------------------------------------
 st.subheader("Trust report card")
-st.caption("Each method (and attention read as an importance score) against the reference Shapley values for this "
-           "pair: error, rank agreement, whether it adds up, Captum's infidelity and sensitivity, and the "
-           "deletion / insertion test, where the model itself scores the ranking.")
+st.caption(
+    "Each method (and attention read as an importance score) against the reference Shapley values for this "
+    "pair: error, rank agreement, whether it adds up, Captum's infidelity and sensitivity, and the "
+    "deletion / insertion test, where the model itself scores the ranking."
+)
 groupings = grouping_options(model, level)
 grouping = "level"
 if len(groupings) > 1:
-    grouping = st.radio("Groups the card scores", list(groupings), format_func=groupings.get, horizontal=True,
-                        key=f"attributions_card_grouping_{level}")
+    grouping = st.radio(
+        "Groups the card scores",
+        list(groupings),
+        format_func=groupings.get,
+        horizontal=True,
+        key=f"attributions_card_grouping_{level}",
+    )
 plan = plan_for(model, level, grouping)
 (st.success if plan.exact else st.warning)(plan.message)
 # The card and the agreement score every method against a reference Shapley (sampled past 16 groups) and re-run
 # them for Captum's sensitivity: seconds per pair. The attributions above stay quick; these run when switched on.
-card_on = st.toggle("Score the methods for this pair (report card and attention agreement; slower)",
-                    key="attributions_card_on")
+card_on = st.toggle(
+    "Score the methods for this pair (report card and attention agreement; slower)", key="attributions_card_on"
+)
 if not card_on:
     st.caption("Off: switch it on to score the methods against the reference; it then runs for every pair you pick.")
 else:
     card_keys = card_methods(level, chosen, plan.key, plan.n_groups)
     card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
     with st.status("Scoring the methods…", expanded=False) as card_status:
+
         def card_progress(label: str, done: float) -> None:
             # Only the label: element calls made inside a cached function would be replayed on a cache hit.
             card_status.update(label=f"{label} ({done:.0%})")
 
-        card = cached_card(selection.model_key, user_id, item_id, level, baseline, grouping, tuple(card_keys),
-                           card_params, model, card_progress)
-        card_status.update(label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}",
-                           state="complete")
+        card = cached_card(
+            selection.model_key,
+            user_id,
+            item_id,
+            level,
+            baseline,
+            grouping,
+            tuple(card_keys),
+            card_params,
+            model,
+            card_progress,
+        )
+        card_status.update(
+            label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}", state="complete"
+        )
     table = card_table(card)
-    by_verdict = {word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
-                  for word in ("faithful", "approximate", "unfaithful")}
+    by_verdict = {
+        word: [r.method for r in table.itertuples() if r.verdict == word and r.Index > 0]
+        for word in ("faithful", "approximate", "unfaithful")
+    }
     st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
-    ui.report_card_view(table, "Row 1 is the reference itself; the best other method per column is tinted. "
-                        f"k = {card.k}. " + not_shares_of_s(card_keys))
+    ui.report_card_view(
+        table,
+        "Row 1 is the reference itself; the best other method per column is tinted. "
+        f"k = {card.k}. " + not_shares_of_s(card_keys),
+    )
     st.plotly_chart(deletion_insertion_curves(curves_frame(card)), width="stretch", key="attributions_curves")
 
     # ---- attention vs attributions ------------------------------------------------------------------------
     st.subheader("Does attention tell the same story?")
-    st.caption("Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each "
-               "method's importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this "
-               "comparison is made at the dimension level whatever the level above.")
+    st.caption(
+        "Kendall τ between the attention weights (mean over heads of A_U and A_V per dimension) and each "
+        "method's importance |attr(X_i) + attr(Y_i)|. Attention weights exist per dimension only, so this "
+        "comparison is made at the dimension level whatever the level above."
+    )
     reuse = card.attributions if level == "dimensions" and grouping == "level" else None
-    agreement = cached_agreement(selection.model_key, user_id, item_id, baseline,
-                                 tuple(k for k in chosen if "dimensions" in method(k).levels),
-                                 json.dumps(params, sort_keys=True), model, reuse)
+    agreement = cached_agreement(
+        selection.model_key,
+        user_id,
+        item_id,
+        baseline,
+        tuple(k for k in chosen if "dimensions" in method(k).levels),
+        json.dumps(params, sort_keys=True),
+        model,
+        reuse,
+    )
     tone = verdict_tone(agreement.headline)
     {"success": st.success, "info": st.info, "warning": st.warning}[tone](
-        f"**Verdict (vs {method(agreement.reference).name}):** {agreement.headline}")
-    st.dataframe(agreement.per_pair[["method", "kendall_tau", "reading"]], hide_index=True, width="stretch",
-        column_config={"kendall_tau": st.column_config.NumberColumn("Kendall τ with attention", format="%+.2f"),
-                       "reading": st.column_config.TextColumn("reading")})
+        f"**Verdict (vs {method(agreement.reference).name}):** {agreement.headline}"
+    )
+    st.dataframe(
+        agreement.per_pair[["method", "kendall_tau", "reading"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "kendall_tau": st.column_config.NumberColumn("Kendall τ with attention", format="%+.2f"),
+            "reading": st.column_config.TextColumn("reading"),
+        },
+    )
 
 downloads = st.columns(2)
-export = {"user_id": user_id, "item_id": item_id, "level": level, "baseline": baseline, "s": s,
-          "s_baseline": s_base, "params": {method(k).name: params[k] for k in chosen},
-          "attributions": {name: dict(zip(frame.index, frame[name].tolist())) for name in frame.columns},
-          "summary": json.loads(summary.to_json(orient="records"))}
+export = {
+    "user_id": user_id,
+    "item_id": item_id,
+    "level": level,
+    "baseline": baseline,
+    "s": s,
+    "s_baseline": s_base,
+    "params": {method(k).name: params[k] for k in chosen},
+    "attributions": {name: dict(zip(frame.index, frame[name].tolist())) for name in frame.columns},
+    "summary": json.loads(summary.to_json(orient="records")),
+}
 stem = safe_filename(f"attributions_{user_id}_{item_id}", default="attributions")
-downloads[0].download_button("Download (JSON)", json.dumps(export, indent=2).encode("utf-8"),
-                             file_name=f"{stem}.json", mime="application/json", key="attributions_json")
-downloads[1].download_button("Download (CSV)", safe_csv_bytes(frame.rename_axis("group"), index=True),
-                             file_name=f"{stem}.csv", mime="text/csv", key="attributions_csv")
+downloads[0].download_button(
+    "Download (JSON)",
+    json.dumps(export, indent=2).encode("utf-8"),
+    file_name=f"{stem}.json",
+    mime="application/json",
+    key="attributions_json",
+)
+downloads[1].download_button(
+    "Download (CSV)",
+    safe_csv_bytes(frame.rename_axis("group"), index=True),
+    file_name=f"{stem}.csv",
+    mime="text/csv",
+    key="attributions_csv",
+)

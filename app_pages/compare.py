@@ -1,4 +1,5 @@
 """Compare: two items for one user (or two users for one item) side by side, and why their scores differ."""
+
 import json
 
 import streamlit as st
@@ -25,15 +26,35 @@ dataset = model.dataset
 names = list(model.dimension_names)
 
 st.title("Compare two pairs")
-st.caption("Two pairs that share one side. S = Σ_h Σ_i C[h,i] with C = Z_U·Z_V, so their difference "
-           "ΔS = S(A) − S(B) splits exactly into per-dimension differences ΔC_i = Σ_h C_A[h,i] − C_B[h,i].")
+st.caption(
+    "Two pairs that share one side. S = Σ_h Σ_i C[h,i] with C = Z_U·Z_V, so their difference "
+    "ΔS = S(A) − S(B) splits exactly into per-dimension differences ΔC_i = Σ_h C_A[h,i] − C_B[h,i]."
+)
 
 top = st.columns([1.7, 1.2, 0.8], vertical_alignment="bottom")
-mode = ui.choice(st.radio, "Compare", list(MODES), "compare_mode", "compare", "items", "comparison",
-                 container=top[0], format_func=MODES.get, horizontal=True)
-method_key = ui.choice(st.selectbox, "Attribution method", ui.attribution_methods("fields"), "explore_method",
-                       "method", "ig", "attribution method", container=top[1],
-                       format_func=lambda k: method_spec(k).name)
+mode = ui.choice(
+    st.radio,
+    "Compare",
+    list(MODES),
+    "compare_mode",
+    "compare",
+    "items",
+    "comparison",
+    container=top[0],
+    format_func=MODES.get,
+    horizontal=True,
+)
+method_key = ui.choice(
+    st.selectbox,
+    "Attribution method",
+    ui.attribution_methods("fields"),
+    "explore_method",
+    "method",
+    "ig",
+    "attribution method",
+    container=top[1],
+    format_func=lambda k: method_spec(k).name,
+)
 with top[2].popover("Method settings", width="stretch"):
     st.caption(method_spec(method_key).description)
     params = ui.param_widgets(method_key, "compare")
@@ -47,25 +68,62 @@ default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(mode
 default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
 picks = st.columns(3)
 if mode == "items":
-    user_id = ui.choice(st.selectbox, "User", model.user_ids, "explore_user", "user", default_user, "user",
-                        container=picks[0])
-    item_a = ui.choice(st.selectbox, "Item A", model.item_ids, "explore_item", "item", default_item, "item",
-                       container=picks[1], format_func=item_label)
+    user_id = ui.choice(
+        st.selectbox, "User", model.user_ids, "explore_user", "user", default_user, "user", container=picks[0]
+    )
+    item_a = ui.choice(
+        st.selectbox,
+        "Item A",
+        model.item_ids,
+        "explore_item",
+        "item",
+        default_item,
+        "item",
+        container=picks[1],
+        format_func=item_label,
+    )
     best = [i for i in model.top_k(user_id, k=2, exclude_seen=False)["item_id"] if i != item_a]
-    item_b = ui.choice(st.selectbox, "Item B", model.item_ids, "compare_item_b", "item_b",
-                       best[0] if best else model.item_ids[0], "item", container=picks[2], format_func=item_label)
+    item_b = ui.choice(
+        st.selectbox,
+        "Item B",
+        model.item_ids,
+        "compare_item_b",
+        "item_b",
+        best[0] if best else model.item_ids[0],
+        "item",
+        container=picks[2],
+        format_func=item_label,
+    )
     pairs = ((user_id, item_a), (user_id, item_b))
     labels = (f"A: {item_label(item_a)}", f"B: {item_label(item_b)}")
     differing_side = "item"
     ui.write_url(compare="items", user=user_id, item=item_a, item_b=item_b, user_b=None, method=method_key)
 else:
-    item_id = ui.choice(st.selectbox, "Item", model.item_ids, "explore_item", "item", default_item, "item",
-                        container=picks[0], format_func=item_label)
-    user_a = ui.choice(st.selectbox, "User A", model.user_ids, "explore_user", "user", default_user, "user",
-                       container=picks[1])
+    item_id = ui.choice(
+        st.selectbox,
+        "Item",
+        model.item_ids,
+        "explore_item",
+        "item",
+        default_item,
+        "item",
+        container=picks[0],
+        format_func=item_label,
+    )
+    user_a = ui.choice(
+        st.selectbox, "User A", model.user_ids, "explore_user", "user", default_user, "user", container=picks[1]
+    )
     others = [u for u in model.user_ids if u != user_a]
-    user_b = ui.choice(st.selectbox, "User B", model.user_ids, "compare_user_b", "user_b",
-                       others[0] if others else user_a, "user", container=picks[2])
+    user_b = ui.choice(
+        st.selectbox,
+        "User B",
+        model.user_ids,
+        "compare_user_b",
+        "user_b",
+        others[0] if others else user_a,
+        "user",
+        container=picks[2],
+    )
     pairs = ((user_a, item_id), (user_b, item_id))
     labels = (f"A: user {user_a}", f"B: user {user_b}")
     differing_side = "user"
@@ -73,8 +131,12 @@ else:
 
 context = {"dataset": selection.dataset_name, "model": selection.model_name, "device": selection.resolved_device}
 with st.spinner("Computing both explanations…"):
-    first, second = (ui.cached_explanation(selection.model_key, u, i, method_key, json.dumps(params, sort_keys=True),
-                                           json.dumps(context), _model=model) for u, i in pairs)
+    first, second = (
+        ui.cached_explanation(
+            selection.model_key, u, i, method_key, json.dumps(params, sort_keys=True), json.dumps(context), _model=model
+        )
+        for u, i in pairs
+    )
 a, b = first.pair, second.pair
 figure_key = json.dumps([selection.model_key, pairs, method_key, params], default=str)  # figures cached per view
 
@@ -82,48 +144,106 @@ metrics = st.columns(4)
 metrics[0].metric("S(A)", f"{a.s:.4f}", help=f"Score of pair A; calibrated P(like) = σ(a·S + b) = {a.probability:.3f}")
 metrics[1].metric("S(B)", f"{b.s:.4f}", help=f"Score of pair B; calibrated P(like) = σ(a·S + b) = {b.probability:.3f}")
 metrics[2].metric("ΔS = S(A) − S(B)", f"{a.s - b.s:+.4f}")
-metrics[3].metric("Rank A / B", f"{a.rank} / {b.rank}",
-                  help=f"Rank of each item among all {first.n_items} items for its user (1 = best)")
+metrics[3].metric(
+    "Rank A / B",
+    f"{a.rank} / {b.rank}",
+    help=f"Rank of each item among all {first.n_items} items for its user (1 = best)",
+)
 st.caption(f"Calibrated probability P(like) = σ(a·S + b): A {a.probability:.3f}, B {b.probability:.3f}.")
 
 # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
-views = {"attention": "Attention and its difference", "delta": "Where ΔS comes from",
-         "attributions": f"Attributions ({method_spec(method_key).name})"}
+views = {
+    "attention": "Attention and its difference",
+    "delta": "Where ΔS comes from",
+    "attributions": f"Attributions ({method_spec(method_key).name})",
+}
 bar = st.columns([4, 1], vertical_alignment="center")
-view = ui.choice(st.radio, "Show", list(views), "compare_view", "view", "attention", "view", container=bar[0],
-                 format_func=views.get, horizontal=True, label_visibility="collapsed")
+view = ui.choice(
+    st.radio,
+    "Show",
+    list(views),
+    "compare_view",
+    "view",
+    "attention",
+    "view",
+    container=bar[0],
+    format_func=views.get,
+    horizontal=True,
+    label_visibility="collapsed",
+)
 ui.write_url(view=view)
 
 if view == "attention":
-    side = st.radio("Attention", ["A_U (user side, weights on Y)", "A_V (item side, weights on X)"],
-                    horizontal=True, key="compare_attention_side", label_visibility="collapsed")
+    side = st.radio(
+        "Attention",
+        ["A_U (user side, weights on Y)", "A_V (item side, weights on X)"],
+        horizontal=True,
+        key="compare_attention_side",
+        label_visibility="collapsed",
+    )
     field, hue = ("a_u", "user") if side.startswith("A_U") else ("a_v", "item")
     label = "A_U" if hue == "user" else "A_V"
     weights_a, weights_b = getattr(a.trace, field)[0].cpu().numpy(), getattr(b.trace, field)[0].cpu().numpy()
     top_weight = float(max(weights_a.max(), weights_b.max()))
     # Side by side while the dimensions fit in half the width; one above the other beyond that.
     columns = st.columns(2) if len(names) <= 6 else (st.container(), st.container())
-    for column, weights, text, key in ((columns[0], weights_a, labels[0], "a"),
-                                       (columns[1], weights_b, labels[1], "b")):
-        column.plotly_chart(ui.cached_figure(f"{label} {key}", figure_key, lambda w=weights, t=text: readable_heatmap(
-            attention_heatmap(w, names, f"{label} · {t}", side=hue, zmax=top_weight))),
-            width="stretch", key=f"compare_heat_{key}")
-    st.plotly_chart(ui.cached_figure(f"Δ{label}", figure_key, lambda: difference_heatmap(
-        weights_a, weights_b, names, f"{label}(A) − {label}(B)", labels=("A", "B"))),
-        width="stretch", key="compare_heat_diff")
-    st.caption("Both heatmaps share one colour range. The difference uses a purple–green scale centred on 0: "
-               "green where A attends more, purple where B does.")
+    for column, weights, text, key in (
+        (columns[0], weights_a, labels[0], "a"),
+        (columns[1], weights_b, labels[1], "b"),
+    ):
+        column.plotly_chart(
+            ui.cached_figure(
+                f"{label} {key}",
+                figure_key,
+                lambda w=weights, t=text: readable_heatmap(
+                    attention_heatmap(w, names, f"{label} · {t}", side=hue, zmax=top_weight)
+                ),
+            ),
+            width="stretch",
+            key=f"compare_heat_{key}",
+        )
+    st.plotly_chart(
+        ui.cached_figure(
+            f"Δ{label}",
+            figure_key,
+            lambda: difference_heatmap(weights_a, weights_b, names, f"{label}(A) − {label}(B)", labels=("A", "B")),
+        ),
+        width="stretch",
+        key="compare_heat_diff",
+    )
+    st.caption(
+        "Both heatmaps share one colour range. The difference uses a purple–green scale centred on 0: "
+        "green where A attends more, purple where B does."
+    )
 
 elif view == "delta":
     contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
-    st.plotly_chart(ui.cached_figure("contributions", figure_key, lambda: paired_contributions(
-        *contributions, names, labels, differing_side, "Contribution of each dimension (Σ over heads)")),
-        width="stretch", key="compare_contributions")
-    st.plotly_chart(ui.cached_figure("ΔS", figure_key, lambda: score_difference_waterfall(
-        *contributions, names, ("A", "B"), "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)")),
-        width="stretch", key="compare_delta")
-    st.caption("Each step is one dimension's ΔC_i = Σ_h (Z_U·Z_V)_A − (Z_U·Z_V)_B; the steps start at S(B) and "
-               "end exactly at S(A).")
+    st.plotly_chart(
+        ui.cached_figure(
+            "contributions",
+            figure_key,
+            lambda: paired_contributions(
+                *contributions, names, labels, differing_side, "Contribution of each dimension (Σ over heads)"
+            ),
+        ),
+        width="stretch",
+        key="compare_contributions",
+    )
+    st.plotly_chart(
+        ui.cached_figure(
+            "ΔS",
+            figure_key,
+            lambda: score_difference_waterfall(
+                *contributions, names, ("A", "B"), "ΔS decomposed: S(B) + Σ_i ΔC_i = S(A)"
+            ),
+        ),
+        width="stretch",
+        key="compare_delta",
+    )
+    st.caption(
+        "Each step is one dimension's ΔC_i = Σ_h (Z_U·Z_V)_A − (Z_U·Z_V)_B; the steps start at S(B) and "
+        "end exactly at S(A)."
+    )
 
 else:
     # One value axis for both charts, so bar lengths compare across the two pairs.
@@ -134,12 +254,19 @@ else:
         if ex.table.empty:
             st.info(f"No attributions for {text} with this method.")
         else:
-            st.plotly_chart(ui.cached_figure(f"attributions {key}", figure_key,
-                                             lambda e=ex, t=text: side_attribution_bars(e.table, t, max_bars=12,
-                                                                                        x_range=shared)),
-                            width="stretch", key=f"compare_attr_{key}")
-    st.caption(f"Signed attributions of each S to the raw attributes ({default_baseline(model)} baseline), on one "
-               "shared scale; blue: user side, orange: item side.")
+            st.plotly_chart(
+                ui.cached_figure(
+                    f"attributions {key}",
+                    figure_key,
+                    lambda e=ex, t=text: side_attribution_bars(e.table, t, max_bars=12, x_range=shared),
+                ),
+                width="stretch",
+                key=f"compare_attr_{key}",
+            )
+    st.caption(
+        f"Signed attributions of each S to the raw attributes ({default_baseline(model)} baseline), on one "
+        "shared scale; blue: user side, orange: item side."
+    )
 
 downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")
 # Downloads of both explanations (files are made only when a button is pressed).
@@ -149,24 +276,48 @@ stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for 
 def html_report() -> str:
     contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
     figures = {
-        "ΔA_U": difference_heatmap(a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names,
-                                   "A_U(A) − A_U(B)"),
-        "ΔA_V": difference_heatmap(a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names,
-                                   "A_V(A) − A_V(B)"),
+        "ΔA_U": difference_heatmap(
+            a.trace.a_u[0].cpu().numpy(), b.trace.a_u[0].cpu().numpy(), names, "A_U(A) − A_U(B)"
+        ),
+        "ΔA_V": difference_heatmap(
+            a.trace.a_v[0].cpu().numpy(), b.trace.a_v[0].cpu().numpy(), names, "A_V(A) − A_V(B)"
+        ),
         "Contributions": paired_contributions(*contributions, names, labels, differing_side, "Contributions"),
-        "ΔS decomposed": score_difference_waterfall(*contributions, names, ("A", "B"), "ΔS decomposed")}
+        "ΔS decomposed": score_difference_waterfall(*contributions, names, ("A", "B"), "ΔS decomposed"),
+    }
     for ex, text in ((first, labels[0]), (second, labels[1])):
         if not ex.table.empty:
             figures[f"Attributions {text}"] = side_attribution_bars(ex.table, text)
     return comparison_html(first, second, figures, labels, title=f"{labels[0]} vs {labels[1]}")
 
 
-downloads.download_button("JSON", lambda: json.dumps(comparison_json(first, second), indent=1), f"{stem}.json",
-                       mime="application/json", key="compare_json", width="stretch", icon=":material/download:",
-                       help="Both explanations and ΔS per dimension")
-downloads.download_button("CSV", lambda: comparison_csv_bytes(first, second), f"{stem}.csv", mime="text/csv",
-                       key="compare_csv", width="stretch", icon=":material/download:",
-                       help="One row per number, a column says which pair; text cells are spreadsheet-safe")
-downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="compare_html",
-                       width="stretch", icon=":material/download:",
-                       help="A single file with the numbers and figures; works offline")
+downloads.download_button(
+    "JSON",
+    lambda: json.dumps(comparison_json(first, second), indent=1),
+    f"{stem}.json",
+    mime="application/json",
+    key="compare_json",
+    width="stretch",
+    icon=":material/download:",
+    help="Both explanations and ΔS per dimension",
+)
+downloads.download_button(
+    "CSV",
+    lambda: comparison_csv_bytes(first, second),
+    f"{stem}.csv",
+    mime="text/csv",
+    key="compare_csv",
+    width="stretch",
+    icon=":material/download:",
+    help="One row per number, a column says which pair; text cells are spreadsheet-safe",
+)
+downloads.download_button(
+    "HTML report",
+    html_report,
+    f"{stem}.html",
+    mime="text/html",
+    key="compare_html",
+    width="stretch",
+    icon=":material/download:",
+    help="A single file with the numbers and figures; works offline",
+)

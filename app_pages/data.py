@@ -5,6 +5,7 @@ defences, strict CSV/Parquet), weights through attnrec.checkpoint_upload (safete
 A failed step shows its message and leaves the last good tables, datasets and models in place.
 User strings reach the screen only as widget options, dataframes, or escaped Markdown.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ for saved_name in ui.saved_dataset_names():  # kept in an earlier session: train
         try:
             datasets[saved_name] = ui.get_dataset(saved_name)
         except (DataError, OSError, ValueError) as err:
-            st.warning(escape_markdown(f"Saved dataset '{saved_name}' could not be read: {err}"),
-                       icon=":material/warning:")
+            st.warning(
+                escape_markdown(f"Saved dataset '{saved_name}' could not be read: {err}"), icon=":material/warning:"
+            )
 
 
 def show_error(message: str) -> None:
@@ -66,14 +68,26 @@ def pick(label: str, options: list, default, key: str, **kwargs):
 def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, dict]:
     """An editable role per column → (column → role, "side:column" → separator)."""
     suggested = suggest_roles(table, id_column)
-    frame = pd.DataFrame({"column": list(suggested), "role": list(suggested.values()),
-                          "separator": [";" if r == "multi" else "" for r in suggested.values()],
-                          "example": [str(table[c].iloc[0])[:40] for c in suggested]})
+    frame = pd.DataFrame(
+        {
+            "column": list(suggested),
+            "role": list(suggested.values()),
+            "separator": [";" if r == "multi" else "" for r in suggested.values()],
+            "example": [str(table[c].iloc[0])[:40] for c in suggested],
+        }
+    )
     edited = st.data_editor(
-        frame, key=f"data_roles_{side}_{table_key(side + 's')}_{id_column}", hide_index=True,
-        num_rows="fixed", width="stretch", disabled=["column", "example"],
-        column_config={"role": st.column_config.SelectboxColumn("role", options=list(FEATURE_ROLES), required=True),
-                       "separator": st.column_config.TextColumn("separator (multi)", max_chars=3)})
+        frame,
+        key=f"data_roles_{side}_{table_key(side + 's')}_{id_column}",
+        hide_index=True,
+        num_rows="fixed",
+        width="stretch",
+        disabled=["column", "example"],
+        column_config={
+            "role": st.column_config.SelectboxColumn("role", options=list(FEATURE_ROLES), required=True),
+            "separator": st.column_config.TextColumn("separator (multi)", max_chars=3),
+        },
+    )
     roles = dict(zip(edited["column"], edited["role"]))
     separators = {f"{side}:{c}": (s or ";") for c, s in zip(edited["column"], edited["separator"])}
     return roles, separators
@@ -81,9 +95,11 @@ def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, 
 
 ui.sidebar()  # lists this session's datasets and models as soon as they are kept
 st.title("Your data")
-st.caption("Upload users, items and interactions tables, map their columns, and keep the result as a dataset "
-           f"for every page of this session. Files up to {LIMITS.file_bytes // 2**20} MB each "
-           "(server.maxUploadSize in .streamlit/config.toml); nothing you upload is ever executed.")
+st.caption(
+    "Upload users, items and interactions tables, map their columns, and keep the result as a dataset "
+    f"for every page of this session. Files up to {LIMITS.file_bytes // 2**20} MB each "
+    "(server.maxUploadSize in .streamlit/config.toml); nothing you upload is ever executed."
+)
 
 # ---- 1. upload -----------------------------------------------------------------------------------
 st.subheader("1 · Upload tables")
@@ -97,8 +113,9 @@ with tab_files:
         else:
             uploads.withdraw(role)  # the failed file was removed: its message goes with it
 with tab_zip:
-    upload = st.file_uploader("A zip holding users, items and interactions tables (file names say which is which)",
-                              key="data_upload_zip")
+    upload = st.file_uploader(
+        "A zip holding users, items and interactions tables (file names say which is which)", key="data_upload_zip"
+    )
     if upload is not None:
         uploads.accept_zip(upload.name, upload.getvalue(), fingerprint=upload.file_id)
     else:
@@ -110,8 +127,10 @@ for slot, message in uploads.errors.items():
 if uploads.tables:
     with st.expander("Preview", expanded=not uploads.complete):
         for role, table in uploads.tables.items():
-            st.markdown(f"**{role}** — {escape_markdown(uploads.sources.get(role, ''))}: "
-                        f"{len(table)} rows × {len(table.columns)} columns")
+            st.markdown(
+                f"**{role}** — {escape_markdown(uploads.sources.get(role, ''))}: "
+                f"{len(table)} rows × {len(table.columns)} columns"
+            )
             preview = table.head(8).copy()
             preview.attrs = {}  # row bookkeeping for error messages; not for display
             st.dataframe(preview, hide_index=True)
@@ -123,81 +142,142 @@ if uploads.complete:
     users, items, interactions = (uploads.tables[r] for r in TABLE_ROLES)
     left, right = st.columns(2)
     with left:
-        user_id = pick("User id column (users table)", list(users.columns), suggest_id_column(users, "user"),
-                       key=f"data_user_id_{table_key('users')}")
-        interaction_user = pick("… the same id in the interactions table", list(interactions.columns), user_id,
-                                key=f"data_inter_user_{table_key('interactions')}")
+        user_id = pick(
+            "User id column (users table)",
+            list(users.columns),
+            suggest_id_column(users, "user"),
+            key=f"data_user_id_{table_key('users')}",
+        )
+        interaction_user = pick(
+            "… the same id in the interactions table",
+            list(interactions.columns),
+            user_id,
+            key=f"data_inter_user_{table_key('interactions')}",
+        )
     with right:
-        item_id = pick("Item id column (items table)", list(items.columns), suggest_id_column(items, "item"),
-                       key=f"data_item_id_{table_key('items')}")
-        interaction_item = pick("… the same id in the interactions table", list(interactions.columns), item_id,
-                                key=f"data_inter_item_{table_key('interactions')}")
+        item_id = pick(
+            "Item id column (items table)",
+            list(items.columns),
+            suggest_id_column(items, "item"),
+            key=f"data_item_id_{table_key('items')}",
+        )
+        interaction_item = pick(
+            "… the same id in the interactions table",
+            list(interactions.columns),
+            item_id,
+            key=f"data_inter_item_{table_key('interactions')}",
+        )
     id_columns = (interaction_user, interaction_item)
     time_column = suggest_timestamp(interactions, exclude=id_columns)
     label_options = [NO_LABEL] + [c for c in interactions.columns if c not in id_columns]
     left, middle, right = st.columns(3)
     with left:
         rating_like = [c for c in label_options[1:] if c != time_column]
-        label = pick("Label or rating column", label_options, rating_like[0] if rating_like else NO_LABEL,
-                     key=f"data_label_{table_key('interactions')}")
+        label = pick(
+            "Label or rating column",
+            label_options,
+            rating_like[0] if rating_like else NO_LABEL,
+            key=f"data_label_{table_key('interactions')}",
+        )
     threshold = None
     if label != NO_LABEL:
         threshold = middle.number_input(
-            "Positive when the value is ≥", value=float(suggest_threshold(interactions[label])),
+            "Positive when the value is ≥",
+            value=float(suggest_threshold(interactions[label])),
             key=f"data_threshold_{table_key('interactions')}_{label}",
             help="Suggested: the upper part of the scale (1–5 stars → 4, the usual convention); rows under it "
-                 "are observed negatives.")
+            "are observed negatives.",
+        )
         share, counted, unreadable = positive_share(interactions[label], threshold)
         if counted:
-            middle.caption(escape_markdown(
-                f"{share:.0%} of rows are positives ({round(share * counted):,} of {counted:,} rows ≥ {threshold:g})"
-                + (f"; {unreadable:,} row(s) are not numbers (validation names them)" if unreadable else "")))
+            middle.caption(
+                escape_markdown(
+                    f"{share:.0%} of rows are positives "
+                    f"({round(share * counted):,} of {counted:,} rows ≥ {threshold:g})"
+                    + (f"; {unreadable:,} row(s) are not numbers (validation names them)" if unreadable else "")
+                )
+            )
     with right:
         time_options = [NO_TIMESTAMP] + [c for c in interactions.columns if c not in (*id_columns, label)]
-        timestamp = pick("Timestamp column", time_options, time_column or NO_TIMESTAMP,
-                         key=f"data_timestamp_{table_key('interactions')}_{label}",
-                         help="Numbers (e.g. Unix seconds) or dates. With one, evaluation holds out each user's "
-                              "latest positive (ties: the row last in the file); without, a seeded random one.")
+        timestamp = pick(
+            "Timestamp column",
+            time_options,
+            time_column or NO_TIMESTAMP,
+            key=f"data_timestamp_{table_key('interactions')}_{label}",
+            help="Numbers (e.g. Unix seconds) or dates. With one, evaluation holds out each user's "
+            "latest positive (ties: the row last in the file); without, a seeded random one.",
+        )
     st.markdown("**User columns**")
     user_roles, user_separators = roles_editor("user", users, user_id)
     st.markdown("**Item columns**")
     item_roles, item_separators = roles_editor("item", items, item_id)
-    st.caption("Roles: categorical, numeric and multi are features; ignore keeps a column for display only; hide "
-               "drops it from the kept tables (e.g. a geometry column nobody needs to read).")
+    st.caption(
+        "Roles: categorical, numeric and multi are features; ignore keeps a column for display only; hide "
+        "drops it from the kept tables (e.g. a geometry column nobody needs to read)."
+    )
     name_options = [NO_ITEM_NAME] + [c for c in items.columns if c != item_id]
-    item_name_column = pick("Item names (shown beside ids on every page)", name_options,
-                            suggest_name_column(items, item_id) or NO_ITEM_NAME,
-                            key=f"data_item_name_{table_key('items')}_{item_id}")
+    item_name_column = pick(
+        "Item names (shown beside ids on every page)",
+        name_options,
+        suggest_name_column(items, item_id) or NO_ITEM_NAME,
+        key=f"data_item_name_{table_key('items')}_{item_id}",
+    )
     with st.expander("Aligned user ↔ item pairs (optional: same-meaning columns on both sides)"):
         pairs = st.data_editor(
-            pd.DataFrame({"user": pd.Series(dtype=str), "item": pd.Series(dtype=str), "name": pd.Series(dtype=str),
-                          "kind": pd.Series(dtype=str)}),
-            key=f"data_pairs_{table_key('users')}_{table_key('items')}", num_rows="dynamic", hide_index=True,
-            column_config={"user": st.column_config.SelectboxColumn("user column", options=list(users.columns)),
-                           "item": st.column_config.SelectboxColumn("item column", options=list(items.columns)),
-                           "kind": st.column_config.SelectboxColumn("kind",
-                                                                     options=["categorical", "multi", "numeric"])})
-        aligned_pairs = [{k: row[k] for k in ("user", "item", "name", "kind") if isinstance(row[k], str) and row[k]}
-                         for _, row in pairs.iterrows()
-                         if isinstance(row["user"], str) and isinstance(row["item"], str)]
+            pd.DataFrame(
+                {
+                    "user": pd.Series(dtype=str),
+                    "item": pd.Series(dtype=str),
+                    "name": pd.Series(dtype=str),
+                    "kind": pd.Series(dtype=str),
+                }
+            ),
+            key=f"data_pairs_{table_key('users')}_{table_key('items')}",
+            num_rows="dynamic",
+            hide_index=True,
+            column_config={
+                "user": st.column_config.SelectboxColumn("user column", options=list(users.columns)),
+                "item": st.column_config.SelectboxColumn("item column", options=list(items.columns)),
+                "kind": st.column_config.SelectboxColumn("kind", options=["categorical", "multi", "numeric"]),
+            },
+        )
+        aligned_pairs = [
+            {k: row[k] for k in ("user", "item", "name", "kind") if isinstance(row[k], str) and row[k]}
+            for _, row in pairs.iterrows()
+            if isinstance(row["user"], str) and isinstance(row["item"], str)
+        ]
     name = st.text_input("Dataset name", value="my data", max_chars=60, key="data_dataset_name")
-    mapping = dict(user_id=user_id, item_id=item_id, interaction_user=interaction_user,
-                   interaction_item=interaction_item, label_column=None if label == NO_LABEL else label,
-                   label_threshold=threshold, user_roles=user_roles, item_roles=item_roles,
-                   timestamp=None if timestamp == NO_TIMESTAMP else timestamp,
-                   separators={**user_separators, **item_separators}, aligned_pairs=aligned_pairs,
-                   item_name=None if item_name_column == NO_ITEM_NAME else item_name_column)
+    mapping = dict(
+        user_id=user_id,
+        item_id=item_id,
+        interaction_user=interaction_user,
+        interaction_item=interaction_item,
+        label_column=None if label == NO_LABEL else label,
+        label_threshold=threshold,
+        user_roles=user_roles,
+        item_roles=item_roles,
+        timestamp=None if timestamp == NO_TIMESTAMP else timestamp,
+        separators={**user_separators, **item_separators},
+        aligned_pairs=aligned_pairs,
+        item_name=None if item_name_column == NO_ITEM_NAME else item_name_column,
+    )
 
     # ---- 2b. validate and keep ----------------------------------------------------------------------
     keep, download = st.columns([1, 1])
     blocked = next(iter(uploads.errors), None)
-    if keep.button("Validate and keep this dataset", type="primary", key="data_keep", disabled=blocked is not None,
-                   help=f"Fix or remove the failed {blocked} upload first" if blocked else None):
+    if keep.button(
+        "Validate and keep this dataset",
+        type="primary",
+        key="data_keep",
+        disabled=blocked is not None,
+        help=f"Fix or remove the failed {blocked} upload first" if blocked else None,
+    ):
         try:
             if name.strip() in ui.BUILTIN_DATASETS:
                 raise DataError(f"'{name.strip()}' is the name of a built-in dataset; pick another name")
-            dataset, schema = dataset_from_mapping(uploads.ready_tables(), mapping, name,
-                                                   source=", ".join(uploads.sources.values()))
+            dataset, schema = dataset_from_mapping(
+                uploads.ready_tables(), mapping, name, source=", ".join(uploads.sources.values())
+            )
         except DataError as err:
             show_error(f"{err}. Nothing was kept; fix the file or the mapping and try again.")
         else:
@@ -207,16 +287,25 @@ if uploads.complete:
             st.rerun()  # the sidebar, drawn above, lists the new dataset on the next run
     try:
         schema = build_schema(**{k: v for k, v in mapping.items() if not k.startswith("interaction_")}, name=name)
-        download.download_button("Download schema.json (for the CLI)", json.dumps(schema, indent=2),
-                                 file_name="schema.json", mime="application/json", key="data_schema_download")
+        download.download_button(
+            "Download schema.json (for the CLI)",
+            json.dumps(schema, indent=2),
+            file_name="schema.json",
+            mime="application/json",
+            key="data_schema_download",
+        )
     except DataError as err:
         download.caption(escape_markdown(f"No schema yet: {err}"))
 
 if st.session_state.get("data_last_kept") in datasets:
     kept = datasets[st.session_state["data_last_kept"]]
-    st.success(escape_markdown(f"Kept dataset '{kept.name}': {len(kept.users)} users, {len(kept.items)} items, "
-                               f"{len(kept.interactions)} interactions ({int(kept.interactions['label'].sum())} "
-                               f"positive). It is listed in the sidebar on every page."))
+    st.success(
+        escape_markdown(
+            f"Kept dataset '{kept.name}': {len(kept.users)} users, {len(kept.items)} items, "
+            f"{len(kept.interactions)} interactions ({int(kept.interactions['label'].sum())} "
+            f"positive). It is listed in the sidebar on every page."
+        )
+    )
     for note in kept.notes:
         st.warning(escape_markdown(f"Dataset '{kept.name}': {note}"), icon=":material/warning:")
 
@@ -231,8 +320,12 @@ else:
     # Dataset and mode outside the form: the choices offered below depend on them.
     left, middle, right = st.columns(3)
     kept_last = st.session_state.get("data_last_kept")
-    dataset_name = left.selectbox("Dataset", list(datasets), key="data_train_dataset",
-                                  index=list(datasets).index(kept_last) if kept_last in datasets else 0)
+    dataset_name = left.selectbox(
+        "Dataset",
+        list(datasets),
+        key="data_train_dataset",
+        index=list(datasets).index(kept_last) if kept_last in datasets else 0,
+    )
     schema = datasets[dataset_name].schema
     recipes = {"latent": "latent (learned dimensions)"}
     if schema.get("aligned_pairs"):
@@ -240,27 +333,45 @@ else:
     if schema.get("item_features"):
         recipes["history"] = "named: user side from their history"
         recipes["hybrid"] = "readable hybrid: named + taste, sparse attention"
-    recipe = middle.radio("Model", list(recipes), format_func=recipes.get, key="data_train_recipe",
-                          help="Named models put feature names on the attention heatmaps: from columns you paired "
-                               "(aligned), or from the item attributes of each user's training positives (history). "
-                               "The readable hybrid adds a taste block learned from ids and 1.5-entmax attention "
-                               "(the recipe of the shipped restaurants model).")
+    recipe = middle.radio(
+        "Model",
+        list(recipes),
+        format_func=recipes.get,
+        key="data_train_recipe",
+        help="Named models put feature names on the attention heatmaps: from columns you paired "
+        "(aligned), or from the item attributes of each user's training positives (history). "
+        "The readable hybrid adds a taste block learned from ids and 1.5-entmax attention "
+        "(the recipe of the shipped restaurants model).",
+    )
     mode = "latent" if recipe == "latent" else "aligned"
     profile = "history" if recipe in ("history", "hybrid") else "columns"
     try:
         preview_key = (dataset_name, id(datasets[dataset_name]), recipe)
         cached = st.session_state.get("data_encoding_preview")
         if cached is None or cached[0] != preview_key:
-            cached = (preview_key, encoding_preview(datasets[dataset_name], mode, use_ids=recipe == "hybrid",
-                                                    popularity=recipe == "hybrid", user_profile=profile))
+            cached = (
+                preview_key,
+                encoding_preview(
+                    datasets[dataset_name],
+                    mode,
+                    use_ids=recipe == "hybrid",
+                    popularity=recipe == "hybrid",
+                    user_profile=profile,
+                ),
+            )
             st.session_state["data_encoding_preview"] = cached
         widths = cached[1]
         too_wide = next((w.problem for w in widths.values() if w.problem), None)
-        st.caption(escape_markdown(" · ".join(
-            f"{w.side}s: {w.rows:,} rows × {w.columns:,} encoded columns"
-            + (f" (widest: '{w.widest}', {w.widest_columns:,})" if w.widest and w.widest_columns > 1 else "")
-            for w in widths.values())
-            + f" — limit {LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells per side."))
+        st.caption(
+            escape_markdown(
+                " · ".join(
+                    f"{w.side}s: {w.rows:,} rows × {w.columns:,} encoded columns"
+                    + (f" (widest: '{w.widest}', {w.widest_columns:,})" if w.widest and w.widest_columns > 1 else "")
+                    for w in widths.values()
+                )
+                + f" — limit {LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells per side."
+            )
+        )
         for note in (n for w in widths.values() for n in w.notes()):
             st.caption(escape_markdown(note + "."))
     except DataError as err:
@@ -269,34 +380,55 @@ else:
         show_error(f"Cannot train in {mode} mode: {too_wide}.")
     running, waiting = QUEUE.counts()
     if running >= QUEUE.limits.concurrent_trainings:
-        st.info(f"The server is training {running} model(s) now (at most {QUEUE.limits.concurrent_trainings} at "
-                f"once); a new run waits in a queue ({waiting} waiting).", icon=":material/hourglass_top:")
+        st.info(
+            f"The server is training {running} model(s) now (at most {QUEUE.limits.concurrent_trainings} at "
+            f"once); a new run waits in a queue ({waiting} waiting).",
+            icon=":material/hourglass_top:",
+        )
     with st.form("data_train_form", border=False):
         columns = st.columns(4)
-        d = columns[0].number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d",
-                                    disabled=mode == "aligned")
+        d = columns[0].number_input("d (latent dimensions)", 2, 128, 16, key="data_train_d", disabled=mode == "aligned")
         heads = columns[1].number_input("Heads", 1, 8, 8 if recipe == "hybrid" else 2, key=f"data_train_heads_{recipe}")
         epochs = columns[2].number_input("Epochs", 1, 500, 20, key="data_train_epochs")
         lr = columns[3].number_input("Learning rate", 1e-4, 1.0, 0.01, format="%.4f", key="data_train_lr")
-        attention = st.radio("Attention", ["softmax", "sparsemax", "entmax15"], horizontal=True,
-                             key="data_train_attention", disabled=recipe == "hybrid",
-                             format_func={"softmax": "softmax (the design document's)", "sparsemax": "sparsemax",
-                                          "entmax15": "1.5-entmax"}.get,
-                             help="sparsemax and 1.5-entmax can give a dimension exactly zero weight")
-        model_name = st.text_input("Model name", value=f"{dataset_name} model", max_chars=60,
-                                   key=f"data_model_name_{dataset_name}")
+        attention = st.radio(
+            "Attention",
+            ["softmax", "sparsemax", "entmax15"],
+            horizontal=True,
+            key="data_train_attention",
+            disabled=recipe == "hybrid",
+            format_func={
+                "softmax": "softmax (the design document's)",
+                "sparsemax": "sparsemax",
+                "entmax15": "1.5-entmax",
+            }.get,
+            help="sparsemax and 1.5-entmax can give a dimension exactly zero weight",
+        )
+        model_name = st.text_input(
+            "Model name", value=f"{dataset_name} model", max_chars=60, key=f"data_model_name_{dataset_name}"
+        )
         busy = job is not None and not job.snapshot().finished
         start = st.form_submit_button("Train", type="primary", disabled=busy or bool(too_wide))
     if start:
         if recipe == "hybrid":
-            config = readable_hybrid(heads=int(heads), epochs=int(epochs), lr=float(lr), device="cpu",
-                                     anneal_epochs=max(1, int(epochs) // 2))
+            config = readable_hybrid(
+                heads=int(heads), epochs=int(epochs), lr=float(lr), device="cpu", anneal_epochs=max(1, int(epochs) // 2)
+            )
         else:
-            config = TrainConfig(mode=mode, user_profile=profile, attention=attention, d=int(d), heads=int(heads),
-                                 epochs=int(epochs), lr=float(lr), device="cpu")
+            config = TrainConfig(
+                mode=mode,
+                user_profile=profile,
+                attention=attention,
+                d=int(d),
+                heads=int(heads),
+                epochs=int(epochs),
+                lr=float(lr),
+                device="cpu",
+            )
         try:
-            job = TrainingJob(datasets[dataset_name], config, name=model_name.strip() or "model",
-                              alive=ui.session_probe()).start()
+            job = TrainingJob(
+                datasets[dataset_name], config, name=model_name.strip() or "model", alive=ui.session_probe()
+            ).start()
         except DataError as err:
             show_error(f"Training not started: {err}.")
         else:
@@ -310,12 +442,21 @@ def training_progress() -> None:
         return
     snap = job.snapshot()
     if snap.status == "queued":
-        st.info(escape_markdown(f"{job.name}: waiting for a free training slot — number {snap.queue_position} in "
-                                f"the queue (the server trains at most {QUEUE.limits.concurrent_trainings} models at "
-                                f"once). It starts by itself; keep this tab open."), icon=":material/hourglass_top:")
+        st.info(
+            escape_markdown(
+                f"{job.name}: waiting for a free training slot — number {snap.queue_position} in "
+                f"the queue (the server trains at most {QUEUE.limits.concurrent_trainings} models at "
+                f"once). It starts by itself; keep this tab open."
+            ),
+            icon=":material/hourglass_top:",
+        )
     else:
-        st.progress(snap.fraction, text=escape_markdown(f"{job.name}: {snap.status}, epoch {snap.epoch}/"
-                                                         f"{snap.epochs}, {snap.elapsed_s:.1f} s"))
+        st.progress(
+            snap.fraction,
+            text=escape_markdown(
+                f"{job.name}: {snap.status}, epoch {snap.epoch}/{snap.epochs}, {snap.elapsed_s:.1f} s"
+            ),
+        )
     if snap.history:
         losses = pd.DataFrame(snap.history).set_index("epoch")[["train_loss", "val_loss"]]
         st.line_chart(losses, height=200, x_label="epoch", y_label="loss")
@@ -357,26 +498,35 @@ with download_col:
                 except (OSError, MemoryError) as err:
                     what = "memory" if isinstance(err, MemoryError) else "disk space, or cannot write"
                     why = getattr(err, "strerror", None) or type(err).__name__
-                    show_error(f"Could not build the checkpoint for '{chosen}': the server is out of {what} "
-                               f"({why}). Try again later.")
+                    show_error(
+                        f"Could not build the checkpoint for '{chosen}': the server is out of {what} "
+                        f"({why}). Try again later."
+                    )
                 else:
                     st.rerun()
         else:
-            st.download_button("Download checkpoint (.zip: model.safetensors + config.json)", prepared[1],
-                               file_name="checkpoint.zip", mime="application/zip", key="data_checkpoint_download")
+            st.download_button(
+                "Download checkpoint (.zip: model.safetensors + config.json)",
+                prepared[1],
+                file_name="checkpoint.zip",
+                mime="application/zip",
+                key="data_checkpoint_download",
+            )
     else:
         st.caption("Train a model to download its checkpoint.")
 with upload_col:
-    files = st.file_uploader("Upload model.safetensors + config.json (or a zip of both)",
-                             accept_multiple_files=True, key="data_ckpt_upload")
+    files = st.file_uploader(
+        "Upload model.safetensors + config.json (or a zip of both)", accept_multiple_files=True, key="data_ckpt_upload"
+    )
     if datasets:
         target = st.selectbox("Dataset it was trained on", list(datasets), key="data_ckpt_dataset")
         ckpt_name = st.text_input("Name", value="uploaded model", max_chars=60, key="data_ckpt_name")
         if st.button("Load checkpoint", key="data_ckpt_load", disabled=not files):
             try:
                 weights, config = split_checkpoint_files({f.name: f.getvalue() for f in files})
-                models[ckpt_name.strip() or "uploaded model"] = load_uploaded_checkpoint(weights, config,
-                                                                                         datasets[target])
+                models[ckpt_name.strip() or "uploaded model"] = load_uploaded_checkpoint(
+                    weights, config, datasets[target]
+                )
             except DataError as err:
                 show_error(f"{err}. No model was loaded.")
             except (OSError, MemoryError) as err:
@@ -388,8 +538,11 @@ with upload_col:
                 st.session_state["data_save_problem"] = ui.save_to_workspace(models[loaded_name], loaded_name)
                 st.rerun()
         if st.session_state.get("data_ckpt_loaded") in models:
-            st.success(escape_markdown(f"Loaded '{st.session_state['data_ckpt_loaded']}'. It is listed in the "
-                                       f"sidebar on every page."))
+            st.success(
+                escape_markdown(
+                    f"Loaded '{st.session_state['data_ckpt_loaded']}'. It is listed in the sidebar on every page."
+                )
+            )
     else:
         st.caption("Keep a dataset first: a checkpoint is checked against the dataset it will explain.")
 
@@ -400,17 +553,24 @@ if st.session_state.get("data_save_problem"):
 workspace = ui.workspace()
 saved_models = ui.saved_model_index()
 saved_sets = ui.saved_dataset_names()
-st.caption(escape_markdown(f"Datasets you keep and models you train or upload are saved in {workspace.root}, so "
-                           "they are here after a reload or a server restart, and links to them keep working. "
-                           "Models trained with the command line appear here too when saved in its models "
-                           "folder (attnrec train ... --out <workspace>/models/<name>)."))
+st.caption(
+    escape_markdown(
+        f"Datasets you keep and models you train or upload are saved in {workspace.root}, so "
+        "they are here after a reload or a server restart, and links to them keep working. "
+        "Models trained with the command line appear here too when saved in its models "
+        "folder (attnrec train ... --out <workspace>/models/<name>)."
+    )
+)
 if not saved_sets and not saved_models:
     st.caption("Nothing saved yet.")
 for saved_name in saved_sets:
     row = st.columns([4, 1], vertical_alignment="center")
     row[0].text(f"dataset · {saved_name}")
-    if row[1].button("Delete", key=f"data_ws_delete_dataset_{saved_name}",
-                     help="Delete this dataset and the models trained on it from the workspace"):
+    if row[1].button(
+        "Delete",
+        key=f"data_ws_delete_dataset_{saved_name}",
+        help="Delete this dataset and the models trained on it from the workspace",
+    ):
         for gone in workspace.delete_dataset(saved_name) + [saved_name]:
             models.pop(gone, None)
         datasets.pop(saved_name, None)

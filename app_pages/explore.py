@@ -1,4 +1,5 @@
 """Explore: why does the model score this user–item pair the way it does?"""
+
 import json
 
 import numpy as np
@@ -31,17 +32,38 @@ names = list(model.dimension_names)
 
 st.title("Explore one user–item pair")
 normaliser = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[model.normalizer]
-formula = (f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
-           f"A_U = {normaliser}(W_U (X ⊙ Y) / τ), A_V = {normaliser}(W_V (X ⊙ Y) / τ) over the d dimensions. "
-           f"This model's attention: {model.variant}.")
+formula = (
+    f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
+    f"A_U = {normaliser}(W_U (X ⊙ Y) / τ), A_V = {normaliser}(W_V (X ⊙ Y) / τ) over the d dimensions. "
+    f"This model's attention: {model.variant}."
+)
 
 top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
-mode = ui.choice(st.radio, "Input", list(MODES), "explore_mode", "mode", "pair", "input mode",
-                 container=top[0], format_func=MODES.get, horizontal=True)
+mode = ui.choice(
+    st.radio,
+    "Input",
+    list(MODES),
+    "explore_mode",
+    "mode",
+    "pair",
+    "input mode",
+    container=top[0],
+    format_func=MODES.get,
+    horizontal=True,
+)
 level = "fields" if mode == "pair" else "dimensions"
 methods = ui.attribution_methods(level)
-method_key = ui.choice(st.selectbox, "Attribution method", methods, "explore_method", "method", "ig",
-                       "attribution method", container=top[1], format_func=lambda k: method_spec(k).name)
+method_key = ui.choice(
+    st.selectbox,
+    "Attribution method",
+    methods,
+    "explore_method",
+    "method",
+    "ig",
+    "attribution method",
+    container=top[1],
+    format_func=lambda k: method_spec(k).name,
+)
 with top[2].popover("Method settings", width="stretch"):
     st.caption(method_spec(method_key).description)
     params = ui.param_widgets(method_key, "explore")
@@ -76,10 +98,13 @@ def pair_view() -> None:
             item_id = ui.pick_row(items, "item", "explore_item", item_id, height=178)
             heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
+
         # The trace first; the attributions (the slow part) only when the Attributions view or a download asks.
         def explanation(key: str = "", settings: str = "{}"):
-            return ui.cached_explanation(selection.model_key, user_id, item_id, key, settings, json.dumps(context),
-                                         _model=model)
+            return ui.cached_explanation(
+                selection.model_key, user_id, item_id, key, settings, json.dumps(context), _model=model
+            )
+
         with st.spinner("Computing the trace…"):
             ex = explanation()
         ui.write_url(mode=None, user=user_id, item=item_id, method=method_key, x=None, y=None)
@@ -91,9 +116,12 @@ def pair_view() -> None:
             if typed is not None:
                 parsed = ui.parse_vector(typed, model.d)
                 if parsed is None:
-                    st.warning(f"The link's {key.upper()} “{escape_markdown(typed[:60])}” is not {model.d} "
-                               "comma-separated numbers; "
-                               f"starting from user {user_id} and item {item_id} instead.", icon="⚠️")
+                    st.warning(
+                        f"The link's {key.upper()} “{escape_markdown(typed[:60])}” is not {model.d} "
+                        "comma-separated numbers; "
+                        f"starting from user {user_id} and item {item_id} instead.",
+                        icon="⚠️",
+                    )
                 else:
                     seed[key] = parsed
                     st.session_state.pop("explore_xy_origin", None)
@@ -104,16 +132,25 @@ def pair_view() -> None:
             st.session_state["explore_xy_origin"] = origin
             st.session_state["explore_xy_generation"] = st.session_state.get("explore_xy_generation", 0) + 1
         last = st.session_state["explore_xy"]
-        st.markdown(f"**X** (user side) and **Y** (item side), one row per dimension; started from user "
-                    f"{markdown_code(user_id)} and item {markdown_code(item_id)}.")
-        typed, error = ui.number_editor("X and Y", last, names, ["X (user)", "Y (item)"],
-                                        key=f"explore_vectors_{st.session_state['explore_xy_generation']}")
+        st.markdown(
+            f"**X** (user side) and **Y** (item side), one row per dimension; started from user "
+            f"{markdown_code(user_id)} and item {markdown_code(item_id)}."
+        )
+        typed, error = ui.number_editor(
+            "X and Y",
+            last,
+            names,
+            ["X (user)", "Y (item)"],
+            key=f"explore_vectors_{st.session_state['explore_xy_generation']}",
+        )
         st.session_state["explore_xy"] = typed
         x, y = tuple(typed[:, 0].tolist()), tuple(typed[:, 1].tolist())
 
         def explanation(key: str = "", settings: str = "{}"):
-            return ui.cached_vector_explanation(selection.model_key, x, y, key, settings, json.dumps(context),
-                                                _model=model)
+            return ui.cached_vector_explanation(
+                selection.model_key, x, y, key, settings, json.dumps(context), _model=model
+            )
+
         with st.spinner("Computing the trace…"):
             ex = explanation()
         ui.write_url(mode="vectors", method=method_key, x=ui.vector_text(x), y=ui.vector_text(y))
@@ -127,38 +164,77 @@ def pair_view() -> None:
     trace = pair.trace
     # Figures are cached per view: the pair's (model on device, pair or typed X/Y), and the attributions' (also
     # method and parameters).
-    figure_key = json.dumps([selection.model_key, pair.user_id, pair.item_id, pair.x.tolist() if ex.vectors else None,
-                             pair.y.tolist() if ex.vectors else None], default=str)
+    figure_key = json.dumps(
+        [
+            selection.model_key,
+            pair.user_id,
+            pair.item_id,
+            pair.x.tolist() if ex.vectors else None,
+            pair.y.tolist() if ex.vectors else None,
+        ],
+        default=str,
+    )
     attribution_key = json.dumps([figure_key, method_key, params], default=str)
 
     # ---- the score (drawn above the pickers) -------------------------------------------------------------
     metrics = answer.columns([1, 1, 1, 2.2], vertical_alignment="center")
-    metrics[0].metric("S (score)", f"{pair.s:.4f}", help=f"{formula} The breakdown below adds up to S exactly "
-                                                          f"(S − Σ contributions = {ex.residual:.1e}).")
+    metrics[0].metric(
+        "S (score)",
+        f"{pair.s:.4f}",
+        help=f"{formula} The breakdown below adds up to S exactly (S − Σ contributions = {ex.residual:.1e}).",
+    )
     metrics[1].metric("P(like)", f"{pair.probability:.3f}", help="Calibrated probability σ(a·S + b)")
-    metrics[2].metric("Rank for this user", f"{pair.rank} of {ex.n_items}",
-                      help="Position of this item among all catalog items, by S (1 = best)")
+    metrics[2].metric(
+        "Rank for this user",
+        f"{pair.rank} of {ex.n_items}",
+        help="Position of this item among all catalog items, by S (1 = best)",
+    )
     if ex.vectors:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
 
     # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
-    views = {"attention": "Why: contributions and attention", "breakdown": "Z breakdown",
-             "attributions": f"Attributions ({method_spec(method_key).name})"}
+    views = {
+        "attention": "Why: contributions and attention",
+        "breakdown": "Z breakdown",
+        "attributions": f"Attributions ({method_spec(method_key).name})",
+    }
     bar = st.columns([4, 1], vertical_alignment="center")
-    view = ui.choice(st.radio, "Show", list(views), "explore_view", "view", "attention", "view", container=bar[0],
-                     format_func=views.get, horizontal=True, label_visibility="collapsed")
+    view = ui.choice(
+        st.radio,
+        "Show",
+        list(views),
+        "explore_view",
+        "view",
+        "attention",
+        "view",
+        container=bar[0],
+        format_func=views.get,
+        horizontal=True,
+        label_visibility="collapsed",
+    )
     ui.write_url(view=view)
 
     if view == "attention":
         a_u, a_v = trace.a_u[0].cpu().numpy(), trace.a_v[0].cpu().numpy()
         contributions = trace.contributions[0].cpu().numpy()
         few = len(names) <= 12
-        scope = "all" if few else ui.choice(
-            st.radio, "Dimensions", ["matter", "all"], "explore_dims", "dims", "matter", "dimensions shown",
-            format_func={"matter": "what matters most (12 columns)", "all": f"all {len(names)} dimensions"}.get,
-            horizontal=True)
+        scope = (
+            "all"
+            if few
+            else ui.choice(
+                st.radio,
+                "Dimensions",
+                ["matter", "all"],
+                "explore_dims",
+                "dims",
+                "matter",
+                "dimensions shown",
+                format_func={"matter": "what matters most (12 columns)", "all": f"all {len(names)} dimensions"}.get,
+                horizontal=True,
+            )
+        )
         ui.write_url(dims=None if few else scope)
         # Columns are attention units in the short view: a taste block (one shared weight) is one column holding the
         # block's total weight and contribution; the full view shows every dimension.
@@ -169,23 +245,52 @@ def pair_view() -> None:
             member[unit, j] = 1.0
         u_a_u, u_a_v, u_contrib = a_u @ member, a_v @ member, contributions @ member
         null = [len(units) - 1] if model.null_slot else []
-        shown = list(range(len(units))) if scope == "all" else sorted(
-            dimensions_that_matter(u_contrib, u_a_u, u_a_v, k=12, skip=null,
-                                   product=np.abs(pair.x.cpu().numpy() * pair.y.cpu().numpy()) @ member)
-            + ([] if not model.null_slot or u_a_u[:, -1].max() + u_a_v[:, -1].max() == 0 else null))
+        shown = (
+            list(range(len(units)))
+            if scope == "all"
+            else sorted(
+                dimensions_that_matter(
+                    u_contrib,
+                    u_a_u,
+                    u_a_v,
+                    k=12,
+                    skip=null,
+                    product=np.abs(pair.x.cpu().numpy() * pair.y.cpu().numpy()) @ member,
+                )
+                + ([] if not model.null_slot or u_a_u[:, -1].max() + u_a_v[:, -1].max() == 0 else null)
+            )
+        )
         shown_names = [unit_names[j] for j in shown]
         if model.null_slot:
-            st.caption(f"“{names[-1]}”: weight given to no feature at all (it adds nothing to S)."
-                       + (" A taste block's column sums its dimensions, which share one weight." if model.taste_block
-                          and scope == "matter" else ""))
-        st.plotly_chart(ui.cached_figure(f"contrib-{scope}", figure_key, lambda: readable_heatmap(contribution_heatmap(
-            u_contrib[:, shown], shown_names, pair.s))), width="stretch", key="explore_contrib")
+            st.caption(
+                f"“{names[-1]}”: weight given to no feature at all (it adds nothing to S)."
+                + (
+                    " A taste block's column sums its dimensions, which share one weight."
+                    if model.taste_block and scope == "matter"
+                    else ""
+                )
+            )
+        st.plotly_chart(
+            ui.cached_figure(
+                f"contrib-{scope}",
+                figure_key,
+                lambda: readable_heatmap(contribution_heatmap(u_contrib[:, shown], shown_names, pair.s)),
+            ),
+            width="stretch",
+            key="explore_contrib",
+        )
         hidden = float(u_contrib.sum() - u_contrib[:, shown].sum())
-        st.caption(f"The exact why: every cell is A_U·A_V·X_i·Y_i for one head and dimension, and all cells add up "
-                   f"to S = {pair.s:.4f}" + (f" (the {len(units) - len(shown)} columns not shown add {hidden:+.2g})."
-                                            if len(shown) < len(units) else ".")
-                   + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
-                   f"1/d = {1 / len(names):.3f} per dimension). Click a cell to see its story.")
+        st.caption(
+            f"The exact why: every cell is A_U·A_V·X_i·Y_i for one head and dimension, and all cells add up "
+            f"to S = {pair.s:.4f}"
+            + (
+                f" (the {len(units) - len(shown)} columns not shown add {hidden:+.2g})."
+                if len(shown) < len(units)
+                else "."
+            )
+            + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
+            f"1/d = {1 / len(names):.3f} per dimension). Click a cell to see its story."
+        )
         top_weight = float(max(u_a_u[:, shown].max(), u_a_v[:, shown].max()))
         # Side by side while every column label still fits in half the width; one above the other beyond that
         # (side by side, 12 columns at 1280 px lost every other axis label: unreadable).
@@ -194,20 +299,37 @@ def pair_view() -> None:
         clicked = []
         for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
             title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
-            figure = ui.cached_figure(f"{label}-{scope}", figure_key,
-                                      lambda w=weights, t=title, s=side: readable_heatmap(
-                attention_heatmap(w[:, shown], shown_names, title=t, side=s, zmax=top_weight,
-                                  uniform=1 / len(names), plot_width=420 if side_by_side else 900)))
-            event = column.plotly_chart(figure, key=f"explore_heat_{side}", on_select="rerun",
-                                        selection_mode="points", width="stretch")
+            figure = ui.cached_figure(
+                f"{label}-{scope}",
+                figure_key,
+                lambda w=weights, t=title, s=side: readable_heatmap(
+                    attention_heatmap(
+                        w[:, shown],
+                        shown_names,
+                        title=t,
+                        side=s,
+                        zmax=top_weight,
+                        uniform=1 / len(names),
+                        plot_width=420 if side_by_side else 900,
+                    )
+                ),
+            )
+            event = column.plotly_chart(
+                figure, key=f"explore_heat_{side}", on_select="rerun", selection_mode="points", width="stretch"
+            )
             clicked += ui.selected_points(event)
         peaked = st.columns([2, 1], vertical_alignment="center")
         entropy = np.stack([attention_entropy(u_a_u[None])[0], attention_entropy(u_a_v[None])[0]], axis=1)
-        peaked[0].plotly_chart(ui.cached_figure(f"entropy-{scope}", figure_key, lambda: entropy_bars(entropy)),
-                               width="stretch", key="explore_entropy")
-        peaked[1].caption(f"0 = the head looks at one {'column' if scope == 'matter' else 'dimension'}, 1 = it spreads "
-                          f"evenly over all {len(units)} (then the heatmaps carry no information and S is a scaled dot "
-                          f"product). Model health diagnoses every head over many pairs.")
+        peaked[0].plotly_chart(
+            ui.cached_figure(f"entropy-{scope}", figure_key, lambda: entropy_bars(entropy)),
+            width="stretch",
+            key="explore_entropy",
+        )
+        peaked[1].caption(
+            f"0 = the head looks at one {'column' if scope == 'matter' else 'dimension'}, 1 = it spreads "
+            f"evenly over all {len(units)} (then the heatmaps carry no information and S is a scaled dot "
+            f"product). Model health diagnoses every head over many pairs."
+        )
         ui.page_link(peaked[1], "app_pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
         cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(shown)), None)
         if cell is None:
@@ -215,31 +337,58 @@ def pair_view() -> None:
         elif len(units[shown[int(cell[1])]]) > 1:
             head, unit = int(cell[0]), units[shown[int(cell[1])]]
             share = float(contributions[head, unit].sum())
-            st.markdown(f"**Head {head + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared "
-                        f"weight {a_u[head, unit[0]]:.4f} each on the user side, {a_v[head, unit[0]]:.4f} on the item "
-                        "side)** — "
-                        f"contributes **{share:+.4f}** to S. Show all dimensions to read each one's part.")
+            st.markdown(
+                f"**Head {head + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared "
+                f"weight {a_u[head, unit[0]]:.4f} each on the user side, {a_v[head, unit[0]]:.4f} on the item "
+                "side)** — "
+                f"contributes **{share:+.4f}** to S. Show all dimensions to read each one's part."
+            )
         else:
             i = units[shown[int(cell[1])]][0]
             story = cell_story(trace, int(cell[0]), i, names)
-            st.markdown(f"**Head {story['head']}, dimension “{escape_markdown(story['dimension'])}”** — "
-                        f"contributes **{story['contributions']:+.4f}** to S "
-                        f"({story['share_of_s']:.1%} of S = {pair.s:.4f}).")
-            st.dataframe(pd.DataFrame({
-                "user side (U)": [story["logits_u"], story["a_u"], float(pair.y[i]), story["z_u"]],
-                "item side (V)": [story["logits_v"], story["a_v"], float(pair.x[i]), story["z_v"]]},
-                index=["logit (W p)_i / τ", f"weight ({normaliser})", "other side's value (Y_i | X_i)",
-                       "Z = weight × value"]), width="content")
+            st.markdown(
+                f"**Head {story['head']}, dimension “{escape_markdown(story['dimension'])}”** — "
+                f"contributes **{story['contributions']:+.4f}** to S "
+                f"({story['share_of_s']:.1%} of S = {pair.s:.4f})."
+            )
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "user side (U)": [story["logits_u"], story["a_u"], float(pair.y[i]), story["z_u"]],
+                        "item side (V)": [story["logits_v"], story["a_v"], float(pair.x[i]), story["z_v"]],
+                    },
+                    index=[
+                        "logit (W p)_i / τ",
+                        f"weight ({normaliser})",
+                        "other side's value (Y_i | X_i)",
+                        "Z = weight × value",
+                    ],
+                ),
+                width="content",
+            )
             st.caption("Z_U = A_U·Y_i and Z_V = A_V·X_i; the cell's contribution to S is Z_U·Z_V.")
 
     elif view == "breakdown":
-        st.plotly_chart(ui.cached_figure("Z", figure_key, lambda: z_bars(trace.z_u[0].cpu().numpy(),
-                                                                   trace.z_v[0].cpu().numpy(), names)),
-                        width="stretch", key="explore_z")
-        st.plotly_chart(ui.cached_figure("waterfall", figure_key, lambda: contribution_waterfall(
-            trace.contributions[0].cpu().numpy(), names, pair.s)), width="stretch", key="explore_waterfall")
-        st.caption(f"Each step is one head × dimension term Z_U·Z_V; the last bar is S = {pair.s:.6f}. "
-                   f"The residual step (S − Σ terms = {ex.residual:.1e}) is float rounding.")
+        st.plotly_chart(
+            ui.cached_figure(
+                "Z", figure_key, lambda: z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names)
+            ),
+            width="stretch",
+            key="explore_z",
+        )
+        st.plotly_chart(
+            ui.cached_figure(
+                "waterfall",
+                figure_key,
+                lambda: contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s),
+            ),
+            width="stretch",
+            key="explore_waterfall",
+        )
+        st.caption(
+            f"Each step is one head × dimension term Z_U·Z_V; the last bar is S = {pair.s:.6f}. "
+            f"The residual step (S − Σ terms = {ex.residual:.1e}) is float rounding."
+        )
 
     else:
         with st.spinner("Computing the attributions…"):
@@ -250,14 +399,18 @@ def pair_view() -> None:
             a = ex.attribution
             target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
             title = f"{method_spec(method_key).name}: S attributed to {target}"
-            st.plotly_chart(ui.cached_figure("attributions", attribution_key,
-                                             lambda: side_attribution_bars(ex.table, title)),
-                            width="stretch", key="explore_attr")
+            st.plotly_chart(
+                ui.cached_figure("attributions", attribution_key, lambda: side_attribution_bars(ex.table, title)),
+                width="stretch",
+                key="explore_attr",
+            )
             change = float(a.s[0] - a.s_baseline[0])
-            st.caption(f"Baseline: {BASELINE_LABELS[ex.baseline]}, S(baseline) = {a.s_baseline[0]:.4f}. "
-                       "Σ attributions = "
-                       f"{ex.table['attribution'].sum():.4f} vs S − S(baseline) = {change:.4f} "
-                       f"(gap {a.completeness_gap[0]:+.1e}). Blue bars: user side; orange: item side.")
+            st.caption(
+                f"Baseline: {BASELINE_LABELS[ex.baseline]}, S(baseline) = {a.s_baseline[0]:.4f}. "
+                "Σ attributions = "
+                f"{ex.table['attribution'].sum():.4f} vs S − S(baseline) = {change:.4f} "
+                f"(gap {a.completeness_gap[0]:+.1e}). Blue bars: user side; orange: item side."
+            )
             with st.expander("As a table"):
                 st.dataframe(ex.table, hide_index=True, width="stretch")
 
@@ -265,27 +418,48 @@ def pair_view() -> None:
     # Downloads of the whole explanation (files are made only when a button is pressed).
     stem = safe_filename(f"attnrec-{selection.dataset_name}-{pair.user_id}-{pair.item_id}")
 
-
     def html_report() -> str:
-        figures = {"A_U": attention_heatmap(trace.a_u[0].cpu().numpy(), names, "A_U", side="user"),
-                   "A_V": attention_heatmap(trace.a_v[0].cpu().numpy(), names, "A_V", side="item"),
-                   "Z_U and Z_V": z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names),
-                   "Contributions": contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s)}
+        figures = {
+            "A_U": attention_heatmap(trace.a_u[0].cpu().numpy(), names, "A_U", side="user"),
+            "A_V": attention_heatmap(trace.a_v[0].cpu().numpy(), names, "A_V", side="item"),
+            "Z_U and Z_V": z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names),
+            "Contributions": contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s),
+        }
         full = attributed()
         if not full.table.empty:
             figures["Attributions"] = side_attribution_bars(full.table, method_spec(method_key).name)
         return to_html(full, figures, title=f"Why {pair.user_id} × {pair.item_id} scores {pair.s:.4f}")
 
-
-    downloads.download_button("JSON", lambda: json.dumps(to_json_dict(attributed()), indent=1), f"{stem}.json",
-                           mime="application/json", key="explore_json", width="stretch", icon=":material/download:",
-                           help="Every number of this explanation")
-    downloads.download_button("CSV", lambda: to_csv_bytes(attributed()), f"{stem}.csv", mime="text/csv",
-                           key="explore_csv", width="stretch",
-                           icon=":material/download:", help="One row per number; text cells are spreadsheet-safe")
-    downloads.download_button("HTML report", html_report, f"{stem}.html", mime="text/html", key="explore_html",
-                           width="stretch",
-                           icon=":material/download:", help="A single file with the numbers and figures; works offline")
+    downloads.download_button(
+        "JSON",
+        lambda: json.dumps(to_json_dict(attributed()), indent=1),
+        f"{stem}.json",
+        mime="application/json",
+        key="explore_json",
+        width="stretch",
+        icon=":material/download:",
+        help="Every number of this explanation",
+    )
+    downloads.download_button(
+        "CSV",
+        lambda: to_csv_bytes(attributed()),
+        f"{stem}.csv",
+        mime="text/csv",
+        key="explore_csv",
+        width="stretch",
+        icon=":material/download:",
+        help="One row per number; text cells are spreadsheet-safe",
+    )
+    downloads.download_button(
+        "HTML report",
+        html_report,
+        f"{stem}.html",
+        mime="text/html",
+        key="explore_html",
+        width="stretch",
+        icon=":material/download:",
+        help="A single file with the numbers and figures; works offline",
+    )
 
 
 pair_view()

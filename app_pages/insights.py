@@ -1,6 +1,7 @@
 """Dataset-wide view: what drives the model over a sample of pairs, how it does per slice of users or items,
 and two models side by side on the same pair and the same held-out users. Computation lives in
 attnrec.insights, figures in attnrec.figures.insights."""
+
 import streamlit as st
 
 from attnrec import ui
@@ -42,12 +43,28 @@ model = ui.require_model(selection)
 dataset = model.dataset
 
 st.title("Dataset-wide view")
-st.caption("Beyond one pair: what drives S over a sample of pairs, where the model does worse on held-out data, "
-           "and how two models of the same dataset differ.")
-ui.page_link(st, "app_pages/health.py", "Model health: metrics against baselines, attention heads, most-wrong pairs",
-             icon=":material/monitor_heart:")
-view = ui.choice(st.radio, "View", list(VIEWS), "insights_view", "insight", "drivers", "view",
-                 format_func=VIEWS.get, horizontal=True, label_visibility="collapsed")
+st.caption(
+    "Beyond one pair: what drives S over a sample of pairs, where the model does worse on held-out data, "
+    "and how two models of the same dataset differ."
+)
+ui.page_link(
+    st,
+    "app_pages/health.py",
+    "Model health: metrics against baselines, attention heads, most-wrong pairs",
+    icon=":material/monitor_heart:",
+)
+view = ui.choice(
+    st.radio,
+    "View",
+    list(VIEWS),
+    "insights_view",
+    "insight",
+    "drivers",
+    "view",
+    format_func=VIEWS.get,
+    horizontal=True,
+    label_visibility="collapsed",
+)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -66,6 +83,7 @@ def cached_slices(model_key: str, side: str, column: str, bins: int, min_users: 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_comparison(keys: tuple, seed: int, k: int, _models, _dataset):
     from attnrec.evaluation import leave_one_out
+
     return compare_held_out(_models, leave_one_out(_dataset, seed=seed), k=k)
 
 
@@ -80,12 +98,24 @@ def drivers_view() -> None:
     kinds = dict(groupings)
     kinds["fields"] = f"raw fields, Integrated Gradients (baseline “{default_baseline(model)}”)"
     controls = st.columns([2, 1, 3])
-    n_pairs = controls[0].slider("Pairs in the sample", 50, 1000, 200, step=50, key="insights_pairs",
-                                 help="Users in a seeded random order, each with up to 5 of their positives and as "
-                                      "many items they never interacted with.")
+    n_pairs = controls[0].slider(
+        "Pairs in the sample",
+        50,
+        1000,
+        200,
+        step=50,
+        key="insights_pairs",
+        help="Users in a seeded random order, each with up to 5 of their positives and as "
+        "many items they never interacted with.",
+    )
     seed = controls[1].number_input("Seed", 0, 10_000, 0, key="insights_seed")
-    kind = controls[2].radio("Importance of", list(kinds), format_func=kinds.get, key="insights_kind",
-                             index=list(kinds).index("families" if "families" in kinds else "dimensions"))
+    kind = controls[2].radio(
+        "Importance of",
+        list(kinds),
+        format_func=kinds.get,
+        key="insights_kind",
+        index=list(kinds).index("families" if "families" in kinds else "dimensions"),
+    )
     with st.spinner("Explaining the sample…"):
         importance = cached_importance(selection.model_key, int(n_pairs), int(seed), kind, model, dataset)
     pairs = importance.pairs
@@ -93,70 +123,119 @@ def drivers_view() -> None:
         st.info("This dataset has no positive interactions to sample pairs from.")
         return
     gap = float(abs(importance.values.sum(axis=1) - pairs["s"]).max()) if kind != "fields" else None
-    st.caption(f"{len(pairs)} pairs ({int(pairs['label'].sum())} positives, {int((pairs['label'] == 0).sum())} "
-               f"never-interacted items) of {pairs['user_id'].nunique()} users. "
-               + (f"Exact split of S: each pair's values add up to S (largest gap {gap:.1e}). " if gap is not None
-                  else f"Integrated Gradients: each pair's values add up to {importance.total} (up to IG's "
-                       "convergence delta). ")
-               + f"Colour: the feature's value, {escape_markdown(importance.value_meaning)}, scaled per feature over "
-                 "the sample.")
+    st.caption(
+        f"{len(pairs)} pairs ({int(pairs['label'].sum())} positives, {int((pairs['label'] == 0).sum())} "
+        f"never-interacted items) of {pairs['user_id'].nunique()} users. "
+        + (
+            f"Exact split of S: each pair's values add up to S (largest gap {gap:.1e}). "
+            if gap is not None
+            else f"Integrated Gradients: each pair's values add up to {importance.total} (up to IG's "
+            "convergence delta). "
+        )
+        + f"Colour: the feature's value, {escape_markdown(importance.value_meaning)}, scaled per feature over "
+        "the sample."
+    )
     from_ids = learned_from_ids(model, importance)
     if from_ids:
         full = importance.summary()
         share = full.loc[full["feature"].isin(from_ids), "mean_abs"].sum() / full["mean_abs"].sum()
-        if st.checkbox(f"Leave out what is learned from ids ({len(from_ids)} feature{'s' if len(from_ids) > 1 else ''}"
-                       f", {share:.2%} of the mean |value|)", key="insights_drop_ids",
-                       help="The taste dimensions come from one-hot user and item ids: who liked what, not a named "
-                            "attribute. Leaving them out shows how the named attributes compare among themselves."):
+        if st.checkbox(
+            f"Leave out what is learned from ids ({len(from_ids)} feature{'s' if len(from_ids) > 1 else ''}"
+            f", {share:.2%} of the mean |value|)",
+            key="insights_drop_ids",
+            help="The taste dimensions come from one-hot user and item ids: who liked what, not a named "
+            "attribute. Leaving them out shows how the named attributes compare among themselves.",
+        ):
             importance = importance.without(from_ids)
     summary = importance.summary()
     value_label = "contribution to S" if kind != "fields" else "IG attribution"
     left, right = st.columns([3, 2])
-    left.plotly_chart(importance_summary(importance.values, importance.features, importance.names,
-                                         title="Summary: one point per pair", value_label=value_label),
-                      width="stretch", key="insights_summary")
-    right.plotly_chart(importance_bars(summary, title=f"Mean |{value_label}|", value_label=f"mean |{value_label}|"),
-                       width="stretch", key="insights_bars")
+    left.plotly_chart(
+        importance_summary(
+            importance.values,
+            importance.features,
+            importance.names,
+            title="Summary: one point per pair",
+            value_label=value_label,
+        ),
+        width="stretch",
+        key="insights_summary",
+    )
+    right.plotly_chart(
+        importance_bars(summary, title=f"Mean |{value_label}|", value_label=f"mean |{value_label}|"),
+        width="stretch",
+        key="insights_bars",
+    )
     with st.expander("All features as a table"):
-        st.dataframe(summary, hide_index=True, width="stretch",
-                     column_config={"mean_abs": st.column_config.NumberColumn("mean |value|", format="%.4g"),
-                                    "mean": st.column_config.NumberColumn("mean value", format="%+.4g"),
-                                    "share_positive": st.column_config.NumberColumn("pushes S up",
-                                                                                    format="percent")})
+        st.dataframe(
+            summary,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "mean_abs": st.column_config.NumberColumn("mean |value|", format="%.4g"),
+                "mean": st.column_config.NumberColumn("mean value", format="%+.4g"),
+                "share_positive": st.column_config.NumberColumn("pushes S up", format="percent"),
+            },
+        )
 
     with st.expander("The sampled pairs"):
-        st.dataframe(pairs, hide_index=True, width="stretch",
-                     column_config={"s": st.column_config.NumberColumn("S", format="%.4g")})
-    st.download_button("Download per pair and feature (CSV)", lambda: safe_csv_bytes(importance.long_frame()),
-                       safe_filename(f"importance-{selection.model_name}-{kind}.csv"), mime="text/csv",
-                       key="insights_importance_csv", icon=":material/download:",
-                       help="One row per pair and feature: its value and its share; text cells are spreadsheet-safe")
+        st.dataframe(
+            pairs,
+            hide_index=True,
+            width="stretch",
+            column_config={"s": st.column_config.NumberColumn("S", format="%.4g")},
+        )
+    st.download_button(
+        "Download per pair and feature (CSV)",
+        lambda: safe_csv_bytes(importance.long_frame()),
+        safe_filename(f"importance-{selection.model_name}-{kind}.csv"),
+        mime="text/csv",
+        key="insights_importance_csv",
+        icon=":material/download:",
+        help="One row per pair and feature: its value and its share; text cells are spreadsheet-safe",
+    )
 
     st.subheader("Dependence")
     cols = st.columns(2)
     feature = cols[0].selectbox("Feature", list(summary["feature"]), key="insights_dependence_feature")
     value, share = importance.column(feature)
-    cols[0].plotly_chart(dependence_scatter(value, share, f"{feature}: {importance.value_meaning}",
-                                            f"{value_label} of {feature}", colour=pairs["s"], colour_label="S",
-                                            hover=[f"user {u} · item {i}" for u, i in zip(pairs["user_id"],
-                                                                                         pairs["item_id"])],
-                                            title="Its value against its share"),
-                         width="stretch", key="insights_dependence")
+    cols[0].plotly_chart(
+        dependence_scatter(
+            value,
+            share,
+            f"{feature}: {importance.value_meaning}",
+            f"{value_label} of {feature}",
+            colour=pairs["s"],
+            colour_label="S",
+            hover=[f"user {u} · item {i}" for u, i in zip(pairs["user_id"], pairs["item_id"])],
+            title="Its value against its share",
+        ),
+        width="stretch",
+        key="insights_dependence",
+    )
     side = cols[1].radio("S by a raw attribute of the", ["user", "item"], horizontal=True, key="insights_attr_side")
     table = dataset.users if side == "user" else dataset.items
     column = cols[1].selectbox("Attribute", [str(c) for c in table.columns], key=f"insights_attr_{side}")
     raw = attribute_values(dataset, pairs, side, column)
     import pandas as pd
+
     numeric = pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
     if numeric:
-        figure = dependence_scatter(raw, pairs["s"], f"{side}: {column}", "S", hover=[
-            f"user {u} · item {i}" for u, i in zip(pairs["user_id"], pairs["item_id"])], title=f"S against {column}")
+        figure = dependence_scatter(
+            raw,
+            pairs["s"],
+            f"{side}: {column}",
+            "S",
+            hover=[f"user {u} · item {i}" for u, i in zip(pairs["user_id"], pairs["item_id"])],
+            title=f"S against {column}",
+        )
     else:
         # A multi-valued attribute ("Mexican; Bar") shows each pair under each of its values; the 11 most
         # frequent values are kept, the rest shown as "(other)".
         values = slice_labels(explode_values(raw, multi_separator(dataset, side, column)))
-        figure = attribute_strip(values, pairs["s"].reindex(values.index), "S", f"{side}: {column}",
-                                 title=f"S per value of {column}")
+        figure = attribute_strip(
+            values, pairs["s"].reindex(values.index), "S", f"{side}: {column}", title=f"S per value of {column}"
+        )
     cols[1].plotly_chart(figure, width="stretch", key="insights_attribute")
 
 
@@ -173,8 +252,10 @@ def worst_pairs_list(name: str, members: list[int], shown: int = 5) -> None:
     with st.expander(f"Its {len(ranks)} lowest-ranked held-out pairs"):
         for row in ranks.itertuples():
             cols = st.columns([5, 2], vertical_alignment="center")
-            cols[0].write(f"user {escape_markdown(row.user_id)} · item {escape_markdown(row.item_id)} — held-out "
-                          f"item ranked {row.rank:g} of {row.candidates} candidates")
+            cols[0].write(
+                f"user {escape_markdown(row.user_id)} · item {escape_markdown(row.item_id)} — held-out "
+                f"item ranked {row.rank:g} of {row.candidates} candidates"
+            )
             if cols[1].button("Explore", key=f"insights_worst_{row.Index}", help="Open this pair on Explore"):
                 st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id
                 st.switch_page("app_pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})
@@ -183,74 +264,130 @@ def worst_pairs_list(name: str, members: list[int], shown: int = 5) -> None:
 def slices_view() -> None:
     ui.write_url(user=None, item=None, model_a=None, model_b=None)
     controls = st.columns([2, 2, 1, 1])
-    side = ui.choice(st.radio, "Slice the held-out", list(SIDES), "insights_slice_side", "slice_side", "user",
-                     "slice side", container=controls[0], format_func=SIDES.get)
+    side = ui.choice(
+        st.radio,
+        "Slice the held-out",
+        list(SIDES),
+        "insights_slice_side",
+        "slice_side",
+        "user",
+        "slice side",
+        container=controls[0],
+        format_func=SIDES.get,
+    )
     options = slice_columns(dataset, side)
     if not options:
         st.info(f"The {side} table has no column to slice by.")
         ui.write_url(slice_side=side, slice_by=None)
         return
     default = next((c for c in ("city", "price", "budget", "area") if c in options), options[0])
-    column = ui.choice(st.selectbox, "Attribute", options, f"insights_slice_column_{side}", "slice_by", default,
-                       f"{side} attribute", container=controls[1])
+    column = ui.choice(
+        st.selectbox,
+        "Attribute",
+        options,
+        f"insights_slice_column_{side}",
+        "slice_by",
+        default,
+        f"{side} attribute",
+        container=controls[1],
+    )
     ui.write_url(slice_side=side, slice_by=column)
-    bins = controls[2].number_input("Bins (numbers)", 2, 10, 4, key="insights_slice_bins",
-                                    help="Numeric attributes are cut into this many quantile bins.")
-    min_users = controls[3].number_input("Min users", 1, 100, 5, key="insights_slice_min",
-                                         help="The worst slice is picked among slices with at least this many users.")
+    bins = controls[2].number_input(
+        "Bins (numbers)",
+        2,
+        10,
+        4,
+        key="insights_slice_bins",
+        help="Numeric attributes are cut into this many quantile bins.",
+    )
+    min_users = controls[3].number_input(
+        "Min users",
+        1,
+        100,
+        5,
+        key="insights_slice_min",
+        help="The worst slice is picked among slices with at least this many users.",
+    )
     with st.status("Evaluating each slice on held-out data…") as status:
-        table, overall = cached_slices(selection.model_key, side, column, int(bins), int(min_users), 10, model,
-                                       dataset)
-        status.update(label=f"{len(table)} slices of the held-out users by {column}", state="complete",
-                      expanded=False)
+        table, overall = cached_slices(selection.model_key, side, column, int(bins), int(min_users), 10, model, dataset)
+        status.update(label=f"{len(table)} slices of the held-out users by {column}", state="complete", expanded=False)
     if not len(table):
         st.info("No held-out users: leave-one-out needs users with at least two positives.")
         return
     worst = table[table["worst"]]
     if len(worst):
         row = worst.iloc[0]
-        st.warning(f"Worst slice: {escape_markdown(column)} = “{escape_markdown(row['slice'])}” — HR@10 "
-                   f"{row['HR@10']:.3f}, NDCG@10 {row['NDCG@10']:.3f} over {int(row['users'])} users "
-                   f"(all held-out users: HR@10 {overall['HR@10']:.3f}).", icon=":material/warning:")
+        st.warning(
+            f"Worst slice: {escape_markdown(column)} = “{escape_markdown(row['slice'])}” — HR@10 "
+            f"{row['HR@10']:.3f}, NDCG@10 {row['NDCG@10']:.3f} over {int(row['users'])} users "
+            f"(all held-out users: HR@10 {overall['HR@10']:.3f}).",
+            icon=":material/warning:",
+        )
         worst_pairs_list(row["slice"], overall["members"][row["slice"]])
-    metric = st.radio("Bars show", ["HR@10", "NDCG@10", "attention entropy"], horizontal=True,
-                      key="insights_slice_metric")
-    st.plotly_chart(slice_bars(table, metric, title=f"{metric} per slice of {column}", overall=overall[metric]),
-                    width="stretch",
-                    key="insights_slices")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"slice": st.column_config.TextColumn("slice", width="large"),
-                                "HR@10": st.column_config.NumberColumn(format="%.3f"),
-                                "NDCG@10": st.column_config.NumberColumn(format="%.3f"),
-                                "attention entropy": st.column_config.NumberColumn(
-                                    "mean attention entropy", format="%.3f",
-                                    help="Normalised entropy of A_U and A_V over attention units (0 = one unit, "
-                                         "1 = uniform), averaged over heads, sides and the slice's held-out pairs."),
-                                "worst": st.column_config.CheckboxColumn("worst")})
-    st.download_button("Download the slices (CSV)", safe_csv_bytes(table),
-                       safe_filename(f"slices-{selection.model_name}-{side}-{column}.csv"), mime="text/csv",
-                       key="insights_slices_csv", icon=":material/download:")
-    st.caption("Leave-one-out held-out pairs (the split Model health uses), ranked against every item the user never "
-               "interacted with; a user slice uses the user's attribute, an item slice the held-out item's. "
-               + ("This attribute has several values per row, so a user is in the slice of each of them (slices "
-                  "overlap). " if overall["overlapping"] else "") + "Small slices are noisy.")
+    metric = st.radio(
+        "Bars show", ["HR@10", "NDCG@10", "attention entropy"], horizontal=True, key="insights_slice_metric"
+    )
+    st.plotly_chart(
+        slice_bars(table, metric, title=f"{metric} per slice of {column}", overall=overall[metric]),
+        width="stretch",
+        key="insights_slices",
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "slice": st.column_config.TextColumn("slice", width="large"),
+            "HR@10": st.column_config.NumberColumn(format="%.3f"),
+            "NDCG@10": st.column_config.NumberColumn(format="%.3f"),
+            "attention entropy": st.column_config.NumberColumn(
+                "mean attention entropy",
+                format="%.3f",
+                help="Normalised entropy of A_U and A_V over attention units (0 = one unit, "
+                "1 = uniform), averaged over heads, sides and the slice's held-out pairs.",
+            ),
+            "worst": st.column_config.CheckboxColumn("worst"),
+        },
+    )
+    st.download_button(
+        "Download the slices (CSV)",
+        safe_csv_bytes(table),
+        safe_filename(f"slices-{selection.model_name}-{side}-{column}.csv"),
+        mime="text/csv",
+        key="insights_slices_csv",
+        icon=":material/download:",
+    )
+    st.caption(
+        "Leave-one-out held-out pairs (the split Model health uses), ranked against every item the user never "
+        "interacted with; a user slice uses the user's attribute, an item slice the held-out item's. "
+        + (
+            "This attribute has several values per row, so a user is in the slice of each of them (slices overlap). "
+            if overall["overlapping"]
+            else ""
+        )
+        + "Small slices are noisy."
+    )
 
 
 # ---- two models ----------------------------------------------------------------------------------------
 def models_view() -> None:
     names = ui.model_names(selection.dataset_name)
     if len(names) < 2:
-        st.info(f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another "
-                "on the Data page to compare.")
+        st.info(
+            f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another "
+            "on the Data page to compare."
+        )
         ui.write_url(user=None, item=None, model_a=None, model_b=None, slice_side=None, slice_by=None)
         return
     ui.write_url(slice_side=None, slice_by=None)
     picks = st.columns(2)
-    name_a = ui.choice(st.selectbox, "Model A", names, "insights_model_a", "model_a", selection.model_name, "model",
-                       container=picks[0])
+    name_a = ui.choice(
+        st.selectbox, "Model A", names, "insights_model_a", "model_a", selection.model_name, "model", container=picks[0]
+    )
     others = [n for n in names if n != name_a]
-    name_b = ui.choice(st.selectbox, "Model B", others, "insights_model_b", "model_b", others[0], "model",
-                       container=picks[1])
+    name_b = ui.choice(
+        st.selectbox, "Model B", others, "insights_model_b", "model_b", others[0], "model", container=picks[1]
+    )
     ui.write_url(model_a=name_a, model_b=name_b)
     model_a = ui.get_model(selection.dataset_name, name_a, selection.resolved_device)
     model_b = ui.get_model(selection.dataset_name, name_b, selection.resolved_device)
@@ -271,67 +408,128 @@ def models_view() -> None:
     default_user = str(positives["user_id"].iloc[0]) if len(positives) else model_a.user_ids[0]
     default_item = str(positives["item_id"].iloc[0]) if len(positives) else model_a.item_ids[0]
     pair_cols = st.columns(2)
-    user_id = ui.choice(st.selectbox, "User", model_a.user_ids, "explore_user", "user", default_user, "user",
-                        container=pair_cols[0])
-    item_id = ui.choice(st.selectbox, "Item", model_a.item_ids, "explore_item", "item", default_item, "item",
-                        container=pair_cols[1], format_func=item_label)
+    user_id = ui.choice(
+        st.selectbox, "User", model_a.user_ids, "explore_user", "user", default_user, "user", container=pair_cols[0]
+    )
+    item_id = ui.choice(
+        st.selectbox,
+        "Item",
+        model_a.item_ids,
+        "explore_item",
+        "item",
+        default_item,
+        "item",
+        container=pair_cols[1],
+        format_func=item_label,
+    )
     ui.write_url(user=user_id, item=item_id)
     summary, tops = compare_pair(models, user_id, item_id)
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={"S": st.column_config.NumberColumn(format="%.4g"),
-                                "P(like)": st.column_config.NumberColumn(format="%.3f"),
-                                "rank": st.column_config.NumberColumn("rank", help="Among all catalog items."),
-                                "entropy A_U": st.column_config.NumberColumn(
-                                    format="%.3f", help="Normalised entropy over attention units (a taste block is "
-                                                        "one unit), mean over heads: 0 = one unit, 1 = uniform."),
-                                "entropy A_V": st.column_config.NumberColumn(format="%.3f")})
+    st.dataframe(
+        summary,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "S": st.column_config.NumberColumn(format="%.4g"),
+            "P(like)": st.column_config.NumberColumn(format="%.3f"),
+            "rank": st.column_config.NumberColumn("rank", help="Among all catalog items."),
+            "entropy A_U": st.column_config.NumberColumn(
+                format="%.3f",
+                help="Normalised entropy over attention units (a taste block is "
+                "one unit), mean over heads: 0 = one unit, 1 = uniform.",
+            ),
+            "entropy A_V": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
     columns = st.columns(2)
     for column, (name, top) in zip(columns, tops.items()):
         the_model = models[name]
         column.markdown(f"**{escape_markdown(name)}**")
         column.caption("Largest exact contributions to S (Σ over heads of A_U·A_V·X_i·Y_i)")
-        column.dataframe(top, hide_index=True, width="stretch",
-                         column_config={"dimension": st.column_config.TextColumn(width="medium"),
-                                        "contribution": st.column_config.NumberColumn(format="%+.4g"),
-                                        "share of S": st.column_config.NumberColumn(format="percent")})
+        column.dataframe(
+            top,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "dimension": st.column_config.TextColumn(width="medium"),
+                "contribution": st.column_config.NumberColumn(format="%+.4g"),
+                "share of S": st.column_config.NumberColumn(format="percent"),
+            },
+        )
         column.caption("Most attended (mean over heads of (A_U + A_V) / 2)")
-        column.dataframe(pair_attention_top(the_model, user_id, item_id), hide_index=True, width="stretch",
-                         column_config={"attended": st.column_config.TextColumn(width="medium"),
-                                        "weight": st.column_config.NumberColumn(format="%.3f"),
-                                        "uniform": st.column_config.NumberColumn("uniform level", format="%.3f")})
+        column.dataframe(
+            pair_attention_top(the_model, user_id, item_id),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "attended": st.column_config.TextColumn(width="medium"),
+                "weight": st.column_config.NumberColumn(format="%.3f"),
+                "uniform": st.column_config.NumberColumn("uniform level", format="%.3f"),
+            },
+        )
         fields = pair_field_attributions(the_model, user_id, item_id)
-        column.caption(f"Integrated Gradients over the raw fields (baseline “{default_baseline(the_model)}”): "
-                       f"they add up to {fields.attrs['total']:+.4g}, "
-                       f"S − S(baseline) = {fields.attrs['change']:+.4g}")
-        column.dataframe(fields, hide_index=True, width="stretch",
-                         column_config={"field": st.column_config.TextColumn(width="medium"),
-                                        "attribution": st.column_config.NumberColumn(format="%+.4g")})
+        column.caption(
+            f"Integrated Gradients over the raw fields (baseline “{default_baseline(the_model)}”): "
+            f"they add up to {fields.attrs['total']:+.4g}, "
+            f"S − S(baseline) = {fields.attrs['change']:+.4g}"
+        )
+        column.dataframe(
+            fields,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "field": st.column_config.TextColumn(width="medium"),
+                "attribution": st.column_config.NumberColumn(format="%+.4g"),
+            },
+        )
 
     st.subheader("The same held-out users")
     default_seed = int((model_a.config.get("evaluation") or {}).get("seed", 0))
-    seed = st.number_input("Split seed", 0, 10_000, default_seed, key="insights_split_seed",
-                           help="Leave-one-out: one positive per user held out; both models are ranked on it.")
+    seed = st.number_input(
+        "Split seed",
+        0,
+        10_000,
+        default_seed,
+        key="insights_split_seed",
+        help="Leave-one-out: one positive per user held out; both models are ranked on it.",
+    )
     with st.status("Ranking every held-out item under both models…") as status:
-        result = cached_comparison((model_key(name_a, model_a), model_key(name_b, model_b)), int(seed), 10,
-                                   models, dataset)
+        result = cached_comparison(
+            (model_key(name_a, model_a), model_key(name_b, model_b)), int(seed), 10, models, dataset
+        )
         status.update(label=f"{len(result.ranks)} held-out users, both models", state="complete", expanded=False)
-    st.dataframe(result.metrics, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(c, format="%.3f")
-                                for c in ("HR@10", "NDCG@10", "AUC")})
+    st.dataframe(
+        result.metrics,
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in ("HR@10", "NDCG@10", "AUC")},
+    )
     counts = st.columns(3)
     counts[0].metric(f"{escape_markdown(name_a)} ranks better", result.better[name_a])
     counts[1].metric(f"{escape_markdown(name_b)} ranks better", result.better[name_b])
     counts[2].metric("same rank", result.better["tie"])
     ranks = result.ranks
-    st.plotly_chart(rank_scatter(ranks[f"rank {name_a}"], ranks[f"rank {name_b}"], name_a, name_b,
-                                 hover=[f"user {u} · item {i}" for u, i in zip(ranks["user_id"], ranks["item_id"])],
-                                 title="Rank of each user's held-out item (lower is better; below the line B wins)"),
-                     width="stretch", key="insights_ranks")
+    st.plotly_chart(
+        rank_scatter(
+            ranks[f"rank {name_a}"],
+            ranks[f"rank {name_b}"],
+            name_a,
+            name_b,
+            hover=[f"user {u} · item {i}" for u, i in zip(ranks["user_id"], ranks["item_id"])],
+            title="Rank of each user's held-out item (lower is better; below the line B wins)",
+        ),
+        width="stretch",
+        key="insights_ranks",
+    )
     with st.expander("Per-user ranks"):
         st.dataframe(ranks, hide_index=True, width="stretch")
-    st.download_button("Download per-user ranks (CSV)", safe_csv_bytes(ranks),
-                       safe_filename(f"ranks-{name_a}-vs-{name_b}.csv"), mime="text/csv", key="insights_ranks_csv",
-                       icon=":material/download:")
+    st.download_button(
+        "Download per-user ranks (CSV)",
+        safe_csv_bytes(ranks),
+        safe_filename(f"ranks-{name_a}-vs-{name_b}.csv"),
+        mime="text/csv",
+        key="insights_ranks_csv",
+        icon=":material/download:",
+    )
 
 
 {"drivers": drivers_view, "slices": slices_view, "models": models_view}[view]()

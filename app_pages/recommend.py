@@ -1,4 +1,5 @@
 """Recommend: the top-K items for a user, each with a one-line reason, and a what-if editor."""
+
 import json
 
 import pandas as pd
@@ -13,8 +14,10 @@ from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 from attnrec.whatif import explain_shift, shift_reason, what_if
 
 st.title("Recommend")
-st.caption("The items this model ranks highest for a user, why (the two fields that set each item apart from "
-           "the others in this list), and what changes when you edit the user.")
+st.caption(
+    "The items this model ranks highest for a user, why (the two fields that set each item apart from "
+    "the others in this list), and what changes when you edit the user."
+)
 
 selection = ui.sidebar()
 model = ui.require_model(selection)
@@ -22,10 +25,12 @@ dataset = selection.dataset
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def top_items(model_key: str, user_id: str, k: int, method_key: str, params_json: str, baseline: str,
-              exclude_seen: bool, _model):
-    table, attribution = recommendations_with_reasons(_model, user_id, k, method_key, baseline,
-                                                      json.loads(params_json), exclude_seen=exclude_seen)
+def top_items(
+    model_key: str, user_id: str, k: int, method_key: str, params_json: str, baseline: str, exclude_seen: bool, _model
+):
+    table, attribution = recommendations_with_reasons(
+        _model, user_id, k, method_key, baseline, json.loads(params_json), exclude_seen=exclude_seen
+    )
     return table, attribution
 
 
@@ -46,12 +51,24 @@ user_id = ui.choice(st.selectbox, "User", users, "explore_user", "user", users[0
 most = min(50, len(model.item_ids))  # a catalog can hold fewer than 10 items
 k = controls[1].number_input("How many (K)", min_value=1, max_value=most, value=min(10, most))
 methods = ui.attribution_methods("fields")
-method_key = ui.choice(st.selectbox, "Reasons from", methods, "explore_method", "method", "ig", "attribution method",
-                       container=controls[2], format_func=lambda key: METHODS[key].name)
-baseline = controls[3].selectbox("Baseline", list(BASELINES), key="recommend_baseline",
-                                 index=list(BASELINES).index(default_baseline(model)),
-                                 help="What a field is compared with: all zeros, the average row, or a row "
-                                      "whose every field is missing.")
+method_key = ui.choice(
+    st.selectbox,
+    "Reasons from",
+    methods,
+    "explore_method",
+    "method",
+    "ig",
+    "attribution method",
+    container=controls[2],
+    format_func=lambda key: METHODS[key].name,
+)
+baseline = controls[3].selectbox(
+    "Baseline",
+    list(BASELINES),
+    key="recommend_baseline",
+    index=list(BASELINES).index(default_baseline(model)),
+    help="What a field is compared with: all zeros, the average row, or a row whose every field is missing.",
+)
 exclude_seen = st.checkbox("Skip items this user already rated", value=True)
 with st.expander("Method settings"):
     params = ui.param_widgets(method_key, "recommend")
@@ -59,69 +76,117 @@ ui.write_url(user=user_id, method=method_key, item=None)
 
 with st.status("Ranking the catalog and explaining the top items…", expanded=False) as status:
     try:
-        table, attribution = top_items(selection.model_key, user_id, int(k), method_key,
-                                       json.dumps(params, sort_keys=True), baseline, exclude_seen, model)
+        table, attribution = top_items(
+            selection.model_key,
+            user_id,
+            int(k),
+            method_key,
+            json.dumps(params, sort_keys=True),
+            baseline,
+            exclude_seen,
+            model,
+        )
     except ValueError as error:  # e.g. exact Shapley over more fields than it can enumerate
         status.update(label="This method cannot explain these items", state="error")
         st.error(escape_markdown(error))
         st.stop()
-    status.update(label=f"Top {len(table)} of {len(model.item_ids)} items for user {escape_markdown(user_id)}",
-                  state="complete")
+    status.update(
+        label=f"Top {len(table)} of {len(model.item_ids)} items for user {escape_markdown(user_id)}", state="complete"
+    )
 
 st.subheader(f"Top {len(table)} for user {escape_markdown(user_id)}")
-st.dataframe(table.drop(columns=["reason"]), hide_index=True, width="stretch",
-             column_config={"rank": st.column_config.NumberColumn("rank", width="small"),
-                            "item_id": st.column_config.TextColumn("item", width="small"),
-                            "name": st.column_config.TextColumn("name", width="medium"),
-                            "s": st.column_config.NumberColumn("S", format="%.3f"),
-                            "probability": st.column_config.ProgressColumn("probability", min_value=0.0,
-                                                                           max_value=1.0, format="%.2f")})
-st.markdown("**Why each item** — the two fields that set it apart from the others in this list (its field "
-            "attribution minus their average over the list)")
+st.dataframe(
+    table.drop(columns=["reason"]),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "rank": st.column_config.NumberColumn("rank", width="small"),
+        "item_id": st.column_config.TextColumn("item", width="small"),
+        "name": st.column_config.TextColumn("name", width="medium"),
+        "s": st.column_config.NumberColumn("S", format="%.3f"),
+        "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.2f"),
+    },
+)
+st.markdown(
+    "**Why each item** — the two fields that set it apart from the others in this list (its field "
+    "attribution minus their average over the list)"
+)
 # A static table wraps long reasons instead of cutting them off. st.table renders Markdown in its cells, so every
 # data-derived cell goes through the one escaping helper and shows as typed.
-st.table(table[["rank", "item_id", "reason"]].rename(columns={"item_id": "item", "reason": "why this item"})
-         .assign(item=lambda f: f["item"].map(escape_markdown), **{"why this item": lambda f: f["why this item"]
-                                                                   .map(escape_markdown)})
-         .set_index("rank"))
-st.download_button("Download the list (CSV)", safe_csv_bytes(table),
-                   file_name=f"{safe_filename(f'recommendations_{user_id}', default='recommendations')}.csv",
-                   mime="text/csv", key="recommend_csv")
+st.table(
+    table[["rank", "item_id", "reason"]]
+    .rename(columns={"item_id": "item", "reason": "why this item"})
+    .assign(
+        item=lambda f: f["item"].map(escape_markdown),
+        **{"why this item": lambda f: f["why this item"].map(escape_markdown)},
+    )
+    .set_index("rank")
+)
+st.download_button(
+    "Download the list (CSV)",
+    safe_csv_bytes(table),
+    file_name=f"{safe_filename(f'recommendations_{user_id}', default='recommendations')}.csv",
+    mime="text/csv",
+    key="recommend_csv",
+)
 
 # ---- what-if ---------------------------------------------------------------------------------------
 st.subheader("What if this user were different?")
-st.caption("Edit any attribute (multi-valued cells use the same separator as the data, e.g. “Mexican; Thai”). "
-           "Items are re-scored with the edited user; each item's change in S is split exactly over the "
-           "edited fields (Shapley values with the original user as the baseline).")
+st.caption(
+    "Edit any attribute (multi-valued cells use the same separator as the data, e.g. “Mexican; Thai”). "
+    "Items are re-scored with the edited user; each item's change in S is split exactly over the "
+    "edited fields (Shapley values with the original user as the baseline)."
+)
 raw = dataset.users.loc[user_id]
-original = pd.DataFrame({"attribute": [str(c) for c in raw.index],
-                         "value": ["" if pd.isna(v) else str(v) for v in raw.to_numpy()]})
-edited = st.data_editor(original, key=f"whatif_editor_{user_id}", hide_index=True, num_rows="fixed",
-                        disabled=["attribute"], width="stretch",
-                        column_config={"value": st.column_config.TextColumn("value", width="large")})
-edited_row = {a: (None if v is None or str(v).strip() == "" else str(v))
-              for a, v in zip(edited["attribute"], edited["value"])}
+original = pd.DataFrame(
+    {"attribute": [str(c) for c in raw.index], "value": ["" if pd.isna(v) else str(v) for v in raw.to_numpy()]}
+)
+edited = st.data_editor(
+    original,
+    key=f"whatif_editor_{user_id}",
+    hide_index=True,
+    num_rows="fixed",
+    disabled=["attribute"],
+    width="stretch",
+    column_config={"value": st.column_config.TextColumn("value", width="large")},
+)
+edited_row = {
+    a: (None if v is None or str(v).strip() == "" else str(v)) for a, v in zip(edited["attribute"], edited["value"])
+}
 original_row = {a: (None if v == "" else v) for a, v in zip(original["attribute"], original["value"])}
 if edited_row == original_row:
     st.info("Edit a value above to see which items move.")
 else:
     # Keep the raw types of untouched numeric columns: the featurizer parses numbers from text anyway.
-    shown, edited_fields, shares = edited_ranking(selection.model_key, user_id,
-                                                  json.dumps(edited_row, sort_keys=True), int(k), exclude_seen,
-                                                  model)
+    shown, edited_fields, shares = edited_ranking(
+        selection.model_key, user_id, json.dumps(edited_row, sort_keys=True), int(k), exclude_seen, model
+    )
     if not edited_fields:
-        st.warning("The edit does not change the encoded user (an unknown category or the same number), "
-                   "so no score moves.")
+        st.warning(
+            "The edit does not change the encoded user (an unknown category or the same number), so no score moves."
+        )
     else:
         st.write("Edited fields the model sees: " + ", ".join(f"**{escape_markdown(f)}**" for f in edited_fields))
     left, right = st.columns([3, 2])
     shown = shown.assign(name=[dataset.item_name(i) or "" for i in shown["item_id"]])
-    left.dataframe(shown[["item_id", "name", "rank_before", "rank_after", "rank_change", "s_before", "s_after",
-                          "delta_s", "why"]].drop(columns=[] if dataset.schema.get("item_name") else ["name"]),
-                   hide_index=True, width="stretch",
-                   column_config={**{c: st.column_config.NumberColumn(c, format="%.4g")
-                                     for c in ("s_before", "s_after")},
-                                  "delta_s": st.column_config.NumberColumn("ΔS", format="%+.3g")})
-    right.plotly_chart(score_shift_bars(shown.assign(label=[dataset.item_label(i) for i in shown["item_id"]])
-                                        .sort_values("delta_s", key=abs, ascending=False).head(15),
-                                        label_column="label"), width="stretch", key="whatif_shift")
+    left.dataframe(
+        shown[
+            ["item_id", "name", "rank_before", "rank_after", "rank_change", "s_before", "s_after", "delta_s", "why"]
+        ].drop(columns=[] if dataset.schema.get("item_name") else ["name"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **{c: st.column_config.NumberColumn(c, format="%.4g") for c in ("s_before", "s_after")},
+            "delta_s": st.column_config.NumberColumn("ΔS", format="%+.3g"),
+        },
+    )
+    right.plotly_chart(
+        score_shift_bars(
+            shown.assign(label=[dataset.item_label(i) for i in shown["item_id"]])
+            .sort_values("delta_s", key=abs, ascending=False)
+            .head(15),
+            label_column="label",
+        ),
+        width="stretch",
+        key="whatif_shift",
+    )

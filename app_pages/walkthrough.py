@@ -3,6 +3,7 @@
 The example (X, Y, W_U, W_V, d, H, τ, tied) lives in the URL (attnrec.walkthrough_state), so a copied link
 reopens it; a step-by-step mode shows one step at a time for projecting; every figure downloads as PNG or SVG.
 """
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -36,11 +37,11 @@ from attnrec.worked_example import (
     walk_values,
 )
 
-STATE = "walkthrough_inputs"      # last good ExampleInputs
+STATE = "walkthrough_inputs"  # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset" and by a link, so the editors forget their edits
 SNAPSHOT = "walkthrough_snapshot"  # the numbers of the last different example, to show what an edit moved
-CHANGES = "walkthrough_changes"    # (table, note) of the last edit
-BEFORE = "walkthrough_before"      # the snapshot before the last edit
+CHANGES = "walkthrough_changes"  # (table, note) of the last edit
+BEFORE = "walkthrough_before"  # the snapshot before the last edit
 STEP_MODE, STEP = "walkthrough_step_mode", "walkthrough_step"
 CELL_HEAD, CELL_DIM = "walkthrough_cell_head", "walkthrough_cell_dim"
 FIGURE_FORMAT = "walkthrough_figure_format"
@@ -51,8 +52,12 @@ def apply_state(state: WalkthroughState) -> None:
     """Load an example: the inputs, the controls, and fresh editors (a new generation)."""
     st.session_state[STATE] = state.inputs
     st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
-    for key, value in {"walkthrough_d": state.inputs.d, "walkthrough_heads": state.inputs.heads,
-                       "walkthrough_tau": float(state.tau), "walkthrough_tied": state.tied}.items():
+    for key, value in {
+        "walkthrough_d": state.inputs.d,
+        "walkthrough_heads": state.inputs.heads,
+        "walkthrough_tau": float(state.tau),
+        "walkthrough_tied": state.tied,
+    }.items():
         st.session_state[key] = value
 
 
@@ -70,8 +75,11 @@ def read_link() -> None:
         try:
             apply_state(decode(params))
         except StateError as error:
-            st.warning(f"This link's Walkthrough example cannot be used: {escape_markdown(error)}. Showing the "
-                       "document's example (§4.3) instead.", icon="⚠️")
+            st.warning(
+                f"This link's Walkthrough example cannot be used: {escape_markdown(error)}. Showing the "
+                "document's example (§4.3) instead.",
+                icon="⚠️",
+            )
             reset_to_document()
         for key in (SNAPSHOT, CHANGES, BEFORE):
             st.session_state.pop(key, None)
@@ -82,8 +90,11 @@ def read_link() -> None:
         if step.isdigit() and 1 <= int(step) <= STEP_COUNT:
             st.session_state[STEP_MODE], st.session_state[STEP] = True, int(step)
         else:
-            st.warning(f"The link asks for step “{escape_markdown(step[:20])}”; there are steps 1 to {STEP_COUNT}. "
-                       "Showing all steps.", icon="⚠️")
+            st.warning(
+                f"The link asks for step “{escape_markdown(step[:20])}”; there are steps 1 to {STEP_COUNT}. "
+                "Showing all steps.",
+                icon="⚠️",
+            )
             st.session_state[STEP_MODE] = False
     cell = ui.url_request("cell")
     if cell is not None:
@@ -95,14 +106,13 @@ def read_link() -> None:
             st.session_state[CELL_HEAD], st.session_state[CELL_DIM] = 0, 0
 
 
-HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.35)"   # a cell the last edit moved
+HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.35)"  # a cell the last edit moved
 
 
 def numbers_table(rows: dict[str, np.ndarray], names: list[str], marks: dict[str, np.ndarray] | None = None) -> None:
     """Named rows of numbers over the dimensions, as a compact table; cells whose `marks` are True (moved by the
     last edit) are shaded. The numbers stay numbers: only the cell style changes."""
-    frame = pd.DataFrame(np.stack([np.asarray(v, dtype=float) for v in rows.values()]),
-                         index=list(rows), columns=names)
+    frame = pd.DataFrame(np.stack([np.asarray(v, dtype=float) for v in rows.values()]), index=list(rows), columns=names)
     mask = None if marks is None else np.stack([np.asarray(m, dtype=bool).reshape(-1) for m in marks.values()])
     if mask is None or not mask.any():
         config = {n: st.column_config.NumberColumn(n, format="%.4g") for n in names}
@@ -122,9 +132,15 @@ def per_head(label: str, values: np.ndarray) -> dict[str, np.ndarray]:
 def chart_config(name: str) -> dict:
     """Plotly's toolbar, always shown; its camera button downloads the figure in the chosen format."""
     fmt = st.session_state.get(FIGURE_FORMAT, "png")
-    return {"displayModeBar": True, "displaylogo": False,
-            "toImageButtonOptions": {"format": fmt, "filename": f"walkthrough-{name}",
-                                     **({"scale": 2} if fmt == "png" else {})}}
+    return {
+        "displayModeBar": True,
+        "displaylogo": False,
+        "toImageButtonOptions": {
+            "format": fmt,
+            "filename": f"walkthrough-{name}",
+            **({"scale": 2} if fmt == "png" else {}),
+        },
+    }
 
 
 def chart(container, figure, name: str, **kwargs):
@@ -150,7 +166,8 @@ st.markdown(
     "The design document (§3–§4) scores a user X and an item Y with attention over the d dimensions. "
     "This page runs its formulas on numbers you can edit, starting from the document's worked example "
     "(§4.3). Every table and chart below updates as you type, and the link in the address bar reopens "
-    "exactly this example.")
+    "exactly this example."
+)
 
 read_link()
 generation = st.session_state[GENERATION]
@@ -158,21 +175,32 @@ generation = st.session_state[GENERATION]
 controls = st.columns([1, 1, 1, 1.6, 1.4], vertical_alignment="bottom")
 d = controls[0].number_input("dimensions d", min_value=1, max_value=MAX_D, step=1, key="walkthrough_d")
 heads = controls[1].number_input("heads H", min_value=1, max_value=MAX_HEADS, step=1, key="walkthrough_heads")
-tau = controls[2].number_input("temperature τ", min_value=MIN_TAU, max_value=MAX_TAU, step=0.1, format="%.2f",
-                               key="walkthrough_tau")
-tied = controls[3].toggle("tied: W_V = W_U", key="walkthrough_tied",
-                          help="The document's single W_a serves both sides. Untied gives W_V its own values "
-                               "(the default for trained models).")
+tau = controls[2].number_input(
+    "temperature τ", min_value=MIN_TAU, max_value=MAX_TAU, step=0.1, format="%.2f", key="walkthrough_tau"
+)
+tied = controls[3].toggle(
+    "tied: W_V = W_U",
+    key="walkthrough_tied",
+    help="The document's single W_a serves both sides. Untied gives W_V its own values "
+    "(the default for trained models).",
+)
 controls[4].button("Reset to §4.3", on_click=reset_to_document, help="Load the document's worked example again")
 modes = st.columns([1.6, 1.4, 3], vertical_alignment="bottom")
 glossary = "\n".join(f"- `{symbol}`{f' ({shape})' if shape else ''}: {meaning}" for symbol, shape, meaning in GLOSSARY)
-step_mode = modes[0].toggle("Step-by-step mode", key=STEP_MODE,
-                            help="One step on screen at a time, in large type, with Next / Previous: for "
-                                 "projecting in a classroom.")
-modes[1].selectbox("Figures download as", ["png", "svg"], key=FIGURE_FORMAT, format_func=str.upper,
-                   help="The camera button in each figure's toolbar saves it in this format.")
+step_mode = modes[0].toggle(
+    "Step-by-step mode",
+    key=STEP_MODE,
+    help="One step on screen at a time, in large type, with Next / Previous: for projecting in a classroom.",
+)
+modes[1].selectbox(
+    "Figures download as",
+    ["png", "svg"],
+    key=FIGURE_FORMAT,
+    format_func=str.upper,
+    help="The camera button in each figure's toolbar saves it in this format.",
+)
 with modes[2].expander("Glossary of the symbols"):
-    st.markdown(glossary)   # static text written in attnrec.worked_example, no data
+    st.markdown(glossary)  # static text written in attnrec.worked_example, no data
 
 inputs: ExampleInputs = st.session_state[STATE].resized(int(d), int(heads))
 names = unique_names(None, inputs.d)
@@ -182,22 +210,37 @@ def edit_inputs(inputs: ExampleInputs) -> ExampleInputs:
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**User X and item Y** (one row per dimension)")
-        xy, _ = ui.number_editor("X and Y", np.stack([inputs.x, inputs.y], axis=1), names, ["X", "Y"],
-                                 key=f"walkthrough_xy_{inputs.d}_{generation}")
+        xy, _ = ui.number_editor(
+            "X and Y",
+            np.stack([inputs.x, inputs.y], axis=1),
+            names,
+            ["X", "Y"],
+            key=f"walkthrough_xy_{inputs.d}_{generation}",
+        )
         inputs = inputs.replace(x=xy[:, 0], y=xy[:, 1])
     with right:
         head = 0
         if inputs.heads > 1:
-            head = st.radio("edit the weights of", range(inputs.heads), format_func=lambda h: f"head {h + 1}",
-                            horizontal=True, key=f"walkthrough_edit_head_{generation}")
+            head = st.radio(
+                "edit the weights of",
+                range(inputs.heads),
+                format_func=lambda h: f"head {h + 1}",
+                horizontal=True,
+                key=f"walkthrough_edit_head_{generation}",
+            )
         sides = [("w_u", "W_U" if not tied else "W_a = W_U = W_V")] + ([] if tied else [("w_v", "W_V")])
         for column, (field, label) in zip(st.columns(len(sides)), sides):
             with column:
                 suffix = f" (head {head + 1})" if inputs.heads > 1 else ""
                 st.markdown(f"**{label}{suffix}**: row i gives the logit of dimension i")
                 matrix = getattr(inputs, field).copy()
-                matrix[head], _ = ui.number_editor(f"{label}{suffix}", matrix[head], names, names,
-                                                   key=f"walkthrough_{field}_{inputs.d}_{head}_{generation}")
+                matrix[head], _ = ui.number_editor(
+                    f"{label}{suffix}",
+                    matrix[head],
+                    names,
+                    names,
+                    key=f"walkthrough_{field}_{inputs.d}_{head}_{generation}",
+                )
                 inputs = inputs.replace(**{field: matrix})
     return inputs
 
@@ -234,6 +277,7 @@ def marks(name: str) -> np.ndarray:
         return np.zeros(now[name].shape, dtype=bool)
     return moved(last[name], now[name])
 
+
 # The cell whose arithmetic is shown: chosen below, or by clicking a heatmap cell.
 if st.session_state.get(CELL_HEAD, 0) >= inputs.heads:
     st.session_state[CELL_HEAD] = 0
@@ -244,8 +288,13 @@ ui.write_url(cell=cell_text(st.session_state.get(CELL_HEAD, 0), st.session_state
 
 def cell_chooser() -> tuple[int, int]:
     pick = st.columns([1, 1, 3], vertical_alignment="bottom")
-    head = pick[0].selectbox("follow head", range(inputs.heads), format_func=lambda h: f"head {h + 1}",
-                             key=CELL_HEAD, disabled=inputs.heads == 1)
+    head = pick[0].selectbox(
+        "follow head",
+        range(inputs.heads),
+        format_func=lambda h: f"head {h + 1}",
+        key=CELL_HEAD,
+        disabled=inputs.heads == 1,
+    )
     dim = pick[1].selectbox("follow dimension", range(inputs.d), format_func=lambda i: names[i], key=CELL_DIM)
     pick[2].caption("…or click a cell of either heatmap (step 3).")
     return int(head), int(dim)
@@ -253,7 +302,7 @@ def cell_chooser() -> tuple[int, int]:
 
 def step_heading(number: int) -> None:
     title = f"{number}. {STEPS[number - 1][0]}"
-    if step_mode:   # large type for projecting
+    if step_mode:  # large type for projecting
         st.title(title)
     else:
         st.subheader(title)
@@ -262,40 +311,65 @@ def step_heading(number: int) -> None:
 def step_1() -> None:
     step_heading(1)
     st.latex(STEPS[0][1])
-    numbers_table({"X": inputs.x, "Y": inputs.y, "X ⊙ Y": inputs.x * inputs.y}, names,
-                  {"X": marks("X"), "Y": marks("Y"), "X ⊙ Y": marks("X ⊙ Y")})
+    numbers_table(
+        {"X": inputs.x, "Y": inputs.y, "X ⊙ Y": inputs.x * inputs.y},
+        names,
+        {"X": marks("X"), "Y": marks("Y"), "X ⊙ Y": marks("X ⊙ Y")},
+    )
 
 
 def step_2() -> None:
     step_heading(2)
-    st.latex(rf"\ell_U{many} = W_U{many}\,(X \odot Y)/\tau \qquad \ell_V{many} = W_V{many}\,(Y \odot X)/\tau"
-             rf"\qquad \tau = {float(tau):g}")
-    numbers_table(per_head("ℓ_U", values["logits_u"]) | per_head("ℓ_V", values["logits_v"]), names,
-                  per_head("ℓ_U", marks("ℓ_U")) | per_head("ℓ_V", marks("ℓ_V")))
+    st.latex(
+        rf"\ell_U{many} = W_U{many}\,(X \odot Y)/\tau \qquad \ell_V{many} = W_V{many}\,(Y \odot X)/\tau"
+        rf"\qquad \tau = {float(tau):g}"
+    )
+    numbers_table(
+        per_head("ℓ_U", values["logits_u"]) | per_head("ℓ_V", values["logits_v"]),
+        names,
+        per_head("ℓ_U", marks("ℓ_U")) | per_head("ℓ_V", marks("ℓ_V")),
+    )
 
 
 def step_3() -> None:
     step_heading(3)
-    st.latex(rf"A_U{many} = \mathrm{{softmax}}(\ell_U{many}) \qquad A_V{many} = \mathrm{{softmax}}(\ell_V{many})"
-             r"\qquad \mathrm{softmax}(\ell)_i = \frac{e^{\ell_i}}{\sum_j e^{\ell_j}}")
+    st.latex(
+        rf"A_U{many} = \mathrm{{softmax}}(\ell_U{many}) \qquad A_V{many} = \mathrm{{softmax}}(\ell_V{many})"
+        r"\qquad \mathrm{softmax}(\ell)_i = \frac{e^{\ell_i}}{\sum_j e^{\ell_j}}"
+    )
     if tied:
-        st.info("Tied mode: W_V = W_U, and X ⊙ Y = Y ⊙ X, so A_V = A_U for every input — the document's "
-                "single W_a cannot give the two sides different attention. Untie to give W_V its own values.")
-    numbers_table(per_head("A_U", a_u) | per_head("A_V", a_v), names,
-                  per_head("A_U", marks("A_U")) | per_head("A_V", marks("A_V")))
+        st.info(
+            "Tied mode: W_V = W_U, and X ⊙ Y = Y ⊙ X, so A_V = A_U for every input — the document's "
+            "single W_a cannot give the two sides different attention. Untie to give W_V its own values."
+        )
+    numbers_table(
+        per_head("A_U", a_u) | per_head("A_V", a_v),
+        names,
+        per_head("A_U", marks("A_U")) | per_head("A_V", marks("A_V")),
+    )
     shared_top = float(max(a_u.max(), a_v.max()))
     heat_u, heat_v = st.columns(2)
-    for box, side, values_, title, colour in ((heat_u, "u", a_u, "A_U (user side)", "user"),
-                                              (heat_v, "v", a_v, "A_V (item side)", "item")):
-        chart(box, attention_heatmap(values_, names, title, colour, zmax=shared_top), f"heat_{side}",
-              on_select=lambda key=f"walkthrough_heat_{side}": follow_click(key), selection_mode="points")
+    for box, side, values_, title, colour in (
+        (heat_u, "u", a_u, "A_U (user side)", "user"),
+        (heat_v, "v", a_v, "A_V (item side)", "item"),
+    ):
+        chart(
+            box,
+            attention_heatmap(values_, names, title, colour, zmax=shared_top),
+            f"heat_{side}",
+            on_select=lambda key=f"walkthrough_heat_{side}": follow_click(key),
+            selection_mode="points",
+        )
 
 
 def step_4() -> None:
     step_heading(4)
     st.latex(rf"Z_U{many} = A_U{many} \odot Y \qquad Z_V{many} = A_V{many} \odot X")
-    numbers_table(per_head("Z_U", z_u) | per_head("Z_V", z_v), names,
-                  per_head("Z_U", marks("Z_U")) | per_head("Z_V", marks("Z_V")))
+    numbers_table(
+        per_head("Z_U", z_u) | per_head("Z_V", z_v),
+        names,
+        per_head("Z_U", marks("Z_U")) | per_head("Z_V", marks("Z_V")),
+    )
     chart(st, z_bars(z_u, z_v, names), "z_bars")
 
 
@@ -307,8 +381,12 @@ def step_5() -> None:
         st.latex(r"c_i = Z_{U,i}\,Z_{V,i} \qquad S = \sum_i c_i = \mathrm{dot}(Z_U, Z_V)")
     numbers_table(per_head("c", contributions), names, per_head("c", marks("c")))
     s_before = float(st.session_state[BEFORE]["S"]) if st.session_state.get(BEFORE) is not None else None
-    st.metric("S", f"{s:.6g}", delta=None if s_before is None or s_before == s else f"{s - s_before:+.4g}",
-              help="After an edit, the number under S is how much that edit moved it.")
+    st.metric(
+        "S",
+        f"{s:.6g}",
+        delta=None if s_before is None or s_before == s else f"{s - s_before:+.4g}",
+        help="After an edit, the number under S is how much that edit moved it.",
+    )
     chart(st, contribution_waterfall(contributions, names, s), "waterfall")
 
 
@@ -326,10 +404,17 @@ def show_changes() -> None:
         st.caption("The last edit moved nothing.")
         return
     st.caption(f"{len(table)} numbers moved (inputs first, then X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V, Z_U, Z_V, c and S).")
-    st.dataframe(table, hide_index=True, height=min(420, 38 + 35 * len(table)), key="walkthrough_changes_table",
-                 column_config={"before": st.column_config.NumberColumn("before", format="%.4g"),
-                                "after": st.column_config.NumberColumn("after", format="%.4g"),
-                                "Δ": st.column_config.NumberColumn("Δ (after − before)", format="%+.4g")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        height=min(420, 38 + 35 * len(table)),
+        key="walkthrough_changes_table",
+        column_config={
+            "before": st.column_config.NumberColumn("before", format="%.4g"),
+            "after": st.column_config.NumberColumn("after", format="%.4g"),
+            "Δ": st.column_config.NumberColumn("Δ (after − before)", format="%+.4g"),
+        },
+    )
 
 
 STEP_VIEWS = (step_1, step_2, step_3, step_4, step_5)
@@ -338,11 +423,13 @@ if step_mode:
     number = min(STEP_COUNT, max(1, st.session_state.get(STEP, 1)))
     st.session_state[STEP] = number
     nav = st.columns([1, 3, 1], vertical_alignment="center")
-    nav[0].button("◀ Previous", on_click=move_step, args=(-1,), disabled=number == 1, key="walkthrough_previous",
-                  width="stretch")
+    nav[0].button(
+        "◀ Previous", on_click=move_step, args=(-1,), disabled=number == 1, key="walkthrough_previous", width="stretch"
+    )
     nav[1].progress(number / STEP_COUNT, text=f"Step {number} of {STEP_COUNT}")
-    nav[2].button("Next ▶", on_click=move_step, args=(1,), disabled=number == STEP_COUNT, key="walkthrough_next",
-                  width="stretch")
+    nav[2].button(
+        "Next ▶", on_click=move_step, args=(1,), disabled=number == STEP_COUNT, key="walkthrough_next", width="stretch"
+    )
     STEP_VIEWS[number - 1]()
     head, dim = cell_chooser()
     st.subheader("The numbers for one cell")
@@ -360,8 +447,11 @@ else:
     step_3()
     st.markdown("**Follow one cell** through every step, with its numbers substituted:")
     head, dim = cell_chooser()
-    st.code("\n".join(line.text for line in cell_arithmetic(inputs, bool(tied), float(tau), head, dim, names)),
-            language=None, wrap_lines=True)
+    st.code(
+        "\n".join(line.text for line in cell_arithmetic(inputs, bool(tied), float(tau), head, dim, names)),
+        language=None,
+        wrap_lines=True,
+    )
     step_4()
     step_5()
     show_changes()
@@ -369,5 +459,6 @@ else:
     st.header("The document's worked example, checked")
     st.markdown(
         "§4.3 prints numbers for X = [0.5, 0.7, 0.3], Y = [0.3, 0.6, 0.1], W_a = [[1,2,3],[4,5,6],[7,8,9]] "
-        "(press *Reset* to load them above). None of them follow from its own formulas:")
+        "(press *Reset* to load them above). None of them follow from its own formulas:"
+    )
     st.table(comparison_frame().set_index("step"))

@@ -1,4 +1,5 @@
 """`python -m attnrec ...` — see attnrec/cli.py."""
+
 import sys
 
 from attnrec.cli import main

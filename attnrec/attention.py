@@ -16,6 +16,7 @@ shown in the dashboard, replace it (design issue "attention worth reading"):
   renormalise (AFM's "presence" mask: a dimension with X_i·Y_i = 0 cannot be looked at). Every row needs at
   least one open dimension (models give themselves a "null slot" that is always open).
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,11 @@ class AttentionTrace:
 
     def pair(self, b: int = 0) -> dict[str, Any]:
         """Plain lists for pair b (heads × dims; `s` a float), handy for tables and JSON."""
-        return {f.name: getattr(self, f.name)[b].detach().cpu().tolist()
-                for f in fields(self) if torch.is_tensor(getattr(self, f.name))}
+        return {
+            f.name: getattr(self, f.name)[b].detach().cpu().tolist()
+            for f in fields(self)
+            if torch.is_tensor(getattr(self, f.name))
+        }
 
 
 def check_finite(name: str, t: torch.Tensor) -> None:
@@ -76,8 +80,7 @@ def _as_heads(name: str, w: torch.Tensor, d: int) -> torch.Tensor:
     heads = w.unsqueeze(0) if w.dim() == 2 else w
     if heads.dim() != 3 or heads.shape[1:] != (d, d) or heads.shape[0] < 1:
         # Report the shape the caller passed, not the one-head view of it.
-        raise ValueError(f"{name} must have shape ({d}, {d}) or (H, {d}, {d}) to match d={d}, "
-                         f"got {tuple(w.shape)}")
+        raise ValueError(f"{name} must have shape ({d}, {d}) or (H, {d}, {d}) to match d={d}, got {tuple(w.shape)}")
     return heads
 
 
@@ -93,8 +96,9 @@ def _validate(x, y, w_u, w_v, temperature):
     wu = _as_heads("w_u", w_u, d)
     wv = wu if w_v is None else _as_heads("w_v", w_v, d)
     if wv.shape[0] != wu.shape[0]:
-        raise ValueError(f"w_u and w_v must have the same number of heads, got {tuple(w_u.shape)} and "
-                         f"{tuple(w_v.shape)}")
+        raise ValueError(
+            f"w_u and w_v must have the same number of heads, got {tuple(w_u.shape)} and {tuple(w_v.shape)}"
+        )
     if torch.is_tensor(temperature):
         t = temperature
     else:
@@ -161,18 +165,27 @@ def normalize(logits: torch.Tensor, normalizer: str = "softmax", mask: torch.Ten
         weights = torch.softmax(logits, dim=-1)  # max-subtracting softmax: finite for huge logits
     elif normalizer == "sparsemax":
         from entmax import sparsemax
+
         weights = sparsemax(logits, dim=-1)
     elif normalizer == "entmax15":
         from entmax import entmax15
+
         weights = entmax15(logits, dim=-1)
     else:
         _check_normalizer(normalizer)
     return weights if mask is None else weights * m
 
 
-def attend(x: torch.Tensor, y: torch.Tensor, w_u: torch.Tensor, w_v: torch.Tensor | None = None,
-           temperature: float | torch.Tensor = 1.0, *, normalizer: str = "softmax",
-           mask: torch.Tensor | None = None) -> AttentionTrace:
+def attend(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w_u: torch.Tensor,
+    w_v: torch.Tensor | None = None,
+    temperature: float | torch.Tensor = 1.0,
+    *,
+    normalizer: str = "softmax",
+    mask: torch.Tensor | None = None,
+) -> AttentionTrace:
     """Run the attention model on x, y (d,) or (B, d) with w_u, w_v (d, d) or (H, d, d).
 
     `normalizer` and `mask` are the named variants of the module docstring; the defaults are the document's.
@@ -189,8 +202,9 @@ def attend(x: torch.Tensor, y: torch.Tensor, w_u: torch.Tensor, w_v: torch.Tenso
     z_u = a_u * yb.unsqueeze(1)
     z_v = a_v * xb.unsqueeze(1)
     contributions = z_u * z_v
-    return AttentionTrace(logits_u, logits_v, a_u, a_v, z_u, z_v, contributions,
-                          contributions.sum(dim=(1, 2)), tied=w_v is None)
+    return AttentionTrace(
+        logits_u, logits_v, a_u, a_v, z_u, z_v, contributions, contributions.sum(dim=(1, 2)), tied=w_v is None
+    )
 
 
 # Logits within ±(SAFE_LOGIT − ln d) need no max-shift in float32: each exp lies in [e^-30/d, e^30/d], a side's sum
@@ -199,10 +213,17 @@ def attend(x: torch.Tensor, y: torch.Tensor, w_u: torch.Tensor, w_v: torch.Tenso
 SAFE_LOGIT = 30.0
 
 
-def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u: torch.Tensor, w_v: torch.Tensor | None = None,
-                     temperature: float | torch.Tensor = 1.0, chunk_size: int = 2048, *, normalizer: str = "softmax",
-                     mask_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None
-                     ) -> torch.Tensor:
+def attention_scores(
+    x: torch.Tensor,
+    items: torch.Tensor,
+    w_u: torch.Tensor,
+    w_v: torch.Tensor | None = None,
+    temperature: float | torch.Tensor = 1.0,
+    chunk_size: int = 2048,
+    *,
+    normalizer: str = "softmax",
+    mask_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None,
+) -> torch.Tensor:
     """S for one user x (d,) against a catalog (N, d), chunked so memory stays bounded.
 
     Same math as `attend`, but only S is kept. With e = exp(ℓ − max ℓ) per head and side,
@@ -216,10 +237,11 @@ def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u: torch.Tensor, w_
         out = torch.empty(items.shape[0], dtype=items.dtype, device=items.device)
         with torch.no_grad():
             for start in range(0, items.shape[0], chunk_size):
-                y = items[start:start + chunk_size]
+                y = items[start : start + chunk_size]
                 mask = None if mask_fn is None else mask_fn(x.expand_as(y), y)
-                out[start:start + chunk_size] = attend(x.unsqueeze(0), y, w_u, w_v, temperature,
-                                                       normalizer=normalizer, mask=mask).s
+                out[start : start + chunk_size] = attend(
+                    x.unsqueeze(0), y, w_u, w_v, temperature, normalizer=normalizer, mask=mask
+                ).s
         return out
     d = items.shape[-1]
     wu = w_u if w_u.dim() == 3 else w_u.unsqueeze(0)
@@ -247,7 +269,7 @@ def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u: torch.Tensor, w_
     products = torch.empty(rows, d, dtype=items.dtype, device=items.device)
     with torch.no_grad():
         for start in range(0, n, chunk_size):
-            y = items[start:start + chunk_size]
+            y = items[start : start + chunk_size]
             m = y.shape[0]
             e = torch.mm(y, w_all, out=logits[:m]).view(m, -1, d)
             if not no_shift:
@@ -261,5 +283,5 @@ def attention_scores(x: torch.Tensor, items: torch.Tensor, w_u: torch.Tensor, w_
                 denominators = sums[:, :heads] * sums[:, heads:]
             p = torch.mul(y, x, out=products[:m])
             per_head = torch.bmm(numerators, p.unsqueeze(-1)).squeeze(-1)  # Σ_i e_U e_V X_i Y_i
-            out[start:start + m] = (per_head / denominators).sum(dim=1)
+            out[start : start + m] = (per_head / denominators).sum(dim=1)
     return out

@@ -2,6 +2,7 @@
 
 Both expose `item_ids` and `scores_for_user(user_id)`, the interface `evaluation.evaluate` expects.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,17 @@ class BPRMF:
     """Matrix factorisation with BPR loss: S = p_u · q_i + b_i, trained on (user, positive, sampled negative)."""
 
     # Defaults tuned on restaurants (docs/metrics.md): dim 64, 200 epochs, lr 0.01, L2 1e-2.
-    def __init__(self, dataset: Dataset, dim: int = 64, epochs: int = 200, lr: float = 0.01,
-                 reg: float = 1e-2, batch_size: int = 256, seed: int = 0, progress: bool | None = False):
+    def __init__(
+        self,
+        dataset: Dataset,
+        dim: int = 64,
+        epochs: int = 200,
+        lr: float = 0.01,
+        reg: float = 1e-2,
+        batch_size: int = 256,
+        seed: int = 0,
+        progress: bool | None = False,
+    ):
         self.item_ids = [str(i) for i in dataset.items.index]
         self.user_ids = [str(u) for u in dataset.users.index]
         self._user_row = {u: r for r, u in enumerate(self.user_ids)}
@@ -73,7 +83,7 @@ class BPRMF:
         for _ in progress_bar(range(epochs), desc="BPR-MF baseline", progress=progress, unit="epoch"):
             order = rng.permutation(len(users))
             for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 u, i = users[idx], items[idx]
                 j = rng.integers(0, n_items, len(idx))
                 for _ in range(50):  # resample the negatives that are actually positives

@@ -12,6 +12,7 @@ This module knows the file format, not the model: the loaders are handed the cla
 (`model_class`, e.g. `attnrec.model.Recommender`, whose `load` classmethod passes itself), so
 attnrec.model and attnrec.checkpoint do not import each other in a circle.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,17 @@ if TYPE_CHECKING:
 # The model class (attnrec.model.Recommender, which imports this module: so typed here as a Module).
 M = TypeVar("M", bound=torch.nn.Module)
 
-__all__ = ["CheckpointError", "save", "load", "load_bytes", "checkpoint_bytes", "read_config", "WEIGHTS_FILE",
-           "CONFIG_FILE", "BUILTIN_DATASETS"]
+__all__ = [
+    "CheckpointError",
+    "save",
+    "load",
+    "load_bytes",
+    "checkpoint_bytes",
+    "read_config",
+    "WEIGHTS_FILE",
+    "CONFIG_FILE",
+    "BUILTIN_DATASETS",
+]
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -57,9 +67,13 @@ def _state_and_config(model) -> tuple[dict, dict]:
     if model.dataset is not None and "dataset" not in config:
         config["dataset"] = dataset_reference(model.dataset)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    config.update(format=FORMAT, version=VERSION, featurizer=model.featurizer.to_json(),
-                  dimension_names=list(model.dimension_names),
-                  tensors={k: list(v.shape) for k, v in state.items()})
+    config.update(
+        format=FORMAT,
+        version=VERSION,
+        featurizer=model.featurizer.to_json(),
+        dimension_names=list(model.dimension_names),
+        tensors={k: list(v.shape) for k, v in state.items()},
+    )
     return state, config
 
 
@@ -77,8 +91,10 @@ def checkpoint_bytes(model: torch.nn.Module) -> tuple[bytes, bytes]:
     from safetensors.torch import save as save_bytes
 
     state, config = _state_and_config(model)
-    return (save_bytes(state, metadata={"format": FORMAT}),
-            json.dumps(config, indent=2, default=_json_default).encode("utf-8"))
+    return (
+        save_bytes(state, metadata={"format": FORMAT}),
+        json.dumps(config, indent=2, default=_json_default).encode("utf-8"),
+    )
 
 
 def _json_default(value):
@@ -100,7 +116,7 @@ def read_config(path: str | Path) -> dict:
     except RecursionError:
         raise CheckpointError(f"{file} nests too deeply to be a config") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"{file} is not an attnrec checkpoint config (no \"format\": \"{FORMAT}\")")
+        raise CheckpointError(f'{file} is not an attnrec checkpoint config (no "format": "{FORMAT}")')
     return config
 
 
@@ -118,8 +134,10 @@ def _file_header(file: Path) -> dict[str, tuple[str, list[int]]]:
         raise CheckpointError(f"{file} not found")
     try:
         with safe_open(str(file), framework="pt") as handle:
-            return {name: (handle.get_slice(name).get_dtype(), list(handle.get_slice(name).get_shape()))
-                    for name in handle.keys()}
+            return {
+                name: (handle.get_slice(name).get_dtype(), list(handle.get_slice(name).get_shape()))
+                for name in handle.keys()
+            }
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         with open(file, "rb") as stream:
             head = stream.read(2)
@@ -135,11 +153,18 @@ def _read_weights(file: Path) -> dict[str, torch.Tensor]:
 
 def _default_featurizer_from_json(blob: dict):
     from attnrec.data.featurize import Featurizer
+
     return Featurizer.from_json(blob)
 
 
-def load(path: str | Path, device: str | torch.device = "auto", dataset: Dataset | None = None, *,
-         model_class: type[M], featurizer_from_json: Callable[[dict], Featurizer] | None = None) -> M:
+def load(
+    path: str | Path,
+    device: str | torch.device = "auto",
+    dataset: Dataset | None = None,
+    *,
+    model_class: type[M],
+    featurizer_from_json: Callable[[dict], Featurizer] | None = None,
+) -> M:
     """Rebuild a `model_class` (attnrec.model.Recommender) from a checkpoint folder, attach `dataset` (or the
     one named in the config), move it to `device` and put it in eval mode. `Recommender.load(path)` calls this."""
     folder = Path(path)
@@ -147,13 +172,31 @@ def load(path: str | Path, device: str | torch.device = "auto", dataset: Dataset
         raise CheckpointError(f"checkpoint folder {folder} not found")
     config = read_config(folder)
     file = folder / WEIGHTS_FILE
-    return _build(config, lambda: _file_header(file), lambda: _read_weights(file), str(folder / CONFIG_FILE),
-                  str(file), device, dataset, featurizer_from_json, upload=False, model_class=model_class)
+    return _build(
+        config,
+        lambda: _file_header(file),
+        lambda: _read_weights(file),
+        str(folder / CONFIG_FILE),
+        str(file),
+        device,
+        dataset,
+        featurizer_from_json,
+        upload=False,
+        model_class=model_class,
+    )
 
 
-def load_bytes(weights: bytes, config: dict, *, model_class: type[M], weights_name: str = WEIGHTS_FILE,
-               config_name: str = CONFIG_FILE, device: str | torch.device = "cpu", dataset: Dataset | None = None,
-               header: dict | None = None) -> M:
+def load_bytes(
+    weights: bytes,
+    config: dict,
+    *,
+    model_class: type[M],
+    weights_name: str = WEIGHTS_FILE,
+    config_name: str = CONFIG_FILE,
+    device: str | torch.device = "cpu",
+    dataset: Dataset | None = None,
+    header: dict | None = None,
+) -> M:
     """`load` from bytes in memory (an upload): the config as parsed JSON, the weights as safetensors bytes.
 
     The stored dataset reference is ignored: pass `dataset`. `header` (from `sniff_safetensors`) saves
@@ -163,6 +206,7 @@ def load_bytes(weights: bytes, config: dict, *, model_class: type[M], weights_na
     def read_header():
         if header is None:
             from attnrec.data.uploads import sniff_safetensors
+
             parsed = sniff_safetensors(weights, weights_name)
         else:
             parsed = header
@@ -174,16 +218,27 @@ def load_bytes(weights: bytes, config: dict, *, model_class: type[M], weights_na
         except (SafetensorError, ValueError, RuntimeError) as err:
             raise CheckpointError(f"{weights_name} is not a valid safetensors file ({err})") from None
 
-    return _build(config, read_header, read_state, config_name, weights_name, device, dataset, None, upload=True,
-                  model_class=model_class)
+    return _build(
+        config,
+        read_header,
+        read_state,
+        config_name,
+        weights_name,
+        device,
+        dataset,
+        None,
+        upload=True,
+        model_class=model_class,
+    )
 
 
 def _model_config(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("featurizer", "tensors", "format", "version")}
 
 
-def expected_shapes(config: dict, featurizer: Featurizer, model_class: Callable[..., torch.nn.Module]
-                    ) -> dict[str, list[int]]:
+def expected_shapes(
+    config: dict, featurizer: Featurizer, model_class: Callable[..., torch.nn.Module]
+) -> dict[str, list[int]]:
     """The exact tensor shapes the model `config` describes, found by building a `model_class` on the "meta"
     device (no memory is allocated for its weights). ValueError if the config describes no valid model."""
     with torch.device("meta"):
@@ -191,8 +246,18 @@ def expected_shapes(config: dict, featurizer: Featurizer, model_class: Callable[
     return {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
 
 
-def _build(config: dict, read_header, read_state, config_name: str, weights_name: str, device, dataset,
-           featurizer_from_json, upload: bool, model_class):
+def _build(
+    config: dict,
+    read_header,
+    read_state,
+    config_name: str,
+    weights_name: str,
+    device,
+    dataset,
+    featurizer_from_json,
+    upload: bool,
+    model_class,
+):
     from attnrec.config_schema import ConfigError, validate_config
     from attnrec.device import resolve_device
     from attnrec.limits import LIMITS
@@ -209,8 +274,10 @@ def _build(config: dict, read_header, read_state, config_name: str, weights_name
         raise CheckpointError(f"{config_name}: {err}") from None
     weights = sum(_elements(shape) for shape in expected.values())
     if weights > LIMITS.checkpoint_weights:
-        raise CheckpointError(f"{config_name}: describes a model with {weights:,} weights, over the limit of "
-                              f"{LIMITS.checkpoint_weights:,}")
+        raise CheckpointError(
+            f"{config_name}: describes a model with {weights:,} weights, over the limit of "
+            f"{LIMITS.checkpoint_weights:,}"
+        )
     _check_shapes(config_name, weights_name, read_header(), expected)
     state = read_state()
     _check_values(weights_name, state)
@@ -221,6 +288,7 @@ def _build(config: dict, read_header, read_state, config_name: str, weights_name
         if not stored.get("reference"):
             raise CheckpointError(f"{config_name} names no dataset; pass dataset=")
         from attnrec.data import load_dataset
+
         dataset = load_dataset(stored["reference"], schema=stored.get("schema"))
     model.attach(dataset)
     return model.to(target).eval()
@@ -240,16 +308,20 @@ def _check_shapes(config_name: str, file: str, found: dict, expected: dict) -> N
     absent = sorted(set(expected) - set(found))
     mismatch = "; the config and the weights do not belong together"
     if absent:
-        raise CheckpointError(f"{file} lacks tensor '{absent[0]}' (expected shape {expected[absent[0]]} "
-                              f"from {config_file}){mismatch}")
+        raise CheckpointError(
+            f"{file} lacks tensor '{absent[0]}' (expected shape {expected[absent[0]]} from {config_file}){mismatch}"
+        )
     if extra:
-        raise CheckpointError(f"{file} has unexpected tensor '{extra[0]}' (shape {found[extra[0]][1]}) "
-                              f"that {config_file} does not describe")
+        raise CheckpointError(
+            f"{file} has unexpected tensor '{extra[0]}' (shape {found[extra[0]][1]}) "
+            f"that {config_file} does not describe"
+        )
     for name, shape in expected.items():
         dtype, stored = found[name]
         if list(stored) != list(shape):
-            raise CheckpointError(f"tensor '{name}' in {file} has shape {list(stored)} but {config_file} implies "
-                                  f"{list(shape)}{mismatch}")
+            raise CheckpointError(
+                f"tensor '{name}' in {file} has shape {list(stored)} but {config_file} implies {list(shape)}{mismatch}"
+            )
         if str(dtype).upper() not in ("F16", "BF16", "F32", "F64"):
             raise CheckpointError(f"tensor '{name}' in {file} has dtype {dtype}; expected floats")
 

@@ -8,6 +8,7 @@ the chosen dataset (the columns its featurizer was fitted on exist there). Only 
 them with the safetensors header, and rebuild the model — all in memory, never through a temporary
 folder. Every failure is an `UploadError` whose message says which file and what to do.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,12 +51,17 @@ def split_checkpoint_files(files: dict[str, bytes]) -> tuple[tuple[str, bytes], 
     configs = [(n, b) for n, b in files.items() if n.lower().endswith(".json")]
     risky = [n for n in files if n.lower().endswith((".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt"))]
     if risky:
-        raise UploadError(f"'{risky[0]}' is a pickle-based format that can run code when opened; attnrec only "
-                          f"reads {WEIGHTS_FILE} (safetensors) + {CONFIG_FILE}", file=risky[0])
+        raise UploadError(
+            f"'{risky[0]}' is a pickle-based format that can run code when opened; attnrec only "
+            f"reads {WEIGHTS_FILE} (safetensors) + {CONFIG_FILE}",
+            file=risky[0],
+        )
     if len(weights) != 1 or len(configs) != 1:
-        raise UploadError(f"a checkpoint is exactly one .safetensors file and one .json config; got "
-                          f"{len(weights)} .safetensors and {len(configs)} .json "
-                          f"({', '.join(sorted(files)) or 'nothing'})")
+        raise UploadError(
+            f"a checkpoint is exactly one .safetensors file and one .json config; got "
+            f"{len(weights)} .safetensors and {len(configs)} .json "
+            f"({', '.join(sorted(files)) or 'nothing'})"
+        )
     return weights[0], configs[0]
 
 
@@ -84,9 +90,11 @@ def _check_fits_dataset(config: dict, dataset, config_name: str) -> None:
     for side, table in (("user", dataset.users), ("item", dataset.items)):
         absent = sorted(needed[side] - set(map(str, table.columns)))
         if absent:
-            raise UploadError(f"this checkpoint was trained on {side} column(s) {', '.join(absent)} that dataset "
-                              f"'{dataset.name}' does not have; pick the dataset it was trained on",
-                              file=config_name)
+            raise UploadError(
+                f"this checkpoint was trained on {side} column(s) {', '.join(absent)} that dataset "
+                f"'{dataset.name}' does not have; pick the dataset it was trained on",
+                file=config_name,
+            )
 
 
 def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, bytes], dataset: Dataset) -> Recommender:
@@ -102,12 +110,21 @@ def load_uploaded_checkpoint(weights: tuple[str, bytes], config: tuple[str, byte
         raise UploadError(str(err), file=config_name) from None
     _check_fits_dataset(blob, dataset, config_name)
     try:
-        return load_bytes(weights_bytes, blob, model_class=Recommender, weights_name=weights_name,
-                          config_name=config_name, device="cpu", dataset=dataset, header=header)
+        return load_bytes(
+            weights_bytes,
+            blob,
+            model_class=Recommender,
+            weights_name=weights_name,
+            config_name=config_name,
+            device="cpu",
+            dataset=dataset,
+            header=header,
+        )
     except CheckpointError as err:
         raise UploadError(str(err)) from None
     except MemoryError:
-        raise UploadError("the server has not enough memory to load this model now; try again later",
-                          file=weights_name) from None
+        raise UploadError(
+            "the server has not enough memory to load this model now; try again later", file=weights_name
+        ) from None
     except (DataError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise UploadError(f"does not fit dataset '{dataset.name}': {err}", file=config_name) from None

@@ -6,6 +6,7 @@ evaluate re-creates the same split and prints HR@10 / NDCG@10 / AUC for the chec
 explain  is handed to attnrec.explain.batch.cli_main.
 Bad input (missing files, unknown device or mode) prints one clear line and exits with code 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--temperature", type=float, default=defaults.temperature)
     t.add_argument("--hidden", type=int, default=defaults.hidden, help="latent: residual MLP width (0 = none)")
     t.add_argument("--use-ids", action="store_true", help="latent: add one-hot user/item ids")
-    t.add_argument("--features", choices=["all", "ids"], default=defaults.features,
-                   help="latent: all side fields, or ids only (needs --use-ids)")
-    t.add_argument("--popularity", action="store_true",
-                   help="aligned: add the 'popular place' dimension (from training positives only)")
-    t.add_argument("--fixed-scale", action="store_true",
-                   help="bpr: keep a of σ(a·S+b) at d²/H while training (refit on validation at the end)")
-    t.add_argument("--no-observed-negatives", action="store_true",
-                   help="train on sampled negatives only (label-0 rows still count as seen in evaluation)")
+    t.add_argument(
+        "--features",
+        choices=["all", "ids"],
+        default=defaults.features,
+        help="latent: all side fields, or ids only (needs --use-ids)",
+    )
+    t.add_argument(
+        "--popularity",
+        action="store_true",
+        help="aligned: add the 'popular place' dimension (from training positives only)",
+    )
+    t.add_argument(
+        "--fixed-scale",
+        action="store_true",
+        help="bpr: keep a of σ(a·S+b) at d²/H while training (refit on validation at the end)",
+    )
+    t.add_argument(
+        "--no-observed-negatives",
+        action="store_true",
+        help="train on sampled negatives only (label-0 rows still count as seen in evaluation)",
+    )
     t.add_argument("--l2", type=float, default=defaults.l2, help="L2 on the batch's X and Y, as a loss term")
     t.add_argument("--loss", choices=["bce", "bpr"], default=defaults.loss)
     t.add_argument("--negatives", type=int, default=defaults.negatives)
@@ -63,28 +77,51 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     v = t.add_argument_group("attention worth reading (defaults: the design document's softmax model)")
-    v.add_argument("--user-profile", choices=["columns", "history"], default=defaults.user_profile,
-                   help="aligned: user side from paired columns, or the mean over the user's training positives")
-    v.add_argument("--attention", choices=["softmax", "sparsemax", "entmax15"], default=defaults.attention,
-                   help="the normaliser of the attention logits")
+    v.add_argument(
+        "--user-profile",
+        choices=["columns", "history"],
+        default=defaults.user_profile,
+        help="aligned: user side from paired columns, or the mean over the user's training positives",
+    )
+    v.add_argument(
+        "--attention",
+        choices=["softmax", "sparsemax", "entmax15"],
+        default=defaults.attention,
+        help="the normaliser of the attention logits",
+    )
     v.add_argument("--presence-mask", action="store_true", help="a dimension with X_i·Y_i = 0 gets no attention")
     v.add_argument("--null-slot", action="store_true", help="a 'nothing' dimension attention may choose")
-    v.add_argument("--latent-dims", type=int, default=defaults.latent_dims,
-                   help="aligned: learned taste dimensions from ids, after the named ones")
+    v.add_argument(
+        "--latent-dims",
+        type=int,
+        default=defaults.latent_dims,
+        help="aligned: learned taste dimensions from ids, after the named ones",
+    )
     v.add_argument("--taste-block", action="store_true", help="one attention logit for the whole taste block")
     v.add_argument("--prune", action="store_true", help="aligned: named dimensions can be switched off exactly")
-    v.add_argument("--encoder-offset", action="store_true",
-                   help="aligned: per-dimension offsets (off by default: a named dimension never becomes a constant)")
-    v.add_argument("--anneal-from", type=float, default=defaults.anneal_from,
-                   help="temperature to start from, falling geometrically to --temperature")
+    v.add_argument(
+        "--encoder-offset",
+        action="store_true",
+        help="aligned: per-dimension offsets (off by default: a named dimension never becomes a constant)",
+    )
+    v.add_argument(
+        "--anneal-from",
+        type=float,
+        default=defaults.anneal_from,
+        help="temperature to start from, falling geometrically to --temperature",
+    )
     v.add_argument("--anneal-epochs", type=int, default=defaults.anneal_epochs)
     v.add_argument("--entropy-weight", type=float, default=defaults.entropy_weight)
     v.add_argument("--entropy-target", type=float, default=defaults.entropy_target)
     v.add_argument("--diversity-weight", type=float, default=defaults.diversity_weight)
     t.add_argument("--seed", type=int, default=defaults.seed, help="training seed")
     t.add_argument("--split-seed", type=int, default=0, help="seed of the leave-one-out hold-out choice")
-    t.add_argument("--protocol", choices=["attnrec", "common"], default="attnrec",
-                   help="candidates of the recorded metrics (attnrec.evaluation.PROTOCOLS); the hold-out is the same")
+    t.add_argument(
+        "--protocol",
+        choices=["attnrec", "common"],
+        default="attnrec",
+        help="candidates of the recorded metrics (attnrec.evaluation.PROTOCOLS); the hold-out is the same",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress bars (default: shown when stderr is a terminal)")
 
     e = sub.add_parser("evaluate", help="leave-one-out metrics for a checkpoint and the baselines")
@@ -94,18 +131,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--no-baselines", action="store_true")
-    e.add_argument("--protocol", choices=["attnrec", "common"],
-                   help="attnrec: rank against items never interacted with (any label); common: against all "
-                        "items not among the user's training positives (default: the checkpoint's)")
+    e.add_argument(
+        "--protocol",
+        choices=["attnrec", "common"],
+        help="attnrec: rank against items never interacted with (any label); common: against all "
+        "items not among the user's training positives (default: the checkpoint's)",
+    )
     e.add_argument("--quiet", action="store_true", help="no progress bars (default: shown when stderr is a terminal)")
 
-    sub.add_parser("explain", help="batch explanations (attnrec.explain.batch); see `explain --help`",
-                   add_help=False)
+    sub.add_parser("explain", help="batch explanations (attnrec.explain.batch); see `explain --help`", add_help=False)
     return parser
 
 
 def _load_data(data: str, schema: str | None):
     from attnrec.data import BUILT_IN, load_dataset
+
     if data not in BUILT_IN and not Path(data).is_dir():
         raise FileNotFoundError(f"data folder '{data}' not found (built-ins: {', '.join(BUILT_IN)})")
     if schema is not None and not Path(schema).is_file():
@@ -113,6 +153,7 @@ def _load_data(data: str, schema: str | None):
     import warnings
 
     from attnrec.data import DataWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # said once, below, in the CLI's own words
         dataset = load_dataset(data, schema=schema)
@@ -130,19 +171,44 @@ def _train(args) -> int:
     from attnrec.training import TrainConfig, train
 
     dataset, ref = _load_data(args.data, args.schema)
-    config = TrainConfig(mode=args.mode, d=args.d, heads=args.heads, tied=args.tied, temperature=args.temperature,
-                         hidden=args.hidden, use_ids=args.use_ids, features=args.features,
-                         popularity=args.popularity, l2=args.l2,
-                         learn_scale=not args.fixed_scale, observed_negatives=not args.no_observed_negatives,
-                         loss=args.loss, negatives=args.negatives,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                         patience=args.patience, monitor=args.monitor, seed=args.seed, device=args.device,
-                         val_fraction=args.val_fraction, user_profile=args.user_profile, attention=args.attention,
-                         presence_mask=args.presence_mask, null_slot=args.null_slot, latent_dims=args.latent_dims,
-                         taste_block=args.taste_block, prune=args.prune, encoder_offset=args.encoder_offset,
-                         anneal_from=args.anneal_from, anneal_epochs=args.anneal_epochs,
-                         entropy_weight=args.entropy_weight, entropy_target=args.entropy_target,
-                         diversity_weight=args.diversity_weight)
+    config = TrainConfig(
+        mode=args.mode,
+        d=args.d,
+        heads=args.heads,
+        tied=args.tied,
+        temperature=args.temperature,
+        hidden=args.hidden,
+        use_ids=args.use_ids,
+        features=args.features,
+        popularity=args.popularity,
+        l2=args.l2,
+        learn_scale=not args.fixed_scale,
+        observed_negatives=not args.no_observed_negatives,
+        loss=args.loss,
+        negatives=args.negatives,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        patience=args.patience,
+        monitor=args.monitor,
+        seed=args.seed,
+        device=args.device,
+        val_fraction=args.val_fraction,
+        user_profile=args.user_profile,
+        attention=args.attention,
+        presence_mask=args.presence_mask,
+        null_slot=args.null_slot,
+        latent_dims=args.latent_dims,
+        taste_block=args.taste_block,
+        prune=args.prune,
+        encoder_offset=args.encoder_offset,
+        anneal_from=args.anneal_from,
+        anneal_epochs=args.anneal_epochs,
+        entropy_weight=args.entropy_weight,
+        entropy_target=args.entropy_target,
+        diversity_weight=args.diversity_weight,
+    )
     config.check()
     split = leave_one_out(dataset, seed=args.split_seed, protocol=args.protocol)
     progress = False if args.quiet else None
@@ -152,8 +218,10 @@ def _train(args) -> int:
     model.config["metrics"] = {**metrics, "protocol": split.protocol}
     model.save(args.out)
     info = model.config["training"]
-    print(f"trained {args.mode} on {dataset.name}: {info['epochs_run']} epochs (best {info['best_epoch']}, "
-          f"{info['stopped_by']}), {info['seconds']:.1f} s on {info['device']}")
+    print(
+        f"trained {args.mode} on {dataset.name}: {info['epochs_run']} epochs (best {info['best_epoch']}, "
+        f"{info['stopped_by']}), {info['seconds']:.1f} s on {info['device']}"
+    )
     print(metrics_table({"ours": metrics}))
     print(f"saved {Path(args.out) / 'model.safetensors'} and config.json")
     return 0
@@ -187,20 +255,26 @@ def _evaluate(args) -> int:
     split = leave_one_out(dataset, seed=int(split_info.get("seed", 0)), protocol=protocol)
     progress = False if args.quiet else None
     if not split_info:
-        print("warning: this checkpoint does not record a leave-one-out split, so it may have seen the "
-              "held-out items; its numbers can be optimistic", file=sys.stderr)
+        print(
+            "warning: this checkpoint does not record a leave-one-out split, so it may have seen the "
+            "held-out items; its numbers can be optimistic",
+            file=sys.stderr,
+        )
     model = Recommender.load(folder, device=args.device, dataset=split.train)
     rows = {"ours": evaluate(model, split, progress=progress, desc="evaluate ours")}
     if not args.no_baselines:
         rows["popularity"] = evaluate(Popularity(split.train), split, progress=progress, desc="evaluate popularity")
-        rows["BPR-MF"] = evaluate(BPRMF(split.train, progress=progress), split, progress=progress,
-                                  desc="evaluate BPR-MF")
+        rows["BPR-MF"] = evaluate(
+            BPRMF(split.train, progress=progress), split, progress=progress, desc="evaluate BPR-MF"
+        )
     if args.json:
         print(json.dumps(rows, indent=2))  # each row names its protocol
     else:
         described = split.describe()
-        print(f"{dataset.name}: leave-one-out ({split.by} hold-out), {len(split.full.items)} items, "
-              f"model {config['mode']} d={config['d']} heads={config['heads']}")
+        print(
+            f"{dataset.name}: leave-one-out ({split.by} hold-out), {len(split.full.items)} items, "
+            f"model {config['mode']} d={config['d']} heads={config['heads']}"
+        )
         print(f"protocol {split.protocol}: {described['candidates']}; held out: {described['tie_rule']}")
         print(metrics_table(rows))
     return 0
@@ -221,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     from attnrec.device import apply_threads
+
     try:
         apply_threads()  # one torch thread unless ATTNREC_THREADS says otherwise (attnrec.device)
     except ValueError as err:

@@ -13,6 +13,7 @@ The weights a config implies are then counted exactly, without allocating, by `a
 (the model is built on PyTorch's "meta" device) and checked against `checkpoint_weights` and the
 safetensors header before any tensor is read.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,15 @@ MODEL_KEYS = ("mode", "d", "heads", "tied", "temperature", "hidden", "user_colum
 # "taste_block": the taste dimensions share one row of W per head, so attention weighs them as one block
 # (each gets the same weight; the block acts like one matrix-factorisation slot). "prune": aligned only, the
 # named dimensions' scale is relu(s), so training can switch a dimension off exactly.
-MODEL_OPTIONS = {"attention": "softmax", "presence_mask": False, "null_slot": False, "latent_dims": 0,
-                 "encoder_offset": True, "taste_block": False, "prune": False}
+MODEL_OPTIONS = {
+    "attention": "softmax",
+    "presence_mask": False,
+    "null_slot": False,
+    "latent_dims": 0,
+    "encoder_offset": True,
+    "taste_block": False,
+    "prune": False,
+}
 
 # Per model key: ("int", low, high) | ("number", low_exclusive, high) | ("bool",) | ("choice", words).
 MODEL_SPECS: dict[str, tuple] = {
@@ -58,10 +66,16 @@ MODEL_SPECS: dict[str, tuple] = {
 
 # Keys a checkpoint file holds besides the model's own, and the JSON type each must have.
 FILE_KEYS: dict[str, type] = {
-    "format": str, "version": int, "featurizer": dict, "tensors": dict, "dimension_names": list,
-    "training": dict, "metrics": dict, "dataset": dict,
+    "format": str,
+    "version": int,
+    "featurizer": dict,
+    "tensors": dict,
+    "dimension_names": list,
+    "training": dict,
+    "metrics": dict,
+    "dataset": dict,
 }
-OPTIONAL_MODEL_KEYS = {"use_ids": False}   # written by every model, read by none of the shapes
+OPTIONAL_MODEL_KEYS = {"use_ids": False}  # written by every model, read by none of the shapes
 
 MAX_DEPTH = 64
 
@@ -129,13 +143,15 @@ def validate_config(config: object, *, upload: bool = False) -> dict:
     if not isinstance(config, dict):
         raise ConfigError(f"must hold a JSON object, not {type(config).__name__}")
     if config.get("format") != FORMAT:
-        raise ConfigError(f"is not an attnrec checkpoint config (no \"format\": \"{FORMAT}\")")
+        raise ConfigError(f'is not an attnrec checkpoint config (no "format": "{FORMAT}")')
     _check_finite(config, "")
     required, optional = _model_keys()
     unknown = sorted(set(config) - known_keys())
     if unknown:
-        raise ConfigError(f"has unknown key(s) {', '.join(map(repr, unknown))}; a checkpoint config holds only "
-                          f"{', '.join(sorted(known_keys()))}")
+        raise ConfigError(
+            f"has unknown key(s) {', '.join(map(repr, unknown))}; a checkpoint config holds only "
+            f"{', '.join(sorted(known_keys()))}"
+        )
     missing = [k for k in (*required, "featurizer") if k not in config]
     if missing:
         raise ConfigError(f"lacks {', '.join(missing)}; is this an attnrec config.json?")
@@ -146,8 +162,9 @@ def validate_config(config: object, *, upload: bool = False) -> dict:
             _check_value(key, config[key], MODEL_SPECS.get(key) or _spec_from_default(optional[key]))
     for key, kind in FILE_KEYS.items():
         if key in config and not isinstance(config[key], kind):
-            raise ConfigError(f"'{key}' must be a JSON {kind.__name__.replace('str', 'string')}, "
-                              f"got {type(config[key]).__name__}")
+            raise ConfigError(
+                f"'{key}' must be a JSON {kind.__name__.replace('str', 'string')}, got {type(config[key]).__name__}"
+            )
     if "dimension_names" in config and not all(isinstance(n, str) for n in config["dimension_names"]):
         raise ConfigError("'dimension_names' must be a list of strings")
     out = dict(config)

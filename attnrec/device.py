@@ -3,6 +3,7 @@
 Asking for a device this machine lacks is an error that says what is available, because a page or a
 CLI run that quietly drops from CUDA to CPU hides the very thing the user asked about.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +12,15 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["available_devices", "resolve_device", "DEVICE_CHOICES", "single_cpu_thread", "THREADS_ENV",
-           "configured_threads", "apply_threads"]
+__all__ = [
+    "available_devices",
+    "resolve_device",
+    "DEVICE_CHOICES",
+    "single_cpu_thread",
+    "THREADS_ENV",
+    "configured_threads",
+    "apply_threads",
+]
 
 THREADS_ENV = "ATTNREC_THREADS"
 
@@ -36,7 +44,7 @@ def available_devices() -> list[str]:
 
 
 def resolve_device(requested: str | torch.device = "auto") -> torch.device:
-    """"auto" → the best available device; "cpu" | "cuda" | "cuda:N" | "mps" → that device or ValueError."""
+    """ "auto" → the best available device; "cpu" | "cuda" | "cuda:N" | "mps" → that device or ValueError."""
     if isinstance(requested, torch.device):
         requested = str(requested)
     name = str(requested).strip().lower()
@@ -47,8 +55,10 @@ def resolve_device(requested: str | torch.device = "auto") -> torch.device:
     if kind not in DEVICE_CHOICES[1:]:
         raise ValueError(f"unknown device '{requested}'; choose one of: {', '.join(DEVICE_CHOICES)}")
     if kind not in available:
-        raise ValueError(f"{_LABELS[kind]} was requested but this machine has no {_LABELS[kind]} device; "
-                         f"available: {', '.join(available)}")
+        raise ValueError(
+            f"{_LABELS[kind]} was requested but this machine has no {_LABELS[kind]} device; "
+            f"available: {', '.join(available)}"
+        )
     if index:
         if kind != "cuda" or not index.isdigit():
             raise ValueError(f"bad device '{requested}'; only CUDA takes an index, like 'cuda:0'")

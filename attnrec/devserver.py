@@ -4,6 +4,7 @@
 `launch_chromium(playwright, profile)` starts Debian's Chromium (/usr/bin/chromium, never `playwright install`)
 with the flags this machine needs. No Streamlit import here: the server is a subprocess.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,13 +21,28 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # playwright is a dev dependency: the browser tests and benchmarks use it
     from playwright.sync_api import BrowserContext, Playwright
 
-__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_ARGS", "STARTUP_SECONDS", "free_port", "healthy", "serve_app",
-           "launch_chromium"]
+__all__ = [
+    "ROOT",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "STARTUP_SECONDS",
+    "free_port",
+    "healthy",
+    "serve_app",
+    "launch_chromium",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STARTUP_SECONDS = 90
 
 
@@ -45,8 +61,14 @@ def healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve_app(log_path: Path, port: int | None = None, script: str = "app.py", python: str | None = None,
-              root: Path = ROOT, **env_overrides: str) -> Iterator[str]:
+def serve_app(
+    log_path: Path,
+    port: int | None = None,
+    script: str = "app.py",
+    python: str | None = None,
+    root: Path = ROOT,
+    **env_overrides: str,
+) -> Iterator[str]:
     """`streamlit run <script>` on a free loopback port (or `port`), as a fresh server; yields its base URL.
     `env_overrides` are added to the server's environment (e.g. ATTNREC_WORKSPACE)."""
     port = port or free_port()
@@ -54,9 +76,24 @@ def serve_app(log_path: Path, port: int | None = None, script: str = "app.py", p
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env_overrides}
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [python or sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                python or sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                script,
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+            ],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not healthy(url):
@@ -72,9 +109,14 @@ def serve_app(log_path: Path, port: int | None = None, script: str = "app.py", p
             server.kill()
 
 
-def launch_chromium(playwright: Playwright, profile: str | Path, width: int = 1280,
-                    height: int = 800) -> BrowserContext:
+def launch_chromium(
+    playwright: Playwright, profile: str | Path, width: int = 1280, height: int = 800
+) -> BrowserContext:
     """A persistent headless Chromium context with a `width`×`height` viewport."""
     return playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": width, "height": height})
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": width, "height": height},
+    )

@@ -5,6 +5,7 @@ rescale and shift each dimension (never mix them): X = softplus(s) ⊙ R + o. La
 a linear map of the dense raw matrix (one-hot / multi-hot / numbers / ids), optionally refined by a
 small residual MLP; its d dimensions are then just "latent 1".."latent d".
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,15 @@ class AlignedEncoder(nn.Module):
     so attention allocates between what the item is (named) and who liked it (taste).
     """
 
-    def __init__(self, d: int, offset: bool = True, id_columns: int = 0, latent_dims: int = 0,
-                 taste_scale: float = 1.0, prune: bool = False):
+    def __init__(
+        self,
+        d: int,
+        offset: bool = True,
+        id_columns: int = 0,
+        latent_dims: int = 0,
+        taste_scale: float = 1.0,
+        prune: bool = False,
+    ):
         super().__init__()
         self.named = int(d)
         # prune: the scale is relu(s) instead of softplus(s), so training can switch a named dimension off
@@ -46,12 +54,12 @@ class AlignedEncoder(nn.Module):
             _normal_(self.taste.weight, std=0.1)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        x = self.positive_scale() * r[..., :self.named]
+        x = self.positive_scale() * r[..., : self.named]
         if self.offset is not None:
             x = x + self.offset
         if self.taste is None:
             return x
-        return torch.cat([x, self.taste_scale * self.taste(r[..., self.named:])], dim=-1)
+        return torch.cat([x, self.taste_scale * self.taste(r[..., self.named :])], dim=-1)
 
     def positive_scale(self) -> torch.Tensor:
         return torch.relu(self.scale) if self.prune else nn.functional.softplus(self.scale)
@@ -90,19 +98,31 @@ class LatentEncoder(nn.Module):
         return x if self.mlp is None else x + self.mlp(x)
 
 
-def make_encoder(mode: str, n_columns: int, d: int, hidden: int = 0, *, offset: bool = True,
-                 latent_dims: int = 0, id_columns: int = 0, taste_scale: float = 1.0,
-                 prune: bool = False) -> nn.Module:
+def make_encoder(
+    mode: str,
+    n_columns: int,
+    d: int,
+    hidden: int = 0,
+    *,
+    offset: bool = True,
+    latent_dims: int = 0,
+    id_columns: int = 0,
+    taste_scale: float = 1.0,
+    prune: bool = False,
+) -> nn.Module:
     """d: the encoder's output width (named + latent_dims in aligned mode); aligned raw columns are the
     d − latent_dims named dimensions followed by `id_columns` one-hot id columns."""
     if mode == "aligned":
         named = d - latent_dims
         if n_columns != named + id_columns or named < 1 or latent_dims < 0 or (latent_dims > 0) != (id_columns > 0):
-            raise ValueError(f"aligned mode needs one raw column per named dimension (plus the id columns when "
-                             f"it learns taste dimensions): got {n_columns} columns for {named} named dimensions, "
-                             f"{latent_dims} taste dimensions and {id_columns} id columns")
-        return AlignedEncoder(named, offset=offset, id_columns=id_columns, latent_dims=latent_dims,
-                              taste_scale=taste_scale, prune=prune)
+            raise ValueError(
+                f"aligned mode needs one raw column per named dimension (plus the id columns when "
+                f"it learns taste dimensions): got {n_columns} columns for {named} named dimensions, "
+                f"{latent_dims} taste dimensions and {id_columns} id columns"
+            )
+        return AlignedEncoder(
+            named, offset=offset, id_columns=id_columns, latent_dims=latent_dims, taste_scale=taste_scale, prune=prune
+        )
     if mode == "latent":
         return LatentEncoder(n_columns, d, hidden)
     raise ValueError(f"unknown mode '{mode}'; choose 'aligned' or 'latent'")

@@ -17,6 +17,7 @@ Ties in score are broken uniformly at random *in expectation*: HR@k, NDCG@k and 
 values over tie orders, so a constant scorer gets chance-level numbers rather than a lucky or unlucky fixed
 order. Every result says which protocol made it (`Split.describe()`, the "protocol" entry of `evaluate`).
 """
+
 from __future__ import annotations
 
 import math
@@ -36,10 +37,12 @@ __all__ = ["Split", "leave_one_out", "ranking_metrics", "evaluate", "PROTOCOLS",
 PROTOCOLS = {
     "attnrec": "full ranking against every item the user never interacted with (any label) in the full data",
     "common": "full ranking against all items that are not among the user's training positives "
-              "(label-0 rows are candidates)",
+    "(label-0 rows are candidates)",
 }
-TIE_RULE = ("the latest positive by timestamp; among equal timestamps the one last in the interactions table "
-            "(file order); without timestamps a seeded random positive")
+TIE_RULE = (
+    "the latest positive by timestamp; among equal timestamps the one last in the interactions table "
+    "(file order); without timestamps a seeded random positive"
+)
 
 
 def protocol_of(described: dict | None) -> str:
@@ -51,17 +54,23 @@ def protocol_of(described: dict | None) -> str:
 
 @dataclass
 class Split:
-    train: Dataset                 # the dataset minus the held-out pairs
-    held_out: pd.DataFrame         # user_id, item_id: one positive per evaluated user
+    train: Dataset  # the dataset minus the held-out pairs
+    held_out: pd.DataFrame  # user_id, item_id: one positive per evaluated user
     full: Dataset
     seed: int
-    by: str                        # "timestamp" | "random"
-    protocol: str = "attnrec"      # which candidates `evaluate` ranks against (PROTOCOLS)
+    by: str  # "timestamp" | "random"
+    protocol: str = "attnrec"  # which candidates `evaluate` ranks against (PROTOCOLS)
 
     def describe(self) -> dict:
-        return {"protocol": self.protocol, "split": "leave-one-out", "seed": self.seed, "held_out_by": self.by,
-                "tie_rule": TIE_RULE if self.by == "timestamp" else "seeded random positive (no timestamps)",
-                "candidates": PROTOCOLS[self.protocol], "users": int(len(self.held_out))}
+        return {
+            "protocol": self.protocol,
+            "split": "leave-one-out",
+            "seed": self.seed,
+            "held_out_by": self.by,
+            "tie_rule": TIE_RULE if self.by == "timestamp" else "seeded random positive (no timestamps)",
+            "candidates": PROTOCOLS[self.protocol],
+            "users": int(len(self.held_out)),
+        }
 
 
 def leave_one_out(dataset: Dataset, seed: int = 0, min_positives: int = 2, protocol: str = "attnrec") -> Split:
@@ -91,8 +100,9 @@ def leave_one_out(dataset: Dataset, seed: int = 0, min_positives: int = 2, proto
     pair = inter["user_id"] + "\x00" + inter["item_id"]
     train_inter = inter[~pair.isin(set(held["user_id"] + "\x00" + held["item_id"]))].reset_index(drop=True)
     train = replace(dataset, interactions=train_inter)
-    return Split(train=train, held_out=held, full=dataset, seed=seed, by="timestamp" if has_time else "random",
-                 protocol=protocol)
+    return Split(
+        train=train, held_out=held, full=dataset, seed=seed, by="timestamp" if has_time else "random", protocol=protocol
+    )
 
 
 def ranking_metrics(positive: float, negatives: np.ndarray, k: int = 10) -> tuple[float, float, float]:
@@ -131,8 +141,13 @@ class Scorer(Protocol):
     def scores_for_user(self, user_id: str) -> ArrayLike: ...
 
 
-def evaluate(model_or_scorer: Scorer | Callable[[str], ArrayLike], split: Split, k: int = 10,
-             progress: bool | None = False, desc: str = "evaluate") -> dict:
+def evaluate(
+    model_or_scorer: Scorer | Callable[[str], ArrayLike],
+    split: Split,
+    k: int = 10,
+    progress: bool | None = False,
+    desc: str = "evaluate",
+) -> dict:
     """Mean HR@k, NDCG@k, AUC over the split's held-out users under `split.protocol` (module docstring);
     the dict also names the protocol."""
     catalog = [str(i) for i in split.full.items.index]
@@ -141,7 +156,7 @@ def evaluate(model_or_scorer: Scorer | Callable[[str], ArrayLike], split: Split,
     if split.protocol == "common":  # only the user's training positives are taken out of the candidates
         inter = split.train.interactions
         inter = inter[inter["label"] == 1]
-    else:                           # everything the user touched, any label, in the full data
+    else:  # everything the user touched, any label, in the full data
         inter = split.full.interactions
     touched = inter.groupby(inter["user_id"].astype(str))["item_id"].agg(lambda s: {str(i) for i in s})
     hits, ndcgs, aucs = [], [], []
@@ -156,5 +171,10 @@ def evaluate(model_or_scorer: Scorer | Callable[[str], ArrayLike], split: Split,
         hits.append(hit)
         ndcgs.append(ndcg)
         aucs.append(auc)
-    return {f"hr@{k}": float(np.mean(hits)), f"ndcg@{k}": float(np.mean(ndcgs)),
-            "auc": float(np.nanmean(aucs)), "users": len(hits), "protocol": split.protocol}
+    return {
+        f"hr@{k}": float(np.mean(hits)),
+        f"ndcg@{k}": float(np.mean(ndcgs)),
+        "auc": float(np.nanmean(aucs)),
+        "users": len(hits),
+        "protocol": split.protocol,
+    }

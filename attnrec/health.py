@@ -3,6 +3,7 @@
 Pure and vectorised: arrays and frames in, arrays and frames out. The model is only asked for
 attention traces through `Recommender.attention` (the document's math lives in attnrec/attention.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,10 +21,23 @@ if TYPE_CHECKING:
     from attnrec.evaluation import Split
     from attnrec.model import Recommender
 
-__all__ = ["attention_findings", "attention_entropy", "head_verdicts", "mean_attention", "attention_over_pairs",
-           "sample_pairs", "most_wrong_pairs", "held_out_split", "metrics_against_baselines", "wrong_pairs",
-           "side_by_side", "method_summary", "rank_agreement",
-           "COLLAPSED_BELOW", "UNIFORM_ABOVE"]
+__all__ = [
+    "attention_findings",
+    "attention_entropy",
+    "head_verdicts",
+    "mean_attention",
+    "attention_over_pairs",
+    "sample_pairs",
+    "most_wrong_pairs",
+    "held_out_split",
+    "metrics_against_baselines",
+    "wrong_pairs",
+    "side_by_side",
+    "method_summary",
+    "rank_agreement",
+    "COLLAPSED_BELOW",
+    "UNIFORM_ABOVE",
+]
 
 # Normalised entropy H(a)/log d: 0 = all weight on one dimension, 1 = perfectly uniform.
 # A head below COLLAPSED_BELOW on average looks at (nearly) one dimension for every pair; above
@@ -51,17 +65,18 @@ def attention_entropy(a: ArrayLike | torch.Tensor, normalized: bool = True) -> n
     return entropy
 
 
-def head_verdicts(normalized_entropy: np.ndarray, collapsed_below: float = COLLAPSED_BELOW,
-                  uniform_above: float = UNIFORM_ABOVE) -> pd.DataFrame:
+def head_verdicts(
+    normalized_entropy: np.ndarray, collapsed_below: float = COLLAPSED_BELOW, uniform_above: float = UNIFORM_ABOVE
+) -> pd.DataFrame:
     """One row per head: mean and spread of its normalised entropy and a verdict."""
     e = np.asarray(normalized_entropy, dtype=np.float64)
     if e.ndim != 2:
         raise ValueError(f"entropy must have shape (B, H), got {e.shape}")
     mean = e.mean(axis=0)
-    verdict = np.where(mean < collapsed_below, "collapsed",
-                       np.where(mean > uniform_above, "uniform", "ok"))
-    return pd.DataFrame({"head": np.arange(1, e.shape[1] + 1), "mean_entropy": mean,
-                         "std_entropy": e.std(axis=0), "verdict": verdict})
+    verdict = np.where(mean < collapsed_below, "collapsed", np.where(mean > uniform_above, "uniform", "ok"))
+    return pd.DataFrame(
+        {"head": np.arange(1, e.shape[1] + 1), "mean_entropy": mean, "std_entropy": e.std(axis=0), "verdict": verdict}
+    )
 
 
 def mean_attention(a: ArrayLike | torch.Tensor) -> np.ndarray:
@@ -76,32 +91,37 @@ def sample_pairs(interactions: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFr
     """Up to n rows of the interactions (user_id, item_id, label), drawn without replacement."""
     if len(interactions) <= n:
         return interactions[["user_id", "item_id", "label"]].reset_index(drop=True)
-    return (interactions.sample(n=n, random_state=seed)[["user_id", "item_id", "label"]]
-            .reset_index(drop=True))
+    return interactions.sample(n=n, random_state=seed)[["user_id", "item_id", "label"]].reset_index(drop=True)
 
 
 @torch.no_grad()
-def attention_over_pairs(model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str],
-                         batch_size: int = 4096) -> dict[str, np.ndarray]:
+def attention_over_pairs(
+    model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str], batch_size: int = 4096
+) -> dict[str, np.ndarray]:
     """A_U, A_V, the exact contributions "c" (B, H, d) and S (B,) of the model over the given pairs, in batches."""
     users, items = [str(u) for u in user_ids], [str(i) for i in item_ids]
     if len(users) != len(items):
         raise ValueError(f"need as many users as items, got {len(users)} and {len(items)}")
     parts: dict[str, list[np.ndarray]] = {"a_u": [], "a_v": [], "s": [], "contributions": []}
     for start in range(0, len(users), batch_size):
-        x = model.encode_user(model.user_rows(users[start:start + batch_size]))
-        y = model.encode_item(model.item_rows(items[start:start + batch_size]))
+        x = model.encode_user(model.user_rows(users[start : start + batch_size]))
+        y = model.encode_item(model.item_rows(items[start : start + batch_size]))
         trace = model.attention(x, y)
         for key in parts:
             parts[key].append(getattr(trace, key).cpu().numpy())
     d, h = model.d, model.heads
-    empty = {"a_u": np.empty((0, h, d)), "a_v": np.empty((0, h, d)), "s": np.empty(0),
-             "contributions": np.empty((0, h, d))}
+    empty = {
+        "a_u": np.empty((0, h, d)),
+        "a_v": np.empty((0, h, d)),
+        "s": np.empty(0),
+        "contributions": np.empty((0, h, d)),
+    }
     return {k: np.concatenate(v) if v else empty[k] for k, v in parts.items()}
 
 
-def attention_findings(model: Recommender, traces: dict[str, np.ndarray], verdicts: dict[str, pd.DataFrame]
-                       ) -> list[tuple[str, str]]:
+def attention_findings(
+    model: Recommender, traces: dict[str, np.ndarray], verdicts: dict[str, pd.DataFrame]
+) -> list[tuple[str, str]]:
     """What the attention statistics mean for reading this model's heatmaps, as (level, sentence) pairs
     (level "warning" or "info"), so Model health states its conclusion instead of leaving it to the reader.
 
@@ -111,10 +131,15 @@ def attention_findings(model: Recommender, traces: dict[str, np.ndarray], verdic
     `traces` is `attention_over_pairs`' output; `verdicts` maps side → `head_verdicts` of that side."""
     out: list[tuple[str, str]] = []
     if verdicts and all(len(v) and (v["verdict"] == "uniform").all() for v in verdicts.values()):
-        out.append(("warning", "Every head spreads its weight evenly over the dimensions (uniform), so this model's "
-                               "attention heatmaps carry no information: S is a scaled dot product of X and Y. Read "
-                               "the contribution heatmap and the attributions instead; the sanity checks below say "
-                               "which of those depend on the model."))
+        out.append(
+            (
+                "warning",
+                "Every head spreads its weight evenly over the dimensions (uniform), so this model's "
+                "attention heatmaps carry no information: S is a scaled dot product of X and Y. Read "
+                "the contribution heatmap and the attributions instead; the sanity checks below say "
+                "which of those depend on the model.",
+            )
+        )
     blocks = [unit for unit in model.attention_units() if len(unit) > 1]
     contributions = np.abs(np.asarray(traces.get("contributions", np.empty((0, 0, 0)))))
     if blocks and contributions.size:
@@ -123,10 +148,19 @@ def attention_findings(model: Recommender, traces: dict[str, np.ndarray], verdic
         share = float(per_dim[block].sum() / max(float(per_dim.sum()), 1e-300))
         weight = float(np.asarray(traces["a_u"]).mean(axis=(0, 1))[block].sum())
         level = "warning" if share > 0.9 else "info"
-        out.append((level, f"The {len(block)} taste dimensions learned from ids get {weight:.0%} of the user side's "
-                           f"attention and {share:.1%} of the |contributions| to S over these pairs"
-                           + (": the named features explain little of this model's scores, whatever their "
-                              "attention columns look like." if share > 0.9 else ".")))
+        out.append(
+            (
+                level,
+                f"The {len(block)} taste dimensions learned from ids get {weight:.0%} of the user side's "
+                f"attention and {share:.1%} of the |contributions| to S over these pairs"
+                + (
+                    ": the named features explain little of this model's scores, whatever their "
+                    "attention columns look like."
+                    if share > 0.9
+                    else "."
+                ),
+            )
+        )
     return out
 
 
@@ -145,16 +179,24 @@ def most_wrong_pairs(scored: pd.DataFrame, k: int = 10) -> tuple[pd.DataFrame, p
 
 # ---- with a model and its held-out data -----------------------------------------------------------
 
+
 def held_out_split(model: Recommender, dataset: Dataset) -> Split:
     """The leave-one-out split to evaluate on: the seed recorded in the checkpoint's "evaluation"
     entry (what `Split.describe()` writes), else seed 0 — the protocol's default."""
     from attnrec.evaluation import leave_one_out
+
     seed = int((model.config.get("evaluation") or {}).get("seed", 0))
     return leave_one_out(dataset, seed=seed)
 
 
-def metrics_against_baselines(model: Recommender, split: Split, k: int = 10, mf_epochs: int = 60, seed: int = 0,
-                              progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+def metrics_against_baselines(
+    model: Recommender,
+    split: Split,
+    k: int = 10,
+    mf_epochs: int = 60,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """HR@k, NDCG@k, AUC of the model, item popularity and BPR-MF (trained on split.train), one row each.
 
     `progress(label)` is called before each step so a page can say what is running."""
@@ -162,14 +204,24 @@ def metrics_against_baselines(model: Recommender, split: Split, k: int = 10, mf_
     from attnrec.evaluation import evaluate
 
     rows = []
-    steps = (("this model", lambda: model), ("popularity", lambda: Popularity(split.train)),
-             ("BPR-MF", lambda: BPRMF(split.train, epochs=mf_epochs, seed=seed)))
+    steps = (
+        ("this model", lambda: model),
+        ("popularity", lambda: Popularity(split.train)),
+        ("BPR-MF", lambda: BPRMF(split.train, epochs=mf_epochs, seed=seed)),
+    )
     for name, build in steps:
         if progress is not None:
             progress(name)
         result = evaluate(build(), split, k=k)
-        rows.append({"model": name, f"HR@{k}": result[f"hr@{k}"], f"NDCG@{k}": result[f"ndcg@{k}"],
-                     "AUC": result["auc"], "users": result["users"]})
+        rows.append(
+            {
+                "model": name,
+                f"HR@{k}": result[f"hr@{k}"],
+                f"NDCG@{k}": result[f"ndcg@{k}"],
+                "AUC": result["auc"],
+                "users": result["users"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -201,18 +253,22 @@ def wrong_pairs(model: Recommender, split: Split, k: int = 10) -> tuple[pd.DataF
     positives = model.score(list(held["user_id"]), list(held["item_id"]))
     positives["label"] = 1
     top_negatives, bottom_positives = most_wrong_pairs(pd.concat([negatives, positives], ignore_index=True), k)
-    bottom_positives["rank"] = [model.rank_of(u, i) for u, i in zip(bottom_positives["user_id"],
-                                                                    bottom_positives["item_id"])]
+    bottom_positives["rank"] = [
+        model.rank_of(u, i) for u, i in zip(bottom_positives["user_id"], bottom_positives["item_id"])
+    ]
     top_negatives["rank"] = [model.rank_of(u, i) for u, i in zip(top_negatives["user_id"], top_negatives["item_id"])]
     return top_negatives, bottom_positives, source
 
 
 # ---- comparing attribution methods -------------------------------------------------------------
 
+
 def side_by_side(attributions: dict) -> pd.DataFrame:
     """Group (rows) × method name (columns) of one pair's attributions, from {name: Attribution}."""
-    return pd.DataFrame({name: a.groups[0] for name, a in attributions.items()},
-                        index=next(iter(attributions.values())).group_names if attributions else [])
+    return pd.DataFrame(
+        {name: a.groups[0] for name, a in attributions.items()},
+        index=next(iter(attributions.values())).group_names if attributions else [],
+    )
 
 
 def method_summary(attributions: dict) -> pd.DataFrame:
@@ -220,11 +276,16 @@ def method_summary(attributions: dict) -> pd.DataFrame:
     rows = []
     for name, a in attributions.items():
         delta = a.convergence_delta
-        rows.append({"method": name, "sum of attributions": float(a.groups[0].sum()),
-                     "S − S(baseline)": float(a.s[0] - a.s_baseline[0]),
-                     "completeness gap": float(a.completeness_gap[0]),
-                     "convergence delta": float(delta[0]) if delta is not None else np.nan,
-                     "seconds": float(a.runtime_s)})
+        rows.append(
+            {
+                "method": name,
+                "sum of attributions": float(a.groups[0].sum()),
+                "S − S(baseline)": float(a.s[0] - a.s_baseline[0]),
+                "completeness gap": float(a.completeness_gap[0]),
+                "convergence delta": float(delta[0]) if delta is not None else np.nan,
+                "seconds": float(a.runtime_s),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -11,6 +11,7 @@ how the model does per slice of users or items, and two models side by side. No 
 - **Two models**: one pair under both (S, rank, P, top contributions, entropy) and the same held-out users
   (metrics through `evaluate`, each user's rank of the held-out item under both).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -26,10 +27,29 @@ if TYPE_CHECKING:
     from attnrec.evaluation import Split
     from attnrec.model import Recommender
 
-__all__ = ["sample_pairs", "Importance", "learned_from_ids", "contribution_importance", "ig_importance",
-           "feature_groupings", "attribute_values", "slice_columns", "unit_entropy", "slice_labels", "slice_metrics",
-           "held_out_ranks", "multi_separator", "explode_values", "compare_pair", "compare_held_out",
-           "pair_attention_top", "pair_field_attributions", "HeldOutComparison", "MISSING", "OTHER"]
+__all__ = [
+    "sample_pairs",
+    "Importance",
+    "learned_from_ids",
+    "contribution_importance",
+    "ig_importance",
+    "feature_groupings",
+    "attribute_values",
+    "slice_columns",
+    "unit_entropy",
+    "slice_labels",
+    "slice_metrics",
+    "held_out_ranks",
+    "multi_separator",
+    "explode_values",
+    "compare_pair",
+    "compare_held_out",
+    "pair_attention_top",
+    "pair_field_attributions",
+    "HeldOutComparison",
+    "MISSING",
+    "OTHER",
+]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -37,8 +57,10 @@ OTHER = "(other)"
 
 # ---- the sample ---------------------------------------------------------------------------------------
 
-def sample_pairs(dataset: Dataset, n_pairs: int = 200, seed: int = 0, max_positives: int = 5,
-                 catalog: Iterable[str] | None = None) -> pd.DataFrame:
+
+def sample_pairs(
+    dataset: Dataset, n_pairs: int = 200, seed: int = 0, max_positives: int = 5, catalog: Iterable[str] | None = None
+) -> pd.DataFrame:
     """(user_id, item_id, label) of up to `n_pairs` pairs: users in a seeded random order, each with their
     positives (label 1; at most `max_positives`, drawn at random, so the sample spans many users) and as many
     items they never interacted with (label 0, drawn at random), until the sample is full. `catalog` (item
@@ -56,8 +78,9 @@ def sample_pairs(dataset: Dataset, n_pairs: int = 200, seed: int = 0, max_positi
         if len(mine) > max_positives:
             mine = sorted(rng.choice(mine, size=max_positives, replace=False))
         pool = catalog[~np.isin(catalog, list(touched[user]))]
-        negatives: np.ndarray | list[str] = (rng.choice(pool, size=min(len(mine), len(pool)), replace=False)
-                                             if len(pool) else [])
+        negatives: np.ndarray | list[str] = (
+            rng.choice(pool, size=min(len(mine), len(pool)), replace=False) if len(pool) else []
+        )
         rows += [(user, i, 1) for i in mine] + [(user, str(i), 0) for i in negatives]
         if len(rows) >= n_pairs:
             break
@@ -66,22 +89,30 @@ def sample_pairs(dataset: Dataset, n_pairs: int = 200, seed: int = 0, max_positi
 
 # ---- global importance ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Importance:
     """Per pair (rows of `pairs`) and feature: its share of the score (`values`) and its value (`features`)."""
-    pairs: pd.DataFrame          # user_id, item_id, label, s
-    values: np.ndarray           # (B, F)
-    features: np.ndarray         # (B, F)
+
+    pairs: pd.DataFrame  # user_id, item_id, label, s
+    values: np.ndarray  # (B, F)
+    features: np.ndarray  # (B, F)
     names: list[str]
-    kind: str                    # "dimensions" | "families" | "fields (IG)"
-    value_meaning: str           # what `features` holds, in words
-    total: str                   # what a row of `values` adds up to, in words
+    kind: str  # "dimensions" | "families" | "fields (IG)"
+    value_meaning: str  # what `features` holds, in words
+    total: str  # what a row of `values` adds up to, in words
 
     def summary(self) -> pd.DataFrame:
         """One row per feature, by mean |value| (largest first): mean |value|, mean value, share of pairs
         where it pushes S up."""
-        frame = pd.DataFrame({"feature": self.names, "mean_abs": np.abs(self.values).mean(axis=0),
-                              "mean": self.values.mean(axis=0), "share_positive": (self.values > 0).mean(axis=0)})
+        frame = pd.DataFrame(
+            {
+                "feature": self.names,
+                "mean_abs": np.abs(self.values).mean(axis=0),
+                "mean": self.values.mean(axis=0),
+                "share_positive": (self.values > 0).mean(axis=0),
+            }
+        )
         return frame.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)
 
     def long_frame(self) -> pd.DataFrame:
@@ -89,14 +120,18 @@ class Importance:
         share (its contribution / attribution)."""
         n, f = self.values.shape
         base = self.pairs.loc[self.pairs.index.repeat(f)].reset_index(drop=True)
-        return base.assign(feature=np.tile(np.asarray(self.names, dtype=object), n),
-                           value=self.features.reshape(-1), share=self.values.reshape(-1))
+        return base.assign(
+            feature=np.tile(np.asarray(self.names, dtype=object), n),
+            value=self.features.reshape(-1),
+            share=self.values.reshape(-1),
+        )
 
     def without(self, names: Iterable[str]) -> "Importance":
         """The same sample without the features `names` (for display; rows no longer add up to the total)."""
         keep = [j for j, n in enumerate(self.names) if n not in set(names)]
-        return replace(self, values=self.values[:, keep], features=self.features[:, keep],
-                       names=[self.names[j] for j in keep])
+        return replace(
+            self, values=self.values[:, keep], features=self.features[:, keep], names=[self.names[j] for j in keep]
+        )
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature value, value) of one feature over the sample."""
@@ -127,6 +162,7 @@ def _family_members(model) -> list[tuple[str, list[int]]] | None:
     taste = model.taste_dimensions
     if taste.stop > taste.start:
         from attnrec.trust import TASTE_FAMILY
+
         named.append((TASTE_FAMILY, list(range(taste.start, taste.stop))))
     return named
 
@@ -139,6 +175,7 @@ def learned_from_ids(model: Recommender, importance: Importance) -> list[str]:
     taste = model.taste_dimensions
     names = {model.dimension_names[i] for i in range(taste.start, taste.stop)}
     from attnrec.trust import TASTE_FAMILY
+
     names.add(TASTE_FAMILY)
     for side in ("user", "item"):
         names.update(f"{side}: {g.name}" for g in model.featurizer.groups(side) if g.kind == "id")
@@ -171,8 +208,15 @@ def contribution_importance(model: Recommender, pairs: pd.DataFrame, grouping: s
     else:
         raise ValueError(f"grouping must be 'dimensions' or 'families', got {grouping!r}")
     frame = pairs[["user_id", "item_id", "label"]].reset_index(drop=True).assign(s=s)
-    return Importance(frame, values, features, names, grouping, "X_i·Y_i (summed over the family)"
-                      if grouping == "families" else "X_i·Y_i", "S")
+    return Importance(
+        frame,
+        values,
+        features,
+        names,
+        grouping,
+        "X_i·Y_i (summed over the family)" if grouping == "families" else "X_i·Y_i",
+        "S",
+    )
 
 
 def ig_importance(model: Recommender, pairs: pd.DataFrame, baseline: str | None = None, steps: int = 50) -> Importance:
@@ -184,20 +228,28 @@ def ig_importance(model: Recommender, pairs: pd.DataFrame, baseline: str | None 
 
     baseline = baseline or default_baseline(model)
     users, items = list(pairs["user_id"].astype(str)), list(pairs["item_id"].astype(str))
-    target = targets_for(model, model.user_rows(users), model.item_rows(items), "fields", baseline,
-                         pair_ids=list(zip(users, items)))
+    target = targets_for(
+        model, model.user_rows(users), model.item_rows(items), "fields", baseline, pair_ids=list(zip(users, items))
+    )
     attribution = explain(target, "ig", {"n_steps": steps})
     bu, bv = target.full_baselines()
     moved_u = (target.inputs_u - bu).abs().double().cpu().numpy()
     moved_v = (target.inputs_v - bv).abs().double().cpu().numpy()
     gu, gv = target.column_groups()
     n = len(target.groups)
-    features = np.stack([np.bincount(gu, weights=row, minlength=n) for row in moved_u]) + \
-        np.stack([np.bincount(gv, weights=row, minlength=n) for row in moved_v])
+    features = np.stack([np.bincount(gu, weights=row, minlength=n) for row in moved_u]) + np.stack(
+        [np.bincount(gv, weights=row, minlength=n) for row in moved_v]
+    )
     frame = pairs[["user_id", "item_id", "label"]].reset_index(drop=True).assign(s=attribution.s)
-    return Importance(frame, attribution.groups, features, list(attribution.group_names), "fields (IG)",
-                      "Σ|input − baseline| over the field's columns",
-                      f"S − S(baseline “{baseline}”)")
+    return Importance(
+        frame,
+        attribution.groups,
+        features,
+        list(attribution.group_names),
+        "fields (IG)",
+        "Σ|input − baseline| over the field's columns",
+        f"S − S(baseline “{baseline}”)",
+    )
 
 
 def attribute_values(dataset: Dataset, pairs: pd.DataFrame, side: str, column: str) -> pd.Series:
@@ -226,6 +278,7 @@ def explode_values(values: pd.Series, separator: str | None) -> pd.Series:
 
 
 # ---- slices ---------------------------------------------------------------------------------------------
+
 
 def slice_columns(dataset: Dataset, side: str) -> list[str]:
     """Columns of the user or item table that make slices: numeric ones (binned), and categorical ones that
@@ -256,17 +309,20 @@ def slice_labels(values: pd.Series, bins: int = 4, max_slices: int = 12) -> pd.S
             labels = numbers.map(lambda v: f"{v:g}" if pd.notna(v) else MISSING)
         else:
             edges = np.unique(np.quantile(present.to_numpy(), np.linspace(0, 1, bins + 1)))
-            names = [f"{'[' if k == 0 else '('}{low:.4g}, {high:.4g}]"
-                     for k, (low, high) in enumerate(zip(edges[:-1], edges[1:]))]
+            names = [
+                f"{'[' if k == 0 else '('}{low:.4g}, {high:.4g}]"
+                for k, (low, high) in enumerate(zip(edges[:-1], edges[1:]))
+            ]
             # (a, b] bins like pd.qcut, the first one closed: [min, b].
             index = np.clip(np.searchsorted(edges, numbers.to_numpy(), side="left") - 1, 0, len(names) - 1)
-            labels = pd.Series([names[i] if pd.notna(v) else MISSING for i, v in zip(index, numbers)],
-                               index=values.index)
+            labels = pd.Series(
+                [names[i] if pd.notna(v) else MISSING for i, v in zip(index, numbers)], index=values.index
+            )
         return labels.astype(str)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
     counts = text[text != MISSING].value_counts()
     if len(counts) > max_slices:
-        keep = set(counts.index[:max_slices - 1])
+        keep = set(counts.index[: max_slices - 1])
         text = text.where(text.isin(keep) | (text == MISSING), OTHER)
     return text
 
@@ -280,6 +336,7 @@ def _slice_order(labels: pd.Series) -> list[str]:
             return float(str(name).lstrip("[(").split(",")[0])
         except ValueError:
             return None
+
     if names and all(lower(n) is not None for n in names):
         names = sorted(names, key=lower)
     else:
@@ -298,12 +355,25 @@ def unit_entropy(model: Recommender, user_ids: Iterable[str], item_ids: Iterable
     member = np.zeros((traces["a_u"].shape[-1], len(units)))
     for j, unit in enumerate(units):
         member[unit, j] = 1.0
-    return np.stack([attention_entropy(traces["a_u"].astype(np.float64) @ member),
-                     attention_entropy(traces["a_v"].astype(np.float64) @ member)], axis=-1)
+    return np.stack(
+        [
+            attention_entropy(traces["a_u"].astype(np.float64) @ member),
+            attention_entropy(traces["a_v"].astype(np.float64) @ member),
+        ],
+        axis=-1,
+    )
 
 
-def slice_metrics(model: Recommender, split: Split, side: str, column: str, k: int = 10, bins: int = 4,
-                  min_users: int = 5, max_slices: int = 12) -> tuple[pd.DataFrame, dict]:
+def slice_metrics(
+    model: Recommender,
+    split: Split,
+    side: str,
+    column: str,
+    k: int = 10,
+    bins: int = 4,
+    min_users: int = 5,
+    max_slices: int = 12,
+) -> tuple[pd.DataFrame, dict]:
     """Per slice of the split's held-out users: users, HR@k, NDCG@k (`attnrec.evaluation.evaluate` on the split
     restricted to the slice), mean normalised attention entropy of the held-out pairs (`unit_entropy`, as
     `attnrec.quality` defines it, over heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among
@@ -327,7 +397,7 @@ def slice_metrics(model: Recommender, split: Split, side: str, column: str, k: i
         members = {name: set(named.index[named == name]) for name in _slice_order(named)}
         masks = {name: ids.isin(entities).to_numpy() for name, entities in members.items()}
     else:
-        labels = slice_labels(column_values, bins=bins, max_slices=max_slices)   # over the whole table
+        labels = slice_labels(column_values, bins=bins, max_slices=max_slices)  # over the whole table
         held_labels = labels.reindex(ids).fillna(MISSING).to_numpy()
         masks = {name: held_labels == name for name in _slice_order(pd.Series(held_labels))}
     entropy = unit_entropy(model, held["user_id"].astype(str), held["item_id"].astype(str)).mean(axis=(1, 2))
@@ -337,8 +407,15 @@ def slice_metrics(model: Recommender, split: Split, side: str, column: str, k: i
             continue
         part = replace(split, held_out=held[mask].reset_index(drop=True))
         result = evaluate(model, part, k=k)
-        rows.append({"slice": name, "users": int(mask.sum()), f"HR@{k}": result[f"hr@{k}"],
-                     f"NDCG@{k}": result[f"ndcg@{k}"], "attention entropy": float(entropy[mask].mean())})
+        rows.append(
+            {
+                "slice": name,
+                "users": int(mask.sum()),
+                f"HR@{k}": result[f"hr@{k}"],
+                f"NDCG@{k}": result[f"ndcg@{k}"],
+                "attention entropy": float(entropy[mask].mean()),
+            }
+        )
     frame = pd.DataFrame(rows, columns=["slice", "users", f"HR@{k}", f"NDCG@{k}", "attention entropy"])
     frame["worst"] = False
     if len(frame):
@@ -349,13 +426,16 @@ def slice_metrics(model: Recommender, split: Split, side: str, column: str, k: i
     overall: dict[str, Any]  # the three metrics (floats), then "users", "overlapping" and "members"
     if not len(held):
         overall = {f"HR@{k}": float("nan"), f"NDCG@{k}": float("nan"), "attention entropy": float("nan")}
-    elif separator is None:   # the slices partition the users: weighted means are the totals
+    elif separator is None:  # the slices partition the users: weighted means are the totals
         weights = frame["users"] / frame["users"].sum()
         overall = {c: float((frame[c] * weights).sum()) for c in (f"HR@{k}", f"NDCG@{k}", "attention entropy")}
     else:
         result = evaluate(model, split, k=k)
-        overall = {f"HR@{k}": result[f"hr@{k}"], f"NDCG@{k}": result[f"ndcg@{k}"],
-                   "attention entropy": float(entropy.mean()) if len(entropy) else float("nan")}
+        overall = {
+            f"HR@{k}": result[f"hr@{k}"],
+            f"NDCG@{k}": result[f"ndcg@{k}"],
+            "attention entropy": float(entropy.mean()) if len(entropy) else float("nan"),
+        }
     overall["users"] = int(len(held))
     overall["overlapping"] = separator is not None
     overall["members"] = {name: [int(i) for i in np.flatnonzero(mask)] for name, mask in masks.items() if mask.any()}
@@ -363,6 +443,7 @@ def slice_metrics(model: Recommender, split: Split, side: str, column: str, k: i
 
 
 # ---- two models ------------------------------------------------------------------------------------------
+
 
 def held_out_ranks(model: Recommender, split: Split) -> pd.DataFrame:
     """Per held-out user: the held-out item's expected rank among the protocol's candidates (1 + candidates
@@ -392,9 +473,9 @@ def held_out_ranks(model: Recommender, split: Split) -> pd.DataFrame:
 
 @dataclass
 class HeldOutComparison:
-    metrics: pd.DataFrame        # model, HR@k, NDCG@k, AUC, users (via attnrec.evaluation.evaluate)
-    ranks: pd.DataFrame          # user_id, item_id, rank <a>, rank <b>, candidates
-    better: dict                 # model name → users it ranks strictly better; "tie" → equal ranks
+    metrics: pd.DataFrame  # model, HR@k, NDCG@k, AUC, users (via attnrec.evaluation.evaluate)
+    ranks: pd.DataFrame  # user_id, item_id, rank <a>, rank <b>, candidates
+    better: dict  # model name → users it ranks strictly better; "tie" → equal ranks
 
 
 def compare_held_out(models: dict, split: Split, k: int = 10) -> HeldOutComparison:
@@ -405,13 +486,24 @@ def compare_held_out(models: dict, split: Split, k: int = 10) -> HeldOutComparis
     rows = []
     for name, model in ((name_a, model_a), (name_b, model_b)):
         result = evaluate(model, split, k=k)
-        rows.append({"model": name, f"HR@{k}": result[f"hr@{k}"], f"NDCG@{k}": result[f"ndcg@{k}"],
-                     "AUC": result["auc"], "users": result["users"]})
+        rows.append(
+            {
+                "model": name,
+                f"HR@{k}": result[f"hr@{k}"],
+                f"NDCG@{k}": result[f"ndcg@{k}"],
+                "AUC": result["auc"],
+                "users": result["users"],
+            }
+        )
     a, b = held_out_ranks(model_a, split), held_out_ranks(model_b, split)
-    ranks = a[["user_id", "item_id"]].assign(**{f"rank {name_a}": a["rank"], f"rank {name_b}": b["rank"],
-                                                "candidates": a["candidates"]})
-    better = {name_a: int((a["rank"] < b["rank"]).sum()), name_b: int((b["rank"] < a["rank"]).sum()),
-              "tie": int((a["rank"] == b["rank"]).sum())}
+    ranks = a[["user_id", "item_id"]].assign(
+        **{f"rank {name_a}": a["rank"], f"rank {name_b}": b["rank"], "candidates": a["candidates"]}
+    )
+    better = {
+        name_a: int((a["rank"] < b["rank"]).sum()),
+        name_b: int((b["rank"] < a["rank"]).sum()),
+        "tie": int((a["rank"] == b["rank"]).sum()),
+    }
     return HeldOutComparison(pd.DataFrame(rows), ranks, better)
 
 
@@ -426,14 +518,29 @@ def compare_pair(models: dict, user_id: str, item_id: str, top: int = 5) -> tupl
         trace = pair.trace
         contributions = trace.contributions.sum(dim=1)[0].double().cpu().numpy()
         d = _real_dimensions(model)
-        rows.append({"model": name, "S": pair.s, "P(like)": pair.probability, "rank": pair.rank,
-                     "items": len(model.item_ids),
-                     **dict(zip(("entropy A_U", "entropy A_V"),
-                                unit_entropy(model, [user_id], [item_id])[0].mean(axis=0).tolist()))})
+        rows.append(
+            {
+                "model": name,
+                "S": pair.s,
+                "P(like)": pair.probability,
+                "rank": pair.rank,
+                "items": len(model.item_ids),
+                **dict(
+                    zip(
+                        ("entropy A_U", "entropy A_V"),
+                        unit_entropy(model, [user_id], [item_id])[0].mean(axis=0).tolist(),
+                    )
+                ),
+            }
+        )
         order = np.argsort(-np.abs(contributions[:d]), kind="stable")[:top]
-        tops[name] = pd.DataFrame({"dimension": [model.dimension_names[i] for i in order],
-                                   "contribution": contributions[order],
-                                   "share of S": contributions[order] / pair.s if pair.s else np.nan})
+        tops[name] = pd.DataFrame(
+            {
+                "dimension": [model.dimension_names[i] for i in order],
+                "contribution": contributions[order],
+                "share of S": contributions[order] / pair.s if pair.s else np.nan,
+            }
+        )
     return pd.DataFrame(rows), tops
 
 
@@ -447,19 +554,25 @@ def pair_attention_top(model: Recommender, user_id: str, item_id: str, top: int 
     names = model.unit_names() if hasattr(model, "unit_names") else list(model.dimension_names)
     per_unit = np.array([weight[u].sum() for u in units])
     order = np.argsort(-per_unit, kind="stable")[:top]
-    return pd.DataFrame({"attended": [names[j] for j in order], "weight": per_unit[order],
-                         "uniform": 1.0 / len(units)})
+    return pd.DataFrame({"attended": [names[j] for j in order], "weight": per_unit[order], "uniform": 1.0 / len(units)})
 
 
-def pair_field_attributions(model: Recommender, user_id: str, item_id: str, top: int = 5,
-                            steps: int = 50) -> pd.DataFrame:
+def pair_field_attributions(
+    model: Recommender, user_id: str, item_id: str, top: int = 5, steps: int = 50
+) -> pd.DataFrame:
     """Integrated Gradients of one pair over the raw fields with the model's default baseline: the `top`
     fields by |attribution|, and the total with S − S(baseline) for the completeness check."""
     from attnrec.explain import explain, targets_for
     from attnrec.explain.model_targets import default_baseline
 
-    target = targets_for(model, model.user_rows([user_id]), model.item_rows([item_id]), "fields",
-                         default_baseline(model), pair_ids=[(str(user_id), str(item_id))])
+    target = targets_for(
+        model,
+        model.user_rows([user_id]),
+        model.item_rows([item_id]),
+        "fields",
+        default_baseline(model),
+        pair_ids=[(str(user_id), str(item_id))],
+    )
     attribution = explain(target, "ig", {"n_steps": steps})
     values = attribution.groups[0]
     order = np.argsort(-np.abs(values), kind="stable")[:top]

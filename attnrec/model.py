@@ -4,6 +4,7 @@ The contract is docs/architecture.md. The model carries its catalog (the attache
 its featurizer) so pages can ask "score this user against everything" without re-encoding anything.
 Explanations see it only through `forward(r_u, r_v)` (raw columns → S) or `attention(x, y).s`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,17 +38,17 @@ NULL_SLOT_NAME = "(nothing: null slot)"
 class PairTrace:
     """Everything about one (user, item) score: the attention trace plus where its inputs came from."""
 
-    trace: AttentionTrace          # batch of one: tensors (1, H, d), s (1,)
-    x: torch.Tensor                # (d,) encoded user
-    y: torch.Tensor                # (d,) encoded item
-    r_u: torch.Tensor              # (R_u,) raw user columns
-    r_v: torch.Tensor              # (R_v,) raw item columns
+    trace: AttentionTrace  # batch of one: tensors (1, H, d), s (1,)
+    x: torch.Tensor  # (d,) encoded user
+    y: torch.Tensor  # (d,) encoded item
+    r_u: torch.Tensor  # (R_u,) raw user columns
+    r_v: torch.Tensor  # (R_v,) raw item columns
     dimension_names: list[str]
     user_id: str
     item_id: str
     s: float
     probability: float
-    rank: int                      # 1-based among all catalog items for this user
+    rank: int  # 1-based among all catalog items for this user
 
 
 def variant_label(config: dict) -> str:
@@ -62,8 +63,10 @@ def variant_label(config: dict) -> str:
     if options["prune"]:
         parts.append("prunable dimensions")
     if options["latent_dims"]:
-        parts.append(f"{options['latent_dims']} taste dimensions from ids"
-                     + (", weighed as one block" if options["taste_block"] else ""))
+        parts.append(
+            f"{options['latent_dims']} taste dimensions from ids"
+            + (", weighed as one block" if options["taste_block"] else "")
+        )
     return " · ".join(parts)
 
 
@@ -101,8 +104,9 @@ class Recommender(nn.Module):
         self.tied: bool = bool(config["tied"])
         self.temperature: float = float(config["temperature"])
         if self.heads < 1 or self.d < 1 or not self.temperature > 0:
-            raise ValueError(f"need heads ≥ 1, d ≥ 1 and temperature > 0, got {self.heads}, {self.d}, "
-                             f"{self.temperature}")
+            raise ValueError(
+                f"need heads ≥ 1, d ≥ 1 and temperature > 0, got {self.heads}, {self.d}, {self.temperature}"
+            )
         hidden = int(config["hidden"])
         options = {k: config.get(k, default) for k, default in MODEL_OPTIONS.items()}
         self.normalizer = str(options["attention"])
@@ -116,17 +120,27 @@ class Recommender(nn.Module):
             raise ValueError("presence_mask needs null_slot (a row whose every X_i·Y_i is 0 must attend somewhere)")
         if self.latent_dims and self.mode != "aligned":
             raise ValueError("latent_dims applies to aligned mode (latent mode's dimensions are all learned)")
-        encoded = self.d - int(self.null_slot)          # what the encoders produce; the null slot is appended
+        encoded = self.d - int(self.null_slot)  # what the encoders produce; the null slot is appended
         named = encoded - self.latent_dims
         if encoded < 1 or named < (1 if self.mode == "aligned" else 0) or self.latent_dims < 0:
-            raise ValueError(f"d={self.d} leaves no room for {self.latent_dims} taste dimensions"
-                             f"{' and the null slot' if self.null_slot else ''}")
+            raise ValueError(
+                f"d={self.d} leaves no room for {self.latent_dims} taste dimensions"
+                f"{' and the null slot' if self.null_slot else ''}"
+            )
         self.user_encoder, self.item_encoder = (
-            make_encoder(self.mode, int(config[key]), encoded, hidden, offset=bool(options["encoder_offset"]),
-                         latent_dims=self.latent_dims, prune=bool(options["prune"]),
-                         taste_scale=self.latent_dims if self.taste_block else 1.0,
-                         id_columns=int(config[key]) - named if self.mode == "aligned" and self.latent_dims else 0)
-            for key in ("user_columns", "item_columns"))
+            make_encoder(
+                self.mode,
+                int(config[key]),
+                encoded,
+                hidden,
+                offset=bool(options["encoder_offset"]),
+                latent_dims=self.latent_dims,
+                prune=bool(options["prune"]),
+                taste_scale=self.latent_dims if self.taste_block else 1.0,
+                id_columns=int(config[key]) - named if self.mode == "aligned" and self.latent_dims else 0,
+            )
+            for key in ("user_columns", "item_columns")
+        )
         # Small random W: W = 0 would be uniform attention (a scaled dot product), identical heads.
         self.w_u = nn.Parameter(_small_random(self.heads, self.d, self.d))
         self.w_v: nn.Parameter | None = None if self.tied else nn.Parameter(_small_random(self.heads, self.d, self.d))
@@ -135,8 +149,9 @@ class Recommender(nn.Module):
         # the logits would start ~100× too small and training would crawl. Sparse or masked attention and a
         # taste block put weights of order one on few terms: there a starts at 1/H.
         concentrated = self.normalizer != "softmax" or self.presence_mask or self.taste_block
-        self.calibration = nn.Parameter(torch.tensor([1.0 / self.heads if concentrated else self.d ** 2 / self.heads,
-                                                      0.0]))
+        self.calibration = nn.Parameter(
+            torch.tensor([1.0 / self.heads if concentrated else self.d**2 / self.heads, 0.0])
+        )
         if self.mode == "aligned":
             names = list(getattr(featurizer, "dimension_names", None) or [])
             if len(names) != named:
@@ -155,12 +170,24 @@ class Recommender(nn.Module):
         self.eval()
 
     @classmethod
-    def from_featurizer(cls, featurizer: Featurizer, dataset: Dataset | None = None, *, d: int | None = None,
-                        heads: int = 2,
-                        tied: bool = False, temperature: float = 1.0, hidden: int = 0,
-                        attention: str = "softmax", presence_mask: bool = False, null_slot: bool = False,
-                        latent_dims: int = 0, encoder_offset: bool = False,
-                        taste_block: bool = False, prune: bool = False) -> "Recommender":
+    def from_featurizer(
+        cls,
+        featurizer: Featurizer,
+        dataset: Dataset | None = None,
+        *,
+        d: int | None = None,
+        heads: int = 2,
+        tied: bool = False,
+        temperature: float = 1.0,
+        hidden: int = 0,
+        attention: str = "softmax",
+        presence_mask: bool = False,
+        null_slot: bool = False,
+        latent_dims: int = 0,
+        encoder_offset: bool = False,
+        taste_block: bool = False,
+        prune: bool = False,
+    ) -> "Recommender":
         """A freshly initialised model whose shapes follow the featurizer's columns.
 
         d: latent mode's learned dimensions (aligned: the named dimensions + `latent_dims`); the null slot,
@@ -171,13 +198,24 @@ class Recommender(nn.Module):
             d = len(featurizer.dimension_names or []) + int(latent_dims)
         elif d is None:
             raise ValueError("latent mode needs d")
-        config = {"mode": mode, "d": int(d) + int(bool(null_slot)), "heads": int(heads), "tied": bool(tied),
-                  "temperature": float(temperature), "hidden": int(hidden) if mode == "latent" else 0,
-                  "user_columns": user_columns, "item_columns": item_columns,
-                  "use_ids": bool(getattr(featurizer, "use_ids", False)),
-                  "attention": attention, "presence_mask": bool(presence_mask), "null_slot": bool(null_slot),
-                  "latent_dims": int(latent_dims), "encoder_offset": bool(encoder_offset),
-                  "taste_block": bool(taste_block), "prune": bool(prune)}
+        config = {
+            "mode": mode,
+            "d": int(d) + int(bool(null_slot)),
+            "heads": int(heads),
+            "tied": bool(tied),
+            "temperature": float(temperature),
+            "hidden": int(hidden) if mode == "latent" else 0,
+            "user_columns": user_columns,
+            "item_columns": item_columns,
+            "use_ids": bool(getattr(featurizer, "use_ids", False)),
+            "attention": attention,
+            "presence_mask": bool(presence_mask),
+            "null_slot": bool(null_slot),
+            "latent_dims": int(latent_dims),
+            "encoder_offset": bool(encoder_offset),
+            "taste_block": bool(taste_block),
+            "prune": bool(prune),
+        }
         return cls(config, featurizer, dataset)
 
     # ---- the catalog -------------------------------------------------------------------------
@@ -198,18 +236,21 @@ class Recommender(nn.Module):
         items = self.items = self.featurizer.encode("item", dataset.items)
         for side, enc, key in (("user", users, "user_columns"), ("item", items, "item_columns")):
             if enc.matrix.shape[1] != int(self.config[key]):
-                raise ValueError(f"the featurizer encodes {enc.matrix.shape[1]} {side} columns but the model "
-                                 f"expects {self.config[key]}")
+                raise ValueError(
+                    f"the featurizer encodes {enc.matrix.shape[1]} {side} columns but the model "
+                    f"expects {self.config[key]}"
+                )
         device = self.w_u.device
         # Non-persistent buffers: they follow .to(device) but never enter the checkpoint.
-        self.register_buffer("user_matrix", torch.tensor(users.matrix, dtype=torch.float32,
-                                                            device=device), persistent=False)
-        self.register_buffer("item_matrix", torch.tensor(items.matrix, dtype=torch.float32,
-                                                            device=device), persistent=False)
+        self.register_buffer(
+            "user_matrix", torch.tensor(users.matrix, dtype=torch.float32, device=device), persistent=False
+        )
+        self.register_buffer(
+            "item_matrix", torch.tensor(items.matrix, dtype=torch.float32, device=device), persistent=False
+        )
         item_row = {item: i for i, item in enumerate(items.ids)}
         seen: dict[str, list[int]] = {}
-        for user, item in zip(dataset.interactions["user_id"].astype(str),
-                              dataset.interactions["item_id"].astype(str)):
+        for user, item in zip(dataset.interactions["user_id"].astype(str), dataset.interactions["item_id"].astype(str)):
             if item in item_row:
                 seen.setdefault(user, []).append(item_row[item])
         self._seen = {u: np.unique(rows) for u, rows in seen.items()}
@@ -266,7 +307,7 @@ class Recommender(nn.Module):
             return x.square().sum(-1)
         block = self.taste_dimensions
         scaled = x[..., block] / float(self.latent_dims)
-        return x[..., :block.start].square().sum(-1) + scaled.square().sum(-1) + x[..., block.stop:].square().sum(-1)
+        return x[..., : block.start].square().sum(-1) + scaled.square().sum(-1) + x[..., block.stop :].square().sum(-1)
 
     def attention_mask(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
         """(B, d) bool, True = may be attended: with the presence mask, dimensions with X_i·Y_i ≠ 0 and the
@@ -290,8 +331,11 @@ class Recommender(nn.Module):
         if not self.taste_block:
             return [[i] for i in range(self.d)]
         block = self.taste_dimensions
-        return ([[i] for i in range(block.start)] + [list(range(block.start, block.stop))]
-                + [[i] for i in range(block.stop, self.d)])
+        return (
+            [[i] for i in range(block.start)]
+            + [list(range(block.start, block.stop))]
+            + [[i] for i in range(block.stop, self.d)]
+        )
 
     def unit_names(self) -> list[str]:
         names = self.dimension_names
@@ -304,7 +348,7 @@ class Recommender(nn.Module):
             return w
         block = self.taste_dimensions
         shared = w[:, block].mean(dim=1, keepdim=True).expand(-1, self.latent_dims, -1)
-        return torch.cat([w[:, :block.start], shared, w[:, block.stop:]], dim=1)
+        return torch.cat([w[:, : block.start], shared, w[:, block.stop :]], dim=1)
 
     def attention_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(W_U, W_V) exactly as `attend` receives them."""
@@ -312,8 +356,7 @@ class Recommender(nn.Module):
 
     def attention(self, x: torch.Tensor, y: torch.Tensor) -> AttentionTrace:
         w_u, w_v = self.attention_weights()
-        return attend(x, y, w_u, w_v, self.temperature, normalizer=self.normalizer,
-                      mask=self.attention_mask(x, y))
+        return attend(x, y, w_u, w_v, self.temperature, normalizer=self.normalizer, mask=self.attention_mask(x, y))
 
     @property
     def variant(self) -> str:
@@ -331,8 +374,7 @@ class Recommender(nn.Module):
     # ---- questions pages ask -----------------------------------------------------------------
     def _catalog_y(self) -> torch.Tensor:
         # Re-encode the catalog only when a weight changed (optimizer steps bump tensor versions).
-        key = (self.user_matrix.device, tuple(p._version for p in self.item_encoder.parameters()),
-               self.training)
+        key = (self.user_matrix.device, tuple(p._version for p in self.item_encoder.parameters()), self.training)
         if self._item_cache is None or self._item_cache[0] != key:
             with torch.no_grad():
                 self._item_cache = (key, self.encode_item(self.item_matrix))
@@ -350,9 +392,15 @@ class Recommender(nn.Module):
         Chunked (`attention_scores`): memory stays bounded whatever the catalog size, never (N, H, d) traces."""
         x = torch.as_tensor(x, dtype=self.user_matrix.dtype, device=self.user_matrix.device).reshape(-1)
         w_u, w_v = self.attention_weights()
-        return attention_scores(x, self._catalog_y(), w_u, w_v, self.temperature,
-                                normalizer=self.normalizer,
-                                mask_fn=self.attention_mask if self.presence_mask else None).cpu()
+        return attention_scores(
+            x,
+            self._catalog_y(),
+            w_u,
+            w_v,
+            self.temperature,
+            normalizer=self.normalizer,
+            mask_fn=self.attention_mask if self.presence_mask else None,
+        ).cpu()
 
     def seen_items(self, user_id: str) -> np.ndarray:
         """Catalog rows the user interacted with (any label) in the attached dataset."""
@@ -368,10 +416,24 @@ class Recommender(nn.Module):
             items = items * len(users)
         if len(users) != len(items):
             raise ValueError(f"score() needs as many users as items, got {len(users)} and {len(items)}")
-        s = torch.cat([self.forward(self.user_rows(users[i:i + 4096]), self.item_rows(items[i:i + 4096]))
-                       for i in range(0, len(users), 4096)]) if users else torch.empty(0)
-        return pd.DataFrame({"user_id": users, "item_id": items, "s": s.cpu().numpy().astype(float),
-                             "probability": self.probability(s).cpu().numpy().astype(float)})
+        s = (
+            torch.cat(
+                [
+                    self.forward(self.user_rows(users[i : i + 4096]), self.item_rows(items[i : i + 4096]))
+                    for i in range(0, len(users), 4096)
+                ]
+            )
+            if users
+            else torch.empty(0)
+        )
+        return pd.DataFrame(
+            {
+                "user_id": users,
+                "item_id": items,
+                "s": s.cpu().numpy().astype(float),
+                "probability": self.probability(s).cpu().numpy().astype(float),
+            }
+        )
 
     @torch.no_grad()
     def top_k(self, user_id: str, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
@@ -383,11 +445,14 @@ class Recommender(nn.Module):
         n = int(torch.isfinite(candidates).sum()) if exclude_seen else len(candidates)
         values, rows = torch.topk(candidates, min(int(k), n))
         item_ids = self.item_ids
-        return pd.DataFrame({"rank": np.arange(1, len(rows) + 1),
-                             "item_id": [item_ids[r] for r in rows.tolist()],
-                             "s": values.numpy().astype(float),
-                             "probability": self.probability(values.to(self.w_u.device)).cpu().numpy()
-                             .astype(float)})
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(rows) + 1),
+                "item_id": [item_ids[r] for r in rows.tolist()],
+                "s": values.numpy().astype(float),
+                "probability": self.probability(values.to(self.w_u.device)).cpu().numpy().astype(float),
+            }
+        )
 
     @torch.no_grad()
     def rank_of(self, user_id: str, item_id: str) -> int:
@@ -402,18 +467,30 @@ class Recommender(nn.Module):
         x, y = self.encode_user(r_u), self.encode_item(r_v)
         trace = self.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
         s = trace.s[0]
-        return PairTrace(trace=trace, x=x, y=y, r_u=r_u, r_v=r_v, dimension_names=list(self.dimension_names),
-                         user_id=str(user_id), item_id=str(item_id), s=float(s),
-                         probability=float(self.probability(s)), rank=self.rank_of(user_id, item_id))
+        return PairTrace(
+            trace=trace,
+            x=x,
+            y=y,
+            r_u=r_u,
+            r_v=r_v,
+            dimension_names=list(self.dimension_names),
+            user_id=str(user_id),
+            item_id=str(item_id),
+            s=float(s),
+            probability=float(self.probability(s)),
+            rank=self.rank_of(user_id, item_id),
+        )
 
     # ---- copies and files --------------------------------------------------------------------
     def copy_to(self, device: str | torch.device) -> "Recommender":
         """A new model on `device`; this one (maybe cached and shared) is left untouched."""
         from attnrec.device import resolve_device
+
         target = resolve_device(device)
         # Share the read-only pieces (dataset, featurizer, encoded catalog) instead of copying them.
-        memo: dict[int, object] = {id(o): o for o in (self._dataset, self.featurizer, self.users, self.items)
-                                   if o is not None}
+        memo: dict[int, object] = {
+            id(o): o for o in (self._dataset, self.featurizer, self.users, self.items) if o is not None
+        }
         memo[id(self._item_cache)] = None
         twin = copy.deepcopy(self, memo)
         twin._item_cache = None
@@ -425,10 +502,13 @@ class Recommender(nn.Module):
 
     def save(self, path: str | Path) -> None:
         from attnrec.checkpoint import save
+
         save(self, path)
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "auto",
-             dataset: Dataset | None = None) -> "Recommender":
+    def load(
+        cls, path: str | Path, device: str | torch.device = "auto", dataset: Dataset | None = None
+    ) -> "Recommender":
         from attnrec.checkpoint import load
+
         return load(path, device=device, dataset=dataset, model_class=cls)

@@ -5,6 +5,7 @@ attributions of S to the raw user / item attributes, through the one target buil
 (`attnrec.explain.model_targets.targets_for`); `explain_vectors` does the same for typed X, Y vectors (their
 dimensions). The downloads of a `PairExplanation` (JSON, CSV, HTML) are in `attnrec.exports`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,15 @@ if TYPE_CHECKING:
 
     from attnrec.model import Recommender
 
-__all__ = ["PairExplanation", "explain_pair", "explain_vectors", "vector_trace", "cell_story", "attribution_table",
-           "TRACE_FIELDS"]
+__all__ = [
+    "PairExplanation",
+    "explain_pair",
+    "explain_vectors",
+    "vector_trace",
+    "cell_story",
+    "attribution_table",
+    "TRACE_FIELDS",
+]
 
 TRACE_FIELDS = ("logits_u", "a_u", "z_u", "logits_v", "a_v", "z_v", "contributions")
 
@@ -37,16 +45,16 @@ class PairExplanation:
     """Everything the Explore page shows for one pair, in plain numbers."""
 
     pair: PairTrace
-    attribution: Attribution | None        # None when attributions were not asked for
-    table: pd.DataFrame                    # side, field, label, attribution (largest |value| first)
+    attribution: Attribution | None  # None when attributions were not asked for
+    table: pd.DataFrame  # side, field, label, attribution (largest |value| first)
     method: str
     params: dict
-    n_items: int                           # catalog size the rank is out of
-    vectors: bool = False                  # X, Y typed by the user instead of catalog rows
+    n_items: int  # catalog size the rank is out of
+    vectors: bool = False  # X, Y typed by the user instead of catalog rows
     user_attributes: dict[str, str] = field(default_factory=dict)
     item_attributes: dict[str, str] = field(default_factory=dict)
-    context: dict = field(default_factory=dict)   # dataset, model, device names (for the exports)
-    baseline: str = "zeros"                # model_targets.BASELINES key the attributions explain S against
+    context: dict = field(default_factory=dict)  # dataset, model, device names (for the exports)
+    baseline: str = "zeros"  # model_targets.BASELINES key the attributions explain S against
 
     @property
     def residual(self) -> float:
@@ -56,8 +64,8 @@ class PairExplanation:
 
 # ---- computing --------------------------------------------------------------------------------
 
-def attribution_table(attribution: Attribution, user_text: dict[str, str], item_text: dict[str, str]
-                      ) -> pd.DataFrame:
+
+def attribution_table(attribution: Attribution, user_text: dict[str, str], item_text: dict[str, str]) -> pd.DataFrame:
     """Group totals of pair 0 as rows: side, field, label ("budget low"), attribution; largest |·| first."""
     rows = []
     for name, value in zip(attribution.group_names, attribution.groups[0]):
@@ -73,8 +81,15 @@ def _attributes(row: pd.Series) -> dict[str, str]:
     return {str(k): "" if (not isinstance(v, (list, tuple)) and pd.isna(v)) else str(v) for k, v in row.items()}
 
 
-def explain_pair(model: Recommender, user_id: str, item_id: str, method_key: str = "ig", params: dict | None = None,
-                 baseline: str | None = None, context: dict | None = None) -> PairExplanation:
+def explain_pair(
+    model: Recommender,
+    user_id: str,
+    item_id: str,
+    method_key: str = "ig",
+    params: dict | None = None,
+    baseline: str | None = None,
+    context: dict | None = None,
+) -> PairExplanation:
     """A catalog pair: trace, S, probability, rank, and attributions to the raw attributes (against
     `baseline`, by default the model's `default_baseline`)."""
     baseline = baseline or default_baseline(model)
@@ -84,14 +99,22 @@ def explain_pair(model: Recommender, user_id: str, item_id: str, method_key: str
     item_text = describe_fields(item_row, raw_columns_of_group(model.featurizer, "item"))
     attribution, table, checked = None, _empty_table(), {}
     if method_key:
-        target = targets_for(model, pair.r_u, pair.r_v, "fields", baseline,
-                             pair_ids=[(str(user_id), str(item_id))])
+        target = targets_for(model, pair.r_u, pair.r_v, "fields", baseline, pair_ids=[(str(user_id), str(item_id))])
         attribution = explain(target, method_key, params)
         checked = attribution.params
         table = attribution_table(attribution, user_text, item_text)
-    return PairExplanation(pair, attribution, table, method_key or "", checked, len(model.item_ids),
-                           user_attributes=_attributes(user_row), item_attributes=_attributes(item_row),
-                           context=dict(context or {}), baseline=baseline)
+    return PairExplanation(
+        pair,
+        attribution,
+        table,
+        method_key or "",
+        checked,
+        len(model.item_ids),
+        user_attributes=_attributes(user_row),
+        item_attributes=_attributes(item_row),
+        context=dict(context or {}),
+        baseline=baseline,
+    )
 
 
 def vector_trace(model: Recommender, x: ArrayLike, y: ArrayLike) -> PairTrace:
@@ -106,12 +129,29 @@ def vector_trace(model: Recommender, x: ArrayLike, y: ArrayLike) -> PairTrace:
         s = trace.s[0]
         rank = int((catalog > float(s)).sum()) + 1
         probability = float(model.probability(s))
-    return PairTrace(trace=trace, x=x, y=y, r_u=x, r_v=y, dimension_names=list(model.dimension_names),
-                     user_id="typed X", item_id="typed Y", s=float(s), probability=probability, rank=rank)
+    return PairTrace(
+        trace=trace,
+        x=x,
+        y=y,
+        r_u=x,
+        r_v=y,
+        dimension_names=list(model.dimension_names),
+        user_id="typed X",
+        item_id="typed Y",
+        s=float(s),
+        probability=probability,
+        rank=rank,
+    )
 
 
-def explain_vectors(model: Recommender, x: ArrayLike, y: ArrayLike, method_key: str = "ig", params: dict | None = None,
-                    context: dict | None = None) -> PairExplanation:
+def explain_vectors(
+    model: Recommender,
+    x: ArrayLike,
+    y: ArrayLike,
+    method_key: str = "ig",
+    params: dict | None = None,
+    context: dict | None = None,
+) -> PairExplanation:
     """Typed X, Y: trace and attributions to each dimension of X (user side) and Y (item side)."""
     pair = vector_trace(model, x, y)
     names = list(model.dimension_names)
@@ -124,10 +164,19 @@ def explain_vectors(model: Recommender, x: ArrayLike, y: ArrayLike, method_key: 
         user_text = {n: f"{n} = {v:.3g}" for n, v in zip(names, pair.x.tolist())}
         item_text = {n: f"{n} = {v:.3g}" for n, v in zip(names, pair.y.tolist())}
         table = attribution_table(attribution, user_text, item_text)
-    return PairExplanation(pair, attribution, table, method_key or "", checked, len(model.item_ids), vectors=True,
-                           user_attributes={f"X[{n}]": f"{v:.6g}" for n, v in zip(names, pair.x.tolist())},
-                           item_attributes={f"Y[{n}]": f"{v:.6g}" for n, v in zip(names, pair.y.tolist())},
-                           context=dict(context or {}), baseline="zeros")
+    return PairExplanation(
+        pair,
+        attribution,
+        table,
+        method_key or "",
+        checked,
+        len(model.item_ids),
+        vectors=True,
+        user_attributes={f"X[{n}]": f"{v:.6g}" for n, v in zip(names, pair.x.tolist())},
+        item_attributes={f"Y[{n}]": f"{v:.6g}" for n, v in zip(names, pair.y.tolist())},
+        context=dict(context or {}),
+        baseline="zeros",
+    )
 
 
 def _empty_table() -> pd.DataFrame:
@@ -145,5 +194,10 @@ def cell_story(trace: AttentionTrace, head: int, dim: int, dimension_names: Sequ
         raise ValueError(f"cell (head {head}, dim {dim}) is outside {heads} heads × {d} dimensions")
     value = {name: float(getattr(trace, name)[b, head, dim]) for name in TRACE_FIELDS}
     s = float(trace.s[b])
-    return {"head": head + 1, "dimension": str(dimension_names[dim]), **value, "s": s,
-            "share_of_s": value["contributions"] / s if abs(s) > 1e-12 else float("nan")}
+    return {
+        "head": head + 1,
+        "dimension": str(dimension_names[dim]),
+        **value,
+        "s": s,
+        "share_of_s": value["contributions"] / s if abs(s) > 1e-12 else float("nan"),
+    }

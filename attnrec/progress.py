@@ -3,6 +3,7 @@
 `progress`: True shows a bar, False hides it, None (the CLI's default) shows it only when stderr is a
 terminal, so logs and pipes stay clean. Bars write to stderr, so `--json` output on stdout stays parseable.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,14 @@ def wanted(progress: bool | None) -> bool:
     return bool(progress)
 
 
-def progress_bar(iterable: Iterable | None = None, *, desc: str, progress: bool | None, total: int | None = None,
-                 leave: bool = False, **kwargs: Any) -> tqdm:
+def progress_bar(
+    iterable: Iterable | None = None,
+    *,
+    desc: str,
+    progress: bool | None,
+    total: int | None = None,
+    leave: bool = False,
+    **kwargs: Any,
+) -> tqdm:
     """tqdm over `iterable` (or a manual bar with `total`), disabled unless `wanted(progress)`."""
-    return tqdm(iterable, desc=desc, total=total, disable=not wanted(progress), leave=leave, file=sys.stderr,
-                **kwargs)
+    return tqdm(iterable, desc=desc, total=total, disable=not wanted(progress), leave=leave, file=sys.stderr, **kwargs)

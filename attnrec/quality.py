@@ -18,6 +18,7 @@ dimensions, except a taste block, whose dimensions share one logit and so one we
 choose the block as a whole, so the block is one unit (weight = the block's total, contribution = the
 block's sum, erasing it erases all its dimensions). `entropy_dimensions` keeps the per-dimension entropy too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -38,32 +39,33 @@ __all__ = ["AttentionQuality", "attention_quality", "erase_dimensions", "head_di
 
 @dataclass(frozen=True)
 class AttentionQuality:
-    entropy: np.ndarray            # (B, H, 2): normalised entropy over units per pair, head, side (A_U, A_V)
-    entropy_dimensions: np.ndarray # (B, H, 2): the same over the d dimensions
-    head_difference: np.ndarray    # (B,): mean total-variation distance between heads (NaN for one head)
-    tau: np.ndarray                # (B,): Kendall τ-b(attention, |contribution|)
+    entropy: np.ndarray  # (B, H, 2): normalised entropy over units per pair, head, side (A_U, A_V)
+    entropy_dimensions: np.ndarray  # (B, H, 2): the same over the d dimensions
+    head_difference: np.ndarray  # (B,): mean total-variation distance between heads (NaN for one head)
+    tau: np.ndarray  # (B,): Kendall τ-b(attention, |contribution|)
     erased: dict[str, np.ndarray]  # ranking → (B,) |ΔS| when its top-k dimensions are erased
     k: int
-    attention: np.ndarray          # (B, d') importance read from attention (null slot dropped)
-    contribution: np.ndarray       # (B, d') |Σ_h contributions|
+    attention: np.ndarray  # (B, d') importance read from attention (null slot dropped)
+    contribution: np.ndarray  # (B, d') |Σ_h contributions|
 
     def summary(self) -> dict:
         """Medians (and quartiles of the entropy) over pairs; erasure as ratios of mean |ΔS|."""
         per_head = np.median(self.entropy.mean(axis=2), axis=0)
         base = float(np.mean(self.erased["contribution"]))
         ratio = {name: float(np.mean(v)) / base if base > 0 else float("nan") for name, v in self.erased.items()}
-        return {"entropy_median": float(np.median(self.entropy)),
-                "entropy_dimensions_median": float(np.median(self.entropy_dimensions)),
-                "entropy_per_head": [round(float(e), 3) for e in per_head],
-                "entropy_q1_q3": [float(np.quantile(self.entropy, 0.25)), float(np.quantile(self.entropy, 0.75))],
-                "head_difference": float(np.nanmedian(self.head_difference)) if self.entropy.shape[1] > 1
-                else float("nan"),
-                "tau_median": float(np.nanmedian(self.tau)),
-                "tau_q1_q3": [float(np.nanquantile(self.tau, 0.25)), float(np.nanquantile(self.tau, 0.75))],
-                f"erase_top{self.k}_attention_vs_contribution": ratio["attention"],
-                f"erase_top{self.k}_random_vs_contribution": ratio["random"],
-                f"erase_top{self.k}_product_vs_contribution": ratio["product"],
-                "pairs": int(len(self.tau))}
+        return {
+            "entropy_median": float(np.median(self.entropy)),
+            "entropy_dimensions_median": float(np.median(self.entropy_dimensions)),
+            "entropy_per_head": [round(float(e), 3) for e in per_head],
+            "entropy_q1_q3": [float(np.quantile(self.entropy, 0.25)), float(np.quantile(self.entropy, 0.75))],
+            "head_difference": float(np.nanmedian(self.head_difference)) if self.entropy.shape[1] > 1 else float("nan"),
+            "tau_median": float(np.nanmedian(self.tau)),
+            "tau_q1_q3": [float(np.nanquantile(self.tau, 0.25)), float(np.nanquantile(self.tau, 0.75))],
+            f"erase_top{self.k}_attention_vs_contribution": ratio["attention"],
+            f"erase_top{self.k}_random_vs_contribution": ratio["random"],
+            f"erase_top{self.k}_product_vs_contribution": ratio["product"],
+            "pairs": int(len(self.tau)),
+        }
 
 
 def head_difference(a: np.ndarray) -> np.ndarray:
@@ -89,8 +91,14 @@ def _top_k_mask(values: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
-def attention_quality(model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str], k: int = 3,
-                      random_draws: int = 20, seed: int = 0) -> AttentionQuality:
+def attention_quality(
+    model: Recommender,
+    user_ids: Iterable[str],
+    item_ids: Iterable[str],
+    k: int = 3,
+    random_draws: int = 20,
+    seed: int = 0,
+) -> AttentionQuality:
     """See the module docstring. `model` is a `Recommender` (anything with encode_user/encode_item,
     user_rows/item_rows, attention and null_slot)."""
     with torch.no_grad():
@@ -120,14 +128,17 @@ def attention_quality(model: Recommender, user_ids: Iterable[str], item_ids: Ite
         dims = np.concatenate([unit_mask, pad], axis=1).astype(float) @ member.T > 0
         return np.abs(s - erase_dimensions(model, x, y, dims))
 
-    erased = {"attention": change(_top_k_mask(attention, k)),
-              "contribution": change(_top_k_mask(contribution, k)),
-              "product": change(_top_k_mask(product, k))}
+    erased = {
+        "attention": change(_top_k_mask(attention, k)),
+        "contribution": change(_top_k_mask(contribution, k)),
+        "product": change(_top_k_mask(product, k)),
+    }
     rng = np.random.default_rng(seed)
     draws = [change(_top_k_mask(rng.random(attention.shape), k)) for _ in range(random_draws)]
     erased["random"] = np.mean(draws, axis=0)
-    return AttentionQuality(entropy, entropy_dims, heads, kendall_tau_rows(attention, contribution), erased, k,
-                            attention, contribution)
+    return AttentionQuality(
+        entropy, entropy_dims, heads, kendall_tau_rows(attention, contribution), erased, k, attention, contribution
+    )
 
 
 def planted_precision(importance: np.ndarray, names: list[str], planted: list[str], k: int | None = None) -> float:

@@ -9,6 +9,7 @@ and stored as JSON under a fingerprint of those:
   ~/.cache/attnrec (`cache_dir()`), written whenever the page computes the table.
 A stored table is the very numbers `compute` returns (JSON keeps every float64 exactly; tested).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,17 @@ if TYPE_CHECKING:
     from attnrec.data.types import Dataset
     from attnrec.model import Recommender
 
-__all__ = ["CACHE_ENV", "QUALITY_FILE", "cache_dir", "fingerprint", "settings_key", "compute", "stored", "store",
-           "write_beside"]
+__all__ = [
+    "CACHE_ENV",
+    "QUALITY_FILE",
+    "cache_dir",
+    "fingerprint",
+    "settings_key",
+    "compute",
+    "stored",
+    "store",
+    "write_beside",
+]
 
 CACHE_ENV = "ATTNREC_CACHE_DIR"
 QUALITY_FILE = "quality.json"
@@ -50,8 +60,11 @@ def fingerprint(model: Recommender) -> str:
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
         digest.update(t.numpy().tobytes())
     interactions = model.attached_dataset.interactions
-    digest.update(pd.util.hash_pandas_object(interactions[["user_id", "item_id", "label"]].astype(str),
-                                             index=False).to_numpy().tobytes())
+    digest.update(
+        pd.util.hash_pandas_object(interactions[["user_id", "item_id", "label"]].astype(str), index=False)
+        .to_numpy()
+        .tobytes()
+    )
     return digest.hexdigest()[:32]
 
 
@@ -59,10 +72,17 @@ def settings_key(k: int, mf_epochs: int, seed: int = 0) -> str:
     return f"k={int(k)},mf_epochs={int(mf_epochs)},seed={int(seed)}"
 
 
-def compute(model: Recommender, dataset: Dataset | None = None, k: int = 10, mf_epochs: int = 60, seed: int = 0,
-            progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, dict]:
+def compute(
+    model: Recommender,
+    dataset: Dataset | None = None,
+    k: int = 10,
+    mf_epochs: int = 60,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """(table, protocol): `attnrec.health.metrics_against_baselines` on the model's leave-one-out split."""
     from attnrec.health import held_out_split, metrics_against_baselines
+
     split = held_out_split(model, dataset if dataset is not None else model.attached_dataset)
     table = metrics_against_baselines(model, split, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
     return table, split.describe()
@@ -74,8 +94,12 @@ def _plain(value):
 
 
 def _entry(table: pd.DataFrame, protocol: dict) -> dict:
-    return json.loads(json.dumps({"columns": list(table.columns), "rows": table.to_dict(orient="records"),
-                                  "protocol": protocol}, default=_plain))
+    return json.loads(
+        json.dumps(
+            {"columns": list(table.columns), "rows": table.to_dict(orient="records"), "protocol": protocol},
+            default=_plain,
+        )
+    )
 
 
 def _table(entry: dict) -> tuple[pd.DataFrame, dict]:
@@ -103,8 +127,14 @@ def _write(path: Path, print_: str, key: str, entry: dict) -> Path:
     return path
 
 
-def stored(model: Recommender, k: int = 10, mf_epochs: int = 60, seed: int = 0,
-           checkpoint: str | Path | None = None, print_: str | None = None) -> tuple[pd.DataFrame, dict] | None:
+def stored(
+    model: Recommender,
+    k: int = 10,
+    mf_epochs: int = 60,
+    seed: int = 0,
+    checkpoint: str | Path | None = None,
+    print_: str | None = None,
+) -> tuple[pd.DataFrame, dict] | None:
     """(table, protocol) stored for this model and settings — beside `checkpoint`, else in the cache — or None."""
     print_ = print_ or fingerprint(model)
     key = settings_key(k, mf_epochs, seed)
@@ -116,23 +146,41 @@ def stored(model: Recommender, k: int = 10, mf_epochs: int = 60, seed: int = 0,
     return None
 
 
-def store(model: Recommender, table: pd.DataFrame, protocol: dict, k: int = 10, mf_epochs: int = 60, seed: int = 0,
-          print_: str | None = None) -> Path | None:
+def store(
+    model: Recommender,
+    table: pd.DataFrame,
+    protocol: dict,
+    k: int = 10,
+    mf_epochs: int = 60,
+    seed: int = 0,
+    print_: str | None = None,
+) -> Path | None:
     """Keep a computed table in the cache folder; None (nothing kept) when the folder cannot be written."""
     print_ = print_ or fingerprint(model)
     try:
-        return _write(cache_dir() / "quality" / f"{print_}.json", print_, settings_key(k, mf_epochs, seed),
-                      _entry(table, protocol))
+        return _write(
+            cache_dir() / "quality" / f"{print_}.json",
+            print_,
+            settings_key(k, mf_epochs, seed),
+            _entry(table, protocol),
+        )
     except OSError:
         return None
 
 
-def write_beside(model: Recommender, folder: str | Path, k: int = 10, mf_epochs: int = 60, seed: int = 0,
-                 progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, Path]:
+def write_beside(
+    model: Recommender,
+    folder: str | Path,
+    k: int = 10,
+    mf_epochs: int = 60,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, Path]:
     """Compute the table and write it as folder/quality.json (for a saved checkpoint); returns (table, path)."""
     table, protocol = compute(model, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
-    path = _write(Path(folder) / QUALITY_FILE, fingerprint(model), settings_key(k, mf_epochs, seed),
-                  _entry(table, protocol))
+    path = _write(
+        Path(folder) / QUALITY_FILE, fingerprint(model), settings_key(k, mf_epochs, seed), _entry(table, protocol)
+    )
     return table, path
 
 
@@ -145,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     """python -m attnrec.quality_store CHECKPOINT_FOLDER…: write quality.json beside each (default settings)."""
     from attnrec.device import apply_threads
     from attnrec.model import Recommender
+
     apply_threads()
     folders = list(sys.argv[1:] if argv is None else argv)
     if not folders:

@@ -13,6 +13,7 @@ Field-level group names look like "user: budget" / "item: price" (see attnrec.ex
 a user group and an item group with the same field name (an aligned family such as "cuisine") are merged
 into one part, because together they are one "does the item match the user" effect.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,9 +28,23 @@ if TYPE_CHECKING:
     from attnrec.explain.attribution import Attribution
     from attnrec.model import Recommender
 
-__all__ = ["ReasonPart", "split_group_name", "merge_sides", "reason_parts", "format_part", "format_reason",
-           "reason_line", "describe_fields", "raw_columns_of_group", "recommendations_with_reasons", "MINUS",
-           "side_texts", "contrast", "signed_amount", "TASTE"]
+__all__ = [
+    "ReasonPart",
+    "split_group_name",
+    "merge_sides",
+    "reason_parts",
+    "format_part",
+    "format_reason",
+    "reason_line",
+    "describe_fields",
+    "raw_columns_of_group",
+    "recommendations_with_reasons",
+    "MINUS",
+    "side_texts",
+    "contrast",
+    "signed_amount",
+    "TASTE",
+]
 
 MINUS = "\u2212"  # a real minus sign: "−0.04" reads better than "-0.04"
 
@@ -37,17 +52,17 @@ MINUS = "\u2212"  # a real minus sign: "−0.04" reads better than "-0.04"
 @dataclass(frozen=True)
 class ReasonPart:
     field: str
-    value: float                 # summed attribution of this field on both sides
-    user_text: str | None = None     # e.g. "budget low" (None: the user side has no such field)
-    item_text: str | None = None     # e.g. "price high"
+    value: float  # summed attribution of this field on both sides
+    user_text: str | None = None  # e.g. "budget low" (None: the user side has no such field)
+    item_text: str | None = None  # e.g. "price high"
 
 
 def split_group_name(name: str) -> tuple[str | None, str]:
-    """"user: budget" → ("user", "budget"); names without a side prefix → (None, name)."""
+    """ "user: budget" → ("user", "budget"); names without a side prefix → (None, name)."""
     for side in ("user", "item"):
         prefix = f"{side}: "
         if name.startswith(prefix):
-            return side, name[len(prefix):]
+            return side, name[len(prefix) :]
     return None, name
 
 
@@ -62,9 +77,14 @@ def merge_sides(group_names: Iterable[str], values: Iterable[float]) -> dict[str
     return merged
 
 
-def reason_parts(group_names: Iterable[str], values: Iterable[float], user_text: Mapping[str, str] | None = None,
-                 item_text: Mapping[str, str] | None = None, top: int = 2, min_abs: float = 1e-4
-                 ) -> list[ReasonPart]:
+def reason_parts(
+    group_names: Iterable[str],
+    values: Iterable[float],
+    user_text: Mapping[str, str] | None = None,
+    item_text: Mapping[str, str] | None = None,
+    top: int = 2,
+    min_abs: float = 1e-4,
+) -> list[ReasonPart]:
     """The `top` fields with the largest |attribution| (ties: first listed), dropping ones below `min_abs`."""
     user_text, item_text = user_text or {}, item_text or {}
     merged = merge_sides(group_names, values)
@@ -75,14 +95,19 @@ def reason_parts(group_names: Iterable[str], values: Iterable[float], user_text:
         if abs(entry["value"]) < min_abs:
             continue
         sides = entry["sides"]
-        parts.append(ReasonPart(field, entry["value"],
-                                user_text.get(field) if ("user" in sides or None in sides) else None,
-                                item_text.get(field) if ("item" in sides or None in sides) else None))
+        parts.append(
+            ReasonPart(
+                field,
+                entry["value"],
+                user_text.get(field) if ("user" in sides or None in sides) else None,
+                item_text.get(field) if ("item" in sides or None in sides) else None,
+            )
+        )
     return parts
 
 
 def signed_amount(value: float) -> str:
-    """"+0.21", "−0.043", "+7.42": two decimals from 0.1 up, two significant digits below ("+0.0014"), so a
+    """ "+0.21", "−0.043", "+7.42": two decimals from 0.1 up, two significant digits below ("+0.0014"), so a
     small value never rounds to 0."""
     size = abs(value)
     text = f"{size:.2f}" if size >= 0.1 or size == 0 else f"{size:.2g}"
@@ -112,13 +137,19 @@ def format_reason(parts: list[ReasonPart]) -> str:
     return "; ".join(format_part(p) for p in parts) if parts else "no field moves the score noticeably"
 
 
-def reason_line(group_names: Iterable[str], values: Iterable[float], user_text: Mapping[str, str] | None = None,
-                item_text: Mapping[str, str] | None = None, top: int = 2) -> str:
+def reason_line(
+    group_names: Iterable[str],
+    values: Iterable[float],
+    user_text: Mapping[str, str] | None = None,
+    item_text: Mapping[str, str] | None = None,
+    top: int = 2,
+) -> str:
     """The whole one-liner for one pair (see module docstring)."""
     return format_reason(reason_parts(group_names, values, user_text, item_text, top=top))
 
 
 # ---- raw attribute text ------------------------------------------------------------------------
+
 
 def _cell_text(value) -> str:
     if value is None or (not isinstance(value, (str, list, tuple, np.ndarray)) and pd.isna(value)):
@@ -165,13 +196,14 @@ def raw_columns_of_group(featurizer: Featurizer, side: Side) -> dict[str, list[s
 
 
 def _short(name: str, group: str) -> str:
-    """"cuisine: Mexican" in family "cuisine" → "Mexican"."""
+    """ "cuisine: Mexican" in family "cuisine" → "Mexican"."""
     prefix = f"{group}: "
-    return name[len(prefix):] if name.startswith(prefix) else name
+    return name[len(prefix) :] if name.startswith(prefix) else name
 
 
-def side_texts(model: Recommender, side: Side, row_id: str, encoded: np.ndarray, other: np.ndarray | None = None
-               ) -> dict[str, str]:
+def side_texts(
+    model: Recommender, side: Side, row_id: str, encoded: np.ndarray, other: np.ndarray | None = None
+) -> dict[str, str]:
     """Field group → what this row's side of it is, in words (see the module docstring).
 
     `encoded` is the row's encoded columns (the model's R_u or R_v); `other` the other side's, so a history
@@ -190,28 +222,30 @@ def side_texts(model: Recommender, side: Side, row_id: str, encoded: np.ndarray,
             text = describe_fields(raw_row, {group.name: [group.name]})[group.name]
             out[group.name] = text if side == "user" else whose + text
             continue
-        dims = featurizer.dimensions[group.start:group.stop]
+        dims = featurizer.dimensions[group.start : group.stop]
         rule = dims[0][side]
         if "constant" in rule:
-            continue                     # the same for every row: nothing about this row to say
-        if "id_values" not in rule:      # a raw column (or several) of this row
+            continue  # the same for every row: nothing about this row to say
+        if "id_values" not in rule:  # a raw column (or several) of this row
             columns = list(dict.fromkeys(d[side]["column"] for d in dims))
             out[group.name] = describe_fields(raw_row, {group.name: columns})[group.name]
             continue
-        values = np.asarray(encoded[group.start:group.stop], dtype=float)
-        if side == "item":               # e.g. "popular place": log-scaled positives, 1 = the most popular
+        values = np.asarray(encoded[group.start : group.stop], dtype=float)
+        if side == "item":  # e.g. "popular place": log-scaled positives, 1 = the most popular
             out[group.name] = f"{group.name} {values.max():.2f} of 1"
             continue
-        meets = values * (np.asarray(other[group.start:group.stop], dtype=float) if other is not None else 1.0)
-        order = [j for j in np.argsort(-(meets if meets.max(initial=0) > 0 else values), kind="stable")[:2]
-                 if values[j] > 0]
+        meets = values * (np.asarray(other[group.start : group.stop], dtype=float) if other is not None else 1.0)
+        order = [
+            j for j in np.argsort(-(meets if meets.max(initial=0) > 0 else values), kind="stable")[:2] if values[j] > 0
+        ]
         if not order:
             out[group.name] = f"history: no {group.name}"
         elif len(dims) == 1 and _short(dims[0]["name"], group.name) == dims[0]["name"]:  # a numeric family
             out[group.name] = f"history: {group.name} {values[0]:.2f} of its range"
         else:
-            out[group.name] = "history: " + ", ".join(f"{values[j]:.0%} {_short(dims[j]['name'], group.name)}"
-                                                      for j in order)
+            out[group.name] = "history: " + ", ".join(
+                f"{values[j]:.0%} {_short(dims[j]['name'], group.name)}" for j in order
+            )
     return out
 
 
@@ -223,9 +257,17 @@ def contrast(values: np.ndarray) -> np.ndarray:
 
 # ---- with a model: top-K and a reason per item ------------------------------------------------
 
-def recommendations_with_reasons(model: Recommender, user_id: str, k: int = 10, method_key: str = "ig",
-                                 baseline: str | None = None, params: dict | None = None, top: int = 2,
-                                 exclude_seen: bool = True) -> tuple[pd.DataFrame, Attribution | None]:
+
+def recommendations_with_reasons(
+    model: Recommender,
+    user_id: str,
+    k: int = 10,
+    method_key: str = "ig",
+    baseline: str | None = None,
+    params: dict | None = None,
+    top: int = 2,
+    exclude_seen: bool = True,
+) -> tuple[pd.DataFrame, Attribution | None]:
     """`model.top_k` plus, per item, the field attributions of its S (one batched `explain` call)
     and the one-line contrastive reason built from them (module docstring). Returns (table, Attribution).
     baseline: None → the model's default (`model_targets.default_baseline`)."""
@@ -237,8 +279,14 @@ def recommendations_with_reasons(model: Recommender, user_id: str, k: int = 10, 
         return ranked.assign(reason=[]), None
     r_u = model.user_rows(user_id)[0]
     items = model.item_rows(list(ranked["item_id"]))
-    target = targets_for(model, r_u.expand(len(ranked), -1), items, "fields", baseline or default_baseline(model),
-                         pair_ids=[(str(user_id), str(item)) for item in ranked["item_id"]])
+    target = targets_for(
+        model,
+        r_u.expand(len(ranked), -1),
+        items,
+        "fields",
+        baseline or default_baseline(model),
+        pair_ids=[(str(user_id), str(item)) for item in ranked["item_id"]],
+    )
     attribution = explain(target, method_key, params)
     apart = contrast(attribution.groups)
     floor = 1e-6 * float(np.abs(np.asarray(attribution.groups)).max(initial=0.0))  # only what is ~0 at this scale
@@ -247,8 +295,9 @@ def recommendations_with_reasons(model: Recommender, user_id: str, k: int = 10, 
     for b, item in enumerate(ranked["item_id"]):
         user_text = side_texts(model, "user", str(user_id), user_row, item_rows[b])
         item_text = side_texts(model, "item", str(item), item_rows[b], user_row)
-        reasons.append(format_reason(reason_parts(attribution.group_names, apart[b], user_text, item_text,
-                                                  top=top, min_abs=floor)))
+        reasons.append(
+            format_reason(reason_parts(attribution.group_names, apart[b], user_text, item_text, top=top, min_abs=floor))
+        )
     items = model.attached_dataset.items
     name_column = model.attached_dataset.schema.get("item_name")
     table = ranked.copy()

@@ -4,6 +4,7 @@ Column names, cell values and file names come from strangers' uploads. They may 
 where a string can become code: HTML (a report, or Markdown that Streamlit renders), a spreadsheet that
 opens an exported CSV (`=HYPERLINK(...)`, `+cmd|...`), and a path on disk. One helper for each.
 """
+
 from __future__ import annotations
 
 import html
@@ -19,8 +20,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["escape_html", "escape_markdown", "neutralise_formula", "neutralise_frame", "safe_csv_bytes",
-           "safe_filename", "FORMULA_PREFIXES", "file_in_folder", "PathRefused", "markdown_code", "plotly_text"]
+__all__ = [
+    "escape_html",
+    "escape_markdown",
+    "neutralise_formula",
+    "neutralise_frame",
+    "safe_csv_bytes",
+    "safe_filename",
+    "FORMULA_PREFIXES",
+    "file_in_folder",
+    "PathRefused",
+    "markdown_code",
+    "plotly_text",
+]
 
 # Characters that make Excel / LibreOffice / Sheets treat a cell as a formula (OWASP "CSV injection"):
 # = + - @, plus tab and carriage return which some spreadsheets strip before looking.
@@ -45,8 +57,9 @@ def escape_markdown(value: object) -> str:
     or `name@host` would still become a link, so a zero-width space goes after `:`, `www` and `@`."""
     text = str(value).replace("\r", " ").replace("\n", " ")
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _AUTOLINK.sub(lambda m: _ZERO_WIDTH.join(g for g in m.groups() if g) if not m.group(5)
-                         else m.group(5) + _ZERO_WIDTH, escaped)
+    return _AUTOLINK.sub(
+        lambda m: _ZERO_WIDTH.join(g for g in m.groups() if g) if not m.group(5) else m.group(5) + _ZERO_WIDTH, escaped
+    )
 
 
 def markdown_code(value: object) -> str:
@@ -103,7 +116,7 @@ def safe_filename(name: str, default: str = "download", max_length: int = 80) ->
     """A file name with no folders, no control or shell-special characters, and a sane length."""
     text = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").split("/")[-1]
     text = re.sub(r"[^\w.\- ]+", "_", text, flags=re.UNICODE).strip(" ._")
-    return (text[:max_length].rstrip(" .") or default)
+    return text[:max_length].rstrip(" .") or default
 
 
 class PathRefused(ValueError):

@@ -11,6 +11,7 @@ with the best full-ranking validation AUC (`monitor="val_auc"`), or the lowest v
 a and b of σ(a·S + b) are refit by logistic regression of the label on S over the validation pairs, so
 "probability" means: chance this pair is a positive, in a pool with `negatives` random items per positive.
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,47 +37,47 @@ __all__ = ["TrainConfig", "train", "TrainingStopped", "READABLE_HYBRID", "readab
 
 @dataclass
 class TrainConfig:
-    mode: str = "latent"          # "aligned" (named dimensions) | "latent"
-    d: int = 32                   # latent only; aligned d = number of named dimensions
+    mode: str = "latent"  # "aligned" (named dimensions) | "latent"
+    d: int = 32  # latent only; aligned d = number of named dimensions
     heads: int = 2
     tied: bool = False
     temperature: float = 1.0
-    hidden: int = 0               # latent only: width of the residual MLP after the linear map (0 = none)
-    use_ids: bool = False         # latent only: one-hot user/item ids as extra columns
-    features: str = "all"         # latent: "all" side fields, or "ids" only (needs use_ids)
-    popularity: bool = False      # aligned: add the "popular place" dimension (training positives only)
+    hidden: int = 0  # latent only: width of the residual MLP after the linear map (0 = none)
+    use_ids: bool = False  # latent only: one-hot user/item ids as extra columns
+    features: str = "all"  # latent: "all" side fields, or "ids" only (needs use_ids)
+    popularity: bool = False  # aligned: add the "popular place" dimension (training positives only)
     observed_negatives: bool = True  # train on label-0 rows too (False: sampled negatives only, like BPR-MF)
-    l2: float = 0.0               # loss term l2 · mean(|X_u|² + |Y_i|² (+ |Y_j|²)) on the batch, as in BPR-MF
-    loss: str = "bce"             # "bce" | "bpr"
-    negatives: int = 4            # sampled negatives per positive
+    l2: float = 0.0  # loss term l2 · mean(|X_u|² + |Y_i|² (+ |Y_j|²)) on the batch, as in BPR-MF
+    loss: str = "bce"  # "bce" | "bpr"
+    negatives: int = 4  # sampled negatives per positive
     epochs: int = 60
     batch_size: int = 256
     lr: float = 0.01
     weight_decay: float = 1e-4
-    patience: int = 10            # epochs without a better validation score before stopping
-    monitor: str = "val_auc"      # what early stopping maximises/minimises: "val_auc" | "val_loss" |
-                                  # "last" (no early stopping: keep the final epoch, like the BPR-MF baseline)
-    learn_scale: bool = True      # bpr: learn a of σ(a·S + b) with the rest (False: a stays at d²/H while
-                                  # training, so l2 cannot be dodged by shrinking X, Y and growing a)
+    patience: int = 10  # epochs without a better validation score before stopping
+    monitor: str = "val_auc"  # what early stopping maximises/minimises: "val_auc" | "val_loss" |
+    # "last" (no early stopping: keep the final epoch, like the BPR-MF baseline)
+    learn_scale: bool = True  # bpr: learn a of σ(a·S + b) with the rest (False: a stays at d²/H while
+    # training, so l2 cannot be dodged by shrinking X, Y and growing a)
     seed: int = 0
     device: str = "auto"
     val_fraction: float = 0.1
     # Attention worth reading (docs/metrics.md, "attention quality"): every option defaults to the
     # design document's model.
     user_profile: str = "columns"  # aligned: "columns" (schema pairs) | "history" (mean over training positives)
-    attention: str = "softmax"     # "softmax" (the document's) | "sparsemax" | "entmax15"
-    presence_mask: bool = False    # a dimension with X_i·Y_i = 0 gets no attention (needs null_slot)
-    null_slot: bool = False        # a "nothing" dimension attention may choose instead of any feature
-    latent_dims: int = 0           # aligned: k learned taste dimensions from one-hot ids, after the named ones
-    entropy_weight: float = 0.0    # loss term: weight · mean normalised entropy of A_U and A_V (over attention
-                                   # units: a taste block counts once), or weight · (entropy − target)²
-    entropy_target: float = 0.0    # > 0: hold the mean normalised entropy near this value instead of lowering it
+    attention: str = "softmax"  # "softmax" (the document's) | "sparsemax" | "entmax15"
+    presence_mask: bool = False  # a dimension with X_i·Y_i = 0 gets no attention (needs null_slot)
+    null_slot: bool = False  # a "nothing" dimension attention may choose instead of any feature
+    latent_dims: int = 0  # aligned: k learned taste dimensions from one-hot ids, after the named ones
+    entropy_weight: float = 0.0  # loss term: weight · mean normalised entropy of A_U and A_V (over attention
+    # units: a taste block counts once), or weight · (entropy − target)²
+    entropy_target: float = 0.0  # > 0: hold the mean normalised entropy near this value instead of lowering it
     diversity_weight: float = 0.0  # loss term: weight · mean overlap Σ_i A_h,i·A_h',i between heads (heads differ)
-    encoder_offset: bool = False   # aligned: per-dimension offsets (off: a named dimension never becomes a constant)
-    taste_block: bool = False      # latent_dims: one attention logit for the whole taste block
-    prune: bool = False            # aligned: relu scales, so a named dimension can be switched off exactly
-    anneal_from: float = 0.0       # > 0: temperature starts here and falls geometrically to `temperature`
-    anneal_epochs: int = 0         # over this many epochs; early stopping only judges epochs after it
+    encoder_offset: bool = False  # aligned: per-dimension offsets (off: a named dimension never becomes a constant)
+    taste_block: bool = False  # latent_dims: one attention logit for the whole taste block
+    prune: bool = False  # aligned: relu scales, so a named dimension can be switched off exactly
+    anneal_from: float = 0.0  # > 0: temperature starts here and falls geometrically to `temperature`
+    anneal_epochs: int = 0  # over this many epochs; early stopping only judges epochs after it
 
     def check(self) -> None:
         problems = []
@@ -102,6 +103,7 @@ class TrainConfig:
         elif self.user_profile == "history" and self.mode != "aligned":
             problems.append("user_profile='history' applies to aligned mode only")
         from attnrec.attention import NORMALIZERS
+
         if self.attention not in NORMALIZERS:
             problems.append(f"attention must be one of {', '.join(NORMALIZERS)}, got {self.attention!r}")
         if self.presence_mask and not self.null_slot:
@@ -131,11 +133,29 @@ class TrainConfig:
 # The recipe of the shipped readable hybrid (docs/metrics.md, "Attention worth reading"): named dimensions from
 # the users' history, a "popular place" dimension, a 16-dimension taste block learned from ids, 1.5-entmax with a
 # presence mask and a null slot, 8 heads, temperature annealed 100 → 1, BPR-MF-like optimisation.
-READABLE_HYBRID = {"mode": "aligned", "user_profile": "history", "popularity": True, "latent_dims": 16,
-                   "taste_block": True, "attention": "entmax15", "presence_mask": True, "null_slot": True,
-                   "heads": 8, "anneal_from": 100.0, "anneal_epochs": 100, "loss": "bpr", "lr": 0.01,
-                   "negatives": 1, "observed_negatives": False, "l2": 0.01, "weight_decay": 0.0,
-                   "learn_scale": False, "monitor": "last", "epochs": 200, "val_fraction": 0.03}
+READABLE_HYBRID = {
+    "mode": "aligned",
+    "user_profile": "history",
+    "popularity": True,
+    "latent_dims": 16,
+    "taste_block": True,
+    "attention": "entmax15",
+    "presence_mask": True,
+    "null_slot": True,
+    "heads": 8,
+    "anneal_from": 100.0,
+    "anneal_epochs": 100,
+    "loss": "bpr",
+    "lr": 0.01,
+    "negatives": 1,
+    "observed_negatives": False,
+    "l2": 0.01,
+    "weight_decay": 0.0,
+    "learn_scale": False,
+    "monitor": "last",
+    "epochs": 200,
+    "val_fraction": 0.03,
+}
 
 
 def readable_hybrid(**overrides: Any) -> TrainConfig:
@@ -190,8 +210,9 @@ class _Pairs:
 def _split(pairs: _Pairs, fraction: float, rng):
     def pick(n):
         mask = np.zeros(n, dtype=bool)
-        mask[rng.permutation(n)[:max(1, int(round(fraction * n)))] if n else []] = True
+        mask[rng.permutation(n)[: max(1, int(round(fraction * n)))] if n else []] = True
         return mask
+
     val_pos, val_neg = pick(len(pairs.pos_u)), pick(len(pairs.neg_u))
     train = (pairs.pos_u[~val_pos], pairs.pos_i[~val_pos], pairs.neg_u[~val_neg], pairs.neg_i[~val_neg])
     val = (pairs.pos_u[val_pos], pairs.pos_i[val_pos], pairs.neg_u[val_neg], pairs.neg_i[val_neg])
@@ -211,9 +232,12 @@ def _bce_batches(train, pairs, config, rng, device):
     order = rng.permutation(len(u))
     size = config.batch_size * (1 + config.negatives)  # about batch_size positives per step
     for start in range(0, len(order), size):
-        idx = order[start:start + size]
-        yield (torch.as_tensor(u[idx], device=device), torch.as_tensor(i[idx], device=device),
-               torch.as_tensor(y[idx], dtype=torch.float32, device=device))
+        idx = order[start : start + size]
+        yield (
+            torch.as_tensor(u[idx], device=device),
+            torch.as_tensor(i[idx], device=device),
+            torch.as_tensor(y[idx], dtype=torch.float32, device=device),
+        )
 
 
 def _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, negatives, rng):
@@ -225,8 +249,9 @@ def _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, negatives, rng):
         for user, item in zip(pos_u.tolist(), pos_i.tolist()):
             by_user.setdefault(user, []).append(item)
         keep = np.array([user in by_user for user in obs_u.tolist()], dtype=bool)
-        chosen = np.array([by_user[user][rng.integers(len(by_user[user]))] for user in obs_u[keep].tolist()],
-                          dtype=np.int64)
+        chosen = np.array(
+            [by_user[user][rng.integers(len(by_user[user]))] for user in obs_u[keep].tolist()], dtype=np.int64
+        )
         u, i, j = np.concatenate([u, obs_u[keep]]), np.concatenate([i, chosen]), np.concatenate([j, obs_i[keep]])
     return u, i, j
 
@@ -236,7 +261,7 @@ def _temperature_at(config: TrainConfig, epoch: int) -> float:
     if not config.anneal_epochs or epoch > config.anneal_epochs:
         return float(config.temperature)
     t = (epoch - 1) / config.anneal_epochs
-    return float(config.anneal_from ** (1 - t) * config.temperature ** t)
+    return float(config.anneal_from ** (1 - t) * config.temperature**t)
 
 
 def _head_overlap(trace) -> torch.Tensor:
@@ -244,7 +269,7 @@ def _head_overlap(trace) -> torch.Tensor:
     single dimension)."""
     sides = []
     for a in (trace.a_u, trace.a_v):
-        gram = a @ a.transpose(1, 2)                      # (B, H, H)
+        gram = a @ a.transpose(1, 2)  # (B, H, H)
         heads = a.shape[1]
         sides.append((gram.sum(dim=(1, 2)) - gram.diagonal(dim1=1, dim2=2).sum(-1)).mean() / (heads * (heads - 1)))
     return (sides[0] + sides[1]) / 2
@@ -274,8 +299,9 @@ def _loss(model, config, batch):
         sharpen = config.diversity_weight * _head_overlap(trace)
     if config.entropy_weight:
         entropy = _normalised_entropy(trace, model.attention_units())
-        sharpen = sharpen + config.entropy_weight * ((entropy - config.entropy_target) ** 2 if config.entropy_target
-                                           else entropy)
+        sharpen = sharpen + config.entropy_weight * (
+            (entropy - config.entropy_target) ** 2 if config.entropy_target else entropy
+        )
     if config.loss == "bce":
         logits = model.calibration[0] * s + model.calibration[1]
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, batch[2])
@@ -296,7 +322,7 @@ def _epoch_batches(train, pairs, config, rng, device):
     u, i, j = _bpr_triples(*train, pairs, config.negatives, rng)
     order = rng.permutation(len(u))
     for start in range(0, len(order), config.batch_size * config.negatives):
-        idx = order[start:start + config.batch_size * config.negatives]
+        idx = order[start : start + config.batch_size * config.negatives]
         yield tuple(torch.as_tensor(a[idx], device=device) for a in (u, i, j))
 
 
@@ -307,8 +333,11 @@ def _fixed_validation(val, pairs, config, rng, device):
         neg_u, neg_i = pairs.sample_negatives(pos_u, config.negatives, rng)
         u, i = np.concatenate([pos_u, neg_u, obs_u]), np.concatenate([pos_i, neg_i, obs_i])
         y = np.concatenate([np.ones(len(pos_u)), np.zeros(len(neg_u) + len(obs_u))])
-        return (torch.as_tensor(u, device=device), torch.as_tensor(i, device=device),
-                torch.as_tensor(y, dtype=torch.float32, device=device))
+        return (
+            torch.as_tensor(u, device=device),
+            torch.as_tensor(i, device=device),
+            torch.as_tensor(y, dtype=torch.float32, device=device),
+        )
     u, i, j = _bpr_triples(pos_u, pos_i, obs_u, obs_i, pairs, config.negatives, rng)
     return tuple(torch.as_tensor(a, device=device) for a in (u, i, j))
 
@@ -327,7 +356,7 @@ def _chunks(batch: tuple, size: int | None = None):
     size = size or VALIDATION_CHUNK
     n = len(batch[0])
     for start in range(0, n, size):
-        yield tuple(t[start:start + size] for t in batch)
+        yield tuple(t[start : start + size] for t in batch)
 
 
 @torch.no_grad()
@@ -352,6 +381,7 @@ def _validation_auc(model: Recommender, val, pairs: _Pairs, progress: bool = Fal
     """Mean full-ranking AUC of validation positives against every item the user has no positive or
     observed negative with — the evaluation protocol in miniature, so early stopping serves ranking."""
     from attnrec.evaluation import ranking_metrics
+
     pos_u, pos_i = val[0], val[1]
     if not len(pos_u):
         return float("nan")
@@ -374,6 +404,7 @@ def _validation_auc(model: Recommender, val, pairs: _Pairs, progress: bool = Fal
 def _calibrate(model: Recommender, val, pairs, rng, negatives: int) -> dict:
     """Refit a, b: logistic regression of label on S over validation positives and negatives."""
     from sklearn.linear_model import LogisticRegression
+
     pos_u, pos_i, obs_u, obs_i = val
     neg_u, neg_i = pairs.sample_negatives(pos_u, negatives, rng)
     u, i = np.concatenate([pos_u, neg_u, obs_u]), np.concatenate([pos_i, neg_i, obs_i])
@@ -388,9 +419,13 @@ def _calibrate(model: Recommender, val, pairs, rng, negatives: int) -> dict:
     return {"calibrated": True, "a": float(fit.coef_[0, 0]), "b": float(fit.intercept_[0]), "pairs": int(len(y))}
 
 
-def train(dataset: Dataset, config: TrainConfig | None = None, progress: bool | None = True,
-          callback: Callable[[int, dict], None] | None = None,
-          stop_event: threading.Event | None = None) -> Recommender:
+def train(
+    dataset: Dataset,
+    config: TrainConfig | None = None,
+    progress: bool | None = True,
+    callback: Callable[[int, dict], None] | None = None,
+    stop_event: threading.Event | None = None,
+) -> Recommender:
     """Fit a Recommender on `dataset`'s interactions; see the module docstring for the recipe.
 
     callback(epoch, metrics) runs after every epoch (metrics: train_loss, val_loss, val_auc, best_epoch,
@@ -411,16 +446,30 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    featurizer = Featurizer.fit(dataset, config.mode, use_ids=config.use_ids or config.latent_dims > 0,
-                                features=config.features, popularity=config.popularity,
-                                user_profile=config.user_profile)
-    model = Recommender.from_featurizer(featurizer, dataset, d=config.d, heads=config.heads, tied=config.tied,
-                                        temperature=config.temperature, hidden=config.hidden,
-                                        attention=config.attention, presence_mask=config.presence_mask,
-                                        null_slot=config.null_slot, latent_dims=config.latent_dims,
-                                        encoder_offset=config.encoder_offset if config.mode == "aligned" else True,
-                                        taste_block=config.taste_block,
-                                        prune=config.prune and config.mode == "aligned").to(device)
+    featurizer = Featurizer.fit(
+        dataset,
+        config.mode,
+        use_ids=config.use_ids or config.latent_dims > 0,
+        features=config.features,
+        popularity=config.popularity,
+        user_profile=config.user_profile,
+    )
+    model = Recommender.from_featurizer(
+        featurizer,
+        dataset,
+        d=config.d,
+        heads=config.heads,
+        tied=config.tied,
+        temperature=config.temperature,
+        hidden=config.hidden,
+        attention=config.attention,
+        presence_mask=config.presence_mask,
+        null_slot=config.null_slot,
+        latent_dims=config.latent_dims,
+        encoder_offset=config.encoder_offset if config.mode == "aligned" else True,
+        taste_block=config.taste_block,
+        prune=config.prune and config.mode == "aligned",
+    ).to(device)
     pairs = _Pairs(model, dataset)
     if len(pairs.pos_u) < 2:
         raise ValueError(f"dataset '{dataset.name}' has {len(pairs.pos_u)} positive interactions; need at least 2")
@@ -428,8 +477,9 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
     if not config.observed_negatives:
         train_part = (train_part[0], train_part[1], train_part[2][:0], train_part[3][:0])
     validation = _fixed_validation(val_part, pairs, config, rng, device)
-    params = [p for name, p in model.named_parameters()
-              if config.learn_scale or config.loss != "bpr" or name != "calibration"]
+    params = [
+        p for name, p in model.named_parameters() if config.learn_scale or config.loss != "bpr" or name != "calibration"
+    ]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
     model.eval()
@@ -437,8 +487,12 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
     sign = -1.0 if config.monitor == "val_auc" else 1.0  # early stopping minimises sign · monitored value
     initial = {"val_loss": initial_val_loss, "val_auc": _validation_auc(model, val_part, pairs)}
     initial["last"] = float("inf")
-    best: _Best = {"value": sign * initial[config.monitor], "epoch": 0, "val_loss": initial_val_loss,
-            "state": copy.deepcopy(model.state_dict())}
+    best: _Best = {
+        "value": sign * initial[config.monitor],
+        "epoch": 0,
+        "val_loss": initial_val_loss,
+        "state": copy.deepcopy(model.state_dict()),
+    }
     history, stopped_by = [], "epochs"
     show = wanted(progress)
     bar = progress_bar(range(1, config.epochs + 1), desc=f"train {config.mode}", progress=show, unit="epoch")
@@ -462,17 +516,32 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
             model.eval()
             val_loss = _validation_loss(model, config, validation)
             val_auc = _validation_auc(model, val_part, pairs, progress=show)
-            value = -float(epoch) if config.monitor == "last" else sign * (val_auc if config.monitor == "val_auc"
-                                                                             else val_loss)
-            if epoch > config.anneal_epochs and (value < best["value"] - 1e-5
-                                                 or best["epoch"] < config.anneal_epochs + 1 and config.anneal_epochs):
-                best = {"value": value, "epoch": epoch, "val_loss": val_loss,
-                        "state": copy.deepcopy(model.state_dict())}
-            metrics = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
-                       "val_auc": val_auc, "best_epoch": best["epoch"], "seconds": time.perf_counter() - tick}
+            value = (
+                -float(epoch)
+                if config.monitor == "last"
+                else sign * (val_auc if config.monitor == "val_auc" else val_loss)
+            )
+            if epoch > config.anneal_epochs and (
+                value < best["value"] - 1e-5 or best["epoch"] < config.anneal_epochs + 1 and config.anneal_epochs
+            ):
+                best = {
+                    "value": value,
+                    "epoch": epoch,
+                    "val_loss": val_loss,
+                    "state": copy.deepcopy(model.state_dict()),
+                }
+            metrics = {
+                "epoch": epoch,
+                "train_loss": total / max(count, 1),
+                "val_loss": val_loss,
+                "val_auc": val_auc,
+                "best_epoch": best["epoch"],
+                "seconds": time.perf_counter() - tick,
+            }
             history.append(metrics)
-            bar.set_postfix(train=f"{metrics['train_loss']:.4f}", val=f"{val_loss:.4f}", auc=f"{val_auc:.3f}",
-                            best=best["epoch"])
+            bar.set_postfix(
+                train=f"{metrics['train_loss']:.4f}", val=f"{val_loss:.4f}", auc=f"{val_auc:.3f}", best=best["epoch"]
+            )
             if callback is not None:
                 callback(epoch, dict(metrics))
             if epoch > config.anneal_epochs and epoch - best["epoch"] >= config.patience:
@@ -487,11 +556,18 @@ def _train(dataset, config, device, progress, callback, stop_event) -> Recommend
     model.eval()
     calibration = _calibrate(model, val_part, pairs, rng, config.negatives)
     model.config["training"] = {
-        **dataclasses.asdict(config), "device": str(device), "epochs_run": len(history),
-        "best_epoch": best["epoch"], "initial_val_loss": initial_val_loss, "best_val_loss": best["val_loss"],
-        "initial_val_auc": initial["val_auc"], "best_val_auc": _validation_auc(model, val_part, pairs),
+        **dataclasses.asdict(config),
+        "device": str(device),
+        "epochs_run": len(history),
+        "best_epoch": best["epoch"],
+        "initial_val_loss": initial_val_loss,
+        "best_val_loss": best["val_loss"],
+        "initial_val_auc": initial["val_auc"],
+        "best_val_auc": _validation_auc(model, val_part, pairs),
         "stopped_by": stopped_by,
-        "seconds": time.perf_counter() - started, "calibration": calibration,
-        "history": [{k: round(v, 6) if isinstance(v, float) else v for k, v in h.items()} for h in history]}
+        "seconds": time.perf_counter() - started,
+        "calibration": calibration,
+        "history": [{k: round(v, 6) if isinstance(v, float) else v for k, v in h.items()} for h in history],
+    }
     model._item_cache = None
     return model

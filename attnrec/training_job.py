@@ -11,6 +11,7 @@ where), refusing more than `queued_trainings` waiting; a run may not exceed `tra
 epochs × interactions; and a watchdog stops a run after `training_seconds`, or once its browser
 session has been gone for `session_grace_seconds` (the page passes `alive`, a probe of its session).
 """
+
 from __future__ import annotations
 
 import threading
@@ -43,9 +44,11 @@ def check_training_size(dataset: Dataset, epochs: int, limits: Limits = LIMITS) 
     rows = len(interactions)
     if epochs * rows > limits.training_epoch_rows:
         most = max(limits.training_epoch_rows // max(rows, 1), 0)
-        raise DataError(f"{epochs} epochs × {rows:,} interactions is more training than this server allows "
-                        f"({limits.training_epoch_rows:,} epoch-rows); use at most {most} epochs here, or train "
-                        f"with the command line (`python -m attnrec train`)")
+        raise DataError(
+            f"{epochs} epochs × {rows:,} interactions is more training than this server allows "
+            f"({limits.training_epoch_rows:,} epoch-rows); use at most {most} epochs here, or train "
+            f"with the command line (`python -m attnrec train`)"
+        )
 
 
 class TrainingQueue:
@@ -67,8 +70,10 @@ class TrainingQueue:
                 self._running.append(job)
                 job._launch()
             elif len(self._waiting) >= self.limits.queued_trainings:
-                raise DataError(f"the server is busy: {len(self._running)} trainings are running and "
-                                f"{len(self._waiting)} are waiting; try again in a few minutes")
+                raise DataError(
+                    f"the server is busy: {len(self._running)} trainings are running and "
+                    f"{len(self._waiting)} are waiting; try again in a few minutes"
+                )
             else:
                 self._waiting.append(job)
             self._ensure_watchdog()
@@ -139,12 +144,12 @@ class JobSnapshot:
     epoch: int
     epochs: int
     history: tuple[dict, ...]
-    fraction: float                 # 0..1 for a progress bar
+    fraction: float  # 0..1 for a progress bar
     elapsed_s: float
     error: str | None = None
-    result: object | None = field(default=None, repr=False)   # whatever `train` returned
-    queue_position: int | None = None   # 1-based place while waiting for a free slot
-    stopped_by: str | None = None       # why it stopped early when not by the user ("its browser session ended")
+    result: object | None = field(default=None, repr=False)  # whatever `train` returned
+    queue_position: int | None = None  # 1-based place while waiting for a free slot
+    stopped_by: str | None = None  # why it stopped early when not by the user ("its browser session ended")
 
     @property
     def finished(self) -> bool:
@@ -158,13 +163,21 @@ class TrainingJob:
     `attnrec.training.train`; tests pass a small stand-in with the same keywords.
     """
 
-    def __init__(self, dataset: Dataset, config: TrainConfig, *, epochs: int | None = None,
-                 train_fn: Callable | None = None,
-                 name: str = "model", alive: Callable[[], bool] | None = None, queue: TrainingQueue | None = None):
+    def __init__(
+        self,
+        dataset: Dataset,
+        config: TrainConfig,
+        *,
+        epochs: int | None = None,
+        train_fn: Callable | None = None,
+        name: str = "model",
+        alive: Callable[[], bool] | None = None,
+        queue: TrainingQueue | None = None,
+    ):
         self.dataset, self.config, self.name = dataset, config, name
         self.epochs = int(epochs if epochs is not None else getattr(config, "epochs", 0) or 0)
         self._train_fn = train_fn
-        self._alive = alive            # False once the session that started the job is gone
+        self._alive = alive  # False once the session that started the job is gone
         self._queue = queue if queue is not None else QUEUE
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -173,7 +186,7 @@ class TrainingJob:
         self._status = QUEUED
         self._error: str | None = None
         self._stopped_by: str | None = None
-        self._result: object | None = None   # whatever `train_fn` returned
+        self._result: object | None = None  # whatever `train_fn` returned
         self._started: float | None = None
         self._ended: float | None = None
         self._gone_since: float | None = None
@@ -253,10 +266,18 @@ class TrainingJob:
             fraction = 1.0 if done else (min(epoch / self.epochs, 1.0) if self.epochs else 0.0)
             end = self._ended if self._ended is not None else time.perf_counter()
             elapsed = end - self._started if self._started is not None else 0.0
-            return JobSnapshot(status=self._status, epoch=epoch, epochs=self.epochs,
-                               history=tuple(dict(h) for h in self._history), fraction=fraction,
-                               elapsed_s=elapsed, error=self._error, result=self._result,
-                               queue_position=position, stopped_by=self._stopped_by)
+            return JobSnapshot(
+                status=self._status,
+                epoch=epoch,
+                epochs=self.epochs,
+                history=tuple(dict(h) for h in self._history),
+                fraction=fraction,
+                elapsed_s=elapsed,
+                error=self._error,
+                result=self._result,
+                queue_position=position,
+                stopped_by=self._stopped_by,
+            )
 
     # ---- the thread ----------------------------------------------------------------------------------
     def _on_epoch(self, epoch: int, metrics: dict) -> None:
@@ -277,9 +298,9 @@ class TrainingJob:
         try:
             if train_fn is None:
                 from attnrec.training import train
+
                 train_fn = train
-            result = train_fn(self.dataset, self.config, progress=False, callback=self._on_epoch,
-                              stop_event=self._stop)
+            result = train_fn(self.dataset, self.config, progress=False, callback=self._on_epoch, stop_event=self._stop)
         except Exception as err:  # the page shows the message; the thread must not die silently
             with self._lock:
                 self._status, self._ended = FAILED, time.perf_counter()

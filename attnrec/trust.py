@@ -13,6 +13,7 @@
 - Batch-explain Parquet files (`attnrec explain … --out x.parquet`): read with pyarrow only, checked
   against `attnrec.explain.batch.SCHEMA`, summarised per method.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -35,20 +36,58 @@ from attnrec.explain.agreement import (
 from attnrec.explain.metrics import RESOLUTION, kendall_tau_rows, snap_noise
 from attnrec.explain.report import EXACT_REFERENCE, SAMPLING_PERMUTATIONS, ReportCard, reference_for, report_card
 
-__all__ = ["GROUPINGS", "ReferencePlan", "not_shares_of_s", "families_available", "family_groups",
-           "trust_target", "reference_plan", "plan_for", "grouping_options", "verdict_word", "verdict_tone",
-           "CARD_LABELS", "CARD_FORMATS", "CARD_COLUMN_CONFIG", "CARD_PARTS", "card_methods", "snap_noise",
-           "RESOLUTION", "run_report_card", "card_table", "curves_frame",
-           "CARD_COLUMNS", "AgreementResult", "attention_vs_attributions", "run_sanity_checks",
-           "unchanged_at_earlier_stages",
-           "BatchFileError", "read_batch_explanations", "BatchSummary", "summarize_batch", "method_name"]
+__all__ = [
+    "GROUPINGS",
+    "ReferencePlan",
+    "not_shares_of_s",
+    "families_available",
+    "family_groups",
+    "trust_target",
+    "reference_plan",
+    "plan_for",
+    "grouping_options",
+    "verdict_word",
+    "verdict_tone",
+    "CARD_LABELS",
+    "CARD_FORMATS",
+    "CARD_COLUMN_CONFIG",
+    "CARD_PARTS",
+    "card_methods",
+    "snap_noise",
+    "RESOLUTION",
+    "run_report_card",
+    "card_table",
+    "curves_frame",
+    "CARD_COLUMNS",
+    "AgreementResult",
+    "attention_vs_attributions",
+    "run_sanity_checks",
+    "unchanged_at_earlier_stages",
+    "BatchFileError",
+    "read_batch_explanations",
+    "BatchSummary",
+    "summarize_batch",
+    "method_name",
+]
 
 GROUPINGS = ("level", "families")
 
 # Report-card columns in display order (names match attnrec.figures.explain.style_report_card).
-CARD_COLUMNS = ("method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap", "completeness_gap",
-                "relative_gap", "erase_top_k", "infidelity", "sensitivity_max", "deletion_auc", "insertion_auc",
-                "reason")
+CARD_COLUMNS = (
+    "method",
+    "verdict",
+    "max_abs_error",
+    "kendall_tau",
+    "top_k_overlap",
+    "completeness_gap",
+    "relative_gap",
+    "erase_top_k",
+    "infidelity",
+    "sensitivity_max",
+    "deletion_auc",
+    "insertion_auc",
+    "reason",
+)
 
 
 def method_name(key: str) -> str:
@@ -56,6 +95,7 @@ def method_name(key: str) -> str:
 
 
 # ---- which groups, which reference ------------------------------------------------------------------
+
 
 def families_available(model: Recommender) -> bool:
     """True for aligned models whose user and item sides have the same named feature families on the same
@@ -76,24 +116,39 @@ def family_groups(model: Recommender) -> list[Group]:
     if not families_available(model):
         raise ValueError("feature families pair up only in aligned models (same families on both sides)")
     fz = model.featurizer
-    named = [Group(g.name, user_cols=tuple(range(g.start, g.stop)), item_cols=tuple(range(g.start, g.stop)))
-             for g in fz.groups("user") if g.kind != "id"]
+    named = [
+        Group(g.name, user_cols=tuple(range(g.start, g.stop)), item_cols=tuple(range(g.start, g.stop)))
+        for g in fz.groups("user")
+        if g.kind != "id"
+    ]
     ids = {side: next((g for g in fz.groups(side) if g.kind == "id"), None) for side in ("user", "item")}
     if ids["user"] is not None and ids["item"] is not None:
-        named.append(Group(TASTE_FAMILY, user_cols=tuple(range(ids["user"].start, ids["user"].stop)),
-                           item_cols=tuple(range(ids["item"].start, ids["item"].stop))))
+        named.append(
+            Group(
+                TASTE_FAMILY,
+                user_cols=tuple(range(ids["user"].start, ids["user"].stop)),
+                item_cols=tuple(range(ids["item"].start, ids["item"].stop)),
+            )
+        )
     return named
 
 
-def trust_target(model: Recommender, user_ids: Sequence[str], item_ids: Sequence[str], level: str = "fields",
-                 baseline: str = "zeros", grouping: str = "level"):
+def trust_target(
+    model: Recommender,
+    user_ids: Sequence[str],
+    item_ids: Sequence[str],
+    level: str = "fields",
+    baseline: str = "zeros",
+    grouping: str = "level",
+):
     """The ExplainTarget the trust checks score: `targets_for` at `level` (fields / paired dimensions),
     regrouped into families when grouping == "families"."""
     if grouping not in GROUPINGS:
         raise ValueError(f"grouping must be one of {GROUPINGS}, got {grouping!r}")
     users, items = [str(u) for u in user_ids], [str(i) for i in item_ids]
-    target = targets_for(model, model.user_rows(users), model.item_rows(items), level, baseline,
-                         pair_ids=list(zip(users, items)))
+    target = targets_for(
+        model, model.user_rows(users), model.item_rows(items), level, baseline, pair_ids=list(zip(users, items))
+    )
     if grouping == "families":
         target = replace(target, groups=family_groups(model))
     return target
@@ -102,26 +157,33 @@ def trust_target(model: Recommender, user_ids: Sequence[str], item_ids: Sequence
 @dataclass(frozen=True)
 class ReferencePlan:
     n_groups: int
-    exact: bool                 # exact Shapley is the ground truth
-    key: str                    # attnrec.explain.report.reference_for's choice
-    message: str                # what the page says about it, in plain words
+    exact: bool  # exact Shapley is the ground truth
+    key: str  # attnrec.explain.report.reference_for's choice
+    message: str  # what the page says about it, in plain words
     params: dict | None = None  # the reference's parameters (the sampler's permutations)
 
 
-def reference_plan(n_groups: int, what: str = "groups", exact_elsewhere: str | None = None,
-                   level: str = "dimensions") -> ReferencePlan:
+def reference_plan(
+    n_groups: int, what: str = "groups", exact_elsewhere: str | None = None, level: str = "dimensions"
+) -> ReferencePlan:
     """The reference `report_card(reference="auto")` will use for `n_groups`, and what to tell the reader."""
     key, params = reference_for(level, n_groups)
     if key == EXACT_REFERENCE:
-        return ReferencePlan(n_groups, True, key,
-                             f"Ground truth: exact Shapley values over the {n_groups} {what} (all 2^{n_groups} "
-                             "coalitions evaluated). Errors below are errors against the truth.")
-    message = (f"This report card has no exact ground truth at its level: exact Shapley needs at most {MAX_GROUPS} "
-               f"groups and the card scores {n_groups} {what}. (A verdict elsewhere on the page may still be exact: "
-               f"it says which groups it compares over.) The card's reference is Shapley Value Sampling "
-               f"({SAMPLING_PERMUTATIONS} random permutations) — itself an estimate, so each error below mixes the "
-               "method's own error with the sampler's noise, and no method can score better than the reference's "
-               "accuracy.")
+        return ReferencePlan(
+            n_groups,
+            True,
+            key,
+            f"Ground truth: exact Shapley values over the {n_groups} {what} (all 2^{n_groups} "
+            "coalitions evaluated). Errors below are errors against the truth.",
+        )
+    message = (
+        f"This report card has no exact ground truth at its level: exact Shapley needs at most {MAX_GROUPS} "
+        f"groups and the card scores {n_groups} {what}. (A verdict elsewhere on the page may still be exact: "
+        f"it says which groups it compares over.) The card's reference is Shapley Value Sampling "
+        f"({SAMPLING_PERMUTATIONS} random permutations) — itself an estimate, so each error below mixes the "
+        "method's own error with the sampler's noise, and no method can score better than the reference's "
+        "accuracy."
+    )
     if exact_elsewhere:
         message += f" {exact_elsewhere}"
     return ReferencePlan(n_groups, False, key, message, params)
@@ -135,8 +197,11 @@ def grouping_options(model: Recommender, level: str) -> dict[str, str]:
     options = {"level": f"as above: {n} {what}"}
     if n > MAX_GROUPS and families_available(model):
         families = len(model.featurizer.groups("user"))
-        options["families"] = (f"feature families, user + item side together ({families}): exact ground truth"
-                               if families <= MAX_GROUPS else f"feature families, user + item together ({families})")
+        options["families"] = (
+            f"feature families, user + item side together ({families}): exact ground truth"
+            if families <= MAX_GROUPS
+            else f"feature families, user + item together ({families})"
+        )
     return options
 
 
@@ -155,11 +220,15 @@ def plan_for(model: Recommender, level: str, grouping: str) -> ReferencePlan:
     other = "dimensions" if level == "fields" else "fields"
     if n > MAX_GROUPS:
         if families_available(model) and len(model.featurizer.groups("user")) <= MAX_GROUPS:
-            hint = ("Exact ground truth is available over feature families (user and item side of a family "
-                    "switched together): choose that grouping.")
+            hint = (
+                "Exact ground truth is available over feature families (user and item side of a family "
+                "switched together): choose that grouping."
+            )
         elif _level_group_count(model, other) <= MAX_GROUPS:
-            hint = (f"At the {'dimension' if other == 'dimensions' else 'raw-field'} level "
-                    f"({_level_group_count(model, other)} {other}) exact Shapley is available.")
+            hint = (
+                f"At the {'dimension' if other == 'dimensions' else 'raw-field'} level "
+                f"({_level_group_count(model, other)} {other}) exact Shapley is available."
+            )
         else:
             hint = "No grouping of this model gets under 16 groups, so no exact ground truth is shown anywhere."
     return reference_plan(n, what, hint)
@@ -171,7 +240,7 @@ def verdict_word(text: str) -> str:
 
 
 def verdict_tone(text: str) -> str:
-    """"success" | "info" | "warning" for a verdict's first word (faithful / agree … unfaithful / disagree)."""
+    """ "success" | "info" | "warning" for a verdict's first word (faithful / agree … unfaithful / disagree)."""
     word = text.split(":")[0].split(" ")[0].strip().lower()
     if word in ("faithful", "agree", "passes"):
         return "success"
@@ -183,42 +252,75 @@ def verdict_tone(text: str) -> str:
 # Column headers and help for the report card table (keys: CARD_COLUMNS), and the number formats.
 CARD_LABELS = {
     "method": ("method", None),
-    "verdict": ("verdict", "faithful: ranks groups like the reference (τ ≥ 0.8, top-k ≥ 80%) and adds up "
-                           "(gap ≤ 5%); approximate: τ ≥ 0.5 and top-k ≥ 50%; unfaithful: otherwise."),
+    "verdict": (
+        "verdict",
+        "faithful: ranks groups like the reference (τ ≥ 0.8, top-k ≥ 80%) and adds up "
+        "(gap ≤ 5%); approximate: τ ≥ 0.5 and top-k ≥ 50%; unfaithful: otherwise.",
+    ),
     "max_abs_error": ("max |err|", "Largest |attribution − reference| over the groups."),
     "kendall_tau": ("τ", "Kendall τ with the reference over the groups (1 = same order)."),
-    "top_k_overlap": ("top-k", "Share of the reference's k largest-|·| groups that the method also puts in its "
-                               "top k."),
+    "top_k_overlap": ("top-k", "Share of the reference's k largest-|·| groups that the method also puts in its top k."),
     "completeness_gap": ("gap", "Completeness gap: Σ attributions − (S − S(baseline)); 0 = adds up exactly."),
     "relative_gap": ("rel. gap", "|completeness gap| as a share of |S − S(baseline)|."),
-    "erase_top_k": ("erase top-k", "Attention only (its weights are not shares of S): |S change| from erasing the "
-                                   "k most-attended dimensions, as a share of the change from erasing the reference's "
-                                   "top k. The reason compares k random dimensions."),
-    "infidelity": ("infidelity", "Captum infidelity (normalized): how badly Σ attributions of randomly dropped "
-                                 "groups predicts the score drop. Lower is better."),
-    "sensitivity_max": ("sensitivity", "Captum sensitivity_max relative to the attribution's size: the largest "
-                                       "change of the explanation for a ±2% input nudge. Lower is steadier."),
-    "deletion_auc": ("deletion", "Area under the deletion curve: removing top groups first should make the "
-                                 "score fall fast. Lower is better."),
-    "insertion_auc": ("insertion", "Area under the insertion curve: restoring top groups first should make "
-                                   "the score rise fast. Higher is better."),
+    "erase_top_k": (
+        "erase top-k",
+        "Attention only (its weights are not shares of S): |S change| from erasing the "
+        "k most-attended dimensions, as a share of the change from erasing the reference's "
+        "top k. The reason compares k random dimensions.",
+    ),
+    "infidelity": (
+        "infidelity",
+        "Captum infidelity (normalized): how badly Σ attributions of randomly dropped "
+        "groups predicts the score drop. Lower is better.",
+    ),
+    "sensitivity_max": (
+        "sensitivity",
+        "Captum sensitivity_max relative to the attribution's size: the largest "
+        "change of the explanation for a ±2% input nudge. Lower is steadier.",
+    ),
+    "deletion_auc": (
+        "deletion",
+        "Area under the deletion curve: removing top groups first should make the score fall fast. Lower is better.",
+    ),
+    "insertion_auc": (
+        "insertion",
+        "Area under the insertion curve: restoring top groups first should make the score rise fast. Higher is better.",
+    ),
     "reason": ("why", None),
 }
-CARD_FORMATS = {"max_abs_error": "{:.2g}", "completeness_gap": "{:+.1e}", "relative_gap": "{:.0%}",
-                "erase_top_k": "{:.0%}",
-                "infidelity": "{:.1e}", "sensitivity_max": "{:.3g}", "kendall_tau": "{:+.2f}",
-                "top_k_overlap": "{:.0%}", "deletion_auc": "{:.2f}", "insertion_auc": "{:.2f}"}
+CARD_FORMATS = {
+    "max_abs_error": "{:.2g}",
+    "completeness_gap": "{:+.1e}",
+    "relative_gap": "{:.0%}",
+    "erase_top_k": "{:.0%}",
+    "infidelity": "{:.1e}",
+    "sensitivity_max": "{:.3g}",
+    "kendall_tau": "{:+.2f}",
+    "top_k_overlap": "{:.0%}",
+    "deletion_auc": "{:.2f}",
+    "insertion_auc": "{:.2f}",
+}
 # Keyword arguments for st.column_config.Column per card column.
 CARD_COLUMN_CONFIG = {column: {"label": label, "help": help_text} for column, (label, help_text) in CARD_LABELS.items()}
 # The card in two tables that fit the page: what needs the reference, and what the model itself scores.
-CARD_PARTS = {"against the reference": ["method", "verdict", "max_abs_error", "kendall_tau", "top_k_overlap",
-                                        "completeness_gap", "relative_gap", "erase_top_k"],
-              "scored by the model itself": ["method", "infidelity", "sensitivity_max", "deletion_auc",
-                                             "insertion_auc"]}
+CARD_PARTS = {
+    "against the reference": [
+        "method",
+        "verdict",
+        "max_abs_error",
+        "kendall_tau",
+        "top_k_overlap",
+        "completeness_gap",
+        "relative_gap",
+        "erase_top_k",
+    ],
+    "scored by the model itself": ["method", "infidelity", "sensitivity_max", "deletion_auc", "insertion_auc"],
+}
 
 
-def card_methods(level: str, chosen: Sequence[str], reference_key: str | None = None,
-                 n_groups: int | None = None) -> list[str]:
+def card_methods(
+    level: str, chosen: Sequence[str], reference_key: str | None = None, n_groups: int | None = None
+) -> list[str]:
     """Registry keys the card scores: `chosen` that apply at `level` to `n_groups` groups (the reference
     itself is always the card's first row, so it is left out here), plus attention read as importance at the
     dimension level."""
@@ -234,13 +336,23 @@ def not_shares_of_s(keys: Sequence[str]) -> str:
     names = [METHODS[k].name for k in dict.fromkeys(keys) if k in METHODS and not METHODS[k].share_of_s]
     if not names:
         return ""
-    return (f"Not shares of S, so their gap and error are large by construction (judge them on τ, top-k and the "
-            f"curves): {', '.join(names)}.")
+    return (
+        f"Not shares of S, so their gap and error are large by construction (judge them on τ, top-k and the "
+        f"curves): {', '.join(names)}."
+    )
 
 
-def run_report_card(target, methods: Sequence[str], params: dict | None = None, *, k: int = 3,
-                    infidelity_samples: int = 20, sensitivity_samples: int = 3, seed: int = 0,
-                    progress: Callable[[str, float], None] | None = None) -> ReportCard:
+def run_report_card(
+    target,
+    methods: Sequence[str],
+    params: dict | None = None,
+    *,
+    k: int = 3,
+    infidelity_samples: int = 20,
+    sensitivity_samples: int = 3,
+    seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
+) -> ReportCard:
     """`report_card(target, methods, params, …)` with progress reports.
 
     Each method's attributions are computed first (one progress step each) and handed to report_card
@@ -255,10 +367,21 @@ def run_report_card(target, methods: Sequence[str], params: dict | None = None, 
             progress(f"Attributions: {method_name(key)}", number / (len(keys) + 1))
         attributions[key] = explain(target, key, params.get(key))
     if progress:
-        progress(f"Scoring {len(keys)} method(s) against {method_name(plan.key)} (infidelity, sensitivity, "
-                 "deletion / insertion)…", len(keys) / (len(keys) + 1))
-    card = report_card(target, methods=(), params=params, k=k, extra=attributions,
-                       infidelity_samples=infidelity_samples, sensitivity_samples=sensitivity_samples, seed=seed)
+        progress(
+            f"Scoring {len(keys)} method(s) against {method_name(plan.key)} (infidelity, sensitivity, "
+            "deletion / insertion)…",
+            len(keys) / (len(keys) + 1),
+        )
+    card = report_card(
+        target,
+        methods=(),
+        params=params,
+        k=k,
+        extra=attributions,
+        infidelity_samples=infidelity_samples,
+        sensitivity_samples=sensitivity_samples,
+        seed=seed,
+    )
     if progress:
         progress("Report card done", 1.0)
     return card
@@ -274,12 +397,23 @@ def card_table(card: ReportCard) -> pd.DataFrame:
     rows = []
     for row in card.summary.itertuples(index=False):
         erase = getattr(row, "erase_tested_ratio", np.nan)
-        rows.append({"method": row.name, "verdict": row.verdict, "max_abs_error": row.max_abs_error,
-                     "kendall_tau": row.kendall_tau, "top_k_overlap": row.top_k_overlap,
-                     "completeness_gap": float(gap[row.method]), "relative_gap": row.relative_gap,
-                     "erase_top_k": erase,
-                     "infidelity": row.infidelity, "sensitivity_max": row.sensitivity,
-                     "deletion_auc": row.deletion_auc, "insertion_auc": row.insertion_auc, "reason": row.reason})
+        rows.append(
+            {
+                "method": row.name,
+                "verdict": row.verdict,
+                "max_abs_error": row.max_abs_error,
+                "kendall_tau": row.kendall_tau,
+                "top_k_overlap": row.top_k_overlap,
+                "completeness_gap": float(gap[row.method]),
+                "relative_gap": row.relative_gap,
+                "erase_top_k": erase,
+                "infidelity": row.infidelity,
+                "sensitivity_max": row.sensitivity,
+                "deletion_auc": row.deletion_auc,
+                "insertion_auc": row.insertion_auc,
+                "reason": row.reason,
+            }
+        )
     return pd.DataFrame(rows, columns=list(CARD_COLUMNS))
 
 
@@ -288,26 +422,44 @@ def curves_frame(card: ReportCard) -> pd.DataFrame:
     frames = []
     for key, curve in card.curves.items():
         steps = len(curve["deletion"])
-        frames.append(pd.DataFrame({"method": method_name(key), "fraction": np.linspace(0.0, 1.0, steps),
-                                    "deletion": curve["deletion"], "insertion": curve["insertion"]}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["method", "fraction", "deletion", "insertion"])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "method": method_name(key),
+                    "fraction": np.linspace(0.0, 1.0, steps),
+                    "deletion": curve["deletion"],
+                    "insertion": curve["insertion"],
+                }
+            )
+        )
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["method", "fraction", "deletion", "insertion"])
+    )
 
 
 # ---- attention vs attributions --------------------------------------------------------------------
 
+
 @dataclass
 class AgreementResult:
-    reference: str               # registry key of the method the headline compares with
-    per_pair: pd.DataFrame       # method (display name), key, pair, kendall_tau, reading (verdict's first words)
-    summary: pd.DataFrame        # per method: median / quartiles of τ, share τ ≥ 0.5, pairs, verdict
-    headline: str                # the verdict against the reference, in plain words
+    reference: str  # registry key of the method the headline compares with
+    per_pair: pd.DataFrame  # method (display name), key, pair, kendall_tau, reading (verdict's first words)
+    summary: pd.DataFrame  # per method: median / quartiles of τ, share τ ≥ 0.5, pairs, verdict
+    headline: str  # the verdict against the reference, in plain words
 
 
-def attention_vs_attributions(model: Recommender, user_ids: Sequence[str], item_ids: Sequence[str], baseline: str,
-                              methods: Sequence[str], params: dict | None = None,
-                              attributions: dict | None = None,
-                              progress: Callable[[str, float], None] | None = None) -> AgreementResult:
+def attention_vs_attributions(
+    model: Recommender,
+    user_ids: Sequence[str],
+    item_ids: Sequence[str],
+    baseline: str,
+    methods: Sequence[str],
+    params: dict | None = None,
+    attributions: dict | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> AgreementResult:
     """Kendall τ between attention weights and each method's dimension importance |attr(X_i) + attr(Y_i)|,
     per pair, at the dimension level (attention weights exist only there), whatever level the page shows.
 
@@ -317,15 +469,19 @@ def attention_vs_attributions(model: Recommender, user_ids: Sequence[str], item_
     params = params or {}
     target = trust_target(model, user_ids, item_ids, "dimensions", baseline)
     plan = reference_plan(len(target.groups), level=target.level)
-    keys = [plan.key] + [k for k in methods if METHODS[k].applies(target.level, plan.n_groups)
-                         and METHODS[k].runner != "attention" and k != plan.key]
+    keys = [plan.key] + [
+        k
+        for k in methods
+        if METHODS[k].applies(target.level, plan.n_groups) and METHODS[k].runner != "attention" and k != plan.key
+    ]
     have = dict(attributions or {})
     done = {}
     for number, key in enumerate(dict.fromkeys(keys)):
         if progress:
             progress(f"Attention vs {method_name(key)}", number / len(keys))
-        done[key] = have[key] if key in have else explain(target, key, plan.params if key == plan.key
-                                                            else params.get(key))
+        done[key] = (
+            have[key] if key in have else explain(target, key, plan.params if key == plan.key else params.get(key))
+        )
     # attnrec.explain.agreement.attention_agreement, with the method's importances noise-snapped like the
     # report card's rankings (snap_noise): a dimension exact Shapley credits with ±1e-19 ties with the
     # others at 0.
@@ -333,11 +489,20 @@ def attention_vs_attributions(model: Recommender, user_ids: Sequence[str], item_
     frames = []
     for key, a in done.items():
         importance = snap_noise(dimension_importance(a), a.s, a.s_baseline)
-        frames.append(pd.DataFrame({"method": method_name(key), "key": key, "pair": np.arange(target.batch_size),
-                                    "kendall_tau": kendall_tau_rows(attention, importance)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "method": method_name(key),
+                    "key": key,
+                    "pair": np.arange(target.batch_size),
+                    "kendall_tau": kendall_tau_rows(attention, importance),
+                }
+            )
+        )
     per_pair = pd.concat(frames, ignore_index=True)
-    per_pair["reading"] = [verdict_word(agreement_verdict([tau], name))
-                           for name, tau in zip(per_pair["method"], per_pair["kendall_tau"])]
+    per_pair["reading"] = [
+        verdict_word(agreement_verdict([tau], name)) for name, tau in zip(per_pair["method"], per_pair["kendall_tau"])
+    ]
     summary = agreement_summary(per_pair[["method", "pair", "kendall_tau"]])
     headline_row = summary.set_index("method").loc[method_name(plan.key)]
     if progress:
@@ -347,9 +512,19 @@ def attention_vs_attributions(model: Recommender, user_ids: Sequence[str], item_
 
 # ---- sanity checks ---------------------------------------------------------------------------------
 
-def run_sanity_checks(model: Recommender, user_ids: Sequence[str], item_ids: Sequence[str], level: str, baseline: str,
-                      methods: Sequence[str], params: dict | None = None, grouping: str = "level",
-                      seed: int = 0, threshold: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+def run_sanity_checks(
+    model: Recommender,
+    user_ids: Sequence[str],
+    item_ids: Sequence[str],
+    level: str,
+    baseline: str,
+    methods: Sequence[str],
+    params: dict | None = None,
+    grouping: str = "level",
+    seed: int = 0,
+    threshold: float = 0.9,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cascading parameter randomization on these pairs: (per stage × method ρ, per-method verdicts).
 
     The targets are rebuilt from each randomized model copy, so randomizing the encoders moves X and Y
@@ -388,6 +563,7 @@ def unchanged_at_earlier_stages(results: pd.DataFrame, threshold: float = 0.9) -
 
 
 # ---- batch-explain Parquet files ----------------------------------------------------------------------
+
 
 class BatchFileError(ValueError):
     """A file that is not a readable batch-explain Parquet output; the message says what is wrong."""
@@ -430,9 +606,11 @@ def read_batch_explanations(source) -> pd.DataFrame:
     table = _read_table(source)
     missing = [f.name for f in SCHEMA if f.name not in table.column_names]
     if missing:
-        raise BatchFileError(f"this is not an `attnrec explain` output: column(s) {', '.join(missing)} missing "
-                             f"(it has {', '.join(table.column_names[:8]) or 'no columns'}"
-                             f"{'…' if len(table.column_names) > 8 else ''})")
+        raise BatchFileError(
+            f"this is not an `attnrec explain` output: column(s) {', '.join(missing)} missing "
+            f"(it has {', '.join(table.column_names[:8]) or 'no columns'}"
+            f"{'…' if len(table.column_names) > 8 else ''})"
+        )
     columns = []
     for field in SCHEMA:
         column = table.column(field.name)
@@ -453,43 +631,63 @@ def read_batch_explanations(source) -> pd.DataFrame:
 
 @dataclass
 class BatchSummary:
-    overview: dict               # pairs, rows, methods, levels, baselines, groups
-    per_method: pd.DataFrame     # per method: pairs, groups, completeness, most often first group
-    top_groups: pd.DataFrame     # per method × group: mean |attribution|, mean attribution, share ranked 1 / top 3
-    agreement: pd.DataFrame | None   # per method × pair: τ with attention (dimension-level files with attention)
+    overview: dict  # pairs, rows, methods, levels, baselines, groups
+    per_method: pd.DataFrame  # per method: pairs, groups, completeness, most often first group
+    top_groups: pd.DataFrame  # per method × group: mean |attribution|, mean attribution, share ranked 1 / top 3
+    agreement: pd.DataFrame | None  # per method × pair: τ with attention (dimension-level files with attention)
 
 
 def summarize_batch(frame: pd.DataFrame) -> BatchSummary:
     """Per-method distributions and top groups of a `read_batch_explanations` frame."""
-    overview = {"pairs": int(frame["pair"].nunique()), "rows": int(len(frame)),
-                "methods": list(dict.fromkeys(frame["method"])), "levels": sorted(frame["level"].unique()),
-                "baselines": sorted(frame["baseline"].unique()), "groups": int(frame["group"].nunique())}
+    overview = {
+        "pairs": int(frame["pair"].nunique()),
+        "rows": int(len(frame)),
+        "methods": list(dict.fromkeys(frame["method"])),
+        "levels": sorted(frame["level"].unique()),
+        "baselines": sorted(frame["baseline"].unique()),
+        "groups": int(frame["group"].nunique()),
+    }
     per_pair = frame.drop_duplicates(["method", "pair"])
     change = (per_pair["s"] - per_pair["s_baseline"]).abs()
-    per_pair = per_pair.assign(abs_gap=per_pair["completeness_gap"].abs(),
-                               relative_gap=per_pair["completeness_gap"].abs() / np.maximum(change, 1e-8),
-                               abs_delta=per_pair["convergence_delta"].abs())
+    per_pair = per_pair.assign(
+        abs_gap=per_pair["completeness_gap"].abs(),
+        relative_gap=per_pair["completeness_gap"].abs() / np.maximum(change, 1e-8),
+        abs_delta=per_pair["convergence_delta"].abs(),
+    )
     firsts = frame[frame["rank"] == 1]
     rows = []
     for key, part in per_pair.groupby("method", sort=False):
         first = firsts[firsts["method"] == key]["group"].value_counts()
-        rows.append({"method": method_name(key), "key": key, "pairs": int(part["pair"].nunique()),
-                     "groups": int(frame.loc[frame["method"] == key, "group"].nunique()),
-                     "median |completeness gap|": float(part["abs_gap"].median()),
-                     "median relative gap": float(part["relative_gap"].median()),
-                     "share within 5%": float((part["relative_gap"] <= 0.05).mean()),
-                     "median |convergence delta|": float(part["abs_delta"].median()) if part["abs_delta"].notna().any()
-                     else np.nan,
-                     "most often first": first.index[0] if len(first) else "",
-                     "share first": float(first.iloc[0] / part["pair"].nunique()) if len(first) else np.nan})
+        rows.append(
+            {
+                "method": method_name(key),
+                "key": key,
+                "pairs": int(part["pair"].nunique()),
+                "groups": int(frame.loc[frame["method"] == key, "group"].nunique()),
+                "median |completeness gap|": float(part["abs_gap"].median()),
+                "median relative gap": float(part["relative_gap"].median()),
+                "share within 5%": float((part["relative_gap"] <= 0.05).mean()),
+                "median |convergence delta|": float(part["abs_delta"].median())
+                if part["abs_delta"].notna().any()
+                else np.nan,
+                "most often first": first.index[0] if len(first) else "",
+                "share first": float(first.iloc[0] / part["pair"].nunique()) if len(first) else np.nan,
+            }
+        )
     per_method = pd.DataFrame(rows)
-    grouped = frame.assign(magnitude=frame["attribution"].abs(), first=frame["rank"] == 1,
-                           top3=frame["rank"] <= 3).groupby(["method", "group"], sort=False)
-    top_groups = grouped.agg(mean_abs_attribution=("magnitude", "mean"), mean_attribution=("attribution", "mean"),
-                             share_ranked_first=("first", "mean"), share_in_top_3=("top3", "mean")).reset_index()
+    grouped = frame.assign(
+        magnitude=frame["attribution"].abs(), first=frame["rank"] == 1, top3=frame["rank"] <= 3
+    ).groupby(["method", "group"], sort=False)
+    top_groups = grouped.agg(
+        mean_abs_attribution=("magnitude", "mean"),
+        mean_attribution=("attribution", "mean"),
+        share_ranked_first=("first", "mean"),
+        share_in_top_3=("top3", "mean"),
+    ).reset_index()
     top_groups.insert(1, "name", top_groups["method"].map(method_name))
-    top_groups = (top_groups.sort_values(["method", "mean_abs_attribution"], ascending=[True, False], kind="stable")
-                  .reset_index(drop=True))
+    top_groups = top_groups.sort_values(
+        ["method", "mean_abs_attribution"], ascending=[True, False], kind="stable"
+    ).reset_index(drop=True)
     return BatchSummary(overview, per_method, top_groups, _batch_agreement(frame))
 
 
@@ -498,8 +696,9 @@ def _batch_agreement(frame: pd.DataFrame) -> pd.DataFrame | None:
     dims = frame[frame["level"] == "dimensions"]
     if "attention" not in set(dims["method"]) or dims["method"].nunique() < 2:
         return None
-    wide = dims.pivot_table(index=["baseline", "pair"], columns=["method", "group"], values="attribution",
-                            aggfunc="first", sort=False)
+    wide = dims.pivot_table(
+        index=["baseline", "pair"], columns=["method", "group"], values="attribution", aggfunc="first", sort=False
+    )
     attention = wide["attention"]
     frames = []
     for key in dict.fromkeys(dims["method"]):
@@ -509,7 +708,9 @@ def _batch_agreement(frame: pd.DataFrame) -> pd.DataFrame | None:
         ok = values.notna().all(axis=1) & attention.notna().all(axis=1)
         taus = kendall_tau_rows(attention[ok].to_numpy(float), np.abs(values[ok].to_numpy(float)))
         index = attention[ok].index
-        frames.append(pd.DataFrame({"method": method_name(key), "key": key,
-                                    "pair": index.get_level_values("pair"), "kendall_tau": taus}))
+        frames.append(
+            pd.DataFrame(
+                {"method": method_name(key), "key": key, "pair": index.get_level_values("pair"), "kendall_tau": taus}
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else None
-

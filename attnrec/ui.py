@@ -3,6 +3,7 @@
 Editable number tables: cells are text so anything typed reaches our parser, which names the bad cell;
 while a table has a bad cell the caller keeps computing with the last good numbers.
 """
+
 from __future__ import annotations
 
 import itertools as _itertools
@@ -38,8 +39,7 @@ if TYPE_CHECKING:  # annotations only: nothing here joins the module's namespace
 # inside float32 (finite for |x|, |y| up to 1e4 is what attend promises; 1e6 leaves headroom).
 MAX_TYPED_MAGNITUDE = 1e6
 
-__all__ = ["EntryError", "parse_number", "parse_number_table", "numbers_to_frame", "number_editor",
-           "selected_points"]
+__all__ = ["EntryError", "parse_number", "parse_number_table", "numbers_to_frame", "number_editor", "selected_points"]
 
 
 class EntryError(ValueError):
@@ -82,12 +82,17 @@ def _number_text(value: float) -> str:
 
 def numbers_to_frame(values: ArrayLike, row_names: Sequence[str], column_names: Sequence[str]) -> pd.DataFrame:
     array = np.asarray(values, dtype=np.float64).reshape(len(row_names), len(column_names))
-    return pd.DataFrame([[_number_text(v) for v in row] for row in array],
-                        index=list(row_names), columns=list(column_names), dtype="str")
+    return pd.DataFrame(
+        [[_number_text(v) for v in row] for row in array],
+        index=list(row_names),
+        columns=list(column_names),
+        dtype="str",
+    )
 
 
-def number_editor(label: str, values: ArrayLike, row_names: Sequence[str], column_names: Sequence[str],
-                  key: str) -> tuple[np.ndarray, str | None]:
+def number_editor(
+    label: str, values: ArrayLike, row_names: Sequence[str], column_names: Sequence[str], key: str
+) -> tuple[np.ndarray, str | None]:
     """An editable table of numbers.
 
     Returns (numbers, error): the edited numbers when every cell is a finite number; otherwise `values`
@@ -126,20 +131,43 @@ def _as_list(customdata) -> list:
 # Pages call `sidebar()` first; it returns a `Selection` (dataset, model on the chosen device).
 # ======================================================================================================
 
-USER_DATASETS = "user_datasets"   # st.session_state[USER_DATASETS]: name → Dataset, filled by the Data page
-USER_MODELS = "user_models"       # st.session_state[USER_MODELS]: name → Recommender (trained / uploaded)
+USER_DATASETS = "user_datasets"  # st.session_state[USER_DATASETS]: name → Dataset, filled by the Data page
+USER_MODELS = "user_models"  # st.session_state[USER_MODELS]: name → Recommender (trained / uploaded)
 BUILTIN_DATASETS = ("restaurants", "synthetic")
 # Shipped checkpoints; ATTNREC_MODELS_DIR points the sidebar at another folder (benchmarks, deployments).
-MODELS_DIR = _Path(_os.environ.get("ATTNREC_MODELS_DIR")
-                   or _Path(__file__).resolve().parents[1] / "sample_data" / "models")
+MODELS_DIR = _Path(
+    _os.environ.get("ATTNREC_MODELS_DIR") or _Path(__file__).resolve().parents[1] / "sample_data" / "models"
+)
 URL_KEYS = ("dataset", "model", "device", "user", "item", "method")
 _DEVICE_LABELS = {"auto": "auto", "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple GPU)"}
 
-__all__ += ["USER_DATASETS", "USER_MODELS", "BUILTIN_DATASETS", "URL_KEYS", "Selection", "sidebar",
-            "require_model", "load_builtin_dataset", "load_model", "checkpoint_index", "dataset_names",
-            "get_dataset", "model_names", "get_model", "url_request", "url_text", "write_url",
-            "remembered_choice", "cached_explanation", "cached_vector_explanation", "param_widgets",
-            "attribution_methods", "device_options", "use_one_torch_thread", "object_token"]
+__all__ += [
+    "USER_DATASETS",
+    "USER_MODELS",
+    "BUILTIN_DATASETS",
+    "URL_KEYS",
+    "Selection",
+    "sidebar",
+    "require_model",
+    "load_builtin_dataset",
+    "load_model",
+    "checkpoint_index",
+    "dataset_names",
+    "get_dataset",
+    "model_names",
+    "get_model",
+    "url_request",
+    "url_text",
+    "write_url",
+    "remembered_choice",
+    "cached_explanation",
+    "cached_vector_explanation",
+    "param_widgets",
+    "attribution_methods",
+    "device_options",
+    "use_one_torch_thread",
+    "object_token",
+]
 
 # object → its token, for as long as the object lives
 _TOKENS: _weakref.WeakKeyDictionary[object, int] = _weakref.WeakKeyDictionary()
@@ -165,11 +193,11 @@ class Selection:
     """What the sidebar picked. `model` is None when the dataset has no model yet (train one on Data)."""
 
     dataset_name: str
-    dataset: object                 # attnrec.data.Dataset
+    dataset: object  # attnrec.data.Dataset
     model_name: str | None
-    model: Recommender | None       # on `device`; shared and cached: never mutate
-    device: str                     # the choice: "auto" | "cpu" | "cuda" | "mps"
-    resolved_device: str            # what it means here, e.g. "cpu"
+    model: Recommender | None  # on `device`; shared and cached: never mutate
+    device: str  # the choice: "auto" | "cpu" | "cuda" | "mps"
+    resolved_device: str  # what it means here, e.g. "cpu"
 
     @property
     def model_key(self) -> str:
@@ -179,7 +207,7 @@ class Selection:
 
 # ---- URL state ---------------------------------------------------------------------------------------
 
-_URL_WRITTEN = "url_written"   # what this session last wrote into the URL, key → text
+_URL_WRITTEN = "url_written"  # what this session last wrote into the URL, key → text
 
 
 def url_text(key: str) -> str | None:
@@ -225,20 +253,26 @@ def remembered_choice(state_key: str, url_key: str, options: Sequence[str], defa
     if raw in options:
         return raw
     # A link is anyone's text: escaped, so it cannot inject Markdown (links, images) into the page.
-    st.warning(f"The link asks for {what} “{escape_markdown(raw)}”, which is not available here; showing "
-               f"{what} “{escape_markdown(fallback)}” instead.", icon="⚠️")
+    st.warning(
+        f"The link asks for {what} “{escape_markdown(raw)}”, which is not available here; showing "
+        f"{what} “{escape_markdown(fallback)}” instead.",
+        icon="⚠️",
+    )
     return fallback
 
 
-def _select(container, label: str, options: list[str], state_key: str, url_key: str, default: str, what: str,
-            **kwargs) -> str:
+def _select(
+    container, label: str, options: list[str], state_key: str, url_key: str, default: str, what: str, **kwargs
+) -> str:
     return choice(st.selectbox, label, options, state_key, url_key, default, what, container=container, **kwargs)
 
 
 # ---- datasets and models --------------------------------------------------------------------------
 
+
 def _builtin_available(name: str) -> bool:
     from attnrec.data import SAMPLE_DATA
+
     return (SAMPLE_DATA / name).is_dir()
 
 
@@ -246,12 +280,14 @@ def _builtin_available(name: str) -> bool:
 def load_builtin_dataset(reference: str) -> Dataset:
     """A built-in dataset by name (or a dataset folder), loaded once per server process."""
     from attnrec.data import load_dataset
+
     return load_dataset(reference)
 
 
 def workspace() -> Workspace:
     """This user's workspace (attnrec.workspace): per signed-in user when the server has sign-in, else shared."""
     from attnrec.workspace import Workspace
+
     user_key = None
     try:
         if getattr(st.user, "is_logged_in", False):
@@ -272,19 +308,27 @@ def _folder_stamp(folder: _Path) -> float:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _saved_dataset_names(root: str, stamp: float) -> list[str]:
     from attnrec.workspace import Workspace
+
     return Workspace(root).dataset_names()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _saved_model_index(root: str, stamp: float) -> dict[str, dict]:
     from attnrec.workspace import Workspace
+
     found = {}
     for saved in Workspace(root).models():
         config, dataset = saved.config, saved.config.get("dataset") or {}
-        found[saved.name] = {"path": str(saved.path), "dataset": dataset.get("reference") or dataset.get("name"),
-                             "dataset_name": dataset.get("name"), "mode": config.get("mode"),
-                             "heads": config.get("heads"), "d": config.get("d"), "tied": config.get("tied"),
-                             "saved": True}
+        found[saved.name] = {
+            "path": str(saved.path),
+            "dataset": dataset.get("reference") or dataset.get("name"),
+            "dataset_name": dataset.get("name"),
+            "mode": config.get("mode"),
+            "heads": config.get("heads"),
+            "d": config.get("d"),
+            "tied": config.get("tied"),
+            "saved": True,
+        }
     return found
 
 
@@ -350,10 +394,12 @@ def save_to_workspace(thing: Dataset | Recommender, name: str | None = None) -> 
         else:
             ws.save_model(cast("Recommender", thing), name)
     except OSError as error:
-        return (f"could not save it in the workspace ({ws.root}): {error.strerror or error}. It stays in this "
-                "session only")
+        return (
+            f"could not save it in the workspace ({ws.root}): {error.strerror or error}. It stays in this session only"
+        )
     except Exception as error:  # saving is a convenience: whatever goes wrong, the session keeps its copy
         import logging
+
         logging.getLogger("attnrec").exception("saving %r to the workspace failed", name or "a dataset")
         return f"could not save it in the workspace ({type(error).__name__}). It stays in this session only"
     return None
@@ -362,7 +408,7 @@ def save_to_workspace(thing: Dataset | Recommender, name: str | None = None) -> 
 __all__ += ["workspace", "saved_dataset_names", "saved_model_index", "all_checkpoints", "save_to_workspace"]
 
 
-BROKEN_DATASETS = "attnrec_broken_datasets"   # st.session_state: name → why it could not be loaded
+BROKEN_DATASETS = "attnrec_broken_datasets"  # st.session_state: name → why it could not be loaded
 
 
 def _load_dataset_guarded(name: str):
@@ -372,6 +418,7 @@ def _load_dataset_guarded(name: str):
     wrong and offers the other datasets."""
     from attnrec.checkpoint import CheckpointError
     from attnrec.data.types import DataError
+
     try:
         return get_dataset(name), None
     except (DataError, CheckpointError, OSError, ValueError, KeyError, MemoryError) as error:
@@ -396,6 +443,7 @@ def session_probe() -> Callable[[], bool] | None:
 def checkpoint_index(folder: str = str(MODELS_DIR)) -> dict[str, dict]:
     """Shipped checkpoints: folder name → {"path", "dataset" (reference), "dataset_name", "mode", ...}."""
     from attnrec.checkpoint import CheckpointError, read_config
+
     found = {}
     root = _Path(folder)
     for path in sorted(root.iterdir()) if root.is_dir() else []:
@@ -404,9 +452,15 @@ def checkpoint_index(folder: str = str(MODELS_DIR)) -> dict[str, dict]:
         except CheckpointError:
             continue  # not a checkpoint folder (or a broken one): not offered
         dataset = config.get("dataset") or {}
-        found[path.name] = {"path": str(path), "dataset": dataset.get("reference") or dataset.get("name"),
-                            "dataset_name": dataset.get("name"), "mode": config.get("mode"),
-                            "heads": config.get("heads"), "d": config.get("d"), "tied": config.get("tied")}
+        found[path.name] = {
+            "path": str(path),
+            "dataset": dataset.get("reference") or dataset.get("name"),
+            "dataset_name": dataset.get("name"),
+            "mode": config.get("mode"),
+            "heads": config.get("heads"),
+            "d": config.get("d"),
+            "tied": config.get("tied"),
+        }
     return found
 
 
@@ -414,14 +468,18 @@ def model_names(dataset_name: str) -> list[str]:
     """Checkpoints (shipped, then saved in the workspace) trained on `dataset_name`, then this session's
     models whose dataset has that name."""
     shipped = [name for name, info in all_checkpoints().items() if info["dataset_name"] == dataset_name]
-    session = [name for name, model in st.session_state.get(USER_MODELS, {}).items()
-               if getattr(getattr(model, "dataset", None), "name", None) == dataset_name and name not in shipped]
+    session = [
+        name
+        for name, model in st.session_state.get(USER_MODELS, {}).items()
+        if getattr(getattr(model, "dataset", None), "name", None) == dataset_name and name not in shipped
+    ]
     return shipped + session
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
 def _load_checkpoint(path: str, dataset_reference: str):
     from attnrec.model import Recommender
+
     return Recommender.load(path, device="cpu", dataset=load_builtin_dataset(dataset_reference))
 
 
@@ -436,6 +494,7 @@ def load_model(path: str, device: str = "cpu") -> Recommender:
     reference = info["dataset"] if info else None
     if reference is None:
         from attnrec.checkpoint import read_config
+
         reference = (read_config(path).get("dataset") or {}).get("reference")
     if reference is None:
         raise ValueError(f"{path}: the checkpoint names no dataset to attach")
@@ -460,8 +519,9 @@ def get_model(dataset_name: str, model_name: str, device: str) -> Recommender:
 
 
 def device_options() -> list[str]:
-    """"auto" plus the devices this machine has (always ends with "cpu")."""
+    """ "auto" plus the devices this machine has (always ends with "cpu")."""
     from attnrec.device import available_devices
+
     return ["auto"] + available_devices()
 
 
@@ -473,6 +533,7 @@ def use_one_torch_thread() -> None:
     and on a busy 2-core machine an Explore rerun took ~1 s instead of ~25 ms (benchmarks/explore.py).
     """
     from attnrec.device import THREADS_ENV, apply_threads
+
     if THREADS_ENV in _os.environ or "OMP_NUM_THREADS" not in _os.environ:
         apply_threads()
 
@@ -485,22 +546,33 @@ def sidebar() -> Selection:
     its `model` is None when the chosen dataset has no model — pages that need one call `require_model`.
     """
     from attnrec.device import available_devices, resolve_device
+
     use_one_torch_thread()
     bar = st.sidebar
     bar.subheader("Dataset and model")
     broken = st.session_state.setdefault(BROKEN_DATASETS, {})
     for name, why in broken.items():
-        bar.error(f"Dataset “{escape_markdown(name)}” could not be loaded: {escape_markdown(why)}",
-                  icon=":material/error:")
+        bar.error(
+            f"Dataset “{escape_markdown(name)}” could not be loaded: {escape_markdown(why)}", icon=":material/error:"
+        )
     datasets = [n for n in dataset_names() if n not in broken]
     if not datasets:
         bar.error("No dataset found: sample_data/ is missing and none was loaded on the Data page.")
         st.stop()
     session_datasets = st.session_state.get(USER_DATASETS, {})
     saved = set(saved_dataset_names())
-    dataset_name = _select(bar, "Dataset", datasets, "attnrec_dataset", "dataset", datasets[0], "dataset",
-                           format_func=lambda n: f"{n} (this session)" if n in session_datasets
-                           and n not in BUILTIN_DATASETS and n not in saved else n)
+    dataset_name = _select(
+        bar,
+        "Dataset",
+        datasets,
+        "attnrec_dataset",
+        "dataset",
+        datasets[0],
+        "dataset",
+        format_func=lambda n: (
+            f"{n} (this session)" if n in session_datasets and n not in BUILTIN_DATASETS and n not in saved else n
+        ),
+    )
     with st.spinner(f"Loading {dataset_name}…"):
         dataset, problem = _load_dataset_guarded(dataset_name)
     if problem is not None:
@@ -510,9 +582,17 @@ def sidebar() -> Selection:
     models = model_names(dataset_name)
     model_name = None
     if models:
-        model_name = _select(bar, "Model", models, f"attnrec_model_{dataset_name}", "model", models[0], "model",
-                             format_func=_model_label, help="Shipped checkpoints (sample_data/models), models "
-                                                            "saved in your workspace, and this session's.")
+        model_name = _select(
+            bar,
+            "Model",
+            models,
+            f"attnrec_model_{dataset_name}",
+            "model",
+            models[0],
+            "model",
+            format_func=_model_label,
+            help="Shipped checkpoints (sample_data/models), models saved in your workspace, and this session's.",
+        )
         info = all_checkpoints().get(model_name)
         if info is not None:  # the details under the box, so the name itself is never cut off
             bar.caption(f"{info['mode']} · {info['heads']} head{'s' if info['heads'] != 1 else ''} · d = {info['d']}")
@@ -520,11 +600,21 @@ def sidebar() -> Selection:
         bar.info("This dataset has no model yet: train or upload one on the Data page.")
     have = available_devices()
     missing = [_DEVICE_LABELS[d] for d in ("cuda", "mps") if d not in have]
-    device = _select(bar, "Device", device_options(), "attnrec_device", "device", "auto", "device",
-                     format_func=lambda d: f"auto → {_DEVICE_LABELS[have[0]]}" if d == "auto" else _DEVICE_LABELS[d],
-                     help="Where the model runs. Switching device does not change the numbers (beyond ~1e-5).")
-    bar.caption(f"This machine has: {', '.join(_DEVICE_LABELS[d] for d in have)}"
-                + (f" (no {' / '.join(missing)})" if missing else ""))
+    device = _select(
+        bar,
+        "Device",
+        device_options(),
+        "attnrec_device",
+        "device",
+        "auto",
+        "device",
+        format_func=lambda d: f"auto → {_DEVICE_LABELS[have[0]]}" if d == "auto" else _DEVICE_LABELS[d],
+        help="Where the model runs. Switching device does not change the numbers (beyond ~1e-5).",
+    )
+    bar.caption(
+        f"This machine has: {', '.join(_DEVICE_LABELS[d] for d in have)}"
+        + (f" (no {' / '.join(missing)})" if missing else "")
+    )
     resolved = str(resolve_device(device))
     model = None
     if model_name is not None:
@@ -547,17 +637,21 @@ def _model_label(name: str) -> str:
 def require_model(selection: Selection) -> Recommender:
     """The selection's model, or stop the page with a hint when there is none."""
     if selection.model is None:
-        st.info(f"No model for dataset “{escape_markdown(selection.dataset_name)}” yet. Train or upload one on the "
-                "Data page.")
+        st.info(
+            f"No model for dataset “{escape_markdown(selection.dataset_name)}” yet. Train or upload one on the "
+            "Data page."
+        )
         st.stop()
     return selection.model
 
 
 # ---- attribution methods as widgets ---------------------------------------------------------------
 
+
 def attribution_methods(level: str) -> list[str]:
     """Registry keys of the methods that work at `level` ("fields" | "dimensions"), IG first."""
     from attnrec.explain import METHODS
+
     keys = [k for k, spec in METHODS.items() if level in spec.levels]
     return sorted(keys, key=lambda k: k != "ig")
 
@@ -565,6 +659,7 @@ def attribution_methods(level: str) -> list[str]:
 def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | None = None) -> dict:
     """One widget per parameter of the method, built from the registry; returns {name: value}."""
     from attnrec.explain import method
+
     box = container or st
     values = {}
     for p in method(method_key).params:
@@ -572,43 +667,81 @@ def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | 
         if p.widget == "checkbox":
             values[p.name] = box.checkbox(p.label, value=p.default, help=p.help or None, key=key)
         elif p.widget == "select":
-            values[p.name] = box.selectbox(p.label, list(p.options), index=list(p.options).index(p.default),
-                                           help=p.help or None, key=key)
+            values[p.name] = box.selectbox(
+                p.label, list(p.options), index=list(p.options).index(p.default), help=p.help or None, key=key
+            )
         elif p.widget == "slider":
             kind = type(p.default)
-            values[p.name] = box.slider(p.label, min_value=kind(p.min), max_value=kind(p.max), value=p.default,
-                                        step=kind(p.step), help=p.help or None, key=key)
+            values[p.name] = box.slider(
+                p.label,
+                min_value=kind(p.min),
+                max_value=kind(p.max),
+                value=p.default,
+                step=kind(p.step),
+                help=p.help or None,
+                key=key,
+            )
         else:
             kind = type(p.default)
-            values[p.name] = box.number_input(p.label, min_value=kind(p.min), max_value=kind(p.max),
-                                              value=p.default, step=kind(p.step), help=p.help or None, key=key)
+            values[p.name] = box.number_input(
+                p.label,
+                min_value=kind(p.min),
+                max_value=kind(p.max),
+                value=p.default,
+                step=kind(p.step),
+                help=p.help or None,
+                key=key,
+            )
     return values
 
 
 # ---- heavy results, cached ---------------------------------------------------------------------------
 
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def cached_explanation(model_key: str, user_id: str, item_id: str, method_key: str, params_json: str,
-                       context_json: str, _model: Recommender) -> PairExplanation:
+def cached_explanation(
+    model_key: str,
+    user_id: str,
+    item_id: str,
+    method_key: str,
+    params_json: str,
+    context_json: str,
+    _model: Recommender,
+) -> PairExplanation:
     """`attnrec.pair_explanation.explain_pair`, cached per (model on device, pair, method, params)."""
     from attnrec.pair_explanation import explain_pair
-    return explain_pair(_model, user_id, item_id, method_key, _json.loads(params_json),
-                        context=_json.loads(context_json))
+
+    return explain_pair(
+        _model, user_id, item_id, method_key, _json.loads(params_json), context=_json.loads(context_json)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def cached_vector_explanation(model_key: str, x: tuple, y: tuple, method_key: str, params_json: str,
-                              context_json: str, _model: Recommender) -> PairExplanation:
+def cached_vector_explanation(
+    model_key: str, x: tuple, y: tuple, method_key: str, params_json: str, context_json: str, _model: Recommender
+) -> PairExplanation:
     """`attnrec.pair_explanation.explain_vectors` for typed X, Y, cached like `cached_explanation`."""
     from attnrec.pair_explanation import explain_vectors
-    return explain_vectors(_model, list(x), list(y), method_key, _json.loads(params_json),
-                           context=_json.loads(context_json))
+
+    return explain_vectors(
+        _model, list(x), list(y), method_key, _json.loads(params_json), context=_json.loads(context_json)
+    )
 
 
 # ---- picking rows and typed vectors ------------------------------------------------------------------
 
-def choice(widget: Callable[..., Any], label: str, options: Sequence[str], state_key: str, url_key: str, default: str,
-           what: str, container: DeltaGenerator | None = None, **kwargs: Any) -> str:
+
+def choice(
+    widget: Callable[..., Any],
+    label: str,
+    options: Sequence[str],
+    state_key: str,
+    url_key: str,
+    default: str,
+    what: str,
+    container: DeltaGenerator | None = None,
+    **kwargs: Any,
+) -> str:
     """`widget` (st.radio, st.selectbox, …) over `options`, seeded from the URL's request, else this
     session's earlier choice (kept under `state_key`), else `default`.
 
@@ -641,23 +774,32 @@ def _matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
     return frame[mask]
 
 
-def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int = 230,
-             limit: int = 2000) -> str:
+def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int = 230, limit: int = 2000) -> str:
     """A searchable table of `frame` (indexed by id): type to filter, click a row to choose it.
 
     Returns the clicked row's id, or `current` while no row is clicked. The table's key includes the
     search text, so a new search never carries a row number over to a different row.
     """
-    query = st.text_input(f"Search {what}s", key=f"{key}_search", placeholder="any text, e.g. an id or a value",
-                          label_visibility="collapsed")
+    query = st.text_input(
+        f"Search {what}s",
+        key=f"{key}_search",
+        placeholder="any text, e.g. an id or a value",
+        label_visibility="collapsed",
+    )
     shown = _matching_rows(frame, query)
     if len(shown) > limit:
         st.caption(f"{len(shown)} {what}s match; showing the first {limit}. Narrow the search.")
         shown = shown.iloc[:limit]
     digest = abs(hash(query.strip().lower())) % 10**8
     rows_height = 38 + 35 * max(len(shown), 1)  # header + rows: no empty grid under a short search result
-    event = st.dataframe(shown, key=f"{key}_table_{digest}", on_select="rerun", selection_mode="single-row",
-                         height=min(height, rows_height), width="stretch")
+    event = st.dataframe(
+        shown,
+        key=f"{key}_table_{digest}",
+        on_select="rerun",
+        selection_mode="single-row",
+        height=min(height, rows_height),
+        width="stretch",
+    )
     if isinstance(event, dict):
         selection: dict = event.get("selection") or {}
         rows = selection.get("rows", [])
@@ -669,7 +811,7 @@ def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int
 
 
 def parse_vector(text: str | None, d: int) -> list[float] | None:
-    """"0.5,1,-2" → [0.5, 1.0, -2.0] when it holds exactly d finite numbers; otherwise None."""
+    """ "0.5,1,-2" → [0.5, 1.0, -2.0] when it holds exactly d finite numbers; otherwise None."""
     if text is None:
         return None
     try:
@@ -703,17 +845,24 @@ __all__ += ["cached_figure"]
 
 # ---- the trust report card ------------------------------------------------------------------------
 
+
 def report_card_view(table: pd.DataFrame, note: str) -> None:
     """The report card as two tables (against the reference; scored by the model itself), a caption and
     the reason behind each verdict. `table` is `attnrec.trust.card_table(...)`; its row 0 is the reference."""
     from attnrec.figures.explain import style_report_card
     from attnrec.trust import CARD_COLUMN_CONFIG, CARD_FORMATS, CARD_PARTS
+
     for title, columns in CARD_PARTS.items():
         st.caption(f"**{title.capitalize()}**")
-        st.dataframe(style_report_card(table[columns], formats=CARD_FORMATS, skip_rows=[0]), hide_index=True,
-                     width="stretch",
-                     column_config={c: st.column_config.Column(label=CARD_COLUMN_CONFIG[c]["label"],
-                                                               help=CARD_COLUMN_CONFIG[c]["help"]) for c in columns})
+        st.dataframe(
+            style_report_card(table[columns], formats=CARD_FORMATS, skip_rows=[0]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.Column(label=CARD_COLUMN_CONFIG[c]["label"], help=CARD_COLUMN_CONFIG[c]["help"])
+                for c in columns
+            },
+        )
     st.caption(note)
     with st.expander("Why each verdict"):
         st.markdown("\n".join(f"- **{r.method}** — {r.verdict}: {r.reason}" for r in table.itertuples()))
@@ -723,6 +872,7 @@ def page_link(container: DeltaGenerator, page: str, label: str, icon: str | None
     """`st.page_link` to another page of the app; a page script run on its own (AppTest, `streamlit run
     app_pages/x.py`) has no navigation to link into, so it says where to go in words instead."""
     from streamlit.errors import StreamlitPageNotFoundError
+
     try:
         container.page_link(page, label=label, icon=icon)
     except StreamlitPageNotFoundError:

@@ -16,6 +16,7 @@ half-applied. Sizes are bounded before anything is converted (d ≤ MAX_D, H ≤
 MAX_NUMBER_CHARS characters), and every number must be finite with |v| ≤ the typed-value limit (attnrec.limits).
 No Streamlit calls here: the page reads and writes st.query_params, this module only converts.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,18 +33,33 @@ import numpy as np
 from attnrec.limits import LIMITS
 from attnrec.worked_example import ExampleInputs
 
-__all__ = ["VERSION", "URL_KEYS", "cell_text", "parse_cell", "MAX_D", "MAX_HEADS", "MIN_TAU", "MAX_TAU",
-           "MAX_NUMBER_CHARS", "StateError", "WalkthroughState", "encode", "decode", "has_state", "number_text"]
+__all__ = [
+    "VERSION",
+    "URL_KEYS",
+    "cell_text",
+    "parse_cell",
+    "MAX_D",
+    "MAX_HEADS",
+    "MIN_TAU",
+    "MAX_TAU",
+    "MAX_NUMBER_CHARS",
+    "StateError",
+    "WalkthroughState",
+    "encode",
+    "decode",
+    "has_state",
+    "number_text",
+]
 
 VERSION = "1"
 URL_KEYS = ("wt", "d", "h", "tau", "tied", "x", "y", "wu", "wv", "z")
-PACKED_KEYS = ("x", "y", "wu", "wv")   # what `z` carries for a large example
-MAX_D = 40            # dimensions the page offers
-MAX_HEADS = 8         # heads the page offers
-MIN_TAU, MAX_TAU = 0.01, 100.0   # the temperature's range on the page
+PACKED_KEYS = ("x", "y", "wu", "wv")  # what `z` carries for a large example
+MAX_D = 40  # dimensions the page offers
+MAX_HEADS = 8  # heads the page offers
+MIN_TAU, MAX_TAU = 0.01, 100.0  # the temperature's range on the page
 MAX_NUMBER_CHARS = 32  # one number's text; longer is refused before it is parsed
-MAX_READABLE_CHARS = 16_000   # a longer readable link (URL-encoded) is written compactly, as `z`
-MAX_PACKED_CHARS = 200_000    # `z` as text; the largest example packs to ~35,000
+MAX_READABLE_CHARS = 16_000  # a longer readable link (URL-encoded) is written compactly, as `z`
+MAX_PACKED_CHARS = 200_000  # `z` as text; the largest example packs to ~35,000
 MAX_UNPACKED_BYTES = 2 * MAX_HEADS * MAX_D * MAX_D * (MAX_NUMBER_CHARS + 1) + 4 * MAX_D * (MAX_NUMBER_CHARS + 1)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -67,8 +83,11 @@ class WalkthroughState:
     def same_as(self, other: "WalkthroughState") -> bool:
         """Bit-for-bit the same example (w_v compared only when untied: tied uses W_U for both)."""
         fields = ("x", "y", "w_u") + (() if self.tied else ("w_v",))
-        return (self.tied == other.tied and self.tau == other.tau
-                and all(np.array_equal(getattr(self.inputs, f), getattr(other.inputs, f)) for f in fields))
+        return (
+            self.tied == other.tied
+            and self.tau == other.tau
+            and all(np.array_equal(getattr(self.inputs, f), getattr(other.inputs, f)) for f in fields)
+        )
 
 
 def number_text(value: float) -> str:
@@ -85,11 +104,18 @@ def encode(state: WalkthroughState) -> dict[str, str | None]:
     """Query parameters for `state` (every key of URL_KEYS; None means 'absent'): readable, or with x, y, wu and
     wv packed into `z` when the readable link would be too long."""
     inputs = state.inputs
-    params = {"wt": VERSION, "d": str(inputs.d), "h": str(inputs.heads), "tau": number_text(state.tau),
-              "tied": "1" if state.tied else "0",
-              "x": ",".join(number_text(v) for v in inputs.x), "y": ",".join(number_text(v) for v in inputs.y),
-              "wu": "|".join(_matrix_text(m) for m in inputs.w_u),
-              "wv": None if state.tied else "|".join(_matrix_text(m) for m in inputs.w_v), "z": None}
+    params = {
+        "wt": VERSION,
+        "d": str(inputs.d),
+        "h": str(inputs.heads),
+        "tau": number_text(state.tau),
+        "tied": "1" if state.tied else "0",
+        "x": ",".join(number_text(v) for v in inputs.x),
+        "y": ",".join(number_text(v) for v in inputs.y),
+        "wu": "|".join(_matrix_text(m) for m in inputs.w_u),
+        "wv": None if state.tied else "|".join(_matrix_text(m) for m in inputs.w_v),
+        "z": None,
+    }
     if len(urlencode({k: v for k, v in params.items() if v is not None})) <= MAX_READABLE_CHARS:
         return params
     packed = "&".join(f"{k}={params[k]}" for k in PACKED_KEYS if params[k] is not None)
@@ -206,8 +232,9 @@ def decode(params: Mapping[str, str]) -> WalkthroughState:
         params = {k: v for k, v in params.items() if k != "z"} | _unpack(params["z"])
     version = params.get("wt", VERSION).strip()
     if version != VERSION:
-        raise StateError(f"wt (the link's format version) is '{version[:MAX_NUMBER_CHARS]}'; this app reads "
-                         f"version {VERSION}")
+        raise StateError(
+            f"wt (the link's format version) is '{version[:MAX_NUMBER_CHARS]}'; this app reads version {VERSION}"
+        )
     missing = [k for k in ("x", "y", "wu") if k not in params]
     if missing:
         raise StateError(f"the link lacks {', '.join(missing)}")

@@ -5,6 +5,7 @@ edited fields by exact Shapley values with the original user as the baseline (so
 ΔS exactly, and a field that was not edited gets nothing). The model is used only through
 `forward(r_u, r_v)`; attnrec.explain.exact_shapley does the coalition arithmetic.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,16 @@ from attnrec.reasons import signed_amount
 if TYPE_CHECKING:
     from attnrec.model import Recommender
 
-__all__ = ["WhatIf", "encode_user_row", "changed_groups", "catalog_scores", "ranks_of", "what_if",
-           "explain_shift", "shift_reason"]
+__all__ = [
+    "WhatIf",
+    "encode_user_row",
+    "changed_groups",
+    "catalog_scores",
+    "ranks_of",
+    "what_if",
+    "explain_shift",
+    "shift_reason",
+]
 
 # Edited groups beyond this many are explained together as "other edits": 2^(n+1) coalitions per item.
 MAX_EDITED_GROUPS = min(8, MAX_GROUPS - 1)
@@ -30,10 +39,10 @@ MAX_EDITED_GROUPS = min(8, MAX_GROUPS - 1)
 
 @dataclass
 class WhatIf:
-    table: pd.DataFrame        # per item: item_id, s_before, s_after, delta_s, rank_before, rank_after, rank_change
-    edited_fields: list[str]   # user field groups whose encoded columns changed
-    r_before: torch.Tensor     # (R_u,) encoded original user
-    r_after: torch.Tensor      # (R_u,) encoded edited user
+    table: pd.DataFrame  # per item: item_id, s_before, s_after, delta_s, rank_before, rank_after, rank_change
+    edited_fields: list[str]  # user field groups whose encoded columns changed
+    r_before: torch.Tensor  # (R_u,) encoded original user
+    r_after: torch.Tensor  # (R_u,) encoded edited user
 
 
 def encode_user_row(model: Recommender, edited_row: pd.Series | pd.DataFrame) -> torch.Tensor:
@@ -55,8 +64,10 @@ def changed_groups(model: Recommender, r_before: torch.Tensor, r_after: torch.Te
 def catalog_scores(model: Recommender, r_u: torch.Tensor, chunk: int = 8192) -> np.ndarray:
     """S of one encoded user row against every catalog item (item_ids order) via `model.forward`."""
     items = model.item_matrix
-    out = [model.forward(r_u.expand(len(items[i:i + chunk]), -1), items[i:i + chunk])
-           for i in range(0, len(items), chunk)]
+    out = [
+        model.forward(r_u.expand(len(items[i : i + chunk]), -1), items[i : i + chunk])
+        for i in range(0, len(items), chunk)
+    ]
     return torch.cat(out).double().cpu().numpy() if out else np.empty(0)
 
 
@@ -82,9 +93,17 @@ def what_if(model: Recommender, user_id: str, edited_row: pd.Series, exclude_see
         keep[np.asarray(model.seen_items(user_id), dtype=int)] = False
         item_ids, before, after = item_ids[keep], before[keep], after[keep]
     rank_before, rank_after = ranks_of(before), ranks_of(after)
-    table = pd.DataFrame({"item_id": list(item_ids), "s_before": before, "s_after": after,
-                          "delta_s": after - before, "rank_before": rank_before, "rank_after": rank_after,
-                          "rank_change": rank_before - rank_after})  # > 0: moved up
+    table = pd.DataFrame(
+        {
+            "item_id": list(item_ids),
+            "s_before": before,
+            "s_after": after,
+            "delta_s": after - before,
+            "rank_before": rank_before,
+            "rank_after": rank_after,
+            "rank_change": rank_before - rank_after,
+        }
+    )  # > 0: moved up
     edited = [g.name for g in changed_groups(model, r_before, r_after)]
     return WhatIf(table, edited, r_before, r_after)
 
@@ -103,17 +122,25 @@ def explain_shift(model: Recommender, result: WhatIf, item_ids: list[str]) -> pd
     n_u, n_v = result.r_after.shape[0], model.item_matrix.shape[1]
     # Everything not edited (other user columns, all item columns) is one group whose input equals its
     # baseline, so its Shapley value is exactly 0 (a dummy player) and the named shares sum to ΔS.
-    explain_groups.append(Group("unchanged", user_cols=tuple(c for c in range(n_u) if c not in used),
-                                item_cols=tuple(range(n_v))))
+    explain_groups.append(
+        Group("unchanged", user_cols=tuple(c for c in range(n_u) if c not in used), item_cols=tuple(range(n_v)))
+    )
     if not explain_groups[-1].user_cols and not explain_groups[-1].item_cols:
         explain_groups.pop()
     items = model.item_rows(list(item_ids))
     b = len(item_ids)
-    target = ExplainTarget(module=model, inputs_u=result.r_after.expand(b, -1), inputs_v=items,
-                           baseline_u=result.r_before.unsqueeze(0), baseline_v=items,
-                           names_u=list(model.user_encoding.columns),
-                           names_v=list(model.item_encoding.columns),
-                           groups=explain_groups, level="fields", baseline_kind="original user")
+    target = ExplainTarget(
+        module=model,
+        inputs_u=result.r_after.expand(b, -1),
+        inputs_v=items,
+        baseline_u=result.r_before.unsqueeze(0),
+        baseline_v=items,
+        names_u=list(model.user_encoding.columns),
+        names_v=list(model.item_encoding.columns),
+        groups=explain_groups,
+        level="fields",
+        baseline_kind="original user",
+    )
     phi, _, _ = exact_shapley(target)
     names = [g.name for g in explain_groups]
     frame = pd.DataFrame(phi, columns=names, index=pd.Index(list(item_ids), name="item_id"))
@@ -121,7 +148,7 @@ def explain_shift(model: Recommender, result: WhatIf, item_ids: list[str]) -> pd
 
 
 def shift_reason(shares: pd.Series, top: int = 2, relative: float = 0.01) -> str:
-    """"cuisine +0.31, budget −0.0014" from one item's row of `explain_shift` (its shares add up to ΔS).
+    """ "cuisine +0.31, budget −0.0014" from one item's row of `explain_shift` (its shares add up to ΔS).
 
     A share is named when it is at least `relative` × the row's largest share: a threshold on the item's own
     scale, so a small ΔS is explained as well as a large one. Only a row whose shares are all zero (ΔS = 0 up

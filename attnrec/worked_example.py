@@ -3,6 +3,7 @@
 The document's printed values are quoted as data (they are what it says); every "formula gives" value
 is computed here by `attend`, and every explanation quotes numbers computed from those values.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,17 @@ from numpy.typing import ArrayLike
 
 from attnrec.attention import AttentionTrace, attend
 
-__all__ = ["EXAMPLE_X", "EXAMPLE_Y", "EXAMPLE_W", "EXAMPLE_NAMES", "StepComparison", "ExampleInputs",
-           "example_trace", "compare_with_document", "comparison_frame"]
+__all__ = [
+    "EXAMPLE_X",
+    "EXAMPLE_Y",
+    "EXAMPLE_W",
+    "EXAMPLE_NAMES",
+    "StepComparison",
+    "ExampleInputs",
+    "example_trace",
+    "compare_with_document",
+    "comparison_frame",
+]
 
 EXAMPLE_X = (0.5, 0.7, 0.3)
 EXAMPLE_Y = (0.3, 0.6, 0.1)
@@ -35,11 +45,11 @@ _DOC_S = 0.6
 
 @dataclass(frozen=True)
 class StepComparison:
-    step: str                      # short name, e.g. "A_U"
-    latex: str                     # the formula, as st.latex takes it
-    document: tuple[float, ...] | None   # what the document prints (None: it prints nothing)
+    step: str  # short name, e.g. "A_U"
+    latex: str  # the formula, as st.latex takes it
+    document: tuple[float, ...] | None  # what the document prints (None: it prints nothing)
     formula_gives: tuple[float, ...]
-    explanation: str               # one line: what the document most likely did
+    explanation: str  # one line: what the document most likely did
 
 
 def example_trace(dtype: torch.dtype = torch.float64) -> AttentionTrace:
@@ -56,6 +66,7 @@ class ExampleInputs:
     w_v is always kept so switching from tied to untied has a W_V to show; while tied it follows W_U (the page
     copies W_U into it after every edit), so untying starts from the current W_U and S does not jump.
     """
+
     x: np.ndarray
     y: np.ndarray
     w_u: np.ndarray
@@ -93,8 +104,12 @@ class ExampleInputs:
             new[keep] = old[keep]
             return new
 
-        return ExampleInputs(grow(self.x, (d,), 0.1, 0.9), grow(self.y, (d,), 0.1, 0.9),
-                             grow(self.w_u, (heads, d, d), -2, 2), grow(self.w_v, (heads, d, d), -2, 2))
+        return ExampleInputs(
+            grow(self.x, (d,), 0.1, 0.9),
+            grow(self.y, (d,), 0.1, 0.9),
+            grow(self.w_u, (heads, d, d), -2, 2),
+            grow(self.w_v, (heads, d, d), -2, 2),
+        )
 
     def trace(self, tied: bool, temperature: float) -> AttentionTrace:
         tensors = [torch.from_numpy(a) for a in (self.x, self.y, self.w_u, self.w_v)]
@@ -125,50 +140,90 @@ def compare_with_document() -> list[StepComparison]:
     doc_terms = np.array(_DOC_Z_U) * np.array(_DOC_Z_V)
     return [
         StepComparison(
-            "X ⊙ Y", r"X \odot Y", None, tuple(product.tolist()),
+            "X ⊙ Y",
+            r"X \odot Y",
+            None,
+            tuple(product.tolist()),
             "The document never prints it; its 'XY' must be the element-wise product, the only reading "
-            "that gives a d-vector for W_a to multiply."),
+            "that gives a d-vector for W_a to multiply.",
+        ),
         StepComparison(
-            "logits_U", r"W_a (X \odot Y)", _DOC_LOGITS_U, true["logits_u"],
+            "logits_U",
+            r"W_a (X \odot Y)",
+            _DOC_LOGITS_U,
+            true["logits_u"],
             f"No input gives {_fmt(_DOC_LOGITS_U)}: W_a's rows step by {_fmt(row_step[0])}, so W_a·p always "
-            f"has equal gaps ({gap:.4g} here), but 5→12→21 steps by 7 then 9."),
+            f"has equal gaps ({gap:.4g} here), but 5→12→21 steps by 7 then 9.",
+        ),
         StepComparison(
-            "A_U", r"A_U = \mathrm{softmax}(W_a (X \odot Y))", _DOC_A_U, true["a_u"],
+            "A_U",
+            r"A_U = \mathrm{softmax}(W_a (X \odot Y))",
+            _DOC_A_U,
+            true["a_u"],
             f"Not a softmax of its own logits: softmax keeps order, so 21 must get the most weight; "
-            f"softmax({_fmt(_DOC_LOGITS_U)}) = {_fmt(_softmax(_DOC_LOGITS_U))}. The weights look invented."),
+            f"softmax({_fmt(_DOC_LOGITS_U)}) = {_fmt(_softmax(_DOC_LOGITS_U))}. The weights look invented.",
+        ),
         StepComparison(
-            "logits_V", r"W_a (Y \odot X)", _DOC_LOGITS_V, true["logits_v"],
+            "logits_V",
+            r"W_a (Y \odot X)",
+            _DOC_LOGITS_V,
+            true["logits_v"],
             f"Y ⊙ X = X ⊙ Y, so one W_a must give the same logits as for A_U; "
-            f"{_fmt(_DOC_LOGITS_V)} (gaps 12, 15) comes from no input either."),
+            f"{_fmt(_DOC_LOGITS_V)} (gaps 12, 15) comes from no input either.",
+        ),
         StepComparison(
-            "A_V", r"A_V = \mathrm{softmax}(W_a (Y \odot X))", _DOC_A_V, true["a_v"],
+            "A_V",
+            r"A_V = \mathrm{softmax}(W_a (Y \odot X))",
+            _DOC_A_V,
+            true["a_v"],
             f"With the one W_a, A_V = A_U for every input; softmax({_fmt(_DOC_LOGITS_V)}) = "
-            f"{_fmt(_softmax(_DOC_LOGITS_V))}, not {_fmt(_DOC_A_V)}."),
+            f"{_fmt(_softmax(_DOC_LOGITS_V))}, not {_fmt(_DOC_A_V)}.",
+        ),
         StepComparison(
-            "Z_U", r"Z_U = A_U \odot Y", _DOC_Z_U, true["z_u"],
+            "Z_U",
+            r"Z_U = A_U \odot Y",
+            _DOC_Z_U,
+            true["z_u"],
             f"Its own line multiplies {_fmt(_DOC_A_U_AS_USED)} (0.3, not A_U's 0.24) by Y, which is "
-            f"{_fmt(doc_zu_own)}, not {_fmt(_DOC_Z_U)}; the last entry is A_U's 0.28 copied unmultiplied."),
+            f"{_fmt(doc_zu_own)}, not {_fmt(_DOC_Z_U)}; the last entry is A_U's 0.28 copied unmultiplied.",
+        ),
         StepComparison(
-            "Z_V", r"Z_V = A_V \odot X", _DOC_Z_V, true["z_v"],
+            "Z_V",
+            r"Z_V = A_V \odot X",
+            _DOC_Z_V,
+            true["z_v"],
             f"{_fmt(_DOC_A_V)} ⊙ X is {_fmt(doc_zv_own)}; only the middle entry is multiplied out, "
-            f"0.25 is A_V's copied and 0.18 repeats Z_U's first entry."),
+            f"0.25 is A_V's copied and 0.18 repeats Z_U's first entry.",
+        ),
         StepComparison(
-            "Z_U,i · Z_V,i", r"c_i = Z_{U,i}\, Z_{V,i}", tuple(doc_terms.tolist()), true["contributions"],
-            "The document's own products of its Z_U and Z_V, which inherit every error above."),
+            "Z_U,i · Z_V,i",
+            r"c_i = Z_{U,i}\, Z_{V,i}",
+            tuple(doc_terms.tolist()),
+            true["contributions"],
+            "The document's own products of its Z_U and Z_V, which inherit every error above.",
+        ),
         StepComparison(
-            "S", r"S = \sum_i Z_{U,i}\, Z_{V,i}", (_DOC_S,), (float(trace.s[0]),),
+            "S",
+            r"S = \sum_i Z_{U,i}\, Z_{V,i}",
+            (_DOC_S,),
+            (float(trace.s[0]),),
             f"{_DOC_S} is not the sum of its own terms ({doc_terms.sum():.4g}); it equals X·Y = "
-            f"{_fmt(product)} summed = {product.sum():.4g}, the plain dot product with no attention at all."),
+            f"{_fmt(product)} summed = {product.sum():.4g}, the plain dot product with no attention at all.",
+        ),
     ]
 
 
 def comparison_frame() -> pd.DataFrame:
     """The comparison as a table: step, the document says, the formula gives (4 significant digits), why."""
-    rows = [{"step": c.step,
-             "the document says": "(not printed)" if c.document is None else _fmt(c.document),
-             "the formula gives": _fmt(c.formula_gives),
-             "what the document likely did": c.explanation}
-            for c in compare_with_document()]
+    rows = [
+        {
+            "step": c.step,
+            "the document says": "(not printed)" if c.document is None else _fmt(c.document),
+            "the formula gives": _fmt(c.formula_gives),
+            "what the document likely did": c.explanation,
+        }
+        for c in compare_with_document()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -179,13 +234,17 @@ __all__ += ["walk_values", "CellLine", "cell_arithmetic", "snapshot", "moved", "
 # The walkthrough's five steps: (short title, the formula as LaTeX; ^{(h)} added per head by the page).
 STEPS = (
     ("The element-wise product X ⊙ Y", r"(X \odot Y)_i = X_i\,Y_i \qquad (Y \odot X = X \odot Y)"),
-    ("Logits: each side's weights applied to X ⊙ Y", r"\ell_U = W_U\,(X \odot Y)/\tau \qquad "
-                                                      r"\ell_V = W_V\,(Y \odot X)/\tau"),
-    ("Attention weights: a softmax over the d dimensions",
-     r"A_U = \mathrm{softmax}(\ell_U) \qquad A_V = \mathrm{softmax}(\ell_V) \qquad "
-     r"\mathrm{softmax}(\ell)_i = \frac{e^{\ell_i}}{\sum_j e^{\ell_j}}"),
-    ("Attended vectors: each side's weights applied to the other side",
-     r"Z_U = A_U \odot Y \qquad Z_V = A_V \odot X"),
+    (
+        "Logits: each side's weights applied to X ⊙ Y",
+        r"\ell_U = W_U\,(X \odot Y)/\tau \qquad "
+        r"\ell_V = W_V\,(Y \odot X)/\tau",
+    ),
+    (
+        "Attention weights: a softmax over the d dimensions",
+        r"A_U = \mathrm{softmax}(\ell_U) \qquad A_V = \mathrm{softmax}(\ell_V) \qquad "
+        r"\mathrm{softmax}(\ell)_i = \frac{e^{\ell_i}}{\sum_j e^{\ell_j}}",
+    ),
+    ("Attended vectors: each side's weights applied to the other side", r"Z_U = A_U \odot Y \qquad Z_V = A_V \odot X"),
     ("Each dimension's contribution, and the score S", r"c_i = Z_{U,i}\,Z_{V,i} \qquad S = \sum_h \sum_i c_i"),
 )
 
@@ -212,8 +271,9 @@ GLOSSARY = (
 def walk_values(inputs: ExampleInputs, tied: bool, tau: float) -> dict:
     """Every intermediate of the page as numpy: logits_u/v, a_u/v, z_u/v, c (H, d) and s (float)."""
     pair = inputs.trace(tied=tied, temperature=float(tau)).pair()
-    values: dict[str, np.ndarray | float] = {k: np.array(pair[k])
-                                             for k in ("logits_u", "logits_v", "a_u", "a_v", "z_u", "z_v")}
+    values: dict[str, np.ndarray | float] = {
+        k: np.array(pair[k]) for k in ("logits_u", "logits_v", "a_u", "a_v", "z_u", "z_v")
+    }
     values["c"] = np.array(pair["contributions"])
     values["s"] = float(pair["s"])
     return values
@@ -248,13 +308,15 @@ class CellLine:
 
     `text` reads "name = formula = the numbers substituted = result" (sometimes with one more intermediate):
     split it on " = " and the last part is the result."""
+
     step: int
     text: str
     latex: str
 
 
-def cell_arithmetic(inputs: ExampleInputs, tied: bool, tau: float, head: int, dim: int,
-                    names: list[str] | None = None) -> list[CellLine]:
+def cell_arithmetic(
+    inputs: ExampleInputs, tied: bool, tau: float, head: int, dim: int, names: list[str] | None = None
+) -> list[CellLine]:
     """The arithmetic behind one cell (head, dimension i) with the actual numbers, step by step:
     (X ⊙ Y)_i, the logits Σ_j W[h,i,j]·(X ⊙ Y)_j / τ, the softmax, Z_U and Z_V, the contribution and S."""
     d, heads = inputs.d, inputs.heads
@@ -267,28 +329,35 @@ def cell_arithmetic(inputs: ExampleInputs, tied: bool, tau: float, head: int, di
     cell = f"[{name}]" if heads == 1 else f"[head {head + 1}, {name}]"
     up = "" if heads == 1 else rf"^{{({head + 1})}}"
 
-    def tsym(base: str, side: str = "") -> str:   # e.g. \ell^{(2)}_{U,\text{dim 1}}
+    def tsym(base: str, side: str = "") -> str:  # e.g. \ell^{(2)}_{U,\text{dim 1}}
         return rf"{base}{up}_{{{side + ',' if side else ''}\text{{{name}}}}}"
 
     w_head = "" if heads == 1 else f"^({head + 1})"
-    lines = [CellLine(
-        1, f"(X ⊙ Y)[{name}] = X·Y = {_factor(inputs.x[dim])}·"
-           f"{_factor(inputs.y[dim])} = {_g(p[dim])}",
-        rf"(X \odot Y)_{{\text{{{name}}}}} = X\,Y = {_tex_factor(inputs.x[dim])} \cdot "
-        rf"{_tex_factor(inputs.y[dim])} = {_tex(p[dim])}")]
+    lines = [
+        CellLine(
+            1,
+            f"(X ⊙ Y)[{name}] = X·Y = {_factor(inputs.x[dim])}·{_factor(inputs.y[dim])} = {_g(p[dim])}",
+            rf"(X \odot Y)_{{\text{{{name}}}}} = X\,Y = {_tex_factor(inputs.x[dim])} \cdot "
+            rf"{_tex_factor(inputs.y[dim])} = {_tex(p[dim])}",
+        )
+    ]
     weights = {"U": inputs.w_u, "V": inputs.w_u if tied else inputs.w_v}
     for side in ("U", "V"):
         row = weights[side][head, dim]
         terms = " + ".join(f"{_factor(w)}·{_factor(q)}" for w, q in zip(row, p))
         tex_terms = " + ".join(rf"{_tex_factor(w)} \cdot {_tex_factor(q)}" for w, q in zip(row, p))
         logit = v[f"logits_{side.lower()}"][head, dim]
-        lines.append(CellLine(
-            2, f"ℓ_{side}{cell} = Σ_j W_{side}{w_head}[{name}, j]·(X ⊙ Y)_j / τ = ({terms}) / {_g(tau)} = {_g(logit)}",
-            tsym(r"\ell", side) + rf" = \frac{{{tex_terms}}}{{{_tex(tau)}}} = {_tex(logit)}"))
+        lines.append(
+            CellLine(
+                2,
+                f"ℓ_{side}{cell} = Σ_j W_{side}{w_head}[{name}, j]·(X ⊙ Y)_j / τ = ({terms}) / {_g(tau)} = {_g(logit)}",
+                tsym(r"\ell", side) + rf" = \frac{{{tex_terms}}}{{{_tex(tau)}}} = {_tex(logit)}",
+            )
+        )
     for side in ("U", "V"):
         logits = v[f"logits_{side.lower()}"][head]
         top = float(logits.max())
-        shift = top if top > 50 else 0.0   # e^ℓ stays readable and finite; softmax is unchanged by a shift
+        shift = top if top > 50 else 0.0  # e^ℓ stays readable and finite; softmax is unchanged by a shift
         shifted = logits - shift
         exps = np.exp(shifted)
         note = f" (m = max_j ℓ_j = {_g(shift)} subtracted: same weights)" if shift else ""
@@ -296,25 +365,41 @@ def cell_arithmetic(inputs: ExampleInputs, tied: bool, tau: float, head: int, di
         weight = v[f"a_{side.lower()}"][head, dim]
         denominator = " + ".join(f"e^{_g(e)}" for e in shifted)
         tex_denominator = " + ".join(f"e^{{{_tex(e)}}}" for e in shifted)
-        lines.append(CellLine(
-            3, f"A_{side}{cell} = e^ℓ_{side},i / Σ_j e^ℓ_{side},j{note} = e^{_g(shifted[dim])} / "
-               f"({denominator}) = {_g(exps[dim])} / {_g(exps.sum())} = {_g(weight)}",
-            rf"{tsym('A', side)} = \frac{{e^{{{_tex(shifted[dim])}}}}}{{{tex_denominator}}} = "
-            rf"\frac{{{_tex(exps[dim])}}}{{{_tex(exps.sum())}}} = {_tex(weight)}{tex_note}"))
+        lines.append(
+            CellLine(
+                3,
+                f"A_{side}{cell} = e^ℓ_{side},i / Σ_j e^ℓ_{side},j{note} = e^{_g(shifted[dim])} / "
+                f"({denominator}) = {_g(exps[dim])} / {_g(exps.sum())} = {_g(weight)}",
+                rf"{tsym('A', side)} = \frac{{e^{{{_tex(shifted[dim])}}}}}{{{tex_denominator}}} = "
+                rf"\frac{{{_tex(exps[dim])}}}{{{_tex(exps.sum())}}} = {_tex(weight)}{tex_note}",
+            )
+        )
     for side, other, label in (("U", inputs.y, "Y"), ("V", inputs.x, "X")):
         a, z = v[f"a_{side.lower()}"][head, dim], v[f"z_{side.lower()}"][head, dim]
-        lines.append(CellLine(
-            4, f"Z_{side}{cell} = A_{side}·{label} = {_factor(a)}·{_factor(other[dim])} = {_g(z)}",
-            rf"{tsym('Z', side)} = A_{{{side}}}\,{label} = {_tex_factor(a)} \cdot {_tex_factor(other[dim])}"
-            rf" = {_tex(z)}"))
+        lines.append(
+            CellLine(
+                4,
+                f"Z_{side}{cell} = A_{side}·{label} = {_factor(a)}·{_factor(other[dim])} = {_g(z)}",
+                rf"{tsym('Z', side)} = A_{{{side}}}\,{label} = {_tex_factor(a)} \cdot {_tex_factor(other[dim])}"
+                rf" = {_tex(z)}",
+            )
+        )
     z_u, z_v, c = v["z_u"][head, dim], v["z_v"][head, dim], v["c"][head, dim]
-    lines.append(CellLine(
-        5, f"c{cell} = Z_U·Z_V = {_factor(z_u)}·{_factor(z_v)} = {_g(c)}",
-        rf"{tsym('c')} = Z_U\,Z_V = {_tex_factor(z_u)} \cdot {_tex_factor(z_v)} = {_tex(c)}"))
+    lines.append(
+        CellLine(
+            5,
+            f"c{cell} = Z_U·Z_V = {_factor(z_u)}·{_factor(z_v)} = {_g(c)}",
+            rf"{tsym('c')} = Z_U\,Z_V = {_tex_factor(z_u)} \cdot {_tex_factor(z_v)} = {_tex(c)}",
+        )
+    )
     others = d * heads - 1
-    lines.append(CellLine(
-        5, f"S = Σ_h Σ_i c = this cell + the other {others} = {_factor(c)} + {_factor(v['s'] - c)} = {_g(v['s'])}",
-        rf"S = \sum_h \sum_i c = {_tex_factor(c)} + {_tex_factor(v['s'] - c)} = {_tex(v['s'])}"))
+    lines.append(
+        CellLine(
+            5,
+            f"S = Σ_h Σ_i c = this cell + the other {others} = {_factor(c)} + {_factor(v['s'] - c)} = {_g(v['s'])}",
+            rf"S = \sum_h \sum_i c = {_tex_factor(c)} + {_tex_factor(v['s'] - c)} = {_tex(v['s'])}",
+        )
+    )
     return lines
 
 
@@ -322,11 +407,22 @@ def snapshot(inputs: ExampleInputs, tied: bool, tau: float) -> dict[str, np.ndar
     """The inputs and every result by name, in the page's order (X, Y, W_U, W_V, τ, X ⊙ Y, ℓ_U, ℓ_V, A_U, A_V,
     Z_U, Z_V, c, S), for `changes`."""
     v = walk_values(inputs, tied, tau)
-    return {"X": inputs.x.copy(), "Y": inputs.y.copy(), "W_U": inputs.w_u.copy(),
-            "W_V": (inputs.w_u if tied else inputs.w_v).copy(), "τ": np.array(float(tau)),
-            "X ⊙ Y": inputs.x * inputs.y, "ℓ_U": v["logits_u"], "ℓ_V": v["logits_v"], "A_U": v["a_u"], "A_V": v["a_v"],
-            "Z_U": v["z_u"], "Z_V": v["z_v"], "c": v["c"],
-            "S": np.array(v["s"])}
+    return {
+        "X": inputs.x.copy(),
+        "Y": inputs.y.copy(),
+        "W_U": inputs.w_u.copy(),
+        "W_V": (inputs.w_u if tied else inputs.w_v).copy(),
+        "τ": np.array(float(tau)),
+        "X ⊙ Y": inputs.x * inputs.y,
+        "ℓ_U": v["logits_u"],
+        "ℓ_V": v["logits_v"],
+        "A_U": v["a_u"],
+        "A_V": v["a_v"],
+        "Z_U": v["z_u"],
+        "Z_V": v["z_v"],
+        "c": v["c"],
+        "S": np.array(v["s"]),
+    }
 
 
 def _where(name: str, index: tuple, names: list[str], heads: int) -> str:
@@ -353,14 +449,22 @@ def changes(before: dict, after: dict, names: list[str]) -> tuple[pd.DataFrame, 
     columns = ["quantity", "where", "before", "after", "Δ"]
     if before["W_U"].shape != after["W_U"].shape:
         (hb, db, _), (ha, da, _) = before["W_U"].shape, after["W_U"].shape
-        return pd.DataFrame(columns=columns), (f"d and H changed from d = {db}, H = {hb} to d = {da}, H = {ha}: "
-                                               "the numbers cannot be compared one by one.")
+        return pd.DataFrame(columns=columns), (
+            f"d and H changed from d = {db}, H = {hb} to d = {da}, H = {ha}: the numbers cannot be compared one by one."
+        )
     heads = after["W_U"].shape[0]
     rows = []
     for name in after:
         old, new = np.asarray(before[name], dtype=float), np.asarray(after[name], dtype=float)
         mask = moved(old, new)
         for index in zip(*np.nonzero(mask)) if old.ndim else ([()] if mask else []):
-            rows.append((name, _where(name, tuple(int(k) for k in index), names, heads),
-                         float(old[index]), float(new[index]), float(new[index] - old[index])))
+            rows.append(
+                (
+                    name,
+                    _where(name, tuple(int(k) for k in index), names, heads),
+                    float(old[index]),
+                    float(new[index]),
+                    float(new[index] - old[index]),
+                )
+            )
     return pd.DataFrame(rows, columns=columns), None

@@ -18,6 +18,7 @@ one workspace per server. Writes go to a temporary sibling folder first and are 
 crash never leaves a half-written dataset or model that a later start would list.
 No Streamlit in here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,15 @@ if TYPE_CHECKING:
     from attnrec.data.types import Dataset
     from attnrec.model import Recommender
 
-__all__ = ["Workspace", "workspace_root", "WORKSPACE_ENV", "DATASET_FILE", "is_workspace_dataset",
-           "read_workspace_dataset", "safe_name"]
+__all__ = [
+    "Workspace",
+    "workspace_root",
+    "WORKSPACE_ENV",
+    "DATASET_FILE",
+    "is_workspace_dataset",
+    "read_workspace_dataset",
+    "safe_name",
+]
 
 WORKSPACE_ENV = "ATTNREC_WORKSPACE"
 MAX_NAME = 80
@@ -71,7 +79,7 @@ def safe_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class SavedModel:
-    name: str          # as shown (the folder name)
+    name: str  # as shown (the folder name)
     path: Path
     dataset_name: str | None
     config: dict
@@ -105,9 +113,15 @@ class Workspace:
 
     def save_dataset(self, dataset: Dataset) -> Path:
         """Store `dataset` as kept (replacing one of the same name); returns its folder."""
-        meta = {"format": DATASET_FORMAT, "version": DATASET_VERSION, "name": dataset.name,
-                "source": str(dataset.source), "notes": list(dataset.notes), "schema": dataset.schema,
-                "index_names": {role: getattr(dataset, role).index.name for role in ("users", "items")}}
+        meta = {
+            "format": DATASET_FORMAT,
+            "version": DATASET_VERSION,
+            "name": dataset.name,
+            "source": str(dataset.source),
+            "notes": list(dataset.notes),
+            "schema": dataset.schema,
+            "index_names": {role: getattr(dataset, role).index.name for role in ("users", "items")},
+        }
 
         def write(folder: Path) -> None:
             for role in ("users", "items"):
@@ -171,6 +185,7 @@ class Workspace:
 
     def models(self) -> list[SavedModel]:
         from attnrec.checkpoint import CheckpointError, read_config
+
         found = []
         for folder in sorted(self.models_dir.iterdir()) if self.models_dir.is_dir() else []:
             try:

@@ -14,6 +14,7 @@ For each checkpoint, on the leave-one-out split it records (split seed from its 
   exact Shapley with the model's default baseline (attnrec.explain.model_targets.default_baseline).
 Nothing here is asserted; docs/metrics.md quotes its output. One torch thread (see README, Speed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,18 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BOOKKEEPING = {"epochs_run", "best_epoch", "initial_val_loss", "best_val_loss", "initial_val_auc", "best_val_auc",
-               "stopped_by", "seconds", "calibration", "history"}
+BOOKKEEPING = {
+    "epochs_run",
+    "best_epoch",
+    "initial_val_loss",
+    "best_val_loss",
+    "initial_val_auc",
+    "best_val_auc",
+    "stopped_by",
+    "seconds",
+    "calibration",
+    "history",
+}
 
 
 def _mean_sd(values):
@@ -47,8 +58,7 @@ def planted_precisions(model, dataset, pairs, planted: dict) -> dict:
     driving = planted["driving_dimensions"]["names"]
     users, items = pairs["user_id"].tolist(), pairs["item_id"].tolist()
     quality = attention_quality(model, users, items)
-    out = {"attention": planted_precision(quality.attention, model.unit_names()[:quality.attention.shape[1]],
-                                          driving)}
+    out = {"attention": planted_precision(quality.attention, model.unit_names()[: quality.attention.shape[1]], driving)}
     baseline = default_baseline(model)
     target = targets_for(model, model.user_rows(users), model.item_rows(items), "dimensions", baseline)
     for key in ("ig", "shapley_exact"):
@@ -83,8 +93,14 @@ def measure(folder: Path, seeds: list[int], n_pairs: int) -> dict:
         runs["BPR-MF"].append(evaluate(BPRMF(split.train, seed=seed), split))
     held = split.held_out.sample(min(n_pairs, len(split.held_out)), random_state=0)
     quality = attention_quality(model, held["user_id"].tolist(), held["item_id"].tolist())
-    row = {"model": folder.name, "variant": model.variant, "dataset": dataset.name, "users": len(split.held_out),
-           "seeds": len(runs["ours"]), "quality": quality.summary()}
+    row = {
+        "model": folder.name,
+        "variant": model.variant,
+        "dataset": dataset.name,
+        "users": len(split.held_out),
+        "seeds": len(runs["ours"]),
+        "quality": quality.summary(),
+    }
     for name, results in runs.items():
         for metric in ("hr@10", "ndcg@10", "auc"):
             row[f"{name} {metric}"] = _mean_sd([r[metric] for r in results])
@@ -94,29 +110,38 @@ def measure(folder: Path, seeds: list[int], n_pairs: int) -> dict:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| model | HR@10 | NDCG@10 | BPR-MF HR@10 | BPR-MF NDCG@10 | entropy per head | heads differ | "
-          "τ(attn, |contrib|) | erase top-3: attention / random / |X·Y| | planted P@4 attention / IG / Shapley |")
+    print(
+        "| model | HR@10 | NDCG@10 | BPR-MF HR@10 | BPR-MF NDCG@10 | entropy per head | heads differ | "
+        "τ(attn, |contrib|) | erase top-3: attention / random / |X·Y| | planted P@4 attention / IG / Shapley |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         q = r["quality"]
         fmt = lambda pair: f"{pair[0]:.3f} ± {pair[1]:.3f}"  # noqa: E731
         planted = r.get("planted_p@4")
-        planted_text = (" / ".join(f"{planted[k]:.2f}" if k in planted else "—"
-                                   for k in ("attention", "ig", "shapley_exact")) + f" ({planted['baseline']})"
-                        if planted else "—")
-        print(f"| {r['model']} | {fmt(r['ours hr@10'])} | {fmt(r['ours ndcg@10'])} | {fmt(r['BPR-MF hr@10'])} | "
-              f"{fmt(r['BPR-MF ndcg@10'])} | {', '.join(f'{e:.2f}' for e in q['entropy_per_head'])} "
-              f"(per dim {q['entropy_dimensions_median']:.2f}) | {q['head_difference']:.2f} | "
-              f"{q['tau_median']:+.2f} | {q['erase_top3_attention_vs_contribution']:.2f} / "
-              f"{q['erase_top3_random_vs_contribution']:.2f} / {q['erase_top3_product_vs_contribution']:.2f} | "
-              f"{planted_text} |")
+        planted_text = (
+            " / ".join(f"{planted[k]:.2f}" if k in planted else "—" for k in ("attention", "ig", "shapley_exact"))
+            + f" ({planted['baseline']})"
+            if planted
+            else "—"
+        )
+        print(
+            f"| {r['model']} | {fmt(r['ours hr@10'])} | {fmt(r['ours ndcg@10'])} | {fmt(r['BPR-MF hr@10'])} | "
+            f"{fmt(r['BPR-MF ndcg@10'])} | {', '.join(f'{e:.2f}' for e in q['entropy_per_head'])} "
+            f"(per dim {q['entropy_dimensions_median']:.2f}) | {q['head_difference']:.2f} | "
+            f"{q['tau_median']:+.2f} | {q['erase_top3_attention_vs_contribution']:.2f} / "
+            f"{q['erase_top3_random_vs_contribution']:.2f} / {q['erase_top3_product_vs_contribution']:.2f} | "
+            f"{planted_text} |"
+        )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*",
-                        default=sorted(str(p) for p in (ROOT / "sample_data" / "models").iterdir()
-                                       if (p / "config.json").exists()))
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        default=sorted(str(p) for p in (ROOT / "sample_data" / "models").iterdir() if (p / "config.json").exists()),
+    )
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--pairs", type=int, default=400, help="held-out pairs scored for attention quality")
     parser.add_argument("--json", help="also write the rows as JSON here")

@@ -8,6 +8,7 @@ split (split seed 0) with one torch thread, is evaluated with full ranking (HR@1
 per seed unless --no-baselines. One JSON line per run; a summary table (mean ± sd over seeds) at the end.
 This is how the variants in docs/metrics.md ("Attention worth reading") were chosen; nothing here is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def _one(job: dict) -> dict:
     import torch
+
     torch.set_num_threads(1)
     from attnrec.data import load_dataset
     from attnrec.evaluation import evaluate, leave_one_out
@@ -37,9 +39,11 @@ def _one(job: dict) -> dict:
     try:
         if job["name"] == "BPR-MF":
             from attnrec.baselines import BPRMF
+
             row.update(evaluate(BPRMF(split.train, seed=job["seed"]), split))
         else:
             from attnrec.training import TrainConfig, train
+
             model = train(split.train, TrainConfig(seed=job["seed"], device="cpu", **job["train"]), progress=False)
             row.update(evaluate(model, split))
             held = split.held_out.sample(min(400, len(split.held_out)), random_state=0)
@@ -48,9 +52,10 @@ def _one(job: dict) -> dict:
             row["best_epoch"] = model.config["training"]["best_epoch"]
             planted = getattr(dataset, "planted", None)
             if planted:
-                names = model.unit_names()[:quality.attention.shape[1]]
-                row["planted_p@4_attention"] = planted_precision(quality.attention, names,
-                                                                 planted["driving_dimensions"]["names"])
+                names = model.unit_names()[: quality.attention.shape[1]]
+                row["planted_p@4_attention"] = planted_precision(
+                    quality.attention, names, planted["driving_dimensions"]["names"]
+                )
     except Exception as error:  # a variant that fails is reported, not fatal to the sweep
         row["error"] = f"{type(error).__name__}: {error}"
     row["seconds"] = round(time.perf_counter() - started, 1)
@@ -71,8 +76,9 @@ def main(argv=None) -> int:
     jobs = [{**variant, "seed": seed} for variant in grid for seed in seeds]
     if not args.no_baselines:
         wanted = set(args.baselines_for.split(",")) if args.baselines_for else {v["data"] for v in grid}
-        jobs += [{"name": "BPR-MF", "data": data, "train": {}, "seed": seed}
-                 for data in sorted(wanted) for seed in seeds]
+        jobs += [
+            {"name": "BPR-MF", "data": data, "train": {}, "seed": seed} for data in sorted(wanted) for seed in seeds
+        ]
     # Longest first (entmax and synthetic runs), so the pool does not end on one straggler.
     jobs.sort(key=lambda j: (j["data"] != "synthetic", j["train"].get("attention", "softmax") == "softmax"))
     rows = []
@@ -87,8 +93,18 @@ def main(argv=None) -> int:
 
 
 def print_summary(rows: list[dict]) -> None:
-    keys = ["hr@10", "ndcg@10", "auc", "entropy_median", "entropy_dimensions_median", "head_difference", "tau_median",
-            "erase_top3_attention_vs_contribution", "erase_top3_random_vs_contribution", "planted_p@4_attention"]
+    keys = [
+        "hr@10",
+        "ndcg@10",
+        "auc",
+        "entropy_median",
+        "entropy_dimensions_median",
+        "head_difference",
+        "tau_median",
+        "erase_top3_attention_vs_contribution",
+        "erase_top3_random_vs_contribution",
+        "planted_p@4_attention",
+    ]
     names = dict.fromkeys((r["data"], r["name"]) for r in rows)
     print("| data | variant | " + " | ".join(keys) + " | runs |")
     for data, name in names:

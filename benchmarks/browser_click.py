@@ -11,6 +11,7 @@ Serves `streamlit run app.py` from --root (default: this checkout) with --python
 - websocket: frames and bytes the page received from the server for the click.
 Medians, p95 and the range; goal: median ≤ 300 ms, server CPU ≤ 100 ms per click.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-HEADER, ROW = 35, 35          # Streamlit's data grid: header and row height in px
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HEADER, ROW = 35, 35  # Streamlit's data grid: header and row height in px
 TICK = os.sysconf("SC_CLK_TCK")
 
 # A signature of the data each attention heatmap holds, found by its title ("A_U: …", "A_V: …").
@@ -96,10 +104,29 @@ def serve(root: Path, python: str, log, script: str = "app.py"):
     """A fresh `streamlit run` of root/script on a free port; (process, base URL) once it answers."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONPATH": str(root)}
-    server = subprocess.Popen([python, "-m", "streamlit", "run", script, "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port),
-                               "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-                              cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.fileWatcherType",
+            "none",
+            "--server.runOnSave",
+            "false",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -120,16 +147,18 @@ def plan_clicks(user_ids, item_ids, default_pair, n, looks, rows=5):
 
     def differs(a, b):
         (au_a, av_a), (au_b, av_b) = looks(a), looks(b)
-        return not (au_a.shape == au_b.shape and abs(au_a - au_b).max() < 1e-3) and \
-            not (av_a.shape == av_b.shape and abs(av_a - av_b).max() < 1e-3)
+        return not (au_a.shape == au_b.shape and abs(au_a - au_b).max() < 1e-3) and not (
+            av_a.shape == av_b.shape and abs(av_a - av_b).max() < 1e-3
+        )
 
     while len(clicks) < n:
         for attempt in range(2):
             table = (turn + attempt) % 2
             ids = user_ids if table == 0 else item_ids
             nxt = {r: tuple(ids[r] if t == table else current[t] for t in (0, 1)) for r in range(rows)}
-            options = [r for r in range(rows) if ids[r] != current[table] and nxt[r] not in seen
-                       and differs(current, nxt[r])]
+            options = [
+                r for r in range(rows) if ids[r] != current[table] and nxt[r] not in seen and differs(current, nxt[r])
+            ]
             if options:
                 row = options[0]
                 current = tuple(ids[row] if t == table else current[t] for t in (0, 1))
@@ -160,8 +189,10 @@ def percentile(values, q):
 
 
 def describe(name, values, unit="ms"):
-    return (f"{name:<34} median {statistics.median(values):8.1f} {unit}  p95 {percentile(values, 95):8.1f}  "
-            f"range {min(values):.1f}–{max(values):.1f}  (n={len(values)})")
+    return (
+        f"{name:<34} median {statistics.median(values):8.1f} {unit}  p95 {percentile(values, 95):8.1f}  "
+        f"range {min(values):.1f}–{max(values):.1f}  (n={len(values)})"
+    )
 
 
 def main() -> None:
@@ -174,6 +205,7 @@ def main() -> None:
 
     sys.path.insert(0, str(root))
     from attnrec.data import load_dataset  # the tables' row order and the page's default pair
+
     dataset = load_dataset("restaurants")
     positives = dataset.positives
     default_pair = (str(positives["user_id"].iloc[0]), str(positives["item_id"].iloc[0]))
@@ -183,8 +215,12 @@ def main() -> None:
     import numpy as np
 
     from attnrec.model import Recommender
-    folder = sorted(p for p in (root / "sample_data" / "models").iterdir()
-                    if (p / "config.json").exists() and p.name.startswith("restaurants"))[0]
+
+    folder = sorted(
+        p
+        for p in (root / "sample_data" / "models").iterdir()
+        if (p / "config.json").exists() and p.name.startswith("restaurants")
+    )[0]
     model = Recommender.load(folder, device="cpu", dataset=dataset)
     member = np.zeros((model.d, len(model.attention_units())))
     for j, unit in enumerate(model.attention_units()):
@@ -200,24 +236,32 @@ def main() -> None:
         a_u, a_v = trace.a_u[0].detach().numpy() @ member, trace.a_v[0].detach().numpy() @ member
         contributions = trace.contributions[0].detach().numpy() @ member
         null = [member.shape[1] - 1] if model.null_slot else []
-        shown = sorted(dimensions_that_matter(contributions, a_u, a_v, k=12, skip=null,
-                                              product=np.abs((x * y)[0].detach().numpy()) @ member)
-                       + ([] if not null or a_u[:, -1].max() + a_v[:, -1].max() == 0 else null))
+        shown = sorted(
+            dimensions_that_matter(
+                contributions, a_u, a_v, k=12, skip=null, product=np.abs((x * y)[0].detach().numpy()) @ member
+            )
+            + ([] if not null or a_u[:, -1].max() + a_v[:, -1].max() == 0 else null)
+        )
         return a_u[:, shown], a_v[:, shown]
 
     clicks = plan_clicks(user_ids, item_ids, default_pair, args.pairs, looks)
 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
+
     missed = 0
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "wb") as log:
         server, url = serve(root, args.python, log)
         try:
             with sync_playwright() as p:
                 profile = str(Path(tmp) / "profile")
-                context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                               args=CHROMIUM_ARGS,
-                                                               viewport={"width": 1280, "height": 900})
+                context = p.chromium.launch_persistent_context(
+                    profile,
+                    executable_path=CHROMIUM,
+                    headless=True,
+                    args=CHROMIUM_ARGS,
+                    viewport={"width": 1280, "height": 900},
+                )
                 page = context.pages[0] if context.pages else context.new_page()
                 page.set_default_timeout(180_000)
                 received = {"frames": 0, "bytes": 0}
@@ -226,7 +270,9 @@ def main() -> None:
                     def count(payload):
                         received["frames"] += 1
                         received["bytes"] += len(payload)
+
                     ws.on("framereceived", count)
+
                 page.on("websocket", on_socket)
                 page.goto(url)
                 page.wait_for_function(f"(() => {{ const s = ({SIGNATURES})(); return s.u && s.v; }})()")
@@ -245,29 +291,44 @@ def main() -> None:
                     try:
                         page.wait_for_function(
                             f"b => {{ const s = ({SIGNATURES})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
-                            arg=before, polling="raf", timeout=120_000)
+                            arg=before,
+                            polling="raf",
+                            timeout=120_000,
+                        )
                     except PlaywrightTimeout:
-                        print(f"click {len(rows) + 1}: {pair}: the heatmaps did not both change; not counted",
-                              file=sys.stderr, flush=True)
+                        print(
+                            f"click {len(rows) + 1}: {pair}: the heatmaps did not both change; not counted",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                         missed += 1
                         continue
                     latency = time.perf_counter() - start
                     page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")")
                     settle([server.pid] + chrome_pids)
-                    shown = page.evaluate("() => { const q = new URLSearchParams(location.search);"
-                                          " return [q.get('user'), q.get('item')]; }")
+                    shown = page.evaluate(
+                        "() => { const q = new URLSearchParams(location.search);"
+                        " return [q.get('user'), q.get('item')]; }"
+                    )
                     if tuple(shown) != pair:
                         raise RuntimeError(f"expected pair {pair}, the page shows {shown}")
                     print(f"click {len(rows) + 1}: {pair} {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
-                    rows.append((latency * 1000, (cpu_seconds([server.pid]) - server_cpu) * 1000,
-                                 (cpu_seconds(chrome_pids) - chrome_cpu) * 1000,
-                                 received["frames"] - frames, (received["bytes"] - size) / 1024))
+                    rows.append(
+                        (
+                            latency * 1000,
+                            (cpu_seconds([server.pid]) - server_cpu) * 1000,
+                            (cpu_seconds(chrome_pids) - chrome_cpu) * 1000,
+                            received["frames"] - frames,
+                            (received["bytes"] - size) / 1024,
+                        )
+                    )
                 context.close()
         finally:
             server.terminate()
             server.wait(timeout=30)
-    commit = subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'], capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     print(f"root {root}  ({commit})  {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     if missed:
         print(f"{missed} click(s) changed no heatmap and are not counted")

@@ -9,6 +9,7 @@ browser's launch is not counted; the server's CPU seconds over the same span are
 app and trivial page so both see the same machine load. Goal: the app's median ≤ 1.5 × the trivial page's.
 With --page, the app is opened at that page (a deep link, e.g. `health`) instead of the default page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,13 +33,18 @@ FIRST_NUMBER = """() => {
 def first_number(root: Path, script: str, python: str, tmp: Path, path: str = "") -> tuple[float, float]:
     """(seconds to the first number, server CPU seconds) for one fresh server + fresh browser."""
     from playwright.sync_api import sync_playwright
+
     with open(tmp / f"{script}.log", "wb") as log:
         server, url = serve(root, python, log, script=script)
     try:
         with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(str(tmp / f"profile-{script}"), executable_path=CHROMIUM,
-                                                           headless=True, args=CHROMIUM_ARGS,
-                                                           viewport={"width": 1280, "height": 800})
+            context = p.chromium.launch_persistent_context(
+                str(tmp / f"profile-{script}"),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 800},
+            )
             page = context.pages[0] if context.pages else context.new_page()
             cpu = cpu_seconds([server.pid])
             page.goto(f"{url}/{path}", wait_until="commit", timeout=300_000)
@@ -68,17 +74,24 @@ def main() -> None:
             (tmp / f"r{round_}").mkdir()
             app.append(first_number(root, "app.py", args.python, tmp / f"r{round_}", args.page))
             trivial.append(first_number(tmp / "trivial", "trivial.py", args.python, tmp / f"r{round_}"))
-            print(f"round {round_ + 1}: app {app[-1][0]:.2f} s (server CPU {app[-1][1]:.2f} s), "
-                  f"trivial page {trivial[-1][0]:.2f} s (server CPU {trivial[-1][1]:.2f} s)", file=sys.stderr,
-                  flush=True)
+            print(
+                f"round {round_ + 1}: app {app[-1][0]:.2f} s (server CPU {app[-1][1]:.2f} s), "
+                f"trivial page {trivial[-1][0]:.2f} s (server CPU {trivial[-1][1]:.2f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     import os
-    print(f"root {root}, page '/{args.page}', {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
-          f"{args.repeats} rounds")
+
+    print(
+        f"root {root}, page '/{args.page}', {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {args.repeats} rounds"
+    )
     for name, runs in (("app: first number", app), ("trivial page: first number", trivial)):
         wall = [w for w, _ in runs]
         cpu = [c for _, c in runs]
-        print(f"{name:<28} median {statistics.median(wall):6.2f} s  range {min(wall):.2f}–{max(wall):.2f}  | "
-              f"server CPU median {statistics.median(cpu):.2f} s")
+        print(
+            f"{name:<28} median {statistics.median(wall):6.2f} s  range {min(wall):.2f}–{max(wall):.2f}  | "
+            f"server CPU median {statistics.median(cpu):.2f} s"
+        )
     ratio = statistics.median(w for w, _ in app) / statistics.median(w for w, _ in trivial)
     ratios = sorted(a[0] / t[0] for a, t in zip(app, trivial))
     print(f"ratio app / trivial: {ratio:.2f}× (per round {ratios[0]:.2f}–{ratios[-1]:.2f}×); goal ≤ 1.5×")

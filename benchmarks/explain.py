@@ -5,6 +5,7 @@
 Targets (2 CPU cores): IG, 50 steps, 10,000 pairs ≤ 3 s and ≥ 10× the loop; exact Shapley,
 12 groups, 1,000 pairs ≤ 2 s. The loop is timed on a sample of pairs and extrapolated.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,11 +45,15 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     g = torch.Generator().manual_seed(0)
-    score = AttendScore(0.3 * torch.randn(args.heads, args.d, args.d, generator=g),
-                        0.3 * torch.randn(args.heads, args.d, args.d, generator=g))
+    score = AttendScore(
+        0.3 * torch.randn(args.heads, args.d, args.d, generator=g),
+        0.3 * torch.randn(args.heads, args.d, args.d, generator=g),
+    )
     x, y = torch.randn(args.pairs, args.d, generator=g), torch.randn(args.pairs, args.d, generator=g)
-    print(f"os.cpu_count() = {os.cpu_count()}, torch threads = {torch.get_num_threads()}, "
-          f"d = {args.d}, heads = {args.heads}")
+    print(
+        f"os.cpu_count() = {os.cpu_count()}, torch threads = {torch.get_num_threads()}, "
+        f"d = {args.d}, heads = {args.heads}"
+    )
 
     target = dimension_target(score, x, y)
     explain(target.subset(slice(0, 100)), "ig")  # warm-up
@@ -60,20 +65,24 @@ def main():
 
     def loop():
         for b in range(sample):
-            ig.attribute((x[b:b + 1], y[b:b + 1]), baselines=(zero, zero), n_steps=50)
+            ig.attribute((x[b : b + 1], y[b : b + 1]), baselines=(zero, zero), n_steps=50)
 
     batched_spread = median_of.spread
     per_pair = median_of(1, loop) / sample
     loop_total = per_pair * args.pairs
-    print(f"IG (50 steps), {args.pairs} pairs: batched {batched:.2f} s ({args.pairs / batched:,.0f} pairs/s); "
-          f"per-pair Captum loop ≈ {loop_total:.1f} s ({1 / per_pair:,.0f} pairs/s, timed on {sample}); "
-          f"speed-up {loop_total / batched:.0f}× ({batched_spread})")
+    print(
+        f"IG (50 steps), {args.pairs} pairs: batched {batched:.2f} s ({args.pairs / batched:,.0f} pairs/s); "
+        f"per-pair Captum loop ≈ {loop_total:.1f} s ({1 / per_pair:,.0f} pairs/s, timed on {sample}); "
+        f"speed-up {loop_total / batched:.0f}× ({batched_spread})"
+    )
 
     shap_target = target.subset(slice(0, args.shapley_pairs))
     explain(shap_target.subset(slice(0, 10)), "shapley_exact")
     exact = median_of(args.repeats, lambda: explain(shap_target, "shapley_exact"))
-    print(f"exact Shapley ({args.d} groups, {2 ** args.d} coalitions), {args.shapley_pairs} pairs: {exact:.2f} s "
-          f"({args.shapley_pairs / exact:,.0f} pairs/s; {median_of.spread})")
+    print(
+        f"exact Shapley ({args.d} groups, {2**args.d} coalitions), {args.shapley_pairs} pairs: {exact:.2f} s "
+        f"({args.shapley_pairs / exact:,.0f} pairs/s; {median_of.spread})"
+    )
 
 
 if __name__ == "__main__":

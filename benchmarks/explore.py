@@ -13,6 +13,7 @@ Uses the first shipped checkpoint (sample_data/models) or --model-dir; without o
 with random weights, saved to a temporary folder (speed does not depend on the weights' values).
 Targets on 2 CPU cores: median rerun ≤ 100 ms, cold start ≤ 3 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def summary(name, samples):
     for a core, which on a shared machine can be most of it."""
     wall = [w * 1000 for w, _ in samples]
     cpu = [c * 1000 for _, c in samples]
-    print(f"{name:<46} wall median {statistics.median(wall):7.1f} ms, p95 {percentile(wall, 95):7.1f} ms | "
-          f"CPU median {statistics.median(cpu):6.1f} ms, p95 {percentile(cpu, 95):6.1f} ms  (n={len(samples)})")
+    print(
+        f"{name:<46} wall median {statistics.median(wall):7.1f} ms, p95 {percentile(wall, 95):7.1f} ms | "
+        f"CPU median {statistics.median(cpu):6.1f} ms, p95 {percentile(cpu, 95):6.1f} ms  (n={len(samples)})"
+    )
     return statistics.median(wall), statistics.median(cpu)
 
 
@@ -61,6 +64,7 @@ def checkpoint_folder(explicit: str | None) -> tuple[Path, bool]:
         return shipped[0], True
     from attnrec.data import Featurizer, load_dataset
     from attnrec.model import Recommender
+
     dataset = load_dataset("restaurants")
     model = Recommender.from_featurizer(Featurizer.fit(dataset, "aligned"), dataset, heads=2)
     folder = Path(tempfile.mkdtemp(prefix="attnrec-bench-")) / "restaurants-aligned-random"
@@ -88,8 +92,13 @@ def bench_compute(model, pairs, device):
     explained, drawn = [], []
     for user_id, item_id in pairs:
         box = {}
-        explained.append(timed(lambda box=box, user_id=user_id, item_id=item_id: box.setdefault(
-            "ex", explain_pair(model, user_id, item_id, "ig", {"n_steps": 50}))))
+        explained.append(
+            timed(
+                lambda box=box, user_id=user_id, item_id=item_id: box.setdefault(
+                    "ex", explain_pair(model, user_id, item_id, "ig", {"n_steps": 50})
+                )
+            )
+        )
         drawn.append(timed(lambda box=box: figures(box["ex"])))
     result = summary(f"explain a new pair: S, rank, Z, IG-50 ({device})", explained)
     summary("build its 5 figures (Plotly)", drawn)
@@ -110,8 +119,9 @@ def bench_page(folder: Path, dataset, reruns: int, device: str):
     for k in range(reruns):
         at.session_state["explore_user_table_0"] = {"selection": {"rows": [(k * 7 + 1) % n_users], "columns": []}}
         miss.append(timed(at.run))
-        at.session_state["explore_heat_user"] = {"selection": {"points": [{"customdata": [0, k % 3]}],
-                                                               "point_indices": [], "box": [], "lasso": []}}
+        at.session_state["explore_heat_user"] = {
+            "selection": {"points": [{"customdata": [0, k % 3]}], "point_indices": [], "box": [], "lasso": []}
+        }
         hit.append(timed(at.run))
         if at.exception:
             raise RuntimeError(f"Explore failed: {at.exception}")
@@ -150,9 +160,11 @@ def bench_cold(folder: Path, device: str, repeats: int = 3):
         times.append((inside, process))
     inside = [t[0] for t in times]
     median = statistics.median(inside)
-    print(f"{'cold start → first Explore render':<44} median {median:6.2f} s, range {min(inside):.2f}–{max(inside):.2f}"
-          f"   (interpreter start included: median {statistics.median(t[1] for t in times):.2f} s; "
-          f"{repeats} fresh processes)")
+    print(
+        f"{'cold start → first Explore render':<44} median {median:6.2f} s, range {min(inside):.2f}–{max(inside):.2f}"
+        f"   (interpreter start included: median {statistics.median(t[1] for t in times):.2f} s; "
+        f"{repeats} fresh processes)"
+    )
     return median
 
 
@@ -162,11 +174,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model-dir", default=None, help="a checkpoint folder (default: first shipped one)")
     parser.add_argument("--skip-page", action="store_true", help="only the compute and cold-start timings")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for the compute timing (the app uses 1: attnrec.ui.use_one_torch_thread)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for the compute timing (the app uses 1: attnrec.ui.use_one_torch_thread)",
+    )
     args = parser.parse_args()
 
     import torch
+
     torch.set_num_threads(args.threads)
 
     from attnrec.device import resolve_device
@@ -175,23 +192,29 @@ def main() -> None:
     device = str(resolve_device(args.device))
     folder, shipped = checkpoint_folder(args.model_dir)
     os.environ["ATTNREC_MODELS_DIR"] = str(folder.parent)  # the page's sidebar lists this checkpoint
-    print(f"model: {folder} ({'shipped' if shipped else 'random weights'}), device {device}, "
-          f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs")
+    print(
+        f"model: {folder} ({'shipped' if shipped else 'random weights'}), device {device}, "
+        f"torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs"
+    )
     model = Recommender.load(folder, device=device)
     dataset = model.dataset
-    print(f"catalog: {len(model.user_ids)} users × {len(model.item_ids)} items, d={model.d}, H={model.heads}, "
-          f"{model.mode}")
+    print(
+        f"catalog: {len(model.user_ids)} users × {len(model.item_ids)} items, d={model.d}, H={model.heads}, "
+        f"{model.mode}"
+    )
     positives = dataset.positives.drop_duplicates("user_id")
-    pairs = list(zip(positives["user_id"].astype(str), positives["item_id"].astype(str)))[:max(30, args.reruns)]
+    pairs = list(zip(positives["user_id"].astype(str), positives["item_id"].astype(str)))[: max(30, args.reruns)]
     compute_wall, compute_cpu = bench_compute(model, pairs, device)
     page = None
     if not args.skip_page:
         page = bench_page(folder, dataset, max(30, args.reruns), args.device)
     cold = bench_cold(folder, args.device)
     print()
-    print(f"target: median rerun ≤ {RERUN_TARGET_MS:.0f} ms → explanation {compute_wall:.1f} ms wall "
-          f"({compute_cpu:.1f} ms CPU)" + (f"; whole page, new pair {page[0]:.1f} ms wall ({page[1]:.1f} ms CPU)"
-                                          if page else ""))
+    print(
+        f"target: median rerun ≤ {RERUN_TARGET_MS:.0f} ms → explanation {compute_wall:.1f} ms wall "
+        f"({compute_cpu:.1f} ms CPU)"
+        + (f"; whole page, new pair {page[0]:.1f} ms wall ({page[1]:.1f} ms CPU)" if page else "")
+    )
     print(f"target: cold start ≤ {COLD_TARGET_S:.1f} s → {cold:.2f} s")
 
 

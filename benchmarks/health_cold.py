@@ -10,6 +10,7 @@ count). The server's CPU seconds over the same span are reported too. Goal: ≤ 
 The quality cache folder is a new empty one each round (ATTNREC_CACHE_DIR), so a table computed in an earlier
 round is not reused; a table shipped beside a checkpoint (quality.json) is.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,14 +32,19 @@ USABLE = """() => {
 
 def usable(root: Path, python: str, tmp: Path) -> tuple[float, float]:
     from playwright.sync_api import sync_playwright
+
     os.environ["ATTNREC_CACHE_DIR"] = str(tmp / "cache")
     with open(tmp / "server.log", "wb") as log:
         server, url = serve(root, python, log)
     try:
         with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(str(tmp / "profile"), executable_path=CHROMIUM,
-                                                           headless=True, args=CHROMIUM_ARGS,
-                                                           viewport={"width": 1280, "height": 800})
+            context = p.chromium.launch_persistent_context(
+                str(tmp / "profile"),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 800},
+            )
             page = context.pages[0] if context.pages else context.new_page()
             cpu = cpu_seconds([server.pid])
             page.goto(f"{url}/health", wait_until="commit", timeout=600_000)
@@ -64,12 +70,17 @@ def main() -> None:
             tmp = Path(folder) / f"r{round_}"
             tmp.mkdir()
             runs.append(usable(root, args.python, tmp))
-            print(f"round {round_ + 1}: usable after {runs[-1][0]:.1f} s (server CPU {runs[-1][1]:.1f} s)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"round {round_ + 1}: usable after {runs[-1][0]:.1f} s (server CPU {runs[-1][1]:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     wall, cpu = [w for w, _ in runs], [c for _, c in runs]
     print(f"root {root}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {args.repeats} fresh servers")
-    print(f"Model health usable (cold): median {statistics.median(wall):.1f} s, range {min(wall):.1f}–{max(wall):.1f} s"
-          f" | server CPU median {statistics.median(cpu):.1f} s; goal ≤ 5 s")
+    print(
+        f"Model health usable (cold): median {statistics.median(wall):.1f} s, range {min(wall):.1f}–{max(wall):.1f} s"
+        f" | server CPU median {statistics.median(cpu):.1f} s; goal ≤ 5 s"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ do. All sessions start together; each reruns Explore `--reruns` times, alternati
 link asking for another user/item: cache miss, a fresh explanation) and a plain rerun (cache hit).
 Reports p50 / p95 rerun wall time, errors, and whether any session showed another session's pair.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ class SessionResult:
     session: int
     rerun_seconds: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    mixups: list[str] = field(default_factory=list)   # pairs shown that this session did not ask for
+    mixups: list[str] = field(default_factory=list)  # pairs shown that this session did not ask for
 
 
 def percentile(values, q):
@@ -44,6 +45,7 @@ def _shown_pair(at) -> tuple[str | None, str | None]:
     def first(key):  # AppTest keeps each URL parameter as a list of values
         values = at.query_params[key] if key in at.query_params else None
         return values[0] if isinstance(values, list) and values else values
+
     return first("user"), first("item")
 
 
@@ -52,8 +54,15 @@ def _score_shown(at) -> float | None:
     return None if value is None else float(value)
 
 
-def run_session(index: int, pairs: list[tuple[str, str]], reruns: int, method: str, start: threading.Barrier,
-                expected_s: dict | None = None, setup=None) -> SessionResult:
+def run_session(
+    index: int,
+    pairs: list[tuple[str, str]],
+    reruns: int,
+    method: str,
+    start: threading.Barrier,
+    expected_s: dict | None = None,
+    setup=None,
+) -> SessionResult:
     """One session: open Explore, then rerun it `reruns` times; record times, errors and mix-ups."""
     from streamlit.testing.v1 import AppTest
 
@@ -74,8 +83,10 @@ def run_session(index: int, pairs: list[tuple[str, str]], reruns: int, method: s
             at.run()
         except Exception as error:  # a timeout or a crash of the runner itself
             where = traceback.extract_tb(error.__traceback__)[-3:]
-            result.errors.append(f"rerun {rerun}: {type(error).__name__}: {error} at "
-                                 + " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where)))
+            result.errors.append(
+                f"rerun {rerun}: {type(error).__name__}: {error} at "
+                + " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where))
+            )
             continue
         elapsed = time.perf_counter() - tick
         if rerun:  # the first run is the session's cold open, not a rerun
@@ -87,8 +98,9 @@ def run_session(index: int, pairs: list[tuple[str, str]], reruns: int, method: s
         if expected_s is not None:
             shown = _score_shown(at)
             if shown is None or abs(shown - expected_s[(user, item)]) > 6e-5:
-                result.mixups.append(f"rerun {rerun}: S shown {shown} but {(user, item)} scores "
-                                     f"{expected_s[(user, item)]:.4f}")
+                result.mixups.append(
+                    f"rerun {rerun}: S shown {shown} but {(user, item)} scores {expected_s[(user, item)]:.4f}"
+                )
     return result
 
 
@@ -142,12 +154,14 @@ def one_server_runtime():
         app_test_module.patch_config_options = patch_config
 
 
-def run_load(sessions: int, reruns: int, method: str, pairs: list[tuple[str, str]], expected_s=None,
-             setup=None) -> list[SessionResult]:
+def run_load(
+    sessions: int, reruns: int, method: str, pairs: list[tuple[str, str]], expected_s=None, setup=None
+) -> list[SessionResult]:
     start = threading.Barrier(sessions)
     with one_server_runtime(), ThreadPoolExecutor(sessions) as pool:
-        futures = [pool.submit(run_session, i, pairs, reruns, method, start, expected_s, setup)
-                   for i in range(sessions)]
+        futures = [
+            pool.submit(run_session, i, pairs, reruns, method, start, expected_s, setup) for i in range(sessions)
+        ]
         return [f.result() for f in futures]
 
 
@@ -183,11 +197,15 @@ def main(argv=None) -> int:
     times = [t * 1000 for r in results for t in r.rerun_seconds]
     errors = [e for r in results for e in r.errors]
     mixups = [m for r in results for m in r.mixups]
-    print(f"{args.sessions} concurrent Explore sessions × {args.reruns} reruns ({args.method}), "
-          f"{len(times)} reruns in {wall:.1f} s")
+    print(
+        f"{args.sessions} concurrent Explore sessions × {args.reruns} reruns ({args.method}), "
+        f"{len(times)} reruns in {wall:.1f} s"
+    )
     if times:
-        print(f"rerun wall time: p50 {statistics.median(times):.0f} ms, p95 {percentile(times, 95):.0f} ms, "
-              f"max {max(times):.0f} ms  (all sessions compete for the same CPU cores)")
+        print(
+            f"rerun wall time: p50 {statistics.median(times):.0f} ms, p95 {percentile(times, 95):.0f} ms, "
+            f"max {max(times):.0f} ms  (all sessions compete for the same CPU cores)"
+        )
     print(f"errors: {len(errors)}   sessions shown another session's pair or score: {len(mixups)}")
     for line in (errors + mixups)[:10]:
         print("  ", line)

@@ -3,6 +3,7 @@ growing size (random weights; speed does not depend on what the weights are).
 
     python benchmarks/topk.py [--device cpu] [--repeats 20] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,12 @@ class _DenseFeaturizer:
         return self.names
 
     def encode(self, side, table):
-        return SideEncoding([str(i) for i in table.index], table.to_numpy(np.float32), self.names,
-                            [FieldGroup("features", "numeric", 0, len(self.names))])
+        return SideEncoding(
+            [str(i) for i in table.index],
+            table.to_numpy(np.float32),
+            self.names,
+            [FieldGroup("features", "numeric", 0, len(self.names))],
+        )
 
 
 def _time(fn, repeats):
@@ -68,8 +73,9 @@ def main() -> None:
     for n_items, d, heads in [(10_000, 32, 2), (100_000, 32, 2), (100_000, 64, 4)]:
         width = 50
         users = pd.DataFrame(rng.normal(size=(10, width)).astype(np.float32), index=[f"u{i}" for i in range(10)])
-        items = pd.DataFrame(rng.normal(size=(n_items, width)).astype(np.float32),
-                             index=[f"i{i}" for i in range(n_items)])
+        items = pd.DataFrame(
+            rng.normal(size=(n_items, width)).astype(np.float32), index=[f"i{i}" for i in range(n_items)]
+        )
         data = Dataset("bench", users, items, pd.DataFrame(columns=["user_id", "item_id", "label"]), {})
         model = Recommender.from_featurizer(_DenseFeaturizer(width), data, d=d, heads=heads).copy_to(args.device)
         ms = _time(lambda model=model: model.top_k("u0", 10), max(3, args.repeats // 4))

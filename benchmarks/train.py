@@ -1,7 +1,8 @@
 """Training time per epoch and end to end for each shipped model's recipe (read from its config.json).
 
-    python benchmarks/train.py [--device cpu] [--epochs N]   (N caps the epochs, to time a short run)
+python benchmarks/train.py [--device cpu] [--epochs N]   (N caps the epochs, to time a short run)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,15 +35,19 @@ def main() -> None:
         recipe["device"] = args.device
         if args.epochs:
             recipe["epochs"] = args.epochs
-        split = leave_one_out(load_dataset(stored["dataset"]["reference"], schema=stored["dataset"].get("schema")),
-                              seed=stored["dataset"].get("split", {}).get("seed", 0))
+        split = leave_one_out(
+            load_dataset(stored["dataset"]["reference"], schema=stored["dataset"].get("schema")),
+            seed=stored["dataset"].get("split", {}).get("seed", 0),
+        )
         start = time.perf_counter()
         model = train(split.train, TrainConfig(**recipe), progress=False)
         total = time.perf_counter() - start
         info = model.config["training"]
         per_epoch = statistics.median(h["seconds"] for h in info["history"])
-        print(f"{config_file.parent.name:<22} {int((split.train.interactions['label'] == 1).sum()):>9} "
-              f"{info['epochs_run']:>6} {per_epoch:>8.3f} {total:>8.1f}")
+        print(
+            f"{config_file.parent.name:<22} {int((split.train.interactions['label'] == 1).sum()):>9} "
+            f"{info['epochs_run']:>6} {per_epoch:>8.3f} {total:>8.1f}"
+        )
 
 
 if __name__ == "__main__":

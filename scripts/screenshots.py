@@ -8,6 +8,7 @@ the pictures and look at them as a user would — nothing cut off, the answer ab
 Each picture is what the window shows when the page has finished running (the part above the fold); pass
 --full for the whole page as well (<page>-<width>-full.png).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as scratch, serve_app(Path(scratch) / "server.log") as url, \
-            sync_playwright() as p:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        serve_app(Path(scratch) / "server.log") as url,
+        sync_playwright() as p,
+    ):
         for width in args.widths:
             height = SIZES[width]
             context = launch_chromium(p, Path(scratch) / f"profile-{width}", width, height)

@@ -1,4 +1,5 @@
 """Independent numpy references for the attention variants, written from their definitions (shared by tests)."""
+
 import numpy as np
 
 

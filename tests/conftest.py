@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-THREADS = torch.get_num_threads()   # OMP_NUM_THREADS's count (any form torch reads), kept for every test
+THREADS = torch.get_num_threads()  # OMP_NUM_THREADS's count (any form torch reads), kept for every test
 
 
 @pytest.fixture(autouse=True, scope="module")

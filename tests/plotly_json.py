@@ -1,4 +1,5 @@
 """Reading Plotly figure JSON in tests: Plotly 7 packs numeric arrays as base64 {dtype, bdata, shape}."""
+
 import base64
 
 import numpy as np

@@ -1,4 +1,5 @@
 """attend() against an independent numpy reference of the issue's formulas, plus its error contract."""
+
 import math
 
 import numpy as np
@@ -25,8 +26,9 @@ def numpy_reference(x, y, w_u, w_v, tau):
             out["z_u"][b, h] = out["a_u"][b, h] * y[b]
             out["z_v"][b, h] = out["a_v"][b, h] * x[b]
     out["contributions"] = out["z_u"] * out["z_v"]
-    out["s"] = np.array([sum(float(np.dot(out["z_u"][b, h], out["z_v"][b, h])) for h in range(heads))
-                         for b in range(batch)])
+    out["s"] = np.array(
+        [sum(float(np.dot(out["z_u"][b, h], out["z_v"][b, h])) for h in range(heads)) for b in range(batch)]
+    )
     return out
 
 
@@ -154,16 +156,21 @@ def test_bad_temperature_raises(tau):
         attend(torch.ones(3), torch.ones(3), torch.eye(3), temperature=tau)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(x=torch.ones(3), y=torch.ones(4), w_u=torch.eye(3)), r"x \(3,\) and y \(4,\)"),
-    (dict(x=torch.ones(2, 3), y=torch.ones(5, 3), w_u=torch.eye(3)), r"x \(2, 3\), y \(5, 3\)"),
-    (dict(x=torch.ones(3), y=torch.ones(3), w_u=torch.eye(4)), r"w_u must have shape \(3, 3\).*got \(4, 4\)"),
-    (dict(x=torch.ones(3), y=torch.ones(3), w_u=torch.eye(3), w_v=torch.ones(3, 2)), r"w_v .* got \(3, 2\)"),
-    (dict(x=torch.ones(3), y=torch.ones(3), w_u=torch.ones(2, 3, 3), w_v=torch.ones(4, 3, 3)),
-     r"\(2, 3, 3\) and \(4, 3, 3\)"),
-    (dict(x=torch.ones(1, 1, 3), y=torch.ones(3), w_u=torch.eye(3)), r"x must have shape .* got \(1, 1, 3\)"),
-    (dict(x=[1.0, 2.0], y=torch.ones(2), w_u=torch.eye(2)), r"x must be a torch tensor"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(x=torch.ones(3), y=torch.ones(4), w_u=torch.eye(3)), r"x \(3,\) and y \(4,\)"),
+        (dict(x=torch.ones(2, 3), y=torch.ones(5, 3), w_u=torch.eye(3)), r"x \(2, 3\), y \(5, 3\)"),
+        (dict(x=torch.ones(3), y=torch.ones(3), w_u=torch.eye(4)), r"w_u must have shape \(3, 3\).*got \(4, 4\)"),
+        (dict(x=torch.ones(3), y=torch.ones(3), w_u=torch.eye(3), w_v=torch.ones(3, 2)), r"w_v .* got \(3, 2\)"),
+        (
+            dict(x=torch.ones(3), y=torch.ones(3), w_u=torch.ones(2, 3, 3), w_v=torch.ones(4, 3, 3)),
+            r"\(2, 3, 3\) and \(4, 3, 3\)",
+        ),
+        (dict(x=torch.ones(1, 1, 3), y=torch.ones(3), w_u=torch.eye(3)), r"x must have shape .* got \(1, 1, 3\)"),
+        (dict(x=[1.0, 2.0], y=torch.ones(2), w_u=torch.eye(2)), r"x must be a torch tensor"),
+    ],
+)
 def test_mismatched_shapes_raise_saying_which(kwargs, message):
     with pytest.raises(ValueError, match=message):
         attend(**kwargs)

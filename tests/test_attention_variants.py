@@ -1,5 +1,6 @@
 """The named attention variants (sparsemax, 1.5-entmax, the presence mask, the null slot, the taste block)
 against independent numpy references written here from their definitions."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +22,15 @@ def test_variants_match_the_numpy_reference(normalizer, masked, d, heads):
     mask = rng.random((batch, d)) < 0.6 if masked else None
     if masked:
         mask[:, -1] = True  # every row keeps one open dimension
-    trace = attend(torch.tensor(x), torch.tensor(y), torch.tensor(wu), torch.tensor(wv), 0.7,
-                   normalizer=normalizer, mask=None if mask is None else torch.tensor(mask))
+    trace = attend(
+        torch.tensor(x),
+        torch.tensor(y),
+        torch.tensor(wu),
+        torch.tensor(wv),
+        0.7,
+        normalizer=normalizer,
+        mask=None if mask is None else torch.tensor(mask),
+    )
     for b in range(batch):
         a_u, a_v, s = reference_attend(x[b], y[b], wu, wv, 0.7, normalizer, None if mask is None else mask[b])
         np.testing.assert_allclose(trace.a_u[b].numpy(), a_u, atol=1e-6)
@@ -68,6 +76,7 @@ def test_bad_variants_are_refused():
 
 # ---- the model: null slot, presence mask, taste block ---------------------------------------------
 
+
 class _Featurizer:
     """Aligned, 3 named dimensions, plus one-hot ids (for taste dimensions)."""
 
@@ -83,13 +92,17 @@ class _Featurizer:
 
 def _model(**options):
     torch.manual_seed(0)
-    ids = {"user": ["u0", "u1", "u2"], "item": ["i0", "i1", "i2", "i3"]} if options.get("latent_dims") else \
-        {"user": [], "item": []}
+    ids = (
+        {"user": ["u0", "u1", "u2"], "item": ["i0", "i1", "i2", "i3"]}
+        if options.get("latent_dims")
+        else {"user": [], "item": []}
+    )
     return Recommender.from_featurizer(_Featurizer(ids), heads=2, temperature=0.5, **options)
 
 
 def _reference_model_score(model, r_u, r_v):
     """Encoders, null slot, mask and taste block written out by hand, then `reference_attend`."""
+
     def encode(enc, r):
         named = np.log1p(np.exp(enc.scale.detach().numpy().astype(np.float64))) * r[:3]
         parts = [named]
@@ -98,6 +111,7 @@ def _reference_model_score(model, r_u, r_v):
         if model.null_slot:
             parts.append(np.zeros(1))
         return np.concatenate(parts)
+
     x, y = encode(model.user_encoder, r_u), encode(model.item_encoder, r_v)
     wu, wv = (w.detach().numpy().astype(np.float64).copy() for w in (model.w_u, model.w_v))
     if model.taste_block:
@@ -111,12 +125,15 @@ def _reference_model_score(model, r_u, r_v):
     return reference_attend(x, y, wu, wv, model.temperature, model.normalizer, mask)
 
 
-@pytest.mark.parametrize("options", [
-    {"null_slot": True},
-    {"null_slot": True, "presence_mask": True, "attention": "entmax15"},
-    {"latent_dims": 2, "attention": "sparsemax"},
-    {"latent_dims": 2, "taste_block": True, "null_slot": True, "presence_mask": True, "attention": "entmax15"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"null_slot": True},
+        {"null_slot": True, "presence_mask": True, "attention": "entmax15"},
+        {"latent_dims": 2, "attention": "sparsemax"},
+        {"latent_dims": 2, "taste_block": True, "null_slot": True, "presence_mask": True, "attention": "entmax15"},
+    ],
+)
 def test_model_variants_match_a_hand_written_reference(options):
     model = _model(**options)
     with torch.no_grad():  # make W and the encoders non-trivial
@@ -125,14 +142,22 @@ def test_model_variants_match_a_hand_written_reference(options):
     n_user, n_item = len(model.featurizer.columns("user")), len(model.featurizer.columns("item"))
     rng = np.random.default_rng(3)
     for _ in range(5):
-        r_u = np.concatenate([rng.integers(0, 2, 3), np.eye(n_user - 3)[rng.integers(n_user - 3)]]) \
-            if model.latent_dims else rng.integers(0, 2, 3).astype(float)
-        r_v = np.concatenate([rng.integers(0, 2, 3), np.eye(n_item - 3)[rng.integers(n_item - 3)]]) \
-            if model.latent_dims else rng.integers(0, 2, 3).astype(float)
+        r_u = (
+            np.concatenate([rng.integers(0, 2, 3), np.eye(n_user - 3)[rng.integers(n_user - 3)]])
+            if model.latent_dims
+            else rng.integers(0, 2, 3).astype(float)
+        )
+        r_v = (
+            np.concatenate([rng.integers(0, 2, 3), np.eye(n_item - 3)[rng.integers(n_item - 3)]])
+            if model.latent_dims
+            else rng.integers(0, 2, 3).astype(float)
+        )
         r_u, r_v = r_u.astype(float), r_v.astype(float)
         with torch.no_grad():
-            trace = model.attention(model.encode_user(torch.tensor(r_u[None], dtype=torch.float32)),
-                                    model.encode_item(torch.tensor(r_v[None], dtype=torch.float32)))
+            trace = model.attention(
+                model.encode_user(torch.tensor(r_u[None], dtype=torch.float32)),
+                model.encode_item(torch.tensor(r_v[None], dtype=torch.float32)),
+            )
         a_u, a_v, s = _reference_model_score(model, r_u, r_v)
         np.testing.assert_allclose(trace.a_u[0].numpy(), a_u, atol=2e-5)
         np.testing.assert_allclose(trace.a_v[0].numpy(), a_v, atol=2e-5)
@@ -148,8 +173,9 @@ def test_model_names_and_labels_its_variant():
     model = _model(latent_dims=2, taste_block=True, null_slot=True, presence_mask=True, attention="entmax15")
     assert model.dimension_names == ["a", "b", "c", "taste 1", "taste 2", NULL_SLOT_NAME]
     assert model.d == 6
-    assert variant_label(model.config) == ("1.5-entmax · presence mask · null slot · "
-                                           "2 taste dimensions from ids, weighed as one block")
+    assert variant_label(model.config) == (
+        "1.5-entmax · presence mask · null slot · 2 taste dimensions from ids, weighed as one block"
+    )
     assert variant_label({}) == "softmax (the design document's)"
     with pytest.raises(ValueError, match="presence_mask needs null_slot"):
         _model(presence_mask=True)
@@ -170,14 +196,30 @@ def test_variant_checkpoints_round_trip(tmp_path):
 
     rng = np.random.default_rng(0)
     users = pd.DataFrame({"likes": rng.choice(["x", "y", "z"], 30)}, index=[f"u{i}" for i in range(30)])
-    items = pd.DataFrame({"kind": rng.choice(["x", "y", "z"], 20), "size": rng.normal(size=20)},
-                         index=[f"i{i}" for i in range(20)])
-    inter = pd.DataFrame({"user_id": [f"u{rng.integers(30)}" for _ in range(200)],
-                          "item_id": [f"i{rng.integers(20)}" for _ in range(200)], "label": 1}).drop_duplicates()
+    items = pd.DataFrame(
+        {"kind": rng.choice(["x", "y", "z"], 20), "size": rng.normal(size=20)}, index=[f"i{i}" for i in range(20)]
+    )
+    inter = pd.DataFrame(
+        {
+            "user_id": [f"u{rng.integers(30)}" for _ in range(200)],
+            "item_id": [f"i{rng.integers(20)}" for _ in range(200)],
+            "label": 1,
+        }
+    ).drop_duplicates()
     schema = {"item_features": {"kind": {"kind": "categorical"}, "size": {"kind": "numeric"}}}
     data = Dataset("toy", users, items, inter, schema=schema)
-    config = TrainConfig(mode="aligned", user_profile="history", latent_dims=3, taste_block=True, null_slot=True,
-                         presence_mask=True, attention="entmax15", loss="bpr", epochs=2, device="cpu")
+    config = TrainConfig(
+        mode="aligned",
+        user_profile="history",
+        latent_dims=3,
+        taste_block=True,
+        null_slot=True,
+        presence_mask=True,
+        attention="entmax15",
+        loss="bpr",
+        epochs=2,
+        device="cpu",
+    )
     model = train(data, config, progress=False)
     model.save(tmp_path / "m")
     again = Recommender.load(tmp_path / "m", device="cpu", dataset=data)

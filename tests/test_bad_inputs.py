@@ -5,6 +5,7 @@ edited cells) or the real CLI, asserts the message names the problem (file / row
 there is one), and then checks that the app still works: the last good tables, datasets and models
 are still there and the next good action succeeds.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,11 +33,19 @@ WALKTHROUGH_PAGE = str(ROOT / "app_pages" / "walkthrough.py")
 USERS = b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu3,25,rock\nu4,35,jazz\n"
 ITEMS = b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,15,rock\ni4,12,jazz\n"
 INTERACTIONS = b"uid,iid,rating\nu1,i1,5\nu1,i2,2\nu2,i2,4\nu3,i3,5\nu3,i1,4\nu4,i4,5\nu4,i1,1\n"
-GOOD = {"users": ("users.csv", USERS), "items": ("items.csv", ITEMS),
-        "interactions": ("interactions.csv", INTERACTIONS)}
-MAPPING = dict(user_id="uid", item_id="iid", label_column="rating", label_threshold=4,
-               user_roles={"age": "numeric", "genre": "categorical"},
-               item_roles={"price": "numeric", "genre": "categorical"})
+GOOD = {
+    "users": ("users.csv", USERS),
+    "items": ("items.csv", ITEMS),
+    "interactions": ("interactions.csv", INTERACTIONS),
+}
+MAPPING = dict(
+    user_id="uid",
+    item_id="iid",
+    label_column="rating",
+    label_threshold=4,
+    user_roles={"age": "numeric", "genre": "categorical"},
+    item_roles={"price": "numeric", "genre": "categorical"},
+)
 
 
 def plain(text: str) -> str:
@@ -69,6 +78,7 @@ def symlink_zip() -> bytes:
 
 # ---- the page with a good dataset already kept -------------------------------------------------------------
 
+
 def data_page_with_good_dataset() -> AppTest:
     at = AppTest.from_file(DATA_PAGE, default_timeout=120).run()
     for role, (name, data) in GOOD.items():
@@ -100,12 +110,13 @@ def assert_still_works(at: AppTest, good_dataset) -> None:
 
 # ---- 1. table files that cannot be read ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TableCase:
     role: str
     filename: str
     data: bytes
-    expected: tuple[str, ...]   # every fragment must appear in the message
+    expected: tuple[str, ...]  # every fragment must appear in the message
 
 
 BIG = b"uid,age\n" + b"u,1\n" * (50 * 1024 * 1024 // 4 + 1)
@@ -121,30 +132,45 @@ def parquet_of(columns: dict, **options) -> bytes:
     return buffer.getvalue()
 
 
-PARQUET_ROWS_BOMB = parquet_of({"iid": ["i"] * 5_000_000, "price": [1] * 5_000_000})   # ~50 kB
-PARQUET_VALUES_BOMB = parquet_of({"iid": ["x" * 20_000] * 200_000})                      # ~10 kB, 4 GB read
+PARQUET_ROWS_BOMB = parquet_of({"iid": ["i"] * 5_000_000, "price": [1] * 5_000_000})  # ~50 kB
+PARQUET_VALUES_BOMB = parquet_of({"iid": ["x" * 20_000] * 200_000})  # ~10 kB, 4 GB read
 TABLE_CASES = {
     "empty file": TableCase("users", "users.csv", b"", ("users.csv", "the file is empty")),
     "only whitespace": TableCase("users", "users.csv", b"  \n\n ", ("users.csv", "the file is empty")),
     "header but no rows": TableCase("items", "items.csv", b"iid,price\n", ("items.csv", "no data rows")),
-    "non-UTF-8 text": TableCase("users", "users.csv", "uid,age,genre\nu1,30,m\xfasica\n".encode("latin-1"),
-                                ("users.csv", "row 2", "column 'genre'", "not valid UTF-8")),
-    "ragged row": TableCase("interactions", "interactions.csv", b"uid,iid,rating\nu1,i1,5\nu2,i2\n",
-                            ("interactions.csv", "row 3", "has 2 fields but the header has 3")),
-    "duplicate header": TableCase("users", "users.csv", b"uid,age,age\nu1,1,2\n",
-                                  ("users.csv", "column 'age'", "names this column twice")),
+    "non-UTF-8 text": TableCase(
+        "users",
+        "users.csv",
+        "uid,age,genre\nu1,30,m\xfasica\n".encode("latin-1"),
+        ("users.csv", "row 2", "column 'genre'", "not valid UTF-8"),
+    ),
+    "ragged row": TableCase(
+        "interactions",
+        "interactions.csv",
+        b"uid,iid,rating\nu1,i1,5\nu2,i2\n",
+        ("interactions.csv", "row 3", "has 2 fields but the header has 3"),
+    ),
+    "duplicate header": TableCase(
+        "users", "users.csv", b"uid,age,age\nu1,1,2\n", ("users.csv", "column 'age'", "names this column twice")
+    ),
     "blank header": TableCase("items", "items.csv", b"iid,,genre\ni1,2,rock\n", ("items.csv", "blank")),
     "over the size limit": TableCase("users", "users.csv", BIG, ("users.csv", "over the 50.0 MB limit")),
     "not a table type": TableCase("users", "users.xlsx", b"PK\x03\x04xlsx", ("users.xlsx", "not a .csv or .parquet")),
-    "corrupt parquet": TableCase("items", "items.parquet", b"PAR1 this is not parquet PAR1",
-                                 ("items.parquet", "not a readable Parquet")),
-    "cell over 131,072 characters": TableCase("users", "users.csv", LONG_CELL,
-                                              ("users.csv", "row 3", "a cell is longer than 131,072 characters")),
-    "parquet bomb: millions of rows": TableCase("items", "items.parquet", PARQUET_ROWS_BOMB,
-                                                ("items.parquet", "has 5,000,000 data rows; the limit is 1,000,000",
-                                                 "from the file's metadata")),
-    "parquet bomb: repeated long values": TableCase("items", "items.parquet", PARQUET_VALUES_BOMB,
-                                                    ("items.parquet", "expands to more than 256.0 MB")),
+    "corrupt parquet": TableCase(
+        "items", "items.parquet", b"PAR1 this is not parquet PAR1", ("items.parquet", "not a readable Parquet")
+    ),
+    "cell over 131,072 characters": TableCase(
+        "users", "users.csv", LONG_CELL, ("users.csv", "row 3", "a cell is longer than 131,072 characters")
+    ),
+    "parquet bomb: millions of rows": TableCase(
+        "items",
+        "items.parquet",
+        PARQUET_ROWS_BOMB,
+        ("items.parquet", "has 5,000,000 data rows; the limit is 1,000,000", "from the file's metadata"),
+    ),
+    "parquet bomb: repeated long values": TableCase(
+        "items", "items.parquet", PARQUET_VALUES_BOMB, ("items.parquet", "expands to more than 256.0 MB")
+    ),
 }
 
 
@@ -170,8 +196,10 @@ def test_unreadable_table_upload(case: TableCase):
 # ---- 2. zips that try something ----------------------------------------------------------------------------
 
 ZIP_CASES = {
-    "path traversal": (zip_of([("../../users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", INTERACTIONS)]),
-                       "points outside the archive"),
+    "path traversal": (
+        zip_of([("../../users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", INTERACTIONS)]),
+        "points outside the archive",
+    ),
     "absolute path": (zip_of([("/tmp/users.csv", USERS)]), "absolute path"),
     "zip bomb": (zip_of([("users.csv", b"0" * (30 * 1024 * 1024))]), "zip bomb"),
     "not a zip": (b"this is plain text pretending to be a zip", "not a readable zip"),
@@ -198,34 +226,76 @@ def test_hostile_zip_upload(data, expected):
 # ---- 3. tables that read but do not validate (the keep button) ----------------------------------------------
 
 CONTENT_CASES = {
-    "duplicate user id": ("users", b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu1,20,jazz\nu4,35,jazz\nu3,1,rock\n",
-                          ("users.csv", "row 4", "column 'uid'", "duplicate id 'u1'")),
-    "missing user id": ("users", b"uid,age,genre\nu1,30,rock\n,40,pop\nu3,25,rock\nu4,35,jazz\n",
-                        ("users.csv", "row 3", "column 'uid'", "id is missing")),
-    "unknown item in interactions": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i9,4\nu3,i3,5\n",
-                                     ("interactions.csv", "row 3", "column 'iid'", "item id 'i9' is not in the items")),
-    "unknown user in interactions": ("interactions", b"uid,iid,rating\nu1,i1,5\nghost,i2,4\nu3,i3,5\n",
-                                     ("interactions.csv", "row 3", "column 'uid'", "user id 'ghost'")),
-    "text in a numeric column": ("users", b"uid,age,genre\nu1,30,rock\nu2,forty,pop\nu3,25,rock\nu4,35,jazz\n",
-                                 ("users.csv", "row 3", "column 'age'", "text 'forty'")),
-    "NaN in a numeric column": ("items", b"iid,price,genre\ni1,10,rock\ni2,NaN,pop\ni3,15,rock\ni4,12,jazz\n",
-                                ("items.csv", "row 3", "column 'price'", "NaN or infinity")),
-    "infinity in a numeric column": ("items", b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,-inf,rock\ni4,1,jazz\n",
-                                     ("items.csv", "row 4", "column 'price'", "NaN or infinity")),
-    "huge magnitude": ("users", b"uid,age,genre\nu1,30,rock\nu2,1e300,pop\nu3,25,rock\nu4,35,jazz\n",
-                       ("users.csv", "row 3", "column 'age'", "too large in magnitude")),
-    "text rating": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,great\nu3,i3,5\n",
-                    ("interactions.csv", "row 3", "column 'rating'", "text 'great'")),
-    "missing rating": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,?\nu3,i3,5\n",
-                       ("interactions.csv", "row 3", "column 'rating'", "missing but a number is required")),
-    "no positives under the threshold": ("interactions", b"uid,iid,rating\nu1,i1,1\nu2,i2,2\nu3,i3,3\n",
-                                         ("interactions.csv", "0 interaction(s) are positive")),
-    "infinite rating": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,inf\nu3,i3,5\nu4,i4,4\n",
-                        ("interactions.csv", "row 3", "column 'rating'", "NaN or infinity 'inf'")),
-    "rating of 1e308": ("interactions", b"uid,iid,rating\nu1,i1,5\nu2,i2,1e308\nu3,i3,5\nu4,i4,4\n",
-                        ("interactions.csv", "row 3", "column 'rating'", "too large in magnitude")),
-    "a single interaction": ("interactions", b"uid,iid,rating\nu1,i1,5\n",
-                             ("interactions.csv", "has only 1 interaction", "at least 2")),
+    "duplicate user id": (
+        "users",
+        b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu1,20,jazz\nu4,35,jazz\nu3,1,rock\n",
+        ("users.csv", "row 4", "column 'uid'", "duplicate id 'u1'"),
+    ),
+    "missing user id": (
+        "users",
+        b"uid,age,genre\nu1,30,rock\n,40,pop\nu3,25,rock\nu4,35,jazz\n",
+        ("users.csv", "row 3", "column 'uid'", "id is missing"),
+    ),
+    "unknown item in interactions": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\nu2,i9,4\nu3,i3,5\n",
+        ("interactions.csv", "row 3", "column 'iid'", "item id 'i9' is not in the items"),
+    ),
+    "unknown user in interactions": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\nghost,i2,4\nu3,i3,5\n",
+        ("interactions.csv", "row 3", "column 'uid'", "user id 'ghost'"),
+    ),
+    "text in a numeric column": (
+        "users",
+        b"uid,age,genre\nu1,30,rock\nu2,forty,pop\nu3,25,rock\nu4,35,jazz\n",
+        ("users.csv", "row 3", "column 'age'", "text 'forty'"),
+    ),
+    "NaN in a numeric column": (
+        "items",
+        b"iid,price,genre\ni1,10,rock\ni2,NaN,pop\ni3,15,rock\ni4,12,jazz\n",
+        ("items.csv", "row 3", "column 'price'", "NaN or infinity"),
+    ),
+    "infinity in a numeric column": (
+        "items",
+        b"iid,price,genre\ni1,10,rock\ni2,20,pop\ni3,-inf,rock\ni4,1,jazz\n",
+        ("items.csv", "row 4", "column 'price'", "NaN or infinity"),
+    ),
+    "huge magnitude": (
+        "users",
+        b"uid,age,genre\nu1,30,rock\nu2,1e300,pop\nu3,25,rock\nu4,35,jazz\n",
+        ("users.csv", "row 3", "column 'age'", "too large in magnitude"),
+    ),
+    "text rating": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\nu2,i2,great\nu3,i3,5\n",
+        ("interactions.csv", "row 3", "column 'rating'", "text 'great'"),
+    ),
+    "missing rating": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\nu2,i2,?\nu3,i3,5\n",
+        ("interactions.csv", "row 3", "column 'rating'", "missing but a number is required"),
+    ),
+    "no positives under the threshold": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,1\nu2,i2,2\nu3,i3,3\n",
+        ("interactions.csv", "0 interaction(s) are positive"),
+    ),
+    "infinite rating": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\nu2,i2,inf\nu3,i3,5\nu4,i4,4\n",
+        ("interactions.csv", "row 3", "column 'rating'", "NaN or infinity 'inf'"),
+    ),
+    "rating of 1e308": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\nu2,i2,1e308\nu3,i3,5\nu4,i4,4\n",
+        ("interactions.csv", "row 3", "column 'rating'", "too large in magnitude"),
+    ),
+    "a single interaction": (
+        "interactions",
+        b"uid,iid,rating\nu1,i1,5\n",
+        ("interactions.csv", "has only 1 interaction", "at least 2"),
+    ),
 }
 
 
@@ -263,6 +333,7 @@ def test_built_in_dataset_name_is_refused():
 
 
 # ---- 4. checkpoints: pickles in disguise, wrong shapes, broken configs -----------------------------------------
+
 
 @pytest.fixture(scope="module")
 def checkpoint_files():
@@ -322,42 +393,68 @@ def config_with_raw(config: bytes, key: str, literal: str) -> bytes:
 
 
 CHECKPOINT_CASES = {
-    "pickle named .safetensors": (lambda w, c: [("model.safetensors", pickle.dumps({"w_u": [0.0]})),
-                                                ("config.json", c)], "pickle / torch.save"),
-    "torch.save named .safetensors": (lambda w, c: [("model.safetensors", torch_save_bytes()), ("config.json", c)],
-                                      "pickle / torch.save"),
+    "pickle named .safetensors": (
+        lambda w, c: [("model.safetensors", pickle.dumps({"w_u": [0.0]})), ("config.json", c)],
+        "pickle / torch.save",
+    ),
+    "torch.save named .safetensors": (
+        lambda w, c: [("model.safetensors", torch_save_bytes()), ("config.json", c)],
+        "pickle / torch.save",
+    ),
     "a .pt file": (lambda w, c: [("model.pt", torch_save_bytes()), ("config.json", c)], "pickle-based format"),
-    "weights with wrong shapes": (lambda w, c: [("model.safetensors", wrong_shape_weights(w)), ("config.json", c)],
-                                  "tensor 'w_u' in model.safetensors has shape [3, 4, 4]"),
+    "weights with wrong shapes": (
+        lambda w, c: [("model.safetensors", wrong_shape_weights(w)), ("config.json", c)],
+        "tensor 'w_u' in model.safetensors has shape [3, 4, 4]",
+    ),
     "NaN weights": (lambda w, c: [("model.safetensors", nan_weights(w)), ("config.json", c)], "NaN"),
-    "config is not JSON": (lambda w, c: [("model.safetensors", w), ("config.json", b"{not json")],
-                           "config.json: is not valid JSON"),
-    "config is a JSON list": (lambda w, c: [("model.safetensors", w), ("config.json", b"[1, 2]")],
-                              "must hold a JSON object"),
-    "weights without a config": (lambda w, c: [("model.safetensors", w)],
-                                 "exactly one .safetensors file and one .json"),
-    "trained on other columns": (lambda w, c: [("model.safetensors", w), ("config.json", other_dataset_config(c))],
-                                 "user column(s) income that dataset 'good' does not have"),
-    "config size of the wrong type": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, d=None))],
-                                      "'d' must be a whole number between 1 and 4096, got None"),
-    "config asking for a huge model": (lambda w, c: [("model.safetensors", w),
-                                                     ("config.json", config_with(c, d=3000))],
-                                       "the config and the weights do not belong together"),
-    "truncated safetensors": (lambda w, c: [("model.safetensors", w[: len(w) // 2]), ("config.json", c)],
-                              "model.safetensors"),
-    "temperature 1e400": (lambda w, c: [("model.safetensors", w), ("config.json", config_with_raw(c, "temperature",
-                                                                                                  "1e400"))],
-                          "config.json: temperature is inf; every number in a config must be finite"),
-    "temperature NaN": (lambda w, c: [("model.safetensors", w), ("config.json", config_with_raw(c, "temperature",
-                                                                                                "NaN"))],
-                        "temperature is nan"),
-    "unknown config key": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, backdoor="x"))],
-                           "config.json: has unknown key(s) 'backdoor'"),
-    "hidden size not in the weights": (lambda w, c: [("model.safetensors", w),
-                                                     ("config.json", config_with(c, hidden=16384))],
-                                       "lacks tensor 'item_encoder.mlp.1.bias'"),
-    "hidden beyond the limit": (lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, hidden=10**6))],
-                                "'hidden' must be a whole number between 0 and 16384"),
+    "config is not JSON": (
+        lambda w, c: [("model.safetensors", w), ("config.json", b"{not json")],
+        "config.json: is not valid JSON",
+    ),
+    "config is a JSON list": (
+        lambda w, c: [("model.safetensors", w), ("config.json", b"[1, 2]")],
+        "must hold a JSON object",
+    ),
+    "weights without a config": (
+        lambda w, c: [("model.safetensors", w)],
+        "exactly one .safetensors file and one .json",
+    ),
+    "trained on other columns": (
+        lambda w, c: [("model.safetensors", w), ("config.json", other_dataset_config(c))],
+        "user column(s) income that dataset 'good' does not have",
+    ),
+    "config size of the wrong type": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, d=None))],
+        "'d' must be a whole number between 1 and 4096, got None",
+    ),
+    "config asking for a huge model": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, d=3000))],
+        "the config and the weights do not belong together",
+    ),
+    "truncated safetensors": (
+        lambda w, c: [("model.safetensors", w[: len(w) // 2]), ("config.json", c)],
+        "model.safetensors",
+    ),
+    "temperature 1e400": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with_raw(c, "temperature", "1e400"))],
+        "config.json: temperature is inf; every number in a config must be finite",
+    ),
+    "temperature NaN": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with_raw(c, "temperature", "NaN"))],
+        "temperature is nan",
+    ),
+    "unknown config key": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, backdoor="x"))],
+        "config.json: has unknown key(s) 'backdoor'",
+    ),
+    "hidden size not in the weights": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, hidden=16384))],
+        "lacks tensor 'item_encoder.mlp.1.bias'",
+    ),
+    "hidden beyond the limit": (
+        lambda w, c: [("model.safetensors", w), ("config.json", config_with(c, hidden=10**6))],
+        "'hidden' must be a whole number between 0 and 16384",
+    ),
 }
 
 
@@ -378,16 +475,18 @@ def test_bad_checkpoint_upload(make, expected, checkpoint_files, monkeypatch):
     monkeypatch.setattr(pickle, "loads", guarded_loads)
     at = data_page_with_good_dataset()
     good = at.session_state["user_datasets"]["good"]
-    at.file_uploader(key="data_ckpt_upload").set_value([(name, data, "application/octet-stream")
-                                                         for name, data in files])
+    at.file_uploader(key="data_ckpt_upload").set_value(
+        [(name, data, "application/octet-stream") for name, data in files]
+    )
     at.run()
     at.button(key="data_ckpt_load").click().run()
     message = errors(at)
     assert expected in message and "No model was loaded" in message, message
     assert at.session_state["user_models"] == {}
     # The good checkpoint loads right after.
-    at.file_uploader(key="data_ckpt_upload").set_value([("model.safetensors", weights, "application/octet-stream"),
-                                                         ("config.json", config, "application/json")])
+    at.file_uploader(key="data_ckpt_upload").set_value(
+        [("model.safetensors", weights, "application/octet-stream"), ("config.json", config, "application/json")]
+    )
     at.run()
     at.button(key="data_ckpt_load").click().run()
     assert not at.error, errors(at)
@@ -396,6 +495,7 @@ def test_bad_checkpoint_upload(make, expected, checkpoint_files, monkeypatch):
 
 
 # ---- 5. URL parameters and typed vectors on Explore and the Walkthrough -----------------------------------------
+
 
 @pytest.fixture(scope="module")
 def session_model(checkpoint_files):
@@ -487,19 +587,31 @@ def test_walkthrough_huge_typed_value_is_refused():
 # ---- 6. the command line ---------------------------------------------------------------------------------------
 
 CLI_CASES = {
-    "cell over 131,072 characters": (["train", "--data", "{longcell_dir}", "--mode", "latent", "--out", "{tmp}/out"],
-                                     "file users.csv, row 3: a cell is longer than 131,072 characters"),
-    "1e308 in a numeric column": (["train", "--data", "{huge_dir}", "--mode", "latent", "--out", "{tmp}/out"],
-                                  "file users.csv, row 3, column 'age': 1e+308 is too large in magnitude"),
-    "a single interaction": (["train", "--data", "{single_dir}", "--mode", "latent", "--out", "{tmp}/out"],
-                             "file interactions.csv: has only 1 interaction"),
+    "cell over 131,072 characters": (
+        ["train", "--data", "{longcell_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+        "file users.csv, row 3: a cell is longer than 131,072 characters",
+    ),
+    "1e308 in a numeric column": (
+        ["train", "--data", "{huge_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+        "file users.csv, row 3, column 'age': 1e+308 is too large in magnitude",
+    ),
+    "a single interaction": (
+        ["train", "--data", "{single_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+        "file interactions.csv: has only 1 interaction",
+    ),
     "unknown command": (["frobnicate"], "invalid choice"),
-    "data folder that does not exist": (["train", "--data", "/nonexistent/folder", "--mode", "latent",
-                                         "--out", "{tmp}/out"], "'/nonexistent/folder' not found"),
-    "non-numeric option": (["train", "--data", "{data_dir}", "--mode", "latent", "--out", "{tmp}/out",
-                            "--epochs", "many"], "invalid int value: 'many'"),
-    "duplicate id in own data": (["train", "--data", "{bad_dir}", "--mode", "latent", "--out", "{tmp}/out"],
-                                 "file users.csv, row 6, column 'uid': duplicate id 'u1' (first seen at row 2)"),
+    "data folder that does not exist": (
+        ["train", "--data", "/nonexistent/folder", "--mode", "latent", "--out", "{tmp}/out"],
+        "'/nonexistent/folder' not found",
+    ),
+    "non-numeric option": (
+        ["train", "--data", "{data_dir}", "--mode", "latent", "--out", "{tmp}/out", "--epochs", "many"],
+        "invalid int value: 'many'",
+    ),
+    "duplicate id in own data": (
+        ["train", "--data", "{bad_dir}", "--mode", "latent", "--out", "{tmp}/out"],
+        "file users.csv, row 6, column 'uid': duplicate id 'u1' (first seen at row 2)",
+    ),
     "pickle as checkpoint": (["evaluate", "--checkpoint", "{pickle_dir}", "--data", "{data_dir}"], "pickle"),
 }
 
@@ -512,9 +624,13 @@ def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
 
     tmp_path = tmp_path_factory.mktemp("cli")
     schema = json.dumps(build_schema(**MAPPING))
-    variants = {"own": {}, "bad": {"users": USERS + b"u1,50,pop\n"}, "longcell": {"users": LONG_CELL},
-                "huge": {"users": USERS.replace(b"u2,40,", b"u2,1e308,")},
-                "single": {"interactions": b"uid,iid,rating\nu1,i1,5\n"}}
+    variants = {
+        "own": {},
+        "bad": {"users": USERS + b"u1,50,pop\n"},
+        "longcell": {"users": LONG_CELL},
+        "huge": {"users": USERS.replace(b"u2,40,", b"u2,1e308,")},
+        "single": {"interactions": b"uid,iid,rating\nu1,i1,5\n"},
+    }
     for folder, replaced in variants.items():
         (tmp_path / folder).mkdir()
         for role, (name, data) in GOOD.items():
@@ -526,12 +642,25 @@ def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
     (pickle_dir / "config.json").write_bytes(checkpoint_files[1])
     processes = {}
     for case, (args, _) in CLI_CASES.items():
-        filled = [a.format(data_dir=tmp_path / "own", bad_dir=tmp_path / "bad", pickle_dir=pickle_dir,
-                           longcell_dir=tmp_path / "longcell", huge_dir=tmp_path / "huge",
-                           single_dir=tmp_path / "single", tmp=tmp_path / case.replace(" ", "_").replace(",", ""))
-                  for a in args]
-        processes[case] = subprocess.Popen([sys.executable, "-m", "attnrec", *filled], cwd=ROOT, text=True,
-                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        filled = [
+            a.format(
+                data_dir=tmp_path / "own",
+                bad_dir=tmp_path / "bad",
+                pickle_dir=pickle_dir,
+                longcell_dir=tmp_path / "longcell",
+                huge_dir=tmp_path / "huge",
+                single_dir=tmp_path / "single",
+                tmp=tmp_path / case.replace(" ", "_").replace(",", ""),
+            )
+            for a in args
+        ]
+        processes[case] = subprocess.Popen(
+            [sys.executable, "-m", "attnrec", *filled],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
     outputs = {case: p.communicate(timeout=300)[0] for case, p in processes.items()}
     return {case: (processes[case].returncode, outputs[case]) for case in processes}
 
@@ -591,17 +720,38 @@ def test_a_label_that_separates_nothing_is_said_by_the_library_the_cli_and_the_p
     schema = build_schema(**MAPPING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dataset = load_own_dataset(("users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", all_positive),
-                                   schema)
+        dataset = load_own_dataset(
+            ("users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", all_positive), schema
+        )
     assert [w.category for w in caught] == [DataWarning]
     assert dataset.notes and "every interaction is positive under the label threshold (rating ≥ 4)" in dataset.notes[0]
     # the CLI says it in its own words (and still trains)
     for role, (name, data) in GOOD.items():
         (tmp_path / name).write_bytes(all_positive if role == "interactions" else data)
     (tmp_path / "schema.json").write_text(json.dumps(schema))
-    done = subprocess.run([sys.executable, "-m", "attnrec", "train", "--data", str(tmp_path), "--mode", "latent",
-                           "--out", str(tmp_path / "out"), "--epochs", "1", "--d", "4", "--quiet"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "attnrec",
+            "train",
+            "--data",
+            str(tmp_path),
+            "--mode",
+            "latent",
+            "--out",
+            str(tmp_path / "out"),
+            "--epochs",
+            "1",
+            "--d",
+            "4",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "attnrec: warning: " in done.stderr and "the label separates nothing" in done.stderr, done.stderr
     # the Data page shows it with the kept dataset
     at = data_page_with_good_dataset()
@@ -659,20 +809,22 @@ def test_a_full_temporary_folder_does_not_break_the_data_page(checkpoint_files, 
     at = data_page_with_good_dataset()
     good = at.session_state["user_datasets"]["good"]
     weights, config = checkpoint_files
-    at.file_uploader(key="data_ckpt_upload").set_value([("model.safetensors", weights, "application/octet-stream"),
-                                                         ("config.json", config, "application/json")])
+    at.file_uploader(key="data_ckpt_upload").set_value(
+        [("model.safetensors", weights, "application/octet-stream"), ("config.json", config, "application/json")]
+    )
     for name in ("mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "TemporaryFile"):
         monkeypatch.setattr(tempfile, name, full)
     at.run()
-    at.button(key="data_ckpt_load").click().run()   # uploads load in memory: no temporary files
+    at.button(key="data_ckpt_load").click().run()  # uploads load in memory: no temporary files
     assert not at.exception and not at.error, errors(at)
     at.run()
-    assert not at.exception and not at.error, errors(at)   # and no rerun builds a download
+    assert not at.exception and not at.error, errors(at)  # and no rerun builds a download
     at.button(key="data_checkpoint_prepare").click().run()
     assert not at.exception and not at.error, errors(at)
     assert at.get("download_button")
     # when building the archive does fail, the page says so in words and keeps working
     import attnrec.checkpoint_upload as checkpoint_upload
+
     monkeypatch.setattr(checkpoint_upload, "checkpoint_zip_bytes", full)
     at.session_state["data_checkpoint_bytes"] = None
     at.run()
@@ -696,6 +848,7 @@ def test_an_uploaded_config_cannot_name_a_dataset_on_the_server(checkpoint_files
 
 # ---- 8. training on a shared server ------------------------------------------------------------------------
 
+
 def test_trainings_beyond_the_cap_wait_in_a_queue_and_stop_with_their_session(monkeypatch):
     import threading
     import time
@@ -705,8 +858,9 @@ def test_trainings_beyond_the_cap_wait_in_a_queue_and_stop_with_their_session(mo
     from attnrec import ui
     from attnrec.limits import Limits
 
-    queue = training_job.TrainingQueue(Limits(concurrent_trainings=2, queued_trainings=4, session_grace_seconds=0.3),
-                                       tick=0.05)
+    queue = training_job.TrainingQueue(
+        Limits(concurrent_trainings=2, queued_trainings=4, session_grace_seconds=0.3), tick=0.05
+    )
     monkeypatch.setattr(training_job, "QUEUE", queue)
     busy = threading.Event()
 
@@ -724,7 +878,7 @@ def test_trainings_beyond_the_cap_wait_in_a_queue_and_stop_with_their_session(mo
     alive = {}
     for name in ("a", "b", "c"):
         alive[name] = True
-        monkeypatch.setattr(ui, "session_probe", lambda name=name: (lambda: alive[name]))
+        monkeypatch.setattr(ui, "session_probe", lambda name=name: lambda: alive[name])
         at = data_page_with_good_dataset()
         at.number_input(key="data_train_epochs").set_value(500)
         at.button(key="FormSubmitter:data_train_form-Train").click().run()
@@ -775,6 +929,7 @@ def test_a_run_too_large_for_the_server_is_refused_before_it_starts(monkeypatch)
 
 # ---- 9. the Model health batch file: Parquet limits and no file-system probing ---------------------------------
 
+
 def test_batch_file_folder_refuses_everything_outside_it(tmp_path):
     from attnrec.safety import PathRefused, file_in_folder
 
@@ -785,10 +940,16 @@ def test_batch_file_folder_refuses_everything_outside_it(tmp_path):
     (folder / "link.parquet").symlink_to(tmp_path / "secret.parquet")
     (folder / "linked_dir").symlink_to(tmp_path)
     assert file_in_folder(folder, "sub/ok.parquet") == (folder / "sub" / "ok.parquet").resolve()
-    cases = {"../secret.parquet": "no absolute paths, '..' or '~'", str(tmp_path / "secret.parquet"): "no absolute",
-             "~/x.parquet": "'~'", "link.parquet": "symbolic links are not followed",
-             "linked_dir/secret.parquet": "symbolic links", "sub": "only .parquet", "none.parquet": "no such file",
-             "": "give a file name"}
+    cases = {
+        "../secret.parquet": "no absolute paths, '..' or '~'",
+        str(tmp_path / "secret.parquet"): "no absolute",
+        "~/x.parquet": "'~'",
+        "link.parquet": "symbolic links are not followed",
+        "linked_dir/secret.parquet": "symbolic links",
+        "sub": "only .parquet",
+        "none.parquet": "no such file",
+        "": "give a file name",
+    }
     for typed, expected in cases.items():
         with pytest.raises(PathRefused, match=re.escape(expected)) as refused:
             file_in_folder(folder, typed)
@@ -800,8 +961,9 @@ def test_model_health_refuses_a_parquet_bomb_and_offers_no_server_path_by_defaul
     at = AppTest.from_file(str(ROOT / "app_pages" / "health.py"), default_timeout=300).run()
     assert not at.exception, at.exception
     assert not [t for t in at.text_input if t.key == "health_batch_path"]
-    at.file_uploader(key="health_batch_upload").set_value(("out.parquet", PARQUET_ROWS_BOMB,
-                                                           "application/octet-stream"))
+    at.file_uploader(key="health_batch_upload").set_value(
+        ("out.parquet", PARQUET_ROWS_BOMB, "application/octet-stream")
+    )
     at.run()
     assert not at.exception, at.exception
     message = errors(at)

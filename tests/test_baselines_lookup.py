@@ -1,5 +1,6 @@
 """BPR-MF's negative resampling uses a sorted-key lookup (baselines.KeySet) instead of `np.isin` on every
 batch. The old implementation is kept here verbatim as the reference: same seed → the very same embeddings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ def _old_bprmf_fit(model, users, items, epochs, lr, reg, batch_size, rng):
     for _ in range(epochs):
         order = rng.permutation(len(users))
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             u, i = users[idx], items[idx]
             j = rng.integers(0, n_items, len(idx))
             for _ in range(50):

@@ -1,4 +1,5 @@
 """Checkpoints round-trip exactly and refuse anything that is not what the config describes."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ from tests.test_model import TinyFeaturizer, tiny_dataset, tiny_model
 
 
 def _load(path, **kw):
-    return load(path, device="cpu", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json,
-                model_class=Recommender, **kw)
+    return load(
+        path,
+        device="cpu",
+        dataset=tiny_dataset(),
+        featurizer_from_json=TinyFeaturizer.from_json,
+        model_class=Recommender,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("mode,tied", [("latent", False), ("aligned", True)])
@@ -96,8 +103,13 @@ def test_absent_device_is_an_error_not_a_fallback(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="CUDA was requested but this machine has no CUDA device; available: "):
-        load(tmp_path, device="cuda", dataset=tiny_dataset(), featurizer_from_json=TinyFeaturizer.from_json,
-             model_class=Recommender)
+        load(
+            tmp_path,
+            device="cuda",
+            dataset=tiny_dataset(),
+            featurizer_from_json=TinyFeaturizer.from_json,
+            model_class=Recommender,
+        )
 
 
 SHIPPED = ["restaurants-aligned", "restaurants-latent", "synthetic"]
@@ -108,6 +120,7 @@ def test_shipped_checkpoints_load_small_and_consistent(name):
     from pathlib import Path
 
     from attnrec.model import Recommender
+
     folder = Path(__file__).resolve().parents[1] / "sample_data" / "models" / name
     assert (folder / "model.safetensors").stat().st_size < 5 * 1024 * 1024
     model = Recommender.load(folder, device="cpu")

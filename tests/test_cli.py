@@ -1,4 +1,5 @@
 """CLI: train → evaluate on a tiny own-data folder, and clear exit-2 errors for bad input."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,24 @@ def data_dir(tmp_path_factory):
 
 def test_train_then_evaluate(data_dir, tmp_path, capsys):
     out = tmp_path / "ckpt"
-    code = main(["train", "--data", str(data_dir), "--mode", "latent", "--out", str(out), "--epochs", "4",
-                 "--d", "8", "--device", "cpu", "--quiet"])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(data_dir),
+            "--mode",
+            "latent",
+            "--out",
+            str(out),
+            "--epochs",
+            "4",
+            "--d",
+            "8",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "HR@10" in printed and (out / "model.safetensors").is_file()
@@ -43,13 +60,16 @@ def test_train_then_evaluate(data_dir, tmp_path, capsys):
     assert all(0 <= r["auc"] <= 1 for r in rows.values())
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["train", "--data", "/no/such/folder", "--mode", "latent", "--out", "x"], "not found"),
-    (["train", "--data", "synthetic", "--mode", "sideways", "--out", "x"], "invalid choice"),
-    (["train", "--data", "synthetic", "--mode", "latent", "--out", "x", "--device", "tpu"], "invalid choice"),
-    (["evaluate", "--checkpoint", "/no/such/ckpt"], "not found"),
-    (["evaluate"], "required"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["train", "--data", "/no/such/folder", "--mode", "latent", "--out", "x"], "not found"),
+        (["train", "--data", "synthetic", "--mode", "sideways", "--out", "x"], "invalid choice"),
+        (["train", "--data", "synthetic", "--mode", "latent", "--out", "x", "--device", "tpu"], "invalid choice"),
+        (["evaluate", "--checkpoint", "/no/such/ckpt"], "not found"),
+        (["evaluate"], "required"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_clear_line(argv, needle, capsys):
     with pytest.raises(SystemExit) as exit_info:
         code = main(argv)
@@ -61,6 +81,7 @@ def test_bad_arguments_exit_2_with_one_clear_line(argv, needle, capsys):
 
 def test_absent_cuda_is_a_clear_error(data_dir, tmp_path, capsys):
     import torch
+
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     code = main(["train", "--data", str(data_dir), "--mode", "latent", "--out", str(tmp_path), "--device", "cuda"])
@@ -69,6 +90,10 @@ def test_absent_cuda_is_a_clear_error(data_dir, tmp_path, capsys):
 
 
 def test_python_dash_m_runs_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "attnrec", "evaluate", "--checkpoint", str(tmp_path / "none")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "attnrec", "evaluate", "--checkpoint", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "not found" in result.stderr and "Traceback" not in result.stderr

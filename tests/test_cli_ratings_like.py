@@ -1,5 +1,6 @@
 """A generated MovieLens-100k-shaped folder (small) through the CLI: schema → train → evaluate with both
 baselines, under both protocols; the popularity row is recomputed here independently (brute force)."""
+
 from __future__ import annotations
 
 import json
@@ -53,21 +54,26 @@ def _popularity_reference(folder, protocol: str, k: int = 10) -> dict:
     return {"hr@10": np.mean(hits), "ndcg@10": np.mean(ndcgs), "auc": np.nanmean(aucs), "users": len(held)}
 
 
-@pytest.mark.parametrize("recipe", [
-    ["--mode", "latent", "--d", "8", "--use-ids"],
-    ["--mode", "aligned", "--user-profile", "history", "--latent-dims", "4"],   # no user↔item pairs needed
-])
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        ["--mode", "latent", "--d", "8", "--use-ids"],
+        ["--mode", "aligned", "--user-profile", "history", "--latent-dims", "4"],  # no user↔item pairs needed
+    ],
+)
 def test_schema_train_evaluate_with_both_baselines(folder, tmp_path, capsys, recipe):
     out = tmp_path / "ckpt"
-    code = main(["train", "--data", str(folder), *recipe, "--out", str(out), "--epochs", "3", "--device", "cpu",
-                 "--quiet"])
+    code = main(
+        ["train", "--data", str(folder), *recipe, "--out", str(out), "--epochs", "3", "--device", "cpu", "--quiet"]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     config = json.loads((out / "config.json").read_text())
     assert config["dataset"]["name"] == "movielens-like" and config["dataset"]["split"]["protocol"] == "attnrec"
     for protocol in ("attnrec", "common"):
-        code = main(["evaluate", "--checkpoint", str(out), "--device", "cpu", "--json", "--quiet",
-                     "--protocol", protocol])
+        code = main(
+            ["evaluate", "--checkpoint", str(out), "--device", "cpu", "--json", "--quiet", "--protocol", protocol]
+        )
         rows = json.loads(capsys.readouterr().out)
         assert code == 0 and set(rows) == {"ours", "popularity", "BPR-MF"}
         assert all(row["protocol"] == protocol for row in rows.values())
@@ -83,6 +89,7 @@ def test_schema_train_evaluate_with_both_baselines(folder, tmp_path, capsys, rec
 
 def test_progress_bars_only_when_asked_or_on_a_terminal(capsys):
     from attnrec.progress import progress_bar, wanted
+
     assert wanted(True) and not wanted(False) and not wanted(None)  # pytest's stderr is not a terminal
     list(progress_bar(range(3), desc="quiet step", progress=None))
     assert "quiet step" not in capsys.readouterr().err

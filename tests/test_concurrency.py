@@ -6,6 +6,7 @@ Recommender. Captum's DeepLift registers a forward pre-hook on the model it is g
 batch with the baselines) — run on the shared model, one session's hook would reshape another's
 inputs. attnrec runs such methods on a private copy; this test is what would catch a regression.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,15 +24,23 @@ HOOK_METHODS = [key for key, spec in METHODS.items() if spec.uses_hooks]
 THREADS = 8
 ROUNDS = 3
 
-USERS = b"uid,age,genre\n" + b"".join(f"u{i},{20 + 3 * i},{['rock', 'pop', 'jazz'][i % 3]}\n".encode()
-                                      for i in range(12))
-ITEMS = b"iid,price,genre\n" + b"".join(f"i{i},{5 + 2 * i},{['rock', 'pop', 'jazz'][(i * 2) % 3]}\n".encode()
-                                       for i in range(10))
-INTERACTIONS = b"uid,iid,rating\n" + b"".join(f"u{u},i{(u * 3 + k) % 10},{(u + k) % 5 + 1}\n".encode()
-                                              for u in range(12) for k in range(4))
-MAPPING = dict(user_id="uid", item_id="iid", label_column="rating", label_threshold=3,
-               user_roles={"age": "numeric", "genre": "categorical"},
-               item_roles={"price": "numeric", "genre": "categorical"})
+USERS = b"uid,age,genre\n" + b"".join(
+    f"u{i},{20 + 3 * i},{['rock', 'pop', 'jazz'][i % 3]}\n".encode() for i in range(12)
+)
+ITEMS = b"iid,price,genre\n" + b"".join(
+    f"i{i},{5 + 2 * i},{['rock', 'pop', 'jazz'][(i * 2) % 3]}\n".encode() for i in range(10)
+)
+INTERACTIONS = b"uid,iid,rating\n" + b"".join(
+    f"u{u},i{(u * 3 + k) % 10},{(u + k) % 5 + 1}\n".encode() for u in range(12) for k in range(4)
+)
+MAPPING = dict(
+    user_id="uid",
+    item_id="iid",
+    label_column="rating",
+    label_threshold=3,
+    user_roles={"age": "numeric", "genre": "categorical"},
+    item_roles={"price": "numeric", "genre": "categorical"},
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +65,13 @@ def weights_of(model) -> dict[str, torch.Tensor]:
 
 
 def hooks_on(model) -> int:
-    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-               + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules())
+    return sum(
+        len(m._forward_hooks)
+        + len(m._forward_pre_hooks)
+        + len(m._backward_hooks)
+        + len(getattr(m, "_backward_pre_hooks", {}))
+        for m in model.modules()
+    )
 
 
 def run_together(jobs) -> list:
@@ -82,8 +96,9 @@ def test_concurrent_field_explanations_equal_sequential(shared_model, method_key
     before = weights_of(model)
     expected = {pair: explain_pair(model, *pair, method_key).attribution for pair in pairs(model)}
     for _ in range(ROUNDS):
-        results = run_together([lambda pair=pair: (pair, explain_pair(model, *pair, method_key).attribution)
-                                for pair in pairs(model)])
+        results = run_together(
+            [lambda pair=pair: (pair, explain_pair(model, *pair, method_key).attribution) for pair in pairs(model)]
+        )
         for pair, got in results:
             want = expected[pair]
             assert np.array_equal(got.groups, want.groups), (method_key, pair)
@@ -98,8 +113,9 @@ def test_concurrent_field_explanations_equal_sequential(shared_model, method_key
 def test_concurrent_typed_vector_explanations_equal_sequential(shared_model, method_key):
     model = shared_model
     rng = np.random.default_rng(0)
-    vectors = [(tuple(rng.normal(size=model.d).round(3)), tuple(rng.normal(size=model.d).round(3)))
-               for _ in range(THREADS)]
+    vectors = [
+        (tuple(rng.normal(size=model.d).round(3)), tuple(rng.normal(size=model.d).round(3))) for _ in range(THREADS)
+    ]
     expected = [explain_vectors(model, x, y, method_key).attribution for x, y in vectors]
     for _ in range(ROUNDS):
         results = run_together([lambda xy=xy: explain_vectors(model, *xy, method_key).attribution for xy in vectors])
@@ -114,8 +130,9 @@ def test_mixed_methods_at_once_match_their_sequential_results(shared_model):
     methods = HOOK_METHODS + ["ig", "saliency", "feature_ablation"]
     jobs = [(method_key, pair) for method_key in methods for pair in pairs(model)[:3]]
     expected = {job: explain_pair(model, *job[1], job[0]).attribution.groups for job in jobs}
-    results = run_together([lambda job=job: (job, explain_pair(model, *job[1], job[0]).attribution.groups)
-                            for job in jobs])
+    results = run_together(
+        [lambda job=job: (job, explain_pair(model, *job[1], job[0]).attribution.groups) for job in jobs]
+    )
     for job, got in results:
         assert np.array_equal(got, expected[job]), job
     assert hooks_on(model) == 0

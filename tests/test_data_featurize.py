@@ -1,4 +1,5 @@
 """Featurizer: encodings checked against values computed here from the raw CSV, JSON round trips."""
+
 import csv
 import json
 import statistics
@@ -34,8 +35,16 @@ def test_latent_encoding_against_raw_rows(restaurants):
     row = dict(zip(users.columns, users.matrix[users.row_of("U1077")].tolist()))
     # U1077: usercuisine Mexican; userpayment VISA, cash, bank_debit_cards; smoker false; budget medium
     on = {c for c, v in row.items() if v == 1.0 and "=" in c}
-    assert {"cuisines=Mexican", "payments=Visa", "payments=cash", "payments=bank debit cards", "smoker=no",
-            "budget=medium", "drink_level=social drinker", "area=San Luis Potosí"} <= on
+    assert {
+        "cuisines=Mexican",
+        "payments=Visa",
+        "payments=cash",
+        "payments=bank debit cards",
+        "smoker=no",
+        "budget=medium",
+        "drink_level=social drinker",
+        "area=San Luis Potosí",
+    } <= on
     assert not any(v for c, v in row.items() if c.startswith("cuisines=") and c != "cuisines=Mexican")
     # numeric: standardised with the population mean/std of the known values ('?' excluded)
     profile = raw_profile()
@@ -99,8 +108,9 @@ def test_baselines(restaurants):
     assert not featurizer.baseline_row("user", "zeros").any()
     # "unknown" is exactly what an all-missing row encodes to
     blank = pd.DataFrame({c: [np.nan] for c in restaurants.users.columns}, index=pd.Index(["nobody"]))
-    np.testing.assert_array_equal(featurizer.encode("user", blank).matrix[0],
-                                  featurizer.baseline_row("user", "unknown"))
+    np.testing.assert_array_equal(
+        featurizer.encode("user", blank).matrix[0], featurizer.baseline_row("user", "unknown")
+    )
     with pytest.raises(ValueError, match="baseline kind"):
         featurizer.baseline_row("user", "median")
 
@@ -149,9 +159,14 @@ def test_history_profiles_are_means_over_training_positives_and_never_read_held_
         np.testing.assert_allclose(users.matrix[r], expected, atol=2e-6)
     # The held-out item never counts: with it, some profiles would differ.
     full = Featurizer.fit(restaurants, "aligned", user_profile="history")
-    moved = [u for u in split.held_out["user_id"]
-             if not np.allclose(full.encode("user", restaurants.users.loc[[u]]).matrix,
-                                featurizer.encode("user", restaurants.users.loc[[u]]).matrix)]
+    moved = [
+        u
+        for u in split.held_out["user_id"]
+        if not np.allclose(
+            full.encode("user", restaurants.users.loc[[u]]).matrix,
+            featurizer.encode("user", restaurants.users.loc[[u]]).matrix,
+        )
+    ]
     assert len(moved) >= len(split.held_out) // 2
     # Item side: one dimension per attribute value held by at least two items, 0/1.
     assert set(np.unique(items.matrix)) <= {0.0, 1.0}

@@ -1,4 +1,5 @@
 """The restaurant loader against the raw files, read independently here with the csv module."""
+
 import csv
 import json
 from pathlib import Path
@@ -85,8 +86,13 @@ def test_cities_are_unified_and_areas_derived(restaurants):
         assert normalize_city(raw) == "San Luis Potosí"
     for raw in ("victoria ", "Cd. Victoria", "Cd Victoria"):
         assert normalize_city(raw) == "Ciudad Victoria"
-    assert set(restaurants.items["city"]) <= {"San Luis Potosí", "Cuernavaca", "Ciudad Victoria", "Jiutepec",
-                                              "Soledad de Graciano Sánchez"}
+    assert set(restaurants.items["city"]) <= {
+        "San Luis Potosí",
+        "Cuernavaca",
+        "Ciudad Victoria",
+        "Jiutepec",
+        "Soledad de Graciano Sánchez",
+    }
     assert restaurants.items["city"].notna().all()
     # the named study cities agree with the area found from coordinates
     for city, area in zip(restaurants.items["city"], restaurants.items["area"]):
@@ -94,7 +100,10 @@ def test_cities_are_unified_and_areas_derived(restaurants):
         assert area == expected
     assert nearest_area(18.92, -99.23) == "Cuernavaca" and nearest_area(23.74, -99.14) == "Ciudad Victoria"
     assert restaurants.users["area"].value_counts().to_dict() == {
-        "San Luis Potosí": 86, "Cuernavaca": 27, "Ciudad Victoria": 25}
+        "San Luis Potosí": 86,
+        "Cuernavaca": 27,
+        "Ciudad Victoria": 25,
+    }
     # every user rates in one area only (why area is a dimension); for 6 users, whose coordinates lie in
     # another city, that area differs from the coordinates' (a property of the data, kept as is)
     merged = restaurants.interactions.join(restaurants.items["area"], on="item_id")
@@ -107,8 +116,7 @@ def test_cities_are_unified_and_areas_derived(restaurants):
 def test_every_cuisine_belongs_to_exactly_one_family():
     seen = [c for members in CUISINE_FAMILIES.values() for c in members]
     assert len(seen) == len(set(seen))
-    raw = {r["Rcuisine"].replace("_", " ") for f in ("usercuisine.csv", "chefmozcuisine.csv")
-           for r in raw_rows(f)}
+    raw = {r["Rcuisine"].replace("_", " ") for f in ("usercuisine.csv", "chefmozcuisine.csv") for r in raw_rows(f)}
     assert len(raw) >= 103
     assert raw <= set(seen), sorted(raw - set(seen))
 
@@ -117,12 +125,33 @@ def test_aligned_dimension_names(aligned, restaurants):
     featurizer, users, items = aligned
     names = featurizer.dimension_names
     assert 25 <= len(names) <= 35 and len(set(names)) == len(names)
-    for expected in ("cuisine: Mexican / Latin", "payment: cash", "payment: Visa", "price: low", "price: high",
-                     "smoking: allowed", "alcohol: served", "dress: formal", "ambience: family / friends",
-                     "parking: by car", "area: San Luis Potosí", "area: Cuernavaca", "area: Ciudad Victoria"):
+    for expected in (
+        "cuisine: Mexican / Latin",
+        "payment: cash",
+        "payment: Visa",
+        "price: low",
+        "price: high",
+        "smoking: allowed",
+        "alcohol: served",
+        "dress: formal",
+        "ambience: family / friends",
+        "parking: by car",
+        "area: San Luis Potosí",
+        "area: Cuernavaca",
+        "area: Ciudad Victoria",
+    ):
         assert expected in names
     assert [g.name for g in featurizer.groups("user")] == [
-        "cuisine", "payment", "price", "smoking", "alcohol", "dress", "ambience", "parking", "area"]
+        "cuisine",
+        "payment",
+        "price",
+        "smoking",
+        "alcohol",
+        "dress",
+        "ambience",
+        "parking",
+        "area",
+    ]
     assert users.columns == items.columns == names
     assert users.matrix.min() >= 0 and users.matrix.max() <= 1 and items.matrix.max() <= 1
     # every dimension is used by someone on each side (no dead dimensions)
@@ -141,17 +170,39 @@ def test_aligned_pair_by_hand(aligned):
     featurizer, users, items = aligned
     x = dict(zip(users.columns, users.matrix[users.row_of("U1077")].tolist()))
     y = dict(zip(items.columns, items.matrix[items.row_of("135085")].tolist()))
-    user_ones = {"cuisine: Mexican / Latin", "payment: cash", "payment: debit card", "payment: Visa",
-                 "price: medium", "smoking: smoke-free", "alcohol: served", "dress: formal",
-                 "ambience: family / friends", "area: San Luis Potosí"}
-    item_ones = {"cuisine: American / fast food", "payment: cash", "price: medium", "smoking: smoke-free",
-                 "alcohol: none", "dress: informal", "ambience: family / friends", "parking: by car",
-                 "area: San Luis Potosí"}
+    user_ones = {
+        "cuisine: Mexican / Latin",
+        "payment: cash",
+        "payment: debit card",
+        "payment: Visa",
+        "price: medium",
+        "smoking: smoke-free",
+        "alcohol: served",
+        "dress: formal",
+        "ambience: family / friends",
+        "area: San Luis Potosí",
+    }
+    item_ones = {
+        "cuisine: American / fast food",
+        "payment: cash",
+        "price: medium",
+        "smoking: smoke-free",
+        "alcohol: none",
+        "dress: informal",
+        "ambience: family / friends",
+        "parking: by car",
+        "area: San Luis Potosí",
+    }
     assert x == {n: float(n in user_ones) for n in featurizer.dimension_names}
     assert y == {n: float(n in item_ones) for n in featurizer.dimension_names}
     matches = {n for n in featurizer.dimension_names if x[n] * y[n] > 0}
-    assert matches == {"payment: cash", "price: medium", "smoking: smoke-free", "ambience: family / friends",
-                       "area: San Luis Potosí"}
+    assert matches == {
+        "payment: cash",
+        "price: medium",
+        "smoking: smoke-free",
+        "ambience: family / friends",
+        "area: San Luis Potosí",
+    }
 
 
 def test_graded_values_by_hand(aligned):
@@ -184,8 +235,10 @@ def test_joined_tables_reload_through_the_own_data_loader(restaurants, tmp_path)
     assert again.interactions[["user_id", "item_id", "label"]].equals(restaurants.interactions)
     for mode in ("aligned", "latent"):
         a, b = Featurizer.fit(restaurants, mode), Featurizer.fit(again, mode)
-        for side, table_a, table_b in (("user", restaurants.users, again.users),
-                                       ("item", restaurants.items, again.items)):
+        for side, table_a, table_b in (
+            ("user", restaurants.users, again.users),
+            ("item", restaurants.items, again.items),
+        ):
             ea, eb = a.encode(side, table_a), b.encode(side, table_b)
             assert ea.columns == eb.columns and ea.ids == eb.ids
             np.testing.assert_array_equal(ea.matrix, eb.matrix)

@@ -1,4 +1,5 @@
 """Synthetic data: the planted truth is saved, reloadable, and really is what drives the scores."""
+
 import json
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def test_positives_come_from_the_top_of_the_true_scores(synthetic):
     percentiles = []
     for user, group in x.groupby("user_id"):
         u = synthetic.users.index.get_loc(user)
-        scores = true_scores(planted, np.repeat(users[u:u + 1], len(items), axis=0), items).numpy()
+        scores = true_scores(planted, np.repeat(users[u : u + 1], len(items), axis=0), items).numpy()
         chosen = scores[[item_row[i] for i in group["item_id"]]]
         percentiles.extend((scores[None, :] < chosen[:, None]).mean(axis=1))
     assert np.median(percentiles) > 0.95  # noisy, but mostly from each user's best films

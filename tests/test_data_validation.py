@@ -1,4 +1,5 @@
 """Broken inputs raise DataError naming the file, the row (header = row 1) and the column."""
+
 import json
 from pathlib import Path
 
@@ -28,10 +29,12 @@ def edit_line(path: Path, line: int, change) -> None:
 
 def set_field(column: str, value: bytes, header: bytes):
     index = header.decode().split(",").index(column)
+
     def change(line: bytes) -> bytes:
         fields = line.split(b",")
         fields[index] = value
         return b",".join(fields)
+
     return change
 
 
@@ -129,11 +132,15 @@ def test_header_only_file(copy):
 # ---------- own data ----------
 
 SCHEMA = {
-    "user_id": "uid", "item_id": "iid",
+    "user_id": "uid",
+    "item_id": "iid",
     "label": {"column": "stars", "threshold": 4},
     "timestamp": "ts",
-    "user_features": {"age": {"kind": "numeric"}, "fav": {"kind": "categorical"},
-                      "tags": {"kind": "multi", "separator": "|"}},
+    "user_features": {
+        "age": {"kind": "numeric"},
+        "fav": {"kind": "categorical"},
+        "tags": {"kind": "multi", "separator": "|"},
+    },
     "item_features": {"genre": {"kind": "categorical"}, "length": {"kind": "numeric"}},
     "aligned_pairs": [{"user": "fav", "item": "genre", "name": "genre"}],
 }
@@ -167,8 +174,12 @@ def test_own_data_loads(tmp_path):
 
 def test_implicit_feedback_and_uploaded_bytes():
     schema = {"user_id": "uid", "item_id": "iid"}
-    data = load_own_dataset(("u.csv", USERS.encode()), ("i.csv", ITEMS.encode()),
-                            ("x.csv", b"uid,iid\nu1,v1\nu2,v3\n"), json.dumps(schema).encode())
+    data = load_own_dataset(
+        ("u.csv", USERS.encode()),
+        ("i.csv", ITEMS.encode()),
+        ("x.csv", b"uid,iid\nu1,v1\nu2,v3\n"),
+        json.dumps(schema).encode(),
+    )
     assert data.interactions["label"].tolist() == [1, 1]
 
 
@@ -176,25 +187,32 @@ def test_parquet_tables(tmp_path):
     pd.DataFrame({"uid": ["u1", "u2"], "age": [20.0, None]}).to_parquet(tmp_path / "users.parquet")
     pd.DataFrame({"iid": ["v1"], "length": [3]}).to_parquet(tmp_path / "items.parquet")
     pd.DataFrame({"uid": ["u1", "u2"], "iid": ["v1", "v1"]}).to_parquet(tmp_path / "interactions.parquet")
-    schema = {"user_id": "uid", "item_id": "iid", "user_features": {"age": "numeric"},
-              "item_features": {"length": {"kind": "numeric"}}}
+    schema = {
+        "user_id": "uid",
+        "item_id": "iid",
+        "user_features": {"age": "numeric"},
+        "item_features": {"length": {"kind": "numeric"}},
+    }
     data = load_dataset(tmp_path, schema=schema)
     assert data.users["age"].tolist()[0] == 20.0 and np.isnan(data.users["age"].tolist()[1])
     with pytest.raises(DataError, match="not a readable Parquet"):
         read_table(b"PAR1 not really", "broken.parquet")
 
 
-@pytest.mark.parametrize("table, text, file, row, column", [
-    ("users", "uid,age,fav,tags\nu1,30,rock,a\nu1,31,jazz,b\n", "users.csv", 3, "uid"),
-    ("users", USERS.replace("u2,?", "u2,thirty"), "users.csv", 3, "age"),
-    ("users", USERS.replace("u3,41", "u3,inf"), "users.csv", 4, "age"),
-    ("users", "uid,age,fav\nu1,30,rock\n", "users.csv", None, "tags"),
-    ("items", "iid,genre,length\nv1,rock,3\nv2,jazz\n", "items.csv", 3, None),
-    ("interactions", "uid,iid,stars,ts\nu1,v1,5,1\nu1,v9,5,2\n", "interactions.csv", 3, "iid"),
-    ("interactions", "uid,iid,stars,ts\nu1,v1,five,1\n", "interactions.csv", 2, "stars"),
-    ("interactions", "uid,iid,stars,ts\nu1,v1,5,yesterday-ish\n", "interactions.csv", 2, "ts"),
-    ("interactions", "uid,iid,stars\nu1,v1,5\n", "interactions.csv", None, "ts"),
-])
+@pytest.mark.parametrize(
+    "table, text, file, row, column",
+    [
+        ("users", "uid,age,fav,tags\nu1,30,rock,a\nu1,31,jazz,b\n", "users.csv", 3, "uid"),
+        ("users", USERS.replace("u2,?", "u2,thirty"), "users.csv", 3, "age"),
+        ("users", USERS.replace("u3,41", "u3,inf"), "users.csv", 4, "age"),
+        ("users", "uid,age,fav\nu1,30,rock\n", "users.csv", None, "tags"),
+        ("items", "iid,genre,length\nv1,rock,3\nv2,jazz\n", "items.csv", 3, None),
+        ("interactions", "uid,iid,stars,ts\nu1,v1,5,1\nu1,v9,5,2\n", "interactions.csv", 3, "iid"),
+        ("interactions", "uid,iid,stars,ts\nu1,v1,five,1\n", "interactions.csv", 2, "stars"),
+        ("interactions", "uid,iid,stars,ts\nu1,v1,5,yesterday-ish\n", "interactions.csv", 2, "ts"),
+        ("interactions", "uid,iid,stars\nu1,v1,5\n", "interactions.csv", None, "ts"),
+    ],
+)
 def test_own_data_errors(tmp_path, table, text, file, row, column):
     write_own(tmp_path, **{table: text})
     with pytest.raises(DataError) as info:
@@ -210,14 +228,17 @@ def test_non_utf8_own_table(tmp_path):
     assert (info.value.file, info.value.row, info.value.column) == ("items.csv", 2, "genre")
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"colour": "x"}, "unknown schema key"),
-    ({"user_features": {"age": {"kind": "float"}}}, "unknown kind 'float'"),
-    ({"user_features": {"age": {"kind": "numeric", "sep": ","}}}, "allowed keys"),
-    ({"label": {"column": "stars", "threshold": "high"}}, "threshold must be a finite number"),
-    ({"aligned_pairs": [{"user": "fav"}]}, "must have 'user' and 'item'"),
-    ({"item_id": None}, "needs 'item_id'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"colour": "x"}, "unknown schema key"),
+        ({"user_features": {"age": {"kind": "float"}}}, "unknown kind 'float'"),
+        ({"user_features": {"age": {"kind": "numeric", "sep": ","}}}, "allowed keys"),
+        ({"label": {"column": "stars", "threshold": "high"}}, "threshold must be a finite number"),
+        ({"aligned_pairs": [{"user": "fav"}]}, "must have 'user' and 'item'"),
+        ({"item_id": None}, "needs 'item_id'"),
+    ],
+)
 def test_schema_errors(change, message):
     with pytest.raises(DataError, match=message):
         load_schema({**SCHEMA, **change})

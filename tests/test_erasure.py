@@ -1,4 +1,5 @@
 """Top-k erasure in the report card's attention row and in attnrec.quality, against numpy written here."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,17 +62,34 @@ def test_quality_erases_whole_taste_blocks_and_never_the_null_slot():
     rng = np.random.default_rng(1)
     users = pd.DataFrame({"x": rng.normal(size=20)}, index=[f"u{i}" for i in range(20)])
     items = pd.DataFrame({"kind": rng.choice(["a", "b", "c"], 15)}, index=[f"i{i}" for i in range(15)])
-    inter = pd.DataFrame({"user_id": [f"u{rng.integers(20)}" for _ in range(150)],
-                          "item_id": [f"i{rng.integers(15)}" for _ in range(150)], "label": 1}).drop_duplicates()
+    inter = pd.DataFrame(
+        {
+            "user_id": [f"u{rng.integers(20)}" for _ in range(150)],
+            "item_id": [f"i{rng.integers(15)}" for _ in range(150)],
+            "label": 1,
+        }
+    ).drop_duplicates()
     data = Dataset("toy", users, items, inter, schema={"item_features": {"kind": {"kind": "categorical"}}})
-    model = train(data, TrainConfig(mode="aligned", user_profile="history", latent_dims=4, taste_block=True,
-                                    null_slot=True, presence_mask=True, loss="bpr", epochs=2, device="cpu"),
-                  progress=False)
+    model = train(
+        data,
+        TrainConfig(
+            mode="aligned",
+            user_profile="history",
+            latent_dims=4,
+            taste_block=True,
+            null_slot=True,
+            presence_mask=True,
+            loss="bpr",
+            epochs=2,
+            device="cpu",
+        ),
+        progress=False,
+    )
     pairs = inter.head(10)
     quality = attention_quality(model, pairs["user_id"].tolist(), pairs["item_id"].tolist(), k=1)
     units = model.attention_units()
-    assert len(units) == 3 + 1 + 1 and units[3] == [3, 4, 5, 6]          # 3 named, the taste block, null
-    assert quality.attention.shape == (10, 4)                           # the null slot is never a candidate
+    assert len(units) == 3 + 1 + 1 and units[3] == [3, 4, 5, 6]  # 3 named, the taste block, null
+    assert quality.attention.shape == (10, 4)  # the null slot is never a candidate
     with torch.no_grad():
         x = model.encode_user(model.user_rows(pairs["user_id"].tolist()))
         y = model.encode_item(model.item_rows(pairs["item_id"].tolist()))
@@ -83,7 +101,7 @@ def test_quality_erases_whole_taste_blocks_and_never_the_null_slot():
         top = contribution.argmax(1)
         keep = torch.ones_like(x)
         for b, unit in enumerate(top):
-            keep[b, units[unit]] = 0                                    # the whole block goes at once
+            keep[b, units[unit]] = 0  # the whole block goes at once
         expected = np.abs(trace.s.double().numpy() - model.attention(x * keep, y * keep).s.double().numpy())
     np.testing.assert_allclose(quality.erased["contribution"], expected, rtol=1e-6, atol=1e-9)
     # Entropy over units sums the block's weights first: bounded by log(#units) normalisation.

@@ -1,4 +1,5 @@
 """Leave-one-out split and ranking metrics, checked against values worked out by hand."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,7 @@ def test_metrics_on_a_tiny_ranking_by_hand():
     # positive 0.5 against [0.9, 0.7, 0.1, 0.2]: two above → rank 3
     hit, ndcg, auc = ranking_metrics(0.5, np.array([0.9, 0.7, 0.1, 0.2]), k=10)
     assert hit == 1.0
-    assert ndcg == pytest.approx(1 / math.log2(4))      # 0.5
+    assert ndcg == pytest.approx(1 / math.log2(4))  # 0.5
     assert auc == pytest.approx(2 / 4)
     hit, ndcg, auc = ranking_metrics(0.5, np.array([0.9, 0.7, 0.1, 0.2]), k=2)
     assert (hit, ndcg) == (0.0, 0.0)
@@ -32,9 +33,15 @@ def test_metrics_on_a_tiny_ranking_by_hand():
 def _dataset(with_time: bool):
     users = pd.DataFrame({"g": ["a", "b", "c"]}, index=["u1", "u2", "u3"])
     items = pd.DataFrame({"g": list("pqrst")}, index=["i1", "i2", "i3", "i4", "i5"])
-    rows = [("u1", "i1", 1, 10), ("u1", "i2", 1, 30), ("u1", "i3", 1, 20), ("u1", "i4", 0, 40),
-            ("u2", "i2", 1, 5), ("u2", "i5", 1, 1),
-            ("u3", "i3", 1, 7)]  # only one positive: not evaluated
+    rows = [
+        ("u1", "i1", 1, 10),
+        ("u1", "i2", 1, 30),
+        ("u1", "i3", 1, 20),
+        ("u1", "i4", 0, 40),
+        ("u2", "i2", 1, 5),
+        ("u2", "i5", 1, 1),
+        ("u3", "i3", 1, 7),
+    ]  # only one positive: not evaluated
     inter = pd.DataFrame(rows, columns=["user_id", "item_id", "label", "timestamp"])
     if not with_time:
         inter = inter.drop(columns="timestamp")

@@ -1,4 +1,5 @@
 """Batch explanations to Parquet: schema, agreement with `explain`, resuming, and the CLI."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,7 @@ from attnrec.explain.model_targets import default_baseline, targets_for
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "sample_data/models/restaurants-aligned"
 pytestmark = pytest.mark.skipif(not CHECKPOINT.exists(), reason="shipped checkpoint missing")
-METHODS = ["ig", "gradient_shap"]   # one deterministic, one seeded-random
+METHODS = ["ig", "gradient_shap"]  # one deterministic, one seeded-random
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,9 @@ class Interrupted(RuntimeError):
 
 
 def test_output_matches_explain_and_schema(model, pairs, tmp_path):
-    out = explain_pairs(model, pairs, METHODS, tmp_path / "out.parquet", chunk_size=10, progress=False,
-                        params={"ig": {"n_steps": 16}})
+    out = explain_pairs(
+        model, pairs, METHODS, tmp_path / "out.parquet", chunk_size=10, progress=False, params={"ig": {"n_steps": 16}}
+    )
     frame = pd.read_parquet(out)
     assert list(frame.columns) == SCHEMA.names
     n_groups = len(model.featurizer.groups("user")) + len(model.featurizer.groups("item"))
@@ -44,8 +46,9 @@ def test_output_matches_explain_and_schema(model, pairs, tmp_path):
     # Pair 12 (second chunk) against a direct call.
     # The default baseline is the model's own, as on the pages (aligned: "mean").
     assert set(frame.baseline) == {default_baseline(model)} == {"mean"}
-    target = targets_for(model, model.user_rows(pairs.user_id[12]), model.item_rows(pairs.item_id[12]), "fields",
-                         default_baseline(model))
+    target = targets_for(
+        model, model.user_rows(pairs.user_id[12]), model.item_rows(pairs.item_id[12]), "fields", default_baseline(model)
+    )
     direct = explain(target, "ig", {"n_steps": 16})
     rows = frame[(frame.pair == 12) & (frame.method == "ig")]
     assert rows.user_id.iloc[0] == pairs.user_id[12] and list(rows.group) == direct.group_names
@@ -70,7 +73,7 @@ def test_interrupted_run_resumes_to_the_same_bytes(model, pairs, tmp_path):
     assert parts == ["part-000000.parquet", "part-000001.parquet"] and not out.exists()
     computed = []
     explain_pairs(model, pairs, METHODS, out, chunk_size=5, progress=False, on_chunk_done=computed.append)
-    assert computed == [2, 3, 4]                       # finished chunks were skipped
+    assert computed == [2, 3, 4]  # finished chunks were skipped
     assert out.read_bytes() == whole.read_bytes()
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(whole))
 
@@ -78,11 +81,19 @@ def test_interrupted_run_resumes_to_the_same_bytes(model, pairs, tmp_path):
 def test_a_different_job_does_not_reuse_old_parts(model, pairs, tmp_path):
     out = tmp_path / "out.parquet"
     with pytest.raises(Interrupted):
-        explain_pairs(model, pairs, ["ig"], out, chunk_size=5, progress=False,
-                      on_chunk_done=lambda i: (_ for _ in ()).throw(Interrupted()))
+        explain_pairs(
+            model,
+            pairs,
+            ["ig"],
+            out,
+            chunk_size=5,
+            progress=False,
+            on_chunk_done=lambda i: (_ for _ in ()).throw(Interrupted()),
+        )
     computed = []
-    explain_pairs(model, pairs, ["ig"], out, chunk_size=5, progress=False, baseline="zeros",
-                  on_chunk_done=computed.append)
+    explain_pairs(
+        model, pairs, ["ig"], out, chunk_size=5, progress=False, baseline="zeros", on_chunk_done=computed.append
+    )
     assert computed == [0, 1, 2, 3, 4]
     assert set(pd.read_parquet(out).baseline) == {"zeros"}
 
@@ -93,8 +104,13 @@ def test_bad_requests_are_refused_with_reasons(model, pairs, tmp_path):
     with pytest.raises(ValueError, match="≤ 16 groups"):
         explain_pairs(model, pairs, ["shapley_exact"], tmp_path / "o.parquet", progress=False)
     with pytest.raises(ValueError, match="unknown id"):
-        explain_pairs(model, pd.DataFrame({"user_id": ["nobody"], "item_id": [pairs.item_id[0]]}), ["ig"],
-                      tmp_path / "o.parquet", progress=False)
+        explain_pairs(
+            model,
+            pd.DataFrame({"user_id": ["nobody"], "item_id": [pairs.item_id[0]]}),
+            ["ig"],
+            tmp_path / "o.parquet",
+            progress=False,
+        )
     with pytest.raises(ValueError, match="item_id"):
         explain_pairs(model, pairs[["user_id"]], ["ig"], tmp_path / "o.parquet", progress=False)
 
@@ -103,12 +119,42 @@ def test_cli_writes_parquet_and_reports_bad_input(pairs, tmp_path, capsys):
     csv = tmp_path / "pairs.csv"
     pairs.iloc[:4].to_csv(csv, index=False)
     out = tmp_path / "cli.parquet"
-    status = cli_main(["--checkpoint", str(CHECKPOINT), "--pairs", str(csv), "--methods", "ig,attention",
-                       "--level", "dimensions", "--out", str(out), "--param", "ig.n_steps=8", "--no-progress"])
+    status = cli_main(
+        [
+            "--checkpoint",
+            str(CHECKPOINT),
+            "--pairs",
+            str(csv),
+            "--methods",
+            "ig,attention",
+            "--level",
+            "dimensions",
+            "--out",
+            str(out),
+            "--param",
+            "ig.n_steps=8",
+            "--no-progress",
+        ]
+    )
     assert status == 0 and "wrote" in capsys.readouterr().out
     frame = pd.read_parquet(out)
     assert set(frame.method) == {"ig", "attention"} and set(frame.level) == {"dimensions"}
-    assert cli_main(["--checkpoint", str(CHECKPOINT), "--pairs", str(csv), "--methods", "ig",
-                     "--out", str(out), "--param", "ig.n_steps=1"]) == 2
+    assert (
+        cli_main(
+            [
+                "--checkpoint",
+                str(CHECKPOINT),
+                "--pairs",
+                str(csv),
+                "--methods",
+                "ig",
+                "--out",
+                str(out),
+                "--param",
+                "ig.n_steps=1",
+            ]
+        )
+        == 2
+    )
     assert "between 4 and 512" in capsys.readouterr().err
     assert cli_main(["--checkpoint", str(tmp_path / "none"), "--pairs", str(csv), "--out", str(out)]) == 2

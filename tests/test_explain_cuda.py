@@ -8,6 +8,7 @@ these S ~ 1e-2); rankings (τ, top-k, ranks, verdicts) are equal, since ties wit
 (metrics.snap_noise); infidelity of a near-exact method is itself rounding noise (~1e-8), so it is compared
 with an absolute floor of 1e-6 of the attribution scale.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,12 +66,10 @@ def _assert_cards_agree(cpu, gpu):
     for column in NUMBERS:
         np.testing.assert_allclose(b[column].to_numpy(), a[column].to_numpy(), rtol=1e-4, atol=1e-6, err_msg=column)
     scale = max(np.abs(attr.groups).max() for attr in cpu.attributions.values())
-    np.testing.assert_allclose(b["infidelity"].to_numpy(), a["infidelity"].to_numpy(), rtol=1e-3,
-                               atol=1e-6 * scale ** 2)
+    np.testing.assert_allclose(b["infidelity"].to_numpy(), a["infidelity"].to_numpy(), rtol=1e-3, atol=1e-6 * scale**2)
     assert cpu.verdicts() == gpu.verdicts()
     for key, attr in cpu.attributions.items():
-        np.testing.assert_allclose(gpu.attributions[key].groups, attr.groups, rtol=1e-4, atol=1e-6 * scale,
-                                   err_msg=key)
+        np.testing.assert_allclose(gpu.attributions[key].groups, attr.groups, rtol=1e-4, atol=1e-6 * scale, err_msg=key)
         np.testing.assert_allclose(gpu.attributions[key].s, attr.s, rtol=1e-4, atol=1e-7)
 
 
@@ -81,17 +80,24 @@ def test_report_card_on_cuda_equals_the_cpu_card_at_the_dimension_level(latent):
     for name, model in (("cpu", cpu), ("cuda", gpu)):
         target = trust_target(model, users, items, "dimensions", "zeros")
         assert target.inputs_u.device.type == name and target.baseline_u.device.type == name
-        cards[name] = report_card(target, methods=DETERMINISTIC + ("attention",), infidelity_samples=10,
-                                  sensitivity_samples=2)
+        cards[name] = report_card(
+            target, methods=DETERMINISTIC + ("attention",), infidelity_samples=10, sensitivity_samples=2
+        )
     _assert_cards_agree(cards["cpu"], cards["cuda"])
 
 
 def test_page_report_card_over_feature_families_on_cuda_equals_cpu(aligned):
     cpu, gpu = aligned
     users, items = _pairs(cpu, 4)
-    cards = {name: run_report_card(trust_target(model, users, items, "fields", "zeros", "families"), DETERMINISTIC,
-                                   infidelity_samples=10, sensitivity_samples=2)
-             for name, model in (("cpu", cpu), ("cuda", gpu))}
+    cards = {
+        name: run_report_card(
+            trust_target(model, users, items, "fields", "zeros", "families"),
+            DETERMINISTIC,
+            infidelity_samples=10,
+            sensitivity_samples=2,
+        )
+        for name, model in (("cpu", cpu), ("cuda", gpu))
+    }
     assert cards["cpu"].reference == "shapley_exact"
     _assert_cards_agree(cards["cpu"], cards["cuda"])
 
@@ -99,12 +105,14 @@ def test_page_report_card_over_feature_families_on_cuda_equals_cpu(aligned):
 def test_infidelity_and_sensitivity_take_cpu_attributions_for_a_cuda_target(latent):
     cpu, gpu = latent
     users, items = _pairs(cpu, 6)
-    targets = {name: trust_target(model, users, items, "dimensions", "zeros") for name, model in
-               (("cpu", cpu), ("cuda", gpu))}
-    ig = explain(targets["cpu"], "ig")       # numpy arrays: what report_card hands in
+    targets = {
+        name: trust_target(model, users, items, "dimensions", "zeros") for name, model in (("cpu", cpu), ("cuda", gpu))
+    }
+    ig = explain(targets["cpu"], "ig")  # numpy arrays: what report_card hands in
     infidelity = {name: infidelity_rows(t, ig.user, ig.item, 20, seed=0) for name, t in targets.items()}
-    np.testing.assert_allclose(infidelity["cuda"], infidelity["cpu"], rtol=1e-3,
-                               atol=1e-6 * np.abs(ig.groups).max() ** 2)
+    np.testing.assert_allclose(
+        infidelity["cuda"], infidelity["cpu"], rtol=1e-3, atol=1e-6 * np.abs(ig.groups).max() ** 2
+    )
 
     def columns(t):
         a = explain(t, "ig")
@@ -130,13 +138,15 @@ def test_stochastic_methods_run_on_cuda_seeded_and_leave_the_cuda_generator_alon
 def test_sanity_checks_on_cuda_equal_cpu(latent):
     cpu, gpu = latent
     users, items = _pairs(cpu, 5)
-    results = {name: run_sanity_checks(model, users, items, "dimensions", "zeros", ["ig", "saliency", "attention"])
-               for name, model in (("cpu", cpu), ("cuda", gpu))}
+    results = {
+        name: run_sanity_checks(model, users, items, "dimensions", "zeros", ["ig", "saliency", "attention"])
+        for name, model in (("cpu", cpu), ("cuda", gpu))
+    }
     (cpu_rows, cpu_verdicts), (gpu_rows, gpu_verdicts) = results["cpu"], results["cuda"]
     assert list(gpu_rows["stage"]) == list(cpu_rows["stage"])
     np.testing.assert_allclose(gpu_rows["spearman_median"], cpu_rows["spearman_median"], atol=1e-9)
     assert list(gpu_verdicts["flagged"]) == list(cpu_verdicts["flagged"])
-    assert next(gpu.parameters()).device.type == "cuda"   # the model itself stays where it was
+    assert next(gpu.parameters()).device.type == "cuda"  # the model itself stays where it was
 
 
 def test_batch_explain_on_cuda_writes_the_cpu_file(latent, tmp_path):
@@ -145,8 +155,15 @@ def test_batch_explain_on_cuda_writes_the_cpu_file(latent, tmp_path):
     pairs = pd.DataFrame({"user_id": users, "item_id": items})
     frames = {}
     for name, model in (("cpu", cpu), ("cuda", gpu)):
-        out = explain_pairs(model, pairs, ["ig", "feature_ablation", "shapley_exact", "attention"],
-                            tmp_path / f"{name}.parquet", level="dimensions", chunk_size=5, progress=False)
+        out = explain_pairs(
+            model,
+            pairs,
+            ["ig", "feature_ablation", "shapley_exact", "attention"],
+            tmp_path / f"{name}.parquet",
+            level="dimensions",
+            chunk_size=5,
+            progress=False,
+        )
         frames[name] = pq.read_table(out).to_pandas()
     a, b = frames["cpu"], frames["cuda"]
     for column in ("pair", "user_id", "item_id", "method", "group", "rank"):

@@ -1,4 +1,5 @@
 """The registry and the explain engine: every method, batching, completeness, hook isolation."""
+
 from __future__ import annotations
 
 import threading
@@ -17,16 +18,27 @@ WIDGETS = {"slider", "number", "select", "checkbox"}
 
 
 def test_registry_entries_are_complete_and_consistent():
-    assert {"ig", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "feature_ablation",
-            "shapley_sampling", "kernel_shap", "occlusion", "noise_tunnel", "shapley_exact",
-            "attention"} <= set(METHODS)
+    assert {
+        "ig",
+        "saliency",
+        "input_x_gradient",
+        "deeplift",
+        "gradient_shap",
+        "feature_ablation",
+        "shapley_sampling",
+        "kernel_shap",
+        "occlusion",
+        "noise_tunnel",
+        "shapley_exact",
+        "attention",
+    } <= set(METHODS)
     for key, spec in METHODS.items():
         assert spec.key == key and spec.name and "\n" not in spec.description
         assert (spec.captum_class is not None) == (spec.runner == "captum")
         assert spec.stochastic == any(p.name == "seed" for p in spec.params)
         for p in spec.params:
             assert p.widget in WIDGETS
-            assert p.check(p.default) == p.default        # defaults lie inside their own ranges
+            assert p.check(p.default) == p.default  # defaults lie inside their own ranges
             if p.widget in ("slider", "number"):
                 assert p.min <= p.default <= p.max
         for name in spec.batch_expansion:
@@ -86,7 +98,7 @@ def test_saliency_and_ablation_match_direct_computations():
     u = target.inputs_u.clone().requires_grad_(True)
     v = target.inputs_v.clone().requires_grad_(True)
     for b in range(5):  # one pair at a time with plain autograd: the independent reference
-        gu, gv = torch.autograd.grad(target.module(u[b:b + 1], v[b:b + 1]).sum(), (u, v))
+        gu, gv = torch.autograd.grad(target.module(u[b : b + 1], v[b : b + 1]).sum(), (u, v))
         np.testing.assert_allclose(sal.user[b], gu[b].abs().numpy(), rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(sal.item[b], gv[b].abs().numpy(), rtol=1e-5, atol=1e-7)
     ablation = explain(target, "feature_ablation")
@@ -105,7 +117,7 @@ def test_batched_equals_pair_by_pair_and_chunking_does_not_matter(key, monkeypat
     for b in range(6):
         single = explain(target.subset([b]), key)
         np.testing.assert_allclose(batched.groups[b], single.groups[0], rtol=1e-4, atol=1e-6)
-    monkeypatch.setattr(engine, "ROWS_PER_CALL", 1)   # one pair per Captum call
+    monkeypatch.setattr(engine, "ROWS_PER_CALL", 1)  # one pair per Captum call
     np.testing.assert_allclose(explain(target, key).groups, batched.groups, rtol=1e-5, atol=1e-6)
 
 
@@ -137,7 +149,7 @@ def test_private_copy_isolates_hooks_and_shares_tensors():
 
 @pytest.mark.parametrize("key", [k for k, s in METHODS.items() if s.uses_hooks])
 def test_threads_sharing_one_model_get_the_sequential_results(key):
-    model = ToyFieldModel(seed=4)   # nn.Tanh modules: DeepLift hooks them
+    model = ToyFieldModel(seed=4)  # nn.Tanh modules: DeepLift hooks them
     targets = [field_target(batch=3, seed=s, model=model) for s in range(8)]
     sequential = [explain(t, key).groups for t in targets]
     results: dict[int, np.ndarray] = {}

@@ -1,4 +1,5 @@
 """Report card verdicts, deletion/insertion curves, metric helpers, attention agreement."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,9 +37,13 @@ def test_rank_helpers_match_scipy_and_hand_counts():
 
 def test_snap_noise_turns_rounding_noise_back_into_exact_ties():
     s, s0 = np.array([0.01, 1.0]), np.array([0.0, 0.5])
-    tol = RESOLUTION * np.array([0.01, 1.0])       # scale = max(|S|, |S(baseline)|, max |value|) per pair
-    values = np.array([[1e-19, -1e-9, 1e-3, 1e-3 + 5e-11, 2e-3, -2e-3, 5e-4, 0.0],
-                       [0.3, 0.3 - tol[1] / 2, 0.3 - tol[1], 0.2, -0.3, 2 * tol[1], 0.0, 0.1]])
+    tol = RESOLUTION * np.array([0.01, 1.0])  # scale = max(|S|, |S(baseline)|, max |value|) per pair
+    values = np.array(
+        [
+            [1e-19, -1e-9, 1e-3, 1e-3 + 5e-11, 2e-3, -2e-3, 5e-4, 0.0],
+            [0.3, 0.3 - tol[1] / 2, 0.3 - tol[1], 0.2, -0.3, 2 * tol[1], 0.0, 0.1],
+        ]
+    )
     snapped = snap_noise(values, s, s0)
     # Pair 0: noise around 0 is 0, the tie split by 5e-11 is whole again (its smaller value), the rest untouched.
     np.testing.assert_array_equal(snapped[0], [0, 0, 1e-3, 1e-3, 2e-3, -2e-3, 5e-4, 0])
@@ -94,15 +99,26 @@ def test_report_card_flags_random_attributions_and_trusts_complete_methods():
     target = dim_target(batch=24, d=6)
     rng = np.random.default_rng(0)
     broken = Attribution.from_columns(target, "random", rng.normal(size=(24, 6)), rng.normal(size=(24, 6)))
-    card = report_card(target, methods=("ig", "shapley_sampling", "deeplift", "attention"),
-                       extra={"random": broken}, sensitivity_samples=2, infidelity_samples=8)
+    card = report_card(
+        target,
+        methods=("ig", "shapley_sampling", "deeplift", "attention"),
+        extra={"random": broken},
+        sensitivity_samples=2,
+        infidelity_samples=8,
+    )
     verdicts = card.verdicts()
     assert card.reference == "shapley_exact"
     assert verdicts["random"] == "unfaithful"
     assert verdicts["ig"] == "faithful" and verdicts["shapley_exact"] == "faithful"
-    assert verdicts["deeplift"] != "faithful"          # it does not add up for S's products
-    assert set(card.per_pair["method"]) == {"shapley_exact", "ig", "shapley_sampling", "deeplift", "attention",
-                                            "random"}
+    assert verdicts["deeplift"] != "faithful"  # it does not add up for S's products
+    assert set(card.per_pair["method"]) == {
+        "shapley_exact",
+        "ig",
+        "shapley_sampling",
+        "deeplift",
+        "attention",
+        "random",
+    }
     summary = card.summary.set_index("method")
     assert summary.loc["random", "infidelity"] > summary.loc["ig", "infidelity"]
     assert summary.loc["ig", "ins_minus_del"] > summary.loc["random", "ins_minus_del"]
@@ -115,14 +131,22 @@ def test_report_card_for_one_pair_and_above_sixteen_groups():
     one = report_card(field_target(batch=1), methods=("ig",), sensitivity_samples=0, infidelity_samples=4)
     assert len(one.per_pair) == 2 and one.verdicts()["ig"] in ("faithful", "approximate")
     assert one.summary.set_index("method").loc["ig", "relative_gap"] < 1e-3
-    many = report_card(dim_target(batch=2, d=9, grouping="separate"), methods=("ig",),
-                       sensitivity_samples=0, infidelity_samples=0)
+    many = report_card(
+        dim_target(batch=2, d=9, grouping="separate"), methods=("ig",), sensitivity_samples=0, infidelity_samples=0
+    )
     assert many.reference == "shapley_sampling" and many.verdicts()["shapley_sampling"] == "approximate"
 
 
-@pytest.mark.parametrize("args, word", [((0.9, 0.9, 0.01), "faithful"), ((0.9, 0.9, 0.5), "approximate"),
-                                        ((0.6, 0.6, 0.0), "approximate"), ((0.2, 0.9, 0.0), "unfaithful"),
-                                        ((np.nan, 0.0, 1.0), "unfaithful")])
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        ((0.9, 0.9, 0.01), "faithful"),
+        ((0.9, 0.9, 0.5), "approximate"),
+        ((0.6, 0.6, 0.0), "approximate"),
+        ((0.2, 0.9, 0.0), "unfaithful"),
+        ((np.nan, 0.0, 1.0), "unfaithful"),
+    ],
+)
 def test_verdict_thresholds(args, word):
     assert verdict(*args, k=3)[0] == word
 

@@ -1,4 +1,5 @@
 """Sanity checks (parameter and label randomization) and planted-truth recovery."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,14 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_default_stages_put_attention_first():
     assert default_stages(ToyFieldModel()) == [
         ("attention weights", ["w_u", "w_v"]),
-        ("encoders", ["enc_u.0.weight", "enc_u.0.bias", "enc_v.0.weight", "enc_v.0.bias"])]
+        ("encoders", ["enc_u.0.weight", "enc_u.0.bias", "enc_v.0.weight", "enc_v.0.bias"]),
+    ]
 
 
 def test_cascading_randomization_changes_explanations_and_leaves_the_model_alone():
     model = ToyFieldModel(seed=2)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    results = cascading_randomization(model, lambda m: field_target(batch=40, model=m),
-                                      ["ig", "shapley_exact"])
+    results = cascading_randomization(model, lambda m: field_target(batch=40, model=m), ["ig", "shapley_exact"])
     assert list(results["stage"].unique()) == ["attention weights", "attention weights + encoders"]
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     verdicts = sanity_verdicts(results).set_index("method")
@@ -84,7 +85,7 @@ def test_planted_precision_at_k_counts_hits():
 def test_ig_and_exact_shapley_recover_planted_dimensions():
     d, planted = 8, [1, 4, 6]
     w = torch.zeros(2, d, d)
-    w[:, planted, :] = 2.0   # logits of planted dims = 2·Σ(X ⊙ Y): attention goes to them for positive X, Y
+    w[:, planted, :] = 2.0  # logits of planted dims = 2·Σ(X ⊙ Y): attention goes to them for positive X, Y
     g = torch.Generator().manual_seed(0)
     x = 0.5 + torch.rand(200, d, generator=g)
     y = 0.5 + torch.rand(200, d, generator=g)
@@ -121,5 +122,5 @@ def test_planted_truth_of_the_shipped_synthetic_data_is_recovered():
     others = [i for i in range(12) if i not in drive]
     for key in ("ig", "shapley_exact"):
         a = explain(target, key)
-        assert np.abs(a.groups[:, others]).max() < 1e-6, key      # non-driving genres get nothing
+        assert np.abs(a.groups[:, others]).max() < 1e-6, key  # non-driving genres get nothing
         assert planted_precision_at_k(a.groups[active], drive, k=len(drive)) >= 0.9, key

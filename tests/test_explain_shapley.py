@@ -1,4 +1,5 @@
 """Exact Shapley: against a brute-force permutation reference, and the Shapley axioms."""
+
 from __future__ import annotations
 
 from itertools import permutations
@@ -35,8 +36,9 @@ def permutation_shapley(target: ExplainTarget, pair: int) -> np.ndarray:
             cols_u, cols_v = list(target.groups[k].user_cols), list(target.groups[k].item_cols)
             u[cols_u], v[cols_v] = x_u[cols_u], x_v[cols_v]
         with torch.no_grad():
-            return float(target.module(torch.tensor(u[None], dtype=torch.float32),
-                                       torch.tensor(v[None], dtype=torch.float32))[0])
+            return float(
+                target.module(torch.tensor(u[None], dtype=torch.float32), torch.tensor(v[None], dtype=torch.float32))[0]
+            )
 
     phi = np.zeros(n)
     for order in permutations(range(n)):
@@ -50,9 +52,14 @@ def permutation_shapley(target: ExplainTarget, pair: int) -> np.ndarray:
     return phi / factorial(n)
 
 
-@pytest.mark.parametrize("make", [lambda: field_target(batch=3),
-                                  lambda: dim_target(batch=3, d=5, grouping="paired"),
-                                  lambda: dim_target(batch=2, d=3, grouping="separate", tied=True)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: field_target(batch=3),
+        lambda: dim_target(batch=3, d=5, grouping="paired"),
+        lambda: dim_target(batch=2, d=3, grouping="separate", tied=True),
+    ],
+)
 def test_exact_shapley_equals_permutation_reference(make):
     target = make()
     phi, s, s0 = exact_shapley(target)
@@ -77,19 +84,30 @@ def test_symmetry_and_dummy_axioms():
 
     u = torch.tensor([[0.7, 0.7], [1.5, 1.5]])
     v = torch.tensor([[2.0, -3.0], [-1.0, 5.0]])
-    target = ExplainTarget(FunctionScore(score), u, v, torch.zeros(1, 2), torch.zeros(1, 2),
-                           ["u0", "u1"], ["v0", "v1"],
-                           [Group("u0", user_cols=(0,)), Group("u1", user_cols=(1,)),
-                            Group("v0", item_cols=(0,)), Group("v1", item_cols=(1,))])
+    target = ExplainTarget(
+        FunctionScore(score),
+        u,
+        v,
+        torch.zeros(1, 2),
+        torch.zeros(1, 2),
+        ["u0", "u1"],
+        ["v0", "v1"],
+        [
+            Group("u0", user_cols=(0,)),
+            Group("u1", user_cols=(1,)),
+            Group("v0", item_cols=(0,)),
+            Group("v1", item_cols=(1,)),
+        ],
+    )
     phi, s, s0 = exact_shapley(target)
-    np.testing.assert_allclose(phi[:, 0], phi[:, 1], atol=1e-6)   # symmetry
-    np.testing.assert_allclose(phi[:, 3], 0.0, atol=1e-7)         # dummy
+    np.testing.assert_allclose(phi[:, 0], phi[:, 1], atol=1e-6)  # symmetry
+    np.testing.assert_allclose(phi[:, 3], 0.0, atol=1e-7)  # dummy
     # Hand-computed for pair 0: the 3-player game u0, u1, v0 (v1 dummy).
     a, c = 0.7, 2.0
     # u0 adds value only after v0: order v0,u0,u1 adds a²c; u1,v0,u0 and v0,u1,u0 add (2a)²c − a²c each.
     phi_u = (a * a * c + 2 * ((2 * a) ** 2 * c - a * a * c)) / 6
     # v0's value: average over its position of v(S ∪ v0) − v(S).
-    gains = {0: c, 1: a * a * c + c, 2: (2 * a) ** 2 * c + c}   # by number of u's already on
+    gains = {0: c, 1: a * a * c + c, 2: (2 * a) ** 2 * c + c}  # by number of u's already on
     phi_v = (2 * gains[0] + 1 * gains[1] + 1 * gains[1] + 2 * gains[2]) / 6
     np.testing.assert_allclose(phi[0, :3], [phi_u, phi_u, phi_v], rtol=1e-5)
 
@@ -114,10 +132,21 @@ def test_integrated_gradients_equals_exact_shapley_for_linear_model():
 
     g = torch.Generator().manual_seed(3)
     u, v = torch.randn(20, 4, generator=g), torch.randn(20, 3, generator=g)
-    target = ExplainTarget(Linear(), u, v, torch.randn(1, 4, generator=g), torch.randn(1, 3, generator=g),
-                           list("abcd"), list("xyz"),
-                           [Group("ab", user_cols=(0, 1)), Group("c+x", user_cols=(2,), item_cols=(0,)),
-                            Group("d", user_cols=(3,)), Group("yz", item_cols=(1, 2))])
+    target = ExplainTarget(
+        Linear(),
+        u,
+        v,
+        torch.randn(1, 4, generator=g),
+        torch.randn(1, 3, generator=g),
+        list("abcd"),
+        list("xyz"),
+        [
+            Group("ab", user_cols=(0, 1)),
+            Group("c+x", user_cols=(2,), item_cols=(0,)),
+            Group("d", user_cols=(3,)),
+            Group("yz", item_cols=(1, 2)),
+        ],
+    )
     ig = explain(target, "ig", {"n_steps": 8})
     exact = explain(target, "shapley_exact")
     np.testing.assert_allclose(ig.groups, exact.groups, atol=1e-5)
@@ -127,6 +156,6 @@ def test_integrated_gradients_equals_exact_shapley_for_linear_model():
 
 
 def test_too_many_groups_is_refused_with_advice():
-    target = dim_target(batch=1, d=9, grouping="separate")   # 18 groups
+    target = dim_target(batch=1, d=9, grouping="separate")  # 18 groups
     with pytest.raises(ValueError, match="at most 16 groups"):
         exact_shapley(target)

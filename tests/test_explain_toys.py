@@ -2,6 +2,7 @@
 
 Imported by the other test_explain_* files (`from test_explain_toys import ...`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,10 +13,16 @@ from attnrec.attention import attend
 from attnrec.data.types import FieldGroup
 from attnrec.explain.target import AttendScore, ExplainTarget, dimension_target, groups_from_fields
 
-USER_FIELDS = [FieldGroup("cuisine", "categorical", 0, 3), FieldGroup("budget", "numeric", 3, 4),
-               FieldGroup("payment", "multi", 4, 6)]
-ITEM_FIELDS = [FieldGroup("kind", "categorical", 0, 2), FieldGroup("price", "numeric", 2, 3),
-               FieldGroup("parking", "categorical", 3, 5)]
+USER_FIELDS = [
+    FieldGroup("cuisine", "categorical", 0, 3),
+    FieldGroup("budget", "numeric", 3, 4),
+    FieldGroup("payment", "multi", 4, 6),
+]
+ITEM_FIELDS = [
+    FieldGroup("kind", "categorical", 0, 2),
+    FieldGroup("price", "numeric", 2, 3),
+    FieldGroup("parking", "categorical", 3, 5),
+]
 
 
 def numpy_attention_score(x, y, w_u, w_v, tau=1.0):
@@ -67,10 +74,17 @@ def field_rows(batch: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
 def field_target(batch=8, seed=0, model=None) -> ExplainTarget:
     model = model or ToyFieldModel(seed=seed)
     u, v = field_rows(batch, seed + 1)
-    return ExplainTarget(module=model, inputs_u=u, inputs_v=v, baseline_u=torch.zeros(1, 6),
-                         baseline_v=torch.zeros(1, 5), names_u=[f"u{i}" for i in range(6)],
-                         names_v=[f"v{i}" for i in range(5)],
-                         groups=groups_from_fields(USER_FIELDS, ITEM_FIELDS), level="fields")
+    return ExplainTarget(
+        module=model,
+        inputs_u=u,
+        inputs_v=v,
+        baseline_u=torch.zeros(1, 6),
+        baseline_v=torch.zeros(1, 5),
+        names_u=[f"u{i}" for i in range(6)],
+        names_v=[f"v{i}" for i in range(5)],
+        groups=groups_from_fields(USER_FIELDS, ITEM_FIELDS),
+        level="fields",
+    )
 
 
 def dim_target(batch=8, d=5, heads=2, seed=0, grouping="paired", tied=False, scale=1.0):
@@ -84,14 +98,21 @@ def dim_target(batch=8, d=5, heads=2, seed=0, grouping="paired", tied=False, sca
 
 def test_attend_score_matches_numpy_reference():
     t = dim_target(batch=6, d=4, heads=3)
-    ref = numpy_attention_score(t.inputs_u.numpy(), t.inputs_v.numpy(), t.module.w_u.detach().numpy(),
-                                t.module.w_v.detach().numpy())
+    ref = numpy_attention_score(
+        t.inputs_u.numpy(), t.inputs_v.numpy(), t.module.w_u.detach().numpy(), t.module.w_v.detach().numpy()
+    )
     np.testing.assert_allclose(t.score().numpy(), ref, rtol=1e-5, atol=1e-6)
 
 
 def test_field_target_groups_cover_columns():
     t = field_target()
-    assert t.group_names == ["user: cuisine", "user: budget", "user: payment",
-                             "item: kind", "item: price", "item: parking"]
+    assert t.group_names == [
+        "user: cuisine",
+        "user: budget",
+        "user: payment",
+        "item: kind",
+        "item: price",
+        "item: parking",
+    ]
     gu, gv = t.column_groups()
     assert gu.tolist() == [0, 0, 0, 1, 2, 2] and gv.tolist() == [3, 3, 4, 5, 5]

@@ -7,6 +7,7 @@
   explanation is the JSON of the one built from the full explanation, and the download is the eager one;
 - Captum is imported on first use only, and the registry's classes are Captum's own.
 """
+
 import json
 import subprocess
 import sys
@@ -29,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _case(n=3000, d=8, heads=3, scale=1.0, seed=0):
     g = torch.Generator().manual_seed(seed)
     x, items = torch.randn(d, generator=g), torch.randn(n, d, generator=g)
-    w_u = scale * torch.randn(heads, d, d, generator=g) / d ** 0.5
-    w_v = scale * torch.randn(heads, d, d, generator=g) / d ** 0.5
+    w_u = scale * torch.randn(heads, d, d, generator=g) / d**0.5
+    w_v = scale * torch.randn(heads, d, d, generator=g) / d**0.5
     return x, items, w_u, w_v
 
 
@@ -38,11 +39,10 @@ def _case(n=3000, d=8, heads=3, scale=1.0, seed=0):
 def test_unshifted_catalog_scores_equal_attend(tied):
     x, items, w_u, w_v = _case()
     w_v = None if tied else w_v
-    reference = attend(x.unsqueeze(0).double(), items.double(), w_u.double(),
-                       None if tied else w_v.double()).s
+    reference = attend(x.unsqueeze(0).double(), items.double(), w_u.double(), None if tied else w_v.double()).s
     stacked = w_u if tied else torch.cat([w_u, w_v])
     bound = float(items.norm(dim=1).max() * (stacked * x).reshape(-1, 8).T.norm(dim=0).max())
-    assert bound <= SAFE_LOGIT - np.log(8)   # this case takes the unshifted path
+    assert bound <= SAFE_LOGIT - np.log(8)  # this case takes the unshifted path
     fast = attention_scores(x, items, w_u, w_v, chunk_size=257)
     torch.testing.assert_close(fast.double(), reference, rtol=1e-5, atol=1e-5)
 
@@ -71,20 +71,22 @@ def test_typed_vectors_rank_like_the_whole_catalog_scored_at_once():
 def _figures(ex, names):
     t = ex.pair.trace
     a_u, a_v = t.a_u[0].numpy(), t.a_v[0].numpy()
-    return {"contributions": contribution_heatmap(t.contributions[0].numpy(), names, ex.pair.s),
-            "A_U": attention_heatmap(a_u, names, "A_U", side="user"),
-            "A_V": attention_heatmap(a_v, names, "A_V", side="item"),
-            "entropy": entropy_bars(np.stack([attention_entropy(a_u[None])[0], attention_entropy(a_v[None])[0]], 1)),
-            "Z": z_bars(t.z_u[0].numpy(), t.z_v[0].numpy(), names),
-            "waterfall": contribution_waterfall(t.contributions[0].numpy(), names, ex.pair.s)}
+    return {
+        "contributions": contribution_heatmap(t.contributions[0].numpy(), names, ex.pair.s),
+        "A_U": attention_heatmap(a_u, names, "A_U", side="user"),
+        "A_V": attention_heatmap(a_v, names, "A_V", side="item"),
+        "entropy": entropy_bars(np.stack([attention_entropy(a_u[None])[0], attention_entropy(a_v[None])[0]], 1)),
+        "Z": z_bars(t.z_u[0].numpy(), t.z_v[0].numpy(), names),
+        "waterfall": contribution_waterfall(t.contributions[0].numpy(), names, ex.pair.s),
+    }
 
 
 def test_explore_light_explanation_draws_the_figures_of_the_full_one():
     model = make_model()
     names = list(model.dimension_names)
     user, item = model.user_ids[2], model.item_ids[5]
-    light = explain_pair(model, user, item, "")            # what Explore computes on a row click
-    full = explain_pair(model, user, item, "ig", {"n_steps": 50})   # what it computed before, eagerly
+    light = explain_pair(model, user, item, "")  # what Explore computes on a row click
+    full = explain_pair(model, user, item, "ig", {"n_steps": 50})  # what it computed before, eagerly
     assert light.attribution is None and full.attribution is not None
     assert light.pair.s == full.pair.s and light.pair.rank == full.pair.rank and light.residual == full.residual
     lazy, eager = _figures(light, names), _figures(full, names)
@@ -96,14 +98,17 @@ def test_explore_light_explanation_draws_the_figures_of_the_full_one():
 
 
 def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
-    code = ("import sys; import attnrec.explain, attnrec.pair_explanation, attnrec.exports, attnrec.ui; "
-            "print('captum' in sys.modules)")
+    code = (
+        "import sys; import attnrec.explain, attnrec.pair_explanation, attnrec.exports, attnrec.ui; "
+        "print('captum' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
     import captum.attr
 
     from attnrec.explain import METHODS
+
     for spec in METHODS.values():
         if spec.captum_name:
             assert spec.captum_class is getattr(captum.attr, spec.captum_name)
@@ -113,6 +118,7 @@ def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
 
 def test_the_template_validated_once_gives_every_figure_the_json_plotly_gives(monkeypatch):
     from attnrec.figures import style
+
     model = make_model()
     names = list(model.dimension_names)
     ex = explain_pair(model, model.user_ids[1], model.item_ids[3], "")
@@ -129,6 +135,7 @@ def test_the_template_validated_once_gives_every_figure_the_json_plotly_gives(mo
 def test_a_shipped_quality_table_is_what_a_fresh_evaluation_computes():
     from attnrec import quality_store
     from attnrec.model import Recommender
+
     folder = ROOT / "sample_data" / "models" / "restaurants-latent"
     if not (folder / quality_store.QUALITY_FILE).exists():
         pytest.skip("no quality.json shipped beside restaurants-latent")
@@ -137,6 +144,7 @@ def test_a_shipped_quality_table_is_what_a_fresh_evaluation_computes():
     if kept is None:
         pytest.skip("quality.json is for other weights (the checkpoint was re-shipped): the page recomputes on request")
     import pandas as pd
+
     fresh, protocol = quality_store.compute(model)
     pd.testing.assert_frame_equal(kept[0], fresh)
     assert kept[1] == quality_store._entry(fresh, protocol)["protocol"]

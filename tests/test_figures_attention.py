@@ -1,4 +1,5 @@
 """The figure functions put exactly the given numbers on screen, with clickable cells and sides coloured."""
+
 import numpy as np
 import pytest
 
@@ -14,11 +15,11 @@ def test_heatmap_shows_the_weights_and_one_clickable_marker_per_cell():
     weights = rng.dirichlet(np.ones(5), size=3)
     names = ["price", "cuisine", "parking", "smoking", "alcohol"]
     fig = attention_heatmap(weights, names, "A_U", side="user")
-    heat, = _traces(fig, "heatmap")
+    (heat,) = _traces(fig, "heatmap")
     np.testing.assert_array_equal(np.asarray(heat.z), weights)
     assert list(heat.x) == names and list(heat.y) == ["head 1", "head 2", "head 3"]
     assert heat.zmin == 0 and heat.zmax == pytest.approx(max(weights.max(), 4 / 5))
-    cells, = _traces(fig, "scatter")
+    (cells,) = _traces(fig, "scatter")
     assert cells.marker.opacity == 0 and cells.marker.symbol == "square"
     custom = np.asarray(cells.customdata)
     assert custom.shape == (15, 2)
@@ -64,7 +65,7 @@ def test_uniform_attention_is_white_and_the_uniform_level_is_marked():
     assert (1 / d) / flat_heat.zmax <= 0.25 + 1e-9
     # below uniform is grey, the top is the side's darkest colour
     assert flat_heat.colorscale[0][1] == "#bdbdbd"
-    assert flat_heat.colorscale[-1][1] == "rgb(8,48,107)"   # plotly's Blues, darkest
+    assert flat_heat.colorscale[-1][1] == "rgb(8,48,107)"  # plotly's Blues, darkest
     # only some columns shown: the caller says what uniform is
     part = _traces(attention_heatmap(peaked[:, :3], None, "A", uniform=1 / d), "heatmap")[0]
     assert part.colorbar.tickvals[1] == pytest.approx(1 / d)
@@ -72,7 +73,7 @@ def test_uniform_attention_is_white_and_the_uniform_level_is_marked():
 
 def test_signed_heatmap_is_centred_on_zero():
     values = np.array([[-3.0, 1.0, 2.0]])
-    heat, = _traces(signed_heatmap(values, ["a", "b", "c"], "logits"), "heatmap")
+    (heat,) = _traces(signed_heatmap(values, ["a", "b", "c"], "logits"), "heatmap")
     assert heat.zmid == 0 and heat.zmin == -3 and heat.zmax == 3
 
 
@@ -111,7 +112,7 @@ def test_z_bars_one_row_per_head_with_side_colours():
 def test_waterfall_steps_are_the_contributions_and_end_exactly_at_s():
     contributions = np.array([[0.1, -0.25, 0.05]])
     s = 0.123  # e.g. a model whose S carries something beyond the listed terms
-    fall, = _traces(contribution_waterfall(contributions, ["a", "b", "c"], s), "waterfall")
+    (fall,) = _traces(contribution_waterfall(contributions, ["a", "b", "c"], s), "waterfall")
     assert list(fall.x) == ["a", "b", "c", "residual S − Σ", "S"]
     assert list(fall.measure) == ["relative"] * 4 + ["total"]
     np.testing.assert_allclose(fall.y[:3], contributions[0])
@@ -124,7 +125,7 @@ def test_waterfall_lumps_small_terms_but_still_ends_at_s():
     rng = np.random.default_rng(2)
     contributions = rng.normal(size=(4, 40))
     s = float(contributions.sum())
-    fall, = _traces(contribution_waterfall(contributions, None, s, max_steps=12), "waterfall")
+    (fall,) = _traces(contribution_waterfall(contributions, None, s, max_steps=12), "waterfall")
     assert len(fall.x) == 12 + 2  # 11 largest, "other", residual, S
     largest = np.sort(np.abs(contributions).ravel())[-11:]
     np.testing.assert_allclose(np.sort(np.abs(fall.y[:11])), largest)
@@ -144,6 +145,7 @@ def test_contribution_heatmap_holds_every_term_and_they_add_up_to_s():
 
     from attnrec.attention import attend
     from attnrec.figures import contribution_heatmap
+
     rng = np.random.default_rng(4)
     x, y, w = rng.normal(size=5), rng.normal(size=5), rng.normal(size=(3, 5, 5))
     trace = attend(torch.tensor(x), torch.tensor(y), torch.tensor(w))
@@ -160,6 +162,7 @@ def test_contribution_heatmap_holds_every_term_and_they_add_up_to_s():
 
 def test_dimensions_that_matter_rank_by_contribution_then_attention_and_skip_the_null_slot():
     from attnrec.figures import dimensions_that_matter
+
     contributions = np.array([[0.0, 0.5, -0.9, 0.0, 0.0, 0.0]])
     a = np.array([[0.0, 0.2, 0.3, 0.4, 0.0, 0.1]])
     assert dimensions_that_matter(contributions, a, a, k=3, skip=[5]) == [2, 1, 3]
@@ -170,6 +173,7 @@ def test_dimensions_that_matter_rank_by_contribution_then_attention_and_skip_the
 
 def test_entropy_bars_show_both_sides_per_head_with_the_uniform_line():
     from attnrec.figures import entropy_bars
+
     fig = entropy_bars(np.array([[0.1, 0.2], [0.9, 1.0]]))
     assert [t.name for t in fig.data] == ["A_U", "A_V"]
     np.testing.assert_allclose(fig.data[0].y, [0.1, 0.9])

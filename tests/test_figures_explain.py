@@ -20,7 +20,7 @@ def test_attribution_bars_keep_top_by_magnitude_and_colour_by_sign():
     values = pd.Series({"a": 0.1, "b": -0.7, "c": 0.3, "d": 0.0, "e": -0.2})
     fig = attribution_bars(values, max_features=3)
     bar = fig.data[0]
-    assert list(bar.y) == ["e", "c", "b"]             # drawn bottom-up: largest |value| on top
+    assert list(bar.y) == ["e", "c", "b"]  # drawn bottom-up: largest |value| on top
     np.testing.assert_allclose(bar.x, [-0.2, 0.3, -0.7])
     assert list(bar.marker.color) == [style.NEGATIVE_COLOR, style.POSITIVE_COLOR, style.NEGATIVE_COLOR]
     assert "top 3 of 5" in fig.layout.title.text
@@ -48,8 +48,14 @@ def test_rank_agreement_matrix_is_centred_and_labelled():
 
 def test_deletion_insertion_curves_one_line_per_method_per_panel():
     fractions = np.linspace(0, 1, 5)
-    curves = pd.concat([pd.DataFrame({"method": m, "fraction": fractions, "deletion": 1 - fractions * k,
-                                      "insertion": fractions * k}) for m, k in (("IG", 1.0), ("Attention", 0.5))])
+    curves = pd.concat(
+        [
+            pd.DataFrame(
+                {"method": m, "fraction": fractions, "deletion": 1 - fractions * k, "insertion": fractions * k}
+            )
+            for m, k in (("IG", 1.0), ("Attention", 0.5))
+        ]
+    )
     fig = deletion_insertion_curves(curves)
     assert len(fig.data) == 4
     names = [(t.name, t.xaxis) for t in fig.data]
@@ -80,8 +86,7 @@ def test_mean_attention_heatmap_is_sequential_in_the_side_hue():
 
 
 def test_score_shift_bars_show_delta_and_ranks():
-    moves = pd.DataFrame({"item_id": ["i1", "i2"], "delta_s": [0.4, -0.1], "rank_before": [5, 1],
-                          "rank_after": [1, 3]})
+    moves = pd.DataFrame({"item_id": ["i1", "i2"], "delta_s": [0.4, -0.1], "rank_before": [5, 1], "rank_after": [1, 3]})
     bar = score_shift_bars(moves).data[0]
     assert list(bar.y) == ["i2", "i1"]
     np.testing.assert_allclose(bar.x, [-0.1, 0.4])
@@ -89,8 +94,9 @@ def test_score_shift_bars_show_delta_and_ranks():
 
 
 def test_report_card_styler_marks_the_best_per_column():
-    card = pd.DataFrame({"kendall_tau": [0.9, 0.2], "completeness_gap": [-0.5, 0.01], "note": ["a", "b"]},
-                        index=["IG", "Attention"])
+    card = pd.DataFrame(
+        {"kendall_tau": [0.9, 0.2], "completeness_gap": [-0.5, 0.01], "note": ["a", "b"]}, index=["IG", "Attention"]
+    )
     html = style_report_card(card).to_html()
     ctx = style_report_card(card)._compute().ctx
     # column 0 (τ, higher better): row 0 wins; column 1 (|gap|, lower better): row 1 wins

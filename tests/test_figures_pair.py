@@ -1,4 +1,5 @@
 """Pair figures, checked on their JSON: the numbers drawn are the numbers given, signs and colours hold."""
+
 import json
 
 import numpy as np
@@ -44,17 +45,25 @@ def two_pairs(d=5, heads=2, seed=0):
 
 
 def test_attribution_bars_sorted_by_magnitude_and_coloured_by_side():
-    table = pd.DataFrame({"label": ["cuisine = Mexican", "budget = low", "price = $$", "parking = none"],
-                          "side": ["user", "user", "item", "item"],
-                          "attribution": [0.1, -0.7, 0.4, -0.05]})
+    table = pd.DataFrame(
+        {
+            "label": ["cuisine = Mexican", "budget = low", "price = $$", "parking = none"],
+            "side": ["user", "user", "item", "item"],
+            "attribution": [0.1, -0.7, 0.4, -0.05],
+        }
+    )
     fig = as_json(side_attribution_bars(table, "IG"))
     by_side = {t["name"]: t for t in fig["data"]}
     assert by_side["user"]["marker"]["color"] == USER_COLOR
     assert by_side["item"]["marker"]["color"] == ITEM_COLOR
     assert by_side["user"]["x"] == [-0.7, 0.1] and by_side["item"]["x"] == [0.4, -0.05]
     # Largest |attribution| at the top: the category array is bottom-to-top.
-    assert fig["layout"]["yaxis"]["categoryarray"] == ["item · parking = none", "user · cuisine = Mexican",
-                                                       "item · price = $$", "user · budget = low"]
+    assert fig["layout"]["yaxis"]["categoryarray"] == [
+        "item · parking = none",
+        "user · cuisine = Mexican",
+        "item · price = $$",
+        "user · budget = low",
+    ]
 
 
 def test_attribution_bars_escape_markup_in_labels():
@@ -65,8 +74,9 @@ def test_attribution_bars_escape_markup_in_labels():
 
 
 def test_attribution_bars_keeps_the_top_and_says_so():
-    table = pd.DataFrame({"label": [f"f{i}" for i in range(30)], "side": ["user"] * 30,
-                          "attribution": np.linspace(-1, 2, 30)})
+    table = pd.DataFrame(
+        {"label": [f"f{i}" for i in range(30)], "side": ["user"] * 30, "attribution": np.linspace(-1, 2, 30)}
+    )
     fig = as_json(side_attribution_bars(table, "IG", max_bars=5))
     assert len(fig["data"][0]["x"]) == 5
     assert max(abs(v) for v in fig["data"][0]["x"]) == 2.0
@@ -106,8 +116,9 @@ def test_difference_heatmap_checks_shapes_and_names():
 def test_paired_contributions_sum_heads_per_dimension():
     first, second = two_pairs(seed=3)
     names = list("abcde")
-    fig = as_json(paired_contributions(first.contributions[0], second.contributions[0], names,
-                                       ("item 1", "item 2"), "item", "C"))
+    fig = as_json(
+        paired_contributions(first.contributions[0], second.contributions[0], names, ("item 1", "item 2"), "item", "C")
+    )
     c1 = first.contributions[0].numpy()
     np.testing.assert_allclose(fig["data"][0]["y"], c1[0] + c1[1], atol=1e-12)
     np.testing.assert_allclose(sum(fig["data"][1]["y"]), float(second.s[0]), atol=1e-12)
@@ -117,8 +128,7 @@ def test_paired_contributions_sum_heads_per_dimension():
 def test_waterfall_walks_from_second_score_to_first_score_exactly():
     first, second = two_pairs(d=6, seed=7)
     names = [f"dim {i}" for i in range(6)]
-    fig = as_json(score_difference_waterfall(first.contributions[0], second.contributions[0], names,
-                                             ("A", "B"), "ΔS"))
+    fig = as_json(score_difference_waterfall(first.contributions[0], second.contributions[0], names, ("A", "B"), "ΔS"))
     wf = fig["data"][0]
     assert wf["measure"][0] == "absolute" and wf["measure"][-1] == "total"
     assert wf["y"][0] == pytest.approx(float(second.s[0]), abs=1e-12)
@@ -137,8 +147,11 @@ def test_waterfall_walks_from_second_score_to_first_score_exactly():
 def test_waterfall_pools_small_steps_without_losing_the_total():
     first, second = two_pairs(d=12, seed=11)
     names = [f"dim {i}" for i in range(12)]
-    fig = as_json(score_difference_waterfall(first.contributions[0], second.contributions[0], names,
-                                             ("A", "B"), "ΔS", max_steps=4))
+    fig = as_json(
+        score_difference_waterfall(
+            first.contributions[0], second.contributions[0], names, ("A", "B"), "ΔS", max_steps=4
+        )
+    )
     wf = fig["data"][0]
     assert len(wf["x"]) == 1 + 4 + 1 + 1 and wf["x"][-2] == "other 8 dims"
     assert wf["y"][0] + sum(wf["y"][1:-1]) == pytest.approx(wf["y"][-1], abs=1e-12)
@@ -146,14 +159,16 @@ def test_waterfall_pools_small_steps_without_losing_the_total():
 
 def test_readable_heatmap_drops_cell_text_only_when_wide_and_keeps_a_minimum_height():
     from attnrec.figures import attention_heatmap
+
     narrow = readable_heatmap(attention_heatmap(np.full((2, 5), 0.2), None))
     wide = readable_heatmap(attention_heatmap(np.full((8, 20), 0.05), None))
     assert narrow.data[0].texttemplate == "%{z:.3g}" and wide.data[0].texttemplate is None
     np.testing.assert_allclose(np.asarray(wide.data[0].z), 0.05)
     assert narrow.layout.height == 250  # a short figure is raised to the minimum
     plain = attention_heatmap(np.full((8, 20), 0.05), [f"a long dimension name {i}" for i in range(20)])
-    slanted = readable_heatmap(attention_heatmap(np.full((8, 20), 0.05),
-                                                 [f"a long dimension name {i}" for i in range(20)]))
+    slanted = readable_heatmap(
+        attention_heatmap(np.full((8, 20), 0.05), [f"a long dimension name {i}" for i in range(20)])
+    )
     assert slanted.layout.height >= plain.layout.height + 0.5 * 11 * 24  # room for 24-character slanted names
 
 

@@ -32,8 +32,8 @@ def test_entropy_matches_scipy_per_distribution():
 
 def test_entropy_of_one_hot_and_uniform_are_zero_and_one():
     a = np.zeros((2, 2, 4))
-    a[:, 0, 1] = 1.0          # head 1: one-hot (exact zeros elsewhere must not give NaN)
-    a[:, 1, :] = 0.25         # head 2: uniform
+    a[:, 0, 1] = 1.0  # head 1: one-hot (exact zeros elsewhere must not give NaN)
+    a[:, 1, :] = 0.25  # head 2: uniform
     e = attention_entropy(a)
     assert np.all(np.isfinite(e))
     np.testing.assert_allclose(e[:, 0], 0.0, atol=1e-12)
@@ -61,19 +61,25 @@ def test_mean_attention_averages_over_pairs():
 
 
 def test_most_wrong_pairs_picks_top_negatives_and_bottom_positives():
-    scored = pd.DataFrame({"user_id": list("abcdef"), "item_id": list("uvwxyz"),
-                           "s": [0.9, -0.5, 2.0, 0.1, -3.0, 1.5],
-                           "label": [0, 1, 0, 1, 1, 0]})
+    scored = pd.DataFrame(
+        {
+            "user_id": list("abcdef"),
+            "item_id": list("uvwxyz"),
+            "s": [0.9, -0.5, 2.0, 0.1, -3.0, 1.5],
+            "label": [0, 1, 0, 1, 1, 0],
+        }
+    )
     negatives, positives = most_wrong_pairs(scored, k=2)
-    assert negatives["user_id"].tolist() == ["c", "f"]      # s = 2.0, 1.5
-    assert positives["user_id"].tolist() == ["e", "b"]      # s = -3.0, -0.5
+    assert negatives["user_id"].tolist() == ["c", "f"]  # s = 2.0, 1.5
+    assert positives["user_id"].tolist() == ["e", "b"]  # s = -3.0, -0.5
     with pytest.raises(ValueError, match="label"):
         most_wrong_pairs(scored.drop(columns="label"))
 
 
 def test_sample_pairs_is_reproducible_and_bounded():
-    inter = pd.DataFrame({"user_id": [str(i) for i in range(100)], "item_id": ["x"] * 100,
-                          "label": [i % 2 for i in range(100)]})
+    inter = pd.DataFrame(
+        {"user_id": [str(i) for i in range(100)], "item_id": ["x"] * 100, "label": [i % 2 for i in range(100)]}
+    )
     first, second = sample_pairs(inter, 10, seed=3), sample_pairs(inter, 10, seed=3)
     assert len(first) == 10 and first.equals(second)
     assert len(sample_pairs(inter, 500)) == 100
@@ -104,6 +110,7 @@ class _TinyModel:
 
     def attention(self, x, y):
         from attnrec.attention import attend
+
         return attend(x, y, self.w_u, self.w_v)
 
 
@@ -124,10 +131,12 @@ def test_attention_over_pairs_batches_match_a_numpy_reference():
 
 # ---- with a real model on the restaurants data --------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def restaurant_model():
     from attnrec.data import Featurizer, load_dataset
     from attnrec.model import Recommender
+
     torch.manual_seed(4)
     dataset = load_dataset("restaurants")
     return Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=5, heads=2)
@@ -135,6 +144,7 @@ def restaurant_model():
 
 def test_wrong_pairs_are_the_extremes_of_a_brute_force_scoring(restaurant_model):
     from attnrec.health import held_out_split, wrong_pairs
+
     model = restaurant_model
     split = held_out_split(model, model.dataset)
     negatives, positives, source = wrong_pairs(model, split, k=5)
@@ -143,8 +153,9 @@ def test_wrong_pairs_are_the_extremes_of_a_brute_force_scoring(restaurant_model)
     obs = inter[inter["label"] == 0]
     with torch.no_grad():
         s_neg = model(model.user_rows(list(obs["user_id"])), model.item_rows(list(obs["item_id"]))).numpy()
-        s_pos = model(model.user_rows(list(split.held_out["user_id"])),
-                      model.item_rows(list(split.held_out["item_id"]))).numpy()
+        s_pos = model(
+            model.user_rows(list(split.held_out["user_id"])), model.item_rows(list(split.held_out["item_id"]))
+        ).numpy()
     np.testing.assert_allclose(negatives["s"], np.sort(s_neg)[::-1][:5], rtol=1e-5)
     np.testing.assert_allclose(positives["s"], np.sort(s_pos)[:5], rtol=1e-5)
     for row in positives.itertuples():
@@ -154,10 +165,11 @@ def test_wrong_pairs_are_the_extremes_of_a_brute_force_scoring(restaurant_model)
 
 def test_rank_agreement_is_kendall_tau_b_of_magnitudes():
     from attnrec.health import rank_agreement
+
     frame = pd.DataFrame({"a": [3.0, -2.0, 1.0, 0.5], "b": [1.0, 2.0, 3.0, 4.0], "c": [-3.0, 2.0, -1.0, 0.5]})
     tau = rank_agreement(frame)
     np.testing.assert_allclose(np.diag(tau), 1.0)
-    assert tau.loc["a", "c"] == pytest.approx(1.0)          # same magnitudes, other signs
+    assert tau.loc["a", "c"] == pytest.approx(1.0)  # same magnitudes, other signs
     # a's |values| order 3 > 2 > 1 > 0.5 is exactly b's reversed: τ = −1
     assert tau.loc["a", "b"] == pytest.approx(-1.0)
     assert tau.loc["b", "a"] == tau.loc["a", "b"]
@@ -165,6 +177,7 @@ def test_rank_agreement_is_kendall_tau_b_of_magnitudes():
 
 def test_dimension_target_baselines_are_encoded_raw_baselines(restaurant_model):
     from attnrec.explain.model_targets import pair_target as attribution_target
+
     model = restaurant_model
     user, item = model.user_ids[0], model.item_ids[0]
     mean = attribution_target(model, user, item, "dimensions", "mean")
@@ -174,7 +187,7 @@ def test_dimension_target_baselines_are_encoded_raw_baselines(restaurant_model):
         unknown = attribution_target(model, user, item, "dimensions", "unknown")
         expected_unknown = model.encode_user(torch.zeros(1, model.user_matrix.shape[1]))[0]
     torch.testing.assert_close(mean.baseline_u[0], expected_x)
-    torch.testing.assert_close(unknown.baseline_u[0], expected_unknown)   # all-missing row = zeros here
+    torch.testing.assert_close(unknown.baseline_u[0], expected_unknown)  # all-missing row = zeros here
     assert [g.name for g in mean.groups] == model.dimension_names
     fields = attribution_target(model, user, item, "fields", "zeros")
     assert fields.level == "fields" and fields.pair_ids == [(user, item)]
@@ -196,7 +209,7 @@ def test_findings_say_when_the_heatmaps_carry_no_information_and_when_taste_domi
     # the contributions are the model's own: they add up to S per pair
     np.testing.assert_allclose(traces["contributions"].sum(axis=(1, 2)), traces["s"], rtol=1e-4, atol=1e-6)
     verdicts = {side: head_verdicts(attention_entropy(traces[key])) for side, key in (("user", "a_u"), ("item", "a_v"))}
-    assert all((v["verdict"] == "uniform").all() for v in verdicts.values())   # the accurate, uniform model
+    assert all((v["verdict"] == "uniform").all() for v in verdicts.values())  # the accurate, uniform model
     findings = attention_findings(latent, traces, verdicts)
     assert findings[0][0] == "warning" and "heatmaps carry no information" in findings[0][1]
 

@@ -5,6 +5,7 @@ file or inside a function (a lazy import is still a dependency a reader has to f
 counts as an import of the submodule `pkg.name` when one exists, else of `pkg`; a module's imports of its own
 parent packages are not edges (Python imports the parents first anyway).
 """
+
 import ast
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def import_graph() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(parent + ([base] if base else []))
                 subs = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules]
                 targets = subs if len(subs) == len(node.names) else [base, *subs]
@@ -56,7 +57,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -80,8 +81,8 @@ def test_the_finder_sees_a_cycle():
 
 def test_the_graph_reads_lazy_and_from_imports():
     graph = import_graph()
-    assert "attnrec.checkpoint" in graph["attnrec.model"]          # Recommender.save / load, imported lazily
-    assert "attnrec.figures.style" in graph["attnrec.figures.attention"]   # from attnrec.figures import style
+    assert "attnrec.checkpoint" in graph["attnrec.model"]  # Recommender.save / load, imported lazily
+    assert "attnrec.figures.style" in graph["attnrec.figures.attention"]  # from attnrec.figures import style
 
 
 def test_attnrec_has_no_import_cycle():
@@ -91,16 +92,18 @@ def test_attnrec_has_no_import_cycle():
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     names = sorted(name for name in _modules() if name != "attnrec.__main__")
-    code = ("import importlib, sys\n"
-            "failed = []\n"
-            f"for name in {names!r}:\n"
-            "    for loaded in [m for m in sys.modules if m == 'attnrec' or m.startswith('attnrec.')]:\n"
-            "        del sys.modules[loaded]\n"
-            "    try:\n"
-            "        importlib.import_module(name)\n"
-            "    except Exception as err:\n"
-            "        failed.append(f'{name}: {type(err).__name__}: {err}')\n"
-            "print('\\n'.join(failed))\n")
+    code = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {names!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'attnrec' or m.startswith('attnrec.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as err:\n"
+        "        failed.append(f'{name}: {type(err).__name__}: {err}')\n"
+        "print('\\n'.join(failed))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == "", out.stdout

@@ -6,6 +6,7 @@ dashboard page runs on it. Every element Streamlit renders as Markdown (titles, 
 labels, text) must show the payload only in its escaped form, and every CSV download must pass through the
 formula-safe writer.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,13 +32,23 @@ RAW_MARKERS = (re.compile(r"\]\(http"), re.compile(r"(?<!\\)<(img|a |b>)"))
 
 def payload_frames():
     users = pd.DataFrame({"uid": USER_IDS, "genre": [GENRES[i % 3] for i in range(6)]})
-    items = pd.DataFrame({"iid": ITEM_IDS, "name": [LINK, FORMULA, IMAGE, TAG, "**n**", "plain"],
-                          "genre": [GENRES[(i + 1) % 3] for i in range(6)]})
+    items = pd.DataFrame(
+        {
+            "iid": ITEM_IDS,
+            "name": [LINK, FORMULA, IMAGE, TAG, "**n**", "plain"],
+            "genre": [GENRES[(i + 1) % 3] for i in range(6)],
+        }
+    )
     rows = [(USER_IDS[u], ITEM_IDS[(u + k) % 6], 5 if k < 2 else 1) for u in range(6) for k in range(4)]
     interactions = pd.DataFrame(rows, columns=["uid", "iid", "rating"])
-    schema = {"user_id": "uid", "item_id": "iid", "label": {"column": "rating", "threshold": 4},
-              "item_name": "name", "user_features": {"genre": {"kind": "categorical"}},
-              "item_features": {"genre": {"kind": "categorical"}}}
+    schema = {
+        "user_id": "uid",
+        "item_id": "iid",
+        "label": {"column": "rating", "threshold": 4},
+        "item_name": "name",
+        "user_features": {"genre": {"kind": "categorical"}},
+        "item_features": {"genre": {"kind": "categorical"}},
+    }
     return users, items, interactions, schema
 
 

@@ -1,4 +1,5 @@
 """attnrec.insights without the page: the pair sample, slice names, unit entropy and held-out ranks."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ MODELS = "sample_data/models"
 @pytest.fixture(scope="module")
 def aligned():
     from pathlib import Path
+
     return Recommender.load(Path(__file__).resolve().parents[1] / MODELS / "restaurants-aligned", device="cpu")
 
 
@@ -22,7 +24,7 @@ def test_sample_is_seeded_and_spans_users():
     first, again, other = (sample_pairs(dataset, 120, seed) for seed in (0, 0, 1))
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
-    assert first["user_id"].nunique() >= 120 // 10   # at most 5 positives + 5 negatives per user
+    assert first["user_id"].nunique() >= 120 // 10  # at most 5 positives + 5 negatives per user
     assert len(first) == 120 and set(first["label"]) == {0, 1}
 
 
@@ -40,6 +42,7 @@ def test_slice_names_for_categories_numbers_and_missing_values():
 
 def test_unit_entropy_is_quality_entropy_with_a_taste_block(aligned):
     from attnrec.quality import attention_quality
+
     pairs = aligned.dataset.interactions.head(40)
     users, items = list(pairs["user_id"]), list(pairs["item_id"])
     assert aligned.taste_block
@@ -49,8 +52,10 @@ def test_unit_entropy_is_quality_entropy_with_a_taste_block(aligned):
 
 def test_held_out_ranks_give_evaluates_auc(aligned):
     from pathlib import Path
-    latent = Recommender.load(Path(__file__).resolve().parents[1] / MODELS / "restaurants-latent", device="cpu",
-                              dataset=aligned.dataset)
+
+    latent = Recommender.load(
+        Path(__file__).resolve().parents[1] / MODELS / "restaurants-latent", device="cpu", dataset=aligned.dataset
+    )
     split = leave_one_out(aligned.dataset, seed=0)
     ranks = held_out_ranks(latent, split)
     result = evaluate(latent, split, k=10)

@@ -1,4 +1,5 @@
 """Where a method applies and how to read it come from the registry's capability fields, never from its key."""
+
 import ast
 from pathlib import Path
 
@@ -15,7 +16,7 @@ def test_capability_fields_say_where_each_method_applies():
     exact = METHODS["shapley_exact"]
     assert exact.max_groups == MAX_GROUPS
     assert exact.applies("fields", MAX_GROUPS) and not exact.applies("fields", MAX_GROUPS + 1)
-    assert exact.applies("dimensions")                      # no group count given: the level decides
+    assert exact.applies("dimensions")  # no group count given: the level decides
     assert not METHODS["attention"].applies("fields") and METHODS["attention"].applies("dimensions", 100)
     assert {k for k, spec in METHODS.items() if not spec.share_of_s} == {"saliency", "attention"}
     assert {k for k, spec in METHODS.items() if not spec.signed} == {"saliency", "attention"}
@@ -41,11 +42,13 @@ def test_card_methods_and_captions_follow_the_registry():
     assert not_shares_of_s(["ig", "feature_ablation"]) == ""
 
 
-@pytest.mark.parametrize("path", ["attnrec/trust.py", "attnrec/explain/batch.py", "app_pages/attributions.py",
-                                  "app_pages/health.py"])
+@pytest.mark.parametrize(
+    "path", ["attnrec/trust.py", "attnrec/explain/batch.py", "app_pages/attributions.py", "app_pages/health.py"]
+)
 def test_no_branch_on_the_exact_shapley_key(path):
     """The key appears only where it is defined (registry) and where the reference is named (explain/report.py)."""
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-    literals = [node.lineno for node in ast.walk(tree)
-                if isinstance(node, ast.Constant) and node.value == "shapley_exact"]
+    literals = [
+        node.lineno for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value == "shapley_exact"
+    ]
     assert literals == [], f"{path} names 'shapley_exact' on line(s) {literals}"

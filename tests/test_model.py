@@ -1,4 +1,5 @@
 """Recommender: the catalog queries agree with forward(), and with an independent numpy reference."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,12 +24,20 @@ class TinyFeaturizer:
 
     def encode(self, side, table):
         cols = self._columns[side]
-        return SideEncoding(ids=[str(i) for i in table.index], matrix=table[cols].to_numpy(np.float32),
-                            columns=list(cols), groups=[FieldGroup(c, "numeric", i, i + 1) for i, c in enumerate(cols)])
+        return SideEncoding(
+            ids=[str(i) for i in table.index],
+            matrix=table[cols].to_numpy(np.float32),
+            columns=list(cols),
+            groups=[FieldGroup(c, "numeric", i, i + 1) for i, c in enumerate(cols)],
+        )
 
     def to_json(self):
-        return {"mode": self.mode, "user": self._columns["user"], "item": self._columns["item"],
-                "dimension_names": self.dimension_names}
+        return {
+            "mode": self.mode,
+            "user": self._columns["user"],
+            "item": self._columns["item"],
+            "dimension_names": self.dimension_names,
+        }
 
     @classmethod
     def from_json(cls, blob):
@@ -37,10 +46,12 @@ class TinyFeaturizer:
 
 def tiny_dataset(n_users=6, n_items=9, seed=0):
     rng = np.random.default_rng(seed)
-    users = pd.DataFrame(rng.normal(size=(n_users, 3)), columns=["a", "b", "c"],
-                         index=[f"u{i}" for i in range(n_users)])
-    items = pd.DataFrame(rng.normal(size=(n_items, 3)), columns=["a", "b", "c"],
-                         index=[f"i{i}" for i in range(n_items)])
+    users = pd.DataFrame(
+        rng.normal(size=(n_users, 3)), columns=["a", "b", "c"], index=[f"u{i}" for i in range(n_users)]
+    )
+    items = pd.DataFrame(
+        rng.normal(size=(n_items, 3)), columns=["a", "b", "c"], index=[f"i{i}" for i in range(n_items)]
+    )
     pairs = [(f"u{u}", f"i{(u + j) % n_items}", int(j < 2)) for u in range(n_users) for j in range(3)]
     inter = pd.DataFrame(pairs, columns=["user_id", "item_id", "label"])
     return Dataset("tiny", users, items, inter, schema={})
@@ -56,20 +67,24 @@ def tiny_model(mode="latent", tied=False, heads=2, seed=0):
 
 def numpy_score(model, r_u, r_v):
     """Independent reference of the whole pipeline for the latent/aligned encoders, in numpy."""
+
     def enc(module, r):
         if model.mode == "aligned":
             offset = 0.0 if module.offset is None else module.offset.detach().numpy()
             return np.log1p(np.exp(module.scale.detach().numpy())) * r + offset
         return r @ module.linear.weight.detach().numpy().T + module.linear.bias.detach().numpy()
+
     x, y = enc(model.user_encoder, r_u), enc(model.item_encoder, r_v)
     wu = model.w_u.detach().numpy()
     wv = wu if model.w_v is None else model.w_v.detach().numpy()
     p = x * y
     total = 0.0
     for h in range(wu.shape[0]):
+
         def softmax(z):
             e = np.exp(z - z.max())
             return e / e.sum()
+
         a_u, a_v = softmax(wu[h] @ p / model.temperature), softmax(wv[h] @ p / model.temperature)
         total += np.sum((a_u * y) * (a_v * x))
     return total
@@ -165,6 +180,7 @@ def test_cpu_path_and_cuda_when_present():
         pytest.skip("no CUDA device on this machine")
     gpu = model.copy_to("cuda")
     assert gpu.device.type == "cuda" and model.device.type == "cpu"
-    np.testing.assert_allclose(gpu.scores_for_user("u2").numpy(), model.scores_for_user("u2").numpy(),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        gpu.scores_for_user("u2").numpy(), model.scores_for_user("u2").numpy(), rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_allclose(gpu.score("u2", "i3")["s"], model.score("u2", "i3")["s"], rtol=1e-4)

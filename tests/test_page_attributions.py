@@ -1,4 +1,5 @@
 """AppTest of app_pages/attributions.py: method, baseline and level switches, checked against Captum run here."""
+
 import json
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def _field_groups(model, attr_u, attr_v, ablation=False):
     out = {}
     for side, groups, attr in (("user", model.users.groups, attr_u), ("item", model.items.groups, attr_v)):
         for g in groups:
-            out[f"{side}: {g.name}"] = float(attr[0, g.start] if ablation else attr[0, g.start:g.stop].sum())
+            out[f"{side}: {g.name}"] = float(attr[0, g.start] if ablation else attr[0, g.start : g.stop].sum())
     return out
 
 
@@ -76,8 +77,9 @@ def test_default_ig_bars_equal_captum_and_completeness_gap_is_reported(model):
     # Aligned models start from the dataset-mean baseline (attnrec.explain.model_targets.default_baseline).
     assert at.radio(key="attributions_baseline").value == "mean"
     inputs, baselines = _raw_inputs(model, user, item, "mean")
-    attr_u, attr_v = IntegratedGradients(model).attribute(inputs, baselines=baselines, n_steps=50,
-                                                          method="gausslegendre")
+    attr_u, attr_v = IntegratedGradients(model).attribute(
+        inputs, baselines=baselines, n_steps=50, method="gausslegendre"
+    )
     expected = _field_groups(model, attr_u.detach().double().numpy(), attr_v.detach().double().numpy())
     _assert_bars_match(_bars(at), expected)
     summary = at.dataframe[0].value.set_index("method")
@@ -87,7 +89,7 @@ def test_default_ig_bars_equal_captum_and_completeness_gap_is_reported(model):
     assert ig["S − S(baseline)"] == pytest.approx(change, rel=1e-5, abs=1e-7)
     assert ig["completeness gap"] == pytest.approx(sum(expected.values()) - change, abs=1e-4)
     assert np.isfinite(ig["convergence delta"])
-    assert np.isnan(summary.loc["Saliency", "convergence delta"])   # Saliency has no delta
+    assert np.isnan(summary.loc["Saliency", "convergence delta"])  # Saliency has no delta
     assert at.query_params["method"] in ("ig", ["ig"])
 
 
@@ -102,12 +104,13 @@ def test_method_switch_to_feature_ablation_and_baseline_switch_to_zeros(model):
     inputs, baselines = _raw_inputs(model, user, item, "zeros")
     mask_u = torch.as_tensor(np.concatenate([[k] * (g.stop - g.start) for k, g in enumerate(model.users.groups)]))
     offset = len(model.users.groups)
-    mask_v = torch.as_tensor(np.concatenate([[k + offset] * (g.stop - g.start)
-                                             for k, g in enumerate(model.items.groups)]))
-    attr_u, attr_v = FeatureAblation(model).attribute(inputs, baselines=baselines,
-                                                      feature_mask=(mask_u.unsqueeze(0), mask_v.unsqueeze(0)))
-    expected = _field_groups(model, attr_u.detach().double().numpy(), attr_v.detach().double().numpy(),
-                             ablation=True)
+    mask_v = torch.as_tensor(
+        np.concatenate([[k + offset] * (g.stop - g.start) for k, g in enumerate(model.items.groups)])
+    )
+    attr_u, attr_v = FeatureAblation(model).attribute(
+        inputs, baselines=baselines, feature_mask=(mask_u.unsqueeze(0), mask_v.unsqueeze(0))
+    )
+    expected = _field_groups(model, attr_u.detach().double().numpy(), attr_v.detach().double().numpy(), ablation=True)
     _assert_bars_match(_bars(at), expected)
     assert "Feature Ablation" in _figure(at, "attributions_main")["layout"]["title"]["text"]
 
@@ -127,15 +130,16 @@ def test_level_switch_to_dimensions_attributes_paired_x_y_like_captum_on_attend(
     def score(xx, yy):
         return attend(xx, yy, model.w_u, model.w_v, model.temperature).s
 
-    attr_x, attr_y = IntegratedGradients(score).attribute((x, y), baselines=(torch.zeros_like(x), torch.zeros_like(y)),
-                                                           n_steps=50, method="gausslegendre")
-    paired = (attr_x + attr_y)[0].detach().double().numpy()   # dimension i of X and of Y switch together
+    attr_x, attr_y = IntegratedGradients(score).attribute(
+        (x, y), baselines=(torch.zeros_like(x), torch.zeros_like(y)), n_steps=50, method="gausslegendre"
+    )
+    paired = (attr_x + attr_y)[0].detach().double().numpy()  # dimension i of X and of Y switch together
     expected = dict(zip(model.dimension_names, paired))
     _assert_bars_match(_bars(at), expected)
     # Attention-as-importance joins the comparison at this level; the agreement matrix holds Kendall τ of
     # the |attribution| rankings — recomputed here from Captum's IG and the attention weights of `attend`.
     heat = _figure(at, "attributions_heatmap")["data"][0]
-    methods = [m.replace("<br>", " ") for m in heat["x"]]   # labels are wrapped over lines
+    methods = [m.replace("<br>", " ") for m in heat["x"]]  # labels are wrapped over lines
     assert "Attention weights" in methods
     trace = attend(x, y, model.w_u, model.w_v, model.temperature)
     attention = (trace.a_v.mean(dim=1) + trace.a_u.mean(dim=1))[0].detach().double().numpy()

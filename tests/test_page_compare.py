@@ -1,4 +1,5 @@
 """AppTest of the Compare page: both pairs, their difference and ΔS's split, against numpy references."""
+
 import json
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def reference(model, user_id, item_id):
     with torch.no_grad():
         x = model.encode_user(model.user_rows(user_id))[0].double().numpy()
         y = model.encode_item(model.item_rows(item_id))[0].double().numpy()
-    return numpy_attention(x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),
-                           model.temperature)
+    return numpy_attention(
+        x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(), model.temperature
+    )
 
 
 def traces(at, kind):

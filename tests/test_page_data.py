@@ -1,5 +1,6 @@
 """The Data page through Streamlit's AppTest: real uploads into its file uploaders, the mapping, keep,
 train in the background, download the checkpoint, upload it again."""
+
 from __future__ import annotations
 
 import io
@@ -70,8 +71,9 @@ def test_fresh_page_asks_for_uploads_and_nothing_else():
 def test_upload_suggests_a_mapping_and_keeps_a_valid_dataset(kept):
     at = kept
     assert at.selectbox(key=[k for k in at.session_state if str(k).startswith("data_user_id_")][0]).value == "userID"
-    assert any("Kept dataset 'my restaurants': 138 users, 130 items, 1161 interactions" in m
-               for m in messages(at, "success"))
+    assert any(
+        "Kept dataset 'my restaurants': 138 users, 130 items, 1161 interactions" in m for m in messages(at, "success")
+    )
     dataset = at.session_state["user_datasets"]["my restaurants"]
     # Label = rating ≥ 1 (the suggested threshold for 0..2 ratings), checked against the raw file.
     raw = (RESTAURANTS / "rating_final.csv").read_text().splitlines()[1:]
@@ -99,7 +101,7 @@ def test_schema_download_is_the_kept_dataset_schema_and_the_cli_loads_it(kept, t
 
 def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
     at = kept
-    at.radio(key="data_train_recipe").set_value("latent").run()   # tests share `kept`; any order
+    at.radio(key="data_train_recipe").set_value("latent").run()  # tests share `kept`; any order
     at.number_input(key="data_train_epochs").set_value(2)
     at.number_input(key="data_train_d").set_value(4)
     at.text_input(key="data_model_name_my restaurants").set_value("tiny")
@@ -114,7 +116,7 @@ def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
 
     # The archive is built when asked for, not on every rerun.
     assert not [b for b in at.get("download_button") if "Download checkpoint" in b.proto.label]
-    at.selectbox(key="data_download_model").set_value("tiny")   # other tests may have trained models too
+    at.selectbox(key="data_download_model").set_value("tiny")  # other tests may have trained models too
     at.button(key="data_checkpoint_prepare").click().run()
     archive = downloaded(at, "Download checkpoint")
     names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
@@ -172,10 +174,10 @@ def test_uploaded_data_gets_named_dimensions_from_history_and_the_readable_hybri
     at.run()
     model = at.session_state["user_models"][f"named-{recipe}"]
     assert model.mode == "aligned" and model.config["training"]["user_profile"] == "history"
-    assert any(n.startswith("city: ") for n in model.dimension_names)   # from the item table alone
+    assert any(n.startswith("city: ") for n in model.dimension_names)  # from the item table alone
     if recipe == "hybrid":
         assert model.taste_block and model.null_slot and model.normalizer == "entmax15" and model.heads == 8
         assert "taste 16" in model.dimension_names
     else:
         assert model.latent_dims == 0 and model.normalizer == "softmax"
-    at.radio(key="data_train_recipe").set_value("latent").run()   # leave the shared page as the others expect
+    at.radio(key="data_train_recipe").set_value("latent").run()  # leave the shared page as the others expect

@@ -1,5 +1,6 @@
 """The Data page with 1–5 star ratings and timestamps (a small generated MovieLens-like set as CSV): it maps
 the timestamp (so the hold-out is by time), suggests ≥ 4, and shows the positive share of the threshold."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,12 @@ def csv_tables() -> dict[str, bytes]:
     users = pd.DataFrame(tables["users"], columns=["user_id", "age", "gender", "occupation", "zip_code"])
     items = pd.DataFrame([row[:3] for row in tables["items"]], columns=["item_id", "title", "release_date"])
     ratings = pd.DataFrame(tables["interactions"], columns=["user_id", "item_id", "rating", "timestamp"])
-    return {"users": users.to_csv(index=False).encode(), "items": items.to_csv(index=False).encode(),
-            "interactions": ratings.to_csv(index=False).encode(), "raw": ratings}
+    return {
+        "users": users.to_csv(index=False).encode(),
+        "items": items.to_csv(index=False).encode(),
+        "interactions": ratings.to_csv(index=False).encode(),
+        "raw": ratings,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +47,8 @@ def _widget(at, kind: str, prefix: str):
 
 
 def test_suggestions_by_rule():
-    assert suggest_threshold(["1", "5", "3", "2"]) == 4            # 1–5 stars → 4
-    assert suggest_threshold([0.5, 5.0, 3.5]) == 4                 # half stars
+    assert suggest_threshold(["1", "5", "3", "2"]) == 4  # 1–5 stars → 4
+    assert suggest_threshold([0.5, 5.0, 3.5]) == 4  # half stars
     assert suggest_threshold(range(1, 11)) == 8 and suggest_threshold([0, 100]) == 75
     assert suggest_threshold([0, 1, 2]) == 1 and suggest_threshold([0, 1]) == 1
     assert positive_share(["5", "4", "3", "1", "x"], 4) == (0.5, 4, 1)
@@ -85,8 +90,11 @@ def test_kept_dataset_is_held_out_by_time(mapped, csv_tables):
     assert split.by == "timestamp"
     # each held-out pair is the user's latest positive, ties going to the last row of the file
     raw = raw.assign(row=range(len(raw)), t=raw["timestamp"].astype(int), pos=raw["rating"].astype(int) >= 4)
-    expected = {u: g.sort_values(["t", "row"]).iloc[-1]["item_id"] for u, g in raw[raw.pos].groupby("user_id")
-                if g["item_id"].nunique() >= 2}
+    expected = {
+        u: g.sort_values(["t", "row"]).iloc[-1]["item_id"]
+        for u, g in raw[raw.pos].groupby("user_id")
+        if g["item_id"].nunique() >= 2
+    }
     assert dict(zip(split.held_out["user_id"], split.held_out["item_id"])) == expected
 
 

@@ -3,6 +3,7 @@
 The model is a small real Recommender (real Featurizer, random weights) put into this session's model
 registry, the way the Data page hands over a trained model.
 """
+
 import json
 from pathlib import Path
 
@@ -41,8 +42,13 @@ def expected(model, user_id, item_id):
         y = model.encode_item(model.item_rows(item_id))[0]
         trace = model.attention(x, y)
     if model.variant.startswith("softmax (the design document's)"):
-        ref = numpy_attention(x.numpy(), y.numpy(), model.w_u.detach().double().numpy(),
-                              model.w_v.detach().double().numpy(), model.temperature)
+        ref = numpy_attention(
+            x.numpy(),
+            y.numpy(),
+            model.w_u.detach().double().numpy(),
+            model.w_v.detach().double().numpy(),
+            model.temperature,
+        )
     else:  # sparse normaliser, presence mask, null slot, taste block: the variant rebuilt in numpy
         ref = model_reference(model, x.numpy(), y.numpy())
     np.testing.assert_allclose(trace.a_u[0].numpy(), ref["a_u"], atol=1e-5)
@@ -157,8 +163,9 @@ def test_attributions_are_ig_bars_that_add_up(model):
     _, ref, _, _ = expected(model, "u2", "i3")
     # Zero baseline: the latent encoder maps zeros to its bias b, so S(baseline) = S(b_U, b_V).
     bu, bv = model.user_encoder.linear.bias.detach().numpy(), model.item_encoder.linear.bias.detach().numpy()
-    s0 = numpy_attention(bu, bv, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),
-                         model.temperature)["s"]
+    s0 = numpy_attention(
+        bu, bv, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(), model.temperature
+    )["s"]
     assert total == pytest.approx(ref["s"] - s0, abs=2e-3)
 
 
@@ -169,13 +176,16 @@ def test_vector_mode_uses_typed_values(model):
     editor = next(df for df in at.dataframe if list(df.value.columns) == ["X (user)", "Y (item)"])
     assert list(editor.value.index) == list(model.dimension_names)
     x, y = [0.5, -1.0, 2.0, 0.25], [1.5, 0.5, -0.5, 1.0]
-    at.session_state[editor.key] = {"edited_rows": {i: {"X (user)": str(x[i]), "Y (item)": str(y[i])}
-                                                    for i in range(4)},
-                                    "added_rows": [], "deleted_rows": []}
+    at.session_state[editor.key] = {
+        "edited_rows": {i: {"X (user)": str(x[i]), "Y (item)": str(y[i])} for i in range(4)},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert not at.exception, at.exception
-    ref = numpy_attention(x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(),
-                          model.temperature)
+    ref = numpy_attention(
+        x, y, model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy(), model.temperature
+    )
     assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
     np.testing.assert_allclose(heatmaps(at)[1], ref["a_u"], atol=1e-6)
     assert url(at, "mode") == "vectors"
@@ -184,8 +194,13 @@ def test_vector_mode_uses_typed_values(model):
 
 def test_vector_mode_from_a_link_and_a_bad_vector(model):
     at = open_page(model, mode="vectors", x="1,2,3,4", y="0.5,0.5,0.5,-1")
-    ref = numpy_attention([1, 2, 3, 4], [0.5, 0.5, 0.5, -1], model.w_u.detach().double().numpy(),
-                          model.w_v.detach().double().numpy(), model.temperature)
+    ref = numpy_attention(
+        [1, 2, 3, 4],
+        [0.5, 0.5, 0.5, -1],
+        model.w_u.detach().double().numpy(),
+        model.w_v.detach().double().numpy(),
+        model.temperature,
+    )
     assert float(metric(at, "S (score)")) == pytest.approx(ref["s"], abs=6e-5)
     bad = open_page(model, mode="vectors", x="1,2,oops", user="u1", item="i2")
     assert any("not 4 comma-separated numbers" in w.value for w in bad.warning)
@@ -208,16 +223,23 @@ def test_device_switch_changes_no_number(model, device):
 
 def test_heatmap_cell_click_tells_the_cells_story(model):
     at = open_page(model, user="u2", item="i6")
-    at.session_state["explore_heat_item"] = {"selection": {"points": [{"customdata": [1, 2]}], "point_indices": [],
-                                                           "box": [], "lasso": []}}
+    at.session_state["explore_heat_item"] = {
+        "selection": {"points": [{"customdata": [1, 2]}], "point_indices": [], "box": [], "lasso": []}
+    }
     at.run()
     assert not at.exception, at.exception
     trace, ref, x, y = expected(model, "u2", "i6")
     story = next(df.value for df in at.dataframe if "user side (U)" in df.value.columns)
-    np.testing.assert_allclose(story["user side (U)"].to_numpy(),
-                               [ref["logits_u"][1, 2], ref["a_u"][1, 2], float(y[2]), ref["z_u"][1, 2]], atol=1e-6)
-    np.testing.assert_allclose(story["item side (V)"].to_numpy(),
-                               [ref["logits_v"][1, 2], ref["a_v"][1, 2], float(x[2]), ref["z_v"][1, 2]], atol=1e-6)
+    np.testing.assert_allclose(
+        story["user side (U)"].to_numpy(),
+        [ref["logits_u"][1, 2], ref["a_u"][1, 2], float(y[2]), ref["z_u"][1, 2]],
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        story["item side (V)"].to_numpy(),
+        [ref["logits_v"][1, 2], ref["a_v"][1, 2], float(x[2]), ref["z_v"][1, 2]],
+        atol=1e-6,
+    )
     headline = next(m.value for m in at.markdown if m.value.startswith("**Head 2"))
     assert f"{ref['contributions'][1, 2]:+.4f}" in headline
 
@@ -244,9 +266,11 @@ def test_bad_link_warns_and_falls_back(model):
 
 def test_no_model_for_a_dataset_says_so(model):
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["user_datasets"] = {"bare": model.dataset.__class__("bare", model.dataset.users,
-                                                                         model.dataset.items,
-                                                                         model.dataset.interactions, {})}
+    at.session_state["user_datasets"] = {
+        "bare": model.dataset.__class__(
+            "bare", model.dataset.users, model.dataset.items, model.dataset.interactions, {}
+        )
+    }
     at.query_params["dataset"] = "bare"
     at.run()
     assert not at.exception
@@ -262,14 +286,18 @@ def test_shipped_checkpoint_through_the_sidebar():
     model = Recommender.load(folder, device="cpu")
     user_id, item_id = model.user_ids[10], model.item_ids[20]
     at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in {"dataset": "restaurants", "model": "restaurants-aligned", "user": user_id,
-                       "item": item_id}.items():
+    for key, value in {
+        "dataset": "restaurants",
+        "model": "restaurants-aligned",
+        "user": user_id,
+        "item": item_id,
+    }.items():
         at.query_params[key] = value
     at.run()
     assert_shows_pair(at, model, user_id, item_id)
     # Aligned mode: the heatmap's columns are named dimensions — the 12 that matter by default, all d on request.
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert set(str(n) for n in spec["data"][0]["x"]) <= set(model.unit_names())   # the taste block: one column
+    assert set(str(n) for n in spec["data"][0]["x"]) <= set(model.unit_names())  # the taste block: one column
     at.radio(key="widget_explore_dims").set_value("all").run()
     assert not at.exception and url(at, "dims") == "all"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)

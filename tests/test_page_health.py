@@ -1,4 +1,5 @@
 """AppTest of app_pages/health.py: metrics table, head entropy figures, and the most-wrong pairs → Explore."""
+
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def model():
     torch.manual_seed(3)
     dataset = load_dataset("restaurants")
     m = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=6, heads=2)
-    with torch.no_grad():   # sharpen head 1 so its entropy differs visibly from head 2
+    with torch.no_grad():  # sharpen head 1 so its entropy differs visibly from head 2
         m.w_u[0] *= 25.0
     return m
 
@@ -132,14 +133,16 @@ def test_clicking_a_most_wrong_pair_opens_explore_with_that_pair(model):
 
 def test_the_held_out_table_is_kept_on_disk_and_equals_a_fresh_computation(health_run, model, quality_cache):
     from attnrec import quality_store
+
     shown = next(d.value for d in health_run.dataframe if "HR@10" in d.value.columns)
     kept, protocol = quality_store.stored(model, 10, 5)
     fresh, fresh_protocol = quality_store.compute(model, k=10, mf_epochs=5)
-    pd.testing.assert_frame_equal(kept, fresh)            # the stored numbers are the recomputed ones, exactly
+    pd.testing.assert_frame_equal(kept, fresh)  # the stored numbers are the recomputed ones, exactly
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), fresh)
     assert protocol == json.loads(json.dumps(fresh_protocol, default=quality_store._plain))
-    assert list((quality_cache / "quality").glob("*.json")) == [quality_cache / "quality" /
-                                                               f"{quality_store.fingerprint(model)}.json"]
+    assert list((quality_cache / "quality").glob("*.json")) == [
+        quality_cache / "quality" / f"{quality_store.fingerprint(model)}.json"
+    ]
     # A fresh session on the same model reads the table instead of training BPR-MF again.
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["user_models"] = {"page-test": model}

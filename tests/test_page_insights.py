@@ -1,6 +1,7 @@
 """AppTest of app_pages/insights.py (Dataset-wide view), every number checked against numpy computed here:
 global importance (exact contributions, families, IG completeness), dependence, slices (HR@10 / NDCG@10 /
 attention entropy per slice, worst slice) and two models on one pair and on the same held-out users."""
+
 import json
 import re
 from pathlib import Path
@@ -21,6 +22,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "insights.py")
 
 
 # ---- the models and an independent numpy copy of their math ------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def dataset():
@@ -43,7 +45,7 @@ def latent_b(dataset):
 def aligned(dataset):
     torch.manual_seed(7)
     m = Recommender.from_featurizer(Featurizer.fit(dataset, "aligned"), dataset, heads=2)
-    with torch.no_grad():   # make the attention matter: random, larger W
+    with torch.no_grad():  # make the attention matter: random, larger W
         m.w_u.normal_(0, 2.0)
         m.w_v.normal_(0, 2.0)
     return m
@@ -59,8 +61,8 @@ def _encode(model, side, ids):
     encoder = model.user_encoder if side == "user" else model.item_encoder
     if model.mode == "latent":
         return r @ _numpy(encoder.linear.weight).T + _numpy(encoder.linear.bias)
-    scale = np.log1p(np.exp(_numpy(encoder.scale)))          # softplus
-    return scale * r[:, :len(scale)]
+    scale = np.log1p(np.exp(_numpy(encoder.scale)))  # softplus
+    return scale * r[:, : len(scale)]
 
 
 def _softmax(z):
@@ -93,7 +95,7 @@ def _entropy(a):
 
 def _leave_one_out_reference(model, dataset, k=10):
     """Per held-out user: expected hit@k, ndcg@k (uniform tie order), expected rank, all in numpy."""
-    split = leave_one_out(dataset, seed=0)   # the split itself is the protocol; everything after is ours
+    split = leave_one_out(dataset, seed=0)  # the split itself is the protocol; everything after is ours
     inter = dataset.interactions
     rows = []
     for user, item in zip(split.held_out["user_id"], split.held_out["item_id"]):
@@ -103,9 +105,15 @@ def _leave_one_out_reference(model, dataset, k=10):
         mine = scores[item]
         above, ties = int((negatives > mine).sum()), int((negatives == mine).sum())
         positions = np.arange(above + 1, above + ties + 2)
-        rows.append({"user_id": user, "item_id": item, "hit": np.mean(positions <= k),
-                     "ndcg": np.mean(np.where(positions <= k, 1 / np.log2(positions + 1), 0.0)),
-                     "rank": 1 + above + ties / 2})
+        rows.append(
+            {
+                "user_id": user,
+                "item_id": item,
+                "hit": np.mean(positions <= k),
+                "ndcg": np.mean(np.where(positions <= k, 1 / np.log2(positions + 1), 0.0)),
+                "rank": 1 + above + ties / 2,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -115,6 +123,7 @@ def _touched(dataset, user):
 
 
 # ---- running the page ---------------------------------------------------------------------------------
+
 
 def _page(models: dict, first: str, through_app: bool = False, **state):
     """The page with session models; `through_app` opens it from app.py (whose first page is Explore), which
@@ -172,7 +181,7 @@ def test_the_sample_is_each_users_positives_and_as_many_never_seen_items(drivers
             assert (row.user_id, row.item_id) not in touched
     per_user = pairs.groupby("user_id", sort=False)["label"].agg(["sum", "count"])
     assert (per_user["sum"] <= 5).all()
-    complete = per_user.iloc[:-1]   # the last user may be cut off when the sample fills up
+    complete = per_user.iloc[:-1]  # the last user may be cut off when the sample fills up
     assert (complete["count"] == 2 * complete["sum"]).all()
 
 
@@ -180,7 +189,7 @@ def test_summary_and_bars_are_the_exact_contributions(drivers, latent):
     _dimensions(drivers)
     pairs = _frame(drivers, ["user_id", "item_id", "label", "s"])
     x, y, a_u, a_v, c = _pairs_trace(latent, pairs["user_id"], pairs["item_id"])
-    per_dim = c.sum(axis=1)                       # (n, d): the exact split of S
+    per_dim = c.sum(axis=1)  # (n, d): the exact split of S
     np.testing.assert_allclose(pairs["s"], per_dim.sum(axis=1), rtol=1e-4, atol=1e-6)
     mean_abs = np.abs(per_dim).mean(axis=0)
     order = np.argsort(-mean_abs)
@@ -217,16 +226,20 @@ def test_dependence_plots_a_dimensions_value_against_its_contribution_and_s_per_
         np.testing.assert_allclose(np.sort(shown), np.sort(s[price == value]), rtol=1e-4, atol=1e-7)
     at.radio(key="insights_attr_side").set_value("user")
     at.run()
-    at.selectbox(key="insights_attr_user").set_value("payments")   # multi-valued: "cash; VISA"
+    at.selectbox(key="insights_attr_user").set_value("payments")  # multi-valued: "cash; VISA"
     at.run()
     assert not at.exception, at.exception
     payments = dataset.users["payments"].reindex(pairs["user_id"]).to_numpy()
     boxes = {t["name"]: _array(t["y"]) for t in _figure(at, "insights_attribute")["data"]}
     for value, shown in boxes.items():
-        mask = np.array([value in ([v.strip() for v in str(cell).split(";")] if pd.notna(cell) else ["(missing)"])
-                         for cell in payments])
+        mask = np.array(
+            [
+                value in ([v.strip() for v in str(cell).split(";")] if pd.notna(cell) else ["(missing)"])
+                for cell in payments
+            ]
+        )
         np.testing.assert_allclose(np.sort(shown), np.sort(s[mask]), rtol=1e-4, atol=1e-7)
-    assert sum(len(v) for v in boxes.values()) > len(pairs)   # some users pay several ways
+    assert sum(len(v) for v in boxes.values()) > len(pairs)  # some users pay several ways
 
 
 def test_integrated_gradients_over_fields_add_up_to_the_score_change(latent):
@@ -250,11 +263,11 @@ def test_families_sum_the_dimensions_of_each_family(aligned):
     at = _page({"page-aligned": aligned}, "page-aligned")
     at.slider(key="insights_pairs").set_value(60)
     at.run()
-    assert at.radio(key="insights_kind").value == "families"   # the aligned default
+    assert at.radio(key="insights_kind").value == "families"  # the aligned default
     pairs = _frame(at, ["user_id", "item_id", "label", "s"])
     _, _, _, _, c = _pairs_trace(aligned, pairs["user_id"], pairs["item_id"])
     per_dim = c.sum(axis=1)
-    families = {g.name: per_dim[:, g.start:g.stop].sum(axis=1) for g in aligned.featurizer.groups("user")}
+    families = {g.name: per_dim[:, g.start : g.stop].sum(axis=1) for g in aligned.featurizer.groups("user")}
     table = _frame(at, ["feature", "mean_abs", "mean", "share_positive"]).set_index("feature")
     assert set(table.index) == set(families)
     for name, values in families.items():
@@ -264,6 +277,7 @@ def test_families_sum_the_dimensions_of_each_family(aligned):
 
 
 # ---- slices -------------------------------------------------------------------------------------------
+
 
 def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     at = _page({"page-test": latent}, "page-test", through_app=True, insights_view="slices")
@@ -277,8 +291,9 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     ref["slice"] = dataset.items["price"].reindex(ref["item_id"]).fillna("(missing)").to_numpy()
     _, _, a_u, a_v, _ = _pairs_trace(latent, ref["user_id"], ref["item_id"])
     ref["entropy"] = (_entropy(a_u).mean(axis=1) + _entropy(a_v).mean(axis=1)) / 2
-    expected = ref.groupby("slice").agg(users=("hit", "size"), hr=("hit", "mean"), ndcg=("ndcg", "mean"),
-                                        entropy=("entropy", "mean"))
+    expected = ref.groupby("slice").agg(
+        users=("hit", "size"), hr=("hit", "mean"), ndcg=("ndcg", "mean"), entropy=("entropy", "mean")
+    )
     assert set(table.index) == set(expected.index)
     for name, row in expected.iterrows():
         assert table.loc[name, "users"] == row["users"]
@@ -292,14 +307,16 @@ def test_slices_by_item_price_match_a_numpy_leave_one_out(latent, dataset):
     bars = _figure(at, "insights_slices")["data"][0]
     assert bars["marker"]["color"][list(bars["x"]).index(eligible.index[0])] == "#c0392b"
     line = _figure(at, "insights_slices")["layout"]["shapes"][0]
-    assert line["y0"] == pytest.approx(ref["hit"].mean(), abs=1e-9)   # every held-out user, one slice each
+    assert line["y0"] == pytest.approx(ref["hit"].mean(), abs=1e-9)  # every held-out user, one slice each
     # The worst slice's lowest-ranked held-out pairs, one click from Explore.
     worst = ref[ref["slice"] == eligible.index[0]].sort_values("rank", ascending=False, kind="stable").head(5)
     listed = [m.value for m in at.markdown if "held-out item ranked" in m.value]
-    assert listed == [f"user {r.user_id} · item {r.item_id} — held-out item ranked {r.rank:g} of "
-                      f"{int(r.candidates)} candidates" for r in worst.assign(
-                          candidates=[len(latent.item_ids) - _touched(dataset, u) + 1 for u in worst["user_id"]]
-                      ).itertuples()]
+    assert listed == [
+        f"user {r.user_id} · item {r.item_id} — held-out item ranked {r.rank:g} of {int(r.candidates)} candidates"
+        for r in worst.assign(
+            candidates=[len(latent.item_ids) - _touched(dataset, u) + 1 for u in worst["user_id"]]
+        ).itertuples()
+    ]
     first = worst.iloc[0]
     next(b for b in at.button if b.key and b.key.startswith("insights_worst_")).click()
     at.run()
@@ -343,7 +360,7 @@ def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
     edges = np.quantile(years.dropna(), [0, 1 / 3, 2 / 3, 1])
     held = leave_one_out(dataset, seed=0).held_out
     held_years = years.reindex(held["user_id"]).to_numpy()
-    bins = np.clip(np.searchsorted(edges, held_years, side="left") - 1, 0, 2)   # (a, b] bins, first closed
+    bins = np.clip(np.searchsorted(edges, held_years, side="left") - 1, 0, 2)  # (a, b] bins, first closed
     expected = np.bincount(bins, minlength=3)
     shown = table[table["slice"] != "(missing)"]
     assert len(shown) == 3 and list(shown["users"]) == list(expected)
@@ -353,11 +370,18 @@ def test_numeric_user_attribute_is_cut_into_quantile_bins(latent, dataset):
 
 # ---- two models -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def compared(latent, latent_b):
     # Model B starts as the first other model (a shipped checkpoint); the session's earlier choice picks ours.
-    at = _page({"page-a": latent, "page-b": latent_b}, "page-a", insights_view="models",
-               explore_user="U1077", explore_item="135085", insights_model_b="page-b")
+    at = _page(
+        {"page-a": latent, "page-b": latent_b},
+        "page-a",
+        insights_view="models",
+        explore_user="U1077",
+        explore_item="135085",
+        insights_model_b="page-b",
+    )
     assert at.selectbox(key="widget_insights_model_b").value == "page-b"
     return at
 
@@ -366,8 +390,9 @@ def test_one_pair_under_both_models(compared, latent, latent_b):
     summary = _frame(compared, ["model", "S", "P(like)", "rank"]).set_index("model")
     assert list(summary.index) == ["page-a", "page-b"]
     tops = [d.value for d in compared.dataframe if "dimension" in d.value.columns]
-    attended_frames = dict(zip(["page-a", "page-b"], [d.value for d in compared.dataframe
-                                                      if "attended" in d.value.columns]))
+    attended_frames = dict(
+        zip(["page-a", "page-b"], [d.value for d in compared.dataframe if "attended" in d.value.columns])
+    )
     field_frames = dict(zip(["page-a", "page-b"], [d.value for d in compared.dataframe if "field" in d.value.columns]))
     for name, model, top in (("page-a", latent, tops[0]), ("page-b", latent_b, tops[1])):
         _, _, a_u, a_v, c = _pairs_trace(model, ["U1077"], ["135085"])
@@ -380,19 +405,21 @@ def test_one_pair_under_both_models(compared, latent, latent_b):
         assert summary.loc[name, "entropy A_U"] == pytest.approx(_entropy(a_u).mean(), abs=1e-5)
         assert summary.loc[name, "entropy A_V"] == pytest.approx(_entropy(a_v).mean(), abs=1e-5)
         per_dim = c.sum(axis=1)[0]
-        order = np.argsort(-np.abs(per_dim))[:min(5, model.d)]
+        order = np.argsort(-np.abs(per_dim))[: min(5, model.d)]
         assert list(top["dimension"]) == [f"latent {j + 1}" for j in order]
         np.testing.assert_allclose(top["contribution"], per_dim[order], rtol=1e-4, atol=1e-8)
         attended = attended_frames[name]
         weight = ((a_u + a_v) / 2).mean(axis=1)[0]
-        order = np.argsort(-weight)[:min(5, model.d)]
+        order = np.argsort(-weight)[: min(5, model.d)]
         assert list(attended["attended"]) == [f"latent {j + 1}" for j in order]
         np.testing.assert_allclose(attended["weight"], weight[order], rtol=1e-4)
         fields = field_frames[name]
-        s_base = _trace(model, _numpy(model.user_encoder.linear.bias)[None],
-                        _numpy(model.item_encoder.linear.bias)[None])[2].sum()
-        caption = next(c.value for c in compared.caption if "Integrated Gradients" in c.value
-                       and f"{s - s_base:+.4g}" in c.value)
+        s_base = _trace(
+            model, _numpy(model.user_encoder.linear.bias)[None], _numpy(model.item_encoder.linear.bias)[None]
+        )[2].sum()
+        caption = next(
+            c.value for c in compared.caption if "Integrated Gradients" in c.value and f"{s - s_base:+.4g}" in c.value
+        )
         assert "baseline “zeros”" in caption
         assert fields["attribution"].abs().is_monotonic_decreasing and len(fields) == 5
 
@@ -430,21 +457,34 @@ LIVE_TAG = re.compile(r"<\s*/?\s*(a|b|i|em|s|sub|sup|span|img)(\s|>|/|$)", re.IG
 @pytest.fixture(scope="module")
 def payload_models():
     from attnrec.data import load_own_dataset
+
     user_ids = [IMAGE, "u-2", "u3", "u4", "u5", "u6"]
     item_ids = [LINK, FORMULA, "i3", "i4", "i5", "i6"]
     genres = [IMAGE, BOLD, "**bold**"]
     users = pd.DataFrame({"uid": user_ids, "genre": [genres[i % 3] for i in range(6)]})
-    items = pd.DataFrame({"iid": item_ids, "name": [LINK, BOLD, IMAGE, "n4", "n5", "n6"],
-                          "genre": [genres[(i + 1) % 3] for i in range(6)]})
+    items = pd.DataFrame(
+        {
+            "iid": item_ids,
+            "name": [LINK, BOLD, IMAGE, "n4", "n5", "n6"],
+            "genre": [genres[(i + 1) % 3] for i in range(6)],
+        }
+    )
     rows = [(user_ids[u], item_ids[(u + k) % 6], 5 if k < 2 else 1) for u in range(6) for k in range(4)]
-    schema = {"user_id": "uid", "item_id": "iid", "label": {"column": "rating", "threshold": 4}, "item_name": "name",
-              "user_features": {"genre": {"kind": "categorical"}}, "item_features": {"genre": {"kind": "categorical"}}}
-    data = load_own_dataset(users, items, pd.DataFrame(rows, columns=["uid", "iid", "rating"]), schema,
-                            name="payloads")
+    schema = {
+        "user_id": "uid",
+        "item_id": "iid",
+        "label": {"column": "rating", "threshold": 4},
+        "item_name": "name",
+        "user_features": {"genre": {"kind": "categorical"}},
+        "item_features": {"genre": {"kind": "categorical"}},
+    }
+    data = load_own_dataset(users, items, pd.DataFrame(rows, columns=["uid", "iid", "rating"]), schema, name="payloads")
     torch.manual_seed(1)
     fz = Featurizer.fit(data, "latent")
-    return {BOLD: Recommender.from_featurizer(fz, data, d=3, heads=2),
-            LINK: Recommender.from_featurizer(fz, data, d=3, heads=1)}
+    return {
+        BOLD: Recommender.from_featurizer(fz, data, d=3, heads=2),
+        LINK: Recommender.from_featurizer(fz, data, d=3, heads=1),
+    }
 
 
 def _rendered(at) -> list[str]:
@@ -493,9 +533,10 @@ def test_payload_ids_names_and_values_are_shown_as_text(payload_models, view):
     assert strings and not [s for s in strings if LIVE_TAG.search(s)]
     shown = " ".join(strings + _rendered(at))
     expected = {"drivers": "&lt;a href", "slices": "&lt;b&gt;jazz", "models": "&lt;b&gt;jazz"}[view]
-    assert expected in shown   # the payload is there, as text
-    if view in ("slices", "models"):   # downloads: every text cell spreadsheet-safe
+    assert expected in shown  # the payload is there, as text
+    if view in ("slices", "models"):  # downloads: every text cell spreadsheet-safe
         from test_injection import assert_formula_safe, csv_download
+
         frame = csv_download(at, {"slices": "insights_slices_csv", "models": "insights_ranks_csv"}[view])
         assert_formula_safe(frame)
         if view == "models":

@@ -1,4 +1,5 @@
 """AppTest of app_pages/recommend.py: top-K, reasons and what-if, checked against computations done here."""
+
 import json
 from pathlib import Path
 
@@ -36,9 +37,11 @@ def _softmax(z):
 
 def _numpy_scores(model, r_u, r_items):
     """Independent reference: the aligned encoder softplus(scale)·r + offset, then the document's math."""
+
     def encode(enc, r):
         scale = np.log1p(np.exp(enc.scale.detach().double().numpy()))
         return scale * r + (0.0 if enc.offset is None else enc.offset.detach().double().numpy())
+
     x, y = encode(model.user_encoder, np.asarray(r_u, float)), encode(model.item_encoder, np.asarray(r_items, float))
     p = x[None, :] * y
     a_u = _softmax(np.einsum("hij,nj->nhi", model.w_u.detach().double().numpy(), p) / model.temperature)
@@ -52,7 +55,7 @@ def _group_sums(model, user_attr, item_attr):
     for side, groups, attr in (("user", model.users.groups, user_attr), ("item", model.items.groups, item_attr)):
         for g in groups:
             names.append(f"{side}: {g.name}")
-            values.append(attr[:, g.start:g.stop].sum(axis=1))
+            values.append(attr[:, g.start : g.stop].sum(axis=1))
     return names, np.stack(values, axis=1)
 
 
@@ -70,7 +73,8 @@ def _expected_reasons(model, user, items, captum_cls, baseline_kind, **kwargs):
 def _shown_reasons(at, table):
     """The page's reasons, from the wrapped "why each item" table, in the order of the top-K table."""
     from attnrec.safety import escape_markdown
-    why = at.table[0].value                # st.table renders Markdown: the page escapes every cell
+
+    why = at.table[0].value  # st.table renders Markdown: the page escapes every cell
     assert list(why["item"]) == [escape_markdown(i) for i in table["item_id"]]
     return [text.replace("\\", "") for text in why["why this item"]]
 
@@ -80,9 +84,19 @@ def _contrastive_reasons(model, user, items, names, values):
     apart = values - values.mean(axis=0, keepdims=True)
     floor = 1e-6 * np.abs(values).max()
     r_u, r_v = model.user_rows(user)[0].numpy(), model.item_rows(items).numpy()
-    return [format_reason(reason_parts(names, apart[b], side_texts(model, "user", user, r_u, r_v[b]),
-                                       side_texts(model, "item", i, r_v[b], r_u), top=2, min_abs=floor))
-            for b, i in enumerate(items)]
+    return [
+        format_reason(
+            reason_parts(
+                names,
+                apart[b],
+                side_texts(model, "user", user, r_u, r_v[b]),
+                side_texts(model, "item", i, r_v[b], r_u),
+                top=2,
+                min_abs=floor,
+            )
+        )
+        for b, i in enumerate(items)
+    ]
 
 
 def test_top_k_scores_and_reasons_match_numpy_and_captum(model):
@@ -107,12 +121,21 @@ def test_top_k_scores_and_reasons_match_numpy_and_captum(model):
     # Reasons: Captum's IntegratedGradients run directly here, summed per field group, against the page's default
     # baseline (aligned models: the dataset mean).
     assert at.selectbox(key="recommend_baseline").value == ("mean" if model.mode == "aligned" else "zeros")
-    expected = _expected_reasons(model, user, list(table["item_id"]), IntegratedGradients,
-                                 at.selectbox(key="recommend_baseline").value,
-                                 n_steps=50, method="gausslegendre")
+    expected = _expected_reasons(
+        model,
+        user,
+        list(table["item_id"]),
+        IntegratedGradients,
+        at.selectbox(key="recommend_baseline").value,
+        n_steps=50,
+        method="gausslegendre",
+    )
     assert _shown_reasons(at, table) == expected
-    assert at.query_params["user"] == [user] if isinstance(at.query_params["user"], list) \
+    assert (
+        at.query_params["user"] == [user]
+        if isinstance(at.query_params["user"], list)
         else at.query_params["user"] == user
+    )
 
 
 def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
@@ -130,16 +153,27 @@ def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
     fz = model.featurizer
     r_u = model.user_rows(user).expand(len(items), -1).contiguous()
     r_v = model.item_rows(items)
-    masks = (torch.as_tensor(np.concatenate([[k] * (g.stop - g.start) for k, g in enumerate(model.users.groups)]))
-             .unsqueeze(0),
-             torch.as_tensor(np.concatenate([[k + len(model.users.groups)] * (g.stop - g.start)
-                                             for k, g in enumerate(model.items.groups)])).unsqueeze(0))
+    masks = (
+        torch.as_tensor(np.concatenate([[k] * (g.stop - g.start) for k, g in enumerate(model.users.groups)])).unsqueeze(
+            0
+        ),
+        torch.as_tensor(
+            np.concatenate(
+                [[k + len(model.users.groups)] * (g.stop - g.start) for k, g in enumerate(model.items.groups)]
+            )
+        ).unsqueeze(0),
+    )
     bu = torch.as_tensor(fz.baseline_row("user", "unknown")).expand_as(r_u).contiguous()
     bv = torch.as_tensor(fz.baseline_row("item", "unknown")).expand_as(r_v).contiguous()
     attr_u, attr_v = FeatureAblation(model).attribute((r_u, r_v), baselines=(bu, bv), feature_mask=masks)
     # FeatureAblation repeats a group's value on each column: read the first column of each group.
-    values = np.concatenate([attr_u.detach().double().numpy()[:, [g.start for g in model.users.groups]],
-                             attr_v.detach().double().numpy()[:, [g.start for g in model.items.groups]]], axis=1)
+    values = np.concatenate(
+        [
+            attr_u.detach().double().numpy()[:, [g.start for g in model.users.groups]],
+            attr_v.detach().double().numpy()[:, [g.start for g in model.items.groups]],
+        ],
+        axis=1,
+    )
     names = [f"user: {g.name}" for g in model.users.groups] + [f"item: {g.name}" for g in model.items.groups]
     assert _shown_reasons(at, table) == _contrastive_reasons(model, user, items, names, values)
 
@@ -151,8 +185,11 @@ def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
     editor = f"whatif_editor_{user}"
     attributes = list(model.dataset.users.columns)
     row = attributes.index("cuisines")
-    at.session_state[editor] = {"edited_rows": {row: {"value": "Japanese; Seafood"}}, "added_rows": [],
-                                "deleted_rows": []}
+    at.session_state[editor] = {
+        "edited_rows": {row: {"value": "Japanese; Seafood"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert not at.exception, at.exception
     assert any("cuisine" in m.value for m in at.markdown)

@@ -6,6 +6,7 @@ enumerating every coalition with the model's own forward pass, Integrated Gradie
 Kendall τ from scipy, deletion / insertion areas by hand. The attention verdict text must be what
 `agreement_verdict` says for τ values computed here from the attention trace of `attend`.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,17 @@ from plotly_json import decode_array as _array
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTIONS = str(ROOT / "app_pages" / "attributions.py")
 APP = str(ROOT / "app.py")
-NUMBERS = ["max_abs_error", "kendall_tau", "top_k_overlap", "relative_gap", "infidelity", "sensitivity_max",
-           "deletion_auc", "insertion_auc"]
-PAGE_DEFAULT_COMPARE = ["ig", "saliency", "input_x_gradient", "feature_ablation"]   # Main = IG + "Compare with"
+NUMBERS = [
+    "max_abs_error",
+    "kendall_tau",
+    "top_k_overlap",
+    "relative_gap",
+    "infidelity",
+    "sensitivity_max",
+    "deletion_auc",
+    "insertion_auc",
+]
+PAGE_DEFAULT_COMPARE = ["ig", "saliency", "input_x_gradient", "feature_ablation"]  # Main = IG + "Compare with"
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +71,13 @@ def latent(dataset):
 
 # ---- helpers -------------------------------------------------------------------------------------
 
+
 def _attributions_page(model, user, item) -> AppTest:
     at = AppTest.from_file(ATTRIBUTIONS, default_timeout=300)
     at.session_state["user_models"] = {"page-test": model}
     at.session_state["attnrec_model_restaurants"] = "page-test"
     at.query_params["user"], at.query_params["item"] = user, item
-    at.session_state["attributions_card_on"] = True   # the card runs when switched on (it is the slow part)
+    at.session_state["attributions_card_on"] = True  # the card runs when switched on (it is the slow part)
     return at
 
 
@@ -131,7 +141,7 @@ def _resolved(values, score_scale: float) -> np.ndarray:
     smallest): rounding noise turned back into the exact ties it came from."""
     values = np.asarray(values, dtype=float)
     tol = 16 * float(np.finfo(np.float32).eps) * max(score_scale, float(np.abs(values).max()))
-    points = sorted([(0.0, -1)] + [(float(x), i) for i, x in enumerate(values)])   # -1: the anchor at 0
+    points = sorted([(0.0, -1)] + [(float(x), i) for i, x in enumerate(values)])  # -1: the anchor at 0
     runs = [[points[0]]]
     for point in points[1:]:
         if point[0] - runs[-1][-1][0] <= tol:
@@ -216,6 +226,7 @@ def _deletion_insertion_areas(score, u, v, bu, bv, groups, values) -> tuple[floa
 
 # ---- Attributions page -----------------------------------------------------------------------------
 
+
 def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_report_card(aligned):
     user, item = aligned.user_ids[4], aligned.item_ids[7]
     at = _attributions_page(aligned, user, item)
@@ -229,8 +240,13 @@ def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_r
     target = targets_for(aligned, aligned.user_rows([user]), aligned.item_rows([item]), "fields", "zeros")
     direct = report_card(target, methods=PAGE_DEFAULT_COMPARE)
     assert direct.reference == "shapley_sampling"
-    names = {"shapley_sampling": "Shapley Value Sampling", "ig": "Integrated Gradients", "saliency": "Saliency",
-             "input_x_gradient": "Input × Gradient", "feature_ablation": "Feature Ablation"}
+    names = {
+        "shapley_sampling": "Shapley Value Sampling",
+        "ig": "Integrated Gradients",
+        "saliency": "Saliency",
+        "input_x_gradient": "Input × Gradient",
+        "feature_ablation": "Feature Ablation",
+    }
     card = _card(at)
     _assert_card_equals(card, direct, names)
     u, v = aligned.user_rows([user]), aligned.item_rows([item])
@@ -242,21 +258,29 @@ def test_families_grouping_gives_exact_ground_truth_checked_by_enumeration_and_c
     at = _attributions_page(aligned, user, item)
     at.run()
     at.radio(key="attributions_card_grouping_fields").set_value("families")
-    at.radio(key="attributions_baseline").set_value("zeros")   # aligned models open on "mean"
+    at.radio(key="attributions_baseline").set_value("zeros")  # aligned models open on "mean"
     at.run()
     assert not at.exception, at.exception
     families = aligned.featurizer.groups("user")
-    assert [(g.name, g.start, g.stop) for g in families] == [(g.name, g.start, g.stop)
-                                                              for g in aligned.featurizer.groups("item")]
-    assert any(s.value.startswith(f"Ground truth: exact Shapley values over the {len(families)} feature families")
-               for s in at.success)
+    assert [(g.name, g.start, g.stop) for g in families] == [
+        (g.name, g.start, g.stop) for g in aligned.featurizer.groups("item")
+    ]
+    assert any(
+        s.value.startswith(f"Ground truth: exact Shapley values over the {len(families)} feature families")
+        for s in at.success
+    )
     card = _card(at)
     # The same card from attnrec.explain directly, on groups built here.
     groups = [Group(g.name, tuple(range(g.start, g.stop)), tuple(range(g.start, g.stop))) for g in families]
     target = targets_for(aligned, aligned.user_rows([user]), aligned.item_rows([item]), "fields", "zeros")
     direct = report_card(replace(target, groups=groups), methods=PAGE_DEFAULT_COMPARE)
-    names = {"shapley_exact": "Exact Shapley", "ig": "Integrated Gradients", "saliency": "Saliency",
-             "input_x_gradient": "Input × Gradient", "feature_ablation": "Feature Ablation"}
+    names = {
+        "shapley_exact": "Exact Shapley",
+        "ig": "Integrated Gradients",
+        "saliency": "Saliency",
+        "input_x_gradient": "Input × Gradient",
+        "feature_ablation": "Feature Ablation",
+    }
     _assert_card_equals(card, direct, names)
     # Independent numbers for the IG row: exact Shapley by enumerating all 2^9 coalitions, IG from Captum.
     u, v = aligned.user_rows([user]), aligned.item_rows([item])
@@ -298,9 +322,14 @@ def test_dimension_level_card_has_attention_and_the_verdict_matches_agreement_ve
     chosen = ["ig", "saliency", "input_x_gradient", "feature_ablation", "attention"]
     target = targets_for(latent, latent.user_rows([user]), latent.item_rows([item]), "dimensions", "zeros")
     direct = report_card(target, methods=chosen)
-    names = {"shapley_exact": "Exact Shapley", "ig": "Integrated Gradients", "saliency": "Saliency",
-             "input_x_gradient": "Input × Gradient", "feature_ablation": "Feature Ablation",
-             "attention": "Attention weights"}
+    names = {
+        "shapley_exact": "Exact Shapley",
+        "ig": "Integrated Gradients",
+        "saliency": "Saliency",
+        "input_x_gradient": "Input × Gradient",
+        "feature_ablation": "Feature Ablation",
+        "attention": "Attention weights",
+    }
     _assert_card_equals(card, direct, names)
     # Attention vs exact Shapley, from scratch: attention weights of `attend`, φ by enumeration over d = 6.
     with torch.no_grad():
@@ -312,17 +341,18 @@ def test_dimension_level_card_has_attention_and_the_verdict_matches_agreement_ve
     phi = _exact_shapley(score, x, y, torch.zeros_like(x), torch.zeros_like(y), paired)
     tau = kendalltau(attention, np.abs(phi)).statistic
     assert _verdict_box(at) == agreement_verdict([tau], "Exact Shapley")
-    ig_x, ig_y = IntegratedGradients(score).attribute((x, y), baselines=(torch.zeros_like(x), torch.zeros_like(y)),
-                                                      n_steps=50, method="gausslegendre")
+    ig_x, ig_y = IntegratedGradients(score).attribute(
+        (x, y), baselines=(torch.zeros_like(x), torch.zeros_like(y)), n_steps=50, method="gausslegendre"
+    )
     ig = (ig_x + ig_y)[0].detach().double().numpy()
     per_pair = _table(at, "method", "kendall_tau", "reading").set_index("method")
     assert per_pair.loc["Exact Shapley", "kendall_tau"] == pytest.approx(tau, abs=1e-6)
     assert per_pair.loc["Integrated Gradients", "kendall_tau"] == pytest.approx(
-        kendalltau(attention, np.abs(ig)).statistic, abs=1e-6)
+        kendalltau(attention, np.abs(ig)).statistic, abs=1e-6
+    )
     assert per_pair.loc["Exact Shapley", "reading"] == agreement_verdict([tau]).split(":")[0]
     # Attention's own row in the card: its importance against φ.
-    assert card.loc["Attention weights", "kendall_tau"] == pytest.approx(kendalltau(attention, phi).statistic,
-                                                                         abs=1e-6)
+    assert card.loc["Attention weights", "kendall_tau"] == pytest.approx(kendalltau(attention, phi).statistic, abs=1e-6)
 
 
 # ---- Model health page --------------------------------------------------------------------------------
@@ -352,7 +382,7 @@ def health(latent):
 
 
 def _sample(model, n):
-    pairs = model.dataset.interactions.sample(n=n, random_state=0)   # the page's sample: seed 0
+    pairs = model.dataset.interactions.sample(n=n, random_state=0)  # the page's sample: seed 0
     return [str(u) for u in pairs["user_id"]], [str(i) for i in pairs["item_id"]]
 
 
@@ -361,22 +391,32 @@ def test_health_card_over_the_sample_equals_report_card_and_exact_shapley(health
     target = targets_for(latent, latent.user_rows(users), latent.item_rows(items), "dimensions", "zeros")
     direct = report_card(target, methods=HEALTH_METHODS)
     card = _card(health)
-    _assert_card_equals(card, direct, {"shapley_exact": "Exact Shapley", "ig": "Integrated Gradients",
-                                       "saliency": "Saliency", "attention": "Attention weights"})
+    _assert_card_equals(
+        card,
+        direct,
+        {
+            "shapley_exact": "Exact Shapley",
+            "ig": "Integrated Gradients",
+            "saliency": "Saliency",
+            "attention": "Attention weights",
+        },
+    )
     # IG's median τ with the truth, from scratch: Captum IG and enumerated Shapley per pair.
     with torch.no_grad():
         x, y = latent.encode_user(latent.user_rows(users)), latent.encode_item(latent.item_rows(items))
     score = lambda xx, yy: attend(xx, yy, latent.w_u, latent.w_v, latent.temperature).s  # noqa: E731
-    ig_x, ig_y = IntegratedGradients(score).attribute((x, y), baselines=(torch.zeros_like(x), torch.zeros_like(y)),
-                                                      n_steps=50, method="gausslegendre")
+    ig_x, ig_y = IntegratedGradients(score).attribute(
+        (x, y), baselines=(torch.zeros_like(x), torch.zeros_like(y)), n_steps=50, method="gausslegendre"
+    )
     ig = (ig_x + ig_y).detach().double().numpy()
     paired = [((i,), (i,)) for i in range(latent.d)]
     zeros = torch.zeros(1, latent.d)
-    phi = np.stack([_exact_shapley(score, x[b:b + 1], y[b:b + 1], zeros, zeros, paired) for b in range(SAMPLE)])
+    phi = np.stack([_exact_shapley(score, x[b : b + 1], y[b : b + 1], zeros, zeros, paired) for b in range(SAMPLE)])
     taus = [kendalltau(ig[b], phi[b]).statistic for b in range(SAMPLE)]
     assert card.loc["Integrated Gradients", "kendall_tau"] == pytest.approx(np.median(taus), abs=1e-6)
     assert card.loc["Integrated Gradients", "top_k_overlap"] == pytest.approx(
-        np.mean([_top_k(ig[b], phi[b]) for b in range(SAMPLE)]))
+        np.mean([_top_k(ig[b], phi[b]) for b in range(SAMPLE)])
+    )
     # Attention vs attributions over the sample: histogram of τ per pair, and the verdict.
     trace = attend(x, y, latent.w_u, latent.w_v, latent.temperature)
     attention = (trace.a_u.mean(dim=1) + trace.a_v.mean(dim=1)).detach().double().numpy()
@@ -396,16 +436,18 @@ def test_health_card_over_the_sample_equals_report_card_and_exact_shapley(health
 
 
 def test_sanity_checks_run_on_the_button_and_match_cascading_randomization(health, latent):
-    assert not any("median ρ" in list(d.value.columns) or "spearman_median" in d.value.columns
-                   for d in health.dataframe)
+    assert not any(
+        "median ρ" in list(d.value.columns) or "spearman_median" in d.value.columns for d in health.dataframe
+    )
     health.button(key="health_sanity_run").click()
     health.run()
     assert not health.exception, health.exception
     shown = _table(health, "name", "stage", "spearman_median", "flagged").set_index("name")
     users, items = _sample(latent, 5)
     rows_u, rows_v = latent.user_rows(users), latent.item_rows(items)
-    results = cascading_randomization(latent, lambda m: targets_for(m, rows_u, rows_v, "dimensions", "zeros"),
-                                      HEALTH_METHODS)
+    results = cascading_randomization(
+        latent, lambda m: targets_for(m, rows_u, rows_v, "dimensions", "zeros"), HEALTH_METHODS
+    )
     verdicts = sanity_verdicts(results).set_index("method")
     names = {"ig": "Integrated Gradients", "saliency": "Saliency", "attention": "Attention weights"}
     for key, name in names.items():
@@ -414,8 +456,9 @@ def test_sanity_checks_run_on_the_button_and_match_cascading_randomization(healt
         assert shown.loc[name, "stage"] == "attention weights + encoders"
     lines = _figure(health, "health_sanity")
     ig_line = next(t for t in lines["data"] if t["name"] == "Integrated Gradients")
-    np.testing.assert_allclose(_array(ig_line["y"]).astype(float),
-                               [1.0] + results.loc[results["method"] == "ig", "spearman_median"].tolist())
+    np.testing.assert_allclose(
+        _array(ig_line["y"]).astype(float), [1.0] + results.loc[results["method"] == "ig", "spearman_median"].tolist()
+    )
     earlier = results[(results["stage"] == "attention weights") & (results["spearman_median"] > 0.9)]
     notes = [i.value for i in health.info if i.value.startswith("After randomizing only the attention weights")]
     assert len(notes) == (1 if len(earlier) else 0)
@@ -428,8 +471,14 @@ def test_sanity_checks_run_on_the_button_and_match_cascading_randomization(healt
 
 def test_batch_parquet_upload_is_summarised_from_the_file(health, latent, tmp_path):
     users, items = _sample(latent, 8)
-    out = explain_pairs(latent, pd.DataFrame({"user_id": users, "item_id": items}), ["ig", "attention"],
-                        tmp_path / "out.parquet", level="dimensions", progress=False)
+    out = explain_pairs(
+        latent,
+        pd.DataFrame({"user_id": users, "item_id": items}),
+        ["ig", "attention"],
+        tmp_path / "out.parquet",
+        level="dimensions",
+        progress=False,
+    )
     health.file_uploader(key="health_batch_upload").upload("out.parquet", out.read_bytes())
     health.run()
     assert not health.exception, health.exception
@@ -442,7 +491,7 @@ def test_batch_parquet_upload_is_summarised_from_the_file(health, latent, tmp_pa
         relative = (one["completeness_gap"].abs() / (one["s"] - one["s_baseline"]).abs()).median()
         assert per_method.loc[name, "pairs"] == 8
         assert per_method.loc[name, "median relative gap"] == pytest.approx(relative, rel=1e-6)
-    top = _table(health, "group", "share_ranked_first").set_index("group")   # first method in the file: IG
+    top = _table(health, "group", "share_ranked_first").set_index("group")  # first method in the file: IG
     ig = frame[frame["method"] == "ig"]
     firsts = ig[ig["rank"] == 1]["group"].value_counts() / 8
     for group, share in firsts.items():
@@ -455,14 +504,16 @@ def test_batch_parquet_upload_is_summarised_from_the_file(health, latent, tmp_pa
     np.testing.assert_array_equal(_array(_figure(health, "health_batch_agreement")["data"][0]["y"]), counts)
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("broken.parquet", b"PAR1 this is not really parquet", "not a readable Parquet file"),
-    ("empty.parquet", b"", "empty"),
-    ("other.parquet", None, "not an `attnrec explain` output"),
-])
-def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, content, message, tmp_path,
-                                                               monkeypatch):
-    if content is None:   # a valid Parquet file with other columns
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("broken.parquet", b"PAR1 this is not really parquet", "not a readable Parquet file"),
+        ("empty.parquet", b"", "empty"),
+        ("other.parquet", None, "not an `attnrec explain` output"),
+    ],
+)
+def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, content, message, tmp_path, monkeypatch):
+    if content is None:  # a valid Parquet file with other columns
         sink = io.BytesIO()
         pq.write_table(pa.table({"user": ["a"], "score": [1.0]}), sink)
         content = sink.getvalue()
@@ -487,14 +538,21 @@ def test_batch_reader_names_the_wrong_column_and_refuses_other_paths(tmp_path, l
     from attnrec.trust import BatchFileError, read_batch_explanations
 
     users, items = _sample(latent, 3)
-    out = explain_pairs(latent, pd.DataFrame({"user_id": users, "item_id": items}), ["ig"], tmp_path / "ok.parquet",
-                        level="dimensions", progress=False)
+    out = explain_pairs(
+        latent,
+        pd.DataFrame({"user_id": users, "item_id": items}),
+        ["ig"],
+        tmp_path / "ok.parquet",
+        level="dimensions",
+        progress=False,
+    )
     table = pq.read_table(out)
     frame = read_batch_explanations(out.read_bytes())
     assert len(frame) == table.num_rows == 3 * latent.d
     np.testing.assert_array_equal(frame["attribution"].to_numpy(), table.column("attribution").to_numpy())
-    bad = table.set_column(table.schema.get_field_index("attribution"), "attribution",
-                           pa.array(["high"] * table.num_rows))
+    bad = table.set_column(
+        table.schema.get_field_index("attribution"), "attribution", pa.array(["high"] * table.num_rows)
+    )
     sink = io.BytesIO()
     pq.write_table(bad, sink)
     with pytest.raises(BatchFileError, match="column 'attribution' holds string, expected double"):

@@ -1,4 +1,5 @@
 """AppTest of the Walkthrough page: edits change every number and chart to an independent reference."""
+
 import json
 import re
 from pathlib import Path
@@ -73,7 +74,7 @@ def assert_page_shows(at, ref):
     for h in range(heads):
         np.testing.assert_allclose(bars[("Z_U", h)], ref["z_u"][h], atol=1e-12)
         np.testing.assert_allclose(bars[("Z_V", h)], ref["z_v"][h], atol=1e-12)
-    fall, = traces(at, "waterfall")
+    (fall,) = traces(at, "waterfall")
     steps = decode(fall["y"])
     assert fall["x"][-1] == "S" and steps[-1] == pytest.approx(ref["s"], abs=1e-12)
     assert steps[:-1].sum() == pytest.approx(ref["s"], abs=1e-12)
@@ -110,9 +111,16 @@ def test_editing_w_a_updates_numbers_and_figures(at):
     assert_page_shows(at, reference(DOC_X, DOC_Y, [w], [w]))
 
 
-@pytest.mark.parametrize("bad, message", [("abc", "'abc' is not a number"), (None, "is empty"),
-                                          ("", "is empty"), ("nan", "not a finite number"),
-                                          ("-inf", "not a finite number")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("abc", "'abc' is not a number"),
+        (None, "is empty"),
+        ("", "is empty"),
+        ("nan", "not a finite number"),
+        ("-inf", "not a finite number"),
+    ],
+)
 def test_bad_entry_shows_a_message_and_keeps_the_last_good_state(at, bad, message):
     key = f"walkthrough_xy_3_{GENERATION}"
     at = edit(at, key, {0: {"X": "0.9"}})
@@ -156,7 +164,7 @@ def test_untie_starts_from_the_edited_w_u_so_s_does_not_jump(at):
     at.toggle(key="walkthrough_tied").set_value(False).run()
     inputs = at.session_state["walkthrough_inputs"]
     np.testing.assert_array_equal(inputs.w_v[0], edited)
-    assert_page_shows(at, tied_ref)      # the same S: nothing was edited by untying
+    assert_page_shows(at, tied_ref)  # the same S: nothing was edited by untying
 
 
 def test_d_grows_and_shrinks(at):
@@ -182,8 +190,16 @@ def test_reset_restores_the_example_and_forgets_edits(at):
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "walkthrough.py")
 STATE = "walkthrough_inputs"
-DOC_PARAMS = {"wt": "1", "d": "3", "h": "1", "tau": "1", "tied": "1", "x": "0.5,0.7,0.3", "y": "0.3,0.6,0.1",
-              "wu": "1,2,3;4,5,6;7,8,9"}
+DOC_PARAMS = {
+    "wt": "1",
+    "d": "3",
+    "h": "1",
+    "tau": "1",
+    "tied": "1",
+    "x": "0.5,0.7,0.3",
+    "y": "0.3,0.6,0.1",
+    "wu": "1,2,3;4,5,6;7,8,9",
+}
 
 
 def url(at, key):
@@ -233,29 +249,32 @@ def test_a_copied_link_reopens_the_same_inputs_and_s_in_a_fresh_session(at, rout
     assert fresh.toggle(key="walkthrough_tied").value is False
     assert fresh.metric[0].value == at.metric[0].value
     assert_page_shows(fresh, reference(shown.x, shown.y, shown.w_u, shown.w_v, tau=0.37))
-    assert walkthrough_params(fresh) == params     # and it writes the same link back
+    assert walkthrough_params(fresh) == params  # and it writes the same link back
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"wu": "1,2,3;4,x,6;7,8,9"}, "wu (W_U), head 1, row 2, column 2: 'x' is not a number"),
-    ({"x": "0.9,0.7,0.3", "y": "0.3,0.6,1e9"}, "too large"),            # a good x must not be half-applied
-    ({"x": ",".join(["1"] * 41), "d": "41"}, "at most d = 40"),
-    ({"wt": "7"}, "format version"),
-    ({"tau": "0"}, "outside 0.01 … 100"),
-    ({"y": "[link](http://evil.example),0.6,0.1"}, "y (item Y), entry 1: '[link](http://evil.example)' is not"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"wu": "1,2,3;4,x,6;7,8,9"}, "wu (W_U), head 1, row 2, column 2: 'x' is not a number"),
+        ({"x": "0.9,0.7,0.3", "y": "0.3,0.6,1e9"}, "too large"),  # a good x must not be half-applied
+        ({"x": ",".join(["1"] * 41), "d": "41"}, "at most d = 40"),
+        ({"wt": "7"}, "format version"),
+        ({"tau": "0"}, "outside 0.01 … 100"),
+        ({"y": "[link](http://evil.example),0.6,0.1"}, "y (item Y), entry 1: '[link](http://evil.example)' is not"),
+    ],
+)
 def test_a_bad_link_warns_and_shows_the_documents_example(change, message):
     fresh = open_link(DOC_PARAMS | change, "page")
     assert not fresh.exception
-    warning, = [w.value for w in fresh.warning]
-    plain = warning.replace("\\", "").replace("\u200b", "")   # the link's text is shown escaped (no Markdown)
+    (warning,) = [w.value for w in fresh.warning]
+    plain = warning.replace("\\", "").replace("\u200b", "")  # the link's text is shown escaped (no Markdown)
     assert "cannot be used" in plain and message in plain and "document's example" in plain
     if "evil" in str(change):
         assert "\\[link\\]\\(http" in warning
     assert_page_shows(fresh, reference(DOC_X, DOC_Y, [DOC_W], [DOC_W]))
-    assert walkthrough_params(fresh) == DOC_PARAMS       # the URL now names what is shown
+    assert walkthrough_params(fresh) == DOC_PARAMS  # the URL now names what is shown
     fresh.run()
-    assert not fresh.warning                              # said once
+    assert not fresh.warning  # said once
 
 
 def test_a_link_to_a_step_opens_step_mode_there_and_a_bad_step_warns():
@@ -269,8 +288,9 @@ def test_a_link_to_a_step_opens_step_mode_there_and_a_bad_step_warns():
 
 # ---- one cell's arithmetic, what an edit moved -------------------------------------------------------
 
+
 def test_follow_a_cell_shows_its_arithmetic_with_the_numbers(at):
-    code, = at.code
+    (code,) = at.code
     assert "ℓ_U[dim 1] = Σ_j W_U[dim 1, j]·(X ⊙ Y)_j / τ = (1·0.15 + 2·0.42 + 3·0.03) / 1 = 1.08" in code.value
     at.toggle(key="walkthrough_tied").set_value(False).run()
     at.number_input(key="walkthrough_heads").set_value(2).run()
@@ -327,24 +347,25 @@ def test_changing_d_says_the_numbers_cannot_be_paired(at):
 
 # ---- step-by-step mode, glossary, downloads ----------------------------------------------------------
 
+
 def test_step_mode_shows_one_step_at_a_time_with_next_and_previous(at):
     at.toggle(key="walkthrough_step_mode").set_value(True).run()
     assert not at.exception
     seen = []
     for number in range(1, 6):
         heading = at.title[1].value
-        assert heading.startswith(f"{number}. ") and len(at.title) == 2   # only this step's heading
+        assert heading.startswith(f"{number}. ") and len(at.title) == 2  # only this step's heading
         assert at.get("progress")[0].proto.text == f"Step {number} of 5"
         seen.append(heading)
         assert url(at, "step") == str(number)
         if number < 5:
             at.button(key="walkthrough_next").click().run()
     assert at.button(key="walkthrough_next").disabled
-    assert len(at.get("plotly_chart")) == 1 and at.metric[0].value == "0.0292389"   # the waterfall, S
+    assert len(at.get("plotly_chart")) == 1 and at.metric[0].value == "0.0292389"  # the waterfall, S
     at.button(key="walkthrough_previous").click().run()
-    assert at.title[1].value == seen[3] and len(at.get("plotly_chart")) == 1           # Z bars
+    assert at.title[1].value == seen[3] and len(at.get("plotly_chart")) == 1  # Z bars
     at.button(key="walkthrough_previous").click().run()
-    assert at.title[1].value == seen[2] and len(at.get("plotly_chart")) == 2           # the two heatmaps
+    assert at.title[1].value == seen[2] and len(at.get("plotly_chart")) == 2  # the two heatmaps
     # Step 3's own arithmetic in large type: the formula, then A_U and A_V of the chosen cell.
     blocks = [block.value.strip("$\n") for block in list(at.latex)[1:]]
     assert [block.split(" = ")[0] for block in blocks] == [r"A_{U,\text{dim 1}}", r"A_{V,\text{dim 1}}"]
@@ -405,7 +426,8 @@ def test_the_largest_example_travels_packed_and_reopens_identically():
     assert fresh.number_input(key="walkthrough_d").value == 40
     assert fresh.number_input(key="walkthrough_heads").value == 8
     assert float(fresh.metric[0].value) == pytest.approx(
-        reference(state.inputs.x, state.inputs.y, state.inputs.w_u, state.inputs.w_v, tau=0.5)["s"], rel=1e-5)
+        reference(state.inputs.x, state.inputs.y, state.inputs.w_u, state.inputs.w_v, tau=0.5)["s"], rel=1e-5
+    )
     assert walkthrough_params(fresh) == params
 
 
@@ -417,12 +439,14 @@ def test_the_followed_cell_is_in_the_link_too(at):
     assert params["cell"] == "2,3"
     fresh = open_link(params, "page")
     assert not fresh.warning
-    assert (fresh.selectbox(key="walkthrough_cell_head").value,
-            fresh.selectbox(key="walkthrough_cell_dim").value) == (1, 2)
+    assert (fresh.selectbox(key="walkthrough_cell_head").value, fresh.selectbox(key="walkthrough_cell_dim").value) == (
+        1,
+        2,
+    )
     assert fresh.code[0].value == at.code[0].value
     at.selectbox(key="walkthrough_cell_head").set_value(0).run()
     at.selectbox(key="walkthrough_cell_dim").set_value(0).run()
-    assert "cell" not in at.query_params                     # the first cell is the default: not written
+    assert "cell" not in at.query_params  # the first cell is the default: not written
     bad = open_link(params | {"cell": "3,1"}, "page")
     assert "cell 3,1 is not in this example (heads 1–2, dimensions 1–3)" in bad.warning[0].value.replace("\\", "")
     assert bad.selectbox(key="walkthrough_cell_head").value == 0 and "cell" not in bad.query_params

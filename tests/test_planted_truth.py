@@ -1,4 +1,5 @@
 """The shipped synthetic model against its data's planted truth, with the explanations every page starts from."""
+
 import numpy as np
 import pytest
 import torch
@@ -26,7 +27,7 @@ def _precision_at_4(importance: np.ndarray, names: list[str], driving: list[str]
 def test_default_baseline_explanations_put_the_planted_genres_on_top(shipped):
     model, users, items = shipped
     driving = model.dataset.planted["driving_dimensions"]["names"]
-    assert default_baseline(model) == "mean"   # aligned: a named dimension at 0 means "absent"
+    assert default_baseline(model) == "mean"  # aligned: a named dimension at 0 means "absent"
     target = targets_for(model, model.user_rows(users), model.item_rows(items), "dimensions", default_baseline(model))
     names = list(model.dimension_names)
     for key in ("ig", "shapley_exact"):
@@ -43,7 +44,7 @@ def test_no_named_dimension_is_a_constant(shipped):
     assert model.user_encoder.offset is None and model.item_encoder.offset is None
     with torch.no_grad():
         y = model.encode_item(model.item_matrix)
-    named = y[:, :len(model.featurizer.dimension_names)]
+    named = y[:, : len(model.featurizer.dimension_names)]
     spread = named.max(dim=0).values - named.min(dim=0).values
     scale = model.item_encoder.dimension_scale()
     # Every named dimension either varies over the catalog or is switched off (scale 0, then X_i = Y_i = 0).

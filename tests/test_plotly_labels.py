@@ -5,6 +5,7 @@ titles; every figure function passes them through `safety.plotly_text`, so the f
 from data (Plotly shows "&lt;" as "<"), while the figures' own markup (<br> in hover templates and wrapped
 labels) still works. The HTML report carries no live link to a payload either.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,10 @@ def assert_no_data_tags(fig: go.Figure, escaped=ESCAPED) -> list[str]:
     texts = list(strings(fig.to_plotly_json()))
     live = [t for t in texts if LIVE_TAG.search(t)]
     assert not live, f"tags from data left in the figure: {live[:3]}"
-    assert not any("evil.example" in t and "<" in t.replace("<br>", "").replace("<extra>", "")
-                   .replace("</extra>", "") for t in texts)
+    assert not any(
+        "evil.example" in t and "<" in t.replace("<br>", "").replace("<extra>", "").replace("</extra>", "")
+        for t in texts
+    )
     for form in escaped:  # the payload is still shown, as text
         assert any(form in t for t in texts), f"{form!r} not in the figure"
     return texts
@@ -86,6 +89,7 @@ def heads_by_dims(seed=0, heads=2):
 
 
 # ---- attention.py ------------------------------------------------------------------------------------
+
 
 def test_attention_figures_escape_dimension_names_and_titles():
     a = heads_by_dims()
@@ -108,16 +112,24 @@ def test_escaped_names_stay_apart_and_plain_names_are_unchanged():
 
 # ---- pair.py -------------------------------------------------------------------------------------------
 
+
 def test_pair_figures_escape_labels_ids_and_titles():
-    table = pd.DataFrame({"side": ["user", "item", "item"], "field": ["f", "g", "h"],
-                          "label": [LINK, BOLD, 'say "hi"'], "attribution": [0.5, -0.2, 0.1]})
+    table = pd.DataFrame(
+        {
+            "side": ["user", "item", "item"],
+            "field": ["f", "g", "h"],
+            "label": [LINK, BOLD, 'say "hi"'],
+            "attribution": [0.5, -0.2, 0.1],
+        }
+    )
     texts = assert_no_data_tags(side_attribution_bars(table, title=f"IG for {LINK}"))
     assert 'say "hi"' in texts and not any("&quot;" in t for t in texts)  # Plotly has no &quot; entity
     first, second = heads_by_dims(0), heads_by_dims(1)
     assert_no_data_tags(difference_heatmap(first, second, NAMES, LINK, labels=(LINK, BOLD)))
     assert_no_data_tags(paired_contributions(first, second, NAMES, (LINK, BOLD), "item", LINK))
-    assert_no_data_tags(score_difference_waterfall(first - 0.25, second - 0.25, NAMES, (LINK, BOLD), LINK),
-                        escaped=("&lt;a href",))
+    assert_no_data_tags(
+        score_difference_waterfall(first - 0.25, second - 0.25, NAMES, (LINK, BOLD), LINK), escaped=("&lt;a href",)
+    )
 
 
 def test_shorten_never_cuts_an_entity():
@@ -128,6 +140,7 @@ def test_shorten_never_cuts_an_entity():
 
 # ---- explain.py ----------------------------------------------------------------------------------------
 
+
 def test_explain_figures_escape_feature_group_method_and_item_names():
     assert_no_data_tags(attribution_bars(pd.Series({LINK: 0.4, BOLD: -0.3, "plain": 0.1}), title=LINK))
     frame = pd.DataFrame({LINK: [0.5, -1.0], "Integrated gradients (exact)": [0.2, 0.1]}, index=[LINK, BOLD])
@@ -135,8 +148,9 @@ def test_explain_figures_escape_feature_group_method_and_item_names():
     assert "Integrated<br>gradients<br>(exact)" in texts  # its own label wrapping still works
     tau = pd.DataFrame([[1.0, 0.2], [0.2, 1.0]], index=[LINK, BOLD], columns=[LINK, BOLD])
     assert_no_data_tags(rank_agreement_matrix(tau, title=LINK))
-    curves = pd.DataFrame({"method": [LINK] * 3, "fraction": [0, 0.5, 1], "deletion": [1, 0.4, 0],
-                           "insertion": [0, 0.6, 1]})
+    curves = pd.DataFrame(
+        {"method": [LINK] * 3, "fraction": [0, 0.5, 1], "deletion": [1, 0.4, 0], "insertion": [0, 0.6, 1]}
+    )
     assert_no_data_tags(deletion_insertion_curves(curves))
     per_pair = pd.DataFrame({"method": [LINK, LINK, BOLD], "kendall_tau": [0.1, 0.3, -0.2]})
     assert_no_data_tags(agreement_histograms(per_pair))
@@ -147,8 +161,7 @@ def test_explain_figures_escape_feature_group_method_and_item_names():
     entropy = np.random.default_rng(0).random((20, 2))
     assert_no_data_tags(entropy_histograms(entropy, head_verdicts(entropy), title=LINK))
     assert_no_data_tags(mean_attention_heatmap(heads_by_dims(), NAMES))
-    moves = pd.DataFrame({"item_id": [LINK, BOLD], "delta_s": [0.2, -0.1], "rank_before": [3, 1],
-                          "rank_after": [1, 2]})
+    moves = pd.DataFrame({"item_id": [LINK, BOLD], "delta_s": [0.2, -0.1], "rank_before": [3, 1], "rank_after": [1, 2]})
     assert_no_data_tags(score_shift_bars(moves))
 
 
@@ -163,24 +176,32 @@ LIVE_LINK = re.compile(r"(<|\\u003c)\s*a\s[^\n]{0,40}?evil\.example", re.IGNOREC
 def explanation():
     from attnrec.pair_explanation import explain_pair
     from tests.test_report import make_model
+
     model = make_model()
     return explain_pair(model, "u0", "i0", "ig", {"n_steps": 8}, context={"dataset": LINK, "model": BOLD})
 
 
 def test_report_has_no_live_link_to_a_payload(explanation):
     from attnrec.exports import comparison_html, to_html
+
     contributions = explanation.pair.trace.contributions[0].numpy()
     table = explanation.table.assign(label=[LINK] * len(explanation.table))
     # One figure from the figure functions, one built by hand with the raw payload everywhere.
     raw = go.Figure(go.Bar(x=[LINK, BOLD], y=[1, 2], name=LINK, hovertemplate=LINK + "<br>%{y}<extra></extra>"))
     raw.update_layout(title=LINK, xaxis_title=LINK)
-    figures = {f"Contributions {LINK}": contribution_waterfall(contributions, [LINK] * contributions.shape[1],
-                                                               explanation.pair.s),
-               "Attributions": side_attribution_bars(table, LINK), "by hand": raw}
-    for html in (to_html(explanation, figures, title=LINK),
-                 comparison_html(explanation, explanation, figures, labels=(LINK, BOLD), title=LINK)):
+    figures = {
+        f"Contributions {LINK}": contribution_waterfall(
+            contributions, [LINK] * contributions.shape[1], explanation.pair.s
+        ),
+        "Attributions": side_attribution_bars(table, LINK),
+        "by hand": raw,
+    }
+    for html in (
+        to_html(explanation, figures, title=LINK),
+        comparison_html(explanation, explanation, figures, labels=(LINK, BOLD), title=LINK),
+    ):
         # The numbers' JSON block at the end is data (type application/json), never rendered.
         body = html.split("</head>", 1)[1].split("<script type='application/json'", 1)[0]
         assert not LIVE_LINK.search(body), LIVE_LINK.search(body).group()
-        assert "evil.example" in body and "&lt;a href" in body   # shown, as text
-        assert "\\u003cbr\\u003e" in body                     # the figures' own <br> markup is kept
+        assert "evil.example" in body and "&lt;a href" in body  # shown, as text
+        assert "\\u003cbr\\u003e" in body  # the figures' own <br> markup is kept

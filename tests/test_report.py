@@ -1,5 +1,6 @@
 """pair_explanation.py and exports.py: a pair's explanation (checked against numpy), its JSON, formula-safe CSV
 and escaped HTML."""
+
 import io
 import json
 
@@ -20,33 +21,46 @@ NASTY = "<script>alert('x')</script>"
 def make_dataset(n_users=7, n_items=11, seed=0) -> Dataset:
     """A small dataset with every field kind, including attribute text that is HTML and a formula."""
     rng = np.random.default_rng(seed)
-    cuisines = ["Mexican", "Thai", "=HYPERLINK(\"http://x\")", NASTY, "Italian"]
-    users = pd.DataFrame({
-        "likes": [";".join(rng.choice(cuisines, size=2, replace=False)) for _ in range(n_users)],
-        "budget": rng.choice(["low", "medium", "high"], size=n_users),
-        "age": rng.integers(18, 70, size=n_users).astype(float)},
-        index=pd.Index([f"u{i}" for i in range(n_users)], name="user_id"))
+    cuisines = ["Mexican", "Thai", '=HYPERLINK("http://x")', NASTY, "Italian"]
+    users = pd.DataFrame(
+        {
+            "likes": [";".join(rng.choice(cuisines, size=2, replace=False)) for _ in range(n_users)],
+            "budget": rng.choice(["low", "medium", "high"], size=n_users),
+            "age": rng.integers(18, 70, size=n_users).astype(float),
+        },
+        index=pd.Index([f"u{i}" for i in range(n_users)], name="user_id"),
+    )
     users.loc["u0", "budget"] = "@SUM(A1)"
     users.loc["u0", "likes"] = '=HYPERLINK("http://x");Thai'
-    items = pd.DataFrame({
-        "cuisine": rng.choice(cuisines, size=n_items),
-        "price": rng.choice(["low", "medium", "high"], size=n_items),
-        "rating": rng.normal(3, 1, size=n_items)},
-        index=pd.Index([f"i{i}" for i in range(n_items)], name="item_id"))
+    items = pd.DataFrame(
+        {
+            "cuisine": rng.choice(cuisines, size=n_items),
+            "price": rng.choice(["low", "medium", "high"], size=n_items),
+            "rating": rng.normal(3, 1, size=n_items),
+        },
+        index=pd.Index([f"i{i}" for i in range(n_items)], name="item_id"),
+    )
     items.loc["i0", "cuisine"] = NASTY
     pairs = [(f"u{u}", f"i{(3 * u + j) % n_items}", int(j < 2)) for u in range(n_users) for j in range(3)]
-    schema = {"user_features": {"likes": {"kind": "multi", "separator": ";"}, "budget": {"kind": "categorical"},
-                                "age": {"kind": "numeric"}},
-              "item_features": {"cuisine": {"kind": "categorical"}, "price": {"kind": "categorical"},
-                                "rating": {"kind": "numeric"}}}
+    schema = {
+        "user_features": {
+            "likes": {"kind": "multi", "separator": ";"},
+            "budget": {"kind": "categorical"},
+            "age": {"kind": "numeric"},
+        },
+        "item_features": {
+            "cuisine": {"kind": "categorical"},
+            "price": {"kind": "categorical"},
+            "rating": {"kind": "numeric"},
+        },
+    }
     return Dataset("tiny", users, items, pd.DataFrame(pairs, columns=["user_id", "item_id", "label"]), schema)
 
 
 def make_model(dataset=None, heads=2, d=4, seed=0) -> Recommender:
     dataset = dataset or make_dataset()
     torch.manual_seed(seed)
-    model = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=d, heads=heads,
-                                        temperature=0.8)
+    model = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=d, heads=heads, temperature=0.8)
     with torch.no_grad():  # a non-trivial calibration, so probability ≠ σ(S)
         model.calibration.copy_(torch.tensor([1.7, -0.3]))
     return model
@@ -91,8 +105,10 @@ def test_explain_pair_matches_numpy_and_rank(model, explanation):
     assert p.s == pytest.approx(ref["s"], abs=1e-5)
     assert p.probability == pytest.approx(1 / (1 + np.exp(-(1.7 * ref["s"] - 0.3))), abs=1e-6)
     # Rank: 1 + the number of catalog items this user scores strictly higher, via the numpy reference.
-    scores = [numpy_attention(p.x.numpy(), model.encode_item(model.item_rows(i))[0].detach().numpy(),
-                              *weights(model))["s"] for i in model.item_ids]
+    scores = [
+        numpy_attention(p.x.numpy(), model.encode_item(model.item_rows(i))[0].detach().numpy(), *weights(model))["s"]
+        for i in model.item_ids
+    ]
     assert p.rank == 1 + sum(s > ref["s"] + 1e-6 for s in scores)
     assert abs(explanation.residual) < 1e-5 and explanation.n_items == 11
 
@@ -118,8 +134,10 @@ def test_explain_vectors_uses_the_typed_numbers(model):
     assert ex.vectors and ex.pair.user_id == "typed X"
     # Dimension-level IG on both sides: 2·d rows, complete w.r.t. the zero baseline (S(0, 0) = 0).
     assert len(ex.table) == 8 and ex.table["attribution"].sum() == pytest.approx(ref["s"], abs=2e-3)
-    catalog = [numpy_attention(x, model.encode_item(model.item_rows(i))[0].detach().numpy(),
-                               *weights(model))["s"] for i in model.item_ids]
+    catalog = [
+        numpy_attention(x, model.encode_item(model.item_rows(i))[0].detach().numpy(), *weights(model))["s"]
+        for i in model.item_ids
+    ]
     assert ex.pair.rank == 1 + sum(s > ref["s"] + 1e-6 for s in catalog)
 
 
@@ -156,7 +174,7 @@ def test_csv_is_formula_safe_and_complete(explanation):
         cells = frame[column].dropna().astype(str)
         assert not cells.str.match(r"^[=+\-@\t\r]").any(), column
     assert "'@SUM(A1)" in set(frame["text"].dropna())
-    assert "'=HYPERLINK(\"http://x\");Thai" in set(frame["text"].dropna())
+    assert '\'=HYPERLINK("http://x");Thai' in set(frame["text"].dropna())
     a_u = frame[frame["section"] == "a_u"]
     assert len(a_u) == 2 * 4
     assert float(frame.loc[frame["name"] == "S", "value"].item()) == pytest.approx(explanation.pair.s)
@@ -167,13 +185,15 @@ def test_csv_is_formula_safe_and_complete(explanation):
 
 def test_html_is_self_contained_and_escaped(explanation):
     from attnrec.figures.pair import side_attribution_bars
+
     figure = side_attribution_bars(explanation.table, f"IG for {NASTY}")
     html = to_html(explanation, {f"Attributions {NASTY}": figure}, title=f"Report {NASTY}")
-    assert NASTY not in html                       # never raw, anywhere (figure JSON included)
+    assert NASTY not in html  # never raw, anywhere (figure JSON included)
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
     assert "<script src=" not in html and "cdn.plot.ly" not in html.split("</head>")[1]
     assert "Plotly.newPlot" in html and html.count("<script") >= 3
     start = html.index("<script type='application/json' id='explanation'>") + len(
-        "<script type='application/json' id='explanation'>")
-    embedded = json.loads(html[start:html.index("</script>", start)])
+        "<script type='application/json' id='explanation'>"
+    )
+    embedded = json.loads(html[start : html.index("</script>", start)])
     assert embedded["s"] == pytest.approx(explanation.pair.s)

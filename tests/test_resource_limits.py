@@ -5,6 +5,7 @@ peak growth of the process's resident memory (sampled every millisecond from /pr
 peak (numpy and Python allocations); both must stay under 100 MB. Without the limits, the same calls
 cost hundreds of megabytes to gigabytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,7 +27,7 @@ from attnrec.limits import LIMITS
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 
-MEASURE = textwrap.dedent('''
+MEASURE = textwrap.dedent("""
     import gc, json, os, sys, threading, time, tracemalloc
     sys.path.insert(0, {root!r})
 
@@ -55,7 +56,7 @@ MEASURE = textwrap.dedent('''
         traced = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         print(json.dumps({{"outcome": outcome, "rss_growth": peak[0], "traced_peak": traced}}))
-''')
+""")
 
 
 def measured(setup: str, call: str) -> dict:
@@ -68,6 +69,7 @@ def measured(setup: str, call: str) -> dict:
 
 def parquet_bytes(table, **options) -> bytes:
     import pyarrow.parquet as pq
+
     buffer = io.BytesIO()
     pq.write_table(table, buffer, **options)
     return buffer.getvalue()
@@ -75,7 +77,7 @@ def parquet_bytes(table, **options) -> bytes:
 
 # ---- Parquet bombs -------------------------------------------------------------------------------------
 
-PARQUET_SETUP = '''
+PARQUET_SETUP = """
     import io
     import pyarrow as pa, pyarrow.parquet as pq
     from attnrec.data.uploads import UploadState
@@ -85,16 +87,20 @@ PARQUET_SETUP = '''
     rows_bomb = parquet(pa.table({"uid": pa.array(["u"] * 5_000_000), "age": pa.array([1] * 5_000_000)}))
     wide_values = parquet(pa.table({"uid": pa.array(["x" * 20_000] * 200_000)}))
     state = UploadState()
-'''
+"""
 
 
 def test_parquet_bomb_of_rows_is_refused_from_metadata_with_bounded_memory():
-    result = measured(PARQUET_SETUP, 'state.accept_table("users", "users.parquet", rows_bomb) or '
-                                     'print(state.errors["users"], file=sys.stderr) or 1/0')
+    result = measured(
+        PARQUET_SETUP,
+        'state.accept_table("users", "users.parquet", rows_bomb) or '
+        'print(state.errors["users"], file=sys.stderr) or 1/0',
+    )
     assert "ZeroDivisionError" in result["outcome"]  # the upload was refused (accept_table returned False)
     assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
     # and the message, in-process
     import pyarrow as pa
+
     data = parquet_bytes(pa.table({"uid": pa.array(["u"] * 5_000_000)}), compression="zstd")
     assert len(data) < 100_000
     with pytest.raises(DataError, match=r"users.parquet: has 5,000,000 data rows; the limit is 1,000,000 rows"):
@@ -110,6 +116,7 @@ def test_parquet_bomb_of_repeated_long_values_is_refused_with_bounded_memory():
 
 def test_parquet_within_limits_still_reads_with_its_types():
     import pyarrow as pa
+
     frame = read_table(parquet_bytes(pa.table({"uid": ["a", "b", "a"], "age": [1.5, 2.0, 3.0]})), "u.parquet")
     assert list(frame["uid"]) == ["a", "b", "a"] and frame["age"].dtype == np.float64
     assert list(frame.attrs["row_numbers"]) == [2, 3, 4]
@@ -117,6 +124,7 @@ def test_parquet_within_limits_still_reads_with_its_types():
 
 def test_csv_rows_beyond_the_limit_are_refused_while_reading(monkeypatch):
     from attnrec import limits
+
     small = limits.Limits(table_rows=3)
     with pytest.raises(DataError, match=r"file t.csv, row 5: has more than 3 data rows; the limit is 3 rows"):
         read_table(b"a,b\n1,2\n3,4\n5,6\n7,8\n", "t.csv", limits=small)
@@ -126,7 +134,7 @@ def test_csv_rows_beyond_the_limit_are_refused_while_reading(monkeypatch):
 
 # ---- wide categoricals ----------------------------------------------------------------------------------
 
-WIDE_SETUP = '''
+WIDE_SETUP = """
     import pandas as pd
     from attnrec.data import Featurizer, load_own_dataset
     n = 90_000  # 90,000 × 257 capped columns: just under the 25M-cell limit
@@ -136,7 +144,7 @@ WIDE_SETUP = '''
     schema = {"user_id": "uid", "item_id": "iid", "user_features": {"email": {"kind": "categorical"}},
               "item_features": {"genre": {"kind": "categorical"}}}
     dataset = load_own_dataset(users, items, interactions, schema)
-'''
+"""
 
 
 def test_wide_categorical_is_capped_to_its_most_frequent_values_with_bounded_memory():
@@ -149,8 +157,10 @@ def test_wide_categorical_is_capped_to_its_most_frequent_values_with_bounded_mem
 def test_one_hot_ids_over_the_limit_are_refused_before_the_dense_matrix_with_bounded_memory():
     # ids are one column per row (90,000 × 90,000 floats): refused from the plan, naming the id field.
     result = measured(WIDE_SETUP, 'Featurizer.fit(dataset, "latent", use_ids=True)')
-    assert result["outcome"].startswith("DataError: column 'id': the user side would encode to 90,257 columns "
-                                        "for 90,000 rows (field 'id' alone: 90,000 columns)"), result
+    assert result["outcome"].startswith(
+        "DataError: column 'id': the user side would encode to 90,257 columns "
+        "for 90,000 rows (field 'id' alone: 90,000 columns)"
+    ), result
     assert "Train without ids" in result["outcome"]
     assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
 
@@ -158,39 +168,53 @@ def test_one_hot_ids_over_the_limit_are_refused_before_the_dense_matrix_with_bou
 def test_capped_categorical_keeps_the_most_frequent_values_and_sends_the_rest_to_other(monkeypatch):
     from attnrec import limits
     from attnrec.data import featurize
+
     monkeypatch.setattr(featurize, "LIMITS", limits.Limits(categorical_values=2))
-    users = pd.DataFrame({"uid": [f"u{i}" for i in range(7)],
-                          "city": ["b", "a", "b", "c", "a", "b", "d"]})   # b ×3, a ×2, c and d once
+    users = pd.DataFrame(
+        {"uid": [f"u{i}" for i in range(7)], "city": ["b", "a", "b", "c", "a", "b", "d"]}
+    )  # b ×3, a ×2, c and d once
     items = pd.DataFrame({"iid": ["i1", "i2"]})
     pairs = pd.DataFrame({"uid": ["u0", "u1"], "iid": ["i1", "i2"]})
-    dataset = load_own_dataset(users, items, pairs, {"user_id": "uid", "item_id": "iid",
-                                                     "user_features": {"city": {"kind": "categorical"}}})
+    dataset = load_own_dataset(
+        users, items, pairs, {"user_id": "uid", "item_id": "iid", "user_features": {"city": {"kind": "categorical"}}}
+    )
     fitted = Featurizer.fit(dataset, "latent")
     assert fitted.columns("user") == ["city=a", "city=b", "city=(other)"]
-    matrix = fitted.encode("user", pd.DataFrame({"city": ["a", "c", "zzz-unseen", None]},
-                                                index=["x", "y", "z", "w"])).matrix
+    matrix = fitted.encode(
+        "user", pd.DataFrame({"city": ["a", "c", "zzz-unseen", None]}, index=["x", "y", "z", "w"])
+    ).matrix
     np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 0]])
     # the mean baseline over the fitting table, from a hand count: a 2/7, b 3/7, other 2/7
     np.testing.assert_allclose(fitted.baseline_row("user", "mean"), [2 / 7, 3 / 7, 2 / 7], rtol=1e-6)
     # it survives the JSON round trip, and the preview says what was capped
     again = Featurizer.from_json(json.loads(json.dumps(fitted.to_json())))
-    np.testing.assert_array_equal(again.encode("user", dataset.users).matrix,
-                                  fitted.encode("user", dataset.users).matrix)
+    np.testing.assert_array_equal(
+        again.encode("user", dataset.users).matrix, fitted.encode("user", dataset.users).matrix
+    )
     monkeypatch.setattr("attnrec.data.featurize.LIMITS", limits.Limits(categorical_values=2))
     preview = encoding_preview(dataset, "latent")
     assert preview["user"].columns == 3
-    assert preview["user"].notes() == ["'city' has 4 distinct values; the 2 most frequent are columns and the rest "
-                                       "share 'city=(other)'"]
+    assert preview["user"].notes() == [
+        "'city' has 4 distinct values; the 2 most frequent are columns and the rest share 'city=(other)'"
+    ]
 
 
 def wide_dataset(n: int):
-    users = pd.DataFrame({"uid": [f"u{i}" for i in range(n)], "email": [f"p{i}@x.org" for i in range(n)],
-                          "age": [str(20 + i % 50) for i in range(n)]})
+    users = pd.DataFrame(
+        {
+            "uid": [f"u{i}" for i in range(n)],
+            "email": [f"p{i}@x.org" for i in range(n)],
+            "age": [str(20 + i % 50) for i in range(n)],
+        }
+    )
     items = pd.DataFrame({"iid": ["i1", "i2", "i3"], "genre": ["a", "b", "a"]})
     interactions = pd.DataFrame({"uid": ["u0", "u1", "u2", "u3"], "iid": ["i1", "i2", "i3", "i1"]})
-    schema = {"user_id": "uid", "item_id": "iid",
-              "user_features": {"email": {"kind": "categorical"}, "age": {"kind": "numeric"}},
-              "item_features": {"genre": {"kind": "categorical"}}}
+    schema = {
+        "user_id": "uid",
+        "item_id": "iid",
+        "user_features": {"email": {"kind": "categorical"}, "age": {"kind": "numeric"}},
+        "item_features": {"genre": {"kind": "categorical"}},
+    }
     return load_own_dataset(users, items, interactions, schema)
 
 
@@ -207,9 +231,11 @@ def test_encoding_preview_names_the_width_before_training_and_agrees_with_fit():
     # without ids the e-mail column is capped, and the preview says that it can teach nothing
     capped = encoding_preview(dataset, "latent")["user"]
     assert capped.problem is None and capped.columns == 258
-    assert capped.notes() == ["'email' has 6,000 distinct values; the 256 most frequent are columns and the rest "
-                              "share 'email=(other)' — every row has a value of its own, so this column cannot "
-                              "teach the model anything"]
+    assert capped.notes() == [
+        "'email' has 6,000 distinct values; the 256 most frequent are columns and the rest "
+        "share 'email=(other)' — every row has a value of its own, so this column cannot "
+        "teach the model anything"
+    ]
     # within the limits the preview matches what fit builds
     small = wide_dataset(50)
     preview = encoding_preview(small, "latent", use_ids=True)
@@ -220,7 +246,7 @@ def test_encoding_preview_names_the_width_before_training_and_agrees_with_fit():
 
 # ---- uploaded checkpoints: sizes counted before anything is allocated -----------------------------------
 
-CHECKPOINT_SETUP = '''
+CHECKPOINT_SETUP = """
     import json
     import pandas as pd, torch
     from safetensors.torch import save as safetensors_bytes
@@ -241,7 +267,7 @@ CHECKPOINT_SETUP = '''
     from attnrec.checkpoint import expected_shapes
     # torch's meta device warmed up on a small model
     expected_shapes({**config, "hidden": 0}, featurizer, attnrec.model.Recommender)
-'''
+"""
 
 
 def test_checkpoint_config_hidden_size_is_counted_before_allocation():
@@ -256,23 +282,44 @@ def test_config_schema_is_strict_and_follows_the_model_options(monkeypatch):
     from attnrec import config_schema
     from attnrec.config_schema import ConfigError, validate_config
 
-    base = {"format": "attnrec-checkpoint", "version": 1, "mode": "latent", "d": 4, "heads": 2, "tied": False,
-            "temperature": 1.0, "hidden": 0, "user_columns": 3, "item_columns": 3, "featurizer": {}}
+    base = {
+        "format": "attnrec-checkpoint",
+        "version": 1,
+        "mode": "latent",
+        "d": 4,
+        "heads": 2,
+        "tied": False,
+        "temperature": 1.0,
+        "hidden": 0,
+        "user_columns": 3,
+        "item_columns": 3,
+        "featurizer": {},
+    }
     assert validate_config(base) == base
-    refusals = {"temperature": (float("inf"), "temperature is inf"), "d": (0, "'d' must be a whole number between 1"),
-                "tied": (1, "'tied' must be true or false"), "mode": ("hybrid", "'mode' must be one of"),
-                "attention": ("relu", "'attention' must be one of 'softmax', 'sparsemax', 'entmax15'"),
-                "null_slot": ("yes", "'null_slot' must be true or false"),
-                "latent_dims": (-1, "'latent_dims' must be a whole number between 0"),
-                "backdoor": ({"reference": "/etc"}, "unknown key(s) 'backdoor'")}
+    refusals = {
+        "temperature": (float("inf"), "temperature is inf"),
+        "d": (0, "'d' must be a whole number between 1"),
+        "tied": (1, "'tied' must be true or false"),
+        "mode": ("hybrid", "'mode' must be one of"),
+        "attention": ("relu", "'attention' must be one of 'softmax', 'sparsemax', 'entmax15'"),
+        "null_slot": ("yes", "'null_slot' must be true or false"),
+        "latent_dims": (-1, "'latent_dims' must be a whole number between 0"),
+        "backdoor": ({"reference": "/etc"}, "unknown key(s) 'backdoor'"),
+    }
     for key, (value, message) in refusals.items():
         with pytest.raises(ConfigError, match=re.escape(message)):
             validate_config({**base, key: value})
     with pytest.raises(ConfigError, match=r"featurizer.sides.user.fields\[0\].std is inf"):
         validate_config({**base, "featurizer": {"sides": {"user": {"fields": [{"std": float("inf")}]}}}})
     # optional keys stay optional; the known ones are accepted with their values
-    ok = {**base, "attention": "entmax15", "null_slot": True, "presence_mask": True, "latent_dims": 2,
-          "user_profile": "history"}
+    ok = {
+        **base,
+        "attention": "entmax15",
+        "null_slot": True,
+        "presence_mask": True,
+        "latent_dims": 2,
+        "user_profile": "history",
+    }
     assert validate_config(ok) == ok
     # an upload's dataset reference is dropped, a folder's is kept
     pointing = {**base, "dataset": {"reference": "/etc"}}
@@ -292,8 +339,9 @@ def test_a_training_job_stops_when_its_session_ends_and_waiting_jobs_leave_the_q
     from attnrec.limits import Limits
     from attnrec.training_job import TrainingJob, TrainingQueue
 
-    queue = TrainingQueue(Limits(concurrent_trainings=1, queued_trainings=1, session_grace_seconds=0.2,
-                                 training_seconds=60), tick=0.02)
+    queue = TrainingQueue(
+        Limits(concurrent_trainings=1, queued_trainings=1, session_grace_seconds=0.2, training_seconds=60), tick=0.02
+    )
     started = threading.Event()
 
     def endless(dataset, config, progress=False, callback=None, stop_event=None):
@@ -308,12 +356,12 @@ def test_a_training_job_stops_when_its_session_ends_and_waiting_jobs_leave_the_q
     with pytest.raises(DataError, match="the server is busy: 1 trainings are running and 1 are waiting"):
         TrainingJob(None, None, epochs=10, train_fn=endless, queue=queue).start()
     assert started.wait(5) and b.snapshot().queue_position == 1
-    alive["b"] = False   # the waiting job's tab closes: it leaves the queue without running
+    alive["b"] = False  # the waiting job's tab closes: it leaves the queue without running
     deadline = time.time() + 5
     while not b.snapshot().finished and time.time() < deadline:
         time.sleep(0.01)
     assert b.snapshot().status == "cancelled" and b.snapshot().stopped_by == "its browser session ended"
-    alive["a"] = False   # the running job's tab closes: it stops, keeping its best model
+    alive["a"] = False  # the running job's tab closes: it stops, keeping its best model
     snap = a.join(5)
     assert snap.status == "stopped" and snap.result == "best so far"
     assert snap.stopped_by == "its browser session ended" and queue.counts() == (0, 0)

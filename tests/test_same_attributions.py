@@ -7,6 +7,7 @@ side-by-side chart and its summary table), its report card, Model health's trust
 explain S against the same baseline. The reference is independent of Captum: S(baseline) is the model's own
 `forward` on the featurizer's baseline rows (`attnrec.explain.model_targets.baseline_rows`), at both levels.
 """
+
 import json
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def model():
     torch.manual_seed(5)
     dataset = load_dataset("restaurants")
     model = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=4, heads=2, hidden=8)
-    with torch.no_grad():   # a new model's MLP starts at zero (a linear encoder); make it bend, as training does
+    with torch.no_grad():  # a new model's MLP starts at zero (a linear encoder); make it bend, as training does
         for encoder in (model.user_encoder, model.item_encoder):
             torch.nn.init.normal_(encoder.linear.weight, std=0.5)
             torch.nn.init.normal_(encoder.mlp[-1].weight, std=1.0)
@@ -41,7 +42,7 @@ def model():
 @pytest.fixture(scope="module")
 def pair(model):
     user = model.user_ids[3]
-    return user, str(model.top_k(user, k=1)["item_id"].iloc[0])   # Recommend lists it first
+    return user, str(model.top_k(user, k=1)["item_id"].iloc[0])  # Recommend lists it first
 
 
 def _s_baseline(model) -> float:
@@ -103,8 +104,11 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
 
     # Model health scores a sample of pairs in one target (app_pages/health.py); this pair is its last row.
     users, items = [model.user_ids[0], model.user_ids[1], user], [model.item_ids[0], model.item_ids[1], item]
-    found = {"Model health (sample target)": _by_group(explain(trust_target(model, users, items, level, BASELINE),
-                                                               "ig"), row=2)}
+    found = {
+        "Model health (sample target)": _by_group(
+            explain(trust_target(model, users, items, level, BASELINE), "ig"), row=2
+        )
+    }
     bars, total, change = _page_values(model, user, item, level)
     found["Attributions page (chart)"] = bars
     assert change == pytest.approx(s - s_base, rel=1e-4, abs=1e-6), "Attributions page: S − S(baseline)"
@@ -113,14 +117,31 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
     # The batch CLI, as `attnrec explain` runs it, from a saved checkpoint.
     model.save(tmp_path / "model")
     pd.DataFrame({"user_id": [user], "item_id": [item]}).to_csv(tmp_path / "pairs.csv", index=False)
-    assert cli_main(["--checkpoint", str(tmp_path / "model"), "--pairs", str(tmp_path / "pairs.csv"),
-                     "--methods", "ig", "--out", str(tmp_path / "out.parquet"), "--level", level,
-                     "--baseline", BASELINE, "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "--checkpoint",
+                str(tmp_path / "model"),
+                "--pairs",
+                str(tmp_path / "pairs.csv"),
+                "--methods",
+                "ig",
+                "--out",
+                str(tmp_path / "out.parquet"),
+                "--level",
+                level,
+                "--baseline",
+                BASELINE,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     batch = pd.read_parquet(tmp_path / "out.parquet")
     found["attnrec explain"] = dict(zip(batch["group"], batch["attribution"].astype(float)))
     assert float(batch["s_baseline"].iloc[0]) == pytest.approx(s_base, rel=1e-5, abs=1e-6)
 
-    if level == "fields":   # Explore, Recommend and the Dataset-wide view explain the raw fields
+    if level == "fields":  # Explore, Recommend and the Dataset-wide view explain the raw fields
         from attnrec.insights import ig_importance
         from attnrec.pair_explanation import explain_pair
         from attnrec.reasons import recommendations_with_reasons
@@ -131,8 +152,9 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
         table, recommended = recommendations_with_reasons(model, user, k=3, baseline=BASELINE)
         assert str(table["item_id"].iloc[0]) == item
         found["Recommend (reasons)"] = _by_group(recommended, row=0)
-        wide = ig_importance(model, pd.DataFrame({"user_id": [user], "item_id": [item], "label": [1]}),
-                             baseline=BASELINE)
+        wide = ig_importance(
+            model, pd.DataFrame({"user_id": [user], "item_id": [item], "label": [1]}), baseline=BASELINE
+        )
         found["Dataset-wide view (IG)"] = dict(zip(wide.names, np.asarray(wide.values[0], dtype=float)))
     for name, got in found.items():
         _assert_same(name, got, want)
@@ -145,8 +167,9 @@ def test_typed_vectors_are_explained_with_the_models_own_attention_variant():
 
     torch.manual_seed(6)
     dataset = load_dataset("restaurants")
-    sparse = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=4, heads=2,
-                                         attention="sparsemax")
+    sparse = Recommender.from_featurizer(
+        Featurizer.fit(dataset, "latent"), dataset, d=4, heads=2, attention="sparsemax"
+    )
     x, y = [0.9, -0.4, 0.3, 1.2], [0.5, 0.8, -0.7, 0.6]
     ex = explain_vectors(sparse, x, y, "ig")
     with torch.no_grad():
@@ -154,4 +177,4 @@ def test_typed_vectors_are_explained_with_the_models_own_attention_variant():
     assert ex.pair.s == pytest.approx(s, rel=1e-6, abs=1e-7)
     assert float(ex.attribution.s[0]) == pytest.approx(s, rel=1e-6, abs=1e-7)
     assert float(ex.attribution.s_baseline[0]) == 0.0
-    assert ex.baseline == "zeros"   # what Explore's caption names (X = Y = 0), whatever the model's default
+    assert ex.baseline == "zeros"  # what Explore's caption names (X = Y = 0), whatever the model's default

@@ -1,5 +1,6 @@
 """Deterministic leave-one-out tie rule and the two candidate protocols ("attnrec", "common"), checked
 against hand-worked answers and a brute-force reference written here."""
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,21 @@ from attnrec.evaluation import PROTOCOLS, TIE_RULE, evaluate, leave_one_out
 def _tied():
     users = pd.DataFrame(index=["u1", "u2", "u3"])
     items = pd.DataFrame(index=[f"i{k}" for k in range(1, 7)])
-    rows = [("u1", "i3", 1, 50), ("u1", "i1", 1, 50), ("u1", "i2", 1, 10),   # i3, i1 tie at 50: i1 is later
-            ("u1", "i4", 0, 99),                                              # latest, but a negative
-            ("u2", "i5", 1, 20), ("u2", "i2", 1, 20), ("u2", "i6", 1, 20),   # three-way tie: i6 is last
-            ("u3", "i1", 1, 5), ("u3", "i2", 1, 6), ("u3", "i3", 0, 1)]
-    return Dataset("tied", users, items, pd.DataFrame(rows, columns=["user_id", "item_id", "label", "timestamp"]),
-                   schema={})
+    rows = [
+        ("u1", "i3", 1, 50),
+        ("u1", "i1", 1, 50),
+        ("u1", "i2", 1, 10),  # i3, i1 tie at 50: i1 is later
+        ("u1", "i4", 0, 99),  # latest, but a negative
+        ("u2", "i5", 1, 20),
+        ("u2", "i2", 1, 20),
+        ("u2", "i6", 1, 20),  # three-way tie: i6 is last
+        ("u3", "i1", 1, 5),
+        ("u3", "i2", 1, 6),
+        ("u3", "i3", 0, 1),
+    ]
+    return Dataset(
+        "tied", users, items, pd.DataFrame(rows, columns=["user_id", "item_id", "label", "timestamp"]), schema={}
+    )
 
 
 def test_ties_go_to_the_row_last_in_the_table_whatever_the_seed():
@@ -60,8 +70,11 @@ def _brute_force(scores: dict, split, excluded_of) -> tuple[float, float, float]
         positions = range(above + 1, above + tied + 2)
         hits.append(np.mean([p <= 2 for p in positions]))
         ndcgs.append(np.mean([1 / math.log2(p + 1) if p <= 2 else 0 for p in positions]))
-        aucs.append(np.mean([1.0 if scores[item] > scores[c] else 0.5 if scores[item] == scores[c] else 0.0
-                             for c in candidates]))
+        aucs.append(
+            np.mean(
+                [1.0 if scores[item] > scores[c] else 0.5 if scores[item] == scores[c] else 0.0 for c in candidates]
+            )
+        )
     return float(np.mean(hits)), float(np.mean(ndcgs)), float(np.mean(aucs))
 
 
@@ -72,9 +85,9 @@ def test_common_protocol_ranks_label_zero_items_as_candidates():
     for protocol in PROTOCOLS:
         split = leave_one_out(_tied(), protocol=protocol)
         train = split.train.interactions
-        if protocol == "common":   # exclude the user's training positives only
+        if protocol == "common":  # exclude the user's training positives only
             excluded_of = lambda u, train=train: set(train[(train.user_id == u) & (train.label == 1)].item_id)  # noqa: E731
-        else:                      # exclude everything the user touched in the full data
+        else:  # exclude everything the user touched in the full data
             excluded_of = lambda u: set(inter[inter.user_id == u].item_id)  # noqa: E731
         got = evaluate(table, split, k=2)
         assert (got["hr@2"], got["ndcg@2"], got["auc"]) == pytest.approx(_brute_force(scores, split, excluded_of))
@@ -109,6 +122,7 @@ def test_shipped_datasets_keep_their_held_out_pairs():
     """No tied timestamps in the built-ins (synthetic) and no timestamps at all (restaurants): the fixed
     tie rule leaves every shipped split, hence every shipped number, as it was."""
     from attnrec.data import load_dataset
+
     for name in ("synthetic", "restaurants"):
         data = load_dataset(name)
         assert leave_one_out(data).held_out.equals(_old_leave_one_out_held(data)), name

@@ -1,5 +1,6 @@
 """ATTNREC_THREADS: one place (attnrec.device) decides torch's thread count for the library, the CLI and the app;
 the default is one thread, and the count never changes a result."""
+
 import os
 import subprocess
 import sys
@@ -31,11 +32,12 @@ def test_library_work_runs_on_the_configured_count_and_restores_the_callers(monk
         assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == before
     monkeypatch.delenv(THREADS_ENV)
-    assert apply_threads() == 1 and torch.get_num_threads() == 1   # conftest's fixture puts the count back
+    assert apply_threads() == 1 and torch.get_num_threads() == 1  # conftest's fixture puts the count back
 
 
 def test_thread_count_does_not_change_catalog_scores():
     from attnrec.attention import attention_scores
+
     generator = torch.Generator().manual_seed(0)
     x, items = torch.randn(16, generator=generator), torch.randn(50_000, 16, generator=generator)
     w_u, w_v = torch.randn(4, 16, 16, generator=generator) / 4, torch.randn(4, 16, 16, generator=generator) / 4
@@ -69,6 +71,12 @@ def test_thread_count_does_not_change_a_trained_baseline_or_the_metrics(monkeypa
 
 def test_cli_refuses_a_bad_thread_count():
     env = {**os.environ, THREADS_ENV: "many"}
-    out = subprocess.run([sys.executable, "-m", "attnrec", "evaluate", "--checkpoint", "nowhere"],
-                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "attnrec", "evaluate", "--checkpoint", "nowhere"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert out.returncode != 0 and THREADS_ENV in out.stderr

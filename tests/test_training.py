@@ -1,4 +1,5 @@
 """Training on a planted dataset: validation loss falls, the model beats popularity, stopping works."""
+
 from __future__ import annotations
 
 import threading
@@ -18,19 +19,25 @@ def planted(n_users=80, n_items=40, per_user=5, seed=0) -> Dataset:
     """Users like one colour; positives are items of that colour, observed negatives are other colours."""
     rng = np.random.default_rng(seed)
     colours = ["red", "green", "blue", "gold"]
-    users = pd.DataFrame({"likes": rng.choice(colours, n_users), "age": rng.integers(18, 70, n_users)},
-                         index=[f"u{i}" for i in range(n_users)])
+    users = pd.DataFrame(
+        {"likes": rng.choice(colours, n_users), "age": rng.integers(18, 70, n_users)},
+        index=[f"u{i}" for i in range(n_users)],
+    )
     # Popularity is deliberately uninformative: every colour has the same number of items.
-    items = pd.DataFrame({"colour": np.repeat(colours, n_items // 4), "price": rng.integers(1, 5, n_items)},
-                         index=[f"i{i}" for i in range(n_items)])
+    items = pd.DataFrame(
+        {"colour": np.repeat(colours, n_items // 4), "price": rng.integers(1, 5, n_items)},
+        index=[f"i{i}" for i in range(n_items)],
+    )
     rows = []
     for user, like in users["likes"].items():
         match, other = items.index[items["colour"] == like], items.index[items["colour"] != like]
         rows += [(user, item, 1) for item in rng.choice(match, per_user, replace=False)]
         rows += [(user, item, 0) for item in rng.choice(other, 2, replace=False)]
-    schema = {"user_features": {"likes": {"kind": "categorical"}, "age": {"kind": "numeric"}},
-              "item_features": {"colour": {"kind": "categorical"}, "price": {"kind": "numeric"}},
-              "aligned_pairs": [{"name": "colour", "user": "likes", "item": "colour"}]}
+    schema = {
+        "user_features": {"likes": {"kind": "categorical"}, "age": {"kind": "numeric"}},
+        "item_features": {"colour": {"kind": "categorical"}, "price": {"kind": "numeric"}},
+        "aligned_pairs": [{"name": "colour", "user": "likes", "item": "colour"}],
+    }
     return Dataset("planted", users, items, pd.DataFrame(rows, columns=["user_id", "item_id", "label"]), schema)
 
 
@@ -70,8 +77,9 @@ def test_callback_sees_every_epoch_and_stop_event_stops():
         if epoch == 2:
             stop.set()
 
-    model = train(data, TrainConfig(mode="latent", **{**FAST, "epochs": 10}), progress=False,
-                  callback=callback, stop_event=stop)
+    model = train(
+        data, TrainConfig(mode="latent", **{**FAST, "epochs": 10}), progress=False, callback=callback, stop_event=stop
+    )
     assert [e for e, _ in seen] == [1, 2]
     assert model.config["training"]["stopped_by"] == "stop requested"
     assert model.config["training"]["epochs_run"] == 2
@@ -80,8 +88,7 @@ def test_callback_sees_every_epoch_and_stop_event_stops():
 def test_early_stopping_restores_the_best_epoch():
     data = planted(n_users=30)
     # A huge learning rate makes validation loss bounce; patience 1 must stop early and keep the best.
-    model = train(data, TrainConfig(mode="latent", **{**FAST, "epochs": 30, "lr": 0.3, "patience": 1}),
-                  progress=False)
+    model = train(data, TrainConfig(mode="latent", **{**FAST, "epochs": 30, "lr": 0.3, "patience": 1}), progress=False)
     info = model.config["training"]
     assert info["stopped_by"] == "early stopping"
     assert info["epochs_run"] == info["best_epoch"] + 1
@@ -120,6 +127,7 @@ def test_early_stopping_on_validation_auc_keeps_the_best_ranking_epoch():
 
 def test_ids_only_features_and_popularity_dimension_from_training_positives_only():
     from attnrec.data.featurize import Featurizer
+
     split = leave_one_out(planted())
     ids = Featurizer.fit(split.train, "latent", use_ids=True, features="ids")
     assert [g.name for g in ids.groups("user")] == ["id"] and [g.name for g in ids.groups("item")] == ["id"]
@@ -139,8 +147,16 @@ def test_ids_only_features_and_popularity_dimension_from_training_positives_only
 
 def test_mf_like_options_train_and_keep_the_last_epoch():
     split = leave_one_out(planted())
-    config = TrainConfig(mode="latent", use_ids=True, features="ids", loss="bpr", l2=1e-3, learn_scale=False,
-                         observed_negatives=False, **{**FAST, "monitor": "last", "epochs": 6})
+    config = TrainConfig(
+        mode="latent",
+        use_ids=True,
+        features="ids",
+        loss="bpr",
+        l2=1e-3,
+        learn_scale=False,
+        observed_negatives=False,
+        **{**FAST, "monitor": "last", "epochs": 6},
+    )
     model = train(split.train, config, progress=False)
     info = model.config["training"]
     assert info["best_epoch"] == info["epochs_run"] == 6

@@ -1,5 +1,6 @@
 """Validation is scored in chunks (training.VALIDATION_CHUNK) rather than as one dense gather of every
 validation pair; the chunked loss and calibration scores equal one pass over all pairs (the reference)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,8 @@ def test_chunked_validation_loss_equals_one_pass(monkeypatch, loss):
     _, val = training._split(pairs, 0.5, rng)
     validation = training._fixed_validation(val, pairs, config, rng, torch.device("cpu"))
     with torch.no_grad():
-        whole = float(training._loss(model, config, validation))   # the old way: one batch of everything
-    monkeypatch.setattr(training, "VALIDATION_CHUNK", 7)             # many uneven chunks
+        whole = float(training._loss(model, config, validation))  # the old way: one batch of everything
+    monkeypatch.setattr(training, "VALIDATION_CHUNK", 7)  # many uneven chunks
     assert len(validation[0]) > 7 * 5 and len(validation[0]) % 7
     assert training._validation_loss(model, config, validation) == pytest.approx(whole, rel=1e-5)
     u, i = validation[0], validation[1]

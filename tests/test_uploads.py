@@ -1,5 +1,6 @@
 """attnrec.data.uploads, attnrec.safety, attnrec.checkpoint_upload, attnrec.training_job: the pieces
 the Data page is made of, tested without Streamlit."""
+
 from __future__ import annotations
 
 import io
@@ -44,10 +45,16 @@ RESTAURANTS = Path(__file__).resolve().parents[1] / "sample_data" / "restaurants
 USERS = b"uid,age,genre\nu1,30,rock\nu2,40,pop\nu3,25,rock\n"
 ITEMS = b"iid,price,genre,tags\ni1,10,rock,loud;live\ni2,20,pop,calm\ni3,15,rock,live\n"
 INTERACTIONS = b"uid,iid,rating\nu1,i1,5\nu1,i2,2\nu2,i2,4\nu3,i3,5\nu3,i1,4\n"
-MAPPING = dict(user_id="uid", item_id="iid", label_column="rating", label_threshold=4,
-               user_roles={"age": "numeric", "genre": "categorical"},
-               item_roles={"price": "numeric", "genre": "categorical", "tags": "multi"},
-               separators={"item:tags": ";"}, aligned_pairs=[{"user": "genre", "item": "genre", "name": "genre"}])
+MAPPING = dict(
+    user_id="uid",
+    item_id="iid",
+    label_column="rating",
+    label_threshold=4,
+    user_roles={"age": "numeric", "genre": "categorical"},
+    item_roles={"price": "numeric", "genre": "categorical", "tags": "multi"},
+    separators={"item:tags": ";"},
+    aligned_pairs=[{"user": "genre", "item": "genre", "name": "genre"}],
+)
 
 
 def zip_bytes(entries, compression=zipfile.ZIP_DEFLATED) -> bytes:
@@ -60,26 +67,41 @@ def zip_bytes(entries, compression=zipfile.ZIP_DEFLATED) -> bytes:
 
 def small_state() -> UploadState:
     state = UploadState()
-    for role, name, data in (("users", "users.csv", USERS), ("items", "items.csv", ITEMS),
-                             ("interactions", "interactions.csv", INTERACTIONS)):
+    for role, name, data in (
+        ("users", "users.csv", USERS),
+        ("items", "items.csv", ITEMS),
+        ("interactions", "interactions.csv", INTERACTIONS),
+    ):
         assert state.accept_table(role, name, data)
     return state
 
 
 # ---- zip defences ------------------------------------------------------------------------------------
 
+
 def test_zip_reads_tables_by_base_name_and_skips_folders_and_mac_metadata():
-    data = zip_bytes([("export/users.csv", USERS), ("export/items.csv", ITEMS), ("__MACOSX/._users.csv", b"x"),
-                      ("export/.DS_Store", b"x"), ("export/interactions.csv", INTERACTIONS)])
+    data = zip_bytes(
+        [
+            ("export/users.csv", USERS),
+            ("export/items.csv", ITEMS),
+            ("__MACOSX/._users.csv", b"x"),
+            ("export/.DS_Store", b"x"),
+            ("export/interactions.csv", INTERACTIONS),
+        ]
+    )
     files = read_zip(data, "export.zip")
     assert files == {"users.csv": USERS, "items.csv": ITEMS, "interactions.csv": INTERACTIONS}
     roles = split_tables(files, "export.zip")
     assert {role: name for role, (name, _) in roles.items()} == {
-        "users": "users.csv", "items": "items.csv", "interactions": "interactions.csv"}
+        "users": "users.csv",
+        "items": "items.csv",
+        "interactions": "interactions.csv",
+    }
 
 
-@pytest.mark.parametrize("name", ["../evil.csv", "a/../../evil.csv", "/etc/passwd.csv", "C:/x/users.csv",
-                                  "..\\..\\evil.csv"])
+@pytest.mark.parametrize(
+    "name", ["../evil.csv", "a/../../evil.csv", "/etc/passwd.csv", "C:/x/users.csv", "..\\..\\evil.csv"]
+)
 def test_zip_refuses_names_that_leave_the_archive(name):
     with pytest.raises(DataError, match="outside the archive|absolute path") as err:
         read_zip(zip_bytes([(name, b"a\n1\n")]), "up.zip")
@@ -108,7 +130,7 @@ def test_zip_lying_header_is_caught_while_inflating():
     central = honest.rfind(b"PK\x01\x02")
     # central directory header: uncompressed size at offset 24 (4 bytes, little endian)
     lying = bytearray(honest)
-    lying[central + 24:central + 28] = struct.pack("<I", 10)
+    lying[central + 24 : central + 28] = struct.pack("<I", 10)
     assert info.file_size == 5000
     with pytest.raises(DataError, match="declared size|cannot be read"):
         read_zip(bytes(lying), "liar.zip")
@@ -130,8 +152,9 @@ def test_split_tables_names_what_is_missing():
     with pytest.raises(DataError, match="no interactions table found"):
         split_tables({"users.csv": USERS, "items.csv": ITEMS}, "two.zip")
     with pytest.raises(DataError, match="look like the users table"):
-        split_tables({"users.csv": USERS, "user_extra.csv": USERS, "items.csv": ITEMS,
-                      "ratings.csv": INTERACTIONS}, "x.zip")
+        split_tables(
+            {"users.csv": USERS, "user_extra.csv": USERS, "items.csv": ITEMS, "ratings.csv": INTERACTIONS}, "x.zip"
+        )
     assert role_of("rating_final.csv") == "interactions"
     assert role_of("userprofile.csv") == "users"
     assert role_of("geoplaces2.csv") == "items"
@@ -140,16 +163,20 @@ def test_split_tables_names_what_is_missing():
 
 # ---- safetensors sniffing ------------------------------------------------------------------------------
 
+
 def test_sniff_accepts_real_safetensors_and_reads_the_header_only():
     header = sniff_safetensors(safetensors_bytes({"w": torch.zeros(2, 3), "b": torch.ones(4)}), "m.safetensors")
     assert header["w"]["shape"] == [2, 3] and header["b"]["dtype"] == "F32"
 
 
-@pytest.mark.parametrize("payload", [
-    pickle.dumps({"w": [1.0, 2.0]}),                       # protocol 5 pickle
-    pickle.dumps([1, 2], protocol=0),                      # text pickle
-    "torch.save",                                          # a zip holding a pickle
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps({"w": [1.0, 2.0]}),  # protocol 5 pickle
+        pickle.dumps([1, 2], protocol=0),  # text pickle
+        "torch.save",  # a zip holding a pickle
+    ],
+)
 def test_sniff_names_pickles_and_never_loads_them(payload, monkeypatch):
     if payload == "torch.save":
         buffer = io.BytesIO()
@@ -171,6 +198,7 @@ def test_sniff_refuses_truncated_and_out_of_range_offsets():
 
 
 # ---- schema from the mapping and suggestions -------------------------------------------------------------
+
 
 def test_build_schema_matches_the_cli_format_and_validates():
     schema = build_schema(**MAPPING)
@@ -205,8 +233,10 @@ def test_dataset_from_mapping_builds_a_dataset_with_thresholded_labels():
     dataset, schema = dataset_from_mapping(state.tables, MAPPING, "mine")
     assert dataset.name == "mine" and list(dataset.users.index) == ["u1", "u2", "u3"]
     expected = {("u1", "i1"): 1, ("u1", "i2"): 0, ("u2", "i2"): 1, ("u3", "i3"): 1, ("u3", "i1"): 1}
-    got = {(u, i): int(label)
-           for u, i, label in dataset.interactions[["user_id", "item_id", "label"]].itertuples(index=False)}
+    got = {
+        (u, i): int(label)
+        for u, i, label in dataset.interactions[["user_id", "item_id", "label"]].itertuples(index=False)
+    }
     assert got == expected
     assert schema == dataset.schema
 
@@ -214,8 +244,9 @@ def test_dataset_from_mapping_builds_a_dataset_with_thresholded_labels():
 def test_dataset_from_mapping_renames_differently_named_interaction_ids():
     state = small_state()
     state.accept_table("interactions", "log.csv", b"who,what,rating\nu1,i1,5\nu2,i2,4\n")
-    dataset, _ = dataset_from_mapping(state.tables, {**MAPPING, "interaction_user": "who", "interaction_item": "what"},
-                                      "renamed")
+    dataset, _ = dataset_from_mapping(
+        state.tables, {**MAPPING, "interaction_user": "who", "interaction_item": "what"}, "renamed"
+    )
     assert dataset.interactions[["user_id", "item_id"]].values.tolist() == [["u1", "i1"], ["u2", "i2"]]
 
 
@@ -226,8 +257,9 @@ def test_upload_state_keeps_the_last_good_table_and_skips_repeats():
     assert "row 2" in state.errors["users"] and state.tables["users"] is before
     assert state.accept_table("users", "users.csv", USERS)
     assert "users" not in state.errors
-    assert state.accept_table("users", "users.csv", USERS, fingerprint="same") and \
-        state.accept_table("users", "other.csv", b"", fingerprint="same")  # same fingerprint: not re-read
+    assert state.accept_table("users", "users.csv", USERS, fingerprint="same") and state.accept_table(
+        "users", "other.csv", b"", fingerprint="same"
+    )  # same fingerprint: not re-read
 
 
 def test_upload_state_zip_replaces_all_three_only_when_all_read():
@@ -235,25 +267,38 @@ def test_upload_state_zip_replaces_all_three_only_when_all_read():
     broken = zip_bytes([("users.csv", USERS), ("items.csv", b"iid,price\ni1\n"), ("interactions.csv", INTERACTIONS)])
     assert not state.accept_zip("broken.zip", broken)
     assert "items.csv" in state.errors["zip"] and state.sources["users"] == "users.csv"
-    assert state.accept_zip("ok.zip", zip_bytes([("users.csv", USERS), ("items.csv", ITEMS),
-                                                 ("interactions.csv", INTERACTIONS)]))
+    assert state.accept_zip(
+        "ok.zip", zip_bytes([("users.csv", USERS), ("items.csv", ITEMS), ("interactions.csv", INTERACTIONS)])
+    )
     assert state.sources["items"] == "ok.zip/items.csv" and "zip" not in state.errors
 
 
 # ---- safety helpers -------------------------------------------------------------------------------------
 
+
 def test_escape_html_and_markdown():
-    payload = '<img src=x onerror=alert(1)>"\'&'
+    payload = "<img src=x onerror=alert(1)>\"'&"
     assert escape_html(payload) == "&lt;img src=x onerror=alert(1)&gt;&quot;&#x27;&amp;"
     md = escape_markdown("[click](javascript:alert(1)) <b>*x*</b> :red[y]\nnext")
     assert "[click]" not in md and "<b>" not in md and "\n" not in md
     assert md.replace("\\", "") == "[click](javascript:alert(1)) <b>*x*</b> :red[y] next"
 
 
-@pytest.mark.parametrize("cell,expected", [
-    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
-    ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("-3.5", "-3.5"), ("+1e3", "+1e3"),
-    ("plain", "plain"), (-4.0, -4.0), (None, None)])
+@pytest.mark.parametrize(
+    "cell,expected",
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("-3.5", "-3.5"),
+        ("+1e3", "+1e3"),
+        ("plain", "plain"),
+        (-4.0, -4.0),
+        (None, None),
+    ],
+)
 def test_neutralise_formula(cell, expected):
     assert neutralise_formula(cell) == expected
 
@@ -276,13 +321,15 @@ def test_safe_filename():
 
 # ---- checkpoints across the browser -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def trained():
     from attnrec.training import TrainConfig, train
 
     dataset, _ = dataset_from_mapping(small_state().tables, MAPPING, "tiny")
-    model = train(dataset, TrainConfig(mode="latent", d=4, heads=2, epochs=2, device="cpu", val_fraction=0.3),
-                  progress=False)
+    model = train(
+        dataset, TrainConfig(mode="latent", d=4, heads=2, epochs=2, device="cpu", val_fraction=0.3), progress=False
+    )
     return dataset, model
 
 
@@ -295,8 +342,9 @@ def test_checkpoint_zip_round_trip_gives_identical_scores(trained):
     loaded = load_uploaded_checkpoint(weights, config, dataset)
     assert loaded is not model
     pairs = dataset.interactions[["user_id", "item_id"]]
-    np.testing.assert_array_equal(loaded.score(pairs.user_id, pairs.item_id)["s"],
-                                  model.score(pairs.user_id, pairs.item_id)["s"])
+    np.testing.assert_array_equal(
+        loaded.score(pairs.user_id, pairs.item_id)["s"], model.score(pairs.user_id, pairs.item_id)["s"]
+    )
 
 
 def test_checkpoint_upload_refusals(trained):
@@ -331,6 +379,7 @@ def test_checkpoint_upload_refusals(trained):
 
 
 # ---- the background job -------------------------------------------------------------------------------------
+
 
 def test_training_job_reports_epochs_and_result():
     def fake_train(dataset, config, progress, callback, stop_event):
@@ -420,25 +469,36 @@ def test_every_shipped_checkpoint_uploads_onto_its_dataset(name):
 
     folder = Path(__file__).resolve().parents[1] / "sample_data" / "models" / name
     from_disk = Recommender.load(folder, device="cpu")
-    uploaded = load_uploaded_checkpoint(("model.safetensors", (folder / "model.safetensors").read_bytes()),
-                                        ("config.json", (folder / "config.json").read_bytes()),
-                                        from_disk.dataset)
+    uploaded = load_uploaded_checkpoint(
+        ("model.safetensors", (folder / "model.safetensors").read_bytes()),
+        ("config.json", (folder / "config.json").read_bytes()),
+        from_disk.dataset,
+    )
     pairs = from_disk.dataset.interactions[["user_id", "item_id"]].head(200)
-    np.testing.assert_array_equal(uploaded.score(pairs.user_id, pairs.item_id)["s"],
-                                  from_disk.score(pairs.user_id, pairs.item_id)["s"])
+    np.testing.assert_array_equal(
+        uploaded.score(pairs.user_id, pairs.item_id)["s"], from_disk.score(pairs.user_id, pairs.item_id)["s"]
+    )
 
 
 # ---- item names, hidden columns, aligned pairs checked at keep ---------------------------------------------
+
 
 def test_item_names_are_suggested_and_kept_in_the_schema():
     state = UploadState()
     for role, name in (("users", "userprofile.csv"), ("items", "geoplaces2.csv"), ("interactions", "rating_final.csv")):
         assert state.accept_table(role, name, (RESTAURANTS / name).read_bytes())
     from attnrec.data.uploads import suggest_name_column
+
     assert suggest_name_column(state.tables["items"], "placeID") == "name"
     assert suggest_name_column(state.tables["users"], "userID") is None
-    mapping = dict(user_id="userID", item_id="placeID", label_column="rating", label_threshold=1,
-                   item_name="name", item_roles={"name": "ignore", "the_geom_meter": "hide", "price": "categorical"})
+    mapping = dict(
+        user_id="userID",
+        item_id="placeID",
+        label_column="rating",
+        label_threshold=1,
+        item_name="name",
+        item_roles={"name": "ignore", "the_geom_meter": "hide", "price": "categorical"},
+    )
     dataset, schema = dataset_from_mapping(state.tables, mapping, "named")
     assert schema["item_name"] == "name"
     raw = state.tables["items"].set_index("placeID")["name"]
@@ -453,8 +513,9 @@ def test_item_names_are_suggested_and_kept_in_the_schema():
 def test_an_aligned_pair_that_shares_no_value_is_refused_at_keep():
     state = small_state()
     state.accept_table("users", "users.csv", b"uid,age,genre\nu1,30,jazz\nu2,40,folk\nu3,25,jazz\n")
-    with pytest.raises(DataError, match="aligned pair 'genre': user column 'genre' and item column 'genre' share "
-                                        "no values"):
+    with pytest.raises(
+        DataError, match="aligned pair 'genre': user column 'genre' and item column 'genre' share no values"
+    ):
         dataset_from_mapping(state.tables, MAPPING, "no overlap")
     # without the pair the same tables keep fine
     dataset, _ = dataset_from_mapping(state.tables, {**MAPPING, "aligned_pairs": []}, "no overlap")

@@ -1,4 +1,5 @@
 """URL state and the shared sidebar: links reopen views, bad links warn and fall back, pages share choices."""
+
 import gc
 from pathlib import Path
 
@@ -65,9 +66,18 @@ def test_the_users_choice_wins_over_the_url_it_wrote_itself():
     assert shown(at) == "chosen apple"
 
 
-@pytest.mark.parametrize("text, d, expected", [
-    ("1,2.5,-3", 3, [1.0, 2.5, -3.0]), ("1,2", 3, None), ("1,x,3", 3, None), ("1,nan,3", 3, None),
-    ("1,inf,3", 3, None), (None, 2, None), (" 4 , 5 ", 2, [4.0, 5.0])])
+@pytest.mark.parametrize(
+    "text, d, expected",
+    [
+        ("1,2.5,-3", 3, [1.0, 2.5, -3.0]),
+        ("1,2", 3, None),
+        ("1,x,3", 3, None),
+        ("1,nan,3", 3, None),
+        ("1,inf,3", 3, None),
+        (None, 2, None),
+        (" 4 , 5 ", 2, [4.0, 5.0]),
+    ],
+)
 def test_parse_vector(text, d, expected):
     assert ui.parse_vector(text, d) == expected
 
@@ -79,8 +89,16 @@ def test_vector_text_round_trips():
 
 def test_matching_rows_needs_every_word():
     import pandas as pd
-    frame = pd.DataFrame({"cuisine": ["Mexican", "Thai", "Mexican"], "price": ["low", "low", "high"],
-                          "rating": [1.5, float("nan"), 2.0], "note": ["x", None, "y"]}, index=["a", "b", "c"])
+
+    frame = pd.DataFrame(
+        {
+            "cuisine": ["Mexican", "Thai", "Mexican"],
+            "price": ["low", "low", "high"],
+            "rating": [1.5, float("nan"), 2.0],
+            "note": ["x", None, "y"],
+        },
+        index=["a", "b", "c"],
+    )
     assert list(ui._matching_rows(frame, "mexican LOW").index) == ["a"]
     assert list(ui._matching_rows(frame, "").index) == ["a", "b", "c"]
     assert list(ui._matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
@@ -89,6 +107,7 @@ def test_matching_rows_needs_every_word():
 
 
 # ---- the sidebar and the app --------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def model():

@@ -27,7 +27,7 @@ def _numpy_scores(model, r_u: np.ndarray, r_items: np.ndarray) -> np.ndarray:
     lu, li = model.user_encoder.linear, model.item_encoder.linear
     x = r_u @ lu.weight.detach().double().numpy().T + lu.bias.detach().double().numpy()
     y = r_items @ li.weight.detach().double().numpy().T + li.bias.detach().double().numpy()
-    p = x[None, :] * y                                       # (N, d)
+    p = x[None, :] * y  # (N, d)
     wu, wv = model.w_u.detach().double().numpy(), model.w_v.detach().double().numpy()
     a_u = _softmax(np.einsum("hij,nj->nhi", wu, p) / model.temperature)
     a_v = _softmax(np.einsum("hij,nj->nhi", wv, p) / model.temperature)
@@ -57,8 +57,7 @@ def test_edit_rescores_the_catalog_like_a_numpy_reference(model):
     np.testing.assert_allclose(result.table["s_before"], model.scores_for_user(user).numpy(), rtol=1e-5, atol=1e-6)
     expected_rank = rankdata(-result.table["s_after"].to_numpy(), method="ordinal")
     np.testing.assert_array_equal(result.table["rank_after"], expected_rank)
-    np.testing.assert_array_equal(result.table["rank_change"],
-                                  result.table["rank_before"] - result.table["rank_after"])
+    np.testing.assert_array_equal(result.table["rank_change"], result.table["rank_before"] - result.table["rank_after"])
 
 
 def test_shift_is_split_over_edited_fields_by_exact_two_player_shapley(model):
@@ -80,7 +79,7 @@ def test_shift_is_split_over_edited_fields_by_exact_two_player_shapley(model):
         r = before.copy()
         for name in on:
             r[groups[name]] = after[groups[name]]
-        return np.array([_numpy_scores(model, r, item_rows[i:i + 1])[0] for i in range(len(items))])
+        return np.array([_numpy_scores(model, r, item_rows[i : i + 1])[0] for i in range(len(items))])
 
     phi_cuisine = 0.5 * ((v(["cuisines"]) - v([])) + (v(["cuisines", "smoker"]) - v(["smoker"])))
     np.testing.assert_allclose(shares["cuisines"].to_numpy(), phi_cuisine, rtol=1e-3, atol=1e-5)
@@ -90,8 +89,10 @@ def test_shift_is_split_over_edited_fields_by_exact_two_player_shapley(model):
 
 def test_ranks_and_reason_text():
     np.testing.assert_array_equal(ranks_of(np.array([0.1, 0.5, 0.1, -1.0])), [2, 1, 3, 4])
-    assert shift_reason(pd.Series({"cuisines": -0.31, "budget": 0.05, "smoker": 0.001})) == \
-        "cuisines \u22120.31, budget +0.05"
+    assert (
+        shift_reason(pd.Series({"cuisines": -0.31, "budget": 0.05, "smoker": 0.001}))
+        == "cuisines \u22120.31, budget +0.05"
+    )
     assert shift_reason(pd.Series({"smoker": 0.0})) == "no edited field moves this item"
     # the threshold follows the item's own scale: a ΔS of 0.0014 is explained, not called "nothing"
     assert shift_reason(pd.Series({"cuisines": 0.0014, "budget": -0.00001})) == "cuisines +0.0014"
@@ -128,5 +129,6 @@ def test_what_if_leaves_out_seen_items_like_top_k(model):
 
 def test_catalog_scores_match_model_scores(model):
     user = model.user_ids[2]
-    np.testing.assert_allclose(catalog_scores(model, model.user_rows(user)[0]),
-                               model.scores_for_user(user).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        catalog_scores(model, model.user_rows(user)[0]), model.scores_for_user(user).numpy(), rtol=1e-5, atol=1e-6
+    )

@@ -1,4 +1,5 @@
 """§4.3's worked example: true values to 1e-6 from an independent computation, and the claims about the document."""
+
 import numpy as np
 import pytest
 
@@ -22,12 +23,19 @@ W = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
 
 
 def independent_values():
-    product = X * Y                              # [0.15, 0.42, 0.03]
-    logits = W @ product                         # [1.08, 2.88, 4.68] by hand: 0.15+0.84+0.09, ...
+    product = X * Y  # [0.15, 0.42, 0.03]
+    logits = W @ product  # [1.08, 2.88, 4.68] by hand: 0.15+0.84+0.09, ...
     weights = np.exp(logits) / np.exp(logits).sum()
     z_u, z_v = weights * Y, weights * X
-    return {"product": product, "logits": logits, "a": weights, "z_u": z_u, "z_v": z_v,
-            "contributions": z_u * z_v, "s": float(z_u @ z_v)}
+    return {
+        "product": product,
+        "logits": logits,
+        "a": weights,
+        "z_u": z_u,
+        "z_v": z_v,
+        "contributions": z_u * z_v,
+        "s": float(z_u @ z_v),
+    }
 
 
 def test_example_inputs_are_the_documents():
@@ -41,8 +49,15 @@ def test_true_values_to_1e_6():
     np.testing.assert_allclose(ref["logits"], [1.08, 2.88, 4.68], atol=1e-12)
     trace = example_trace()
     got = {k: np.array(v[0]) for k, v in trace.pair().items() if k != "s"}
-    for name, key in [("logits_u", "logits"), ("logits_v", "logits"), ("a_u", "a"), ("a_v", "a"),
-                      ("z_u", "z_u"), ("z_v", "z_v"), ("contributions", "contributions")]:
+    for name, key in [
+        ("logits_u", "logits"),
+        ("logits_v", "logits"),
+        ("a_u", "a"),
+        ("a_v", "a"),
+        ("z_u", "z_u"),
+        ("z_v", "z_v"),
+        ("contributions", "contributions"),
+    ]:
         np.testing.assert_allclose(got[name], ref[key], atol=1e-6, rtol=0, err_msg=name)
     assert float(trace.s[0]) == pytest.approx(ref["s"], abs=1e-6)
     assert float(trace.s[0]) == pytest.approx(0.0292389, abs=1e-6)
@@ -52,9 +67,17 @@ def test_comparison_covers_every_step_with_true_values():
     ref = independent_values()
     steps = {c.step: c for c in compare_with_document()}
     assert list(steps) == ["X ⊙ Y", "logits_U", "A_U", "logits_V", "A_V", "Z_U", "Z_V", "Z_U,i · Z_V,i", "S"]
-    expected = {"X ⊙ Y": ref["product"], "logits_U": ref["logits"], "A_U": ref["a"], "logits_V": ref["logits"],
-                "A_V": ref["a"], "Z_U": ref["z_u"], "Z_V": ref["z_v"], "Z_U,i · Z_V,i": ref["contributions"],
-                "S": [ref["s"]]}
+    expected = {
+        "X ⊙ Y": ref["product"],
+        "logits_U": ref["logits"],
+        "A_U": ref["a"],
+        "logits_V": ref["logits"],
+        "A_V": ref["a"],
+        "Z_U": ref["z_u"],
+        "Z_V": ref["z_v"],
+        "Z_U,i · Z_V,i": ref["contributions"],
+        "S": [ref["s"]],
+    }
     for step, values in expected.items():
         np.testing.assert_allclose(steps[step].formula_gives, values, atol=1e-6, err_msg=step)
         assert steps[step].explanation and "\n" not in steps[step].explanation
@@ -88,7 +111,6 @@ def test_comparison_frame_has_the_four_columns():
 # ---- one cell's arithmetic, what an edit moved, the glossary -----------------------------------------
 
 
-
 def numpy_reference(x, y, w_u, w_v, tau):
     """The formulas in numpy, per head; w (H, d, d)."""
     p = x * y
@@ -104,7 +126,7 @@ def numpy_reference(x, y, w_u, w_v, tau):
 
 
 def factors(expression: str) -> list[list[float]]:
-    """"(1·0.15 + (-2)·0.42) / 1" → [[1, 0.15], [-2, 0.42]] (the part before ' / ' if any)."""
+    """ "(1·0.15 + (-2)·0.42) / 1" → [[1, 0.15], [-2, 0.42]] (the part before ' / ' if any)."""
     body = expression.split(" / ")[0].strip()
     if body.startswith("(") and body.endswith(")") and " + " in body:
         body = body[1:-1]
@@ -131,7 +153,7 @@ def check_texts(texts, inputs, tied, tau, head, dim):
     parts = [text.split(" = ") for text in texts]
     p = inputs.x * inputs.y
     # 1: X_i·Y_i = (X ⊙ Y)_i
-    (xi, yi), = factors(parts[0][-2])
+    ((xi, yi),) = factors(parts[0][-2])
     assert close(xi, inputs.x[dim]) and close(yi, inputs.y[dim]) and close(float(parts[0][-1]), p[dim])
     # 2: Σ_j W[h,i,j]·(X ⊙ Y)_j / τ
     for line, side, w in ((parts[1], "u", inputs.w_u), (parts[2], "v", w_v)):
@@ -154,11 +176,11 @@ def check_texts(texts, inputs, tied, tau, head, dim):
         assert close(float(line[-1]), ref[f"a_{side}"][head, dim])
     # 4: Z_U = A_U·Y, Z_V = A_V·X
     for line, side, other in ((parts[5], "u", inputs.y), (parts[6], "v", inputs.x)):
-        (a, o), = factors(line[-2])
+        ((a, o),) = factors(line[-2])
         assert close(a, ref[f"a_{side}"][head, dim]) and close(o, other[dim])
         assert close(float(line[-1]), ref[f"z_{side}"][head, dim])
     # 5: c = Z_U·Z_V, S = c + the rest
-    (zu, zv), = factors(parts[7][-2])
+    ((zu, zv),) = factors(parts[7][-2])
     assert close(zu, ref["z_u"][head, dim]) and close(zv, ref["z_v"][head, dim])
     assert close(float(parts[7][-1]), ref["c"][head, dim])
     (c,), (rest,) = factors(parts[8][-2])
@@ -172,8 +194,9 @@ def test_cell_arithmetic_of_the_documents_example_reads_like_the_issue():
     assert lines[1].latex.startswith(r"\ell_{U,\text{dim 1}}")
 
 
-@pytest.mark.parametrize("d, heads, tied, tau, head, dim", [(5, 3, False, 0.37, 2, 4), (4, 2, True, 2.5, 1, 0),
-                                                             (3, 1, False, 0.01, 0, 1)])
+@pytest.mark.parametrize(
+    "d, heads, tied, tau, head, dim", [(5, 3, False, 0.37, 2, 4), (4, 2, True, 2.5, 1, 0), (3, 1, False, 0.01, 0, 1)]
+)
 def test_cell_arithmetic_matches_numpy_for_any_cell(d, heads, tied, tau, head, dim):
     inputs = ExampleInputs.document().resized(d, heads)
     inputs = inputs.replace(w_v=np.random.default_rng(d).normal(size=inputs.w_v.shape) * 2)
@@ -183,7 +206,7 @@ def test_cell_arithmetic_matches_numpy_for_any_cell(d, heads, tied, tau, head, d
 
 
 def test_cell_arithmetic_with_huge_logits_subtracts_the_largest():
-    inputs = ExampleInputs.document().replace(w_u=np.array(EXAMPLE_W)[None] * 300)   # logits up to 1404
+    inputs = ExampleInputs.document().replace(w_u=np.array(EXAMPLE_W)[None] * 300)  # logits up to 1404
     lines = check_lines(inputs, True, 1.0, 0, 2)
     assert "subtracted" in lines[3].text and "inf" not in lines[3].text
 
@@ -203,7 +226,7 @@ def test_changes_name_every_number_an_edit_moved():
     new = numpy_reference(np.array([0.9, 0.7, 0.3]), Y, W[None], W[None], 1.0)
     rows = {(r.quantity, r.where): r for r in table.itertuples()}
     assert rows[("X", "dim 1")].before == 0.5 and rows[("X", "dim 1")].after == 0.9
-    assert not any(q in ("Y", "W_U", "W_V", "τ") for q, _ in rows)     # only X was edited
+    assert not any(q in ("Y", "W_U", "W_V", "τ") for q, _ in rows)  # only X was edited
     for quantity, key in (("A_U", "a_u"), ("A_V", "a_v"), ("Z_U", "z_u"), ("Z_V", "z_v"), ("c", "c")):
         for i, name in enumerate(names):
             row = rows[(quantity, name)]
@@ -226,7 +249,7 @@ def test_changes_of_one_head_leave_the_other_head_out():
     table, _ = changes(snapshot(before, False, 0.5), snapshot(before.replace(w_v=w_v), False, 0.5), names)
     assert table.loc[table.quantity == "W_V", "where"].tolist() == ["head 2, row dim 1, column dim 3"]
     moved = table[table.quantity.isin(["A_V", "Z_V", "c"])]
-    assert moved["where"].str.startswith("head 2").all() and len(moved) == 9   # A_U, Z_U and head 1 unmoved
+    assert moved["where"].str.startswith("head 2").all() and len(moved) == 9  # A_U, Z_U and head 1 unmoved
     assert table.loc[table.quantity == "ℓ_V", "where"].tolist() == ["head 2, dim 1"]
     assert "A_U" not in set(table.quantity)
 

@@ -2,6 +2,7 @@
 
 Every test runs with its own ATTNREC_WORKSPACE (tests/conftest.py), so nothing is written in the checkout.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,17 +40,19 @@ def test_a_saved_dataset_and_model_come_back_identical(uploaded_model, tmp_path)
     assert ws.dataset_names() == ["my films"] and [m.name for m in ws.models()] == ["my model"]
     config = json.loads((folder / "config.json").read_text())
     assert config["dataset"] == {"name": "my films", "reference": str(ws.dataset_folder("my films"))}
-    again = Recommender.load(folder, device="cpu")          # finds its dataset by itself, as after a restart
+    again = Recommender.load(folder, device="cpu")  # finds its dataset by itself, as after a restart
     for table in ("users", "items"):
         pd.testing.assert_frame_equal(getattr(again.dataset, table), getattr(uploaded_model.dataset, table))
-    pd.testing.assert_frame_equal(again.dataset.interactions.reset_index(drop=True),
-                                  uploaded_model.dataset.interactions.reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        again.dataset.interactions.reset_index(drop=True), uploaded_model.dataset.interactions.reset_index(drop=True)
+    )
     assert again.dataset.schema == uploaded_model.dataset.schema
     users = uploaded_model.user_ids[:5]
     with torch.no_grad():
         for user in users:
-            np.testing.assert_array_equal(again.scores_for_user(user).numpy(),
-                                          uploaded_model.scores_for_user(user).numpy())
+            np.testing.assert_array_equal(
+                again.scores_for_user(user).numpy(), uploaded_model.scores_for_user(user).numpy()
+            )
     # the library and the CLI read the folder like any dataset folder
     assert load_dataset(ws.dataset_folder("my films")).name == "my films"
 
@@ -85,8 +88,9 @@ def test_damaged_saved_dataset_is_a_data_error_naming_the_file(uploaded_model, t
     (folder / DATASET_FILE).write_text("{not json")
     with pytest.raises(DataError, match=r"attnrec-dataset.json.*cannot read it"):
         ws.load_dataset("my films")
-    (folder / DATASET_FILE).write_text(json.dumps({"format": "attnrec-dataset", "version": 1, "name": "my films",
-                                                   "schema": {}}))
+    (folder / DATASET_FILE).write_text(
+        json.dumps({"format": "attnrec-dataset", "version": 1, "name": "my films", "schema": {}})
+    )
     (folder / "items.parquet").unlink()
     with pytest.raises(DataError, match=r"items.parquet.*is missing"):
         ws.load_dataset("my films")
@@ -105,10 +109,11 @@ def test_folder_names_are_safe_and_users_get_their_own_workspace(tmp_path):
 
 # ---- the app: a reload (a new session) and a restart (a new process) find what was saved ---------------
 
+
 def test_a_new_session_lists_saved_datasets_and_models_and_opens_links_to_them(uploaded_model):
     Workspace().save_model(uploaded_model, "my model")
     user, item = uploaded_model.user_ids[2], uploaded_model.item_ids[4]
-    at = AppTest.from_file(APP, default_timeout=120)       # a fresh session: nothing in session_state
+    at = AppTest.from_file(APP, default_timeout=120)  # a fresh session: nothing in session_state
     at.query_params.update({"dataset": "my films", "model": "my model", "user": user, "item": item})
     at.run()
     assert not at.exception, at.exception
@@ -141,25 +146,52 @@ def test_data_page_keeps_and_trains_into_the_workspace_and_deletes_from_it():
 def test_the_app_finds_a_model_trained_with_the_cli(tmp_path):
     """`attnrec train --out <workspace>/models/<name>` on a folder of one's own: the app lists it and its data."""
 
-    data = tmp_path / "films"   # a folder of its own: tables + schema.json, as a CLI user has
+    data = tmp_path / "films"  # a folder of its own: tables + schema.json, as a CLI user has
     source = load_dataset("synthetic")
     data.mkdir()
     users = source.users.head(60)
     items = source.items.head(80)
-    inter = source.interactions[source.interactions["user_id"].isin(users.index)
-                                & source.interactions["item_id"].isin(items.index)]
+    inter = source.interactions[
+        source.interactions["user_id"].isin(users.index) & source.interactions["item_id"].isin(items.index)
+    ]
     users.rename_axis("uid").reset_index().to_csv(data / "users.csv", index=False)
     items.rename_axis("iid").reset_index().to_csv(data / "items.csv", index=False)
     inter.rename(columns={"user_id": "uid", "item_id": "iid"})[["uid", "iid", "label"]].to_csv(
-        data / "interactions.csv", index=False)
-    schema = {"name": "cli films", "user_id": "uid", "item_id": "iid", "label": {"column": "label", "threshold": 1},
-              "item_features": {c: {"kind": "numeric"} for c in source.schema["item_features"]
-                                if source.schema["item_features"][c].get("kind") == "numeric"}}
+        data / "interactions.csv", index=False
+    )
+    schema = {
+        "name": "cli films",
+        "user_id": "uid",
+        "item_id": "iid",
+        "label": {"column": "label", "threshold": 1},
+        "item_features": {
+            c: {"kind": "numeric"}
+            for c in source.schema["item_features"]
+            if source.schema["item_features"][c].get("kind") == "numeric"
+        },
+    }
     (data / "schema.json").write_text(json.dumps(schema))
     out = Path(os.environ["ATTNREC_WORKSPACE"]) / "models" / "from the cli"
-    done = subprocess.run([sys.executable, "-m", "attnrec", "train", "--data", str(data), "--mode", "latent",
-                           "--epochs", "2", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "attnrec",
+            "train",
+            "--data",
+            str(data),
+            "--mode",
+            "latent",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update({"dataset": "cli films", "model": "from the cli"})

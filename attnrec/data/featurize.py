@@ -31,6 +31,7 @@ Two modes:
 
 "unknown" baseline = what `encode` gives for a row whose every field is missing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,12 +62,12 @@ def _column(table: pd.DataFrame, name: str, side: Side) -> pd.Series:
     if name == "id" and name not in table.columns:  # the table's index (aligned "constant"/"id_values" rules)
         return pd.Series([str(i) for i in table.index], index=table.index)
     if name not in table.columns:
-        raise DataError(f"the {side} table has no column '{name}', which the featurizer was fitted on",
-                        column=name)
+        raise DataError(f"the {side} table has no column '{name}', which the featurizer was fitted on", column=name)
     return table[name]
 
 
 # ---------- aligned rules ----------
+
 
 def _rule_values(rule: dict, column: pd.Series) -> np.ndarray:
     if "constant" in rule:
@@ -107,12 +108,21 @@ def compile_aligned_pairs(dataset: Dataset) -> list[dict]:
             if "range" in pair:
                 lo, hi = (float(v) for v in pair["range"])
             else:
-                both = pd.concat([pd.to_numeric(dataset.users[ucol], errors="coerce"),
-                                  pd.to_numeric(dataset.items[icol], errors="coerce")]).dropna()
+                both = pd.concat(
+                    [
+                        pd.to_numeric(dataset.users[ucol], errors="coerce"),
+                        pd.to_numeric(dataset.items[icol], errors="coerce"),
+                    ]
+                ).dropna()
                 lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
-            dims.append({"name": name, "group": name,
-                         "user": {"column": ucol, "range": [lo, hi]},
-                         "item": {"column": icol, "range": [lo, hi]}})
+            dims.append(
+                {
+                    "name": name,
+                    "group": name,
+                    "user": {"column": ucol, "range": [lo, hi]},
+                    "item": {"column": icol, "range": [lo, hi]},
+                }
+            )
             continue
         usep = uspec.get("separator", ";") if kind == "multi" or uspec.get("kind") == "multi" else None
         isep = ispec.get("separator", ";") if kind == "multi" or ispec.get("kind") == "multi" else None
@@ -120,8 +130,11 @@ def compile_aligned_pairs(dataset: Dataset) -> list[dict]:
         ivals = {t for c in dataset.items[icol] for t in cell_tokens(c, isep)}
         shared = sorted(uvals & ivals)
         if not shared:
-            raise DataError(f"aligned pair '{name}': user column '{ucol}' and item column '{icol}' "
-                            f"share no values, so no aligned dimension can be built", column=ucol)
+            raise DataError(
+                f"aligned pair '{name}': user column '{ucol}' and item column '{icol}' "
+                f"share no values, so no aligned dimension can be built",
+                column=ucol,
+            )
         for value in shared:
             urule = {"column": ucol, "values": {value: 1.0}}
             irule = {"column": icol, "values": {value: 1.0}}
@@ -134,6 +147,7 @@ def compile_aligned_pairs(dataset: Dataset) -> list[dict]:
 
 
 # ---------- latent fields ----------
+
 
 def _fit_field(name: str, spec: dict, column: pd.Series) -> dict:
     kind = spec.get("kind", "categorical")
@@ -151,8 +165,9 @@ def _fit_field(name: str, spec: dict, column: pd.Series) -> dict:
     cap = LIMITS.categorical_values
     if len(counts) > cap:  # keep the most frequent values (ties by value); the rest share "(other)"
         kept = sorted(counts, key=lambda v: (-counts[v], v))[:cap]
-        field.update(vocabulary=sorted(kept), other=True, distinct_values=len(counts),
-                     most_rows_per_value=max(counts.values()))
+        field.update(
+            vocabulary=sorted(kept), other=True, distinct_values=len(counts), most_rows_per_value=max(counts.values())
+        )
     if separator:
         field["separator"] = separator
     return field
@@ -164,16 +179,24 @@ OTHER = "(other)"
 def _field_columns(field: dict) -> list[str]:
     if field["kind"] == "numeric":
         return [field["name"]]
-    return [f"{field['name']}={v}" for v in field["vocabulary"]] + ([f"{field['name']}={OTHER}"]
-                                                                   if field.get("other") else [])
+    return [f"{field['name']}={v}" for v in field["vocabulary"]] + (
+        [f"{field['name']}={OTHER}"] if field.get("other") else []
+    )
 
 
 def capped_fields(featurizer: "Featurizer", side: Side) -> list[dict]:
     """The latent fields of `side` whose values were capped (see the module docstring): name, values seen, kept,
     and whether every row had a value of its own (a column that teaches the model nothing)."""
-    return [{"name": f["name"], "distinct_values": f["distinct_values"], "kept": len(f["vocabulary"]),
-             "unique_per_row": f.get("most_rows_per_value", 2) <= 1}
-            for f in featurizer._sides[side].fields if f.get("other")]
+    return [
+        {
+            "name": f["name"],
+            "distinct_values": f["distinct_values"],
+            "kept": len(f["vocabulary"]),
+            "unique_per_row": f.get("most_rows_per_value", 2) <= 1,
+        }
+        for f in featurizer._sides[side].fields
+        if f.get("other")
+    ]
 
 
 def _encode_field(field: dict, column: pd.Series) -> np.ndarray:
@@ -204,12 +227,16 @@ def _check_contiguous_groups(dimensions: list[dict]) -> None:
 
 
 def _popularity_dimension(dataset: Dataset) -> dict:
-    """"popular place": item = log(1 + positives in `dataset`) / log(1 + max), user = 1 (see module docstring)."""
+    """ "popular place": item = log(1 + positives in `dataset`) / log(1 + max), user = 1 (see module docstring)."""
     counts = dataset.positives["item_id"].astype(str).value_counts()
     top = float(np.log1p(counts.max())) if len(counts) else 1.0
     values = {str(i): round(float(np.log1p(c)) / top, 6) for i, c in counts.items()}
-    return {"name": "popular place", "group": "popularity",
-            "user": {"column": "id", "constant": 1.0}, "item": {"column": "id", "id_values": values}}
+    return {
+        "name": "popular place",
+        "group": "popularity",
+        "user": {"column": "id", "constant": 1.0},
+        "item": {"column": "id", "id_values": values},
+    }
 
 
 def history_dimensions(dataset: Dataset, min_items: int = 2) -> list[dict]:
@@ -217,8 +244,10 @@ def history_dimensions(dataset: Dataset, min_items: int = 2) -> list[dict]:
     docstring). Only `dataset.positives` is read for the profiles."""
     specs = dataset.schema.get("item_features", {})
     if not specs:
-        raise DataError(f"dataset '{dataset.name}' has no item features, so history profiles have nothing to "
-                        f"describe; use latent mode")
+        raise DataError(
+            f"dataset '{dataset.name}' has no item features, so history profiles have nothing to "
+            f"describe; use latent mode"
+        )
     item_dims: list[dict] = []
     for name, spec in specs.items():
         kind = spec.get("kind", "categorical")
@@ -241,8 +270,9 @@ def history_dimensions(dataset: Dataset, min_items: int = 2) -> list[dict]:
             item_dims.append({"name": f"{name}: {value}", "group": name, "item": rule})
     if not item_dims:
         raise DataError(f"dataset '{dataset.name}': no item attribute value is shared by {min_items} items")
-    item_values = np.stack([_rule_values(d["item"], _column(dataset.items, d["item"]["column"], "item"))
-                            for d in item_dims], axis=1)
+    item_values = np.stack(
+        [_rule_values(d["item"], _column(dataset.items, d["item"]["column"], "item")) for d in item_dims], axis=1
+    )
     row_of = {str(i): r for r, i in enumerate(dataset.items.index)}
     positives = dataset.positives
     users = positives["user_id"].astype(str).to_numpy()
@@ -253,8 +283,14 @@ def history_dimensions(dataset: Dataset, min_items: int = 2) -> list[dict]:
     dims = []
     for j, dim in enumerate(item_dims):
         values = {u: round(float(v), 6) for u, v in profile[j].items() if v != 0}
-        dims.append({"name": dim["name"], "group": dim["group"], "user": {"column": "id", "id_values": values},
-                     "item": dim["item"]})
+        dims.append(
+            {
+                "name": dim["name"],
+                "group": dim["group"],
+                "user": {"column": "id", "id_values": values},
+                "item": dim["item"],
+            }
+        )
     return dims
 
 
@@ -267,24 +303,29 @@ def check_encoded_size(featurizer: "Featurizer", side: Side, rows: int) -> None:
     if width <= LIMITS.encoded_columns and rows * width <= LIMITS.encoded_cells:
         return
     widest = max(featurizer.groups(side), key=lambda g: g.stop - g.start)
-    raise DataError(f"the {side} side would encode to {width:,} columns for {rows:,} rows (field '{widest.name}' "
-                    f"alone: {widest.stop - widest.start:,} columns); the limit per side is "
-                    f"{LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells. "
-                    + ("Train without ids (a one-hot id per row does not fit), or on fewer rows"
-                       if widest.kind == "id" else "Ignore that column or mark it otherwise"), column=widest.name)
+    raise DataError(
+        f"the {side} side would encode to {width:,} columns for {rows:,} rows (field '{widest.name}' "
+        f"alone: {widest.stop - widest.start:,} columns); the limit per side is "
+        f"{LIMITS.encoded_columns:,} columns and {LIMITS.encoded_cells:,} cells. "
+        + (
+            "Train without ids (a one-hot id per row does not fit), or on fewer rows"
+            if widest.kind == "id"
+            else "Ignore that column or mark it otherwise"
+        ),
+        column=widest.name,
+    )
 
 
 @dataclass
 class _SideSpec:
-    fields: list[dict]          # latent: field specs in column order (the id group last)
-    mean_row: list[float]       # column means over the fitting table, for the "mean" baseline
+    fields: list[dict]  # latent: field specs in column order (the id group last)
+    mean_row: list[float]  # column means over the fitting table, for the "mean" baseline
 
 
 class Featurizer:
     """Fitted encoding of users and items; see the module docstring for the two modes."""
 
-    def __init__(self, mode: Mode, use_ids: bool, dimensions: list[dict] | None,
-                 sides: dict[Side, _SideSpec]):
+    def __init__(self, mode: Mode, use_ids: bool, dimensions: list[dict] | None, sides: dict[Side, _SideSpec]):
         if mode not in ("aligned", "latent"):
             raise ValueError(f"mode must be 'aligned' or 'latent', got {mode!r}")
         self.mode: Mode = mode
@@ -292,13 +333,19 @@ class Featurizer:
         self.dimensions = dimensions or []
         _check_contiguous_groups(self.dimensions)
         self._sides = sides
-        self.dimension_names: list[str] | None = (
-            [d["name"] for d in self.dimensions] if mode == "aligned" else None)
+        self.dimension_names: list[str] | None = [d["name"] for d in self.dimensions] if mode == "aligned" else None
 
     # ----- fitting -----
     @classmethod
-    def plan(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
-             popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
+    def plan(
+        cls,
+        dataset: Dataset,
+        mode: Mode,
+        use_ids: bool = False,
+        features: str = "all",
+        popularity: bool = False,
+        user_profile: str = "columns",
+    ) -> "Featurizer":
         """The encoding's structure (dimensions, fields, vocabularies) without encoding any table, so its width
         can be checked before anything is allocated. features: "all" side fields, or "ids" only (latent, needs
         use_ids); popularity: aligned only, add the "popular place" dimension computed from `dataset`'s
@@ -320,16 +367,20 @@ class Featurizer:
             else:
                 dimensions = dataset.schema.get("aligned_dimensions") or compile_aligned_pairs(dataset)
             if not dimensions:
-                raise DataError(f"dataset '{dataset.name}' defines no aligned dimensions "
-                                f"(schema 'aligned_pairs' is empty); use latent mode or user_profile='history'")
+                raise DataError(
+                    f"dataset '{dataset.name}' defines no aligned dimensions "
+                    f"(schema 'aligned_pairs' is empty); use latent mode or user_profile='history'"
+                )
             dimensions = [dict(d) for d in dimensions]
             if popularity:
                 dimensions.append(_popularity_dimension(dataset))
             # With use_ids, the one-hot ids follow the named columns (for learned taste dimensions).
             sides: dict[Side, _SideSpec] = {
-                s: _SideSpec([{"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]}]
-                             if use_ids else [], [])
-                for s, table in zip(SIDES, (dataset.users, dataset.items))}
+                s: _SideSpec(
+                    [{"name": "id", "kind": "id", "vocabulary": [str(i) for i in table.index]}] if use_ids else [], []
+                )
+                for s, table in zip(SIDES, (dataset.users, dataset.items))
+            }
             featurizer = cls(mode, use_ids, dimensions, sides)
         else:
             sides = {}
@@ -344,8 +395,15 @@ class Featurizer:
         return featurizer
 
     @classmethod
-    def fit(cls, dataset: Dataset, mode: Mode, use_ids: bool = False, features: str = "all",
-            popularity: bool = False, user_profile: str = "columns") -> "Featurizer":
+    def fit(
+        cls,
+        dataset: Dataset,
+        mode: Mode,
+        use_ids: bool = False,
+        features: str = "all",
+        popularity: bool = False,
+        user_profile: str = "columns",
+    ) -> "Featurizer":
         """`plan`, then the column means over `dataset` (the "mean" baseline): the featurizer models train with."""
         featurizer = cls.plan(dataset, mode, use_ids, features, popularity, user_profile)
         for side in SIDES:
@@ -353,8 +411,9 @@ class Featurizer:
             check_encoded_size(featurizer, side, len(table))
             total = np.zeros(len(featurizer.columns(side)), dtype=np.float64)
             for start in range(0, len(table), MEAN_CHUNK_ROWS):  # bounded memory: a chunk of rows at a time
-                total += featurizer._matrix(side, table.iloc[start:start + MEAN_CHUNK_ROWS]).sum(axis=0,
-                                                                                                dtype=np.float64)
+                total += featurizer._matrix(side, table.iloc[start : start + MEAN_CHUNK_ROWS]).sum(
+                    axis=0, dtype=np.float64
+                )
             featurizer._sides[side].mean_row = (total / len(table)).tolist() if len(table) else []
         return featurizer
 
@@ -425,17 +484,19 @@ class Featurizer:
 
     # ----- persistence -----
     def to_json(self) -> dict:
-        return {"version": JSON_VERSION, "mode": self.mode, "use_ids": self.use_ids,
-                "dimensions": self.dimensions,
-                "sides": {s: {"fields": self._sides[s].fields, "mean_row": self._sides[s].mean_row}
-                          for s in SIDES}}
+        return {
+            "version": JSON_VERSION,
+            "mode": self.mode,
+            "use_ids": self.use_ids,
+            "dimensions": self.dimensions,
+            "sides": {s: {"fields": self._sides[s].fields, "mean_row": self._sides[s].mean_row} for s in SIDES},
+        }
 
     @classmethod
     def from_json(cls, blob: dict) -> "Featurizer":
         if blob.get("version") != JSON_VERSION:
             raise ValueError(f"featurizer JSON version {blob.get('version')!r} is not {JSON_VERSION}")
-        sides = {s: _SideSpec(list(blob["sides"][s]["fields"]), list(blob["sides"][s]["mean_row"]))
-                 for s in SIDES}
+        sides = {s: _SideSpec(list(blob["sides"][s]["fields"]), list(blob["sides"][s]["mean_row"])) for s in SIDES}
         return cls(blob["mode"], blob["use_ids"], blob.get("dimensions"), sides)
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ row or cell limit; a Parquet file's row count and uncompressed size are read fro
 data, and its values are measured batch by batch (dictionary-encoded strings are counted expanded, the
 "Parquet bomb") before the table is built.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,9 +34,16 @@ ENCODINGS = ("utf-8", "latin-1")
 first_data_row = 2  # spreadsheet numbering: header is row 1
 
 
-def read_table(source: str | Path | bytes, filename: str | None = None, limits: Limits = LIMITS, *,
-               format: str | None = None, separator: str | None = None, columns: list[str] | None = None,
-               encoding: str = "utf-8") -> pd.DataFrame:
+def read_table(
+    source: str | Path | bytes,
+    filename: str | None = None,
+    limits: Limits = LIMITS,
+    *,
+    format: str | None = None,
+    separator: str | None = None,
+    columns: list[str] | None = None,
+    encoding: str = "utf-8",
+) -> pd.DataFrame:
     """Read a CSV/TSV or Parquet table from a path or from bytes (a browser upload) plus its filename.
 
     The format follows the file name's suffix (.csv comma, .tsv tab, .parquet/.pq), or `format`
@@ -66,17 +74,24 @@ def read_table(source: str | Path | bytes, filename: str | None = None, limits: 
         if encoding not in ENCODINGS:
             raise DataError(f"unsupported encoding '{encoding}'; use one of {list(ENCODINGS)}", file=name)
         delimiter = separator or ("\t" if kind == "tsv" else ",")
-        if len(delimiter) != 1 or delimiter in "\r\n\"":
-            raise DataError(f"the separator must be one character other than a quote or a line break, got "
-                            f"{delimiter!r}", file=name)
+        if len(delimiter) != 1 or delimiter in '\r\n"':
+            raise DataError(
+                f"the separator must be one character other than a quote or a line break, got {delimiter!r}", file=name
+            )
         return _read_csv(data, name, limits, delimiter=delimiter, columns=columns, encoding=encoding)
     if kind == "parquet":
         return _read_parquet(data, name, limits)
     raise DataError(f"unsupported file type '{suffix or name}'; use .csv, .tsv or .parquet", file=name)
 
 
-def _read_csv(data: bytes, name: str, limits: Limits = LIMITS, delimiter: str = ",",
-              columns: list[str] | None = None, encoding: str = "utf-8") -> pd.DataFrame:
+def _read_csv(
+    data: bytes,
+    name: str,
+    limits: Limits = LIMITS,
+    delimiter: str = ",",
+    columns: list[str] | None = None,
+    encoding: str = "utf-8",
+) -> pd.DataFrame:
     if not data.strip():
         raise DataError("the file is empty", file=name)
     text = _decode_utf8(data, name, delimiter) if encoding == "utf-8" else data.decode(encoding)
@@ -93,19 +108,25 @@ def _read_csv(data: bytes, name: str, limits: Limits = LIMITS, delimiter: str = 
                 continue  # blank lines (often a trailing newline) carry nothing
             if len(record) != len(header):
                 what = "comma" if delimiter == "," else f"separator {delimiter!r}"
-                raise DataError(f"has {len(record)} fields but the header has {len(header)} "
-                                f"(a missing or extra {what}, or an unquoted {what} inside a value)",
-                                file=name, row=reader.line_num)
+                raise DataError(
+                    f"has {len(record)} fields but the header has {len(header)} "
+                    f"(a missing or extra {what}, or an unquoted {what} inside a value)",
+                    file=name,
+                    row=reader.line_num,
+                )
             if len(rows) >= max_rows:
-                raise DataError(_too_many_rows(f"more than {len(rows):,}", len(header), limits), file=name,
-                                row=reader.line_num)
+                raise DataError(
+                    _too_many_rows(f"more than {len(rows):,}", len(header), limits), file=name, row=reader.line_num
+                )
             rows.append(record)
             row_numbers.append(reader.line_num)
     except csv.Error as err:
         # The reader stops on the record it could not parse; line_num counts the lines read so far.
         if "field larger than field limit" in str(err):
-            problem = (f"a cell is longer than {csv.field_size_limit():,} characters (an unclosed quote, or a "
-                       f"value too long for a table cell)")
+            problem = (
+                f"a cell is longer than {csv.field_size_limit():,} characters (an unclosed quote, or a "
+                f"value too long for a table cell)"
+            )
         else:
             problem = f"cannot be read as CSV ({err})"
         raise DataError(problem, file=name, row=max(reader.line_num, 1)) from None
@@ -120,8 +141,10 @@ def _read_csv(data: bytes, name: str, limits: Limits = LIMITS, delimiter: str = 
 
 def _too_many_rows(count: str, columns: int, limits: Limits) -> str:
     cap = min(limits.table_rows, limits.table_cells // max(columns, 1))
-    return (f"has {count} data rows; the limit is {cap:,} rows for a table of {columns} column(s) "
-            f"(at most {limits.table_rows:,} rows and {limits.table_cells:,} cells)")
+    return (
+        f"has {count} data rows; the limit is {cap:,} rows for a table of {columns} column(s) "
+        f"(at most {limits.table_rows:,} rows and {limits.table_cells:,} cells)"
+    )
 
 
 def _check_width(columns: int, name: str, limits: Limits) -> None:
@@ -139,8 +162,12 @@ def _decode_utf8(data: bytes, name: str, delimiter: str = ",") -> str:
         header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(delimiter)
         field_index = data[line_start:start].count(delimiter.encode())  # good enough to point at the column
         column = header[field_index].strip() if field_index < len(header) else None
-        raise DataError(f"is not valid UTF-8 text (byte 0x{data[start]:02X}); save the file as UTF-8",
-                        file=name, row=row, column=column) from None
+        raise DataError(
+            f"is not valid UTF-8 text (byte 0x{data[start]:02X}); save the file as UTF-8",
+            file=name,
+            row=row,
+            column=column,
+        ) from None
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -197,8 +224,10 @@ def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = L
         def opened():
             return pa.BufferReader(data)
     else:
+
         def opened():
             return str(source)
+
     try:
         footer = pq.ParquetFile(opened())
         metadata = footer.metadata
@@ -208,8 +237,11 @@ def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = L
             raise DataError(_too_many_rows(f"{rows:,}", columns, limits) + " (from the file's metadata)", file=name)
         stored = sum(max(metadata.row_group(g).total_byte_size, 0) for g in range(metadata.num_row_groups))
         if stored > limits.parquet_bytes:
-            raise DataError(f"holds {mb(stored)} of data once uncompressed, over the {mb(limits.parquet_bytes)} "
-                            f"limit (from the file's metadata)", file=name)
+            raise DataError(
+                f"holds {mb(stored)} of data once uncompressed, over the {mb(limits.parquet_bytes)} "
+                f"limit (from the file's metadata)",
+                file=name,
+            )
         text = [f.name for f in footer.schema_arrow if _is_text(f.type)]
         reader = pq.ParquetFile(opened(), read_dictionary=text)
         batches: list[pa.RecordBatch] = []
@@ -217,9 +249,12 @@ def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = L
         for batch in reader.iter_batches(batch_size=16_384):
             decoded += _decoded_bytes(batch)
             if decoded > limits.parquet_decoded_bytes:
-                raise DataError(f"expands to more than {mb(limits.parquet_decoded_bytes)} once its values are "
-                                f"decoded ({len(batches) * 16_384 + batch.num_rows:,} of {rows:,} rows read); "
-                                f"refused before reading the rest", file=name)
+                raise DataError(
+                    f"expands to more than {mb(limits.parquet_decoded_bytes)} once its values are "
+                    f"decoded ({len(batches) * 16_384 + batch.num_rows:,} of {rows:,} rows read); "
+                    f"refused before reading the rest",
+                    file=name,
+                )
             batches.append(batch)
         table = pa.Table.from_batches(batches, schema=reader.schema_arrow if not batches else batches[0].schema)
         return pa.table([_undictionary(c) for c in table.columns], names=table.column_names)
@@ -231,8 +266,13 @@ def read_parquet_arrow(source: bytes | str | Path, name: str, limits: Limits = L
 
 def _is_text(kind) -> bool:
     import pyarrow as pa
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind) \
+
+    return (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_binary(kind)
         or pa.types.is_large_binary(kind)
+    )
 
 
 def _decoded_bytes(batch) -> int:
@@ -254,6 +294,7 @@ def _decoded_bytes(batch) -> int:
 
 def _undictionary(column):
     import pyarrow as pa
+
     if pa.types.is_dictionary(column.type):
         return column.cast(column.type.value_type)
     return column

@@ -29,6 +29,7 @@ each problem is a DataError naming the file, the row (header = row 1; a file wit
 from 1) and the column, or for the schema the key path. Nothing is ever unpickled: text is parsed as text
 and Parquet through pyarrow.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,19 +45,45 @@ from attnrec.data.io import first_data_row, read_table
 from attnrec.data.types import DataError, Dataset, DataWarning
 from attnrec.limits import LIMITS
 
-__all__ = ["load_schema", "validate_schema", "load_own_dataset", "read_table", "TableSource",
-           "DEFAULT_MISSING", "missing_mask", "require_columns", "check_unique_ids", "parse_numeric",
-           "check_known_ids", "row_number", "check_trainable", "json_schema", "check_json_schema",
-           "schema_tables"]
+__all__ = [
+    "load_schema",
+    "validate_schema",
+    "load_own_dataset",
+    "read_table",
+    "TableSource",
+    "DEFAULT_MISSING",
+    "missing_mask",
+    "require_columns",
+    "check_unique_ids",
+    "parse_numeric",
+    "check_known_ids",
+    "row_number",
+    "check_trainable",
+    "json_schema",
+    "check_json_schema",
+    "schema_tables",
+]
 
 # a path, a table already read by `read_table`, or (filename, bytes) from an upload
 TableSource = Union[str, Path, pd.DataFrame, tuple[str, bytes]]
 DEFAULT_MISSING = ("", "?")
-SCHEMA_KEYS = {"user_id", "item_id", "label", "timestamp", "user_features", "item_features",
-               "aligned_pairs", "aligned_dimensions", "missing_values", "item_name", "name", "description",
-               "files"}
-FEATURE_KINDS = {"categorical", "numeric", "multi"}          # what a loaded feature is (and a pair may be)
-DERIVED_KINDS = {"date", "flags"}                             # computed at load into a FEATURE_KIND
+SCHEMA_KEYS = {
+    "user_id",
+    "item_id",
+    "label",
+    "timestamp",
+    "user_features",
+    "item_features",
+    "aligned_pairs",
+    "aligned_dimensions",
+    "missing_values",
+    "item_name",
+    "name",
+    "description",
+    "files",
+}
+FEATURE_KINDS = {"categorical", "numeric", "multi"}  # what a loaded feature is (and a pair may be)
+DERIVED_KINDS = {"date", "flags"}  # computed at load into a FEATURE_KIND
 FEATURE_KEYS = {"kind", "separator", "column", "part", "format", "prefix", "columns", "names"}
 TABLE_ROLES = ("users", "items", "interactions")
 DATE_PARTS = {"year": lambda d: d.year, "month": lambda d: d.month, "weekday": lambda d: d.weekday()}
@@ -67,6 +94,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 # ---------- schema ----------
+
 
 def load_schema(source: dict | str | Path | bytes, filename: str = "schema.json") -> dict:
     """Read and validate a schema from a dict, a JSON file path, or uploaded bytes."""
@@ -85,8 +113,7 @@ def load_schema(source: dict | str | Path | bytes, filename: str = "schema.json"
     try:
         blob = json.loads(text)
     except json.JSONDecodeError as err:
-        raise DataError(f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})",
-                        file=name) from None
+        raise DataError(f"is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})", file=name) from None
     return validate_schema(blob, name)
 
 
@@ -111,7 +138,7 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
     label = schema.get("label")
     if label is not None:
         if not isinstance(label, dict) or set(label) - LABEL_KEYS or "column" not in label:
-            raise DataError("'label' must be {\"column\": name, \"threshold\": number}", file=file)
+            raise DataError('\'label\' must be {"column": name, "threshold": number}', file=file)
         threshold = label.get("threshold", 1)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not np.isfinite(threshold):
             raise DataError(f"label threshold must be a finite number, got {threshold!r}", file=file)
@@ -126,17 +153,25 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
         for column, spec in features.items():
             spec = {"kind": spec} if isinstance(spec, str) else spec
             if not isinstance(spec, dict) or set(spec) - FEATURE_KEYS:
-                raise DataError(f"{side} feature '{column}': allowed keys are {sorted(FEATURE_KEYS)}",
-                                file=file, column=column)
+                raise DataError(
+                    f"{side} feature '{column}': allowed keys are {sorted(FEATURE_KEYS)}", file=file, column=column
+                )
             kind = spec.get("kind", "categorical")
             if kind not in FEATURE_KINDS | DERIVED_KINDS:
-                raise DataError(f"{side} feature '{column}': unknown kind '{kind}'; use one of "
-                                f"{sorted(FEATURE_KINDS | DERIVED_KINDS)}", file=file, column=column)
+                raise DataError(
+                    f"{side} feature '{column}': unknown kind '{kind}'; use one of "
+                    f"{sorted(FEATURE_KINDS | DERIVED_KINDS)}",
+                    file=file,
+                    column=column,
+                )
             spec = {**spec, "kind": kind, **({"separator": spec.get("separator", ";")} if kind == "multi" else {})}
             if kind == "flags" and "names" in spec and len(spec["names"]) != len(spec.get("columns", [])):
-                raise DataError(f"{side} feature '{column}': 'names' has {len(spec['names'])} entries but "
-                                f"'columns' has {len(spec.get('columns', []))}; give one name per column",
-                                file=file, column=column)
+                raise DataError(
+                    f"{side} feature '{column}': 'names' has {len(spec['names'])} entries but "
+                    f"'columns' has {len(spec.get('columns', []))}; give one name per column",
+                    file=file,
+                    column=column,
+                )
             normalised[column] = spec
         out[f"{side}_features"] = normalised
     pairs = schema.get("aligned_pairs", [])
@@ -144,8 +179,9 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
         raise DataError("'aligned_pairs' must be a list", file=file)
     for i, pair in enumerate(pairs):
         if not isinstance(pair, dict) or set(pair) - PAIR_KEYS or not {"user", "item"} <= set(pair):
-            raise DataError(f"aligned_pairs[{i}] must have 'user' and 'item' columns (optional: name, "
-                            f"kind, range)", file=file)
+            raise DataError(
+                f"aligned_pairs[{i}] must have 'user' and 'item' columns (optional: name, kind, range)", file=file
+            )
         if pair.get("kind", "categorical") not in FEATURE_KINDS:
             raise DataError(f"aligned_pairs[{i}]: unknown kind '{pair['kind']}'", file=file)
     out["aligned_pairs"] = [dict(p) for p in pairs]
@@ -157,17 +193,20 @@ def validate_schema(schema: dict, file: str = "schema.json") -> dict:
     for role, spec in (schema.get("files") or {}).items():
         path = spec if isinstance(spec, str) else spec["path"]
         if Path(path).is_absolute() or ".." in Path(path).parts or "\\" in path:
-            raise DataError(f"at files.{role}: '{path}' must be a path inside the schema's folder (relative, "
-                            f"no '..')", file=file)
+            raise DataError(
+                f"at files.{role}: '{path}' must be a path inside the schema's folder (relative, no '..')", file=file
+            )
         if isinstance(spec, dict) and spec.get("header") is False and not spec.get("columns"):
-            raise DataError(f"at files.{role}: a file without a header row needs 'columns' (its column names)",
-                            file=file)
+            raise DataError(
+                f"at files.{role}: a file without a header row needs 'columns' (its column names)", file=file
+            )
     return out
 
 
 def json_schema() -> dict:
     """The published JSON Schema of the own-data schema (attnrec/data/schema.json)."""
     from importlib.resources import files
+
     return json.loads(files("attnrec.data").joinpath(JSON_SCHEMA).read_text(encoding="utf-8"))
 
 
@@ -175,6 +214,7 @@ def _validator():
     global _VALIDATOR
     if _VALIDATOR is None:
         from jsonschema import Draft202012Validator
+
         _VALIDATOR = Draft202012Validator(json_schema())
     return _VALIDATOR
 
@@ -186,20 +226,24 @@ def check_json_schema(schema: dict, file: str = "schema.json") -> None:
     """Validate against the JSON Schema; the first problem becomes a DataError naming the file and the key
     path (e.g. "at item_features.year.part: 'decade' is not one of ['year', 'month', 'weekday']")."""
     from jsonschema.exceptions import best_match
+
     error = best_match(_validator().iter_errors(schema))
     if error is None:
         return
     if error.validator == "oneOf" and error.context:  # say what the closest alternative missed
         # an object is judged by the object form, not by "is not one of the short names"
-        relevant = [e for e in error.context if not (isinstance(error.instance, dict) and not e.relative_path
-                                                     and e.validator in ("enum", "type"))]
+        relevant = [
+            e
+            for e in error.context
+            if not (isinstance(error.instance, dict) and not e.relative_path and e.validator in ("enum", "type"))
+        ]
         error = best_match(relevant or error.context)
     path = _key_path(error.absolute_path)
     message = error.message
     if error.validator == "not":
         message = f"has keys that do not go with its kind ({json.dumps(error.instance)[:200]})"
     elif error.validator == "const" and path.endswith(".kind"):  # e.g. "part" given to a flags feature
-        parent = path[:-len(".kind")]
+        parent = path[: -len(".kind")]
         message = f"the keys given need kind {error.validator_value!r}, not {error.instance!r}"
         path = parent
     raise DataError(f"at {path or 'the top level'}: {message}", file=file)
@@ -214,6 +258,7 @@ def _key_path(parts) -> str:
 
 # ---------- cell-level checks shared with the restaurants loader ----------
 
+
 def row_number(frame: pd.DataFrame, position: int) -> int:
     """The spreadsheet row (header = 1) of the table's `position`-th data row."""
     rows = frame.attrs.get("row_numbers")
@@ -227,8 +272,15 @@ def _file(frame: pd.DataFrame) -> str | None:
 def missing_mask(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSING) -> np.ndarray:
     """True where a cell is missing: NA/None, or a string among `missing_values` (after strip)."""
     markers = set(missing_values)
-    return np.array([cell is None or (isinstance(cell, str) and cell.strip() in markers)
-                     or (not isinstance(cell, str) and _is_na(cell)) for cell in column.tolist()], dtype=bool)
+    return np.array(
+        [
+            cell is None
+            or (isinstance(cell, str) and cell.strip() in markers)
+            or (not isinstance(cell, str) and _is_na(cell))
+            for cell in column.tolist()
+        ],
+        dtype=bool,
+    )
 
 
 def _is_na(cell) -> bool:
@@ -242,27 +294,40 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "")
     present = set(frame.columns)
     for column in columns:
         if column not in present:
-            raise DataError(f"missing column{(' (' + what + ')') if what else ''}; the file has "
-                            f"{list(frame.columns)}", file=_file(frame), column=column)
+            raise DataError(
+                f"missing column{(' (' + what + ')') if what else ''}; the file has {list(frame.columns)}",
+                file=_file(frame),
+                column=column,
+            )
 
 
 def check_unique_ids(frame: pd.DataFrame, column: str, missing_values: Iterable[str] = DEFAULT_MISSING) -> None:
     missing = missing_mask(frame[column], missing_values)
     if missing.any():
-        raise DataError("id is missing", file=_file(frame), row=row_number(frame, int(np.argmax(missing))),
-                        column=column)
+        raise DataError(
+            "id is missing", file=_file(frame), row=row_number(frame, int(np.argmax(missing))), column=column
+        )
     ids = frame[column].astype(str).str.strip()
     duplicated = ids.duplicated(keep="first").to_numpy()
     if duplicated.any():
         pos = int(np.argmax(duplicated))
         first = int(np.argmax((ids == ids.iloc[pos]).to_numpy()))
-        raise DataError(f"duplicate id '{ids.iloc[pos]}' (first seen at row {row_number(frame, first)})",
-                        file=_file(frame), row=row_number(frame, pos), column=column)
+        raise DataError(
+            f"duplicate id '{ids.iloc[pos]}' (first seen at row {row_number(frame, first)})",
+            file=_file(frame),
+            row=row_number(frame, pos),
+            column=column,
+        )
 
 
-def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool = False,
-                  missing_values: Iterable[str] = DEFAULT_MISSING,
-                  limit: float | None = LIMITS.magnitude) -> pd.Series:
+def parse_numeric(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    required: bool = False,
+    missing_values: Iterable[str] = DEFAULT_MISSING,
+    limit: float | None = LIMITS.magnitude,
+) -> pd.Series:
     """The column as float64 (missing → NaN). Text, NaN, ±inf or |value| > `limit` in a cell is a DataError.
 
     The magnitude rule (attnrec.limits: `magnitude`) is the one every loader shares: beyond it float32
@@ -274,29 +339,44 @@ def parse_numeric(frame: pd.DataFrame, column: str, *, required: bool = False,
     for pos, cell in enumerate(cells):
         if missing[pos]:
             if required:
-                raise DataError("value is missing but a number is required", file=_file(frame),
-                                row=row_number(frame, pos), column=column)
+                raise DataError(
+                    "value is missing but a number is required",
+                    file=_file(frame),
+                    row=row_number(frame, pos),
+                    column=column,
+                )
             continue
         if isinstance(cell, str):
             text = cell.strip()
             if not _NUMBER.match(text):
                 kind = "NaN or infinity" if text.lower().lstrip("+-") in ("nan", "inf", "infinity") else "text"
-                raise DataError(f"{kind} '{text}' where a finite number is expected", file=_file(frame),
-                                row=row_number(frame, pos), column=column)
+                raise DataError(
+                    f"{kind} '{text}' where a finite number is expected",
+                    file=_file(frame),
+                    row=row_number(frame, pos),
+                    column=column,
+                )
             value = float(text)
         elif isinstance(cell, (bool, np.bool_)):
             value = float(cell)
         elif isinstance(cell, (int, float, np.integer, np.floating)):
             value = float(cell)
         else:
-            raise DataError(f"'{cell}' is not a number", file=_file(frame), row=row_number(frame, pos),
-                            column=column)
+            raise DataError(f"'{cell}' is not a number", file=_file(frame), row=row_number(frame, pos), column=column)
         if not np.isfinite(value):
-            raise DataError(f"{value} where a finite number is expected (NaN/inf not allowed)",
-                            file=_file(frame), row=row_number(frame, pos), column=column)
+            raise DataError(
+                f"{value} where a finite number is expected (NaN/inf not allowed)",
+                file=_file(frame),
+                row=row_number(frame, pos),
+                column=column,
+            )
         if limit is not None and abs(value) > limit:
-            raise DataError(f"{value:g} is too large in magnitude (limit {limit:g}); rescale this column",
-                            file=_file(frame), row=row_number(frame, pos), column=column)
+            raise DataError(
+                f"{value:g} is too large in magnitude (limit {limit:g}); rescale this column",
+                file=_file(frame),
+                row=row_number(frame, pos),
+                column=column,
+            )
         out[pos] = value
     return pd.Series(out, index=frame.index, name=column)
 
@@ -306,9 +386,12 @@ def check_known_ids(frame: pd.DataFrame, column: str, known: set[str], what: str
     unknown = ~ids.isin(known).to_numpy()
     if unknown.any():
         pos = int(np.argmax(unknown))
-        raise DataError(f"{what} id '{ids.iloc[pos]}' is not in the {what}s table "
-                        f"({int(unknown.sum())} row(s) like this)", file=_file(frame),
-                        row=row_number(frame, pos), column=column)
+        raise DataError(
+            f"{what} id '{ids.iloc[pos]}' is not in the {what}s table ({int(unknown.sum())} row(s) like this)",
+            file=_file(frame),
+            row=row_number(frame, pos),
+            column=column,
+        )
 
 
 def clean_text(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSING) -> pd.Series:
@@ -319,6 +402,7 @@ def clean_text(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSIN
 
 
 # ---------- loading ----------
+
 
 def _read(source, default_name: str) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
@@ -331,18 +415,28 @@ def _read(source, default_name: str) -> pd.DataFrame:
     return read_table(source)
 
 
-def load_own_dataset(users: TableSource, items: TableSource, interactions: TableSource,
-                     schema: dict | str | Path | bytes, name: str = "own data",
-                     source: str = "") -> Dataset:
+def load_own_dataset(
+    users: TableSource,
+    items: TableSource,
+    interactions: TableSource,
+    schema: dict | str | Path | bytes,
+    name: str = "own data",
+    source: str = "",
+) -> Dataset:
     """Validate and load three tables + a schema. Each table: a path, (filename, bytes), or a DataFrame
     from `read_table`; schema: dict, path or bytes. Raises DataError on the first problem found."""
     schema = load_schema(schema)
     missing_values = schema["missing_values"]
-    tables = {"users": _read(users, "users"), "items": _read(items, "items"),
-              "interactions": _read(interactions, "interactions")}
+    tables = {
+        "users": _read(users, "users"),
+        "items": _read(items, "items"),
+        "interactions": _read(interactions, "interactions"),
+    }
     u, i, x = tables["users"], tables["items"], tables["interactions"]
-    derived = {side: {k: spec for k, spec in schema[f"{side}_features"].items() if _is_derived(spec)}
-               for side in ("user", "item")}
+    derived = {
+        side: {k: spec for k, spec in schema[f"{side}_features"].items() if _is_derived(spec)}
+        for side in ("user", "item")
+    }
 
     # 1. every column the schema names exists
     require_columns(u, [schema["user_id"]], "the schema's user_id")
@@ -354,8 +448,12 @@ def load_own_dataset(users: TableSource, items: TableSource, interactions: Table
             sources = spec["columns"] if spec["kind"] == "flags" else [spec.get("column", key)]
             require_columns(frame, sources, f"the source of {side} feature '{key}'")
             if key in frame.columns and key not in sources:
-                raise DataError(f"{side} feature '{key}' is derived from {sources} but the file already has a "
-                                f"column '{key}'; give the feature another name", file=_file(frame), column=key)
+                raise DataError(
+                    f"{side} feature '{key}' is derived from {sources} but the file already has a "
+                    f"column '{key}'; give the feature another name",
+                    file=_file(frame),
+                    column=key,
+                )
         pair_columns = [p[side] for p in schema["aligned_pairs"] if p[side] not in derived[side]]
         require_columns(frame, pair_columns, "named in aligned_pairs")
     require_columns(x, [schema["user_id"], schema["item_id"]], "interactions need both ids")
@@ -375,40 +473,55 @@ def load_own_dataset(users: TableSource, items: TableSource, interactions: Table
     check_known_ids(x, schema["item_id"], set(i[schema["item_id"]].astype(str).str.strip()), "item")
 
     # 3. numbers are numbers
-    numeric = {side: [c for c, s in schema[f"{side}_features"].items() if s["kind"] == "numeric"]
-               for side in ("user", "item")}
+    numeric = {
+        side: [c for c, s in schema[f"{side}_features"].items() if s["kind"] == "numeric"] for side in ("user", "item")
+    }
     for side in ("user", "item"):
-        numeric[side] += [p[side] for p in schema["aligned_pairs"]
-                          if p.get("kind") == "numeric" and p[side] not in derived[side]]
-    parsed = {"user": {c: parse_numeric(u, c, missing_values=missing_values) for c in numeric["user"]},
-              "item": {c: parse_numeric(i, c, missing_values=missing_values) for c in numeric["item"]}}
+        numeric[side] += [
+            p[side] for p in schema["aligned_pairs"] if p.get("kind") == "numeric" and p[side] not in derived[side]
+        ]
+    parsed = {
+        "user": {c: parse_numeric(u, c, missing_values=missing_values) for c in numeric["user"]},
+        "item": {c: parse_numeric(i, c, missing_values=missing_values) for c in numeric["item"]},
+    }
     label = None
     if schema.get("label"):
         label = parse_numeric(x, schema["label"]["column"], required=True, missing_values=missing_values)
     timestamp = _parse_timestamp(x, schema["timestamp"], missing_values) if schema.get("timestamp") else None
 
     # 4. derived features (dates, prefixes, flag groups); each bad cell names its file, row and column
-    made = {side: {key: _derive(frame, key, spec, missing_values) for key, spec in derived[side].items()}
-            for side, frame in (("user", u), ("item", i))}
-    dropped = {side: {c for spec in derived[side].values() if spec["kind"] == "flags" for c in spec["columns"]}
-               - set(schema[f"{side}_features"]) - {p[side] for p in schema["aligned_pairs"]}
-               for side in ("user", "item")}
+    made = {
+        side: {key: _derive(frame, key, spec, missing_values) for key, spec in derived[side].items()}
+        for side, frame in (("user", u), ("item", i))
+    }
+    dropped = {
+        side: {c for spec in derived[side].values() if spec["kind"] == "flags" for c in spec["columns"]}
+        - set(schema[f"{side}_features"])
+        - {p[side] for p in schema["aligned_pairs"]}
+        for side in ("user", "item")
+    }
 
     # 5. all valid: build
-    users_table = _side_table(u, schema["user_id"], {**parsed["user"], **made["user"]}, missing_values, "user_id",
-                              drop=dropped["user"])
-    items_table = _side_table(i, schema["item_id"], {**parsed["item"], **made["item"]}, missing_values, "item_id",
-                              drop=dropped["item"])
+    users_table = _side_table(
+        u, schema["user_id"], {**parsed["user"], **made["user"]}, missing_values, "user_id", drop=dropped["user"]
+    )
+    items_table = _side_table(
+        i, schema["item_id"], {**parsed["item"], **made["item"]}, missing_values, "item_id", drop=dropped["item"]
+    )
     schema = _compiled(schema, derived)
-    frame = pd.DataFrame({"user_id": x[schema["user_id"]].astype(str).str.strip().to_numpy(),
-                          "item_id": x[schema["item_id"]].astype(str).str.strip().to_numpy()})
-    frame["label"] = ((label.to_numpy() >= schema["label"]["threshold"]).astype(int)
-                      if label is not None else 1)
+    frame = pd.DataFrame(
+        {
+            "user_id": x[schema["user_id"]].astype(str).str.strip().to_numpy(),
+            "item_id": x[schema["item_id"]].astype(str).str.strip().to_numpy(),
+        }
+    )
+    frame["label"] = (label.to_numpy() >= schema["label"]["threshold"]).astype(int) if label is not None else 1
     if timestamp is not None:
         frame["timestamp"] = timestamp.to_numpy()
     frame = collapse_repeats(frame)
-    dataset = Dataset(name=name, users=users_table, items=items_table, interactions=frame, schema=schema,
-                      source=source or name)
+    dataset = Dataset(
+        name=name, users=users_table, items=items_table, interactions=frame, schema=schema, source=source or name
+    )
     check_trainable(dataset, _file(x), labelled=label is not None)
     return dataset
 
@@ -425,18 +538,25 @@ def check_trainable(dataset: Dataset, file: str | None = None, labelled: bool = 
 
     interactions = dataset.interactions
     if len(interactions) < 2:
-        raise DataError(f"has only {len(interactions)} interaction (after merging repeated user–item rows); "
-                        f"training needs at least 2", file=file)
+        raise DataError(
+            f"has only {len(interactions)} interaction (after merging repeated user–item rows); "
+            f"training needs at least 2",
+            file=file,
+        )
     positives = int(interactions["label"].sum())
     if positives < 2:
-        raise DataError(f"only {positives} interaction(s) are positive under this label threshold; training "
-                        f"needs at least 2", file=file)
+        raise DataError(
+            f"only {positives} interaction(s) are positive under this label threshold; training needs at least 2",
+            file=file,
+        )
     if labelled and positives == len(interactions):
         column = (dataset.schema.get("label") or {}).get("column", "label")
         threshold = (dataset.schema.get("label") or {}).get("threshold")
-        note = (f"every interaction is positive under the label threshold ({column} ≥ {threshold:g}): the label "
-                f"separates nothing, so the model learns only from randomly sampled negatives. Raise the "
-                f"threshold if low ratings should count as negatives.")
+        note = (
+            f"every interaction is positive under the label threshold ({column} ≥ {threshold:g}): the label "
+            f"separates nothing, so the model learns only from randomly sampled negatives. Raise the "
+            f"threshold if low ratings should count as negatives."
+        )
         dataset.notes.append(note)
         warnings.warn(DataWarning(f"{dataset.name}: {note}"), stacklevel=3)
 
@@ -453,8 +573,9 @@ def _parse_timestamp(frame: pd.DataFrame, column: str, missing_values) -> pd.Ser
     cells = frame[column]
     mask = missing_mask(cells, missing_values)
     if mask.any():
-        raise DataError("timestamp is missing", file=_file(frame), row=row_number(frame, int(np.argmax(mask))),
-                        column=column)
+        raise DataError(
+            "timestamp is missing", file=_file(frame), row=row_number(frame, int(np.argmax(mask))), column=column
+        )
     as_text = cells.astype(str).str.strip()
     if as_text.map(lambda t: bool(_NUMBER.match(t))).all():
         return parse_numeric(frame, column, required=True, missing_values=missing_values, limit=None)
@@ -462,13 +583,18 @@ def _parse_timestamp(frame: pd.DataFrame, column: str, missing_values) -> pd.Ser
     bad = parsed.isna().to_numpy()
     if bad.any():
         pos = int(np.argmax(bad))
-        raise DataError(f"'{as_text.iloc[pos]}' is neither a number nor a date/time", file=_file(frame),
-                        row=row_number(frame, pos), column=column)
+        raise DataError(
+            f"'{as_text.iloc[pos]}' is neither a number nor a date/time",
+            file=_file(frame),
+            row=row_number(frame, pos),
+            column=column,
+        )
     return parsed
 
 
-def _side_table(frame: pd.DataFrame, id_column: str, numbers: dict[str, pd.Series], missing_values,
-                index_name: str, drop=()) -> pd.DataFrame:
+def _side_table(
+    frame: pd.DataFrame, id_column: str, numbers: dict[str, pd.Series], missing_values, index_name: str, drop=()
+) -> pd.DataFrame:
     """The side's table for display and encoding: the file's columns (parsed numbers and derived features
     replacing their source where they share its name), flag columns folded into their group, new derived
     features after them."""
@@ -486,19 +612,22 @@ def _side_table(frame: pd.DataFrame, id_column: str, numbers: dict[str, pd.Serie
 
 # ---------- derived features ----------
 
+
 def _is_derived(spec: dict) -> bool:
     return spec.get("kind") in DERIVED_KINDS or "prefix" in spec
 
 
 def _derive(frame: pd.DataFrame, key: str, spec: dict, missing_values) -> pd.Series:
     if spec["kind"] == "date":
-        return _date_part(frame, spec.get("column", key), spec["part"], spec.get("format", "%Y-%m-%d"),
-                          missing_values).rename(key)
+        return _date_part(
+            frame, spec.get("column", key), spec["part"], spec.get("format", "%Y-%m-%d"), missing_values
+        ).rename(key)
     if spec["kind"] == "flags":
-        return _flags(frame, spec["columns"], spec.get("names") or spec["columns"], missing_values,
-                      _flag_separator(spec)).rename(key)
+        return _flags(
+            frame, spec["columns"], spec.get("names") or spec["columns"], missing_values, _flag_separator(spec)
+        ).rename(key)
     text = clean_text(frame[spec.get("column", key)], missing_values)  # a prefix of a categorical
-    return text.map(lambda v: v[:spec["prefix"]] if isinstance(v, str) else v).rename(key)
+    return text.map(lambda v: v[: spec["prefix"]] if isinstance(v, str) else v).rename(key)
 
 
 def _date_part(frame: pd.DataFrame, column: str, part: str, fmt: str, missing_values) -> pd.Series:
@@ -518,8 +647,12 @@ def _date_part(frame: pd.DataFrame, column: str, part: str, fmt: str, missing_va
         try:
             out[pos] = float(take(datetime.strptime(text, fmt)))
         except ValueError:
-            raise DataError(f"'{text}' is not a date in the format '{fmt}'", file=_file(frame),
-                            row=row_number(frame, pos), column=column) from None
+            raise DataError(
+                f"'{text}' is not a date in the format '{fmt}'",
+                file=_file(frame),
+                row=row_number(frame, pos),
+                column=column,
+            ) from None
     return pd.Series(out, index=frame.index)
 
 
@@ -543,8 +676,12 @@ def _flags(frame: pd.DataFrame, columns: list[str], names: list[str], missing_va
             if text in _FLAG_TRUE:
                 chosen[pos].append(name)
             elif text not in _FLAG_FALSE:
-                raise DataError(f"'{str(cell).strip()}' where a flag (0 or 1) is expected", file=_file(frame),
-                                row=row_number(frame, pos), column=column)
+                raise DataError(
+                    f"'{str(cell).strip()}' where a flag (0 or 1) is expected",
+                    file=_file(frame),
+                    row=row_number(frame, pos),
+                    column=column,
+                )
     return pd.Series([separator.join(c) if c else np.nan for c in chosen], index=frame.index, dtype=object)
 
 
@@ -557,14 +694,18 @@ def _compiled(schema: dict, derived: dict) -> dict:
         for key, spec in schema[f"{side}_features"].items():
             if key in derived[side]:
                 kind = {"date": "numeric", "flags": "multi"}.get(spec["kind"], "categorical")
-                spec = {"kind": kind, **({"separator": _flag_separator(spec)} if kind == "multi" else {}),
-                        "derived": dict(spec)}
+                spec = {
+                    "kind": kind,
+                    **({"separator": _flag_separator(spec)} if kind == "multi" else {}),
+                    "derived": dict(spec),
+                }
             features[key] = spec
         out[f"{side}_features"] = features
     return out
 
 
 # ---------- files named by the schema ----------
+
 
 def schema_tables(directory: str | Path, schema: dict) -> dict[str, TableSource]:
     """Each table of a data folder: the file the schema's "files" names (read with its separator, header
@@ -585,8 +726,14 @@ def schema_tables(directory: str | Path, schema: dict) -> dict[str, TableSource]
         if kind is None and path.suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
             kind = "csv"  # u.user, u.data: delimited text
         columns = spec.get("columns") if spec.get("header") is False else None
-        out[role] = read_table(path, spec["path"], format=kind, separator=spec.get("separator"), columns=columns,
-                               encoding=spec.get("encoding", "utf-8"))
+        out[role] = read_table(
+            path,
+            spec["path"],
+            format=kind,
+            separator=spec.get("separator"),
+            columns=columns,
+            encoding=spec.get("encoding", "utf-8"),
+        )
     return out
 
 
@@ -594,5 +741,7 @@ def _default_table(directory: Path, stem: str) -> Path:
     for suffix in (".csv", ".tsv", ".parquet", ".pq"):
         if (directory / f"{stem}{suffix}").exists():
             return directory / f"{stem}{suffix}"
-    raise DataError(f"no {stem}.csv, {stem}.tsv or {stem}.parquet in {directory} (or name the file in the "
-                    f"schema's \"files\")", file=f"{stem}.csv")
+    raise DataError(
+        f'no {stem}.csv, {stem}.tsv or {stem}.parquet in {directory} (or name the file in the schema\'s "files")',
+        file=f"{stem}.csv",
+    )

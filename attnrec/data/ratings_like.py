@@ -18,6 +18,7 @@ a trained model and BPR-MF beat popularity. Every user has at least `min_per_use
     python -m attnrec.data.ratings_like --out /tmp/ml-like            # full size: 943 × 1,682, 100,000
     python -m attnrec.data.ratings_like --out /tmp/ml-small --users 60 --items 80 --ratings 1500
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,12 +30,50 @@ import numpy as np
 
 __all__ = ["GENRES", "OCCUPATIONS", "ratings_like_schema", "generate_ratings_like", "write_ratings_like"]
 
-GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-          "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
-          "War", "Western")
-OCCUPATIONS = ("administrator", "artist", "doctor", "educator", "engineer", "entertainment", "executive",
-               "healthcare", "homemaker", "lawyer", "librarian", "marketing", "none", "other", "programmer",
-               "retired", "salesman", "scientist", "student", "technician", "writer")
+GENRES = (
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
+OCCUPATIONS = (
+    "administrator",
+    "artist",
+    "doctor",
+    "educator",
+    "engineer",
+    "entertainment",
+    "executive",
+    "healthcare",
+    "homemaker",
+    "lawyer",
+    "librarian",
+    "marketing",
+    "none",
+    "other",
+    "programmer",
+    "retired",
+    "salesman",
+    "scientist",
+    "student",
+    "technician",
+    "writer",
+)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 USER_COLUMNS = ["user_id", "age", "gender", "occupation", "zip_code"]
 ITEM_COLUMNS = ["item_id", "title", "release_date", "video_release_date", "imdb_url", *GENRES]
@@ -46,7 +85,9 @@ def ratings_like_schema() -> dict:
     return {
         "name": "movielens-like",
         "description": "Generated ratings shaped like MovieLens-100k (attnrec.data.ratings_like); no real data.",
-        "user_id": "user_id", "item_id": "item_id", "item_name": "title",
+        "user_id": "user_id",
+        "item_id": "item_id",
+        "item_name": "title",
         "files": {
             "users": {"path": "u.user", "separator": "|", "header": False, "columns": USER_COLUMNS},
             "items": {"path": "u.item", "separator": "|", "header": False, "columns": ITEM_COLUMNS},
@@ -67,8 +108,9 @@ def ratings_like_schema() -> dict:
     }
 
 
-def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: int = 100_000, seed: int = 0,
-                          min_per_user: int = 20) -> dict[str, list[list[str]]]:
+def generate_ratings_like(
+    n_users: int = 943, n_items: int = 1682, n_ratings: int = 100_000, seed: int = 0, min_per_user: int = 20
+) -> dict[str, list[list[str]]]:
     """The three tables as rows of strings (no header), in the MovieLens-100k column order."""
     if n_ratings > n_users * n_items:
         raise ValueError("more ratings than user–item pairs")
@@ -83,17 +125,17 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
     zips = [f"{z:05d}" for z in rng.integers(1000, 99999, n_users)]
     for k in rng.choice(n_users, max(1, n_users // 60), replace=False):  # a few Canadian-style codes
         zips[k] = "".join(rng.choice(list("ABCEGHJKLMNPRSTVXY0123456789"), 5))
-    taste = rng.dirichlet(np.full(g, 0.3), n_users)                     # genre preferences
-    era = rng.normal(1990, 8, n_users)                                   # preferred release year
+    taste = rng.dirichlet(np.full(g, 0.3), n_users)  # genre preferences
+    era = rng.normal(1990, 8, n_users)  # preferred release year
 
     # items
     flags = (rng.random((n_items, g)) < np.r_[0.002, np.full(g - 1, 0.09)]).astype(int)
     none = flags.sum(1) == 0
-    flags[none, rng.integers(1, g, int(none.sum()))] = 1                 # every film has a genre
+    flags[none, rng.integers(1, g, int(none.sum()))] = 1  # every film has a genre
     years = np.clip(rng.normal(1990, 12, n_items).round(), 1922, 1998).astype(int)
     months, days = rng.integers(0, 12, n_items), rng.integers(1, 29, n_items)
     quality = rng.normal(0, 1, n_items)
-    exposure = rng.zipf(1.6, n_items).clip(max=400).astype(float)        # popular films get more ratings
+    exposure = rng.zipf(1.6, n_items).clip(max=400).astype(float)  # popular films get more ratings
 
     # who rates what: at least min_per_user each, the rest spread by activity and exposure
     activity = rng.lognormal(0, 1, n_users)
@@ -109,8 +151,8 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
     item_parts: list[np.ndarray] = []
     for user in range(n_users):
         weights = np.sqrt(exposure) * np.exp(6.0 * (flags @ taste[user]))  # popular films, the user's genres
-        keys = np.log(rng.random(n_items)) / weights                    # weighted sampling without replacement
-        chosen = np.argpartition(-keys, per_user[user] - 1)[:per_user[user]]
+        keys = np.log(rng.random(n_items)) / weights  # weighted sampling without replacement
+        chosen = np.argpartition(-keys, per_user[user] - 1)[: per_user[user]]
         user_parts.append(np.full(len(chosen), user))
         item_parts.append(chosen)
     users, items = np.concatenate(user_parts), np.concatenate(item_parts)
@@ -119,18 +161,18 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
     match = (flags[items] * taste[users]).sum(1) / np.maximum(flags[items].sum(1), 1) * g
     closeness = -np.abs(years[items] - era[users]) / 10
     latent = 0.9 * match + 0.4 * closeness + 0.6 * quality[items] + rng.normal(0, 0.8, len(users))
-    ratings = np.digitize(latent, np.quantile(latent, [0.06, 0.17, 0.45, 0.79])) + 1   # MovieLens-like shares
+    ratings = np.digitize(latent, np.quantile(latent, [0.06, 0.17, 0.45, 0.79])) + 1  # MovieLens-like shares
 
     # timestamps: each user rates in a few sessions; a session's ratings share its second (ties)
     start = rng.integers(874_724_710, 893_286_638, n_users)
     timestamps = np.empty(len(users), dtype=np.int64)
-    ends = np.cumsum(per_user)                                            # users' rows are contiguous here
+    ends = np.cumsum(per_user)  # users' rows are contiguous here
     for user in range(n_users):
         at = slice(ends[user] - per_user[user], ends[user])
         count = int(per_user[user])
         sessions = start[user] + np.sort(rng.integers(0, 3_000_000, max(1, count // 4)))
         timestamps[at] = rng.choice(sessions, count)
-    order = rng.permutation(len(users))                                   # MovieLens' u.data is unordered
+    order = rng.permutation(len(users))  # MovieLens' u.data is unordered
 
     titles = [f"Film {k + 1} ({years[k]})" for k in range(n_items)]
     dates = [f"{days[k]:02d}-{MONTHS[months[k]]}-{years[k]}" for k in range(n_items)]
@@ -138,10 +180,11 @@ def generate_ratings_like(n_users: int = 943, n_items: int = 1682, n_ratings: in
         dates[k] = ""
     return {
         "users": [[str(u + 1), str(ages[u]), genders[u], occupations[u], zips[u]] for u in range(n_users)],
-        "items": [[str(k + 1), titles[k], dates[k], "", f"http://example.invalid/film/{k + 1}",
-                   *map(str, flags[k])] for k in range(n_items)],
-        "interactions": [[str(users[r] + 1), str(items[r] + 1), str(ratings[r]), str(timestamps[r])]
-                         for r in order],
+        "items": [
+            [str(k + 1), titles[k], dates[k], "", f"http://example.invalid/film/{k + 1}", *map(str, flags[k])]
+            for k in range(n_items)
+        ],
+        "interactions": [[str(users[r] + 1), str(items[r] + 1), str(ratings[r]), str(timestamps[r])] for r in order],
     }
 
 
@@ -164,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratings", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    folder = write_ratings_like(args.out, n_users=args.users, n_items=args.items, n_ratings=args.ratings,
-                                seed=args.seed)
+    folder = write_ratings_like(
+        args.out, n_users=args.users, n_items=args.items, n_ratings=args.ratings, seed=args.seed
+    )
     print(f"wrote {folder}/u.user, u.item, u.data, schema.json")
     return 0
 

@@ -15,6 +15,7 @@ Quirks handled here rather than by editing the files:
 
 Labels: every rating row is an interaction; rating ≥ 1 → label 1, rating 0 → label 0 (observed negative).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,73 +39,166 @@ from attnrec.data.own import (
 )
 from attnrec.data.types import DataError, Dataset
 
-__all__ = ["load_restaurants", "restaurants_schema", "normalize_city", "normalize_payment", "nearest_area",
-           "FILES", "CREDIT"]
+__all__ = [
+    "load_restaurants",
+    "restaurants_schema",
+    "normalize_city",
+    "normalize_payment",
+    "nearest_area",
+    "FILES",
+    "CREDIT",
+]
 
-CREDIT = ("Restaurant & consumer data (UCI ML Repository, id 232), R. Ponce Medellín, J. G. González Serna "
-          "(CENIDET); Vargas-Govea et al., CARS-2011. CC BY 4.0; converted by attnrec's loader.")
+CREDIT = (
+    "Restaurant & consumer data (UCI ML Repository, id 232), R. Ponce Medellín, J. G. González Serna "
+    "(CENIDET); Vargas-Govea et al., CARS-2011. CC BY 4.0; converted by attnrec's loader."
+)
 
 # file → columns the loader needs
 FILES: dict[str, list[str]] = {
-    "userprofile.csv": ["userID", "latitude", "longitude", "smoker", "drink_level", "dress_preference",
-                        "ambience", "transport", "marital_status", "hijos", "birth_year", "interest",
-                        "personality", "religion", "activity", "color", "weight", "budget", "height"],
+    "userprofile.csv": [
+        "userID",
+        "latitude",
+        "longitude",
+        "smoker",
+        "drink_level",
+        "dress_preference",
+        "ambience",
+        "transport",
+        "marital_status",
+        "hijos",
+        "birth_year",
+        "interest",
+        "personality",
+        "religion",
+        "activity",
+        "color",
+        "weight",
+        "budget",
+        "height",
+    ],
     "usercuisine.csv": ["userID", "Rcuisine"],
     "userpayment.csv": ["userID", "Upayment"],
-    "geoplaces2.csv": ["placeID", "latitude", "longitude", "name", "address", "city", "alcohol",
-                       "smoking_area", "dress_code", "accessibility", "price", "Rambience", "franchise",
-                       "area", "other_services"],
+    "geoplaces2.csv": [
+        "placeID",
+        "latitude",
+        "longitude",
+        "name",
+        "address",
+        "city",
+        "alcohol",
+        "smoking_area",
+        "dress_code",
+        "accessibility",
+        "price",
+        "Rambience",
+        "franchise",
+        "area",
+        "other_services",
+    ],
     "chefmozcuisine.csv": ["placeID", "Rcuisine"],
     "chefmozaccepts.csv": ["placeID", "Rpayment"],
     "chefmozparking.csv": ["placeID", "parking_lot"],
     "rating_final.csv": ["userID", "placeID", "rating", "food_rating", "service_rating"],
 }
 
-CITY_CENTRES = {"San Luis Potosí": (22.1517, -100.9765), "Cuernavaca": (18.9186, -99.2342),
-                "Ciudad Victoria": (23.7369, -99.1411)}
+CITY_CENTRES = {
+    "San Luis Potosí": (22.1517, -100.9765),
+    "Cuernavaca": (18.9186, -99.2342),
+    "Ciudad Victoria": (23.7369, -99.1411),
+}
 assert tuple(CITY_CENTRES) == AREAS
-_CITY_SPELLINGS = {"san luis potosi": "San Luis Potosí", "san luis potos": "San Luis Potosí",
-                   "s.l.p": "San Luis Potosí", "slp": "San Luis Potosí", "cuernavaca": "Cuernavaca",
-                   "victoria": "Ciudad Victoria", "cd victoria": "Ciudad Victoria",
-                   "cd. victoria": "Ciudad Victoria", "ciudad victoria": "Ciudad Victoria",
-                   "jiutepec": "Jiutepec", "soledad": "Soledad de Graciano Sánchez"}
-_PAYMENT_NAMES = {"visa": "Visa", "mastercard-eurocard": "MasterCard-Eurocard",
-                  "american express": "American Express", "diners club": "Diners Club",
-                  "discover": "Discover", "carte blanche": "Carte Blanche",
-                  "japan credit bureau": "Japan Credit Bureau"}
+_CITY_SPELLINGS = {
+    "san luis potosi": "San Luis Potosí",
+    "san luis potos": "San Luis Potosí",
+    "s.l.p": "San Luis Potosí",
+    "slp": "San Luis Potosí",
+    "cuernavaca": "Cuernavaca",
+    "victoria": "Ciudad Victoria",
+    "cd victoria": "Ciudad Victoria",
+    "cd. victoria": "Ciudad Victoria",
+    "ciudad victoria": "Ciudad Victoria",
+    "jiutepec": "Jiutepec",
+    "soledad": "Soledad de Graciano Sánchez",
+}
+_PAYMENT_NAMES = {
+    "visa": "Visa",
+    "mastercard-eurocard": "MasterCard-Eurocard",
+    "american express": "American Express",
+    "diners club": "Diners Club",
+    "discover": "Discover",
+    "carte blanche": "Carte Blanche",
+    "japan credit bureau": "Japan Credit Bureau",
+}
 
 USER_FEATURES = {
-    "cuisines": {"kind": "multi", "separator": ";"}, "payments": {"kind": "multi", "separator": ";"},
-    **{c: {"kind": "categorical"} for c in ("smoker", "drink_level", "dress_preference", "ambience", "transport",
-                                            "marital_status", "children", "interest", "personality", "religion",
-                                            "activity", "color", "budget", "area")},
+    "cuisines": {"kind": "multi", "separator": ";"},
+    "payments": {"kind": "multi", "separator": ";"},
+    **{
+        c: {"kind": "categorical"}
+        for c in (
+            "smoker",
+            "drink_level",
+            "dress_preference",
+            "ambience",
+            "transport",
+            "marital_status",
+            "children",
+            "interest",
+            "personality",
+            "religion",
+            "activity",
+            "color",
+            "budget",
+            "area",
+        )
+    },
     **{c: {"kind": "numeric"} for c in ("birth_year", "weight", "height")},
 }
 ITEM_FEATURES = {
     **{c: {"kind": "multi", "separator": ";"} for c in ("cuisines", "payments", "parking")},
-    **{c: {"kind": "categorical"} for c in ("alcohol", "smoking_area", "dress_code", "accessibility", "price",
-                                            "ambience", "franchise", "setting", "other_services", "area")},
+    **{
+        c: {"kind": "categorical"}
+        for c in (
+            "alcohol",
+            "smoking_area",
+            "dress_code",
+            "accessibility",
+            "price",
+            "ambience",
+            "franchise",
+            "setting",
+            "other_services",
+            "area",
+        )
+    },
 }
 
 
 def restaurants_schema() -> dict:
     """The own-data schema describing the joined tables this loader builds (written to schema.json)."""
-    return validate_schema({
-        "name": "restaurants",
-        "description": "UCI Restaurant & consumer data, joined: one row per consumer / restaurant; "
-                       "multi-valued cells joined with '; '. Interactions: every rating, label = rating >= 1.",
-        "user_id": "user_id", "item_id": "item_id", "item_name": "name",
-        "label": {"column": "rating", "threshold": 1},
-        "user_features": USER_FEATURES, "item_features": ITEM_FEATURES,
-        "aligned_dimensions": aligned_dimensions(),
-        "missing_values": ["", "?"],
-    })
+    return validate_schema(
+        {
+            "name": "restaurants",
+            "description": "UCI Restaurant & consumer data, joined: one row per consumer / restaurant; "
+            "multi-valued cells joined with '; '. Interactions: every rating, label = rating >= 1.",
+            "user_id": "user_id",
+            "item_id": "item_id",
+            "item_name": "name",
+            "label": {"column": "rating", "threshold": 1},
+            "user_features": USER_FEATURES,
+            "item_features": ITEM_FEATURES,
+            "aligned_dimensions": aligned_dimensions(),
+            "missing_values": ["", "?"],
+        }
+    )
 
 
 # ---------- value cleaning ----------
 
+
 def normalize_city(raw: str | float) -> str | float:
-    """"s.l.p." / "san luis potosi " / "slp" → "San Luis Potosí", etc.; missing stays NaN."""
+    """ "s.l.p." / "san luis potosi " / "slp" → "San Luis Potosí", etc.; missing stays NaN."""
     if not isinstance(raw, str) or not raw.strip():
         return np.nan
     key = raw.strip().lower().rstrip(".")
@@ -123,14 +217,17 @@ def _tidy(value):
 
 def nearest_area(latitude: float, longitude: float) -> str:
     """The study city closest to a point (equirectangular distance: fine at these scales)."""
+
     def distance(centre):
         lat0, lon0 = centre
         dx = (longitude - lon0) * math.cos(math.radians((latitude + lat0) / 2))
         return math.hypot(latitude - lat0, dx)
+
     return min(CITY_CENTRES, key=lambda name: distance(CITY_CENTRES[name]))
 
 
 # ---------- loading ----------
+
 
 def _read_all(directory: Path) -> dict[str, pd.DataFrame]:
     frames = {}
@@ -148,8 +245,12 @@ def _joined(frame: pd.DataFrame, id_column: str, value_column: str, known: set[s
     """Side table (one row per value) → {id: "a; b"} for known ids, values cleaned, deduplicated, sorted."""
     missing_id = missing_mask(frame[id_column])
     if missing_id.any():
-        raise DataError("id is missing", file=frame.attrs.get("source_file"),
-                        row=row_number(frame, int(np.argmax(missing_id))), column=id_column)
+        raise DataError(
+            "id is missing",
+            file=frame.attrs.get("source_file"),
+            row=row_number(frame, int(np.argmax(missing_id))),
+            column=id_column,
+        )
     missing = missing_mask(frame[value_column])
     values: dict[str, set[str]] = {}
     for pos, (entity, value) in enumerate(zip(frame[id_column].astype(str).str.strip(), frame[value_column])):
@@ -167,16 +268,19 @@ def load_restaurants(directory: str | Path) -> Dataset:
     # validate everything before building anything
     check_unique_ids(users_raw, "userID")
     check_unique_ids(places_raw, "placeID")
-    user_numbers = {c: parse_numeric(users_raw, c, required=c in ("latitude", "longitude"))
-                    for c in ("latitude", "longitude", "birth_year", "weight", "height")}
+    user_numbers = {
+        c: parse_numeric(users_raw, c, required=c in ("latitude", "longitude"))
+        for c in ("latitude", "longitude", "birth_year", "weight", "height")
+    }
     place_numbers = {c: parse_numeric(places_raw, c, required=True) for c in ("latitude", "longitude")}
     user_ids = set(users_raw["userID"].astype(str).str.strip())
     place_ids = set(places_raw["placeID"].astype(str).str.strip())
     for column in ("userID", "placeID"):
         mask = missing_mask(ratings[column])
         if mask.any():
-            raise DataError("id is missing", file="rating_final.csv",
-                            row=row_number(ratings, int(np.argmax(mask))), column=column)
+            raise DataError(
+                "id is missing", file="rating_final.csv", row=row_number(ratings, int(np.argmax(mask))), column=column
+            )
     check_known_ids(ratings, "userID", user_ids, "user")
     check_known_ids(ratings, "placeID", place_ids, "item")
     rating = parse_numeric(ratings, "rating", required=True)
@@ -186,8 +290,12 @@ def load_restaurants(directory: str | Path) -> Dataset:
     repeated = pairs.duplicated().to_numpy()
     if repeated.any():
         pos = int(np.argmax(repeated))
-        raise DataError(f"user {pairs.iloc[pos].replace('|', ' rated place ')} twice", file="rating_final.csv",
-                        row=row_number(ratings, pos), column="placeID")
+        raise DataError(
+            f"user {pairs.iloc[pos].replace('|', ' rated place ')} twice",
+            file="rating_final.csv",
+            row=row_number(ratings, pos),
+            column="placeID",
+        )
     for name, id_column, known in (("usercuisine.csv", "userID", user_ids), ("userpayment.csv", "userID", user_ids)):
         check_known_ids(f[name], id_column, known, "user")
     user_cuisines = _joined(f["usercuisine.csv"], "userID", "Rcuisine", user_ids, _tidy)
@@ -199,13 +307,21 @@ def load_restaurants(directory: str | Path) -> Dataset:
     schema = restaurants_schema()
     users = _build_users(users_raw, user_numbers, user_cuisines, user_payments)
     items = _build_items(places_raw, place_numbers, place_cuisines, place_payments, place_parking)
-    interactions = pd.DataFrame({
-        "user_id": ratings["userID"].astype(str).str.strip().to_numpy(),
-        "item_id": ratings["placeID"].astype(str).str.strip().to_numpy(),
-        "label": (rating.to_numpy() >= schema["label"]["threshold"]).astype(int),
-    })
-    return Dataset(name="restaurants", users=users, items=items, interactions=interactions,
-                   schema=schema, source=f"{directory} — {CREDIT}")
+    interactions = pd.DataFrame(
+        {
+            "user_id": ratings["userID"].astype(str).str.strip().to_numpy(),
+            "item_id": ratings["placeID"].astype(str).str.strip().to_numpy(),
+            "label": (rating.to_numpy() >= schema["label"]["threshold"]).astype(int),
+        }
+    )
+    return Dataset(
+        name="restaurants",
+        users=users,
+        items=items,
+        interactions=interactions,
+        schema=schema,
+        source=f"{directory} — {CREDIT}",
+    )
 
 
 def _build_users(raw: pd.DataFrame, numbers: dict, cuisines: dict, payments: dict) -> pd.DataFrame:

@@ -6,6 +6,7 @@
 `attnrec.data.load_dataset` reads such a folder like any other; the tables go through the project's bounded
 Parquet reader and nothing is ever unpickled. Writing one is `attnrec.workspace.Workspace.save_dataset`.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,19 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from attnrec.data.types import Dataset
 
-__all__ = ["DATASET_FILE", "DATASET_FORMAT", "DATASET_VERSION", "ID_COLUMN", "TABLES", "is_workspace_dataset",
-           "read_workspace_dataset"]
+__all__ = [
+    "DATASET_FILE",
+    "DATASET_FORMAT",
+    "DATASET_VERSION",
+    "ID_COLUMN",
+    "TABLES",
+    "is_workspace_dataset",
+    "read_workspace_dataset",
+]
 
 DATASET_FILE = "attnrec-dataset.json"
 DATASET_FORMAT, DATASET_VERSION = "attnrec-dataset", 1
-ID_COLUMN = "__attnrec_id__"       # the index of users / items, stored as a column
+ID_COLUMN = "__attnrec_id__"  # the index of users / items, stored as a column
 TABLES = ("users", "items", "interactions")
 
 
@@ -61,5 +69,12 @@ def read_workspace_dataset(folder: str | Path) -> Dataset:
     if missing:
         raise DataError(f"has no '{missing[0]}' column", file=str(folder / "interactions.parquet"))
     notes = meta.get("notes") or []
-    return Dataset(meta["name"], frames["users"], frames["items"], frames["interactions"], meta["schema"],
-                   source=str(folder), notes=[str(n) for n in notes if isinstance(n, str)])
+    return Dataset(
+        meta["name"],
+        frames["users"],
+        frames["items"],
+        frames["interactions"],
+        meta["schema"],
+        source=str(folder),
+        notes=[str(n) for n in notes if isinstance(n, str)],
+    )

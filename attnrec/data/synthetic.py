@@ -11,6 +11,7 @@ with noise. Noise fields (age group, device, sign-up year; studio, language, run
 
 Regenerate the files in sample_data/ with:  python -m attnrec.data.synthetic --out sample_data/synthetic
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,20 @@ from attnrec.data.types import DataError, Dataset
 
 __all__ = ["GENRES", "generate", "true_scores", "write", "load_synthetic", "synthetic_schema"]
 
-GENRES = ("action", "comedy", "drama", "horror", "romance", "sci-fi", "documentary", "animation",
-          "thriller", "fantasy", "crime", "musical")
+GENRES = (
+    "action",
+    "comedy",
+    "drama",
+    "horror",
+    "romance",
+    "sci-fi",
+    "documentary",
+    "animation",
+    "thriller",
+    "fantasy",
+    "crime",
+    "musical",
+)
 AGE_GROUPS = ("18-24", "25-34", "35-49", "50+")
 DEVICES = ("phone", "tablet", "desktop", "tv")
 STUDIOS = tuple(f"studio {c}" for c in "ABCDEFGH")
@@ -39,16 +52,26 @@ def synthetic_schema(n_dims: int = len(GENRES)) -> dict:
     return {
         "name": "synthetic",
         "description": "Synthetic films with a planted attention model (see planted.json). Implicit "
-                       "feedback: every interaction is a positive.",
-        "user_id": "user_id", "item_id": "item_id", "timestamp": "timestamp", "item_name": "title",
-        "user_features": {**{g: {"kind": "numeric"} for g in genres},
-                          "age_group": {"kind": "categorical"}, "device": {"kind": "categorical"},
-                          "signup_year": {"kind": "numeric"}},
-        "item_features": {**{g: {"kind": "numeric"} for g in genres},
-                          "studio": {"kind": "categorical"}, "language": {"kind": "categorical"},
-                          "runtime_min": {"kind": "numeric"}},
-        "aligned_pairs": [{"user": g, "item": g, "name": f"genre: {g}", "kind": "numeric", "range": [0, 1]}
-                          for g in genres],
+        "feedback: every interaction is a positive.",
+        "user_id": "user_id",
+        "item_id": "item_id",
+        "timestamp": "timestamp",
+        "item_name": "title",
+        "user_features": {
+            **{g: {"kind": "numeric"} for g in genres},
+            "age_group": {"kind": "categorical"},
+            "device": {"kind": "categorical"},
+            "signup_year": {"kind": "numeric"},
+        },
+        "item_features": {
+            **{g: {"kind": "numeric"} for g in genres},
+            "studio": {"kind": "categorical"},
+            "language": {"kind": "categorical"},
+            "runtime_min": {"kind": "numeric"},
+        },
+        "aligned_pairs": [
+            {"user": g, "item": g, "name": f"genre: {g}", "kind": "numeric", "range": [0, 1]} for g in genres
+        ],
     }
 
 
@@ -67,17 +90,26 @@ def _score_matrix(planted: dict, users: np.ndarray, items: np.ndarray, chunk_use
     n_items = len(items)
     out = np.empty((len(users), n_items))
     for start in range(0, len(users), chunk_users):
-        block = users[start:start + chunk_users]
+        block = users[start : start + chunk_users]
         pairs_u = np.repeat(block, n_items, axis=0)
         pairs_v = np.tile(items, (len(block), 1))
-        out[start:start + len(block)] = true_scores(planted, pairs_u, pairs_v).numpy().reshape(len(block), n_items)
+        out[start : start + len(block)] = true_scores(planted, pairs_u, pairs_v).numpy().reshape(len(block), n_items)
     return out
 
 
-def generate(seed: int = 0, n_users: int = 2000, n_items: int = 1000, n_dims: int = 12, n_driving: int = 4,
-             heads: int = 2, temperature: float = 1.0, weight_scale: float = 4.0,
-             positives_per_user: int = 15, sampling_temperature: float = 0.2,
-             genre_beta: float = 0.3) -> dict:
+def generate(
+    seed: int = 0,
+    n_users: int = 2000,
+    n_items: int = 1000,
+    n_dims: int = 12,
+    n_driving: int = 4,
+    heads: int = 2,
+    temperature: float = 1.0,
+    weight_scale: float = 4.0,
+    positives_per_user: int = 15,
+    sampling_temperature: float = 0.2,
+    genre_beta: float = 0.3,
+) -> dict:
     """Tables (users, items, interactions as DataFrames), the schema and the planted truth.
 
     Genre values are Beta(genre_beta, genre_beta): mostly near 0 or 1 ("likes it or not", "is one or not"),
@@ -94,17 +126,22 @@ def generate(seed: int = 0, n_users: int = 2000, n_items: int = 1000, n_dims: in
     item_values = rng.beta(genre_beta, genre_beta, (n_items, n_dims)).round(DECIMALS)
     drive = sorted(int(i) for i in rng.choice(n_dims, n_driving, replace=False))
     planted = {
-        "seed": seed, "n_users": n_users, "n_items": n_items, "heads": heads, "temperature": temperature,
+        "seed": seed,
+        "n_users": n_users,
+        "n_items": n_items,
+        "heads": heads,
+        "temperature": temperature,
         "dimension_names": [f"genre: {g}" for g in genres],
         "driving_dimensions": {"indices": drive, "names": [f"genre: {genres[i]}" for i in drive]},
         "w_u": (rng.normal(0, weight_scale, (heads, n_driving, n_driving))).round(6).tolist(),
         "w_v": (rng.normal(0, weight_scale, (heads, n_driving, n_driving))).round(6).tolist(),
-        "tied": False, "positives_per_user": positives_per_user,
-        "sampling_temperature": sampling_temperature, "genre_beta": genre_beta,
+        "tied": False,
+        "positives_per_user": positives_per_user,
+        "sampling_temperature": sampling_temperature,
+        "genre_beta": genre_beta,
         "score": "S* = attend(x[driving], y[driving], w_u, w_v, temperature).s; w_u, w_v: (heads, k, k) "
-                 "over the driving dimensions in the order listed",
-        "noise_fields": {"user": ["age_group", "device", "signup_year"],
-                         "item": ["studio", "language", "runtime_min"]},
+        "over the driving dimensions in the order listed",
+        "noise_fields": {"user": ["age_group", "device", "signup_year"], "item": ["studio", "language", "runtime_min"]},
     }
     scores = _score_matrix(planted, user_values, item_values)
     standardised = (scores - scores.mean(axis=1, keepdims=True)) / (scores.std(axis=1, keepdims=True) + 1e-12)
@@ -124,13 +161,20 @@ def generate(seed: int = 0, n_users: int = 2000, n_items: int = 1000, n_dims: in
     items["studio"] = rng.choice(STUDIOS, n_items)
     items["language"] = rng.choice(LANGUAGES, n_items)
     items["runtime_min"] = rng.integers(80, 181, n_items)
-    interactions = pd.DataFrame({
-        "user_id": np.repeat(user_ids, positives_per_user),
-        "item_id": [item_ids[j] for j in chosen.ravel()],
-        "timestamp": rng.integers(0, 365 * 24 * 3600, n_users * positives_per_user),
-    })
-    return {"users": users, "items": items, "interactions": interactions,
-            "schema": synthetic_schema(n_dims), "planted": planted}
+    interactions = pd.DataFrame(
+        {
+            "user_id": np.repeat(user_ids, positives_per_user),
+            "item_id": [item_ids[j] for j in chosen.ravel()],
+            "timestamp": rng.integers(0, 365 * 24 * 3600, n_users * positives_per_user),
+        }
+    )
+    return {
+        "users": users,
+        "items": items,
+        "interactions": interactions,
+        "schema": synthetic_schema(n_dims),
+        "planted": planted,
+    }
 
 
 def write(generated: dict, directory: str | Path) -> None:
@@ -151,9 +195,14 @@ def load_synthetic(directory: str | Path) -> Dataset:
         planted = json.loads((directory / "planted.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
         raise DataError(f"cannot read the planted truth ({err})", file="planted.json") from None
-    dataset = load_own_dataset(directory / "users.csv", directory / "items.csv", directory / "interactions.csv",
-                               directory / "schema.json", name="synthetic",
-                               source=f"{directory} — generated by attnrec.data.synthetic (seed {planted['seed']})")
+    dataset = load_own_dataset(
+        directory / "users.csv",
+        directory / "items.csv",
+        directory / "interactions.csv",
+        directory / "schema.json",
+        name="synthetic",
+        source=f"{directory} — generated by attnrec.data.synthetic (seed {planted['seed']})",
+    )
     dataset.planted = planted
     return dataset
 

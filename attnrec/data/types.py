@@ -5,6 +5,7 @@ turned into a dense float matrix — one-hot, multi-hot, scaled numbers, or alig
 whose columns are grouped into `FieldGroup`s (one per raw attribute or aligned family). Encoders read
 these matrices, and attributions to "raw fields" are attributions to these column groups.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,11 +22,16 @@ Mode = Literal["aligned", "latent"]
 class DataError(ValueError):
     """Bad input data; the message names the file, row and column where it can."""
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 column: str | None = None):
-        where = ", ".join(p for p in (f"file {file}" if file else "",
-                                      f"row {row}" if row is not None else "",
-                                      f"column '{column}'" if column else "") if p)
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None, column: str | None = None):
+        where = ", ".join(
+            p
+            for p in (
+                f"file {file}" if file else "",
+                f"row {row}" if row is not None else "",
+                f"column '{column}'" if column else "",
+            )
+            if p
+        )
         super().__init__(f"{where}: {message}" if where else message)
         self.file, self.row, self.column = file, row, column
 
@@ -53,9 +59,9 @@ class SideEncoding:
     """One side's rows as a dense matrix: row r is the entity ids[r]."""
 
     ids: list[str]
-    matrix: np.ndarray          # float32, (n, n_columns)
-    columns: list[str]          # e.g. "cuisine=Mexican", "budget", or an aligned dimension name
-    groups: list[FieldGroup]    # cover 0..n_columns without gaps, in order
+    matrix: np.ndarray  # float32, (n, n_columns)
+    columns: list[str]  # e.g. "cuisine=Mexican", "budget", or an aligned dimension name
+    groups: list[FieldGroup]  # cover 0..n_columns without gaps, in order
 
     def row_of(self, entity_id: str) -> int:
         index: dict[str, int] | None = getattr(self, "_index", None)  # built on first use, not a field
@@ -72,11 +78,11 @@ class Dataset:
     """Raw tables plus what is needed to encode them; `interactions` has user_id, item_id, label."""
 
     name: str
-    users: pd.DataFrame           # index: user id (str); columns: raw attributes, for display
-    items: pd.DataFrame           # index: item id (str)
-    interactions: pd.DataFrame    # columns: user_id, item_id (str), label (0/1 int), [timestamp]
-    schema: dict                  # the own-data schema JSON (or the built-in equivalent)
-    source: str = ""              # where it came from (path or built-in name) and credit line
+    users: pd.DataFrame  # index: user id (str); columns: raw attributes, for display
+    items: pd.DataFrame  # index: item id (str)
+    interactions: pd.DataFrame  # columns: user_id, item_id (str), label (0/1 int), [timestamp]
+    schema: dict  # the own-data schema JSON (or the built-in equivalent)
+    source: str = ""  # where it came from (path or built-in name) and credit line
     planted: dict | None = field(default=None)  # synthetic only: the planted truth
     notes: list[str] = field(default_factory=list)  # warnings from loading, shown with the dataset
 
@@ -93,7 +99,7 @@ class Dataset:
         return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
     def item_label(self, item_id: str) -> str:
-        """"132834 · Gorditas Dona Tota": the id, then the name when the dataset has one (plain text: escape
+        """ "132834 · Gorditas Dona Tota": the id, then the name when the dataset has one (plain text: escape
         it for Markdown / Plotly where it is shown)."""
         name = self.item_name(item_id)
         return f"{item_id} · {name}" if name else str(item_id)

@@ -6,6 +6,7 @@ entry names may not leave the archive (`../`, absolute paths, drive letters); a 
 really be safetensors — pickles and torch.save archives are recognised by their magic bytes and
 refused, never opened. Every refusal is a `DataError` naming the file. No Streamlit here.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,29 @@ from attnrec.limits import LIMITS, Limits, mb
 if TYPE_CHECKING:  # pandas is imported where it is used (the app's cold start)
     import pandas as pd
 
-__all__ = ["UploadLimits", "LIMITS", "UploadState", "check_size", "read_zip", "split_tables", "sniff_safetensors",
-           "read_uploaded_table", "read_uploaded_zip", "dataset_from_mapping", "build_schema", "suggest_roles",
-           "suggest_id_column", "suggest_name_column", "suggest_threshold", "positive_share", "suggest_timestamp",
-           "role_of", "FEATURE_ROLES", "parse_json_upload", "TABLE_ROLES"]
+__all__ = [
+    "UploadLimits",
+    "LIMITS",
+    "UploadState",
+    "check_size",
+    "read_zip",
+    "split_tables",
+    "sniff_safetensors",
+    "read_uploaded_table",
+    "read_uploaded_zip",
+    "dataset_from_mapping",
+    "build_schema",
+    "suggest_roles",
+    "suggest_id_column",
+    "suggest_name_column",
+    "suggest_threshold",
+    "positive_share",
+    "suggest_timestamp",
+    "role_of",
+    "FEATURE_ROLES",
+    "parse_json_upload",
+    "TABLE_ROLES",
+]
 
 TABLE_ROLES = ("users", "items", "interactions")
 _TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -94,28 +114,35 @@ def read_zip(data: bytes, filename: str, limits: UploadLimits = LIMITS) -> dict[
             if info.is_dir() or path.startswith("__MACOSX/") or base.startswith("._") or base == ".DS_Store":
                 continue
             if _is_symlink(info):
-                raise DataError(f"entry '{info.filename}' is a symbolic link; only plain files are accepted",
-                                file=filename)
+                raise DataError(
+                    f"entry '{info.filename}' is a symbolic link; only plain files are accepted", file=filename
+                )
             if info.flag_bits & 0x1:
                 raise DataError(f"entry '{info.filename}' is encrypted; upload an unencrypted zip", file=filename)
             infos.append((info, base))
         if not infos:
             raise DataError("the zip holds no files", file=filename)
         if len(infos) > limits.zip_entries:
-            raise DataError(f"the zip holds {len(infos)} files, more than the {limits.zip_entries} allowed",
-                            file=filename)
+            raise DataError(
+                f"the zip holds {len(infos)} files, more than the {limits.zip_entries} allowed", file=filename
+            )
         declared = sum(info.file_size for info, _ in infos)
         if declared > limits.zip_total_bytes:
-            raise DataError(f"the zip would inflate to {_mb(declared)}, over the {_mb(limits.zip_total_bytes)} "
-                            f"limit (a zip bomb?)", file=filename)
+            raise DataError(
+                f"the zip would inflate to {_mb(declared)}, over the {_mb(limits.zip_total_bytes)} limit (a zip bomb?)",
+                file=filename,
+            )
         files: dict[str, bytes] = {}
         total = 0
         for info, base in infos:
             if base in files:
                 raise DataError(f"two entries are named '{base}'; keep one per name", file=filename)
             if info.file_size > limits.zip_entry_bytes:
-                raise DataError(f"entry '{info.filename}' would inflate to {_mb(info.file_size)}, over the "
-                                f"{_mb(limits.zip_entry_bytes)} limit per file (a zip bomb?)", file=filename)
+                raise DataError(
+                    f"entry '{info.filename}' would inflate to {_mb(info.file_size)}, over the "
+                    f"{_mb(limits.zip_entry_bytes)} limit per file (a zip bomb?)",
+                    file=filename,
+                )
             _check_ratio(info.filename, info.file_size, info.compress_size, limits, filename)
             content = _read_member(archive, info, limits, filename)
             total += len(content)
@@ -128,8 +155,11 @@ def read_zip(data: bytes, filename: str, limits: UploadLimits = LIMITS) -> dict[
 def _check_ratio(entry: str, inflated: int, compressed: int, limits: UploadLimits, archive: str) -> None:
     # Tiny entries compress oddly (a 1 kB run of commas may shrink 200×); only ratios that matter count.
     if inflated > 1024 * 1024 and inflated > limits.zip_ratio * max(compressed, 1):
-        raise DataError(f"entry '{entry}' inflates {inflated / max(compressed, 1):.0f}× (limit "
-                        f"{limits.zip_ratio:.0f}×): refused as a likely zip bomb", file=archive)
+        raise DataError(
+            f"entry '{entry}' inflates {inflated / max(compressed, 1):.0f}× (limit "
+            f"{limits.zip_ratio:.0f}×): refused as a likely zip bomb",
+            file=archive,
+        )
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLimits, filename: str) -> bytes:
@@ -144,8 +174,10 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Upload
                     break
                 size += len(chunk)
                 if size > cap:
-                    raise DataError(f"entry '{info.filename}' inflates past its declared size "
-                                    f"{info.file_size} bytes (a zip bomb?)", file=filename)
+                    raise DataError(
+                        f"entry '{info.filename}' inflates past its declared size {info.file_size} bytes (a zip bomb?)",
+                        file=filename,
+                    )
                 _check_ratio(info.filename, size, info.compress_size, limits, filename)
                 chunks.append(chunk)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
@@ -177,22 +209,39 @@ def split_tables(files: dict[str, bytes], archive: str) -> dict[str, tuple[str, 
         if role is None:
             continue
         if role in found:
-            raise DataError(f"both '{found[role][0]}' and '{name}' look like the {role} table; keep one",
-                            file=archive)
+            raise DataError(f"both '{found[role][0]}' and '{name}' look like the {role} table; keep one", file=archive)
         found[role] = (name, data)
     missing = [r for r in TABLE_ROLES if r not in found]
     if missing:
-        raise DataError(f"no {' or '.join(missing)} table found; name the files users.csv, items.csv and "
-                        f"interactions.csv (found: {', '.join(sorted(tables))})", file=archive)
+        raise DataError(
+            f"no {' or '.join(missing)} table found; name the files users.csv, items.csv and "
+            f"interactions.csv (found: {', '.join(sorted(tables))})",
+            file=archive,
+        )
     return found
 
 
 # ---- checkpoints -------------------------------------------------------------------------------
 
-_PICKLE_PROTOCOL_BYTE = b"\x80"   # pickle protocols 2-5 start with 0x80 <protocol>
-_ZIP_MAGIC = b"PK\x03\x04"        # torch.save's default format is a zip holding a pickle
-_SAFETENSORS_DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL",
-                       "F8_E4M3", "F8_E5M2", "U16", "U32", "U64"}
+_PICKLE_PROTOCOL_BYTE = b"\x80"  # pickle protocols 2-5 start with 0x80 <protocol>
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default format is a zip holding a pickle
+_SAFETENSORS_DTYPES = {
+    "F64",
+    "F32",
+    "F16",
+    "BF16",
+    "I64",
+    "I32",
+    "I16",
+    "I8",
+    "U8",
+    "BOOL",
+    "F8_E4M3",
+    "F8_E5M2",
+    "U16",
+    "U32",
+    "U64",
+}
 
 
 def sniff_safetensors(data: bytes, filename: str) -> dict:
@@ -215,7 +264,7 @@ def sniff_safetensors(data: bytes, filename: str) -> dict:
             problem = "is not a safetensors file (its header length does not fit the file)"
         else:
             try:
-                header = json.loads(data[8:8 + header_length].decode("utf-8"))
+                header = json.loads(data[8 : 8 + header_length].decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 problem = "is not a safetensors file (its header is not JSON)"
             else:
@@ -223,17 +272,23 @@ def sniff_safetensors(data: bytes, filename: str) -> dict:
                     problem = "is not a safetensors file (its header is not a JSON object)"
     if problem:
         if data[:1] == _PICKLE_PROTOCOL_BYTE or data[:4] == _ZIP_MAGIC or data[:1] == b"(":
-            problem = ("looks like a pickle / torch.save file; attnrec never opens those because unpickling "
-                       "can run code. Save the weights with safetensors (Recommender.save does)")
+            problem = (
+                "looks like a pickle / torch.save file; attnrec never opens those because unpickling "
+                "can run code. Save the weights with safetensors (Recommender.save does)"
+            )
         raise DataError(problem, file=filename)
     assert isinstance(header, dict)  # no problem found means the header parsed as a JSON object
     body = len(data) - 8 - header_length
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        if (not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES
-                or not isinstance(entry.get("shape"), list) or not isinstance(entry.get("data_offsets"), list)
-                or len(entry["data_offsets"]) != 2):
+        if (
+            not isinstance(entry, dict)
+            or entry.get("dtype") not in _SAFETENSORS_DTYPES
+            or not isinstance(entry.get("shape"), list)
+            or not isinstance(entry.get("data_offsets"), list)
+            or len(entry["data_offsets"]) != 2
+        ):
             raise DataError(f"tensor '{name}' has a malformed safetensors header entry", file=filename)
         start, stop = entry["data_offsets"]
         if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start <= stop <= body):
@@ -249,8 +304,9 @@ def parse_json_upload(data: bytes, filename: str, limit: int = 5 * 1024 * 1024) 
     except UnicodeDecodeError:
         raise DataError("is not UTF-8 text", file=filename) from None
     except json.JSONDecodeError as err:
-        raise DataError(f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})",
-                        file=filename) from None
+        raise DataError(
+            f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})", file=filename
+        ) from None
     except RecursionError:
         raise DataError("nests too deeply to be a config", file=filename) from None
     if not isinstance(blob, dict):
@@ -259,6 +315,7 @@ def parse_json_upload(data: bytes, filename: str, limit: int = 5 * 1024 * 1024) 
 
 
 # ---- tables from uploads ------------------------------------------------------------------------
+
 
 def read_uploaded_table(filename: str, data: bytes, limits: UploadLimits = LIMITS) -> pd.DataFrame:
     """One uploaded CSV / Parquet file as a DataFrame (size-checked, read by the data layer's reader)."""
@@ -287,12 +344,21 @@ ROLE_HIDE = "hide"  # not a feature, and dropped from the kept tables (never sho
 FEATURE_ROLES = (ROLE_IGNORE, ROLE_CATEGORICAL, ROLE_NUMERIC, ROLE_MULTI, ROLE_HIDE)
 
 
-def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
-                 label_threshold: float | None = None, user_roles: dict[str, str] | None = None,
-                 item_roles: dict[str, str] | None = None, separators: dict[str, str] | None = None,
-                 aligned_pairs: list[dict] | None = None, timestamp: str | None = None,
-                 missing_values: list[str] | None = None, name: str | None = None,
-                 item_name: str | None = None) -> dict:
+def build_schema(
+    *,
+    user_id: str,
+    item_id: str,
+    label_column: str | None = None,
+    label_threshold: float | None = None,
+    user_roles: dict[str, str] | None = None,
+    item_roles: dict[str, str] | None = None,
+    separators: dict[str, str] | None = None,
+    aligned_pairs: list[dict] | None = None,
+    timestamp: str | None = None,
+    missing_values: list[str] | None = None,
+    name: str | None = None,
+    item_name: str | None = None,
+) -> dict:
     """The schema JSON (the CLI's format, `attnrec.data.own`) from what the Data page's widgets say.
 
     `user_roles` / `item_roles` map column → one of FEATURE_ROLES; `separators` maps "user:col" or
@@ -306,8 +372,10 @@ def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
     if name:
         schema["name"] = name
     if label_column:
-        schema["label"] = {"column": label_column,
-                           "threshold": 1 if label_threshold is None else _number(label_threshold)}
+        schema["label"] = {
+            "column": label_column,
+            "threshold": 1 if label_threshold is None else _number(label_threshold),
+        }
     if timestamp:
         schema["timestamp"] = timestamp
     if item_name:
@@ -318,21 +386,20 @@ def build_schema(*, user_id: str, item_id: str, label_column: str | None = None,
         features = {}
         for column, role in (roles or {}).items():
             if role not in FEATURE_ROLES:
-                raise DataError(f"{side} column '{column}': unknown role '{role}'; use one of {FEATURE_ROLES}",
-                                column=column)
+                raise DataError(
+                    f"{side} column '{column}': unknown role '{role}'; use one of {FEATURE_ROLES}", column=column
+                )
             if role in (ROLE_IGNORE, ROLE_HIDE) or column == id_column:
                 continue
             spec = {"kind": role}
             if role == ROLE_MULTI:
                 separator = separators.get(f"{side}:{column}", ";")
                 if not separator:
-                    raise DataError(f"{side} column '{column}' is multi-valued but has no separator",
-                                    column=column)
+                    raise DataError(f"{side} column '{column}' is multi-valued but has no separator", column=column)
                 spec["separator"] = separator
             features[column] = spec
         schema[f"{side}_features"] = features
-    schema["aligned_pairs"] = [{k: v for k, v in pair.items() if v not in (None, "")}
-                               for pair in (aligned_pairs or [])]
+    schema["aligned_pairs"] = [{k: v for k, v in pair.items() if v not in (None, "")} for pair in (aligned_pairs or [])]
     if missing_values is not None:
         schema["missing_values"] = list(missing_values)
     return validate_schema(schema, "the column mapping")
@@ -390,12 +457,14 @@ def suggest_id_column(frame: pd.DataFrame, hint: str = "") -> str:
     The name comes first on purpose: a user id column with a duplicate must stay the suggestion, so
     validation reports the duplicate instead of the mapping silently picking some other unique column.
     """
+
     def score(column: str) -> tuple:
         values = frame[column].astype(str).str.strip()
         unique = values.is_unique and (values != "").all()
         lowered = column.lower()
         named = "id" in lowered
         return (named and bool(hint) and hint in lowered, named, unique, -list(frame.columns).index(column))
+
     return max(frame.columns, key=score)
 
 
@@ -452,6 +521,7 @@ def suggest_timestamp(frame: pd.DataFrame, exclude: Collection[str] = ()) -> str
 
 # ---- what the Data page remembers between reruns -------------------------------------------------
 
+
 @dataclass
 class UploadState:
     """The Data page's uploaded tables. A failed upload records its message and keeps the last good table.
@@ -460,10 +530,10 @@ class UploadState:
     role (or "zip") to the message of its last failed upload, cleared when that slot succeeds.
     """
 
-    tables: dict = field(default_factory=dict)        # role → DataFrame
-    sources: dict = field(default_factory=dict)       # role → file name it came from
+    tables: dict = field(default_factory=dict)  # role → DataFrame
+    sources: dict = field(default_factory=dict)  # role → file name it came from
     fingerprints: dict = field(default_factory=dict)  # slot → fingerprint of the last file handled
-    errors: dict = field(default_factory=dict)        # slot → message
+    errors: dict = field(default_factory=dict)  # slot → message
 
     @property
     def complete(self) -> bool:
@@ -519,8 +589,10 @@ class UploadState:
         if self.errors:
             slot = next(iter(self.errors))
             what = "the zip" if slot == "zip" else f"the {slot} upload"
-            raise DataError(f"{what} failed ({self.errors[slot]}); upload a readable file there, or remove it, "
-                            f"before keeping a dataset")
+            raise DataError(
+                f"{what} failed ({self.errors[slot]}); upload a readable file there, or remove it, "
+                f"before keeping a dataset"
+            )
         return dict(self.tables)
 
 
@@ -546,19 +618,30 @@ def dataset_from_mapping(tables: dict, mapping: dict, name: str, source: str = "
     if renames:
         clash = [new for new in renames.values() if new in interactions.columns and new not in renames]
         if clash:
-            raise DataError(f"the interactions table already has a column '{clash[0]}'; map it as the id column "
-                            f"or rename it", file=interactions.attrs.get("source_file"), column=clash[0])
+            raise DataError(
+                f"the interactions table already has a column '{clash[0]}'; map it as the id column or rename it",
+                file=interactions.attrs.get("source_file"),
+                column=clash[0],
+            )
         attrs = dict(interactions.attrs)
         interactions = interactions.rename(columns=renames)
         interactions.attrs.update(attrs)
     # Hidden columns leave the kept tables (the schema never names them as features).
-    users, items = (tables[role].drop(columns=[c for c, r in (mapping.get(f"{side}_roles") or {}).items()
-                                               if r == ROLE_HIDE and c in tables[role].columns])
-                    for role, side in (("users", "user"), ("items", "item")))
+    users, items = (
+        tables[role].drop(
+            columns=[
+                c
+                for c, r in (mapping.get(f"{side}_roles") or {}).items()
+                if r == ROLE_HIDE and c in tables[role].columns
+            ]
+        )
+        for role, side in (("users", "user"), ("items", "item"))
+    )
     for frame, role in ((users, "users"), (items, "items")):
         frame.attrs.update(tables[role].attrs)
     dataset = load_own_dataset(users, items, interactions, schema, name=str(name).strip(), source=source)
     if schema.get("aligned_pairs"):
         from attnrec.data.featurize import compile_aligned_pairs
+
         compile_aligned_pairs(dataset)  # a pair that shares no value is refused now, not later at Train
     return dataset, schema

@@ -4,6 +4,7 @@ Attention importance of dimension i: the mean over heads of (A_U[i] + A_V[i]) / 
 |Σ_h A_U[h,i] A_V[h,i] X_i Y_i|, the size of dimension i's exact share of S ("contribution").
 A method's importance of dimension i: |attr(X_i) + attr(Y_i)|. Agreement is Kendall τ per pair.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,14 @@ from attnrec.explain.attribution import Attribution
 from attnrec.explain.metrics import kendall_tau_rows
 from attnrec.explain.target import ExplainTarget
 
-__all__ = ["attention_dimension_importance", "dimension_importance", "attention_agreement",
-           "agreement_summary", "agreement_verdict", "IMPORTANCE_KINDS"]
+__all__ = [
+    "attention_dimension_importance",
+    "dimension_importance",
+    "attention_agreement",
+    "agreement_summary",
+    "agreement_verdict",
+    "IMPORTANCE_KINDS",
+]
 
 IMPORTANCE_KINDS = ("weights", "contribution")
 
@@ -38,13 +45,22 @@ def dimension_importance(attribution: Attribution) -> np.ndarray:
     return np.abs(attribution.user + attribution.item)
 
 
-def attention_agreement(target: ExplainTarget, attributions: dict[str, Attribution],
-                        kind: str = "weights") -> pd.DataFrame:
+def attention_agreement(
+    target: ExplainTarget, attributions: dict[str, Attribution], kind: str = "weights"
+) -> pd.DataFrame:
     """One row per (method, pair): Kendall τ between attention importance and the method's importance."""
     attention = attention_dimension_importance(target, kind)
-    frames = [pd.DataFrame({"method": name, "pair": np.arange(target.batch_size),
-                            "kendall_tau": kendall_tau_rows(attention, dimension_importance(attr))})
-              for name, attr in attributions.items() if name != "attention"]
+    frames = [
+        pd.DataFrame(
+            {
+                "method": name,
+                "pair": np.arange(target.batch_size),
+                "kendall_tau": kendall_tau_rows(attention, dimension_importance(attr)),
+            }
+        )
+        for name, attr in attributions.items()
+        if name != "attention"
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -61,8 +77,10 @@ def agreement_verdict(taus, method_name: str = "the attributions") -> str:
     if median >= 0.3:
         return f"partly agree: attention and {method_name} share the broad ranking only ({spread})"
     if median > -0.3:
-        return (f"disagree: attention weights say little about what {method_name} finds important "
-                f"({spread}); do not read attention as an explanation here")
+        return (
+            f"disagree: attention weights say little about what {method_name} finds important "
+            f"({spread}); do not read attention as an explanation here"
+        )
     return f"contradict: attention ranks dimensions roughly opposite to {method_name} ({spread})"
 
 
@@ -72,8 +90,16 @@ def agreement_summary(per_pair: pd.DataFrame) -> pd.DataFrame:
     for name, group in per_pair.groupby("method", sort=False):
         taus = group["kendall_tau"].to_numpy(dtype=float)
         finite = taus[np.isfinite(taus)]
-        q25, median, q75 = (np.quantile(finite, [0.25, 0.5, 0.75]) if finite.size else (np.nan,) * 3)
-        rows.append({"method": name, "median_tau": median, "q25_tau": q25, "q75_tau": q75,
-                     "share_tau_at_least_0.5": float((finite >= 0.5).mean()) if finite.size else np.nan,
-                     "pairs": int(finite.size), "verdict": agreement_verdict(finite, name)})
+        q25, median, q75 = np.quantile(finite, [0.25, 0.5, 0.75]) if finite.size else (np.nan,) * 3
+        rows.append(
+            {
+                "method": name,
+                "median_tau": median,
+                "q25_tau": q25,
+                "q75_tau": q75,
+                "share_tau_at_least_0.5": float((finite >= 0.5).mean()) if finite.size else np.nan,
+                "pairs": int(finite.size),
+                "verdict": agreement_verdict(finite, name),
+            }
+        )
     return pd.DataFrame(rows)

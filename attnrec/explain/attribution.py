@@ -3,6 +3,7 @@
 Per-column attributions (B, n_u) and (B, n_v), totals per group (B, G), and the completeness gap
 Σattr − (S − S(baseline)) — how far the numbers are from adding up to the score change they explain.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,28 +54,30 @@ def spread_to_columns(target: ExplainTarget, groups: np.ndarray) -> tuple[np.nda
 class Attribution:
     method: str
     level: str
-    user: np.ndarray                 # (B, n_u)
-    item: np.ndarray                 # (B, n_v)
-    groups: np.ndarray               # (B, G)
+    user: np.ndarray  # (B, n_u)
+    item: np.ndarray  # (B, n_v)
+    groups: np.ndarray  # (B, G)
     names_u: list[str]
     names_v: list[str]
     group_names: list[str]
-    s: np.ndarray                    # (B,) the score being explained
-    s_baseline: np.ndarray           # (B,) the score at the baseline
-    convergence_delta: np.ndarray | None = None   # Captum's own delta, where the method has one
+    s: np.ndarray  # (B,) the score being explained
+    s_baseline: np.ndarray  # (B,) the score at the baseline
+    convergence_delta: np.ndarray | None = None  # Captum's own delta, where the method has one
     runtime_s: float = 0.0
     params: dict = field(default_factory=dict)
 
     @classmethod
-    def from_columns(cls, target: ExplainTarget, method: str, user, item, s=None, s_baseline=None,
-                     **kwargs) -> "Attribution":
+    def from_columns(
+        cls, target: ExplainTarget, method: str, user, item, s=None, s_baseline=None, **kwargs
+    ) -> "Attribution":
         """From per-column attributions; group totals are column sums."""
         user, item = np.asarray(user, dtype=np.float64), np.asarray(item, dtype=np.float64)
         return cls._build(target, method, user, item, group_totals(target, user, item), s, s_baseline, **kwargs)
 
     @classmethod
-    def from_groups(cls, target: ExplainTarget, method: str, groups, s=None, s_baseline=None,
-                    **kwargs) -> "Attribution":
+    def from_groups(
+        cls, target: ExplainTarget, method: str, groups, s=None, s_baseline=None, **kwargs
+    ) -> "Attribution":
         """From per-group values; columns get shares via `spread_to_columns`."""
         groups = np.asarray(groups, dtype=np.float64)
         user, item = spread_to_columns(target, groups)
@@ -85,10 +88,19 @@ class Attribution:
         s = target.score().double().cpu().numpy() if s is None else np.asarray(s, dtype=np.float64)
         if s_baseline is None:
             s_baseline = target.score_baseline().double().cpu().numpy()
-        return cls(method=method, level=target.level, user=user, item=item, groups=groups,
-                   names_u=list(target.names_u), names_v=list(target.names_v),
-                   group_names=target.group_names, s=s, s_baseline=np.asarray(s_baseline, dtype=np.float64),
-                   **kwargs)
+        return cls(
+            method=method,
+            level=target.level,
+            user=user,
+            item=item,
+            groups=groups,
+            names_u=list(target.names_u),
+            names_v=list(target.names_v),
+            group_names=target.group_names,
+            s=s,
+            s_baseline=np.asarray(s_baseline, dtype=np.float64),
+            **kwargs,
+        )
 
     @property
     def batch_size(self) -> int:
@@ -110,16 +122,31 @@ class Attribution:
         delta = None
         if self.convergence_delta is not None and other.convergence_delta is not None:
             delta = np.concatenate([self.convergence_delta, other.convergence_delta])
-        return Attribution(self.method, self.level, np.vstack([self.user, other.user]),
-                           np.vstack([self.item, other.item]), np.vstack([self.groups, other.groups]),
-                           self.names_u, self.names_v, self.group_names,
-                           np.concatenate([self.s, other.s]), np.concatenate([self.s_baseline, other.s_baseline]),
-                           delta, self.runtime_s + other.runtime_s, self.params)
+        return Attribution(
+            self.method,
+            self.level,
+            np.vstack([self.user, other.user]),
+            np.vstack([self.item, other.item]),
+            np.vstack([self.groups, other.groups]),
+            self.names_u,
+            self.names_v,
+            self.group_names,
+            np.concatenate([self.s, other.s]),
+            np.concatenate([self.s_baseline, other.s_baseline]),
+            delta,
+            self.runtime_s + other.runtime_s,
+            self.params,
+        )
 
     def frame(self, pair: int = 0) -> pd.DataFrame:
         """Pair `pair` as a table: group, attribution, share of the score change; largest |value| first."""
         values = self.groups[pair]
         change = self.s[pair] - self.s_baseline[pair]
-        table = pd.DataFrame({"group": self.group_names, "attribution": values,
-                              "share_of_change": values / change if abs(change) > 1e-12 else np.nan})
+        table = pd.DataFrame(
+            {
+                "group": self.group_names,
+                "attribution": values,
+                "share_of_change": values / change if abs(change) > 1e-12 else np.nan,
+            }
+        )
         return table.reindex(table["attribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)

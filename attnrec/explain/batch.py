@@ -25,6 +25,7 @@ level, baseline, chunk size, model weights). A re-run with the same fingerprint 
 a different fingerprint starts over. When all chunks exist they are combined, in order, into `out`
 (the same bytes whether or not the run was interrupted) and the parts folder is removed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,11 +54,24 @@ if TYPE_CHECKING:
 
 __all__ = ["explain_pairs", "read_pairs", "cli_main", "SCHEMA"]
 
-SCHEMA = pa.schema([("pair", pa.int64()), ("user_id", pa.string()), ("item_id", pa.string()),
-                    ("method", pa.string()), ("level", pa.string()), ("baseline", pa.string()),
-                    ("group", pa.string()), ("side", pa.string()), ("attribution", pa.float64()),
-                    ("rank", pa.int32()), ("s", pa.float64()), ("s_baseline", pa.float64()),
-                    ("completeness_gap", pa.float64()), ("convergence_delta", pa.float64())])
+SCHEMA = pa.schema(
+    [
+        ("pair", pa.int64()),
+        ("user_id", pa.string()),
+        ("item_id", pa.string()),
+        ("method", pa.string()),
+        ("level", pa.string()),
+        ("baseline", pa.string()),
+        ("group", pa.string()),
+        ("side", pa.string()),
+        ("attribution", pa.float64()),
+        ("rank", pa.int32()),
+        ("s", pa.float64()),
+        ("s_baseline", pa.float64()),
+        ("completeness_gap", pa.float64()),
+        ("convergence_delta", pa.float64()),
+    ]
+)
 MANIFEST = "manifest.json"
 
 
@@ -80,8 +94,9 @@ def _checked_pairs(pairs: pd.DataFrame, where: str = "pairs") -> pd.DataFrame:
     if pairs[["user_id", "item_id"]].isna().any().any():
         row = int(np.flatnonzero(pairs[["user_id", "item_id"]].isna().any(axis=1).to_numpy())[0])
         raise ValueError(f"{where}: row {row} has an empty user_id or item_id")
-    return pd.DataFrame({"user_id": pairs["user_id"].astype(str).to_numpy(),
-                         "item_id": pairs["item_id"].astype(str).to_numpy()})
+    return pd.DataFrame(
+        {"user_id": pairs["user_id"].astype(str).to_numpy(), "item_id": pairs["item_id"].astype(str).to_numpy()}
+    )
 
 
 def _fingerprint(model, pairs: pd.DataFrame, plan: dict) -> str:
@@ -99,8 +114,9 @@ def _write_atomically(write: Callable[[Path], object], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[str], params: dict,
-                 level: str, baseline: str) -> pd.DataFrame:
+def _chunk_frame(
+    model, pairs: pd.DataFrame, first_row: int, methods: Sequence[str], params: dict, level: str, baseline: str
+) -> pd.DataFrame:
     try:
         user_rows, item_rows = model.user_rows(list(pairs["user_id"])), model.item_rows(list(pairs["item_id"]))
     except KeyError as err:
@@ -116,14 +132,26 @@ def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[s
         rank[np.arange(b)[:, None], order] = np.arange(1, g + 1)[None, :]
         per_pair = functools.partial(np.repeat, repeats=g)
         delta = a.convergence_delta if a.convergence_delta is not None else np.full(b, np.nan)
-        frames.append(pd.DataFrame({
-            "pair": per_pair(np.arange(first_row, first_row + b, dtype=np.int64)),
-            "user_id": per_pair(pairs["user_id"].to_numpy()), "item_id": per_pair(pairs["item_id"].to_numpy()),
-            "method": key, "level": level, "baseline": baseline,
-            "group": np.tile(a.group_names, b), "side": np.tile(sides, b),
-            "attribution": a.groups.reshape(-1), "rank": rank.reshape(-1).astype(np.int32),
-            "s": per_pair(a.s), "s_baseline": per_pair(a.s_baseline),
-            "completeness_gap": per_pair(a.completeness_gap), "convergence_delta": per_pair(delta)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pair": per_pair(np.arange(first_row, first_row + b, dtype=np.int64)),
+                    "user_id": per_pair(pairs["user_id"].to_numpy()),
+                    "item_id": per_pair(pairs["item_id"].to_numpy()),
+                    "method": key,
+                    "level": level,
+                    "baseline": baseline,
+                    "group": np.tile(a.group_names, b),
+                    "side": np.tile(sides, b),
+                    "attribution": a.groups.reshape(-1),
+                    "rank": rank.reshape(-1).astype(np.int32),
+                    "s": per_pair(a.s),
+                    "s_baseline": per_pair(a.s_baseline),
+                    "completeness_gap": per_pair(a.completeness_gap),
+                    "convergence_delta": per_pair(delta),
+                }
+            )
+        )
     frame = pd.concat(frames, ignore_index=True)
     # Same row order as the docstring promises: by pair, then method, then group.
     frame["_method"] = frame["method"].map({k: i for i, k in enumerate(methods)})
@@ -131,10 +159,19 @@ def _chunk_frame(model, pairs: pd.DataFrame, first_row: int, methods: Sequence[s
     return frame.reset_index(drop=True)
 
 
-def explain_pairs(model: Recommender, pairs_df: pd.DataFrame, methods: Sequence[str], out_path: str | Path, *,
-                  chunk_size: int = 256,
-                  level: str = "fields", baseline: str | None = None, params: dict | None = None,
-                  progress: bool = True, on_chunk_done: Callable[[int], None] | None = None) -> Path:
+def explain_pairs(
+    model: Recommender,
+    pairs_df: pd.DataFrame,
+    methods: Sequence[str],
+    out_path: str | Path,
+    *,
+    chunk_size: int = 256,
+    level: str = "fields",
+    baseline: str | None = None,
+    params: dict | None = None,
+    progress: bool = True,
+    on_chunk_done: Callable[[int], None] | None = None,
+) -> Path:
     """Explain every (user_id, item_id) row of `pairs_df` with each method; write `out_path` (Parquet).
 
     baseline: None → the model's `default_baseline` (the one every page starts from).
@@ -157,35 +194,56 @@ def explain_pairs(model: Recommender, pairs_df: pd.DataFrame, methods: Sequence[
             raise ValueError(f"{METHODS[key].name} does not work at the {level} level")
     limited = [k for k in methods if METHODS[k].max_groups is not None]
     if limited and len(pairs):
-        n_groups = len(targets_for(model, model.user_rows(pairs["user_id"][:1].tolist()),
-                                   model.item_rows(pairs["item_id"][:1].tolist()), level, baseline).groups)
+        n_groups = len(
+            targets_for(
+                model,
+                model.user_rows(pairs["user_id"][:1].tolist()),
+                model.item_rows(pairs["item_id"][:1].tolist()),
+                level,
+                baseline,
+            ).groups
+        )
         for key in limited:
             if not METHODS[key].applies(level, n_groups):
-                raise ValueError(f"{key} needs ≤ {METHODS[key].max_groups} groups; this model has {n_groups} at the "
-                                 f"{level} level. Use shapley_sampling instead")
+                raise ValueError(
+                    f"{key} needs ≤ {METHODS[key].max_groups} groups; this model has {n_groups} at the "
+                    f"{level} level. Use shapley_sampling instead"
+                )
 
     out = Path(out_path)
     parts = out.with_name(out.name + ".parts")
-    plan = {"methods": methods, "params": params, "level": level, "baseline": baseline,
-            "chunk_size": int(chunk_size), "n_pairs": len(pairs)}
+    plan = {
+        "methods": methods,
+        "params": params,
+        "level": level,
+        "baseline": baseline,
+        "chunk_size": int(chunk_size),
+        "n_pairs": len(pairs),
+    }
     fingerprint = _fingerprint(model, pairs, plan)
     manifest_path = parts / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     if manifest.get("fingerprint") != fingerprint:
-        shutil.rmtree(parts, ignore_errors=True)     # a different job's leftovers: start over
+        shutil.rmtree(parts, ignore_errors=True)  # a different job's leftovers: start over
         manifest = {"fingerprint": fingerprint, "plan": plan, "done": []}
     parts.mkdir(parents=True, exist_ok=True)
     done = set(manifest["done"])
     starts = list(range(0, len(pairs), int(chunk_size)))
-    bar = tqdm(total=len(starts), initial=len([i for i in range(len(starts)) if i in done]),
-               desc="explaining", unit="chunk", disable=not progress)
+    bar = tqdm(
+        total=len(starts),
+        initial=len([i for i in range(len(starts)) if i in done]),
+        desc="explaining",
+        unit="chunk",
+        disable=not progress,
+    )
     with bar:
         for index, start in enumerate(starts):
             part = parts / f"part-{index:06d}.parquet"
             if index in done and part.exists():
                 continue
-            frame = _chunk_frame(model, pairs.iloc[start:start + int(chunk_size)], start, methods, params,
-                                 level, baseline)
+            frame = _chunk_frame(
+                model, pairs.iloc[start : start + int(chunk_size)], start, methods, params, level, baseline
+            )
             table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
             _write_atomically(functools.partial(pq.write_table, table), part)
             manifest["done"] = sorted(done | {index})
@@ -225,19 +283,29 @@ def _parse_params(items: Sequence[str]) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="attnrec explain",
-                                     description="Explain (user, item) pairs of a checkpoint to a Parquet file.")
+    parser = argparse.ArgumentParser(
+        prog="attnrec explain", description="Explain (user, item) pairs of a checkpoint to a Parquet file."
+    )
     parser.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json + model.safetensors)")
     parser.add_argument("--pairs", required=True, help="CSV or Parquet with columns user_id, item_id")
     parser.add_argument("--methods", default="ig", help=f"comma-separated, from: {', '.join(METHODS)}")
     parser.add_argument("--out", required=True, help="output Parquet file")
     parser.add_argument("--level", choices=LEVELS, default="fields")
-    parser.add_argument("--baseline", choices=BASELINES, default=None,
-                        help="default: the model's own, as on every page (mean for aligned models, zeros for latent)")
+    parser.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default=None,
+        help="default: the model's own, as on every page (mean for aligned models, zeros for latent)",
+    )
     parser.add_argument("--chunk-size", type=int, default=256)
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps")
-    parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
-                        help="method parameter, e.g. ig.n_steps=32 (repeatable)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="METHOD.NAME=VALUE",
+        help="method parameter, e.g. ig.n_steps=32 (repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -251,12 +319,22 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         pairs = read_pairs(args.pairs)
         model = Recommender.load(args.checkpoint, args.device)
-        out = explain_pairs(model, pairs, methods, args.out, chunk_size=args.chunk_size, level=args.level,
-                            baseline=args.baseline, params=_parse_params(args.param),
-                            progress=not args.no_progress)
-    except (ValueError, FileNotFoundError, KeyError) as err:   # CheckpointError / DataError are ValueErrors
+        out = explain_pairs(
+            model,
+            pairs,
+            methods,
+            args.out,
+            chunk_size=args.chunk_size,
+            level=args.level,
+            baseline=args.baseline,
+            params=_parse_params(args.param),
+            progress=not args.no_progress,
+        )
+    except (ValueError, FileNotFoundError, KeyError) as err:  # CheckpointError / DataError are ValueErrors
         print(f"attnrec explain: error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {out} ({pq.ParquetFile(out).metadata.num_rows} rows: {len(pairs)} pairs × {len(methods)} "
-          f"method(s) × groups)")
+    print(
+        f"wrote {out} ({pq.ParquetFile(out).metadata.num_rows} rows: {len(pairs)} pairs × {len(methods)} "
+        f"method(s) × groups)"
+    )
     return 0

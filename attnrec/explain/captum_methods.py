@@ -4,6 +4,7 @@ Each runner returns (kind, values, convergence_delta) where kind is "columns" (v
 item (B, n_v))) or "groups" (values = (B, G)). One generic Captum runner serves every Captum method;
 what differs between methods is read from its `MethodSpec`, never from its key.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -28,8 +29,9 @@ def _captum_kwargs(spec: MethodSpec, target: ExplainTarget, params: dict) -> dic
     kwargs = {p.captum_arg: params[p.name] for p in spec.params if p.captum_arg}
     if spec.needs_baseline:
         # GradientShap draws baselines from a distribution of rows; the others want one row per pair.
-        kwargs["baselines"] = ((target.baseline_u, target.baseline_v) if spec.baseline_distribution
-                               else target.full_baselines())
+        kwargs["baselines"] = (
+            (target.baseline_u, target.baseline_v) if spec.baseline_distribution else target.full_baselines()
+        )
     if spec.supports_feature_mask and params.get("use_groups", True):
         kwargs["feature_mask"] = target.feature_masks()
     if spec.has_convergence_delta:
@@ -46,8 +48,7 @@ def _captum_kwargs(spec: MethodSpec, target: ExplainTarget, params: dict) -> dic
 def _group_values(target: ExplainTarget, user: torch.Tensor, item: torch.Tensor) -> np.ndarray:
     """Captum repeats a group's value on each of its columns; read it once per group."""
     u, v = _np(user), _np(item)
-    return np.stack([u[:, g.user_cols[0]] if g.user_cols else v[:, g.item_cols[0]] for g in target.groups],
-                    axis=1)
+    return np.stack([u[:, g.user_cols[0]] if g.user_cols else v[:, g.item_cols[0]] for g in target.groups], axis=1)
 
 
 @contextmanager

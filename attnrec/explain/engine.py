@@ -1,4 +1,5 @@
 """`explain(target, method_key, params) -> Attribution`: any registered method on B pairs at once."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,7 @@ def explain(target: ExplainTarget, method_key: str, params: dict | None = None) 
     started = time.perf_counter()
     result = None
     for start in range(0, target.batch_size, pairs_per_call):
-        part = target if pairs_per_call >= target.batch_size else target.subset(
-            slice(start, start + pairs_per_call))
+        part = target if pairs_per_call >= target.batch_size else target.subset(slice(start, start + pairs_per_call))
         kind, values, delta = runner(spec, part, checked)
         build = Attribution.from_groups if kind == "groups" else Attribution.from_columns
         args = (values,) if kind == "groups" else values

@@ -4,6 +4,7 @@ Rank agreement (Kendall τ, Spearman ρ, top-k overlap), errors against a refere
 insertion curves scored by the model itself, planted-truth recovery, and Captum's infidelity and
 sensitivity wired to attnrec's targets.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,15 +15,25 @@ import torch
 
 from attnrec.explain.target import ExplainTarget
 
-__all__ = ["kendall_tau_rows", "spearman_rows", "top_k_overlap", "max_abs_error", "deletion_insertion",
-           "planted_precision_at_k", "infidelity_rows", "sensitivity_rows", "RESOLUTION", "snap_noise",
-           "seeded_on"]
+__all__ = [
+    "kendall_tau_rows",
+    "spearman_rows",
+    "top_k_overlap",
+    "max_abs_error",
+    "deletion_insertion",
+    "planted_precision_at_k",
+    "infidelity_rows",
+    "sensitivity_rows",
+    "RESOLUTION",
+    "snap_noise",
+    "seeded_on",
+]
 
 # Models score in float32: S is known to about eps32 × |S|, and a float32 sum (a matrix product, Captum's
 # sum over IG steps) rounds differently with torch's thread count and with how many pairs share a batch.
 # Two attributions closer than RESOLUTION × the pair's scale cannot be told apart by the model's own
 # forward pass, so ranking them is ranking noise.
-RESOLUTION = 16 * float(np.finfo(np.float32).eps)   # ≈ 1.9e-6
+RESOLUTION = 16 * float(np.finfo(np.float32).eps)  # ≈ 1.9e-6
 
 
 def snap_noise(values: np.ndarray, s, s_baseline, resolution: float = RESOLUTION) -> np.ndarray:
@@ -42,11 +53,12 @@ def snap_noise(values: np.ndarray, s, s_baseline, resolution: float = RESOLUTION
     finite = lambda x: np.where(np.isfinite(x), np.abs(x), 0.0)  # noqa: E731
     score_scale = np.fmax(finite(np.asarray(s, dtype=float)), finite(np.asarray(s_baseline, dtype=float)))
     tol = resolution * np.fmax(np.broadcast_to(score_scale.reshape(-1), (batch,)), finite(values).max(axis=1))
-    padded = np.concatenate([np.zeros((batch, 1)), values], axis=1)        # column 0: the anchor at 0
+    padded = np.concatenate([np.zeros((batch, 1)), values], axis=1)  # column 0: the anchor at 0
     order = np.argsort(padded, axis=1, kind="stable")
     ordered = np.take_along_axis(padded, order, axis=1)
-    starts = np.concatenate([np.ones((batch, 1), dtype=bool), ~(np.diff(ordered, axis=1) <= tol[:, None])],
-                            axis=1)                                         # NaN gaps start a new run
+    starts = np.concatenate(
+        [np.ones((batch, 1), dtype=bool), ~(np.diff(ordered, axis=1) <= tol[:, None])], axis=1
+    )  # NaN gaps start a new run
     positions = np.arange(n + 1)[None, :]
     first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)  # where each run starts
     snapped = np.take_along_axis(ordered, first, axis=1)
@@ -76,7 +88,7 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     ra, rb = rankdata(np.atleast_2d(a), axis=1), rankdata(np.atleast_2d(b), axis=1)
     ra, rb = ra - ra.mean(axis=1, keepdims=True), rb - rb.mean(axis=1, keepdims=True)
-    denom = np.sqrt((ra ** 2).sum(axis=1) * (rb ** 2).sum(axis=1))
+    denom = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denom > 0, (ra * rb).sum(axis=1) / np.where(denom > 0, denom, 1.0), np.nan)
 
@@ -144,7 +156,7 @@ def deletion_insertion(target: ExplainTarget, group_values: np.ndarray) -> dict[
     ranks = np.empty_like(order)
     ranks[np.arange(batch)[:, None], order] = np.arange(g)[None, :]
     steps = np.arange(g + 1)
-    inserted = ranks[:, None, :] < steps[None, :, None]             # (B, g+1, g): top-k restored
+    inserted = ranks[:, None, :] < steps[None, :, None]  # (B, g+1, g): top-k restored
     insertion = _scores_with_groups_on(target, inserted)
     deletion = _scores_with_groups_on(target, ~inserted)
     s_full, s_base = insertion[:, -1:], insertion[:, :1]
@@ -155,8 +167,13 @@ def deletion_insertion(target: ExplainTarget, group_values: np.ndarray) -> dict[
     del_curve = np.where(ok, (deletion - s_base) / scale, np.nan)
     x = steps / g
     ins_auc, del_auc = np.trapezoid(ins_curve, x, axis=1), np.trapezoid(del_curve, x, axis=1)
-    return {"insertion_curve": ins_curve, "deletion_curve": del_curve, "insertion_auc": ins_auc,
-            "deletion_auc": del_auc, "ins_minus_del": ins_auc - del_auc}
+    return {
+        "insertion_curve": ins_curve,
+        "deletion_curve": del_curve,
+        "insertion_auc": ins_auc,
+        "deletion_auc": del_auc,
+        "ins_minus_del": ins_auc - del_auc,
+    }
 
 
 @contextlib.contextmanager
@@ -193,24 +210,43 @@ def _group_drop_perturbation(target: ExplainTarget, drop_probability: float):
     return perturb
 
 
-def infidelity_rows(target: ExplainTarget, user_attr: np.ndarray, item_attr: np.ndarray,
-                    n_perturb_samples: int = 20, drop_probability: float = 0.3, seed: int = 0) -> np.ndarray:
+def infidelity_rows(
+    target: ExplainTarget,
+    user_attr: np.ndarray,
+    item_attr: np.ndarray,
+    n_perturb_samples: int = 20,
+    drop_probability: float = 0.3,
+    seed: int = 0,
+) -> np.ndarray:
     """Captum's infidelity per pair (normalized: the best rescaling of the attributions is applied first,
     so scale-free importances such as attention weights are judged on their shape alone)."""
     from captum.metrics import infidelity
 
     # On the inputs' device: Captum perturbs there and multiplies the attributions with the perturbations.
-    attributions = (torch.as_tensor(user_attr, dtype=target.inputs_u.dtype, device=target.inputs_u.device),
-                    torch.as_tensor(item_attr, dtype=target.inputs_v.dtype, device=target.inputs_v.device))
+    attributions = (
+        torch.as_tensor(user_attr, dtype=target.inputs_u.dtype, device=target.inputs_u.device),
+        torch.as_tensor(item_attr, dtype=target.inputs_v.dtype, device=target.inputs_v.device),
+    )
     with seeded_on(target.inputs_u.device, seed):
-        result = infidelity(target.module, _group_drop_perturbation(target, drop_probability),
-                            (target.inputs_u, target.inputs_v), attributions, baselines=target.full_baselines(),
-                            n_perturb_samples=n_perturb_samples, normalize=True)
+        result = infidelity(
+            target.module,
+            _group_drop_perturbation(target, drop_probability),
+            (target.inputs_u, target.inputs_v),
+            attributions,
+            baselines=target.full_baselines(),
+            n_perturb_samples=n_perturb_samples,
+            normalize=True,
+        )
     return result.detach().double().cpu().numpy()
 
 
-def sensitivity_rows(target: ExplainTarget, explain_columns: Callable[[ExplainTarget], tuple],
-                     n_perturb_samples: int = 5, radius: float = 0.02, seed: int = 0) -> np.ndarray:
+def sensitivity_rows(
+    target: ExplainTarget,
+    explain_columns: Callable[[ExplainTarget], tuple],
+    n_perturb_samples: int = 5,
+    radius: float = 0.02,
+    seed: int = 0,
+) -> np.ndarray:
     """Captum's sensitivity_max per pair, divided by the attribution's norm: the largest relative change
     of the explanation when inputs move by at most `radius` (uniform noise)."""
     from captum.metrics import sensitivity_max
@@ -218,12 +254,24 @@ def sensitivity_rows(target: ExplainTarget, explain_columns: Callable[[ExplainTa
     def explanation(inputs):
         u, v = inputs
         user, item = explain_columns(target.with_inputs(u, v))
-        return (torch.as_tensor(user, dtype=u.dtype, device=u.device),
-                torch.as_tensor(item, dtype=v.dtype, device=v.device))
+        return (
+            torch.as_tensor(user, dtype=u.dtype, device=u.device),
+            torch.as_tensor(item, dtype=v.dtype, device=v.device),
+        )
 
     with seeded_on(target.inputs_u.device, seed):
-        sens = sensitivity_max(explanation, (target.inputs_u, target.inputs_v), perturb_radius=radius,
-                               n_perturb_samples=n_perturb_samples).detach().double().cpu().numpy()
+        sens = (
+            sensitivity_max(
+                explanation,
+                (target.inputs_u, target.inputs_v),
+                perturb_radius=radius,
+                n_perturb_samples=n_perturb_samples,
+            )
+            .detach()
+            .double()
+            .cpu()
+            .numpy()
+        )
     user, item = explain_columns(target)
     norm = np.sqrt((np.asarray(user) ** 2).sum(axis=1) + (np.asarray(item) ** 2).sum(axis=1))
     return sens / np.maximum(norm, 1e-12)

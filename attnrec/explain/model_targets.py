@@ -22,6 +22,7 @@ Baselines (`BASELINES`; what "absent" means — attributions explain S − S(bas
   passed through the encoders.
 `baseline_rows(model, kind)` gives the raw rows; `default_baseline(model)` the one every page starts from.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -35,8 +36,16 @@ if TYPE_CHECKING:
     from attnrec.model import Recommender
 from attnrec.explain.target import ExplainTarget, dimension_target, groups_from_fields
 
-__all__ = ["DimensionScore", "targets_for", "pair_target", "baseline_rows", "LEVELS", "BASELINES",
-           "BASELINE_LABELS", "default_baseline"]
+__all__ = [
+    "DimensionScore",
+    "targets_for",
+    "pair_target",
+    "baseline_rows",
+    "LEVELS",
+    "BASELINES",
+    "BASELINE_LABELS",
+    "default_baseline",
+]
 
 LEVELS = ("fields", "dimensions")
 BASELINES = ("zeros", "mean", "unknown")
@@ -70,12 +79,22 @@ def baseline_rows(model: Recommender, kind: str) -> tuple[torch.Tensor, torch.Te
     if kind not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {kind!r}")
     fz = model.featurizer
-    return (torch.as_tensor(fz.baseline_row("user", kind), dtype=torch.float32, device=model.device)[None],
-            torch.as_tensor(fz.baseline_row("item", kind), dtype=torch.float32, device=model.device)[None])
+    return (
+        torch.as_tensor(fz.baseline_row("user", kind), dtype=torch.float32, device=model.device)[None],
+        torch.as_tensor(fz.baseline_row("item", kind), dtype=torch.float32, device=model.device)[None],
+    )
 
 
-def targets_for(model: Recommender, user_rows: torch.Tensor, item_rows: torch.Tensor, level: str = "fields",
-                baseline: str = "zeros", *, grouping: str = "paired", pair_ids=None) -> ExplainTarget:
+def targets_for(
+    model: Recommender,
+    user_rows: torch.Tensor,
+    item_rows: torch.Tensor,
+    level: str = "fields",
+    baseline: str = "zeros",
+    *,
+    grouping: str = "paired",
+    pair_ids=None,
+) -> ExplainTarget:
     """The B pairs (user_rows[b], item_rows[b]) of `model`, ready for `explain`.
 
     user_rows, item_rows: raw encoded rows (B, R_u), (B, R_v), e.g. model.user_rows(ids). level, baseline:
@@ -93,23 +112,43 @@ def targets_for(model: Recommender, user_rows: torch.Tensor, item_rows: torch.Te
     base_u, base_v = baseline_rows(model, baseline)
     if level == "fields":
         fz = model.featurizer
-        return ExplainTarget(module=model, inputs_u=user_rows, inputs_v=item_rows, baseline_u=base_u,
-                             baseline_v=base_v, names_u=list(fz.columns("user")), names_v=list(fz.columns("item")),
-                             groups=groups_from_fields(fz.groups("user"), fz.groups("item")), level="fields",
-                             baseline_kind=baseline, pair_ids=pair_ids)
+        return ExplainTarget(
+            module=model,
+            inputs_u=user_rows,
+            inputs_v=item_rows,
+            baseline_u=base_u,
+            baseline_v=base_v,
+            names_u=list(fz.columns("user")),
+            names_v=list(fz.columns("item")),
+            groups=groups_from_fields(fz.groups("user"), fz.groups("item")),
+            level="fields",
+            baseline_kind=baseline,
+            pair_ids=pair_ids,
+        )
     with torch.no_grad():
         x, y = model.encode_user(user_rows), model.encode_item(item_rows)
         if baseline == "zeros":
             bx, by = torch.zeros_like(x[:1]), torch.zeros_like(y[:1])
         else:
             bx, by = model.encode_user(base_u), model.encode_item(base_v)
-    return dimension_target(DimensionScore(model), x, y, bx, by, names=list(model.dimension_names),
-                            grouping=grouping, baseline_kind=baseline, pair_ids=pair_ids)
+    return dimension_target(
+        DimensionScore(model),
+        x,
+        y,
+        bx,
+        by,
+        names=list(model.dimension_names),
+        grouping=grouping,
+        baseline_kind=baseline,
+        pair_ids=pair_ids,
+    )
 
 
-def pair_target(model: Recommender, user_id: str, item_id: str, level: str = "fields",
-                baseline: str = "zeros") -> ExplainTarget:
+def pair_target(
+    model: Recommender, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros"
+) -> ExplainTarget:
     """`targets_for` one catalog pair, by id."""
     user_id, item_id = str(user_id), str(item_id)
-    return targets_for(model, model.user_rows([user_id]), model.item_rows([item_id]), level, baseline,
-                       pair_ids=[(user_id, item_id)])
+    return targets_for(
+        model, model.user_rows([user_id]), model.item_rows([item_id]), level, baseline, pair_ids=[(user_id, item_id)]
+    )

@@ -5,6 +5,7 @@ then the encoders), on a copy; label randomization compares with a model retrain
 labels. For each method, Spearman ρ between the original and the new explanation per pair: a method
 whose ρ stays above `threshold` (0.9) is flagged — its explanations barely depend on the model.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,15 @@ from attnrec.explain.engine import explain
 from attnrec.explain.metrics import snap_noise, spearman_rows
 from attnrec.explain.target import _MODULE_INTERNALS, ExplainTarget
 
-__all__ = ["default_stages", "independent_copy", "randomize_parameters", "cascading_randomization",
-           "label_randomization", "sanity_verdicts", "ATTENTION_PARAMETERS"]
+__all__ = [
+    "default_stages",
+    "independent_copy",
+    "randomize_parameters",
+    "cascading_randomization",
+    "label_randomization",
+    "sanity_verdicts",
+    "ATTENTION_PARAMETERS",
+]
 
 ATTENTION_PARAMETERS = ("w_u", "w_v")
 # Parameters that never change S (calibration maps S to a probability afterwards).
@@ -64,8 +72,14 @@ def _compare(original: dict, new_target: ExplainTarget, methods, params, stage: 
         new = explain(new_target, key, params.get(key))
         # Ranked as the model resolves them, like the report card: rounding noise is a tie, not an order.
         rho = spearman_rows(_resolved(original[key]), _resolved(new))
-        rows.append({"stage": stage, "method": key, "spearman_median": float(np.nanmedian(rho))
-                     if np.isfinite(rho).any() else np.nan, "spearman": rho})
+        rows.append(
+            {
+                "stage": stage,
+                "method": key,
+                "spearman_median": float(np.nanmedian(rho)) if np.isfinite(rho).any() else np.nan,
+                "spearman": rho,
+            }
+        )
     return rows
 
 
@@ -73,8 +87,14 @@ def _resolved(attribution) -> np.ndarray:
     return snap_noise(attribution.groups, attribution.s, attribution.s_baseline)
 
 
-def cascading_randomization(model: nn.Module, make_target: MakeTarget, methods: Sequence[str],
-                            params: dict | None = None, stages=None, seed: int = 0) -> pd.DataFrame:
+def cascading_randomization(
+    model: nn.Module,
+    make_target: MakeTarget,
+    methods: Sequence[str],
+    params: dict | None = None,
+    stages=None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per (stage, method): Spearman ρ (median over pairs, and per pair) after randomizing
     that stage and every stage before it. `model` itself is never changed."""
     params = params or {}
@@ -84,18 +104,22 @@ def cascading_randomization(model: nn.Module, make_target: MakeTarget, methods: 
     rows = []
     for number, (_label, names) in enumerate(stages):
         randomize_parameters(randomized, names, seed + number)
-        cumulative = " + ".join(s for s, _ in stages[:number + 1])
+        cumulative = " + ".join(s for s, _ in stages[: number + 1])
         rows += _compare(original, make_target(randomized), methods, params, cumulative)
     return pd.DataFrame(rows)
 
 
-def label_randomization(model: nn.Module, retrain_on_shuffled: Callable[[], nn.Module], make_target: MakeTarget,
-                        methods: Sequence[str], params: dict | None = None) -> pd.DataFrame:
+def label_randomization(
+    model: nn.Module,
+    retrain_on_shuffled: Callable[[], nn.Module],
+    make_target: MakeTarget,
+    methods: Sequence[str],
+    params: dict | None = None,
+) -> pd.DataFrame:
     """Explanations of `model` against those of the model `retrain_on_shuffled()` returns."""
     params = params or {}
     original = {key: explain(make_target(model), key, params.get(key)) for key in methods}
-    return pd.DataFrame(_compare(original, make_target(retrain_on_shuffled()), methods, params,
-                                 "shuffled labels"))
+    return pd.DataFrame(_compare(original, make_target(retrain_on_shuffled()), methods, params, "shuffled labels"))
 
 
 def sanity_verdicts(results: pd.DataFrame, threshold: float = 0.9) -> pd.DataFrame:
@@ -105,9 +129,13 @@ def sanity_verdicts(results: pd.DataFrame, threshold: float = 0.9) -> pd.DataFra
     for _, row in last.iterrows():
         rho = row["spearman_median"]
         fails = bool(np.isfinite(rho) and rho > threshold)
-        text = (f"fails: after randomizing {row['stage']} the explanation barely changes (ρ = {rho:.2f}); "
-                "it reflects the input more than the model" if fails else
-                f"passes: randomizing {row['stage']} changes the explanation (ρ = {rho:.2f})")
-        rows.append({"method": row["method"], "stage": row["stage"], "spearman_median": rho,
-                     "flagged": fails, "verdict": text})
+        text = (
+            f"fails: after randomizing {row['stage']} the explanation barely changes (ρ = {rho:.2f}); "
+            "it reflects the input more than the model"
+            if fails
+            else f"passes: randomizing {row['stage']} changes the explanation (ρ = {rho:.2f})"
+        )
+        rows.append(
+            {"method": row["method"], "stage": row["stage"], "spearman_median": rho, "flagged": fails, "verdict": text}
+        )
     return pd.DataFrame(rows)

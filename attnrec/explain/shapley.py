@@ -8,6 +8,7 @@ input value, the others take the baseline. With V (B, 2^n) the coalition scores,
 which is one matrix product φ = V · M with M (2^n, n) fixed by n. Coalitions are scored in large
 batched forward passes, chunked over pairs so memory stays bounded.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -26,7 +27,7 @@ MAX_GROUPS = 16
 @lru_cache(maxsize=32)
 def coalition_bits(n: int) -> np.ndarray:
     """(2^n, n) bool: row c says which groups coalition c switches on (bit i of c)."""
-    codes = np.arange(2 ** n)[:, None]
+    codes = np.arange(2**n)[:, None]
     return ((codes >> np.arange(n)[None, :]) & 1).astype(bool)
 
 
@@ -36,8 +37,8 @@ def shapley_matrix(n: int) -> np.ndarray:
     bits = coalition_bits(n)
     size = bits.sum(axis=1)
     weight = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)] + [0.0])
-    with_i = weight[np.maximum(size - 1, 0)][:, None]    # coalition contains i: S = c \ {i}
-    without_i = weight[size][:, None]                    # coalition lacks i: S = c
+    with_i = weight[np.maximum(size - 1, 0)][:, None]  # coalition contains i: S = c \ {i}
+    without_i = weight[size][:, None]  # coalition lacks i: S = c
     return np.where(bits, with_i, -without_i)
 
 
@@ -45,15 +46,17 @@ def coalition_values(target: ExplainTarget, max_rows: int = 1 << 18) -> np.ndarr
     """V (B, 2^n) float64: S with only each coalition's groups at their input values."""
     n = len(target.groups)
     if n > MAX_GROUPS:
-        raise ValueError(f"exact Shapley enumerates 2^n coalitions and allows at most {MAX_GROUPS} groups; "
-                         f"this target has {n}. Group columns further (e.g. paired dimensions) "
-                         "or use shapley_sampling / kernel_shap")
+        raise ValueError(
+            f"exact Shapley enumerates 2^n coalitions and allows at most {MAX_GROUPS} groups; "
+            f"this target has {n}. Group columns further (e.g. paired dimensions) "
+            "or use shapley_sampling / kernel_shap"
+        )
     bits = torch.as_tensor(coalition_bits(n))
     gu, gv = target.column_groups()
-    on_u = bits[:, torch.as_tensor(gu)].to(target.inputs_u)   # (2^n, n_u) 1.0 where the column is on
+    on_u = bits[:, torch.as_tensor(gu)].to(target.inputs_u)  # (2^n, n_u) 1.0 where the column is on
     on_v = bits[:, torch.as_tensor(gv)].to(target.inputs_v)
     base_u, base_v = target.full_baselines()
-    n_coalitions = 2 ** n
+    n_coalitions = 2**n
     pairs_per_pass = max(1, max_rows // n_coalitions)
     out = np.empty((target.batch_size, n_coalitions))
     with torch.no_grad():

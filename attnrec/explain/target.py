@@ -5,6 +5,7 @@ a module whose `forward(inputs_u, inputs_v)` returns S (B,), the two input matri
 their baselines, and `groups` — named sets of columns that are switched on/off together (raw fields,
 or "dimension i" across X and Y). Nothing here knows about Streamlit or about how a model is stored.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,16 @@ from torch import nn
 
 from attnrec.attention import AttentionTrace, attend
 
-__all__ = ["Group", "ExplainTarget", "AttendScore", "FunctionScore", "dimension_target", "dimension_groups",
-           "private_copy", "groups_from_fields"]
+__all__ = [
+    "Group",
+    "ExplainTarget",
+    "AttendScore",
+    "FunctionScore",
+    "dimension_target",
+    "dimension_groups",
+    "private_copy",
+    "groups_from_fields",
+]
 
 
 @dataclass(frozen=True)
@@ -101,15 +110,15 @@ def _as_rows(name: str, t, n_rows: int | None = None) -> torch.Tensor:
 class ExplainTarget:
     """A scoring module plus the B pairs (and baselines) to explain."""
 
-    module: nn.Module                      # forward(inputs_u, inputs_v) -> S (B,)
-    inputs_u: torch.Tensor                 # (B, n_u)
-    inputs_v: torch.Tensor                 # (B, n_v)
-    baseline_u: torch.Tensor               # (1, n_u) or (B, n_u)
-    baseline_v: torch.Tensor               # (1, n_v) or (B, n_v)
+    module: nn.Module  # forward(inputs_u, inputs_v) -> S (B,)
+    inputs_u: torch.Tensor  # (B, n_u)
+    inputs_v: torch.Tensor  # (B, n_v)
+    baseline_u: torch.Tensor  # (1, n_u) or (B, n_u)
+    baseline_v: torch.Tensor  # (1, n_v) or (B, n_v)
     names_u: list[str]
     names_v: list[str]
     groups: list[Group]
-    level: str = "dimensions"              # "dimensions" | "fields"
+    level: str = "dimensions"  # "dimensions" | "fields"
     baseline_kind: str = "zeros"
     # (u, v) -> AttentionTrace; only where the inputs are X and Y themselves (dimension level).
     trace_fn: Callable[[torch.Tensor, torch.Tensor], AttentionTrace] | None = None
@@ -124,8 +133,10 @@ class ExplainTarget:
             raise ValueError(f"inputs_u has {b} rows but inputs_v has {self.inputs_v.shape[0]}")
         self.baseline_u = _as_rows("baseline_u", self.baseline_u, b).detach().to(self.inputs_u)
         self.baseline_v = _as_rows("baseline_v", self.baseline_v, b).detach().to(self.inputs_v)
-        for side, inputs, base, names in (("user", self.inputs_u, self.baseline_u, self.names_u),
-                                          ("item", self.inputs_v, self.baseline_v, self.names_v)):
+        for side, inputs, base, names in (
+            ("user", self.inputs_u, self.baseline_u, self.names_u),
+            ("item", self.inputs_v, self.baseline_v, self.names_v),
+        ):
             if base.shape[1] != inputs.shape[1]:
                 raise ValueError(f"{side} baseline has {base.shape[1]} columns, inputs have {inputs.shape[1]}")
             if len(names) != inputs.shape[1]:
@@ -169,13 +180,17 @@ class ExplainTarget:
     def feature_masks(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Captum feature masks (1, n_u), (1, n_v): one id per group, shared across the two inputs."""
         gu, gv = self.column_groups()
-        return (torch.as_tensor(gu).unsqueeze(0).to(self.inputs_u.device),
-                torch.as_tensor(gv).unsqueeze(0).to(self.inputs_v.device))
+        return (
+            torch.as_tensor(gu).unsqueeze(0).to(self.inputs_u.device),
+            torch.as_tensor(gv).unsqueeze(0).to(self.inputs_v.device),
+        )
 
     def full_baselines(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Baselines expanded to (B, n) — some Captum methods want one row per example."""
-        return (self.baseline_u.expand_as(self.inputs_u).contiguous(),
-                self.baseline_v.expand_as(self.inputs_v).contiguous())
+        return (
+            self.baseline_u.expand_as(self.inputs_u).contiguous(),
+            self.baseline_v.expand_as(self.inputs_v).contiguous(),
+        )
 
     # --- evaluation ------------------------------------------------------------------------
     def score(self, u: torch.Tensor | None = None, v: torch.Tensor | None = None) -> torch.Tensor:
@@ -188,23 +203,35 @@ class ExplainTarget:
 
     def trace(self) -> AttentionTrace:
         if self.trace_fn is None:
-            raise ValueError(f"attention weights are not defined at the {self.level} level of this target; "
-                             "use a dimension-level target (inputs X and Y)")
+            raise ValueError(
+                f"attention weights are not defined at the {self.level} level of this target; "
+                "use a dimension-level target (inputs X and Y)"
+            )
         with torch.no_grad():
             return self.trace_fn(self.inputs_u, self.inputs_v)
 
     # --- derived targets -------------------------------------------------------------------
     def subset(self, rows: Sequence[int] | slice) -> "ExplainTarget":
-        idx = rows if isinstance(rows, slice) else torch.as_tensor(list(rows), dtype=torch.long,
-                                                                    device=self.inputs_u.device)
+        idx = (
+            rows
+            if isinstance(rows, slice)
+            else torch.as_tensor(list(rows), dtype=torch.long, device=self.inputs_u.device)
+        )
+
         def pick(t: torch.Tensor) -> torch.Tensor:
             return t if t.shape[0] == 1 else t[idx]
 
         ids = None
         if self.pair_ids is not None:
             ids = self.pair_ids[rows] if isinstance(rows, slice) else [self.pair_ids[i] for i in rows]
-        return replace(self, inputs_u=self.inputs_u[idx], inputs_v=self.inputs_v[idx],
-                       baseline_u=pick(self.baseline_u), baseline_v=pick(self.baseline_v), pair_ids=ids)
+        return replace(
+            self,
+            inputs_u=self.inputs_u[idx],
+            inputs_v=self.inputs_v[idx],
+            baseline_u=pick(self.baseline_u),
+            baseline_v=pick(self.baseline_v),
+            pair_ids=ids,
+        )
 
     def with_inputs(self, u: torch.Tensor, v: torch.Tensor) -> "ExplainTarget":
         """Same model, groups and baselines, other inputs (used by sensitivity checks)."""
@@ -221,30 +248,51 @@ class ExplainTarget:
 
 def groups_from_fields(user_groups, item_groups) -> list[Group]:
     """Groups for the raw-field level: every user field and every item field on its own."""
-    return ([Group(f"user: {g.name}", user_cols=tuple(range(g.start, g.stop))) for g in user_groups]
-            + [Group(f"item: {g.name}", item_cols=tuple(range(g.start, g.stop))) for g in item_groups])
+    return [Group(f"user: {g.name}", user_cols=tuple(range(g.start, g.stop))) for g in user_groups] + [
+        Group(f"item: {g.name}", item_cols=tuple(range(g.start, g.stop))) for g in item_groups
+    ]
 
 
 def dimension_groups(d: int, names: Sequence[str], grouping: str) -> list[Group]:
-    """"paired": dimension i = X_i together with Y_i (d groups); "separate": 2d groups."""
+    """ "paired": dimension i = X_i together with Y_i (d groups); "separate": 2d groups."""
     if grouping == "paired":
         return [Group(names[i], user_cols=(i,), item_cols=(i,)) for i in range(d)]
     if grouping == "separate":
-        return ([Group(f"user: {names[i]}", user_cols=(i,)) for i in range(d)]
-                + [Group(f"item: {names[i]}", item_cols=(i,)) for i in range(d)])
+        return [Group(f"user: {names[i]}", user_cols=(i,)) for i in range(d)] + [
+            Group(f"item: {names[i]}", item_cols=(i,)) for i in range(d)
+        ]
     raise ValueError(f"grouping must be 'paired' or 'separate', got '{grouping}'")
 
 
-def dimension_target(score: nn.Module, x, y, baseline_x=None, baseline_y=None, *,
-                     names: Sequence[str] | None = None, grouping: str = "paired",
-                     baseline_kind: str = "zeros", pair_ids=None) -> ExplainTarget:
+def dimension_target(
+    score: nn.Module,
+    x,
+    y,
+    baseline_x=None,
+    baseline_y=None,
+    *,
+    names: Sequence[str] | None = None,
+    grouping: str = "paired",
+    baseline_kind: str = "zeros",
+    pair_ids=None,
+) -> ExplainTarget:
     """A dimension-level target: inputs are X and Y, `score.trace(x, y)` gives the attention trace."""
     x, y = _as_rows("x", x), _as_rows("y", y)
     d = x.shape[1]
     names = list(names) if names is not None else [f"dim {i + 1}" for i in range(d)]
     bx = torch.zeros(1, d, dtype=x.dtype, device=x.device) if baseline_x is None else baseline_x
     by = torch.zeros(1, d, dtype=y.dtype, device=y.device) if baseline_y is None else baseline_y
-    return ExplainTarget(module=score, inputs_u=x, inputs_v=y, baseline_u=bx, baseline_v=by,
-                         names_u=names, names_v=names, groups=dimension_groups(d, names, grouping),
-                         level="dimensions", baseline_kind=baseline_kind,
-                         trace_fn=getattr(score, "trace", None), pair_ids=pair_ids)
+    return ExplainTarget(
+        module=score,
+        inputs_u=x,
+        inputs_v=y,
+        baseline_u=bx,
+        baseline_v=by,
+        names_u=names,
+        names_v=names,
+        groups=dimension_groups(d, names, grouping),
+        level="dimensions",
+        baseline_kind=baseline_kind,
+        trace_fn=getattr(score, "trace", None),
+        pair_ids=pair_ids,
+    )

@@ -3,6 +3,7 @@
 Heatmaps carry invisible square markers at the cell centres (customdata = [head, dim]) because
 Streamlit's `on_select` reports clicked points of scatter traces, not heatmap cells.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,8 +19,18 @@ from attnrec.safety import plotly_text
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-__all__ = ["attention_heatmap", "signed_heatmap", "z_bars", "contribution_waterfall", "contribution_heatmap",
-           "dimensions_that_matter", "entropy_bars", "unique_names", "head_labels", "waterfall_terms"]
+__all__ = [
+    "attention_heatmap",
+    "signed_heatmap",
+    "z_bars",
+    "contribution_waterfall",
+    "contribution_heatmap",
+    "dimensions_that_matter",
+    "entropy_bars",
+    "unique_names",
+    "head_labels",
+    "waterfall_terms",
+]
 
 
 def unique_names(names: Sequence[str] | None, count: int, prefix: str = "dim") -> list[str]:
@@ -58,38 +69,74 @@ def _cell_marker_size(heads: int, dims: int, height: int, plot_width: int = 900)
     return int(np.clip(min(plot_width / dims, (height - 90) / heads) * 0.8, 6, 60))
 
 
-def _matrix_figure(values: np.ndarray, names: list[str], heads: list[str], title: str, heatmap: dict,
-                   value_label: str, plot_width: int = 900) -> go.Figure:
+def _matrix_figure(
+    values: np.ndarray,
+    names: list[str],
+    heads: list[str],
+    title: str,
+    heatmap: dict,
+    value_label: str,
+    plot_width: int = 900,
+) -> go.Figure:
     count_h, count_d = values.shape
     height = int(np.clip(130 + 42 * count_h, 210, 520))
     grid_h, grid_d = np.meshgrid(np.arange(count_h), np.arange(count_d), indexing="ij")
     show_text = count_h * count_d <= 160
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(
-        z=values, x=names, y=heads, hoverinfo="skip", xgap=1, ygap=1,
-        texttemplate="%{z:.3g}" if show_text else None,
-        textfont={"size": style.tick_font_size(count_d)}, **heatmap))
-    fig.add_trace(go.Scatter(
-        x=[names[i] for i in grid_d.ravel()], y=[heads[h] for h in grid_h.ravel()], mode="markers",
-        marker={"symbol": "square", "size": _cell_marker_size(count_h, count_d, height, plot_width), "opacity": 0,
-                "color": "black"},
-        # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
-        customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
-        text=[f"{v:.6g}" for v in values.ravel()],
-        hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
-        showlegend=False, name="cells"))
+    fig.add_trace(
+        go.Heatmap(
+            z=values,
+            x=names,
+            y=heads,
+            hoverinfo="skip",
+            xgap=1,
+            ygap=1,
+            texttemplate="%{z:.3g}" if show_text else None,
+            textfont={"size": style.tick_font_size(count_d)},
+            **heatmap,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[names[i] for i in grid_d.ravel()],
+            y=[heads[h] for h in grid_h.ravel()],
+            mode="markers",
+            marker={
+                "symbol": "square",
+                "size": _cell_marker_size(count_h, count_d, height, plot_width),
+                "opacity": 0,
+                "color": "black",
+            },
+            # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
+            customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
+            text=[f"{v:.6g}" for v in values.ravel()],
+            hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
+            showlegend=False,
+            name="cells",
+        )
+    )
     style.apply_layout(fig, title, height)
     longest = max(len(n) for n in names)
-    fig.update_xaxes(type="category", tickangle=style.tick_angle(count_d, longest),
-                     tickfont={"size": style.tick_font_size(count_d)}, showgrid=False)
+    fig.update_xaxes(
+        type="category",
+        tickangle=style.tick_angle(count_d, longest),
+        tickfont={"size": style.tick_font_size(count_d)},
+        showgrid=False,
+    )
     fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
     fig.update_layout(clickmode="event+select")
     return fig
 
 
-def attention_heatmap(weights: ArrayLike, dimension_names: Sequence[str] | None = None,
-                      title: str = "Attention weights", side: str = "user", zmax: float | None = None,
-                      uniform: float | None = None, plot_width: int = 900) -> go.Figure:
+def attention_heatmap(
+    weights: ArrayLike,
+    dimension_names: Sequence[str] | None = None,
+    title: str = "Attention weights",
+    side: str = "user",
+    zmax: float | None = None,
+    uniform: float | None = None,
+    plot_width: int = 900,
+) -> go.Figure:
     """Heads × dimensions attention weights (each row sums to 1), coloured against the uniform level.
 
     `plot_width`: about how wide the plot will be drawn (px), so the click markers stay inside their cells.
@@ -104,26 +151,56 @@ def attention_heatmap(weights: ArrayLike, dimension_names: Sequence[str] | None 
     level = 1.0 / values.shape[1] if uniform is None else float(uniform)
     top = float(values.max()) if zmax is None else float(zmax)
     top = max(top, min(1.0, 4 * level), 1e-12)
-    return _matrix_figure(values, names, head_labels(values.shape[0]), title, value_label="weight",
-                          plot_width=plot_width, heatmap={
-        "colorscale": style.uniform_centred_scale(side, level / top), "zmin": 0.0, "zmax": top,
-        "colorbar": {"title": {"text": "weight"}, "thickness": 12, "tickvals": [0.0, level, top],
-                     "ticktext": ["0", f"uniform {level:.3g}", f"{top:.3g}"]}})
+    return _matrix_figure(
+        values,
+        names,
+        head_labels(values.shape[0]),
+        title,
+        value_label="weight",
+        plot_width=plot_width,
+        heatmap={
+            "colorscale": style.uniform_centred_scale(side, level / top),
+            "zmin": 0.0,
+            "zmax": top,
+            "colorbar": {
+                "title": {"text": "weight"},
+                "thickness": 12,
+                "tickvals": [0.0, level, top],
+                "ticktext": ["0", f"uniform {level:.3g}", f"{top:.3g}"],
+            },
+        },
+    )
 
 
-def signed_heatmap(values: ArrayLike, dimension_names: Sequence[str] | None = None, title: str = "",
-                   value_label: str = "value") -> go.Figure:
+def signed_heatmap(
+    values: ArrayLike, dimension_names: Sequence[str] | None = None, title: str = "", value_label: str = "value"
+) -> go.Figure:
     """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0."""
     array = _as_heads_by_dims("values", values)
     names = unique_names(dimension_names, array.shape[1])
     bound = float(np.abs(array).max()) or 1.0
-    return _matrix_figure(array, names, head_labels(array.shape[0]), title, value_label=value_label, heatmap={
-        "colorscale": style.DIVERGING_SCALE, "zmin": -bound, "zmax": bound, "zmid": 0.0,
-        "colorbar": {"title": {"text": value_label}, "thickness": 12}})
+    return _matrix_figure(
+        array,
+        names,
+        head_labels(array.shape[0]),
+        title,
+        value_label=value_label,
+        heatmap={
+            "colorscale": style.DIVERGING_SCALE,
+            "zmin": -bound,
+            "zmax": bound,
+            "zmid": 0.0,
+            "colorbar": {"title": {"text": value_label}, "thickness": 12},
+        },
+    )
 
 
-def z_bars(z_u: ArrayLike, z_v: ArrayLike, dimension_names: Sequence[str] | None = None,
-           title: str = "Z_U = A_U ⊙ Y (user side) and Z_V = A_V ⊙ X (item side)") -> go.Figure:
+def z_bars(
+    z_u: ArrayLike,
+    z_v: ArrayLike,
+    dimension_names: Sequence[str] | None = None,
+    title: str = "Z_U = A_U ⊙ Y (user side) and Z_V = A_V ⊙ X (item side)",
+) -> go.Figure:
     """Grouped bars of Z_U (blue) and Z_V (orange) per dimension; one row of bars per head."""
     zu, zv = _as_heads_by_dims("z_u", z_u), _as_heads_by_dims("z_v", z_v)
     if zu.shape != zv.shape:
@@ -131,27 +208,46 @@ def z_bars(z_u: ArrayLike, z_v: ArrayLike, dimension_names: Sequence[str] | None
     heads, dims = zu.shape
     names = unique_names(dimension_names, dims)
     labels = head_labels(heads)
-    fig = make_subplots(rows=heads, cols=1, shared_xaxes=True, vertical_spacing=0.04 if heads > 1 else 0,
-                        subplot_titles=labels if heads > 1 else None)
+    fig = make_subplots(
+        rows=heads,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04 if heads > 1 else 0,
+        subplot_titles=labels if heads > 1 else None,
+    )
     for h in range(heads):
         for side, data, label in (("user", zu, "Z_U"), ("item", zv, "Z_V")):
-            fig.add_trace(go.Bar(
-                x=names, y=data[h], name=label, legendgroup=label, showlegend=h == 0,
-                marker_color=style.side_color(side),
-                customdata=np.stack([np.full(dims, h), np.arange(dims)], axis=1).tolist(),
-                hovertemplate=f"{labels[h]}, %{{x}}<br>{label} = %{{y:.6g}}<extra></extra>"), row=h + 1, col=1)
+            fig.add_trace(
+                go.Bar(
+                    x=names,
+                    y=data[h],
+                    name=label,
+                    legendgroup=label,
+                    showlegend=h == 0,
+                    marker_color=style.side_color(side),
+                    customdata=np.stack([np.full(dims, h), np.arange(dims)], axis=1).tolist(),
+                    hovertemplate=f"{labels[h]}, %{{x}}<br>{label} = %{{y:.6g}}<extra></extra>",
+                ),
+                row=h + 1,
+                col=1,
+            )
     style.apply_layout(fig, title, int(np.clip(150 + 150 * heads, 280, 900)))
     longest = max(len(n) for n in names)
-    fig.update_xaxes(type="category", tickangle=style.tick_angle(dims, longest),
-                     tickfont={"size": style.tick_font_size(dims)})
+    fig.update_xaxes(
+        type="category", tickangle=style.tick_angle(dims, longest), tickfont={"size": style.tick_font_size(dims)}
+    )
     fig.update_yaxes(zeroline=True, zerolinecolor="#888", zerolinewidth=1)
-    fig.update_layout(barmode="group", bargap=0.25,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})
+    fig.update_layout(
+        barmode="group",
+        bargap=0.25,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+    )
     return fig
 
 
-def waterfall_terms(contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float,
-                    max_steps: int = 20) -> tuple[list[str], list[float]]:
+def waterfall_terms(
+    contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float, max_steps: int = 20
+) -> tuple[list[str], list[float]]:
     """The waterfall's steps: (labels, values), ending with the residual S − Σ so they add up to S.
 
     Up to `max_steps` terms are shown in dimension order; beyond that the largest |c| are kept (in
@@ -165,7 +261,7 @@ def waterfall_terms(contributions: ArrayLike, dimension_names: Sequence[str] | N
     if flat.size <= max_steps:
         keep = np.arange(flat.size)
     else:
-        keep = np.sort(np.argsort(-np.abs(flat), kind="stable")[:max_steps - 1])
+        keep = np.sort(np.argsort(-np.abs(flat), kind="stable")[: max_steps - 1])
     step_labels = [labels[k] for k in keep]
     step_values = [float(flat[k]) for k in keep]
     rest = np.setdiff1d(np.arange(flat.size), keep)
@@ -177,32 +273,51 @@ def waterfall_terms(contributions: ArrayLike, dimension_names: Sequence[str] | N
     return step_labels, step_values
 
 
-def contribution_waterfall(contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float,
-                           title: str = "How the contributions Z_U,i·Z_V,i add up to S",
-                           max_steps: int = 20) -> go.Figure:
+def contribution_waterfall(
+    contributions: ArrayLike,
+    dimension_names: Sequence[str] | None,
+    s: float,
+    title: str = "How the contributions Z_U,i·Z_V,i add up to S",
+    max_steps: int = 20,
+) -> go.Figure:
     """Waterfall of the H×d contributions, then the residual (S minus their sum), ending exactly at S."""
     labels, values = waterfall_terms(contributions, dimension_names, s, max_steps)
     total = float(s)
-    fig = go.Figure(go.Waterfall(
-        x=labels + ["S"], y=values + [total], measure=["relative"] * len(values) + ["total"],
-        text=[f"{v:+.3g}" for v in values] + [f"{total:.4g}"], textposition="outside",
-        customdata=[[v] for v in values] + [[total]],
-        hovertemplate="%{x}<br>%{customdata[0]:.6g}<extra></extra>",
-        increasing={"marker": {"color": style.POSITIVE_COLOR}},
-        decreasing={"marker": {"color": style.NEGATIVE_COLOR}},
-        totals={"marker": {"color": style.TOTAL_COLOR}},
-        connector={"line": {"color": "#999", "width": 1}}))
+    fig = go.Figure(
+        go.Waterfall(
+            x=labels + ["S"],
+            y=values + [total],
+            measure=["relative"] * len(values) + ["total"],
+            text=[f"{v:+.3g}" for v in values] + [f"{total:.4g}"],
+            textposition="outside",
+            customdata=[[v] for v in values] + [[total]],
+            hovertemplate="%{x}<br>%{customdata[0]:.6g}<extra></extra>",
+            increasing={"marker": {"color": style.POSITIVE_COLOR}},
+            decreasing={"marker": {"color": style.NEGATIVE_COLOR}},
+            totals={"marker": {"color": style.TOTAL_COLOR}},
+            connector={"line": {"color": "#999", "width": 1}},
+        )
+    )
     style.apply_layout(fig, title, 380)
     longest = max(len(label) for label in labels)
-    fig.update_xaxes(type="category", tickangle=style.tick_angle(len(labels) + 1, longest),
-                     tickfont={"size": style.tick_font_size(len(labels) + 1)})
+    fig.update_xaxes(
+        type="category",
+        tickangle=style.tick_angle(len(labels) + 1, longest),
+        tickfont={"size": style.tick_font_size(len(labels) + 1)},
+    )
     fig.update_yaxes(zeroline=True, zerolinecolor="#888", title_text="running sum")
     fig.update_layout(showlegend=False, uniformtext={"minsize": 8, "mode": "hide"})
     return fig
 
 
-def dimensions_that_matter(contributions: ArrayLike, a_u: ArrayLike, a_v: ArrayLike, k: int = 12,
-                           skip: Sequence[int] = (), product: ArrayLike | None = None) -> list[int]:
+def dimensions_that_matter(
+    contributions: ArrayLike,
+    a_u: ArrayLike,
+    a_v: ArrayLike,
+    k: int = 12,
+    skip: Sequence[int] = (),
+    product: ArrayLike | None = None,
+) -> list[int]:
     """Indices of at most k columns worth showing, largest first: by |Σ_h contribution|, then by the attention
     they get (mean of A_U and A_V over heads), so a dimension attended but cancelled still shows, then by
     |X_i·Y_i| (`product`, (d,)): what uniform attention would weigh, so the named features a sparse model left
@@ -214,8 +329,9 @@ def dimensions_that_matter(contributions: ArrayLike, a_u: ArrayLike, a_v: ArrayL
     return [int(i) for i in order if int(i) not in set(skip)][:k]
 
 
-def contribution_heatmap(contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float,
-                         title: str | None = None) -> go.Figure:
+def contribution_heatmap(
+    contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float, title: str | None = None
+) -> go.Figure:
     """The exact why: head h, dimension i holds A_U[h,i]·A_V[h,i]·X_i·Y_i, and all cells add up to S
     (green pushes S up, purple down; centred on 0)."""
     values = _as_heads_by_dims("contributions", contributions)
@@ -223,20 +339,29 @@ def contribution_heatmap(contributions: ArrayLike, dimension_names: Sequence[str
     return signed_heatmap(values, dimension_names, title, value_label="contribution")
 
 
-def entropy_bars(normalized_entropy: ArrayLike,
-                 title: str = "How peaked is each head? (normalised entropy)") -> go.Figure:
+def entropy_bars(
+    normalized_entropy: ArrayLike, title: str = "How peaked is each head? (normalised entropy)"
+) -> go.Figure:
     """(H, 2) normalised entropy of A_U and A_V per head: 0 = one dimension, 1 = uniform (dotted line)."""
     values = np.asarray(normalized_entropy, dtype=float).reshape(-1, 2)
     labels = head_labels(values.shape[0])
     fig = go.Figure()
     for column, side, label in ((0, "user", "A_U"), (1, "item", "A_V")):
-        fig.add_trace(go.Bar(x=labels, y=values[:, column], name=label, marker_color=style.side_color(side),
-                             text=[f"{max(v, 0.0):.2f}" for v in values[:, column]], textposition="outside",
-                             hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>"))
-    fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform",
-                  annotation_position="top left")
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=values[:, column],
+                name=label,
+                marker_color=style.side_color(side),
+                text=[f"{max(v, 0.0):.2f}" for v in values[:, column]],
+                textposition="outside",
+                hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>",
+            )
+        )
+    fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform", annotation_position="top left")
     style.apply_layout(fig, title, 230)
     fig.update_yaxes(range=[0, 1.15], title_text="entropy / log d")
-    fig.update_layout(barmode="group", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0,
-                                               "xanchor": "right", "x": 1})
+    fig.update_layout(
+        barmode="group", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
+    )
     return fig

@@ -6,6 +6,7 @@
 - `score_difference_waterfall`: S(second) + Σ_i ΔC_i = S(first) — the score difference split over
   dimensions (ΔC_i = Σ_h C_first[h, i] − C_second[h, i]), ending exactly at S(first).
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,14 @@ from attnrec.safety import plotly_text
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-__all__ = ["readable_heatmap", "side_attribution_bars", "difference_heatmap", "paired_contributions",
-           "score_difference_waterfall", "shorten"]
+__all__ = [
+    "readable_heatmap",
+    "side_attribution_bars",
+    "difference_heatmap",
+    "paired_contributions",
+    "score_difference_waterfall",
+    "shorten",
+]
 
 MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep their room at 1280 px
 
@@ -41,7 +48,7 @@ MAX_LABEL = 42  # characters; longer labels are cut with "…" so bars keep thei
 def shorten(text: str, limit: int = MAX_LABEL) -> str:
     """`text` cut to `limit` characters with "…"; a cut never splits an entity such as "&lt;"."""
     text = str(text)
-    return text if len(text) <= limit else re.sub(r"&#?\w*$", "", text[:limit - 1]) + "…"
+    return text if len(text) <= limit else re.sub(r"&#?\w*$", "", text[: limit - 1]) + "…"
 
 
 def _label(text, limit: int = MAX_LABEL) -> str:
@@ -84,8 +91,9 @@ def _check_names(names: Sequence[str], d: int) -> list[str]:
     return unique_names(names, d)
 
 
-def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16,
-                          x_range: tuple[float, float] | None = None) -> go.Figure:
+def side_attribution_bars(
+    table: pd.DataFrame, title: str, max_bars: int = 16, x_range: tuple[float, float] | None = None
+) -> go.Figure:
     """Horizontal signed bars, largest |attribution| on top, one trace per side.
 
     `x_range` fixes the value axis, so two charts meant to be compared share one scale.
@@ -109,29 +117,43 @@ def side_attribution_bars(table: pd.DataFrame, title: str, max_bars: int = 16,
         mask = (shown["side"] == side).to_numpy()
         if not mask.any():
             continue
-        fig.add_trace(go.Bar(
-            x=shown["attribution"].to_numpy(dtype=np.float64)[mask], y=np.asarray(labels, dtype=object)[mask],
-            orientation="h", name=side, marker_color=side_color(side),
-            customdata=np.asarray([plotly_text(v) for v in shown["label"].astype(str)], dtype=object)[mask],
-            hovertemplate="%{customdata}<br>attribution %{x:.4f}<extra>" + side + "</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=shown["attribution"].to_numpy(dtype=np.float64)[mask],
+                y=np.asarray(labels, dtype=object)[mask],
+                orientation="h",
+                name=side,
+                marker_color=side_color(side),
+                customdata=np.asarray([plotly_text(v) for v in shown["label"].astype(str)], dtype=object)[mask],
+                hovertemplate="%{customdata}<br>attribution %{x:.4f}<extra>" + side + "</extra>",
+            )
+        )
     # Category order = the sorted order, largest at the top (Plotly draws the first category at the bottom).
-    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1],
-                     tickfont={"size": tick_font_size(len(labels))})
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], tickfont={"size": tick_font_size(len(labels))})
     fig.add_vline(x=0, line_color=TOTAL_COLOR, line_width=1)
-    fig.update_xaxes(title_text="attribution to S (signed)", zeroline=False,
-                     range=list(x_range) if x_range is not None else None)
+    fig.update_xaxes(
+        title_text="attribution to S (signed)", zeroline=False, range=list(x_range) if x_range is not None else None
+    )
     hidden = len(table) - len(shown)
     if hidden > 0:
         title = f"{title} — top {len(shown)} of {len(table)}"
     apply_layout(fig, title, height=max(250, 100 + 24 * len(shown)))
     # Legend on its own line under the title, so a long title never runs into it.
-    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
-                      barmode="overlay", margin={"t": 80})
+    fig.update_layout(
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        barmode="overlay",
+        margin={"t": 80},
+    )
     return fig
 
 
-def difference_heatmap(first: ArrayLike, second: ArrayLike, dimension_names: Sequence[str], title: str,
-                       labels: tuple[str, str] = ("first", "second")) -> go.Figure:
+def difference_heatmap(
+    first: ArrayLike,
+    second: ArrayLike,
+    dimension_names: Sequence[str],
+    title: str,
+    labels: tuple[str, str] = ("first", "second"),
+) -> go.Figure:
     """Heatmap of first − second (heads × d) on a diverging scale whose midpoint is exactly 0."""
     a, b = _as_matrix("first", first), _as_matrix("second", second)
     if a.shape != b.shape:
@@ -142,11 +164,23 @@ def difference_heatmap(first: ArrayLike, second: ArrayLike, dimension_names: Seq
     bound = float(np.abs(diff).max()) or 1e-12  # symmetric range: 0 sits in the middle of the scale
     heads = [f"head {h + 1}" for h in range(a.shape[0])]
     custom = np.stack([a, b], axis=-1)
-    fig = go.Figure(go.Heatmap(
-        z=diff, x=names, y=heads, colorscale=DIVERGING_SCALE, zmid=0.0, zmin=-bound, zmax=bound,
-        customdata=custom, colorbar={"title": {"text": "Δ"}, "thickness": 12},
-        hovertemplate=(f"%{{y}} · %{{x}}<br>{labels[0]} %{{customdata[0]:.4f}}<br>{labels[1]} "
-                       "%{customdata[1]:.4f}<br>Δ %{z:.4f}<extra></extra>")))
+    fig = go.Figure(
+        go.Heatmap(
+            z=diff,
+            x=names,
+            y=heads,
+            colorscale=DIVERGING_SCALE,
+            zmid=0.0,
+            zmin=-bound,
+            zmax=bound,
+            customdata=custom,
+            colorbar={"title": {"text": "Δ"}, "thickness": 12},
+            hovertemplate=(
+                f"%{{y}} · %{{x}}<br>{labels[0]} %{{customdata[0]:.4f}}<br>{labels[1]} "
+                "%{customdata[1]:.4f}<br>Δ %{z:.4f}<extra></extra>"
+            ),
+        )
+    )
     longest = max((len(n) for n in names), default=1)
     fig.update_xaxes(tickangle=tick_angle(len(names), longest), tickfont={"size": tick_font_size(len(names))})
     fig.update_yaxes(autorange="reversed")
@@ -158,8 +192,9 @@ def _per_dimension(contributions) -> np.ndarray:
     return _as_matrix("contributions", contributions).sum(axis=0)
 
 
-def paired_contributions(first: ArrayLike, second: ArrayLike, dimension_names: Sequence[str], labels: tuple[str, str],
-                         side: str, title: str) -> go.Figure:
+def paired_contributions(
+    first: ArrayLike, second: ArrayLike, dimension_names: Sequence[str], labels: tuple[str, str], side: str, title: str
+) -> go.Figure:
     """Grouped bars: each dimension's contribution to S (summed over heads) for the two pairs.
 
     `side` is the side that differs between the pairs ("item" when comparing two items for one user):
@@ -171,26 +206,49 @@ def paired_contributions(first: ArrayLike, second: ArrayLike, dimension_names: S
     names = _check_names(dimension_names, c1.shape[0])
     name_a, name_b = _label(labels[0], 30), _label(labels[1], 30)
     colour = side_color(side)
-    fig = go.Figure([
-        go.Bar(x=names, y=c1, name=name_a, marker_color=colour,
-               hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + name_a + "</extra>"),
-        go.Bar(x=names, y=c2, name=name_b, marker={"color": "white", "line": {"color": colour,
-               "width": 1.5}, "pattern": {"shape": "/", "fgcolor": colour}},
-               hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + name_b + "</extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=c1,
+                name=name_a,
+                marker_color=colour,
+                hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + name_a + "</extra>",
+            ),
+            go.Bar(
+                x=names,
+                y=c2,
+                name=name_b,
+                marker={
+                    "color": "white",
+                    "line": {"color": colour, "width": 1.5},
+                    "pattern": {"shape": "/", "fgcolor": colour},
+                },
+                hovertemplate="%{x}<br>C = %{y:.4f}<extra>" + name_b + "</extra>",
+            ),
+        ]
+    )
     longest = max((len(n) for n in names), default=1)
     fig.update_xaxes(tickangle=tick_angle(len(names), longest), tickfont={"size": tick_font_size(len(names))})
     fig.update_yaxes(title_text="Σ_h Z_U·Z_V")
     apply_layout(fig, title, height=400)
     # Legend on its own line under the title, so long item names never run into it.
-    fig.update_layout(barmode="group", margin={"t": 90},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"})
+    fig.update_layout(
+        barmode="group",
+        margin={"t": 90},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+    )
     return fig
 
 
-def score_difference_waterfall(first: ArrayLike, second: ArrayLike,
-                               dimension_names: Sequence[str], labels: tuple[str, str],
-                               title: str, max_steps: int = 14) -> go.Figure:
+def score_difference_waterfall(
+    first: ArrayLike,
+    second: ArrayLike,
+    dimension_names: Sequence[str],
+    labels: tuple[str, str],
+    title: str,
+    max_steps: int = 14,
+) -> go.Figure:
     """Waterfall from S(second) through ΔC_i per dimension to S(first).
 
     S is the sum of the H×d contributions, so the steps add up exactly; the figure still states the
@@ -212,13 +270,29 @@ def score_difference_waterfall(first: ArrayLike, second: ArrayLike,
     start, end = f"S({_label(labels[1], 18)})", f"S({_label(labels[0], 18)})"
     x = [start] + [shorten(n, 24) for n, _ in steps] + [end]  # names: already escaped by unique_names
     y = [s2] + [v for _, v in steps] + [s1]
-    fig = go.Figure(go.Waterfall(
-        x=x, y=y, measure=["absolute"] + ["relative"] * len(steps) + ["total"],
-        increasing={"marker": {"color": POSITIVE_COLOR}}, decreasing={"marker": {"color": NEGATIVE_COLOR}},
-        totals={"marker": {"color": TOTAL_COLOR}}, connector={"line": {"color": "#bbbbbb", "width": 1}},
-        hovertemplate="%{x}<br>%{y:+.4f}<extra></extra>"))
+    fig = go.Figure(
+        go.Waterfall(
+            x=x,
+            y=y,
+            measure=["absolute"] + ["relative"] * len(steps) + ["total"],
+            increasing={"marker": {"color": POSITIVE_COLOR}},
+            decreasing={"marker": {"color": NEGATIVE_COLOR}},
+            totals={"marker": {"color": TOTAL_COLOR}},
+            connector={"line": {"color": "#bbbbbb", "width": 1}},
+            hovertemplate="%{x}<br>%{y:+.4f}<extra></extra>",
+        )
+    )
     fig.update_xaxes(tickangle=tick_angle(len(x), max(len(v) for v in x)), tickfont={"size": tick_font_size(len(x))})
     fig.update_yaxes(title_text="S")
-    fig.add_annotation(text=f"ΔS = {s1 - s2:+.4f} · residual {residual:+.1e}", xref="paper", yref="paper",
-                       x=1, y=1.0, xanchor="right", yanchor="bottom", showarrow=False, font={"size": 12})
+    fig.add_annotation(
+        text=f"ΔS = {s1 - s2:+.4f} · residual {residual:+.1e}",
+        xref="paper",
+        yref="paper",
+        x=1,
+        y=1.0,
+        xanchor="right",
+        yanchor="bottom",
+        showarrow=False,
+        font={"size": 12},
+    )
     return apply_layout(fig, title, height=380)

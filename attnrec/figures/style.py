@@ -2,6 +2,7 @@
 
 Sizes are chosen for a 1280×800 window, where a chart is about 600–1200 px wide.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import plotly.graph_objects as go
 
 from attnrec.safety import plotly_text
 
-USER_COLOR = "#1f6fb4"    # user side: X, A_U, Z_U
-ITEM_COLOR = "#e07b1a"    # item side: Y, A_V, Z_V
+USER_COLOR = "#1f6fb4"  # user side: X, A_U, Z_U
+ITEM_COLOR = "#e07b1a"  # item side: Y, A_V, Z_V
 POSITIVE_COLOR = "#1b7837"  # signed values (contributions, logits): green up, purple down
 NEGATIVE_COLOR = "#762a83"
 TOTAL_COLOR = "#404040"
@@ -93,8 +94,12 @@ def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     """The shared look, and the title: pages build titles from ids and names, so it is escaped here
     (`safety.plotly_text`) and shows "<b>" or "<a href>" as typed; no figure puts markup in a title."""
     fig.update_layout(
-        title={"text": "" if title is None else plotly_text(title), "font": {"size": TITLE_SIZE}, "x": 0,
-               "xanchor": "left"},
+        title={
+            "text": "" if title is None else plotly_text(title),
+            "font": {"size": TITLE_SIZE},
+            "x": 0,
+            "xanchor": "left",
+        },
         font={"family": FONT_FAMILY, "size": FONT_SIZE},
         height=height,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},

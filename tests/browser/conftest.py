@@ -6,6 +6,7 @@ a temporary one, so a test run never rewrites tracked files; `ATTNREC_SCREENSHOT
 python -m pytest tests/browser` refreshes the README's pictures).
 Skips cleanly when /usr/bin/chromium is absent, except under CI=true, where that is a failure.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Screenshots of both pages at 1280 px wide go to the `screenshots` folder (docs/screenshots/ for the README
 on request, see conftest).
 """
+
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -40,7 +41,7 @@ def wait_until_idle(page) -> None:
 def click_first_row(page, table_index: int) -> None:
     """Click the row-selection cell of the first data row of the table_index-th data grid."""
     grid = page.locator("[data-testid='stDataFrame']").nth(table_index)
-    grid.wait_for(state="visible")   # a rerun may be replacing the grid right now
+    grid.wait_for(state="visible")  # a rerun may be replacing the grid right now
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + HEADER_HEIGHT + ROW_HEIGHT / 2)
 
@@ -52,8 +53,12 @@ def url_params(page) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def shipped_model():
     from attnrec.model import Recommender
-    folder = sorted(p for p in (Path(__file__).resolve().parents[2] / "sample_data" / "models").glob("*")
-                    if (p / "config.json").exists())[0]
+
+    folder = sorted(
+        p
+        for p in (Path(__file__).resolve().parents[2] / "sample_data" / "models").glob("*")
+        if (p / "config.json").exists()
+    )[0]
     return folder.name, Recommender.load(folder, device="cpu")
 
 
@@ -61,7 +66,7 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     model_name, model = shipped_model
     page.goto(app_url)
     page.get_by_text("Explore one user–item pair").wait_for()
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+    page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2')
     assert page.locator("[data-testid='stException']").count() == 0
     # Pick the user and the item: search narrows each table to one row, a click selects it.
     user_id, item_id = model.user_ids[5], model.item_ids[7]
@@ -74,7 +79,10 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         # that, or the click may land on the first row of the unfiltered table still on screen.
         page.wait_for_function(
             "i => { const g = document.querySelectorAll(\"[data-testid='stDataFrame']\")[i];"
-            " return g && g.getBoundingClientRect().height < 2 * 35 + 38; }", arg=index, timeout=120_000)
+            " return g && g.getBoundingClientRect().height < 2 * 35 + 38; }",
+            arg=index,
+            timeout=120_000,
+        )
         click_first_row(page, index)
         wait_until_idle(page)
     page.wait_for_function(f"new URLSearchParams(location.search).get('item') === '{item_id}'")
@@ -101,8 +109,10 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         c, au, av = (m[0].numpy() @ member for m in (trace.contributions, trace.a_u, trace.a_v))
         null = [len(units) - 1] if model.null_slot else []
         product = np.abs(expected.x.numpy() * expected.y.numpy()) @ member
-        shown = sorted(dimensions_that_matter(c, au, av, k=12, skip=null, product=product)
-                       + ([] if not null or au[:, -1].max() + av[:, -1].max() == 0 else null))
+        shown = sorted(
+            dimensions_that_matter(c, au, av, k=12, skip=null, product=product)
+            + ([] if not null or au[:, -1].max() + av[:, -1].max() == 0 else null)
+        )
         shown_names = [unit_names[j] for j in shown]
     named = [n for n in shown_names if n in names and n != names[-1] or model.d <= 12]
     dim_name = max(named, key=lambda n: abs(float(trace.contributions[0, 1, names.index(n)])))
@@ -110,12 +120,15 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     box = None
     for _ in range(10):  # the pair's reruns may still be replacing the charts: find the cell once they settle
         wait_until_idle(page)
-        page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 3")
+        page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 3')
         try:
             heatmap = page.locator(CHART).nth(1)
             heatmap.scroll_into_view_if_needed(timeout=10_000)
-            box = heatmap.locator(".scatterlayer .point").nth(len(shown_names) + shown_names.index(dim_name)) \
+            box = (
+                heatmap.locator(".scatterlayer .point")
+                .nth(len(shown_names) + shown_names.index(dim_name))
                 .bounding_box(timeout=10_000)
+            )
         except PlaywrightError:
             box = None
         if box:
@@ -123,8 +136,11 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     assert box, "the A_U heatmap never settled"
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     wait_until_idle(page)
-    story = page.locator("[data-testid='stMarkdownContainer']").filter(
-        has_text=f"Head 2, dimension “{model.dimension_names[dim]}”").first
+    story = (
+        page.locator("[data-testid='stMarkdownContainer']")
+        .filter(has_text=f"Head 2, dimension “{model.dimension_names[dim]}”")
+        .first
+    )
     story.wait_for()
     contribution = float(expected.trace.contributions[0, 1, dim])
     assert f"{contribution:+.4f}" in story.inner_text()
@@ -137,7 +153,7 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         again.set_default_timeout(60_000)
         again.goto(link)
         again.get_by_text("Explore one user–item pair").wait_for()
-        again.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+        again.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2')
         assert metric(again, "S (score)") == s_shown
         assert again.get_by_text(f"selected: {user_id}").count() >= 1
         assert url_params(again)["item"] == item_id
@@ -153,7 +169,7 @@ def test_compare_renders_and_keeps_the_screenshot(page, app_url, shipped_model, 
     page.get_by_text("Explore one user–item pair").wait_for()
     page.goto(f"{app_url}/compare?user={user_id}&item={item_a}&item_b={item_b}")
     page.get_by_text("Compare two pairs").wait_for()
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 3")
+    page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 3')
     assert page.locator("[data-testid='stException']").count() == 0
     s_a, s_b = model.trace(user_id, item_a).s, model.trace(user_id, item_b).s
     assert float(metric(page, "S(A)")) == pytest.approx(s_a, abs=6e-5)

@@ -1,5 +1,6 @@
 """The Data page in Chromium: the restaurant files uploaded as if they were the user's own, mapped,
 trained on, explored; and a column named like an HTML tag shown as text with no script run."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,9 @@ def wait_until_idle(page) -> None:
 
 
 def uploader(page, label_start: str):
-    return (page.locator("[data-testid='stFileUploader']").filter(has_text=label_start)
-            .locator("input[type='file']").first)
+    return (
+        page.locator("[data-testid='stFileUploader']").filter(has_text=label_start).locator("input[type='file']").first
+    )
 
 
 def upload_tables(page, users: dict, items: dict, interactions: dict) -> None:
@@ -66,8 +68,12 @@ def save_full_page(page, path: Path) -> None:
 def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screenshots, app_workspace):
     open_page(page, "Data")
     page.get_by_text("Your data", exact=True).wait_for()
-    upload_tables(page, file_payload(RESTAURANTS / "userprofile.csv"), file_payload(RESTAURANTS / "geoplaces2.csv"),
-                  file_payload(RESTAURANTS / "rating_final.csv"))
+    upload_tables(
+        page,
+        file_payload(RESTAURANTS / "userprofile.csv"),
+        file_payload(RESTAURANTS / "geoplaces2.csv"),
+        file_payload(RESTAURANTS / "rating_final.csv"),
+    )
     page.get_by_text("2 · Map columns to roles").wait_for()
     # The suggested mapping: ids by name, rating as the label with threshold 1 (ratings are 0..2).
     assert selected(page, "User id column") == "userID" and selected(page, "Item id column") == "placeID"
@@ -98,11 +104,11 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     # Explore the new model: pick the dataset in the sidebar, open Explore from the menu.
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-    page.get_by_role("option", name="my restaurants", exact=True).click()   # saved in the workspace
+    page.get_by_role("option", name="my restaurants", exact=True).click()  # saved in the workspace
     wait_until_idle(page)
     page.locator("[data-testid='stSidebarNav']").get_by_text("Explore", exact=True).click()
     page.get_by_text("Explore one user–item pair").wait_for()
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+    page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2')
     wait_until_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     query = {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
@@ -113,10 +119,16 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     from attnrec.checkpoint_upload import load_uploaded_checkpoint
     from attnrec.data.own import load_own_dataset
 
-    dataset = load_own_dataset(RESTAURANTS / "userprofile.csv", RESTAURANTS / "geoplaces2.csv",
-                               RESTAURANTS / "rating_final.csv", schema, name="my restaurants")
-    model = load_uploaded_checkpoint(("model.safetensors", archive.read("model.safetensors")),
-                                     ("config.json", archive.read("config.json")), dataset)
+    dataset = load_own_dataset(
+        RESTAURANTS / "userprofile.csv",
+        RESTAURANTS / "geoplaces2.csv",
+        RESTAURANTS / "rating_final.csv",
+        schema,
+        name="my restaurants",
+    )
+    model = load_uploaded_checkpoint(
+        ("model.safetensors", archive.read("model.safetensors")), ("config.json", archive.read("config.json")), dataset
+    )
     expected = float(model.score(query["user"], query["item"])["s"].iloc[0])
     assert abs(shown - expected) < 6e-5, (shown, expected)
 
@@ -124,18 +136,19 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     link = page.url
     page.reload()
     page.get_by_text("Explore one user–item pair").wait_for()
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2")
+    page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2')
     wait_until_idle(page)
     assert page.locator("[data-testid='stAlertContentWarning']").filter(has_text="not available").count() == 0
     assert float(metric(page, "S (score)")) == shown
     # ... and a server restart: a new server process on the same workspace opens the same link.
     from conftest import serve_app
+
     with serve_app(tmp_path / "restarted.log", ATTNREC_WORKSPACE=str(app_workspace)) as restarted:
         fresh = page.context.new_page()
         try:
-            fresh.goto(restarted + "/explore?" + urlparse(link).query)   # the link is the server's first request
+            fresh.goto(restarted + "/explore?" + urlparse(link).query)  # the link is the server's first request
             fresh.get_by_text("Explore one user–item pair").wait_for(timeout=120_000)
-            fresh.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 2", timeout=120_000)
+            fresh.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2', timeout=120_000)
             wait_until_idle(fresh)
             assert fresh.locator("[data-testid='stException']").count() == 0
             assert fresh.locator("[data-testid='stAlertContentWarning']").filter(has_text="not available").count() == 0

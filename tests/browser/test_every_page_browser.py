@@ -2,6 +2,7 @@
 its screenshot lands in the `screenshots` folder (docs/screenshots/ for the README on request, see conftest).
 Also: a copied deep link opened on a fresh server reopens the same page with its parameters, inside the app's
 navigation."""
+
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,12 +16,12 @@ CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 PAGES = {
     "Walkthrough": ("Walkthrough: how the score S is built", True, None, None, None),
     "Attributions": ("Attributions", True, "attributions", "Against the reference", "Score the methods for this pair"),
-    "Recommend": ("Recommend", False, "recommend", None, None),   # a table until the what-if editor is used
+    "Recommend": ("Recommend", False, "recommend", None, None),  # a table until the what-if editor is used
     # The sample report card (on request) is covered by the AppTests; run here it kept the shared server busy
     # for ~3 minutes after the test ended, which starved the next browser test's training.
     "Model health": ("Model health", True, "health", None, None),
     "Dataset-wide view": ("Dataset-wide view", True, "insights", None, None),
-    "Data": ("Your data", False, None, None, None),         # nothing to chart until something is uploaded
+    "Data": ("Your data", False, None, None, None),  # nothing to chart until something is uploaded
 }
 
 

@@ -8,6 +8,7 @@ bold/strong made of a data value). Then an aligned model is trained, whose dimen
 genre values: Explore's charts label their axes with them, and Plotly (which reads <a href>, <b> in labels as
 markup) must show them as text, making no link and no bold text from them.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,17 +20,27 @@ from test_data_browser import set_text, upload_tables, wait_until_idle  # noqa: 
 
 from test_injection import payload_frames  # noqa: E402  (the same payloads as the AppTest corpus)
 
-PAGES = {"Explore": "Explore one user–item pair", "Walkthrough": "Walkthrough: how the score S is built",
-         "Compare": "Compare two pairs", "Attributions": "Attributions", "Recommend": "Recommend",
-         "Model health": "Model health", "Data": "Your data"}
-FROM_PAYLOAD = ("img[src*='evil.invalid'], a[href*='evil.invalid'], [*|href*='evil.invalid'], "
-                "[style*='evil.invalid'], strong:text-is('bold'), b:text-is('jazz'), strong:text-is('n')")
+PAGES = {
+    "Explore": "Explore one user–item pair",
+    "Walkthrough": "Walkthrough: how the score S is built",
+    "Compare": "Compare two pairs",
+    "Attributions": "Attributions",
+    "Recommend": "Recommend",
+    "Model health": "Model health",
+    "Data": "Your data",
+}
+FROM_PAYLOAD = (
+    "img[src*='evil.invalid'], a[href*='evil.invalid'], [*|href*='evil.invalid'], "
+    "[style*='evil.invalid'], strong:text-is('bold'), b:text-is('jazz'), strong:text-is('n')"
+)
 # A genre that is a link: in an aligned model it names a dimension, so it becomes an axis label.
 LINK_GENRE = '<a href="http://evil.invalid/g">rock</a>'
 # Plotly renders <a href> as an SVG <a> and <b> as a bold <tspan>; neither may come from a data value.
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
-MARKUP_IN_CHART = (f"{CHART} a, {CHART} [*|href*='evil.invalid'], {CHART} tspan[style*='bold']:text-is('jazz'), "
-                   f"{CHART} tspan[style*='bold']:text-is('rock')")
+MARKUP_IN_CHART = (
+    f"{CHART} a, {CHART} [*|href*='evil.invalid'], {CHART} tspan[style*='bold']:text-is('jazz'), "
+    f"{CHART} tspan[style*='bold']:text-is('rock')"
+)
 
 
 def csv_payload(name: str, frame) -> dict:
@@ -38,14 +49,22 @@ def csv_payload(name: str, frame) -> dict:
 
 def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page, app_url):
     outside = []
-    page.on("request", lambda request: outside.append(request.url)
-            if not request.url.startswith((app_url, "data:", "blob:", "about:")) else None)
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith((app_url, "data:", "blob:", "about:")) else None
+        ),
+    )
     users, items, interactions, _ = payload_frames()
     users.loc[5, "genre"] = items.loc[5, "genre"] = LINK_GENRE
     open_page(page, "Data")
     page.get_by_text("Your data", exact=True).wait_for()
-    upload_tables(page, csv_payload("users.csv", users), csv_payload("items.csv", items),
-                  csv_payload("interactions.csv", interactions))
+    upload_tables(
+        page,
+        csv_payload("users.csv", users),
+        csv_payload("items.csv", items),
+        csv_payload("interactions.csv", interactions),
+    )
     page.get_by_text("2 · Map columns to roles").wait_for()
     add_aligned_pair(page, "genre", "genre")
     set_text(page, "Dataset name", "payloads")
@@ -57,7 +76,7 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
     page.get_by_text("Model 'payloads model' finished").wait_for(timeout=180_000)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-    page.get_by_role("option", name="payloads", exact=True).click()   # kept = saved in the workspace
+    page.get_by_role("option", name="payloads", exact=True).click()  # kept = saved in the workspace
     wait_until_idle(page)
     for title, heading in PAGES.items():
         page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
@@ -110,8 +129,11 @@ def add_aligned_pair(page, user_column: str, item_column: str) -> None:
     """One row in the mapping's aligned-pairs editor (a canvas grid: double-click a cell, type, Enter)."""
     page.get_by_text("Aligned user ↔ item pairs").click()
     wait_until_idle(page)
-    grid = (page.locator("[data-testid='stExpander']").filter(has_text="Aligned user")
-            .locator("[data-testid='stDataFrame']"))
+    grid = (
+        page.locator("[data-testid='stExpander']")
+        .filter(has_text="Aligned user")
+        .locator("[data-testid='stDataFrame']")
+    )
     grid.evaluate("e => e.scrollIntoView({block: 'center'})")  # its toolbar clear of the app's header
     grid.hover()
     page.wait_for_timeout(500)
@@ -122,7 +144,7 @@ def add_aligned_pair(page, user_column: str, item_column: str) -> None:
         x, y = box["x"] + fraction * box["width"], box["y"] + 54  # the first row, under the header
         page.mouse.dblclick(x, y)  # opens the cell's dropdown editor...
         page.wait_for_timeout(500)
-        page.mouse.click(x, y)     # ...whose input takes the keys only once clicked
+        page.mouse.click(x, y)  # ...whose input takes the keys only once clicked
         page.wait_for_timeout(300)
         page.keyboard.type(value)
         page.keyboard.press("Enter")

@@ -2,6 +2,7 @@
 ATTNREC_SCREENSHOTS, see conftest); a link with the example in its query string reopens it with the same
 numbers; a clicked heatmap cell shows its arithmetic; an edit lists what it moved; step mode goes next and
 previous; a figure downloads as SVG from its toolbar."""
+
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -39,7 +40,7 @@ def shared_example() -> WalkthroughState:
 def test_walkthrough_renders_with_its_charts(page, open_page, screenshots):
     open_page(page, "Walkthrough")
     page.wait_for_selector(CHART)
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 4")
+    page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 4')
     page.wait_for_selector("[data-testid='stMetricValue']")
     assert page.get_by_text("Walkthrough: how the score S is built").is_visible()
     assert metric_s(page) == "0.0292389"
@@ -130,7 +131,7 @@ def test_clicking_a_heatmap_cell_shows_its_arithmetic(page, open_page):
     lines = code.inner_text()
     assert "A_U[dim 3] = e^ℓ_U,i / Σ_j e^ℓ_U,j = e^4.68 / (e^1.08 + e^2.88 + e^4.68)" in lines
     assert "= 0.8385" in lines and "c[dim 3] = Z_U·Z_V = 0.08385·0.2515 = 0.02109" in lines
-    page.wait_for_function("new URLSearchParams(location.search).get('cell') === '1,3'")   # the link follows it too
+    page.wait_for_function("new URLSearchParams(location.search).get('cell') === '1,3'")  # the link follows it too
 
 
 def test_an_edit_lists_what_it_moved(page, open_page):
@@ -164,10 +165,12 @@ def test_step_mode_goes_next_and_previous(page, open_page, screenshots):
     page.get_by_role("button", name="Next ▶").click()
     page.get_by_role("heading", name="2. Logits: each side's weights applied to X ⊙ Y").wait_for()
     page.wait_for_function("new URLSearchParams(location.search).get('step') === '2'")
-    first.wait_for(state="detached")       # one step on screen at a time
+    first.wait_for(state="detached")  # one step on screen at a time
     # Step 2 shows the followed cell's logits as formulas (KaTeX) in large type.
-    page.wait_for_function("[...document.querySelectorAll('.katex-mathml annotation')].some("
-                           "a => a.textContent.includes('1 \\\\cdot 0.15 + 2 \\\\cdot 0.42 + 3 \\\\cdot 0.03'))")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.katex-mathml annotation')].some("
+        "a => a.textContent.includes('1 \\\\cdot 0.15 + 2 \\\\cdot 0.42 + 3 \\\\cdot 0.03'))"
+    )
     wait_until_idle(page)
     page.screenshot(path=str(screenshots / "walkthrough_steps.png"))
     page.get_by_role("button", name="◀ Previous").click()
@@ -178,15 +181,17 @@ def test_step_mode_goes_next_and_previous(page, open_page, screenshots):
 
 def test_a_figure_downloads_as_svg_from_its_toolbar(page, open_page, tmp_path):
     open_page(page, "Walkthrough")
-    page.wait_for_function(f"document.querySelectorAll(\"{CHART}\").length >= 4")
+    page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 4')
     wait_until_idle(page)
     page.get_by_role("combobox", name="Figures download as").click()
     page.get_by_role("option", name="SVG").click()
     # The charts are redrawn with the new toolbar: Plotly titles its camera button "Download plot" for SVG
     # ("Download plot as a png" for PNG), so wait for that on the waterfall (the fourth chart).
     svg_button = ".modebar-btn[data-title='Download plot']"
-    page.wait_for_function(f"(() => {{ const c = document.querySelectorAll(\"{CHART}\")[3];"
-                           f" return c && c.querySelector(\"{svg_button}\"); }})()")
+    page.wait_for_function(
+        f'(() => {{ const c = document.querySelectorAll("{CHART}")[3];'
+        f' return c && c.querySelector("{svg_button}"); }})()'
+    )
     wait_until_idle(page)
     waterfall = page.locator(CHART).nth(3)
     waterfall.scroll_into_view_if_needed()
