@@ -1,9 +1,9 @@
 """Real-browser fixtures: the app served by `streamlit run` and Debian's Chromium driven by Playwright.
 
 Any test under tests/browser can take `app_url` (the running app), `page` (a 1280×800 tab),
-`open_page(page, "Title")` (go to a page through the menu) and `screenshots` (the folder screenshots go to:
-a temporary one, so a test run never rewrites tracked files; `ATTNREC_SCREENSHOTS=docs/screenshots
-python -m pytest tests/browser` refreshes the README's pictures).
+`open_page(page, "Title")` (go to a page through the menu) and `screenshots` (a temporary folder for the
+pictures tests take: a test run never rewrites tracked files; `python scripts/screenshots.py` refreshes the
+README's pictures).
 Skips cleanly when /usr/bin/chromium is absent, except under CI=true, where that is a failure.
 """
 
@@ -32,12 +32,9 @@ def require_chromium() -> None:
 
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory) -> Path:
-    """The folder screenshots are saved to: $ATTNREC_SCREENSHOTS (relative to the checkout) when set, else a
-    temporary folder of this run."""
-    chosen = os.environ.get("ATTNREC_SCREENSHOTS")
-    folder = ROOT / chosen if chosen else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """A temporary folder for the pictures tests take (a test run never writes inside the checkout; the README's
+    pictures are refreshed by `python scripts/screenshots.py`)."""
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Explore and Compare in Chromium: pick a pair by clicking table rows, read S, reopen the copied link.
 
-Screenshots of both pages at 1280 px wide go to the `screenshots` folder (docs/screenshots/ for the README
-on request, see conftest).
+Screenshots of both pages at 1280 px wide go to a temporary folder (the README's pictures come from
+scripts/screenshots.py).
 """
 
 from pathlib import Path

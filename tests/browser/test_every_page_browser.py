@@ -1,5 +1,5 @@
 """Every page of the app in Chromium at 1280×800: it renders its title and charts without an exception, and
-its screenshot lands in the `screenshots` folder (docs/screenshots/ for the README on request, see conftest).
+its screenshot lands in a temporary folder (the README's pictures come from scripts/screenshots.py).
 Also: a copied deep link opened on a fresh server reopens the same page with its parameters, inside the app's
 navigation."""
 

@@ -1,5 +1,5 @@
-"""The Walkthrough in Chromium: it renders with its charts (screenshot for the README on request:
-ATTNREC_SCREENSHOTS, see conftest); a link with the example in its query string reopens it with the same
+"""The Walkthrough in Chromium: it renders with its charts (its screenshot goes to a temporary
+folder); a link with the example in its query string reopens it with the same
 numbers; a clicked heatmap cell shows its arithmetic; an edit lists what it moved; step mode goes next and
 previous; a figure downloads as SVG from its toolbar."""
 
