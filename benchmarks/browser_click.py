@@ -17,26 +17,15 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from attnrec.devserver import ROOT, free_port, healthy, launch_chromium
+
 HEADER, ROW = 35, 35  # Streamlit's data grid: header and row height in px
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -94,12 +83,6 @@ def browser_pid(profile: str) -> int:
     raise RuntimeError("Chromium's browser process not found")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(root: Path, python: str, log, script: str = "app.py"):
     """A fresh `streamlit run` of root/script on a free port; (process, base URL) once it answers."""
     port = free_port()
@@ -129,14 +112,11 @@ def serve(root: Path, python: str, log, script: str = "app.py"):
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return server, url
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start") from None
-            time.sleep(0.2)
+    while not healthy(url):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("streamlit did not start")
+        time.sleep(0.2)
+    return server, url
 
 
 def plan_clicks(user_ids, item_ids, default_pair, n, looks, rows=5):
@@ -255,13 +235,7 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 profile = str(Path(tmp) / "profile")
-                context = p.chromium.launch_persistent_context(
-                    profile,
-                    executable_path=CHROMIUM,
-                    headless=True,
-                    args=CHROMIUM_ARGS,
-                    viewport={"width": 1280, "height": 900},
-                )
+                context = launch_chromium(p, profile, 1280, 900)
                 page = context.pages[0] if context.pages else context.new_page()
                 page.set_default_timeout(180_000)
                 received = {"frames": 0, "bytes": 0}

@@ -19,7 +19,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_click import CHROMIUM, CHROMIUM_ARGS, ROOT, cpu_seconds, serve  # noqa: E402
+from browser_click import ROOT, cpu_seconds, serve  # noqa: E402
+
+from attnrec.devserver import launch_chromium  # noqa: E402
 
 TRIVIAL = 'import streamlit as st\n\nst.metric("answer", 42)\n'
 FIRST_NUMBER = """() => {
@@ -38,13 +40,7 @@ def first_number(root: Path, script: str, python: str, tmp: Path, path: str = ""
         server, url = serve(root, python, log, script=script)
     try:
         with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                str(tmp / f"profile-{script}"),
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 800},
-            )
+            context = launch_chromium(p, tmp / f"profile-{script}")
             page = context.pages[0] if context.pages else context.new_page()
             cpu = cpu_seconds([server.pid])
             page.goto(f"{url}/{path}", wait_until="commit", timeout=300_000)

@@ -21,7 +21,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_click import CHROMIUM, CHROMIUM_ARGS, ROOT, cpu_seconds, serve  # noqa: E402
+from browser_click import ROOT, cpu_seconds, serve  # noqa: E402
+
+from attnrec.devserver import launch_chromium  # noqa: E402
 
 USABLE = """() => {
   const button = Array.from(document.querySelectorAll("button")).find(b => b.innerText.includes("Run sanity checks"));
@@ -38,13 +40,7 @@ def usable(root: Path, python: str, tmp: Path) -> tuple[float, float]:
         server, url = serve(root, python, log)
     try:
         with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                str(tmp / "profile"),
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 800},
-            )
+            context = launch_chromium(p, tmp / "profile")
             page = context.pages[0] if context.pages else context.new_page()
             cpu = cpu_seconds([server.pid])
             page.goto(f"{url}/health", wait_until="commit", timeout=600_000)
