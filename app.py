@@ -22,6 +22,18 @@ if _options.workspace:
 
 st.set_page_config(page_title="attnrec — why this recommendation?", layout="wide")
 
+# The app's own CSS (a constant: no data is ever written into it). Less empty space above each page's title, so
+# the answer fits the first screen at 1280×800; and Explore's A_U / A_V pair sits side by side only on a window
+# wide enough for both to keep every column label (1600 px and up), one above the other below that.
+APP_CSS = """
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+@media (max-width: 1599px) {
+  .st-key-explore_side_by_side [data-testid="stHorizontalBlock"] { flex-direction: column; }
+  .st-key-explore_side_by_side [data-testid="stColumn"] { width: 100% !important; flex: 1 1 100% !important; }
+}
+"""
+st.html(f"<style>{APP_CSS}</style>")
+
 # Every page of the app, in menu order; the default is the landing page.
 PAGES = [
     st.Page("app_pages/explore.py", title="Explore", url_path="explore", default=True),

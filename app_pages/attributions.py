@@ -83,12 +83,21 @@ def cached_agreement(
     )
 
 
+dataset = model.dataset
 pair = st.columns(2)
 user_id = ui.choice(
     st.selectbox, "User", model.user_ids, "explore_user", "user", model.user_ids[0], "user", container=pair[0]
 )
 item_id = ui.choice(
-    st.selectbox, "Item", model.item_ids, "explore_item", "item", model.item_ids[0], "item", container=pair[1]
+    st.selectbox,
+    "Item",
+    model.item_ids,
+    "explore_item",
+    "item",
+    model.item_ids[0],
+    "item",
+    container=pair[1],
+    format_func=dataset.item_label,  # the name beside the id: what people know an item by
 )
 options = st.columns([2, 3])
 level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
@@ -149,7 +158,7 @@ with st.status(f"Running {len(chosen)} attribution method(s)…", expanded=False
         except ValueError as error:  # a method that cannot run here (too many groups for exact Shapley, …)
             failures[method(key).name] = str(error)
     status.update(
-        label=f"{len(results)} method(s) for user {escape_markdown(user_id)} · item {escape_markdown(item_id)}",
+        label=escape_markdown(f"{len(results)} method(s) for user {user_id} · item {dataset.item_label(item_id)}"),
         state="complete",
     )
 for name, message in failures.items():

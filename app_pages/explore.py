@@ -18,10 +18,10 @@ from attnrec.figures import (
     entropy_bars,
     z_bars,
 )
-from attnrec.figures.pair import readable_heatmap, side_attribution_bars
+from attnrec.figures.pair import readable_heatmap, shorten, side_attribution_bars
 from attnrec.health import attention_entropy
 from attnrec.pair_explanation import cell_story
-from attnrec.safety import escape_markdown, markdown_code, safe_filename
+from attnrec.safety import escape_markdown, markdown_code, plotly_text, safe_filename
 
 MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}
 
@@ -87,7 +87,7 @@ def pair_view() -> None:
         left, right = st.columns(2)
         with left:
             heading = st.empty()  # filled after the table, which may change the choice
-            user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id, height=178)
+            user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id, height=143)
             heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
         with right:
             item_name = dataset.schema.get("item_name")
@@ -95,7 +95,7 @@ def pair_view() -> None:
             if item_name in items.columns:  # the name first: it is what people search for
                 items = items[[item_name] + [c for c in items.columns if c != item_name]]
             heading = st.empty()
-            item_id = ui.pick_row(items, "item", "explore_item", item_id, height=178)
+            item_id = ui.pick_row(items, "item", "explore_item", item_id, height=143)
             heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 
@@ -220,6 +220,7 @@ def pair_view() -> None:
         a_u, a_v = trace.a_u[0].cpu().numpy(), trace.a_v[0].cpu().numpy()
         contributions = trace.contributions[0].cpu().numpy()
         few = len(names) <= 12
+        knobs = st.columns([3, 1], vertical_alignment="center")
         scope = (
             "all"
             if few
@@ -231,11 +232,33 @@ def pair_view() -> None:
                 "dims",
                 "matter",
                 "dimensions shown",
+                container=knobs[0],
                 format_func={"matter": "what matters most (12 columns)", "all": f"all {len(names)} dimensions"}.get,
                 horizontal=True,
+                label_visibility="collapsed",
             )
         )
         ui.write_url(dims=None if few else scope)
+        # One head at a time, or all (as in BertViz): the heatmaps' rows, and which cells a click can reach.
+        heads = a_u.shape[0]
+        head = (
+            "all"
+            if heads == 1
+            else ui.choice(
+                st.selectbox,
+                "Heads",
+                ["all"] + [str(h + 1) for h in range(heads)],
+                "explore_head",
+                "head",
+                "all",
+                "head",
+                container=knobs[1],
+                format_func=lambda h: "all heads" if h == "all" else f"head {h}",
+                label_visibility="collapsed",
+            )
+        )
+        rows = list(range(heads)) if head == "all" else [int(head) - 1]
+        ui.write_url(head=None if head == "all" else head)
         # Columns are attention units in the short view: a taste block (one shared weight) is one column holding the
         # block's total weight and contribution; the full view shows every dimension.
         units = model.attention_units() if scope == "matter" else [[i] for i in range(len(names))]
@@ -250,67 +273,82 @@ def pair_view() -> None:
             if scope == "all"
             else sorted(
                 dimensions_that_matter(
-                    u_contrib,
-                    u_a_u,
-                    u_a_v,
+                    u_contrib[rows],
+                    u_a_u[rows],
+                    u_a_v[rows],
                     k=12,
                     skip=null,
                     product=np.abs(pair.x.cpu().numpy() * pair.y.cpu().numpy()) @ member,
                 )
-                + ([] if not model.null_slot or u_a_u[:, -1].max() + u_a_v[:, -1].max() == 0 else null)
+                + ([] if not model.null_slot or u_a_u[rows, -1].max() + u_a_v[rows, -1].max() == 0 else null)
             )
         )
         shown_names = [unit_names[j] for j in shown]
-        if model.null_slot:
-            st.caption(
-                f"“{names[-1]}”: weight given to no feature at all (it adds nothing to S)."
-                + (
-                    " A taste block's column sums its dimensions, which share one weight."
-                    if model.taste_block and scope == "matter"
-                    else ""
-                )
-            )
+        pair_name = f"{pair.user_id} × {shorten(dataset.item_label(pair.item_id), 40)}" if not ex.vectors else "X × Y"
+        part = float(u_contrib[rows].sum())
+        contrib_title = (
+            f"Why {pair_name}: A_U·A_V·X_i·Y_i per head and dimension, adding up to S = {pair.s:.4g}"
+            if head == "all"
+            else f"Why {pair_name}: head {head}'s A_U·A_V·X_i·Y_i, adding {part:+.4g} of S = {pair.s:.4g}"
+        )
+        figure_view = f"{scope}-{head}"
         st.plotly_chart(
             ui.cached_figure(
-                f"contrib-{scope}",
+                f"contrib-{figure_view}",
                 figure_key,
-                lambda: readable_heatmap(contribution_heatmap(u_contrib[:, shown], shown_names, pair.s)),
+                lambda: readable_heatmap(
+                    contribution_heatmap(
+                        u_contrib[rows][:, shown], shown_names, pair.s, title=plotly_text(contrib_title), heads=rows
+                    )
+                ),
             ),
             width="stretch",
             key="explore_contrib",
         )
-        hidden = float(u_contrib.sum() - u_contrib[:, shown].sum())
+        hidden = float(u_contrib[rows].sum() - u_contrib[rows][:, shown].sum())
         st.caption(
-            f"The exact why: every cell is A_U·A_V·X_i·Y_i for one head and dimension, and all cells add up "
-            f"to S = {pair.s:.4f}"
+            (
+                f"The exact why: every cell is A_U·A_V·X_i·Y_i for one head and dimension, and all cells add up "
+                f"to S = {pair.s:.4f}"
+                if head == "all"
+                else f"The exact why for head {head}: its cells add up to {part:+.4f} of S = {pair.s:.4f}"
+            )
             + (
                 f" (the {len(units) - len(shown)} columns not shown add {hidden:+.2g})."
                 if len(shown) < len(units)
                 else "."
             )
+            + (f" “{names[-1]}”: weight given to no feature at all (it adds nothing to S)." if model.null_slot else "")
+            + (
+                " A taste block's column sums its dimensions, which share one weight."
+                if model.taste_block and scope == "matter"
+                else ""
+            )
             + " Below: where each side looks (rows are heads, each row sums to 1; uniform would be "
             f"1/d = {1 / len(names):.3f} per dimension). Click a cell to see its story."
         )
-        top_weight = float(max(u_a_u[:, shown].max(), u_a_v[:, shown].max()))
-        # Side by side while every column label still fits in half the width; one above the other beyond that
-        # (side by side, 12 columns at 1280 px lost every other axis label: unreadable).
-        side_by_side = len(shown) <= 6
-        columns = st.columns(2) if side_by_side else (st.container(), st.container())
+        top_weight = float(max(u_a_u[rows][:, shown].max(), u_a_v[rows][:, shown].max()))
+        # A_U beside A_V on a wide window, one above the other below 1600 px (the app's CSS: side-by-side, 12
+        # columns at 1280 px lost every other axis label); always stacked when too many columns to read at half width.
+        side_by_side = len(shown) <= 24
+        box = st.container(key="explore_side_by_side" if side_by_side else "explore_stacked")
+        columns = box.columns(2) if side_by_side else (box.container(), box.container())
         clicked = []
         for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
             title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
             figure = ui.cached_figure(
-                f"{label}-{scope}",
+                f"{label}-{figure_view}",
                 figure_key,
                 lambda w=weights, t=title, s=side: readable_heatmap(
                     attention_heatmap(
-                        w[:, shown],
+                        w[rows][:, shown],
                         shown_names,
                         title=t,
                         side=s,
                         zmax=top_weight,
                         uniform=1 / len(names),
-                        plot_width=420 if side_by_side else 900,
+                        plot_width=800,
+                        heads=rows,
                     )
                 ),
             )
@@ -331,16 +369,18 @@ def pair_view() -> None:
             f"product). Model health diagnoses every head over many pairs."
         )
         ui.page_link(peaked[1], "app_pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
-        cell = next((c for c in clicked if 0 <= int(c[0]) < trace.a_u.shape[1] and 0 <= int(c[1]) < len(shown)), None)
+        cell = next((c for c in clicked if 0 <= int(c[0]) < len(rows) and 0 <= int(c[1]) < len(shown)), None)
+        if cell is not None:
+            cell = (rows[int(cell[0])], int(cell[1]))  # the click's row is a shown head
         if cell is None:
             st.info("Click a heatmap cell to see how its logit, weight and Z values make its share of S.")
         elif len(units[shown[int(cell[1])]]) > 1:
-            head, unit = int(cell[0]), units[shown[int(cell[1])]]
-            share = float(contributions[head, unit].sum())
+            head_index, unit = int(cell[0]), units[shown[int(cell[1])]]
+            share = float(contributions[head_index, unit].sum())
             st.markdown(
-                f"**Head {head + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared "
-                f"weight {a_u[head, unit[0]]:.4f} each on the user side, {a_v[head, unit[0]]:.4f} on the item "
-                "side)** — "
+                f"**Head {head_index + 1}, the taste block ({len(unit)} dimensions learned from ids, one shared "
+                f"weight {a_u[head_index, unit[0]]:.4f} each on the user side, "
+                f"{a_v[head_index, unit[0]]:.4f} on the item side)** — "
                 f"contributes **{share:+.4f}** to S. Show all dimensions to read each one's part."
             )
         else:

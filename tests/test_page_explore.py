@@ -303,3 +303,39 @@ def test_shipped_checkpoint_through_the_sidebar():
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [str(n) for n in spec["data"][0]["x"]] == list(model.dimension_names)
     assert sum(decode(spec["data"][0]["z"]).ravel()) == pytest.approx(float(metric(at, "S (score)")), abs=1e-4)
+
+
+def test_one_head_at_a_time(model):
+    """The head selector (as in BertViz): one head's row in all three heatmaps, labelled with its number, its
+    cells against the reference, a click on that row telling that head's story; the choice is in the URL."""
+    heads = model.w_u.shape[0]
+    assert heads >= 2
+    at = open_page(model, user="u2", item="i6")
+    at.selectbox(key="widget_explore_head").set_value(str(heads)).run()
+    assert not at.exception, at.exception
+    assert url(at, "head") == str(heads)
+    trace, ref, x, y = expected(model, "u2", "i6")
+    contributions, heat_u, heat_v = heatmaps(at)[:3]
+    last = heads - 1
+    np.testing.assert_allclose(contributions, (np.asarray(ref["z_u"]) * np.asarray(ref["z_v"]))[[last]], atol=1e-6)
+    np.testing.assert_allclose(heat_u, np.asarray(ref["a_u"])[[last]], atol=1e-5)
+    np.testing.assert_allclose(heat_v, np.asarray(ref["a_v"])[[last]], atol=1e-5)
+    for spec in specs(at)[:3]:
+        assert spec["data"][0]["y"] == [f"head {heads}"]
+    title = specs(at)[0]["layout"]["title"]["text"]
+    part = float((np.asarray(ref["z_u"]) * np.asarray(ref["z_v"]))[last].sum())
+    assert f"head {heads}'s" in title and f"{part:+.4g}" in title
+    # A click on the only row is the shown head's cell, not head 1's.
+    at.session_state["explore_heat_user"] = {
+        "selection": {"points": [{"customdata": [0, 1]}], "point_indices": [], "box": [], "lasso": []}
+    }
+    at.run()
+    story = next(df.value for df in at.dataframe if "user side (U)" in df.value.columns)
+    assert story["user side (U)"].to_numpy()[1] == pytest.approx(ref["a_u"][last, 1], abs=1e-6)
+    assert any(m.value.startswith(f"**Head {heads}, dimension") for m in at.markdown)
+    # A link reopens that head; "all" is the default and leaves the URL clean.
+    again = open_page(model, user="u2", item="i6", head=str(heads))
+    assert again.selectbox(key="widget_explore_head").value == str(heads)
+    again.selectbox(key="widget_explore_head").set_value("all").run()
+    assert "head" not in again.query_params
+    assert heatmaps(again)[0].shape[0] == heads

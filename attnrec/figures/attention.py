@@ -51,8 +51,12 @@ def unique_names(names: Sequence[str] | None, count: int, prefix: str = "dim") -
     return [plotly_text(name) for name in out]
 
 
-def head_labels(heads: int) -> list[str]:
-    return [f"head {h + 1}" for h in range(heads)]
+def head_labels(heads: int, shown: Sequence[int] | None = None) -> list[str]:
+    """Row labels: "head 1" … "head H", or, for a subset of rows, the 0-based head numbers `shown` (+1)."""
+    rows = range(heads) if shown is None else list(shown)
+    if len(rows) != heads:
+        raise ValueError(f"{heads} rows but {len(rows)} head numbers")
+    return [f"head {h + 1}" for h in rows]
 
 
 def _as_heads_by_dims(name: str, values) -> np.ndarray:
@@ -136,8 +140,11 @@ def attention_heatmap(
     zmax: float | None = None,
     uniform: float | None = None,
     plot_width: int = 900,
+    heads: Sequence[int] | None = None,
 ) -> go.Figure:
     """Heads × dimensions attention weights (each row sums to 1), coloured against the uniform level.
+
+    `heads`: the 0-based head number of each row when only some heads are shown (default: rows are heads 1…H).
 
     `plot_width`: about how wide the plot will be drawn (px), so the click markers stay inside their cells.
     `uniform` is the weight of a head that spreads evenly (1/d; default 1 / the number of columns given — pass
@@ -154,7 +161,7 @@ def attention_heatmap(
     return _matrix_figure(
         values,
         names,
-        head_labels(values.shape[0]),
+        head_labels(values.shape[0], heads),
         title,
         value_label="weight",
         plot_width=plot_width,
@@ -165,24 +172,30 @@ def attention_heatmap(
             "colorbar": {
                 "title": {"text": "weight"},
                 "thickness": 12,
-                "tickvals": [0.0, level, top],
-                "ticktext": ["0", f"uniform {level:.3g}", f"{top:.3g}"],
+                # 0 and the uniform level would print over each other when uniform is a sliver of the range.
+                "tickvals": [0.0, level, top] if level / top >= 0.08 else [level, top],
+                "ticktext": (["0"] if level / top >= 0.08 else []) + [f"uniform {level:.3g}", f"{top:.3g}"],
             },
         },
     )
 
 
 def signed_heatmap(
-    values: ArrayLike, dimension_names: Sequence[str] | None = None, title: str = "", value_label: str = "value"
+    values: ArrayLike,
+    dimension_names: Sequence[str] | None = None,
+    title: str = "",
+    value_label: str = "value",
+    heads: Sequence[int] | None = None,
 ) -> go.Figure:
-    """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0."""
+    """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0; `heads` as
+    in `attention_heatmap`."""
     array = _as_heads_by_dims("values", values)
     names = unique_names(dimension_names, array.shape[1])
     bound = float(np.abs(array).max()) or 1.0
     return _matrix_figure(
         array,
         names,
-        head_labels(array.shape[0]),
+        head_labels(array.shape[0], heads),
         title,
         value_label=value_label,
         heatmap={
@@ -330,13 +343,17 @@ def dimensions_that_matter(
 
 
 def contribution_heatmap(
-    contributions: ArrayLike, dimension_names: Sequence[str] | None, s: float, title: str | None = None
+    contributions: ArrayLike,
+    dimension_names: Sequence[str] | None,
+    s: float,
+    title: str | None = None,
+    heads: Sequence[int] | None = None,
 ) -> go.Figure:
-    """The exact why: head h, dimension i holds A_U[h,i]·A_V[h,i]·X_i·Y_i, and all cells add up to S
-    (green pushes S up, purple down; centred on 0)."""
+    """The exact why: head h, dimension i holds A_U[h,i]·A_V[h,i]·X_i·Y_i, and all cells of all heads add up
+    to S (green pushes S up, purple down; centred on 0). `heads` as in `attention_heatmap`."""
     values = _as_heads_by_dims("contributions", contributions)
     title = title or f"Contributions A_U·A_V·X_i·Y_i per head and dimension (they add up to S = {s:.4g})"
-    return signed_heatmap(values, dimension_names, title, value_label="contribution")
+    return signed_heatmap(values, dimension_names, title, value_label="contribution", heads=heads)
 
 
 def entropy_bars(
@@ -353,7 +370,7 @@ def entropy_bars(
                 y=values[:, column],
                 name=label,
                 marker_color=style.side_color(side),
-                text=[f"{max(v, 0.0):.2f}" for v in values[:, column]],
+                text=[f"{max(v, 0.0) + 0.0:.2f}" for v in values[:, column]],  # + 0.0: never "-0.00"
                 textposition="outside",
                 hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>",
             )
