@@ -96,7 +96,13 @@ def attribution_bars(
             hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
         )
     )
-    fig.update_xaxes(title=value_label, zeroline=True, zerolinecolor="#444", zerolinewidth=1)
+    fig.update_xaxes(
+        title=value_label,
+        zeroline=True,
+        zerolinecolor="#444",
+        zerolinewidth=1,
+        range=style.room_for_value_labels(shown.to_numpy()),  # labels outside short bars stay on the figure
+    )
     fig.update_yaxes(automargin=True)
     if len(series) > max_features:
         title = f"{title} (top {max_features} of {len(series)} by |value|)"
@@ -410,18 +416,11 @@ def score_shift_bars(
             hovertemplate="%{y}: ΔS %{x:+.4g}, rank %{customdata[0]} → %{customdata[1]}<extra></extra>",
         )
     )
-    # room for the value labels outside the bars on both sides, so none is cut off
-    reach = float(np.abs(shown["delta_s"]).max()) if len(shown) else 1.0
     fig.update_xaxes(
         title="ΔS (after − before)",
         zeroline=True,
         zerolinecolor="#444",
-        range=[
-            -1.35 * reach if (shown["delta_s"] < 0).any() else -0.05 * reach,
-            1.35 * reach if (shown["delta_s"] > 0).any() else 0.05 * reach,
-        ]
-        if reach > 0
-        else None,
+        range=style.room_for_value_labels(shown["delta_s"]),
     )
     fig.update_yaxes(automargin=True)
     return _layout(fig, title, height=max(260, 80 + 26 * len(shown)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import plotly.graph_objects as go
 
 from attnrec.safety import plotly_text
@@ -108,3 +109,17 @@ def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def room_for_value_labels(values, margin: float = 0.35) -> list[float] | None:
+    """An axis range for bars whose value labels may sit outside the bar ends: `margin` × the longest bar of room
+    on each side that has bars, so no label runs off the figure (None: no bars, let Plotly choose)."""
+    array = np.asarray(values, dtype=float)
+    array = array[np.isfinite(array)]
+    reach = float(np.abs(array).max()) if array.size else 0.0
+    if reach == 0:
+        return None
+    return [
+        -(1 + margin) * reach if (array < 0).any() else -0.05 * reach,
+        (1 + margin) * reach if (array > 0).any() else 0.05 * reach,
+    ]

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
+from layout_checks import assert_nothing_cut_off_at_both_sizes
 from playwright.sync_api import Error as PlaywrightError
 
 from attnrec.figures import dimensions_that_matter
@@ -145,6 +146,7 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     contribution = float(expected.trace.contributions[0, 1, dim])
     assert f"{contribution:+.4f}" in story.inner_text()
     save_full_page(page, screenshots / "explore.png")
+    assert_nothing_cut_off_at_both_sizes(page, "Explore, the why view")
 
     # The copied link, opened in a new tab (a new session), shows the same view.
     link = page.url
@@ -158,6 +160,12 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         assert again.get_by_text(f"selected: {user_id}").count() >= 1
         assert url_params(again)["item"] == item_id
         assert again.locator("[stAlert], [data-testid='stAlertContentWarning']").count() == 0
+        # The other views of the pair: every label on screen at both window sizes.
+        for view in ("Z breakdown", "Attributions (Integrated Gradients)"):
+            again.get_by_text(view, exact=True).click()
+            wait_until_idle(again)
+            again.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 1')
+            assert_nothing_cut_off_at_both_sizes(again, f"Explore, {view}")
     finally:
         again.close()
 
@@ -175,3 +183,4 @@ def test_compare_renders_and_keeps_the_screenshot(page, app_url, shipped_model, 
     assert float(metric(page, "S(A)")) == pytest.approx(s_a, abs=6e-5)
     assert float(metric(page, "S(B)")) == pytest.approx(s_b, abs=6e-5)
     save_full_page(page, screenshots / "compare.png")
+    assert_nothing_cut_off_at_both_sizes(page, "Compare")

@@ -1,11 +1,13 @@
-"""Every page of the app in Chromium at 1280×800: it renders its title and charts without an exception, and
-its screenshot lands in a temporary folder (the README's pictures come from scripts/screenshots.py).
+"""Every page of the app in Chromium at 1280×800: it renders its title and charts without an exception, nothing
+on it is cut off at 1280×800 or at 1920×1080, and its screenshot lands in a temporary folder (the README's
+pictures come from scripts/screenshots.py).
 Also: a copied deep link opened on a fresh server reopens the same page with its parameters, inside the app's
 navigation."""
 
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from layout_checks import assert_nothing_cut_off_at_both_sizes, cut_off
 
 from conftest import serve_app
 
@@ -50,6 +52,33 @@ def test_page_renders_with_its_charts(page, open_page, title, screenshots):
         page.wait_for_timeout(800)
     if shot:
         page.screenshot(path=str(screenshots / f"{shot}.png"))
+    # Nothing cut off: no clipped text, no chart label outside its figure, at 1280×800 and at 1920×1080.
+    assert_nothing_cut_off_at_both_sizes(page, title)
+
+
+def test_the_cut_off_check_finds_cut_text_and_chart_labels(page, open_page):
+    """The check the page tests rely on, shown to fail: clipped text, and a label drawn outside its chart."""
+    open_page(page, "Walkthrough")
+    page.locator(CHART).first.wait_for(timeout=420_000)
+    wait_until_idle(page)
+    assert cut_off(page) == []
+    page.evaluate(
+        """() => {
+        const cut = document.createElement('div');
+        cut.style.cssText = 'width: 40px; height: 24px; flex: none; overflow: hidden; white-space: nowrap';
+        cut.textContent = 'a label far too long for its box';
+        document.querySelector("[data-testid='stMain']").appendChild(cut);
+        const svg = document.querySelector('.js-plotly-plot .main-svg');
+        const text = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+        text.setAttribute('x', String(svg.getBoundingClientRect().width - 10));
+        text.setAttribute('y', '30');
+        text.textContent = 'a tick label running off the figure';
+        svg.appendChild(text);
+    }"""
+    )
+    cuts = cut_off(page)
+    assert any("a label far too long" in c for c in cuts), cuts
+    assert any("a tick label running off" in c for c in cuts), cuts
 
 
 def test_a_deep_link_on_a_fresh_server_opens_inside_the_app(browser_context, tmp_path):
