@@ -132,12 +132,30 @@ st.download_button(
 
 # ---- what-if ---------------------------------------------------------------------------------------
 st.subheader("What if this user were different?")
+read = model.featurizer.read_columns("user")
+if not read:  # e.g. users profiled from the items they liked: no attribute reaches the model
+    st.info(
+        "This model reads none of the user's attributes: its user side is built from the user's id"
+        + (" and the items they liked (a history profile)" if model.config.get("user_profile") == "history" else "")
+        + ", so editing an attribute cannot move any score. Choose a model trained on user columns (a latent "
+        "model, or an aligned one whose dimensions pair user and item columns) to ask what-if questions.",
+        icon=":material/info:",
+    )
+    st.stop()
+unread = [c for c in dataset.users.columns if c not in read]
 st.caption(
     "Edit any attribute (multi-valued cells use the same separator as the data, e.g. “Mexican; Thai”). "
     "Items are re-scored with the edited user; each item's change in S is split exactly over the "
     "edited fields (Shapley values with the original user as the baseline)."
+    + (
+        f" Only the {len(read)} attributes this model reads are listed; "
+        + escape_markdown(", ".join(unread))
+        + " never reach it."
+        if unread
+        else ""
+    )
 )
-raw = dataset.users.loc[user_id]
+raw = dataset.users.loc[user_id, [c for c in dataset.users.columns if c in read]]
 original = pd.DataFrame(
     {"attribute": [str(c) for c in raw.index], "value": ["" if pd.isna(v) else str(v) for v in raw.to_numpy()]}
 )
@@ -167,7 +185,9 @@ else:
         )
     else:
         st.write("Edited fields the model sees: " + ", ".join(f"**{escape_markdown(f)}**" for f in edited_fields))
-    left, right = st.columns([3, 2])
+    # One above the other: side by side, the table lost its last columns and the bars' value labels ran off the
+    # chart at 1280 px.
+    left, right = st.container(), st.container()
     shown = shown.assign(name=[dataset.item_name(i) or "" for i in shown["item_id"]])
     left.dataframe(
         shown[

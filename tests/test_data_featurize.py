@@ -172,3 +172,33 @@ def test_history_profiles_are_means_over_training_positives_and_never_read_held_
     assert set(np.unique(items.matrix)) <= {0.0, 1.0}
     assert (items.matrix.sum(axis=0) >= 2).all()
     assert featurizer.dimension_names[0].startswith("cuisines: ")
+
+
+@pytest.mark.parametrize(
+    "mode, options",
+    [("latent", {"use_ids": True}), ("aligned", {}), ("aligned", {"user_profile": "history", "use_ids": True})],
+)
+def test_read_columns_are_exactly_the_columns_whose_edit_changes_the_encoding(restaurants, mode, options):
+    """The reference: change one raw cell at a time and see whether the encoded row moves."""
+    featurizer = Featurizer.fit(restaurants, mode, **options)
+    users = restaurants.users
+    row = users.iloc[[0]]
+    before = featurizer.encode("user", row).matrix
+    moved = []
+    for column in users.columns:
+        others = [v for v in users[column].dropna().unique() if v != row.iloc[0][column]]
+        edited = row.copy()
+        edited[column] = edited[column].astype(object)
+        changed = False
+        for value in others[:5]:  # some other value of the column must move a column the model reads
+            edited.iloc[0, edited.columns.get_loc(column)] = value
+            if not np.array_equal(featurizer.encode("user", edited).matrix, before):
+                changed = True
+                break
+        if changed:
+            moved.append(column)
+    assert set(featurizer.read_columns("user")) == set(moved)
+    if options.get("user_profile") == "history":
+        assert moved == []  # the user side comes from the liked items and the id: no attribute is read
+    else:
+        assert moved

@@ -183,7 +183,9 @@ def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
     at.run()
     user = at.selectbox(key="widget_explore_user").value
     editor = f"whatif_editor_{user}"
-    attributes = list(model.dataset.users.columns)
+    read = model.featurizer.read_columns("user")
+    attributes = [c for c in model.dataset.users.columns if c in read]  # the editor lists what the model reads
+    assert list(at.data_editor[0].value["attribute"]) == attributes
     row = attributes.index("cuisines")
     at.session_state[editor] = {
         "edited_rows": {row: {"value": "Japanese; Seafood"}},
@@ -222,3 +224,26 @@ def test_what_if_edit_moves_items_like_a_numpy_rescoring(model):
     assert len(moved) and all(w.startswith("cuisine") for w in moved["why"]), list(moved["why"])
     chart = at.get("plotly_chart")[0]
     assert chart is not None
+
+
+def test_what_if_lists_only_the_attributes_the_model_reads_and_says_when_it_reads_none(model):
+    """An attribute the model never reads cannot move a score: it is named, not offered. A model whose user side
+    is its history profile reads none, and the page says so instead of offering edits that change nothing."""
+    at = _page(model)
+    at.run()
+    assert not at.exception, at.exception
+    read = set(model.featurizer.read_columns("user"))
+    unread = [c for c in model.dataset.users.columns if c not in read]
+    assert unread and read  # this aligned model pairs some user columns with item columns, not all
+    assert set(at.data_editor[0].value["attribute"]) == read
+    assert any(all(c.replace("_", "\\_") in m.value or c in m.value for c in unread) for m in at.caption)
+
+    torch.manual_seed(2)
+    dataset = model.dataset
+    history = Recommender.from_featurizer(Featurizer.fit(dataset, "aligned", user_profile="history"), dataset, heads=2)
+    at = _page(history)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.data_editor) == 0
+    assert any("reads none of the user's attributes" in i.value for i in at.info)
+    assert len(at.table) == 1  # the top-K and its reasons are still there

@@ -441,6 +441,17 @@ class Featurizer:
         matrix = self._matrix(side, table).astype(np.float32)
         return SideEncoding([str(i) for i in table.index], matrix, self.columns(side), self.groups(side))
 
+    def read_columns(self, side: Side) -> list[str]:
+        """The columns of the side's raw table that its encoding reads, in first-use order; the row id is not one
+        of them. Empty when a side is built from ids alone, e.g. users profiled from their history: editing such
+        a side's attributes cannot change any score."""
+        self._check_side(side)
+        if self.mode == "aligned":
+            names = [d[side]["column"] for d in self.dimensions if side in d]
+        else:
+            names = [f["name"] for f in self._sides[side].fields if f["kind"] != "id"]
+        return [c for c in dict.fromkeys(names) if c != "id"]
+
     def columns(self, side: Side) -> list[str]:
         self._check_side(side)
         ids = [c for f in self._sides[side].fields for c in _field_columns(f)]

@@ -145,6 +145,10 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     story.wait_for()
     contribution = float(expected.trace.contributions[0, 1, dim])
     assert f"{contribution:+.4f}" in story.inner_text()
+    # The uniform level 1/d is drawn as the reference on both attention heatmaps' colour bars.
+    for index in (1, 2):
+        ticks = page.locator(CHART).nth(index).locator(".colorbar text").all_text_contents()
+        assert f"uniform {1 / model.d:.3g}" in ticks, ticks
     save_full_page(page, screenshots / "explore.png")
     assert_nothing_cut_off_at_both_sizes(page, "Explore, the why view")
 
