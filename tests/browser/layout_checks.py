@@ -2,11 +2,12 @@
 
 Two kinds of cut are found:
 - text the browser clips (an element with hidden/clipped overflow or an ellipsis whose content is wider than its
-  box: a truncated selectbox value, metric, caption, button or table cell);
+  box: a metric, caption, button or table cell), and a field's value wider than the field (a selectbox's choice);
 - Plotly labels (tick labels, titles, legends, bar and annotation texts) that reach outside their figure's drawing,
   where the browser does not show them.
-The dataframe grid (a canvas, which shortens long cells by design and shows them on hover) and text inputs are left
-out; visually hidden accessibility text (1 px wide "Skip to main content") is not a cut.
+The dataframe grid (a canvas, which shortens long cells by design and shows them on hover) is left out, and so is
+visually hidden accessibility text (1 px wide "Skip to main content"). A value typed into a text field scrolls by
+design; the tests type none where they check.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ FIND_CUTS = """
     const clips = style.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(style.overflowX);
     if (clips && el.scrollWidth > el.clientWidth + 1)
       cuts.push(`text "${el.textContent.trim().slice(0, 80)}" needs ${el.scrollWidth} px, has ${el.clientWidth}`);
+  }
+  // A selectbox shows its choice in an input: a long model or dataset name must fit its box too.
+  for (const input of document.querySelectorAll('[data-testid="stAppViewContainer"] input')) {
+    if (['checkbox', 'radio', 'range', 'file', 'hidden'].includes(input.type) || !input.value) continue;
+    if (!shown(input.getBoundingClientRect()) || input.closest('[data-testid="stDataFrame"]')) continue;
+    if (input.scrollWidth > input.clientWidth + 1)
+      cuts.push(`field "${input.value.slice(0, 80)}" needs ${input.scrollWidth} px, has ${input.clientWidth}`);
   }
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
     const svg = plot.querySelector('.main-svg');

@@ -76,7 +76,16 @@ def test_the_cut_off_check_finds_cut_text_and_chart_labels(page, open_page):
         svg.appendChild(text);
     }"""
     )
+    page.evaluate(
+        """() => {
+        const field = document.createElement('input');
+        field.style.cssText = 'width: 40px; height: 24px; flex: none';
+        field.value = 'a model name far too long for its field';
+        document.querySelector("[data-testid='stMain']").appendChild(field);
+    }"""
+    )
     cuts = cut_off(page)
+    assert any("a model name far too long" in c for c in cuts), cuts
     assert any("a label far too long" in c for c in cuts), cuts
     assert any("a tick label running off" in c for c in cuts), cuts
 
