@@ -100,7 +100,7 @@ class ChunkTask:
 
 @dataclass(frozen=True)
 class ChunkJob:
-    """One job: its rows, how they are cut, its fingerprint and the task that computes a chunk."""
+    """One job: its rows (string columns: ids), how they are cut, its fingerprint and the task that computes a chunk."""
 
     label: str
     out: Path

@@ -103,8 +103,6 @@ def run_ray(
     ray = require_ray()
     if job.task.checkpoint is None:
         raise ValueError("the Ray engine needs the model's checkpoint folder (workers load the model from it)")
-    if any(job.rows[c].map(type).ne(str).any() for c in job.rows.columns):
-        raise TypeError("the Ray engine sends rows as strings; this job's rows are not all strings")
     pending = manifest.pending()
     if not pending:
         return
@@ -116,7 +114,7 @@ def run_ray(
         workers = cpus if workers is None else int(workers)
         if workers < 1:
             raise ValueError(f"need at least one Ray worker; the cluster has {cpus} CPU(s)")
-        if started_here and address is None and workers > cpus:
+        if address is None and workers > cpus:  # (a cluster given by --address may grow; a local Ray does not)
             raise ValueError(f"--workers {workers} needs {workers} CPUs; this machine's Ray has {cpus}")
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours below counts chunks, the unit of resuming
