@@ -7,7 +7,7 @@ Output schema (one row per user × rank; users in the order given, ranks 1..K; f
 only when --exclude-seen leaves fewer items):
 
     user_id  string
-    rank     int32    1 = the highest score S (torch.topk's order; equal scores keep catalog order)
+    rank     int32    1 = the highest score S (the order of torch.topk in Recommender.top_k)
     item_id  string
     score    float64  the score S of the pair
 
