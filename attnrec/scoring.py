@@ -168,7 +168,13 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             address=args.address,
             workers=args.workers,
         )
-    except (ValueError, FileNotFoundError, KeyError, ImportError) as err:  # CheckpointError / DataError: ValueErrors
+    except (
+        ValueError,
+        FileNotFoundError,
+        KeyError,
+        ImportError,
+        ConnectionError,
+    ) as err:  # CheckpointError / DataError: ValueErrors
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"attnrec score: error: {message}", file=sys.stderr)
         return 2

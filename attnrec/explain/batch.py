@@ -313,7 +313,13 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             address=args.address,
             workers=args.workers,
         )
-    except (ValueError, FileNotFoundError, KeyError, ImportError) as err:  # CheckpointError / DataError are ValueErrors
+    except (
+        ValueError,
+        FileNotFoundError,
+        KeyError,
+        ImportError,
+        ConnectionError,
+    ) as err:  # CheckpointError / DataError are ValueErrors
         print(f"attnrec explain: error: {err}", file=sys.stderr)
         return 2
     print(
