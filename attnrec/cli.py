@@ -1,9 +1,10 @@
-"""Command line: `python -m attnrec train | evaluate | explain`.
+"""Command line: `python -m attnrec train | evaluate | explain | score`.
 
 train    fits a model on the leave-one-out training split (so `evaluate` is honest) and saves it.
 evaluate re-creates the same split and prints HR@10 / NDCG@10 / AUC for the checkpoint, item popularity
          and BPR-MF, all ranked by the same code.
-explain  is handed to attnrec.explain.batch.cli_main.
+explain  is handed to attnrec.explain.batch.cli_main; score (top K for many users) to attnrec.scoring.cli_main.
+         Both are chunked and resumable, and take --engine local|ray (attnrec.scale).
 Bad input (missing files, unknown device or mode) prints one clear line and exits with code 2.
 """
 
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true", help="no progress bars (default: shown when stderr is a terminal)")
 
     sub.add_parser("explain", help="batch explanations (attnrec.explain.batch); see `explain --help`", add_help=False)
+    sub.add_parser("score", help="top K items for many users (attnrec.scoring); see `score --help`", add_help=False)
     return parser
 
 
@@ -289,6 +291,12 @@ def _explain(argv: list[str]) -> int:
     return int(cli_main(argv) or 0)
 
 
+def _score(argv: list[str]) -> int:
+    from attnrec.scoring import cli_main
+
+    return int(cli_main(argv) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     from attnrec.checkpoint import CheckpointError
     from attnrec.data.types import DataError
@@ -303,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     if argv and argv[0] == "explain":
         return _explain(argv[1:])
+    if argv and argv[0] == "score":
+        return _score(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _evaluate(args)

@@ -19,21 +19,21 @@ group in the target's order):
     completeness_gap  float64  Σ attributions − (S − S(baseline)) for the pair and method
     convergence_delta float64  Captum's own delta (IG, DeepLift, GradientSHAP); NaN otherwise
 
-Resuming: chunk i is written to `<out>.parts/part-<i>.parquet`, and `<out>.parts/manifest.json` lists the
-finished chunks with a fingerprint of everything that shapes the output (pairs, methods, parameters,
-level, baseline, chunk size, model weights). A re-run with the same fingerprint skips finished chunks;
-a different fingerprint starts over. When all chunks exist they are combined, in order, into `out`
-(the same bytes whether or not the run was interrupted) and the parts folder is removed.
+Resuming and engines: the pairs are cut into chunks of `chunk_size`; `explain_chunk` (one pure function:
+a chunk of pairs in, its rows out) makes each chunk's rows, and `attnrec.scale` runs the job — in this process
+(`engine="local"`) or under Ray Data (`engine="ray"`, on a local Ray or a cluster). Chunk i is written to
+`<out>.parts/part-<i>.parquet`, and `<out>.parts/manifest.json` lists the finished chunks with a fingerprint
+of everything that shapes the output (pairs, methods, parameters, level, baseline, chunk size, the model's
+weights and catalog). A re-run with the same fingerprint skips finished chunks, whichever engine wrote them;
+a different fingerprint starts over. When all chunks exist they are combined, in order, into `out` (the
+same bytes whether or not the run was interrupted, and on either engine) and the parts folder is removed.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -42,17 +42,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
 from attnrec.explain.engine import explain
 from attnrec.explain.metrics import snap_noise
 from attnrec.explain.model_targets import BASELINES, LEVELS, default_baseline, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
+from attnrec.scale.chunks import new_job
+from attnrec.scale.engine import add_engine_arguments, engine_device, run_job
 
 if TYPE_CHECKING:
     from attnrec.model import Recommender
 
-__all__ = ["explain_pairs", "read_pairs", "cli_main", "SCHEMA"]
+__all__ = ["explain_pairs", "explain_chunk", "read_pairs", "cli_main", "SCHEMA"]
 
 SCHEMA = pa.schema(
     [
@@ -72,7 +73,6 @@ SCHEMA = pa.schema(
         ("convergence_delta", pa.float64()),
     ]
 )
-MANIFEST = "manifest.json"
 
 
 def read_pairs(path: str | Path) -> pd.DataFrame:
@@ -99,24 +99,18 @@ def _checked_pairs(pairs: pd.DataFrame, where: str = "pairs") -> pd.DataFrame:
     )
 
 
-def _fingerprint(model, pairs: pd.DataFrame, plan: dict) -> str:
-    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode())
-    digest.update(pd.util.hash_pandas_object(pairs, index=False).to_numpy().tobytes())
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _write_atomically(write: Callable[[Path], object], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _chunk_frame(
-    model, pairs: pd.DataFrame, first_row: int, methods: Sequence[str], params: dict, level: str, baseline: str
-) -> pd.DataFrame:
+def explain_chunk(
+    model: Recommender,
+    pairs: pd.DataFrame,
+    first_row: int,
+    *,
+    methods: Sequence[str],
+    params: dict,
+    level: str,
+    baseline: str,
+) -> pa.Table:
+    """The rows of one chunk of pairs (columns user_id, item_id; `first_row`: the first pair's number), in
+    SCHEMA. A pure function of its arguments: every engine calls it, on the same chunks."""
     try:
         user_rows, item_rows = model.user_rows(list(pairs["user_id"])), model.item_rows(list(pairs["item_id"]))
     except KeyError as err:
@@ -156,7 +150,7 @@ def _chunk_frame(
     # Same row order as the docstring promises: by pair, then method, then group.
     frame["_method"] = frame["method"].map({k: i for i, k in enumerate(methods)})
     frame = frame.sort_values(["pair", "_method"], kind="stable").drop(columns="_method")
-    return frame.reset_index(drop=True)
+    return pa.Table.from_pandas(frame.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
 
 
 def explain_pairs(
@@ -171,6 +165,10 @@ def explain_pairs(
     params: dict | None = None,
     progress: bool = True,
     on_chunk_done: Callable[[int], None] | None = None,
+    engine: str = "local",
+    checkpoint: str | Path | None = None,
+    address: str | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Explain every (user_id, item_id) row of `pairs_df` with each method; write `out_path` (Parquet).
 
@@ -178,16 +176,18 @@ def explain_pairs(
     params: {method key: {parameter: value}}. on_chunk_done(i) is called after chunk i is safely on
     disk (tests use it to simulate an interruption). Returns the output path. See the module
     docstring for the schema and how resuming works.
+    engine: "local" (this process) or "ray" (Ray Data; each worker loads the model from `checkpoint`, the
+    folder `model` was loaded from; `address` a Ray cluster, None a local Ray; `workers` actors, None one
+    per CPU). The output is the same bytes on either engine.
     """
     pairs = _checked_pairs(pairs_df)
+    _check_ids(model, pairs)
     methods = [method(k).key for k in methods]
     if not methods:
         raise ValueError("name at least one method")
     baseline = baseline or default_baseline(model)
     if level not in LEVELS or baseline not in BASELINES:
         raise ValueError(f"level must be one of {LEVELS} and baseline one of {BASELINES}")
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     params = {k: resolve_params(k, (params or {}).get(k)) for k in methods}
     for key in methods:
         if level not in METHODS[key].levels:
@@ -210,60 +210,38 @@ def explain_pairs(
                     f"{level} level. Use shapley_sampling instead"
                 )
 
-    out = Path(out_path)
-    parts = out.with_name(out.name + ".parts")
     plan = {
+        "job": "explain",
         "methods": methods,
         "params": params,
         "level": level,
         "baseline": baseline,
-        "chunk_size": int(chunk_size),
         "n_pairs": len(pairs),
     }
-    fingerprint = _fingerprint(model, pairs, plan)
-    manifest_path = parts / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    if manifest.get("fingerprint") != fingerprint:
-        shutil.rmtree(parts, ignore_errors=True)  # a different job's leftovers: start over
-        manifest = {"fingerprint": fingerprint, "plan": plan, "done": []}
-    parts.mkdir(parents=True, exist_ok=True)
-    done = set(manifest["done"])
-    starts = list(range(0, len(pairs), int(chunk_size)))
-    bar = tqdm(
-        total=len(starts),
-        initial=len([i for i in range(len(starts)) if i in done]),
-        desc="explaining",
-        unit="chunk",
-        disable=not progress,
+    job = new_job(
+        "explaining",
+        out_path,
+        pairs,
+        chunk_size=chunk_size,
+        plan=plan,
+        model=model,
+        compute=functools.partial(explain_chunk, methods=methods, params=params, level=level, baseline=baseline),
+        schema=SCHEMA,
+        checkpoint=checkpoint,
     )
-    with bar:
-        for index, start in enumerate(starts):
-            part = parts / f"part-{index:06d}.parquet"
-            if index in done and part.exists():
-                continue
-            frame = _chunk_frame(
-                model, pairs.iloc[start : start + int(chunk_size)], start, methods, params, level, baseline
-            )
-            table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
-            _write_atomically(functools.partial(pq.write_table, table), part)
-            manifest["done"] = sorted(done | {index})
-            done.add(index)
-            _write_atomically(lambda p: p.write_text(json.dumps(manifest)), manifest_path)
-            bar.update(1)
-            if on_chunk_done is not None:
-                on_chunk_done(index)
+    return run_job(
+        job, model, engine=engine, address=address, workers=workers, progress=progress, on_chunk_done=on_chunk_done
+    )
 
-    def combine(path: Path) -> None:
-        with pq.ParquetWriter(path, SCHEMA) as writer:
-            for index in range(len(starts)):
-                writer.write_table(pq.read_table(parts / f"part-{index:06d}.parquet", schema=SCHEMA))
-            if not starts:
-                writer.write_table(SCHEMA.empty_table())
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(combine, out)
-    shutil.rmtree(parts, ignore_errors=True)
-    return out
+def _check_ids(model, pairs: pd.DataFrame) -> None:
+    """Every pair's ids are in the model's catalog, checked before any work (a worker's error would be later
+    and wordier)."""
+    for column, known in (("user_id", set(model.user_ids)), ("item_id", set(model.item_ids))):
+        unknown = ~pairs[column].isin(known).to_numpy()
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise ValueError(f"pairs row {row}: unknown id '{pairs[column].iloc[row]}' ({column})")
 
 
 def _parse_params(items: Sequence[str]) -> dict:
@@ -306,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METHOD.NAME=VALUE",
         help="method parameter, e.g. ig.n_steps=32 (repeatable)",
     )
+    add_engine_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -318,7 +297,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
 
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         pairs = read_pairs(args.pairs)
-        model = Recommender.load(args.checkpoint, args.device)
+        model = Recommender.load(args.checkpoint, engine_device(args))
         out = explain_pairs(
             model,
             pairs,
@@ -329,8 +308,18 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             baseline=args.baseline,
             params=_parse_params(args.param),
             progress=not args.no_progress,
+            engine=args.engine,
+            checkpoint=args.checkpoint,
+            address=args.address,
+            workers=args.workers,
         )
-    except (ValueError, FileNotFoundError, KeyError) as err:  # CheckpointError / DataError are ValueErrors
+    except (
+        ValueError,
+        FileNotFoundError,
+        KeyError,
+        ImportError,
+        ConnectionError,
+    ) as err:  # CheckpointError / DataError are ValueErrors
         print(f"attnrec explain: error: {err}", file=sys.stderr)
         return 2
     print(
