@@ -161,7 +161,7 @@ def _family_members(model) -> list[tuple[str, list[int]]] | None:
     named = [(g.name, list(range(g.start, g.stop))) for g in fz.groups("user") if g.kind != "id"]
     taste = model.taste_dimensions
     if taste.stop > taste.start:
-        from attnrec.trust import TASTE_FAMILY
+        from attnrec.trust_plan import TASTE_FAMILY
 
         named.append((TASTE_FAMILY, list(range(taste.start, taste.stop))))
     return named
@@ -174,7 +174,7 @@ def learned_from_ids(model: Recommender, importance: Importance) -> list[str]:
         return []
     taste = model.taste_dimensions
     names = {model.dimension_names[i] for i in range(taste.start, taste.stop)}
-    from attnrec.trust import TASTE_FAMILY
+    from attnrec.trust_plan import TASTE_FAMILY
 
     names.add(TASTE_FAMILY)
     for side in ("user", "item"):

@@ -535,7 +535,7 @@ def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, cont
 
 
 def test_batch_reader_names_the_wrong_column_and_refuses_other_paths(tmp_path, latent):
-    from attnrec.trust import BatchFileError, read_batch_explanations
+    from attnrec.explain.batch_reader import BatchFileError, read_batch_explanations
 
     users, items = _sample(latent, 3)
     out = explain_pairs(

@@ -80,7 +80,7 @@ def parquet_bytes(table, **options) -> bytes:
 PARQUET_SETUP = """
     import io
     import pyarrow as pa, pyarrow.parquet as pq
-    from attnrec.data.uploads import UploadState
+    from attnrec.data.upload_state import UploadState
     from attnrec.data.io import read_table
     def parquet(table):
         buffer = io.BytesIO(); pq.write_table(table, buffer, compression="zstd"); return buffer.getvalue()
@@ -375,7 +375,7 @@ def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
     import streamlit.runtime.scriptrunner as scriptrunner
     from streamlit.runtime import Runtime
 
-    from attnrec import ui
+    from attnrec.app import session
 
     class Context:
         session_id = "abc"
@@ -390,7 +390,7 @@ def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
     monkeypatch.setattr(scriptrunner, "get_script_run_ctx", lambda *a, **k: Context())
     monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
     monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: fake))
-    probe = ui.session_probe()
+    probe = session.session_probe()
     assert probe() is True
     fake.active.clear()
     assert probe() is False
