@@ -16,23 +16,23 @@ from attnrec.figures.insights import (
     slice_bars,
 )
 from attnrec.health import held_out_split
+from attnrec.insight_slices import slice_columns, slice_labels, slice_metrics
 from attnrec.insights import (
     attribute_values,
-    compare_held_out,
-    compare_pair,
     contribution_importance,
     explode_values,
     feature_groupings,
-    held_out_ranks,
     ig_importance,
     learned_from_ids,
     multi_separator,
+    sample_pairs,
+)
+from attnrec.model_comparison import (
+    compare_held_out,
+    compare_pair,
+    held_out_ranks,
     pair_attention_top,
     pair_field_attributions,
-    sample_pairs,
-    slice_columns,
-    slice_labels,
-    slice_metrics,
 )
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 
