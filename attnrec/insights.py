@@ -134,7 +134,8 @@ def feature_groupings(model: Recommender) -> dict[str, str]:
     return options
 
 
-def real_dimensions(model) -> int:
+def real_dimensions(model: Recommender) -> int:
+    """d without the null slot (the extra last dimension "nothing", X = Y = 0), if the model has one."""
     return model.d - int(bool(getattr(model, "null_slot", False)))
 
 

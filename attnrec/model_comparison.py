@@ -54,21 +54,12 @@ class HeldOutComparison:
 
 def compare_held_out(models: dict, split: Split, k: int = 10) -> HeldOutComparison:
     """Both models (`{name: model}`, two entries) on the same held-out users of `split`."""
-    from attnrec.evaluation import evaluate
+    from attnrec.evaluation import evaluate, metrics_row
 
     (name_a, model_a), (name_b, model_b) = models.items()
     rows = []
     for name, model in ((name_a, model_a), (name_b, model_b)):
-        result = evaluate(model, split, k=k)
-        rows.append(
-            {
-                "model": name,
-                f"HR@{k}": result[f"hr@{k}"],
-                f"NDCG@{k}": result[f"ndcg@{k}"],
-                "AUC": result["auc"],
-                "users": result["users"],
-            }
-        )
+        rows.append(metrics_row(name, evaluate(model, split, k=k), k))
     a, b = held_out_ranks(model_a, split), held_out_ranks(model_b, split)
     ranks = a[["user_id", "item_id"]].assign(
         **{f"rank {name_a}": a["rank"], f"rank {name_b}": b["rank"], "candidates": a["candidates"]}

@@ -4,6 +4,8 @@ several 0/1 columns as one multi-valued field whose values are the columns set t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -16,7 +18,8 @@ def is_derived(spec: dict) -> bool:
     return spec.get("kind") in DERIVED_KINDS or "prefix" in spec
 
 
-def derive(frame: pd.DataFrame, key: str, spec: dict, missing_values) -> pd.Series:
+def derive(frame: pd.DataFrame, key: str, spec: dict, missing_values: Iterable[str]) -> pd.Series:
+    """The derived feature `key` of a schema spec (date part, flags or a prefix) as a column of `frame`."""
     if spec["kind"] == "date":
         return _date_part(
             frame, spec.get("column", key), spec["part"], spec.get("format", "%Y-%m-%d"), missing_values

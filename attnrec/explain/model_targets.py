@@ -89,7 +89,7 @@ def targets_for(
     baseline: str = "zeros",
     *,
     grouping: str = "paired",
-    pair_ids=None,
+    pair_ids: list[tuple[str, str]] | None = None,
 ) -> ExplainTarget:
     """The B pairs (user_rows[b], item_rows[b]) of `model`, ready for `explain`.
 
