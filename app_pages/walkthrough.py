@@ -11,6 +11,7 @@ import streamlit as st
 from attnrec.app import url, widgets
 from attnrec.figures import attention_heatmap, contribution_waterfall, unique_names, z_bars
 from attnrec.safety import escape_markdown
+from attnrec.walkthrough_math import GLOSSARY, STEPS, cell_arithmetic, changes, moved, snapshot, walk_values
 from attnrec.walkthrough_state import (
     MAX_D,
     MAX_HEADS,
@@ -25,17 +26,7 @@ from attnrec.walkthrough_state import (
     has_state,
     parse_cell,
 )
-from attnrec.worked_example import (
-    GLOSSARY,
-    STEPS,
-    ExampleInputs,
-    cell_arithmetic,
-    changes,
-    comparison_frame,
-    moved,
-    snapshot,
-    walk_values,
-)
+from attnrec.worked_example import ExampleInputs, comparison_frame
 
 STATE = "walkthrough_inputs"  # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset" and by a link, so the editors forget their edits

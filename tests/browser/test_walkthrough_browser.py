@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from browser_helpers import save_full_page, url_params, wait_until_idle
 
+from attnrec.walkthrough_math import cell_arithmetic, walk_values
 from attnrec.walkthrough_state import WalkthroughState, encode
-from attnrec.worked_example import ExampleInputs, cell_arithmetic, walk_values
+from attnrec.worked_example import ExampleInputs
 
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 
