@@ -666,6 +666,7 @@ def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
     return {case: (processes[case].returncode, outputs[case]) for case in processes}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CLI_CASES.keys())
 def test_cli_arguments(case, cli_runs):
     expected = CLI_CASES[case][1]
@@ -711,6 +712,7 @@ def test_removing_the_failed_file_clears_its_error_and_keep_uses_the_kept_table(
     assert_still_works(at, good)
 
 
+@pytest.mark.slow
 def test_a_label_that_separates_nothing_is_said_by_the_library_the_cli_and_the_page(tmp_path):
     import warnings
 

@@ -227,6 +227,7 @@ def _deletion_insertion_areas(score, u, v, bu, bv, groups, values) -> tuple[floa
 # ---- Attributions page -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_report_card(aligned):
     user, item = aligned.user_ids[4], aligned.item_ids[7]
     at = _attributions_page(aligned, user, item)

@@ -323,6 +323,7 @@ def trained():
     return dataset, model
 
 
+@pytest.mark.slow
 def test_checkpoint_zip_round_trip_gives_identical_scores(trained):
     from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 
@@ -450,6 +451,7 @@ def test_no_code_path_can_unpickle_or_render_raw_html():
     assert offenders == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["restaurants-aligned", "restaurants-latent", "synthetic"])
 def test_every_shipped_checkpoint_uploads_onto_its_dataset(name):
     """The shipped files, uploaded as a user would, score exactly like the same files loaded from disk
