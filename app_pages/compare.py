@@ -45,20 +45,7 @@ mode = url.choice(
     format_func=MODES.get,
     horizontal=True,
 )
-method_key = url.choice(
-    st.selectbox,
-    "Attribution method",
-    widgets.attribution_methods("fields"),
-    "explore_method",
-    "method",
-    "ig",
-    "attribution method",
-    container=top[1],
-    format_func=lambda k: method_spec(k).name,
-)
-with top[2].popover("Method settings", width="stretch"):
-    st.caption(method_spec(method_key).description)
-    params = widgets.param_widgets(method_key, "compare")
+method_key, params = widgets.method_picker("fields", top[1], top[2], "compare")
 
 item_label = dataset.item_label
 

@@ -54,21 +54,7 @@ mode = url.choice(
     horizontal=True,
 )
 level = "fields" if mode == "pair" else "dimensions"
-methods = widgets.attribution_methods(level)
-method_key = url.choice(
-    st.selectbox,
-    "Attribution method",
-    methods,
-    "explore_method",
-    "method",
-    "ig",
-    "attribution method",
-    container=top[1],
-    format_func=lambda k: method_spec(k).name,
-)
-with top[2].popover("Method settings", width="stretch"):
-    st.caption(method_spec(method_key).description)
-    params = widgets.param_widgets(method_key, "explore")
+method_key, params = widgets.method_picker(level, top[1], top[2], "explore")
 
 # ---- the pair --------------------------------------------------------------------------------------
 positives = dataset.positives

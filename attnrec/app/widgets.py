@@ -65,6 +65,28 @@ def attribution_methods(level: str) -> list[str]:
     return sorted(keys, key=lambda k: k != "ig")
 
 
+def method_picker(level: str, box: DeltaGenerator, settings: DeltaGenerator, key_prefix: str) -> tuple[str, dict]:
+    """The attribution method at `level` (a select in `box`, kept in the URL as `method` and shared by the pages
+    that explain one pair) and its parameters in a "Method settings" popover in `settings`: (key, params)."""
+    from attnrec.explain import method
+
+    key = choice(
+        st.selectbox,
+        "Attribution method",
+        attribution_methods(level),
+        "explore_method",
+        "method",
+        "ig",
+        "attribution method",
+        container=box,
+        format_func=lambda k: method(k).name,
+    )
+    with settings.popover("Method settings", width="stretch"):
+        st.caption(method(key).description)
+        params = param_widgets(key, key_prefix)
+    return key, params
+
+
 def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | None = None) -> dict:
     """One widget per parameter of the method, built from the registry; returns {name: value}."""
     from attnrec.explain import method
