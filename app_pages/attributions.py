@@ -9,7 +9,7 @@ import streamlit as st
 from attnrec.app import report_card, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import explain, method
-from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline, pair_target
+from attnrec.explain.model_targets import pair_target
 from attnrec.figures.explain import (
     attribution_bars,
     attribution_heatmap,
@@ -84,14 +84,8 @@ item_id = url.choice(
 )
 options = st.columns([2, 3])
 level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
-baseline = options[1].radio(
-    "Baseline",
-    list(BASELINES),
-    format_func=BASELINE_LABELS.get,
-    horizontal=True,
-    key="attributions_baseline",
-    index=list(BASELINES).index(default_baseline(model)),
-    help="What “absent” means: attributions explain S − S(baseline).",
+baseline = widgets.baseline_radio(
+    options[1], model, "attributions_baseline", help="What “absent” means: attributions explain S − S(baseline)."
 )
 
 available = widgets.attribution_methods(level)

@@ -11,7 +11,6 @@ from attnrec.app import report_card, session, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method
 from attnrec.explain.batch_reader import BatchFileError, read_batch_explanations, summarize_batch
-from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline
 from attnrec.explain.registry import method_name
 from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.explain.shapley import MAX_GROUPS
@@ -265,14 +264,7 @@ n_trust = controls[0].slider(
     + ").",
 )
 trust_level = controls[1].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="health_trust_level")
-trust_baseline = controls[2].radio(
-    "Baseline",
-    list(BASELINES),
-    format_func=BASELINE_LABELS.get,
-    horizontal=True,
-    key="health_trust_baseline",
-    index=list(BASELINES).index(default_baseline(model)),
-)
+trust_baseline = widgets.baseline_radio(controls[2], model, "health_trust_baseline")
 available = widgets.attribution_methods(trust_level)
 # A wide model starts from the quick methods (each method is re-run for Captum's sensitivity); add others here.
 QUICK = ("ig", "saliency", "input_x_gradient", "feature_ablation", "attention")

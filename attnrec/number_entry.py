@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from attnrec.limits import LIMITS
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 # Typed numbers beyond this are refused: products of two such values and the attention logits stay far
-# inside float32 (finite for |x|, |y| up to 1e4 is what attend promises; 1e6 leaves headroom).
-MAX_TYPED_MAGNITUDE = 1e6
+# inside float32 (finite for |x|, |y| up to 1e4 is what attend promises; 1e6 leaves headroom). The limit
+# lives in attnrec.limits with the others (the Walkthrough's URL state reads the same one).
+MAX_TYPED_MAGNITUDE = LIMITS.typed_magnitude
 
 
 class EntryError(ValueError):

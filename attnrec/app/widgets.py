@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from streamlit.delta_generator import DeltaGenerator
 
+    from attnrec.model import Recommender
+
 
 def number_editor(
     label: str, values: ArrayLike, row_names: Sequence[str], column_names: Sequence[str], key: str
@@ -85,6 +87,22 @@ def method_picker(level: str, box: DeltaGenerator, settings: DeltaGenerator, key
         st.caption(method(key).description)
         params = param_widgets(key, key_prefix)
     return key, params
+
+
+def baseline_radio(container: DeltaGenerator, model: Recommender, key: str, help: str | None = None) -> str:
+    """The explain baseline (zeros / dataset mean / unknown) as a horizontal radio, starting from the model's
+    default (`attnrec.explain.model_targets.default_baseline`)."""
+    from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline
+
+    return container.radio(
+        "Baseline",
+        list(BASELINES),
+        format_func=BASELINE_LABELS.get,
+        horizontal=True,
+        key=key,
+        index=list(BASELINES).index(default_baseline(model)),
+        help=help,
+    )
 
 
 def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | None = None) -> dict:
