@@ -6,9 +6,10 @@ import json
 
 import streamlit as st
 
-from attnrec import ui
+from attnrec.app import report_card, url, widgets
+from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import explain, method
-from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline, pair_target
+from attnrec.explain.model_targets import pair_target
 from attnrec.figures.explain import (
     attribution_bars,
     attribution_heatmap,
@@ -17,18 +18,9 @@ from attnrec.figures.explain import (
 )
 from attnrec.health import method_summary, rank_agreement, side_by_side
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
-from attnrec.trust import (
-    attention_vs_attributions,
-    card_methods,
-    card_table,
-    curves_frame,
-    grouping_options,
-    not_shares_of_s,
-    plan_for,
-    run_report_card,
-    trust_target,
-    verdict_tone,
-)
+from attnrec.trust import card_methods, card_table, curves_frame, not_shares_of_s, run_report_card, verdict_tone
+from attnrec.trust_checks import attention_vs_attributions
+from attnrec.trust_plan import trust_target
 
 st.title("Attributions")
 st.caption(
@@ -36,8 +28,8 @@ st.caption(
     "and whether the methods agree."
 )
 
-selection = ui.sidebar()
-model = ui.require_model(selection)
+selection = sidebar()
+model = require_model(selection)
 
 LEVELS = {"fields": "raw fields (user and item attributes)", "dimensions": "the d dimensions of X and Y"}
 
@@ -85,10 +77,10 @@ def cached_agreement(
 
 dataset = model.dataset
 pair = st.columns(2)
-user_id = ui.choice(
+user_id = url.choice(
     st.selectbox, "User", model.user_ids, "explore_user", "user", model.user_ids[0], "user", container=pair[0]
 )
-item_id = ui.choice(
+item_id = url.choice(
     st.selectbox,
     "Item",
     model.item_ids,
@@ -101,18 +93,12 @@ item_id = ui.choice(
 )
 options = st.columns([2, 3])
 level = options[0].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="attributions_level")
-baseline = options[1].radio(
-    "Baseline",
-    list(BASELINES),
-    format_func=BASELINE_LABELS.get,
-    horizontal=True,
-    key="attributions_baseline",
-    index=list(BASELINES).index(default_baseline(model)),
-    help="What “absent” means: attributions explain S − S(baseline).",
+baseline = widgets.baseline_radio(
+    options[1], model, "attributions_baseline", help="What “absent” means: attributions explain S − S(baseline)."
 )
 
-available = ui.attribution_methods(level)
-focus = ui.choice(
+available = widgets.attribution_methods(level)
+focus = url.choice(
     st.selectbox,
     "Main method",
     available,
@@ -137,8 +123,8 @@ params = {}
 with st.expander("Method settings (from the registry)"):
     tabs = st.tabs([method(k).name for k in chosen])
     for key, tab in zip(chosen, tabs):
-        params[key] = ui.param_widgets(key, "attributions", container=tab)
-ui.write_url(user=user_id, item=item_id, method=focus)
+        params[key] = widgets.param_widgets(key, "attributions", container=tab)
+url.write_url(user=user_id, item=item_id, method=focus)
 
 results, failures = {}, {}
 with st.status(f"Running {len(chosen)} attribution method(s)…", expanded=False) as status:
@@ -205,18 +191,7 @@ st.caption(
     "pair: error, rank agreement, whether it adds up, Captum's infidelity and sensitivity, and the "
     "deletion / insertion test, where the model itself scores the ranking."
 )
-groupings = grouping_options(model, level)
-grouping = "level"
-if len(groupings) > 1:
-    grouping = st.radio(
-        "Groups the card scores",
-        list(groupings),
-        format_func=groupings.get,
-        horizontal=True,
-        key=f"attributions_card_grouping_{level}",
-    )
-plan = plan_for(model, level, grouping)
-(st.success if plan.exact else st.warning)(plan.message)
+grouping, plan = report_card.card_plan(model, level, f"attributions_card_grouping_{level}")
 # The card and the agreement score every method against a reference Shapley (sampled past 16 groups) and re-run
 # them for Captum's sensitivity: seconds per pair. The attributions above stay quick; these run when switched on.
 card_on = st.toggle(
@@ -228,11 +203,6 @@ else:
     card_keys = card_methods(level, chosen, plan.key, plan.n_groups)
     card_params = json.dumps({k: params[k] for k in card_keys if k in params}, sort_keys=True)
     with st.status("Scoring the methods…", expanded=False) as card_status:
-
-        def card_progress(label: str, done: float) -> None:
-            # Only the label: element calls made inside a cached function would be replayed on a cache hit.
-            card_status.update(label=f"{label} ({done:.0%})")
-
         card = cached_card(
             selection.model_key,
             user_id,
@@ -243,7 +213,7 @@ else:
             tuple(card_keys),
             card_params,
             model,
-            card_progress,
+            report_card.status_progress(card_status),
         )
         card_status.update(
             label=f"Report card: {len(card.summary)} method(s) against {method(card.reference).name}", state="complete"
@@ -254,7 +224,7 @@ else:
         for word in ("faithful", "approximate", "unfaithful")
     }
     st.markdown("  \n".join(f"**{word}**: {', '.join(names)}" for word, names in by_verdict.items() if names))
-    ui.report_card_view(
+    report_card.report_card_view(
         table,
         "Row 1 is the reference itself; the best other method per column is tinted. "
         f"k = {card.k}. " + not_shares_of_s(card_keys),

@@ -4,7 +4,8 @@ import json
 
 import streamlit as st
 
-from attnrec import ui
+from attnrec.app import caches, url, widgets
+from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import default_baseline
 from attnrec.exports import comparison_csv_bytes, comparison_html, comparison_json
@@ -20,8 +21,8 @@ from attnrec.safety import safe_filename
 
 MODES = {"items": "Two items for one user", "users": "Two users for one item"}
 
-selection = ui.sidebar()
-model = ui.require_model(selection)
+selection = sidebar()
+model = require_model(selection)
 dataset = model.dataset
 names = list(model.dimension_names)
 
@@ -32,7 +33,7 @@ st.caption(
 )
 
 top = st.columns([1.7, 1.2, 0.8], vertical_alignment="bottom")
-mode = ui.choice(
+mode = url.choice(
     st.radio,
     "Compare",
     list(MODES),
@@ -44,20 +45,7 @@ mode = ui.choice(
     format_func=MODES.get,
     horizontal=True,
 )
-method_key = ui.choice(
-    st.selectbox,
-    "Attribution method",
-    ui.attribution_methods("fields"),
-    "explore_method",
-    "method",
-    "ig",
-    "attribution method",
-    container=top[1],
-    format_func=lambda k: method_spec(k).name,
-)
-with top[2].popover("Method settings", width="stretch"):
-    st.caption(method_spec(method_key).description)
-    params = ui.param_widgets(method_key, "compare")
+method_key, params = widgets.method_picker("fields", top[1], top[2], "compare")
 
 item_label = dataset.item_label
 
@@ -68,10 +56,10 @@ default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(mode
 default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
 picks = st.columns(3)
 if mode == "items":
-    user_id = ui.choice(
+    user_id = url.choice(
         st.selectbox, "User", model.user_ids, "explore_user", "user", default_user, "user", container=picks[0]
     )
-    item_a = ui.choice(
+    item_a = url.choice(
         st.selectbox,
         "Item A",
         model.item_ids,
@@ -83,7 +71,7 @@ if mode == "items":
         format_func=item_label,
     )
     best = [i for i in model.top_k(user_id, k=2, exclude_seen=False)["item_id"] if i != item_a]
-    item_b = ui.choice(
+    item_b = url.choice(
         st.selectbox,
         "Item B",
         model.item_ids,
@@ -97,9 +85,9 @@ if mode == "items":
     pairs = ((user_id, item_a), (user_id, item_b))
     labels = (f"A: {item_label(item_a)}", f"B: {item_label(item_b)}")
     differing_side = "item"
-    ui.write_url(compare="items", user=user_id, item=item_a, item_b=item_b, user_b=None, method=method_key)
+    url.write_url(compare="items", user=user_id, item=item_a, item_b=item_b, user_b=None, method=method_key)
 else:
-    item_id = ui.choice(
+    item_id = url.choice(
         st.selectbox,
         "Item",
         model.item_ids,
@@ -110,11 +98,11 @@ else:
         container=picks[0],
         format_func=item_label,
     )
-    user_a = ui.choice(
+    user_a = url.choice(
         st.selectbox, "User A", model.user_ids, "explore_user", "user", default_user, "user", container=picks[1]
     )
     others = [u for u in model.user_ids if u != user_a]
-    user_b = ui.choice(
+    user_b = url.choice(
         st.selectbox,
         "User B",
         model.user_ids,
@@ -127,12 +115,12 @@ else:
     pairs = ((user_a, item_id), (user_b, item_id))
     labels = (f"A: user {user_a}", f"B: user {user_b}")
     differing_side = "user"
-    ui.write_url(compare="users", user=user_a, item=item_id, user_b=user_b, item_b=None, method=method_key)
+    url.write_url(compare="users", user=user_a, item=item_id, user_b=user_b, item_b=None, method=method_key)
 
 context = {"dataset": selection.dataset_name, "model": selection.model_name, "device": selection.resolved_device}
 with st.spinner("Computing both explanations…"):
     first, second = (
-        ui.cached_explanation(
+        caches.cached_explanation(
             selection.model_key, u, i, method_key, json.dumps(params, sort_keys=True), json.dumps(context), _model=model
         )
         for u, i in pairs
@@ -157,21 +145,7 @@ views = {
     "delta": "Where ΔS comes from",
     "attributions": f"Attributions ({method_spec(method_key).name})",
 }
-bar = st.columns([4, 1], vertical_alignment="center")
-view = ui.choice(
-    st.radio,
-    "Show",
-    list(views),
-    "compare_view",
-    "view",
-    "attention",
-    "view",
-    container=bar[0],
-    format_func=views.get,
-    horizontal=True,
-    label_visibility="collapsed",
-)
-ui.write_url(view=view)
+view, corner = widgets.view_switch(views, "compare_view")
 
 if view == "attention":
     side = st.radio(
@@ -192,7 +166,7 @@ if view == "attention":
         (columns[1], weights_b, labels[1], "b"),
     ):
         column.plotly_chart(
-            ui.cached_figure(
+            caches.cached_figure(
                 f"{label} {key}",
                 figure_key,
                 lambda w=weights, t=text: readable_heatmap(
@@ -203,7 +177,7 @@ if view == "attention":
             key=f"compare_heat_{key}",
         )
     st.plotly_chart(
-        ui.cached_figure(
+        caches.cached_figure(
             f"Δ{label}",
             figure_key,
             lambda: difference_heatmap(weights_a, weights_b, names, f"{label}(A) − {label}(B)", labels=("A", "B")),
@@ -219,7 +193,7 @@ if view == "attention":
 elif view == "delta":
     contributions = (a.trace.contributions[0].cpu().numpy(), b.trace.contributions[0].cpu().numpy())
     st.plotly_chart(
-        ui.cached_figure(
+        caches.cached_figure(
             "contributions",
             figure_key,
             lambda: paired_contributions(
@@ -230,7 +204,7 @@ elif view == "delta":
         key="compare_contributions",
     )
     st.plotly_chart(
-        ui.cached_figure(
+        caches.cached_figure(
             "ΔS",
             figure_key,
             lambda: score_difference_waterfall(
@@ -255,7 +229,7 @@ else:
             st.info(f"No attributions for {text} with this method.")
         else:
             st.plotly_chart(
-                ui.cached_figure(
+                caches.cached_figure(
                     f"attributions {key}",
                     figure_key,
                     lambda e=ex, t=text: side_attribution_bars(e.table, t, max_bars=12, x_range=shared),
@@ -268,7 +242,6 @@ else:
         "shared scale; blue: user side, orange: item side."
     )
 
-downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")
 # Downloads of both explanations (files are made only when a button is pressed).
 stem = safe_filename(f"attnrec-compare-{selection.dataset_name}-{'-'.join(p for pair in pairs for p in pair)}")
 
@@ -291,33 +264,19 @@ def html_report() -> str:
     return comparison_html(first, second, figures, labels, title=f"{labels[0]} vs {labels[1]}")
 
 
-downloads.download_button(
-    "JSON",
-    lambda: json.dumps(comparison_json(first, second), indent=1),
-    f"{stem}.json",
-    mime="application/json",
-    key="compare_json",
-    width="stretch",
-    icon=":material/download:",
-    help="Both explanations and ΔS per dimension",
-)
-downloads.download_button(
-    "CSV",
-    lambda: comparison_csv_bytes(first, second),
-    f"{stem}.csv",
-    mime="text/csv",
-    key="compare_csv",
-    width="stretch",
-    icon=":material/download:",
-    help="One row per number, a column says which pair; text cells are spreadsheet-safe",
-)
-downloads.download_button(
-    "HTML report",
-    html_report,
-    f"{stem}.html",
-    mime="text/html",
-    key="compare_html",
-    width="stretch",
-    icon=":material/download:",
-    help="A single file with the numbers and figures; works offline",
+widgets.download_menu(
+    corner,
+    stem,
+    "compare",
+    {
+        "JSON": (
+            lambda: json.dumps(comparison_json(first, second), indent=1),
+            "Both explanations and ΔS per dimension",
+        ),
+        "CSV": (
+            lambda: comparison_csv_bytes(first, second),
+            "One row per number, a column says which pair; text cells are spreadsheet-safe",
+        ),
+        "HTML report": (html_report, "A single file with the numbers and figures; works offline"),
+    },
 )

@@ -13,15 +13,12 @@ import json
 import pandas as pd
 import streamlit as st
 
-from attnrec import ui
+from attnrec.app import session
+from attnrec.app.sidebar import sidebar
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
-from attnrec.data.types import DataError
-from attnrec.data.uploads import (
+from attnrec.data.mapping import (
     FEATURE_ROLES,
-    TABLE_ROLES,
-    UploadState,
     build_schema,
-    dataset_from_mapping,
     positive_share,
     suggest_id_column,
     suggest_name_column,
@@ -29,6 +26,9 @@ from attnrec.data.uploads import (
     suggest_threshold,
     suggest_timestamp,
 )
+from attnrec.data.types import DataError
+from attnrec.data.upload_state import UploadState, dataset_from_mapping
+from attnrec.data.uploads import TABLE_ROLES
 from attnrec.data.widths import encoding_preview
 from attnrec.limits import LIMITS
 from attnrec.safety import escape_markdown
@@ -41,10 +41,10 @@ NO_ITEM_NAME = "(none: ids only)"
 uploads: UploadState = st.session_state.setdefault("data_uploads", UploadState())
 datasets: dict = st.session_state.setdefault("user_datasets", {})
 models: dict = st.session_state.setdefault("user_models", {})
-for saved_name in ui.saved_dataset_names():  # kept in an earlier session: train on it, upload a model for it
+for saved_name in session.saved_dataset_names():  # kept in an earlier session: train on it, upload a model for it
     if saved_name not in datasets:
         try:
-            datasets[saved_name] = ui.get_dataset(saved_name)
+            datasets[saved_name] = session.get_dataset(saved_name)
         except (DataError, OSError, ValueError) as err:
             st.warning(
                 escape_markdown(f"Saved dataset '{saved_name}' could not be read: {err}"), icon=":material/warning:"
@@ -93,7 +93,7 @@ def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, 
     return roles, separators
 
 
-ui.sidebar()  # lists this session's datasets and models as soon as they are kept
+sidebar()  # lists this session's datasets and models as soon as they are kept
 st.title("Your data")
 st.caption(
     "Upload users, items and interactions tables, map their columns, and keep the result as a dataset "
@@ -273,7 +273,7 @@ if uploads.complete:
         help=f"Fix or remove the failed {blocked} upload first" if blocked else None,
     ):
         try:
-            if name.strip() in ui.BUILTIN_DATASETS:
+            if name.strip() in session.BUILTIN_DATASETS:
                 raise DataError(f"'{name.strip()}' is the name of a built-in dataset; pick another name")
             dataset, schema = dataset_from_mapping(
                 uploads.ready_tables(), mapping, name, source=", ".join(uploads.sources.values())
@@ -283,7 +283,7 @@ if uploads.complete:
         else:
             datasets[dataset.name] = dataset
             st.session_state["data_last_kept"] = dataset.name
-            st.session_state["data_save_problem"] = ui.save_to_workspace(dataset)
+            st.session_state["data_save_problem"] = session.save_to_workspace(dataset)
             st.rerun()  # the sidebar, drawn above, lists the new dataset on the next run
     try:
         schema = build_schema(**{k: v for k, v in mapping.items() if not k.startswith("interaction_")}, name=name)
@@ -427,7 +427,7 @@ else:
             )
         try:
             job = TrainingJob(
-                datasets[dataset_name], config, name=model_name.strip() or "model", alive=ui.session_probe()
+                datasets[dataset_name], config, name=model_name.strip() or "model", alive=session.session_probe()
             ).start()
         except DataError as err:
             show_error(f"Training not started: {err}.")
@@ -471,7 +471,7 @@ def training_progress() -> None:
     elif st.session_state.get("data_registered_job") != id(job):
         models[job.name] = snap.result
         st.session_state["data_registered_job"] = id(job)
-        st.session_state["data_save_problem"] = ui.save_to_workspace(snap.result, job.name)
+        st.session_state["data_save_problem"] = session.save_to_workspace(snap.result, job.name)
         st.rerun(scope="app")  # so the sidebar and the download list see the new model
     else:
         how = "finished"
@@ -535,7 +535,7 @@ with upload_col:
             else:
                 loaded_name = ckpt_name.strip() or "uploaded model"
                 st.session_state["data_ckpt_loaded"] = loaded_name
-                st.session_state["data_save_problem"] = ui.save_to_workspace(models[loaded_name], loaded_name)
+                st.session_state["data_save_problem"] = session.save_to_workspace(models[loaded_name], loaded_name)
                 st.rerun()
         if st.session_state.get("data_ckpt_loaded") in models:
             st.success(
@@ -550,9 +550,9 @@ with upload_col:
 st.subheader("5 · Your workspace")
 if st.session_state.get("data_save_problem"):
     st.warning(escape_markdown(st.session_state["data_save_problem"] + "."), icon=":material/warning:")
-workspace = ui.workspace()
-saved_models = ui.saved_model_index()
-saved_sets = ui.saved_dataset_names()
+workspace = session.workspace()
+saved_models = session.saved_model_index()
+saved_sets = session.saved_dataset_names()
 st.caption(
     escape_markdown(
         f"Datasets you keep and models you train or upload are saved in {workspace.root}, so "

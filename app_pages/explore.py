@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnrec import ui
+from attnrec import number_entry
+from attnrec.app import caches, url, widgets
+from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
 from attnrec.exports import to_csv_bytes, to_html, to_json_dict
@@ -25,8 +27,8 @@ from attnrec.safety import escape_markdown, markdown_code, plotly_text, safe_fil
 
 MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}
 
-selection = ui.sidebar()
-model = ui.require_model(selection)
+selection = sidebar()
+model = require_model(selection)
 dataset = model.dataset
 names = list(model.dimension_names)
 
@@ -39,7 +41,7 @@ formula = (
 )
 
 top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
-mode = ui.choice(
+mode = url.choice(
     st.radio,
     "Input",
     list(MODES),
@@ -52,21 +54,7 @@ mode = ui.choice(
     horizontal=True,
 )
 level = "fields" if mode == "pair" else "dimensions"
-methods = ui.attribution_methods(level)
-method_key = ui.choice(
-    st.selectbox,
-    "Attribution method",
-    methods,
-    "explore_method",
-    "method",
-    "ig",
-    "attribution method",
-    container=top[1],
-    format_func=lambda k: method_spec(k).name,
-)
-with top[2].popover("Method settings", width="stretch"):
-    st.caption(method_spec(method_key).description)
-    params = ui.param_widgets(method_key, "explore")
+method_key, params = widgets.method_picker(level, top[1], top[2], "explore")
 
 # ---- the pair --------------------------------------------------------------------------------------
 positives = dataset.positives
@@ -79,15 +67,15 @@ context = {"dataset": selection.dataset_name, "model": selection.model_name, "de
 def pair_view() -> None:
     """Everything that depends on the pair: a row or heatmap click reruns only this (the sidebar, title and
     method controls stay as they are), and its figures are cached per pair."""
-    user_id = ui.remembered_choice("explore_user", "user", model.user_ids, default_user, "user")
-    item_id = ui.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
+    user_id = url.remembered_choice("explore_user", "user", model.user_ids, default_user, "user")
+    item_id = url.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
 
     answer = st.container()  # the answer (S, rank, the pair) goes above the pickers: visible without scrolling
     if mode == "pair":
         left, right = st.columns(2)
         with left:
             heading = st.empty()  # filled after the table, which may change the choice
-            user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id, height=143)
+            user_id = widgets.pick_row(dataset.users, "user", "explore_user", user_id, height=143)
             heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
         with right:
             item_name = dataset.schema.get("item_name")
@@ -95,26 +83,26 @@ def pair_view() -> None:
             if item_name in items.columns:  # the name first: it is what people search for
                 items = items[[item_name] + [c for c in items.columns if c != item_name]]
             heading = st.empty()
-            item_id = ui.pick_row(items, "item", "explore_item", item_id, height=143)
+            item_id = widgets.pick_row(items, "item", "explore_item", item_id, height=143)
             heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 
         # The trace first; the attributions (the slow part) only when the Attributions view or a download asks.
         def explanation(key: str = "", settings: str = "{}"):
-            return ui.cached_explanation(
+            return caches.cached_explanation(
                 selection.model_key, user_id, item_id, key, settings, json.dumps(context), _model=model
             )
 
         with st.spinner("Computing the trace…"):
             ex = explanation()
-        ui.write_url(mode=None, user=user_id, item=item_id, method=method_key, x=None, y=None)
+        url.write_url(mode=None, user=user_id, item=item_id, method=method_key, x=None, y=None)
     else:
         pair_now = model.trace(user_id, item_id)
         seed = {"x": pair_now.x.cpu().tolist(), "y": pair_now.y.cpu().tolist()}
         for key in ("x", "y"):
-            typed = ui.url_request(key)
+            typed = url.url_request(key)
             if typed is not None:
-                parsed = ui.parse_vector(typed, model.d)
+                parsed = number_entry.parse_vector(typed, model.d)
                 if parsed is None:
                     st.warning(
                         f"The link's {key.upper()} “{escape_markdown(typed[:60])}” is not {model.d} "
@@ -136,7 +124,7 @@ def pair_view() -> None:
             f"**X** (user side) and **Y** (item side), one row per dimension; started from user "
             f"{markdown_code(user_id)} and item {markdown_code(item_id)}."
         )
-        typed, error = ui.number_editor(
+        typed, error = widgets.number_editor(
             "X and Y",
             last,
             names,
@@ -147,13 +135,13 @@ def pair_view() -> None:
         x, y = tuple(typed[:, 0].tolist()), tuple(typed[:, 1].tolist())
 
         def explanation(key: str = "", settings: str = "{}"):
-            return ui.cached_vector_explanation(
+            return caches.cached_vector_explanation(
                 selection.model_key, x, y, key, settings, json.dumps(context), _model=model
             )
 
         with st.spinner("Computing the trace…"):
             ex = explanation()
-        ui.write_url(mode="vectors", method=method_key, x=ui.vector_text(x), y=ui.vector_text(y))
+        url.write_url(mode="vectors", method=method_key, x=number_entry.vector_text(x), y=number_entry.vector_text(y))
 
     pair = ex.pair
 
@@ -200,21 +188,7 @@ def pair_view() -> None:
         "breakdown": "Z breakdown",
         "attributions": f"Attributions ({method_spec(method_key).name})",
     }
-    bar = st.columns([4, 1], vertical_alignment="center")
-    view = ui.choice(
-        st.radio,
-        "Show",
-        list(views),
-        "explore_view",
-        "view",
-        "attention",
-        "view",
-        container=bar[0],
-        format_func=views.get,
-        horizontal=True,
-        label_visibility="collapsed",
-    )
-    ui.write_url(view=view)
+    view, corner = widgets.view_switch(views, "explore_view")
 
     if view == "attention":
         a_u, a_v = trace.a_u[0].cpu().numpy(), trace.a_v[0].cpu().numpy()
@@ -224,7 +198,7 @@ def pair_view() -> None:
         scope = (
             "all"
             if few
-            else ui.choice(
+            else url.choice(
                 st.radio,
                 "Dimensions",
                 ["matter", "all"],
@@ -238,13 +212,13 @@ def pair_view() -> None:
                 label_visibility="collapsed",
             )
         )
-        ui.write_url(dims=None if few else scope)
+        url.write_url(dims=None if few else scope)
         # One head at a time, or all (as in BertViz): the heatmaps' rows, and which cells a click can reach.
         heads = a_u.shape[0]
         head = (
             "all"
             if heads == 1
-            else ui.choice(
+            else url.choice(
                 st.selectbox,
                 "Heads",
                 ["all"] + [str(h + 1) for h in range(heads)],
@@ -258,7 +232,7 @@ def pair_view() -> None:
             )
         )
         rows = list(range(heads)) if head == "all" else [int(head) - 1]
-        ui.write_url(head=None if head == "all" else head)
+        url.write_url(head=None if head == "all" else head)
         # Columns are attention units in the short view: a taste block (one shared weight) is one column holding the
         # block's total weight and contribution; the full view shows every dimension.
         units = model.attention_units() if scope == "matter" else [[i] for i in range(len(names))]
@@ -293,7 +267,7 @@ def pair_view() -> None:
         )
         figure_view = f"{scope}-{head}"
         st.plotly_chart(
-            ui.cached_figure(
+            caches.cached_figure(
                 f"contrib-{figure_view}",
                 figure_key,
                 lambda: readable_heatmap(
@@ -336,7 +310,7 @@ def pair_view() -> None:
         clicked = []
         for column, side, weights, label in ((columns[0], "user", u_a_u, "A_U"), (columns[1], "item", u_a_v, "A_V")):
             title = f"{label}: where the {'user' if side == 'user' else 'item'} side looks"
-            figure = ui.cached_figure(
+            figure = caches.cached_figure(
                 f"{label}-{figure_view}",
                 figure_key,
                 lambda w=weights, t=title, s=side: readable_heatmap(
@@ -355,11 +329,11 @@ def pair_view() -> None:
             event = column.plotly_chart(
                 figure, key=f"explore_heat_{side}", on_select="rerun", selection_mode="points", width="stretch"
             )
-            clicked += ui.selected_points(event)
+            clicked += widgets.selected_points(event)
         peaked = st.columns([2, 1], vertical_alignment="center")
         entropy = np.stack([attention_entropy(u_a_u[None])[0], attention_entropy(u_a_v[None])[0]], axis=1)
         peaked[0].plotly_chart(
-            ui.cached_figure(f"entropy-{scope}", figure_key, lambda: entropy_bars(entropy)),
+            caches.cached_figure(f"entropy-{scope}", figure_key, lambda: entropy_bars(entropy)),
             width="stretch",
             key="explore_entropy",
         )
@@ -368,7 +342,7 @@ def pair_view() -> None:
             f"evenly over all {len(units)} (then the heatmaps carry no information and S is a scaled dot "
             f"product). Model health diagnoses every head over many pairs."
         )
-        ui.page_link(peaked[1], "app_pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
+        widgets.page_link(peaked[1], "app_pages/health.py", "Head diagnosis in Model health", ":material/monitoring:")
         cell = next((c for c in clicked if 0 <= int(c[0]) < len(rows) and 0 <= int(c[1]) < len(shown)), None)
         if cell is not None:
             cell = (rows[int(cell[0])], int(cell[1]))  # the click's row is a shown head
@@ -410,14 +384,14 @@ def pair_view() -> None:
 
     elif view == "breakdown":
         st.plotly_chart(
-            ui.cached_figure(
+            caches.cached_figure(
                 "Z", figure_key, lambda: z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names)
             ),
             width="stretch",
             key="explore_z",
         )
         st.plotly_chart(
-            ui.cached_figure(
+            caches.cached_figure(
                 "waterfall",
                 figure_key,
                 lambda: contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s),
@@ -440,7 +414,7 @@ def pair_view() -> None:
             target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
             title = f"{method_spec(method_key).name}: S attributed to {target}"
             st.plotly_chart(
-                ui.cached_figure("attributions", attribution_key, lambda: side_attribution_bars(ex.table, title)),
+                caches.cached_figure("attributions", attribution_key, lambda: side_attribution_bars(ex.table, title)),
                 width="stretch",
                 key="explore_attr",
             )
@@ -454,7 +428,6 @@ def pair_view() -> None:
             with st.expander("As a table"):
                 st.dataframe(ex.table, hide_index=True, width="stretch")
 
-    downloads = bar[1].popover("Download", icon=":material/download:", width="stretch")
     # Downloads of the whole explanation (files are made only when a button is pressed).
     stem = safe_filename(f"attnrec-{selection.dataset_name}-{pair.user_id}-{pair.item_id}")
 
@@ -470,35 +443,15 @@ def pair_view() -> None:
             figures["Attributions"] = side_attribution_bars(full.table, method_spec(method_key).name)
         return to_html(full, figures, title=f"Why {pair.user_id} × {pair.item_id} scores {pair.s:.4f}")
 
-    downloads.download_button(
-        "JSON",
-        lambda: json.dumps(to_json_dict(attributed()), indent=1),
-        f"{stem}.json",
-        mime="application/json",
-        key="explore_json",
-        width="stretch",
-        icon=":material/download:",
-        help="Every number of this explanation",
-    )
-    downloads.download_button(
-        "CSV",
-        lambda: to_csv_bytes(attributed()),
-        f"{stem}.csv",
-        mime="text/csv",
-        key="explore_csv",
-        width="stretch",
-        icon=":material/download:",
-        help="One row per number; text cells are spreadsheet-safe",
-    )
-    downloads.download_button(
-        "HTML report",
-        html_report,
-        f"{stem}.html",
-        mime="text/html",
-        key="explore_html",
-        width="stretch",
-        icon=":material/download:",
-        help="A single file with the numbers and figures; works offline",
+    widgets.download_menu(
+        corner,
+        stem,
+        "explore",
+        {
+            "JSON": (lambda: json.dumps(to_json_dict(attributed()), indent=1), "Every number of this explanation"),
+            "CSV": (lambda: to_csv_bytes(attributed()), "One row per number; text cells are spreadsheet-safe"),
+            "HTML report": (html_report, "A single file with the numbers and figures; works offline"),
+        },
     )
 
 

@@ -6,9 +6,12 @@ import os
 
 import streamlit as st
 
-from attnrec import quality_store, ui
+from attnrec import quality_store
+from attnrec.app import report_card, session, url, widgets
+from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method
-from attnrec.explain.model_targets import BASELINE_LABELS, BASELINES, default_baseline
+from attnrec.explain.batch_reader import BatchFileError, read_batch_explanations, summarize_batch
+from attnrec.explain.registry import method_name
 from attnrec.explain.report import DEFAULT_METHODS
 from attnrec.explain.shapley import MAX_GROUPS
 from attnrec.figures.explain import (
@@ -31,24 +34,16 @@ from attnrec.health import (
 )
 from attnrec.safety import PathRefused, escape_markdown, file_in_folder
 from attnrec.trust import (
-    BatchFileError,
-    attention_vs_attributions,
     card_methods,
     card_table,
     curves_frame,
-    grouping_options,
-    method_name,
     not_shares_of_s,
-    plan_for,
-    read_batch_explanations,
     run_report_card,
-    run_sanity_checks,
-    summarize_batch,
-    trust_target,
-    unchanged_at_earlier_stages,
     verdict_tone,
     verdict_word,
 )
+from attnrec.trust_checks import attention_vs_attributions, run_sanity_checks, unchanged_at_earlier_stages
+from attnrec.trust_plan import trust_target
 
 st.title("Model health")
 st.caption(
@@ -56,10 +51,10 @@ st.caption(
     "and where is it most wrong?"
 )
 
-selection = ui.sidebar()
-model = ui.require_model(selection)
+selection = sidebar()
+model = require_model(selection)
 dataset = selection.dataset
-ui.write_url(item=None, user=None)
+url.write_url(item=None, user=None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -148,7 +143,7 @@ mf_epochs = left.number_input(
 # Computed once per model and settings, then read from disk (beside the checkpoint or in the cache folder,
 # attnrec.quality_store): training BPR-MF on every open made this page take a minute.
 model_print = cached_fingerprint(selection.model_key, model)
-checkpoint_path = (ui.checkpoint_index().get(selection.model_name) or {}).get("path")
+checkpoint_path = (session.checkpoint_index().get(selection.model_name) or {}).get("path")
 quality_key = (model_print, quality_store.settings_key(int(k), int(mf_epochs)))
 session_quality = st.session_state.setdefault("health_quality", {})  # also when the cache folder is read-only
 quality = session_quality.get(quality_key) or quality_store.stored(
@@ -269,15 +264,8 @@ n_trust = controls[0].slider(
     + ").",
 )
 trust_level = controls[1].radio("Attribute to", list(LEVELS), format_func=LEVELS.get, key="health_trust_level")
-trust_baseline = controls[2].radio(
-    "Baseline",
-    list(BASELINES),
-    format_func=BASELINE_LABELS.get,
-    horizontal=True,
-    key="health_trust_baseline",
-    index=list(BASELINES).index(default_baseline(model)),
-)
-available = ui.attribution_methods(trust_level)
+trust_baseline = widgets.baseline_radio(controls[2], model, "health_trust_baseline")
+available = widgets.attribution_methods(trust_level)
 # A wide model starts from the quick methods (each method is re-run for Captum's sensitivity); add others here.
 QUICK = ("ig", "saliency", "input_x_gradient", "feature_ablation", "attention")
 trust_methods = st.multiselect(
@@ -287,18 +275,7 @@ trust_methods = st.multiselect(
     format_func=lambda k: method(k).name,
     key=f"health_trust_methods_{trust_level}",
 )
-trust_groupings = grouping_options(model, trust_level)
-trust_grouping = "level"
-if len(trust_groupings) > 1:
-    trust_grouping = st.radio(
-        "Groups the card scores",
-        list(trust_groupings),
-        format_func=trust_groupings.get,
-        horizontal=True,
-        key=f"health_trust_grouping_{trust_level}",
-    )
-trust_plan = plan_for(model, trust_level, trust_grouping)
-(st.success if trust_plan.exact else st.warning)(trust_plan.message)
+trust_grouping, trust_plan = report_card.card_plan(model, trust_level, f"health_trust_grouping_{trust_level}")
 card_keys = tuple(card_methods(trust_level, trust_methods, trust_plan.key, trust_plan.n_groups))
 # The card re-runs every method per pair (and Captum's sensitivity re-runs them again): tens of seconds, on request.
 trust_request = (selection.model_key, int(n_trust), trust_level, trust_baseline, trust_grouping, card_keys)
@@ -311,11 +288,7 @@ if st.session_state.get("health_trust_request") != trust_request:
     )
 else:
     with st.status(f"Report card over {n_trust} pairs…") as trust_status:
-
-        def trust_progress(label: str, done: float) -> None:
-            # Only the label: element calls made inside a cached function would be replayed on a cache hit.
-            trust_status.update(label=f"{label} ({done:.0%})")
-
+        trust_progress = report_card.status_progress(trust_status)
         sample_card = cached_sample_card(
             selection.model_key,
             int(n_trust),
@@ -344,7 +317,7 @@ else:
             label=f"Report card and attention agreement over {n_trust} pairs", state="complete", expanded=False
         )
     sample_table = card_table(sample_card)
-    ui.report_card_view(
+    report_card.report_card_view(
         sample_table,
         f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). "
         "Row 1 is the reference; the best other method per column is tinted. " + not_shares_of_s(card_keys),

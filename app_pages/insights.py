@@ -4,7 +4,8 @@ attnrec.insights, figures in attnrec.figures.insights."""
 
 import streamlit as st
 
-from attnrec import ui
+from attnrec.app import caches, session, url, widgets
+from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain.model_targets import default_baseline
 from attnrec.figures.insights import (
     attribute_strip,
@@ -15,31 +16,31 @@ from attnrec.figures.insights import (
     slice_bars,
 )
 from attnrec.health import held_out_split
+from attnrec.insight_slices import slice_columns, slice_labels, slice_metrics
 from attnrec.insights import (
     attribute_values,
-    compare_held_out,
-    compare_pair,
     contribution_importance,
     explode_values,
     feature_groupings,
-    held_out_ranks,
     ig_importance,
     learned_from_ids,
     multi_separator,
+    sample_pairs,
+)
+from attnrec.model_comparison import (
+    compare_held_out,
+    compare_pair,
+    held_out_ranks,
     pair_attention_top,
     pair_field_attributions,
-    sample_pairs,
-    slice_columns,
-    slice_labels,
-    slice_metrics,
 )
 from attnrec.safety import escape_markdown, safe_csv_bytes, safe_filename
 
 VIEWS = {"drivers": "What drives S", "slices": "Slices", "models": "Compare two models"}
 SIDES = {"user": "users (by the user's attribute)", "item": "held-out items (by the item's attribute)"}
 
-selection = ui.sidebar()
-model = ui.require_model(selection)
+selection = sidebar()
+model = require_model(selection)
 dataset = model.dataset
 
 st.title("Dataset-wide view")
@@ -47,13 +48,13 @@ st.caption(
     "Beyond one pair: what drives S over a sample of pairs, where the model does worse on held-out data, "
     "and how two models of the same dataset differ."
 )
-ui.page_link(
+widgets.page_link(
     st,
     "app_pages/health.py",
     "Model health: metrics against baselines, attention heads, most-wrong pairs",
     icon=":material/monitor_heart:",
 )
-view = ui.choice(
+view = url.choice(
     st.radio,
     "View",
     list(VIEWS),
@@ -88,12 +89,12 @@ def cached_comparison(keys: tuple, seed: int, k: int, _models, _dataset):
 
 
 def model_key(name: str, the_model) -> str:
-    return f"{selection.dataset_name}/{name}@{selection.resolved_device}#{ui.object_token(the_model)}"
+    return f"{selection.dataset_name}/{name}@{selection.resolved_device}#{caches.object_token(the_model)}"
 
 
 # ---- what drives S -------------------------------------------------------------------------------------
 def drivers_view() -> None:
-    ui.write_url(user=None, item=None, slice_side=None, slice_by=None, model_a=None, model_b=None)
+    url.write_url(user=None, item=None, slice_side=None, slice_by=None, model_a=None, model_b=None)
     groupings = feature_groupings(model)
     kinds = dict(groupings)
     kinds["fields"] = f"raw fields, Integrated Gradients (baseline “{default_baseline(model)}”)"
@@ -262,9 +263,9 @@ def worst_pairs_list(name: str, members: list[int], shown: int = 5) -> None:
 
 
 def slices_view() -> None:
-    ui.write_url(user=None, item=None, model_a=None, model_b=None)
+    url.write_url(user=None, item=None, model_a=None, model_b=None)
     controls = st.columns([2, 2, 1, 1])
-    side = ui.choice(
+    side = url.choice(
         st.radio,
         "Slice the held-out",
         list(SIDES),
@@ -278,10 +279,10 @@ def slices_view() -> None:
     options = slice_columns(dataset, side)
     if not options:
         st.info(f"The {side} table has no column to slice by.")
-        ui.write_url(slice_side=side, slice_by=None)
+        url.write_url(slice_side=side, slice_by=None)
         return
     default = next((c for c in ("city", "price", "budget", "area") if c in options), options[0])
-    column = ui.choice(
+    column = url.choice(
         st.selectbox,
         "Attribute",
         options,
@@ -291,7 +292,7 @@ def slices_view() -> None:
         f"{side} attribute",
         container=controls[1],
     )
-    ui.write_url(slice_side=side, slice_by=column)
+    url.write_url(slice_side=side, slice_by=column)
     bins = controls[2].number_input(
         "Bins (numbers)",
         2,
@@ -371,26 +372,26 @@ def slices_view() -> None:
 
 # ---- two models ----------------------------------------------------------------------------------------
 def models_view() -> None:
-    names = ui.model_names(selection.dataset_name)
+    names = session.model_names(selection.dataset_name)
     if len(names) < 2:
         st.info(
             f"Dataset “{escape_markdown(selection.dataset_name)}” has one model; train or upload another "
             "on the Data page to compare."
         )
-        ui.write_url(user=None, item=None, model_a=None, model_b=None, slice_side=None, slice_by=None)
+        url.write_url(user=None, item=None, model_a=None, model_b=None, slice_side=None, slice_by=None)
         return
-    ui.write_url(slice_side=None, slice_by=None)
+    url.write_url(slice_side=None, slice_by=None)
     picks = st.columns(2)
-    name_a = ui.choice(
+    name_a = url.choice(
         st.selectbox, "Model A", names, "insights_model_a", "model_a", selection.model_name, "model", container=picks[0]
     )
     others = [n for n in names if n != name_a]
-    name_b = ui.choice(
+    name_b = url.choice(
         st.selectbox, "Model B", others, "insights_model_b", "model_b", others[0], "model", container=picks[1]
     )
-    ui.write_url(model_a=name_a, model_b=name_b)
-    model_a = ui.get_model(selection.dataset_name, name_a, selection.resolved_device)
-    model_b = ui.get_model(selection.dataset_name, name_b, selection.resolved_device)
+    url.write_url(model_a=name_a, model_b=name_b)
+    model_a = session.get_model(selection.dataset_name, name_a, selection.resolved_device)
+    model_b = session.get_model(selection.dataset_name, name_b, selection.resolved_device)
     models = {name_a: model_a, name_b: model_b}
     if set(model_a.item_ids) != set(model_b.item_ids) or set(model_a.user_ids) != set(model_b.user_ids):
         st.warning("These two models do not know the same users and items; compare models of one catalog.")
@@ -408,10 +409,10 @@ def models_view() -> None:
     default_user = str(positives["user_id"].iloc[0]) if len(positives) else model_a.user_ids[0]
     default_item = str(positives["item_id"].iloc[0]) if len(positives) else model_a.item_ids[0]
     pair_cols = st.columns(2)
-    user_id = ui.choice(
+    user_id = url.choice(
         st.selectbox, "User", model_a.user_ids, "explore_user", "user", default_user, "user", container=pair_cols[0]
     )
-    item_id = ui.choice(
+    item_id = url.choice(
         st.selectbox,
         "Item",
         model_a.item_ids,
@@ -422,7 +423,7 @@ def models_view() -> None:
         container=pair_cols[1],
         format_func=item_label,
     )
-    ui.write_url(user=user_id, item=item_id)
+    url.write_url(user=user_id, item=item_id)
     summary, tops = compare_pair(models, user_id, item_id)
     st.dataframe(
         summary,
@@ -533,4 +534,4 @@ def models_view() -> None:
 
 
 {"drivers": drivers_view, "slices": slices_view, "models": models_view}[view]()
-ui.write_url(insight=view)
+url.write_url(insight=view)

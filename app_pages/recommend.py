@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from attnrec import ui
+from attnrec.app import url, widgets
+from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import METHODS
 from attnrec.explain.model_targets import BASELINES, default_baseline
 from attnrec.figures.explain import score_shift_bars
@@ -19,8 +20,8 @@ st.caption(
     "the others in this list), and what changes when you edit the user."
 )
 
-selection = ui.sidebar()
-model = ui.require_model(selection)
+selection = sidebar()
+model = require_model(selection)
 dataset = selection.dataset
 
 
@@ -47,11 +48,11 @@ def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, exclu
 
 users = list(model.user_ids)
 controls = st.columns([2, 1, 2, 1])
-user_id = ui.choice(st.selectbox, "User", users, "explore_user", "user", users[0], "user", container=controls[0])
+user_id = url.choice(st.selectbox, "User", users, "explore_user", "user", users[0], "user", container=controls[0])
 most = min(50, len(model.item_ids))  # a catalog can hold fewer than 10 items
 k = controls[1].number_input("How many (K)", min_value=1, max_value=most, value=min(10, most))
-methods = ui.attribution_methods("fields")
-method_key = ui.choice(
+methods = widgets.attribution_methods("fields")
+method_key = url.choice(
     st.selectbox,
     "Reasons from",
     methods,
@@ -71,8 +72,8 @@ baseline = controls[3].selectbox(
 )
 exclude_seen = st.checkbox("Skip items this user already rated", value=True)
 with st.expander("Method settings"):
-    params = ui.param_widgets(method_key, "recommend")
-ui.write_url(user=user_id, method=method_key, item=None)
+    params = widgets.param_widgets(method_key, "recommend")
+url.write_url(user=user_id, method=method_key, item=None)
 
 with st.status("Ranking the catalog and explaining the top items…", expanded=False) as status:
     try:

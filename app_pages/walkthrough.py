@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnrec import ui
+from attnrec.app import url, widgets
 from attnrec.figures import attention_heatmap, contribution_waterfall, unique_names, z_bars
 from attnrec.safety import escape_markdown
+from attnrec.walkthrough_math import GLOSSARY, STEPS, cell_arithmetic, changes, moved, snapshot, walk_values
 from attnrec.walkthrough_state import (
     MAX_D,
     MAX_HEADS,
@@ -25,17 +26,7 @@ from attnrec.walkthrough_state import (
     has_state,
     parse_cell,
 )
-from attnrec.worked_example import (
-    GLOSSARY,
-    STEPS,
-    ExampleInputs,
-    cell_arithmetic,
-    changes,
-    comparison_frame,
-    moved,
-    snapshot,
-    walk_values,
-)
+from attnrec.worked_example import ExampleInputs, comparison_frame
 
 STATE = "walkthrough_inputs"  # last good ExampleInputs
 GENERATION = "walkthrough_generation"  # bumped by "Reset" and by a link, so the editors forget their edits
@@ -68,9 +59,9 @@ def reset_to_document() -> None:
 def read_link() -> None:
     """A link with Walkthrough parameters (pasted, or the first run of this session) loads its example whole,
     or, when any part of it is bad, says what and loads the document's example instead."""
-    params = {k: ui.url_text(k) for k in URL_KEYS if ui.url_text(k) is not None}
+    params = {k: url.url_text(k) for k in URL_KEYS if url.url_text(k) is not None}
     first = STATE not in st.session_state
-    requested = has_state(params) and (first or any(ui.url_request(k) is not None for k in URL_KEYS))
+    requested = has_state(params) and (first or any(url.url_request(k) is not None for k in URL_KEYS))
     if requested:
         try:
             apply_state(decode(params))
@@ -85,7 +76,7 @@ def read_link() -> None:
             st.session_state.pop(key, None)
     elif first:
         reset_to_document()
-    step = ui.url_request("step")
+    step = url.url_request("step")
     if step is not None:
         if step.isdigit() and 1 <= int(step) <= STEP_COUNT:
             st.session_state[STEP_MODE], st.session_state[STEP] = True, int(step)
@@ -96,7 +87,7 @@ def read_link() -> None:
                 icon="⚠️",
             )
             st.session_state[STEP_MODE] = False
-    cell = ui.url_request("cell")
+    cell = url.url_request("cell")
     if cell is not None:
         current = st.session_state[STATE]
         try:
@@ -149,7 +140,7 @@ def chart(container, figure, name: str, **kwargs):
 
 def follow_click(chart_key: str) -> None:
     """A click on a heatmap cell chooses the cell whose arithmetic is shown."""
-    points = ui.selected_points(st.session_state.get(chart_key))
+    points = widgets.selected_points(st.session_state.get(chart_key))
     if points:
         head, dim = (int(v) for v in points[-1])
         st.session_state[CELL_HEAD], st.session_state[CELL_DIM] = head, dim
@@ -210,7 +201,7 @@ def edit_inputs(inputs: ExampleInputs) -> ExampleInputs:
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**User X and item Y** (one row per dimension)")
-        xy, _ = ui.number_editor(
+        xy, _ = widgets.number_editor(
             "X and Y",
             np.stack([inputs.x, inputs.y], axis=1),
             names,
@@ -234,7 +225,7 @@ def edit_inputs(inputs: ExampleInputs) -> ExampleInputs:
                 suffix = f" (head {head + 1})" if inputs.heads > 1 else ""
                 st.markdown(f"**{label}{suffix}**: row i gives the logit of dimension i")
                 matrix = getattr(inputs, field).copy()
-                matrix[head], _ = ui.number_editor(
+                matrix[head], _ = widgets.number_editor(
                     f"{label}{suffix}",
                     matrix[head],
                     names,
@@ -255,7 +246,7 @@ if tied:  # W_V = W_U: keep them equal, so untying starts from the current W_U (
     inputs = inputs.replace(w_v=inputs.w_u.copy())
 st.session_state[STATE] = inputs
 state = WalkthroughState(inputs, float(tau), bool(tied))
-ui.write_url(**encode(state), step=st.session_state.get(STEP, 1) if step_mode else None)
+url.write_url(**encode(state), step=st.session_state.get(STEP, 1) if step_mode else None)
 
 values = walk_values(inputs, bool(tied), float(tau))
 a_u, a_v, z_u, z_v, contributions, s = (values[k] for k in ("a_u", "a_v", "z_u", "z_v", "c", "s"))
@@ -283,7 +274,7 @@ if st.session_state.get(CELL_HEAD, 0) >= inputs.heads:
     st.session_state[CELL_HEAD] = 0
 if st.session_state.get(CELL_DIM, 0) >= inputs.d:
     st.session_state[CELL_DIM] = 0
-ui.write_url(cell=cell_text(st.session_state.get(CELL_HEAD, 0), st.session_state.get(CELL_DIM, 0)))
+url.write_url(cell=cell_text(st.session_state.get(CELL_HEAD, 0), st.session_state.get(CELL_DIM, 0)))
 
 
 def cell_chooser() -> tuple[int, int]:

@@ -205,7 +205,7 @@ def load_bytes(
 
     def read_header():
         if header is None:
-            from attnrec.data.uploads import sniff_safetensors
+            from attnrec.checkpoint_sniff import sniff_safetensors
 
             parsed = sniff_safetensors(weights, weights_name)
         else:

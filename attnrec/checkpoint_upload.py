@@ -15,9 +15,10 @@ import io
 import zipfile
 
 from attnrec.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, checkpoint_bytes, load_bytes
+from attnrec.checkpoint_sniff import sniff_safetensors
 from attnrec.config_schema import ConfigError, validate_config
 from attnrec.data.types import DataError, Dataset
-from attnrec.data.uploads import check_size, parse_json_upload, read_zip, sniff_safetensors
+from attnrec.data.uploads import check_size, parse_json_upload, read_zip
 from attnrec.limits import LIMITS
 from attnrec.model import Recommender
 

@@ -32,7 +32,16 @@ from numpy.typing import ArrayLike
 from attnrec.data.types import Dataset
 from attnrec.progress import progress_bar
 
-__all__ = ["Split", "leave_one_out", "ranking_metrics", "evaluate", "PROTOCOLS", "TIE_RULE", "protocol_of"]
+__all__ = [
+    "Split",
+    "leave_one_out",
+    "ranking_metrics",
+    "evaluate",
+    "metrics_row",
+    "PROTOCOLS",
+    "TIE_RULE",
+    "protocol_of",
+]
 
 PROTOCOLS = {
     "attnrec": "full ranking against every item the user never interacted with (any label) in the full data",
@@ -177,4 +186,15 @@ def evaluate(
         "auc": float(np.nanmean(aucs)),
         "users": len(hits),
         "protocol": split.protocol,
+    }
+
+
+def metrics_row(name: str, result: dict, k: int = 10) -> dict:
+    """One table row of `evaluate`'s result for the pages: model name, HR@k, NDCG@k, AUC, users."""
+    return {
+        "model": name,
+        f"HR@{k}": result[f"hr@{k}"],
+        f"NDCG@{k}": result[f"ndcg@{k}"],
+        "AUC": result["auc"],
+        "users": result["users"],
     }

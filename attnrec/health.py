@@ -201,7 +201,7 @@ def metrics_against_baselines(
 
     `progress(label)` is called before each step so a page can say what is running."""
     from attnrec.baselines import BPRMF, Popularity
-    from attnrec.evaluation import evaluate
+    from attnrec.evaluation import evaluate, metrics_row
 
     rows = []
     steps = (
@@ -212,16 +212,7 @@ def metrics_against_baselines(
     for name, build in steps:
         if progress is not None:
             progress(name)
-        result = evaluate(build(), split, k=k)
-        rows.append(
-            {
-                "model": name,
-                f"HR@{k}": result[f"hr@{k}"],
-                f"NDCG@{k}": result[f"ndcg@{k}"],
-                "AUC": result["auc"],
-                "users": result["users"],
-            }
-        )
+        rows.append(metrics_row(name, evaluate(build(), split, k=k), k))
     return pd.DataFrame(rows)
 
 

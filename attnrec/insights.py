@@ -5,18 +5,15 @@ how the model does per slice of users or items, and two models side by side. No 
   many random never-interacted items), the exact per-dimension contribution Σ_h A_U·A_V·X_i·Y_i (the row sums
   to S), optionally summed per feature family, or Integrated Gradients over the raw fields with the model's
   default baseline. Each feature also has a *value* per pair for colouring and dependence plots.
-- **Slices**: the held-out users of the leave-one-out protocol (`attnrec.evaluation`, reused: each slice is the
-  split restricted to its held-out rows) grouped by a user column, or by the held-out item's column; per slice
-  HR@k, NDCG@k and the mean normalised attention entropy (`attnrec.quality`), the worst slice flagged.
-- **Two models**: one pair under both (S, rank, P, top contributions, entropy) and the same held-out users
-  (metrics through `evaluate`, each user's rank of the held-out item under both).
+- **Slices**: attnrec.insight_slices.
+- **Two models**: attnrec.model_comparison.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,7 +21,6 @@ import torch
 
 if TYPE_CHECKING:
     from attnrec.data.types import Dataset
-    from attnrec.evaluation import Split
     from attnrec.model import Recommender
 
 __all__ = [
@@ -35,18 +31,8 @@ __all__ = [
     "ig_importance",
     "feature_groupings",
     "attribute_values",
-    "slice_columns",
-    "unit_entropy",
-    "slice_labels",
-    "slice_metrics",
-    "held_out_ranks",
     "multi_separator",
     "explode_values",
-    "compare_pair",
-    "compare_held_out",
-    "pair_attention_top",
-    "pair_field_attributions",
-    "HeldOutComparison",
     "MISSING",
     "OTHER",
 ]
@@ -141,14 +127,15 @@ class Importance:
 
 def feature_groupings(model: Recommender) -> dict[str, str]:
     """How the exact contributions can be grouped for this model: {key: label}."""
-    options = {"dimensions": f"dimensions of X and Y ({_real_dimensions(model)})"}
+    options = {"dimensions": f"dimensions of X and Y ({real_dimensions(model)})"}
     families = _family_members(model)
     if families is not None:
         options["families"] = f"feature families ({len(families)})"
     return options
 
 
-def _real_dimensions(model) -> int:
+def real_dimensions(model: Recommender) -> int:
+    """d without the null slot (the extra last dimension "nothing", X = Y = 0), if the model has one."""
     return model.d - int(bool(getattr(model, "null_slot", False)))
 
 
@@ -161,7 +148,7 @@ def _family_members(model) -> list[tuple[str, list[int]]] | None:
     named = [(g.name, list(range(g.start, g.stop))) for g in fz.groups("user") if g.kind != "id"]
     taste = model.taste_dimensions
     if taste.stop > taste.start:
-        from attnrec.trust import TASTE_FAMILY
+        from attnrec.trust_plan import TASTE_FAMILY
 
         named.append((TASTE_FAMILY, list(range(taste.start, taste.stop))))
     return named
@@ -174,7 +161,7 @@ def learned_from_ids(model: Recommender, importance: Importance) -> list[str]:
         return []
     taste = model.taste_dimensions
     names = {model.dimension_names[i] for i in range(taste.start, taste.stop)}
-    from attnrec.trust import TASTE_FAMILY
+    from attnrec.trust_plan import TASTE_FAMILY
 
     names.add(TASTE_FAMILY)
     for side in ("user", "item"):
@@ -194,7 +181,7 @@ def contribution_importance(model: Recommender, pairs: pd.DataFrame, grouping: s
     product = (x * y).double().cpu().numpy()
     s = trace.s.double().cpu().numpy()
     names = list(model.dimension_names)
-    d = _real_dimensions(model)
+    d = real_dimensions(model)
     if grouping == "dimensions":
         values, features, names = contributions[:, :d], product[:, :d], names[:d]
     elif grouping == "families":
@@ -275,308 +262,3 @@ def explode_values(values: pd.Series, separator: str | None) -> pd.Series:
         return text
     parts = text.map(lambda cell: [v.strip() for v in cell.split(separator) if v.strip()] or [MISSING])
     return parts.explode().astype(str)
-
-
-# ---- slices ---------------------------------------------------------------------------------------------
-
-
-def slice_columns(dataset: Dataset, side: str) -> list[str]:
-    """Columns of the user or item table that make slices: numeric ones (binned), and categorical ones that
-    do not name nearly every row apart (ids, names, addresses are left out), and multi-valued ones."""
-    table = dataset.users if side == "user" else dataset.items
-    keep = []
-    for column in table.columns:
-        values = table[column]
-        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-            present = values.dropna()
-            separator = multi_separator(dataset, side, str(column))
-            distinct = explode_values(present, separator).nunique()
-            # A multi-valued column is a set of tags, never an identifier: the most frequent become slices.
-            if 2 <= distinct and (separator or distinct <= max(2, len(values) // 2)):
-                keep.append(str(column))
-        elif values.dropna().nunique() >= 2:
-            keep.append(str(column))
-    return keep
-
-
-def slice_labels(values: pd.Series, bins: int = 4, max_slices: int = 12) -> pd.Series:
-    """A slice name per row: numeric columns in `bins` quantile bins ("[min, q1]", "(q1, q2]", …), categorical
-    ones by value (the `max_slices` − 1 most frequent, the rest "(other)"); missing values get "(missing)"."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce").astype(float)
-        present = numbers.dropna()
-        if present.nunique() <= bins:
-            labels = numbers.map(lambda v: f"{v:g}" if pd.notna(v) else MISSING)
-        else:
-            edges = np.unique(np.quantile(present.to_numpy(), np.linspace(0, 1, bins + 1)))
-            names = [
-                f"{'[' if k == 0 else '('}{low:.4g}, {high:.4g}]"
-                for k, (low, high) in enumerate(zip(edges[:-1], edges[1:]))
-            ]
-            # (a, b] bins like pd.qcut, the first one closed: [min, b].
-            index = np.clip(np.searchsorted(edges, numbers.to_numpy(), side="left") - 1, 0, len(names) - 1)
-            labels = pd.Series(
-                [names[i] if pd.notna(v) else MISSING for i, v in zip(index, numbers)], index=values.index
-            )
-        return labels.astype(str)
-    text = values.astype(object).where(values.notna(), MISSING).astype(str)
-    counts = text[text != MISSING].value_counts()
-    if len(counts) > max_slices:
-        keep = set(counts.index[: max_slices - 1])
-        text = text.where(text.isin(keep) | (text == MISSING), OTHER)
-    return text
-
-
-def _slice_order(labels: pd.Series) -> list[str]:
-    """Slices in reading order: numeric bins by their lower edge, others by size; missing / other last."""
-    names = [n for n in pd.unique(labels) if n not in (MISSING, OTHER)]
-
-    def lower(name):
-        try:
-            return float(str(name).lstrip("[(").split(",")[0])
-        except ValueError:
-            return None
-
-    if names and all(lower(n) is not None for n in names):
-        names = sorted(names, key=lower)
-    else:
-        sizes = labels.value_counts()
-        names = sorted(names, key=lambda n: (-sizes[n], n))
-    return names + [n for n in (OTHER, MISSING) if n in set(labels)]
-
-
-def unit_entropy(model: Recommender, user_ids: Iterable[str], item_ids: Iterable[str]) -> np.ndarray:
-    """(B, H, 2) normalised entropy of A_U and A_V over the model's attention units per pair and head — the
-    `entropy` of `attnrec.quality.attention_quality` (a taste block is one unit), without its τ and erasure."""
-    from attnrec.health import attention_entropy, attention_over_pairs
-
-    traces = attention_over_pairs(model, list(user_ids), list(item_ids))
-    units = model.attention_units() if hasattr(model, "attention_units") else [[i] for i in range(model.d)]
-    member = np.zeros((traces["a_u"].shape[-1], len(units)))
-    for j, unit in enumerate(units):
-        member[unit, j] = 1.0
-    return np.stack(
-        [
-            attention_entropy(traces["a_u"].astype(np.float64) @ member),
-            attention_entropy(traces["a_v"].astype(np.float64) @ member),
-        ],
-        axis=-1,
-    )
-
-
-def slice_metrics(
-    model: Recommender,
-    split: Split,
-    side: str,
-    column: str,
-    k: int = 10,
-    bins: int = 4,
-    min_users: int = 5,
-    max_slices: int = 12,
-) -> tuple[pd.DataFrame, dict]:
-    """Per slice of the split's held-out users: users, HR@k, NDCG@k (`attnrec.evaluation.evaluate` on the split
-    restricted to the slice), mean normalised attention entropy of the held-out pairs (`unit_entropy`, as
-    `attnrec.quality` defines it, over heads and both sides), and `worst`: the lowest HR@k (then NDCG@k) among
-    slices with ≥ `min_users` users (among all slices if none has that many). `side="user"` slices by the
-    user's `column`, "item" by the held-out item's. A multi-valued column (schema "multi") puts a user in the
-    slice of each of its values, so slices overlap.
-
-    Returns (table, overall): overall holds the same numbers over all held-out users, "users", "overlapping"
-    (a multi-valued column) and "members": slice → positions of its rows in `split.held_out`."""
-    from attnrec.evaluation import evaluate
-
-    held = split.held_out.reset_index(drop=True)
-    table = split.full.users if side == "user" else split.full.items
-    ids = held["user_id" if side == "user" else "item_id"].astype(str)
-    column_values = table[column].copy()
-    column_values.index = column_values.index.astype(str)
-    separator = multi_separator(split.full, side, column)
-    if separator:
-        exploded = explode_values(column_values, separator)
-        named = slice_labels(exploded, max_slices=max_slices)
-        members = {name: set(named.index[named == name]) for name in _slice_order(named)}
-        masks = {name: ids.isin(entities).to_numpy() for name, entities in members.items()}
-    else:
-        labels = slice_labels(column_values, bins=bins, max_slices=max_slices)  # over the whole table
-        held_labels = labels.reindex(ids).fillna(MISSING).to_numpy()
-        masks = {name: held_labels == name for name in _slice_order(pd.Series(held_labels))}
-    entropy = unit_entropy(model, held["user_id"].astype(str), held["item_id"].astype(str)).mean(axis=(1, 2))
-    rows = []
-    for name, mask in masks.items():
-        if not mask.any():
-            continue
-        part = replace(split, held_out=held[mask].reset_index(drop=True))
-        result = evaluate(model, part, k=k)
-        rows.append(
-            {
-                "slice": name,
-                "users": int(mask.sum()),
-                f"HR@{k}": result[f"hr@{k}"],
-                f"NDCG@{k}": result[f"ndcg@{k}"],
-                "attention entropy": float(entropy[mask].mean()),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=["slice", "users", f"HR@{k}", f"NDCG@{k}", "attention entropy"])
-    frame["worst"] = False
-    if len(frame):
-        eligible = frame[frame["users"] >= min_users]
-        eligible = eligible if len(eligible) else frame
-        worst = eligible.sort_values([f"HR@{k}", f"NDCG@{k}"], kind="stable").index[0]
-        frame.loc[worst, "worst"] = True
-    overall: dict[str, Any]  # the three metrics (floats), then "users", "overlapping" and "members"
-    if not len(held):
-        overall = {f"HR@{k}": float("nan"), f"NDCG@{k}": float("nan"), "attention entropy": float("nan")}
-    elif separator is None:  # the slices partition the users: weighted means are the totals
-        weights = frame["users"] / frame["users"].sum()
-        overall = {c: float((frame[c] * weights).sum()) for c in (f"HR@{k}", f"NDCG@{k}", "attention entropy")}
-    else:
-        result = evaluate(model, split, k=k)
-        overall = {
-            f"HR@{k}": result[f"hr@{k}"],
-            f"NDCG@{k}": result[f"ndcg@{k}"],
-            "attention entropy": float(entropy.mean()) if len(entropy) else float("nan"),
-        }
-    overall["users"] = int(len(held))
-    overall["overlapping"] = separator is not None
-    overall["members"] = {name: [int(i) for i in np.flatnonzero(mask)] for name, mask in masks.items() if mask.any()}
-    return frame, overall
-
-
-# ---- two models ------------------------------------------------------------------------------------------
-
-
-def held_out_ranks(model: Recommender, split: Split) -> pd.DataFrame:
-    """Per held-out user: the held-out item's expected rank among the protocol's candidates (1 + candidates
-    scored higher + half the ties — the mean position over tie orders) and the number of candidates, with
-    the candidates of `attnrec.evaluation.evaluate` (same protocol, same exclusions)."""
-    catalog = [str(i) for i in split.full.items.index]
-    row = {item: r for r, item in enumerate(catalog)}
-    own = {item: r for r, item in enumerate(model.item_ids)}
-    take = np.array([own[i] for i in catalog])
-    if split.protocol == "common":
-        inter = split.train.interactions
-        inter = inter[inter["label"] == 1]
-    else:
-        inter = split.full.interactions
-    touched = inter.groupby(inter["user_id"].astype(str))["item_id"].agg(lambda s: {str(i) for i in s})
-    out = []
-    for user, item in zip(split.held_out["user_id"].astype(str), split.held_out["item_id"].astype(str)):
-        scores = np.asarray(model.scores_for_user(user), dtype=np.float64)[take]
-        mask = np.ones(len(catalog), dtype=bool)
-        mask[[row[i] for i in touched.get(user, set()) - {item} if i in row]] = False
-        mask[row[item]] = False
-        mine, others = scores[row[item]], scores[mask]
-        rank = 1 + (others > mine).sum() + 0.5 * (others == mine).sum()
-        out.append({"user_id": user, "item_id": item, "rank": float(rank), "candidates": int(mask.sum()) + 1})
-    return pd.DataFrame(out)
-
-
-@dataclass
-class HeldOutComparison:
-    metrics: pd.DataFrame  # model, HR@k, NDCG@k, AUC, users (via attnrec.evaluation.evaluate)
-    ranks: pd.DataFrame  # user_id, item_id, rank <a>, rank <b>, candidates
-    better: dict  # model name → users it ranks strictly better; "tie" → equal ranks
-
-
-def compare_held_out(models: dict, split: Split, k: int = 10) -> HeldOutComparison:
-    """Both models (`{name: model}`, two entries) on the same held-out users of `split`."""
-    from attnrec.evaluation import evaluate
-
-    (name_a, model_a), (name_b, model_b) = models.items()
-    rows = []
-    for name, model in ((name_a, model_a), (name_b, model_b)):
-        result = evaluate(model, split, k=k)
-        rows.append(
-            {
-                "model": name,
-                f"HR@{k}": result[f"hr@{k}"],
-                f"NDCG@{k}": result[f"ndcg@{k}"],
-                "AUC": result["auc"],
-                "users": result["users"],
-            }
-        )
-    a, b = held_out_ranks(model_a, split), held_out_ranks(model_b, split)
-    ranks = a[["user_id", "item_id"]].assign(
-        **{f"rank {name_a}": a["rank"], f"rank {name_b}": b["rank"], "candidates": a["candidates"]}
-    )
-    better = {
-        name_a: int((a["rank"] < b["rank"]).sum()),
-        name_b: int((b["rank"] < a["rank"]).sum()),
-        "tie": int((a["rank"] == b["rank"]).sum()),
-    }
-    return HeldOutComparison(pd.DataFrame(rows), ranks, better)
-
-
-@torch.no_grad()
-def compare_pair(models: dict, user_id: str, item_id: str, top: int = 5) -> tuple[pd.DataFrame, dict]:
-    """One pair under each model: a summary frame (model, S, P(like), rank among all items, mean normalised
-    entropy of A_U and A_V over heads, over attention units as `unit_entropy`) and {model: its `top` dimensions
-    by |contribution| (dimension, contribution, share of S)}."""
-    rows, tops = [], {}
-    for name, model in models.items():
-        pair = model.trace(user_id, item_id)
-        trace = pair.trace
-        contributions = trace.contributions.sum(dim=1)[0].double().cpu().numpy()
-        d = _real_dimensions(model)
-        rows.append(
-            {
-                "model": name,
-                "S": pair.s,
-                "P(like)": pair.probability,
-                "rank": pair.rank,
-                "items": len(model.item_ids),
-                **dict(
-                    zip(
-                        ("entropy A_U", "entropy A_V"),
-                        unit_entropy(model, [user_id], [item_id])[0].mean(axis=0).tolist(),
-                    )
-                ),
-            }
-        )
-        order = np.argsort(-np.abs(contributions[:d]), kind="stable")[:top]
-        tops[name] = pd.DataFrame(
-            {
-                "dimension": [model.dimension_names[i] for i in order],
-                "contribution": contributions[order],
-                "share of S": contributions[order] / pair.s if pair.s else np.nan,
-            }
-        )
-    return pd.DataFrame(rows), tops
-
-
-@torch.no_grad()
-def pair_attention_top(model: Recommender, user_id: str, item_id: str, top: int = 5) -> pd.DataFrame:
-    """The pair's most attended attention units: weight = mean over heads of (A_U + A_V) / 2 (a taste block
-    counts as one unit, its weights summed; the null slot is listed as itself)."""
-    pair = model.trace(user_id, item_id)
-    weight = ((pair.trace.a_u + pair.trace.a_v) / 2).mean(dim=1)[0].double().cpu().numpy()
-    units = model.attention_units() if hasattr(model, "attention_units") else [[i] for i in range(model.d)]
-    names = model.unit_names() if hasattr(model, "unit_names") else list(model.dimension_names)
-    per_unit = np.array([weight[u].sum() for u in units])
-    order = np.argsort(-per_unit, kind="stable")[:top]
-    return pd.DataFrame({"attended": [names[j] for j in order], "weight": per_unit[order], "uniform": 1.0 / len(units)})
-
-
-def pair_field_attributions(
-    model: Recommender, user_id: str, item_id: str, top: int = 5, steps: int = 50
-) -> pd.DataFrame:
-    """Integrated Gradients of one pair over the raw fields with the model's default baseline: the `top`
-    fields by |attribution|, and the total with S − S(baseline) for the completeness check."""
-    from attnrec.explain import explain, targets_for
-    from attnrec.explain.model_targets import default_baseline
-
-    target = targets_for(
-        model,
-        model.user_rows([user_id]),
-        model.item_rows([item_id]),
-        "fields",
-        default_baseline(model),
-        pair_ids=[(str(user_id), str(item_id))],
-    )
-    attribution = explain(target, "ig", {"n_steps": steps})
-    values = attribution.groups[0]
-    order = np.argsort(-np.abs(values), kind="stable")[:top]
-    frame = pd.DataFrame({"field": [attribution.group_names[j] for j in order], "attribution": values[order]})
-    frame.attrs["total"] = float(values.sum())
-    frame.attrs["change"] = float(attribution.s[0] - attribution.s_baseline[0])
-    return frame

@@ -178,7 +178,7 @@ def main() -> None:
         "--threads",
         type=int,
         default=1,
-        help="torch threads for the compute timing (the app uses 1: attnrec.ui.use_one_torch_thread)",
+        help="torch threads for the compute timing (the app uses 1: attnrec.app.session.use_one_torch_thread)",
     )
     args = parser.parse_args()
 

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 # One torch thread for the whole run, before torch is first imported. The app switches the process to one
-# thread on its first run (attnrec.ui.use_one_torch_thread) and training toggles it (device.single_cpu_thread);
+# thread on its first run (attnrec.app.session.use_one_torch_thread) and training toggles it (device.single_cpu_thread);
 # float32 sums round differently with the thread count, so without this a number computed here and the same
 # number computed by an AppTest page would agree or not depending on which tests ran earlier. Subprocesses
 # (CLI, the browser tests' server) inherit it. OMP_NUM_THREADS set by the caller is kept.

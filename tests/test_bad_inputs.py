@@ -339,7 +339,8 @@ def test_built_in_dataset_name_is_refused():
 def checkpoint_files():
     """A real checkpoint of a model trained on the good dataset, as the two files a user would upload."""
     from attnrec.checkpoint_upload import checkpoint_zip_bytes
-    from attnrec.data.uploads import UploadState, dataset_from_mapping, read_zip
+    from attnrec.data.upload_state import UploadState, dataset_from_mapping
+    from attnrec.data.uploads import read_zip
     from attnrec.training import TrainConfig, train
 
     state = UploadState()
@@ -501,7 +502,7 @@ def test_bad_checkpoint_upload(make, expected, checkpoint_files, monkeypatch):
 def session_model(checkpoint_files):
     """The checkpoint loaded for the good dataset, as the Data page puts it into the session."""
     from attnrec.checkpoint_upload import load_uploaded_checkpoint
-    from attnrec.data.uploads import UploadState, dataset_from_mapping
+    from attnrec.data.upload_state import UploadState, dataset_from_mapping
 
     state = UploadState()
     for role, (name, data) in GOOD.items():
@@ -620,7 +621,7 @@ CLI_CASES = {
 def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
     """Every CLI case at once, each `python -m attnrec ...` in its own process (imports dominate: in
     parallel the whole set costs about one run). Returns case id → (exit code, stdout + stderr)."""
-    from attnrec.data.uploads import build_schema
+    from attnrec.data.mapping import build_schema
 
     tmp_path = tmp_path_factory.mktemp("cli")
     schema = json.dumps(build_schema(**MAPPING))
@@ -665,6 +666,7 @@ def cli_runs(tmp_path_factory, checkpoint_files) -> dict[str, tuple[int, str]]:
     return {case: (processes[case].returncode, outputs[case]) for case in processes}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CLI_CASES.keys())
 def test_cli_arguments(case, cli_runs):
     expected = CLI_CASES[case][1]
@@ -710,11 +712,12 @@ def test_removing_the_failed_file_clears_its_error_and_keep_uses_the_kept_table(
     assert_still_works(at, good)
 
 
+@pytest.mark.slow
 def test_a_label_that_separates_nothing_is_said_by_the_library_the_cli_and_the_page(tmp_path):
     import warnings
 
     from attnrec.data import DataWarning, load_own_dataset
-    from attnrec.data.uploads import build_schema
+    from attnrec.data.mapping import build_schema
 
     all_positive = b"uid,iid,rating\nu1,i1,5\nu2,i2,4\nu3,i3,5\nu4,i4,4\n"
     schema = build_schema(**MAPPING)
@@ -773,16 +776,16 @@ def damaged_synthetic(tmp_path, monkeypatch):
     import shutil
 
     import attnrec.data as data_module
-    from attnrec import ui
+    from attnrec.app import session
 
     copy = tmp_path / "sample_data"
     shutil.copytree(data_module.SAMPLE_DATA, copy, ignore=shutil.ignore_patterns("models"))
     users = (copy / "synthetic" / "users.csv").read_bytes()
     (copy / "synthetic" / "users.csv").write_bytes(users[: len(users) // 2].rsplit(b",", 1)[0] + b"\n")
     monkeypatch.setattr(data_module, "SAMPLE_DATA", copy)
-    ui.load_builtin_dataset.clear()
+    session.load_builtin_dataset.clear()
     yield copy
-    ui.load_builtin_dataset.clear()
+    session.load_builtin_dataset.clear()
 
 
 def test_a_damaged_built_in_dataset_is_reported_in_words_even_from_a_link(damaged_synthetic):
@@ -855,7 +858,7 @@ def test_trainings_beyond_the_cap_wait_in_a_queue_and_stop_with_their_session(mo
 
     import attnrec.training as training
     import attnrec.training_job as training_job
-    from attnrec import ui
+    from attnrec.app import session
     from attnrec.limits import Limits
 
     queue = training_job.TrainingQueue(
@@ -878,7 +881,7 @@ def test_trainings_beyond_the_cap_wait_in_a_queue_and_stop_with_their_session(mo
     alive = {}
     for name in ("a", "b", "c"):
         alive[name] = True
-        monkeypatch.setattr(ui, "session_probe", lambda name=name: lambda: alive[name])
+        monkeypatch.setattr(session, "session_probe", lambda name=name: lambda: alive[name])
         at = data_page_with_good_dataset()
         at.number_input(key="data_train_epochs").set_value(500)
         at.button(key="FormSubmitter:data_train_form-Train").click().run()

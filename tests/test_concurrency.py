@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnrec.data.uploads import UploadState, dataset_from_mapping
+from attnrec.data.upload_state import UploadState, dataset_from_mapping
 from attnrec.explain import METHODS
 from attnrec.pair_explanation import explain_pair, explain_vectors
 
@@ -139,16 +139,10 @@ def test_mixed_methods_at_once_match_their_sequential_results(shared_model):
 
 
 def test_twenty_sessions_rerunning_explore_see_only_their_own_pairs():
-    """The load benchmark's harness, small: 20 AppTest sessions at once on the shared cached model."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    """The load benchmark's harness (attnrec.app.load_sessions), small: 20 AppTest sessions at once on the shared
+    cached model."""
+    from attnrec.app import load_sessions as load
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "load.py"
-    spec = importlib.util.spec_from_file_location("attnrec_load_benchmark", path)
-    load = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = load  # its dataclasses look their module up by name
-    spec.loader.exec_module(load)
     pairs, expected = load.default_pairs(30)
     results = load.run_load(20, 2, "ig", pairs, expected)
     assert len(results) == 20

@@ -142,6 +142,7 @@ def test_aligned_with_ids_appends_one_hot_ids_after_the_named_columns(restaurant
     assert featurizer.groups("user")[-1].name == "id" and featurizer.groups("user")[-1].kind == "id"
 
 
+@pytest.mark.slow
 def test_history_profiles_are_means_over_training_positives_and_never_read_held_out_pairs(restaurants):
     from attnrec.evaluation import leave_one_out
 

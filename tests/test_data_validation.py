@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from attnrec.data import DataError, Featurizer, load_dataset, read_table
-from attnrec.data.own import load_own_dataset, load_schema
+from attnrec.data.own import load_own_dataset
+from attnrec.data.own_schema import load_schema
 
 RAW = Path(__file__).resolve().parents[1] / "sample_data" / "restaurants"
 

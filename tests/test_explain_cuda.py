@@ -23,7 +23,9 @@ from attnrec.explain.batch import explain_pairs
 from attnrec.explain.metrics import infidelity_rows, sensitivity_rows
 from attnrec.explain.report import report_card
 from attnrec.model import Recommender
-from attnrec.trust import run_report_card, run_sanity_checks, trust_target
+from attnrec.trust import run_report_card
+from attnrec.trust_checks import run_sanity_checks
+from attnrec.trust_plan import trust_target
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 

@@ -99,7 +99,7 @@ def test_explore_light_explanation_draws_the_figures_of_the_full_one():
 
 def test_captum_is_imported_on_first_use_and_the_registry_names_its_classes():
     code = (
-        "import sys; import attnrec.explain, attnrec.pair_explanation, attnrec.exports, attnrec.ui; "
+        "import sys; import attnrec.explain, attnrec.pair_explanation, attnrec.exports, attnrec.app.sidebar; "
         "print('captum' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)

@@ -90,6 +90,29 @@ def test_attnrec_has_no_import_cycle():
     assert cycle is None, " → ".join(cycle)
 
 
+def _imported_top_names(path: Path) -> set[str]:
+    """Top-level package names a file imports (at the top or inside a function)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_the_app_layer_imports_streamlit():
+    """Streamlit stays in attnrec/app/ (and the pages): the rest of attnrec runs from the CLI and tests alone."""
+    app = PACKAGE / "app"
+    outside = [
+        str(path.relative_to(ROOT))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if app not in path.parents and "streamlit" in _imported_top_names(path)
+    ]
+    assert outside == [], f"Streamlit imported outside attnrec/app/: {outside}"
+    assert "streamlit" in _imported_top_names(app / "sidebar.py")  # the check sees the app layer's imports
+
+
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     names = sorted(name for name in _modules() if name != "attnrec.__main__")
     code = (

@@ -6,8 +6,10 @@ import pytest
 
 from attnrec.data import load_dataset
 from attnrec.evaluation import evaluate, leave_one_out
-from attnrec.insights import MISSING, OTHER, held_out_ranks, sample_pairs, slice_labels, unit_entropy
+from attnrec.insight_slices import slice_labels, unit_entropy
+from attnrec.insights import MISSING, OTHER, sample_pairs
 from attnrec.model import Recommender
+from attnrec.model_comparison import held_out_ranks
 
 MODELS = "sample_data/models"
 

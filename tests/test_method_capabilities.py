@@ -7,7 +7,8 @@ import pytest
 
 from attnrec.explain import MAX_GROUPS, METHODS
 from attnrec.explain.report import EXACT_REFERENCE, SAMPLED_REFERENCE, SAMPLING_PERMUTATIONS, reference_for
-from attnrec.trust import card_methods, not_shares_of_s, reference_plan
+from attnrec.trust import card_methods, not_shares_of_s
+from attnrec.trust_plan import reference_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +44,16 @@ def test_card_methods_and_captions_follow_the_registry():
 
 
 @pytest.mark.parametrize(
-    "path", ["attnrec/trust.py", "attnrec/explain/batch.py", "app_pages/attributions.py", "app_pages/health.py"]
+    "path",
+    [
+        "attnrec/trust.py",
+        "attnrec/trust_plan.py",
+        "attnrec/trust_checks.py",
+        "attnrec/explain/batch.py",
+        "attnrec/explain/batch_reader.py",
+        "app_pages/attributions.py",
+        "app_pages/health.py",
+    ],
 )
 def test_no_branch_on_the_exact_shapley_key(path):
     """The key appears only where it is defined (registry) and where the reference is named (explain/report.py)."""

@@ -14,7 +14,7 @@ import pytest
 
 from attnrec.data import load_dataset
 from attnrec.data.featurize import Featurizer
-from attnrec.data.own import json_schema, load_schema
+from attnrec.data.own_schema import json_schema, load_schema
 from attnrec.data.ratings_like import GENRES, ratings_like_schema, write_ratings_like
 from attnrec.data.types import DataError
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attnrec.data.mapping import positive_share, suggest_threshold, suggest_timestamp
 from attnrec.data.ratings_like import generate_ratings_like
-from attnrec.data.uploads import positive_share, suggest_threshold, suggest_timestamp
 from attnrec.evaluation import leave_one_out
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -279,8 +279,8 @@ def test_no_model_for_a_dataset_says_so(model):
 
 def test_shipped_checkpoint_through_the_sidebar():
     """The real thing: restaurants + its shipped aligned checkpoint, loaded by the sidebar's cached loader."""
+    from attnrec.app.session import MODELS_DIR
     from attnrec.model import Recommender
-    from attnrec.ui import MODELS_DIR
 
     folder = MODELS_DIR / "restaurants-aligned"
     model = Recommender.load(folder, device="cpu")

@@ -227,6 +227,7 @@ def _deletion_insertion_areas(score, u, v, bu, bv, groups, values) -> tuple[floa
 # ---- Attributions page -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pair_card_over_18_fields_says_ground_truth_is_unavailable_and_matches_report_card(aligned):
     user, item = aligned.user_ids[4], aligned.item_ids[7]
     at = _attributions_page(aligned, user, item)
@@ -535,7 +536,7 @@ def test_a_broken_batch_file_gives_a_message_not_an_exception(health, name, cont
 
 
 def test_batch_reader_names_the_wrong_column_and_refuses_other_paths(tmp_path, latent):
-    from attnrec.trust import BatchFileError, read_batch_explanations
+    from attnrec.explain.batch_reader import BatchFileError, read_batch_explanations
 
     users, items = _sample(latent, 3)
     out = explain_pairs(

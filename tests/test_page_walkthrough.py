@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from attnrec.walkthrough_math import GLOSSARY
 from attnrec.walkthrough_state import URL_KEYS, WalkthroughState, encode
-from attnrec.worked_example import GLOSSARY, ExampleInputs
+from attnrec.worked_example import ExampleInputs
 from plotly_json import decode_array as decode
 from test_worked_example import check_texts
 

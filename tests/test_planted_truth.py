@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from attnrec import Recommender
+from attnrec.app.session import MODELS_DIR
 from attnrec.evaluation import leave_one_out
 from attnrec.explain import explain
 from attnrec.explain.model_targets import default_baseline, targets_for
-from attnrec.ui import MODELS_DIR
 
 
 @pytest.fixture(scope="module")

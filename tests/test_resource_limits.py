@@ -80,7 +80,7 @@ def parquet_bytes(table, **options) -> bytes:
 PARQUET_SETUP = """
     import io
     import pyarrow as pa, pyarrow.parquet as pq
-    from attnrec.data.uploads import UploadState
+    from attnrec.data.upload_state import UploadState
     from attnrec.data.io import read_table
     def parquet(table):
         buffer = io.BytesIO(); pq.write_table(table, buffer, compression="zstd"); return buffer.getvalue()
@@ -90,6 +90,7 @@ PARQUET_SETUP = """
 """
 
 
+@pytest.mark.slow
 def test_parquet_bomb_of_rows_is_refused_from_metadata_with_bounded_memory():
     result = measured(
         PARQUET_SETUP,
@@ -107,6 +108,7 @@ def test_parquet_bomb_of_rows_is_refused_from_metadata_with_bounded_memory():
         read_table(data, "users.parquet")
 
 
+@pytest.mark.slow
 def test_parquet_bomb_of_repeated_long_values_is_refused_with_bounded_memory():
     # 200k rows (under the row limit) of one 20 kB string: a few kB on disk, 4 GB once read without limits.
     result = measured(PARQUET_SETUP, 'read_table(wide_values, "items.parquet")')
@@ -147,6 +149,7 @@ WIDE_SETUP = """
 """
 
 
+@pytest.mark.slow
 def test_wide_categorical_is_capped_to_its_most_frequent_values_with_bounded_memory():
     # Without the cap: 90,000 × 90,000 float64 = 65 GB. With it: 256 values + "(other)" per row, in chunks.
     result = measured(WIDE_SETUP, 'print(Featurizer.fit(dataset, "latent").columns("user")[-2:], file=sys.stderr)')
@@ -154,6 +157,7 @@ def test_wide_categorical_is_capped_to_its_most_frequent_values_with_bounded_mem
     assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
 
 
+@pytest.mark.slow
 def test_one_hot_ids_over_the_limit_are_refused_before_the_dense_matrix_with_bounded_memory():
     # ids are one column per row (90,000 × 90,000 floats): refused from the plan, naming the id field.
     result = measured(WIDE_SETUP, 'Featurizer.fit(dataset, "latent", use_ids=True)')
@@ -375,7 +379,7 @@ def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
     import streamlit.runtime.scriptrunner as scriptrunner
     from streamlit.runtime import Runtime
 
-    from attnrec import ui
+    from attnrec.app import session
 
     class Context:
         session_id = "abc"
@@ -390,7 +394,7 @@ def test_session_probe_asks_the_streamlit_runtime(monkeypatch):
     monkeypatch.setattr(scriptrunner, "get_script_run_ctx", lambda *a, **k: Context())
     monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
     monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: fake))
-    probe = ui.session_probe()
+    probe = session.session_probe()
     assert probe() is True
     fake.active.clear()
     assert probe() is False

@@ -86,7 +86,7 @@ def test_every_page_and_the_batch_cli_explain_one_pair_alike(model, pair, level,
     from attnrec.explain import explain
     from attnrec.explain.batch import cli_main
     from attnrec.explain.report import report_card
-    from attnrec.trust import trust_target
+    from attnrec.trust_plan import trust_target
 
     user, item = pair
     s = float(model.score([user], [item])["s"].iloc[0])

@@ -17,21 +17,11 @@ import pytest
 import torch
 from safetensors.torch import save as safetensors_bytes
 
+from attnrec.checkpoint_sniff import sniff_safetensors
+from attnrec.data.mapping import build_schema, suggest_id_column, suggest_roles, suggest_threshold
 from attnrec.data.types import DataError
-from attnrec.data.uploads import (
-    LIMITS,
-    UploadLimits,
-    UploadState,
-    build_schema,
-    dataset_from_mapping,
-    read_zip,
-    role_of,
-    sniff_safetensors,
-    split_tables,
-    suggest_id_column,
-    suggest_roles,
-    suggest_threshold,
-)
+from attnrec.data.upload_state import UploadState, dataset_from_mapping
+from attnrec.data.uploads import LIMITS, UploadLimits, read_zip, role_of, split_tables
 from attnrec.safety import (
     escape_html,
     escape_markdown,
@@ -333,6 +323,7 @@ def trained():
     return dataset, model
 
 
+@pytest.mark.slow
 def test_checkpoint_zip_round_trip_gives_identical_scores(trained):
     from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 
@@ -460,6 +451,7 @@ def test_no_code_path_can_unpickle_or_render_raw_html():
     assert offenders == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["restaurants-aligned", "restaurants-latent", "synthetic"])
 def test_every_shipped_checkpoint_uploads_onto_its_dataset(name):
     """The shipped files, uploaded as a user would, score exactly like the same files loaded from disk
@@ -487,7 +479,7 @@ def test_item_names_are_suggested_and_kept_in_the_schema():
     state = UploadState()
     for role, name in (("users", "userprofile.csv"), ("items", "geoplaces2.csv"), ("interactions", "rating_final.csv")):
         assert state.accept_table(role, name, (RESTAURANTS / name).read_bytes())
-    from attnrec.data.uploads import suggest_name_column
+    from attnrec.data.mapping import suggest_name_column
 
     assert suggest_name_column(state.tables["items"], "placeID") == "name"
     assert suggest_name_column(state.tables["users"], "userID") is None

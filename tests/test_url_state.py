@@ -7,7 +7,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from attnrec import ui
+from attnrec import number_entry
+from attnrec.app import sidebar, widgets
 from test_report import make_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,10 +18,10 @@ def chooser_app():
     """A one-widget script: a selectbox seeded from URL "fruit", written back to the URL."""
     import streamlit as st
 
-    from attnrec import ui
+    from attnrec.app import url
 
-    value = ui.choice(st.selectbox, "Fruit", ["apple", "pear", "plum"], "fruit_state", "fruit", "pear", "fruit")
-    ui.write_url(fruit=value, stale=None)
+    value = url.choice(st.selectbox, "Fruit", ["apple", "pear", "plum"], "fruit_state", "fruit", "pear", "fruit")
+    url.write_url(fruit=value, stale=None)
     st.write(f"chosen {value}")
 
 
@@ -79,12 +80,12 @@ def test_the_users_choice_wins_over_the_url_it_wrote_itself():
     ],
 )
 def test_parse_vector(text, d, expected):
-    assert ui.parse_vector(text, d) == expected
+    assert number_entry.parse_vector(text, d) == expected
 
 
 def test_vector_text_round_trips():
     values = [0.1, -2.0, 1e-7, 3.141592653589793]
-    assert ui.parse_vector(ui.vector_text(values), 4) == values
+    assert number_entry.parse_vector(number_entry.vector_text(values), 4) == values
 
 
 def test_matching_rows_needs_every_word():
@@ -99,11 +100,11 @@ def test_matching_rows_needs_every_word():
         },
         index=["a", "b", "c"],
     )
-    assert list(ui._matching_rows(frame, "mexican LOW").index) == ["a"]
-    assert list(ui._matching_rows(frame, "").index) == ["a", "b", "c"]
-    assert list(ui._matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
-    assert list(ui._matching_rows(frame, "1.5").index) == ["a"]
-    assert list(ui._matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
+    assert list(widgets._matching_rows(frame, "mexican LOW").index) == ["a"]
+    assert list(widgets._matching_rows(frame, "").index) == ["a", "b", "c"]
+    assert list(widgets._matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
+    assert list(widgets._matching_rows(frame, "1.5").index) == ["a"]
+    assert list(widgets._matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
 
 
 # ---- the sidebar and the app --------------------------------------------------------------------
@@ -117,9 +118,9 @@ def model():
 def sidebar_app():
     import streamlit as st
 
-    from attnrec import ui
+    from attnrec.app.sidebar import sidebar
 
-    chosen = ui.sidebar()
+    chosen = sidebar()
     st.write(f"dataset {chosen.dataset_name} model {chosen.model_name} device {chosen.resolved_device}")
     if chosen.model is not None:
         st.write(f"model on {chosen.model.device}")
@@ -170,7 +171,7 @@ def test_a_model_built_where_a_freed_one_lived_gets_its_own_cache_key():
     keys, ids = set(), []
     for seed in range(6):
         m = make_model(seed=seed)
-        selection = ui.Selection("tiny", m.dataset, "mine", m, "cpu", "cpu")
+        selection = sidebar.Selection("tiny", m.dataset, "mine", m, "cpu", "cpu")
         assert selection.model_key == selection.model_key
         keys.add(selection.model_key)
         ids.append(id(m))

@@ -3,18 +3,15 @@
 import numpy as np
 import pytest
 
+from attnrec.walkthrough_math import GLOSSARY, cell_arithmetic, changes, snapshot
 from attnrec.worked_example import (
     EXAMPLE_W,
     EXAMPLE_X,
     EXAMPLE_Y,
-    GLOSSARY,
     ExampleInputs,
-    cell_arithmetic,
-    changes,
     compare_with_document,
     comparison_frame,
     example_trace,
-    snapshot,
 )
 
 X = np.array([0.5, 0.7, 0.3])

@@ -143,6 +143,7 @@ def test_data_page_keeps_and_trains_into_the_workspace_and_deletes_from_it():
     assert Workspace().dataset_names() == []
 
 
+@pytest.mark.slow
 def test_the_app_finds_a_model_trained_with_the_cli(tmp_path):
     """`attnrec train --out <workspace>/models/<name>` on a folder of one's own: the app lists it and its data."""
 

@@ -64,7 +64,8 @@ def load_dataset(name_or_dir: str | Path, schema: dict | str | Path | None = Non
 
         return load_synthetic(directory)
     from attnrec.data.own import load_own_dataset as load
-    from attnrec.data.own import load_schema, schema_tables
+    from attnrec.data.own import schema_tables
+    from attnrec.data.own_schema import load_schema
 
     loaded = load_schema(schema if schema is not None else directory / "schema.json")
     tables = schema_tables(directory, loaded)  # the files the schema names, else users/items/interactions

@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from attnrec.data.aligned_restaurants import AREAS, aligned_dimensions
-from attnrec.data.io import read_table
-from attnrec.data.own import (
+from attnrec.data.cells import (
     check_known_ids,
     check_unique_ids,
     clean_text,
@@ -35,8 +34,9 @@ from attnrec.data.own import (
     parse_numeric,
     require_columns,
     row_number,
-    validate_schema,
 )
+from attnrec.data.io import read_table
+from attnrec.data.own_schema import validate_schema
 from attnrec.data.types import DataError, Dataset
 
 __all__ = [

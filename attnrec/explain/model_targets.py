@@ -25,15 +25,11 @@ Baselines (`BASELINES`; what "absent" means — attributions explain S − S(bas
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
 
 from attnrec.attention import AttentionTrace
-
-if TYPE_CHECKING:
-    from attnrec.model import Recommender
+from attnrec.explain.protocol import ExplainableModel, as_module
 from attnrec.explain.target import ExplainTarget, dimension_target, groups_from_fields
 
 __all__ = [
@@ -53,7 +49,7 @@ BASELINES = ("zeros", "mean", "unknown")
 BASELINE_LABELS = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown” category (all fields missing)"}
 
 
-def default_baseline(model: Recommender) -> str:
+def default_baseline(model: ExplainableModel) -> str:
     """The baseline every page starts from: "mean" for aligned models — a named dimension at 0 means "absent",
     so a zeros baseline credits dimensions that are merely common (with the mean baseline the trained synthetic
     model's IG / exact Shapley put the planted genres on top) — and "zeros" for latent ones."""
@@ -63,7 +59,7 @@ def default_baseline(model: Recommender) -> str:
 class DimensionScore(nn.Module):
     """S = model.attention(x, y).s as a module (the model's encoders are not used)."""
 
-    def __init__(self, model: Recommender):
+    def __init__(self, model: ExplainableModel):
         super().__init__()
         self.model = model
 
@@ -74,7 +70,7 @@ class DimensionScore(nn.Module):
         return self.model.attention(x, y).s
 
 
-def baseline_rows(model: Recommender, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+def baseline_rows(model: ExplainableModel, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The raw baseline rows (1, R_u), (1, R_v) of `kind` (module docstring), on the model's device."""
     if kind not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {kind!r}")
@@ -86,14 +82,14 @@ def baseline_rows(model: Recommender, kind: str) -> tuple[torch.Tensor, torch.Te
 
 
 def targets_for(
-    model: Recommender,
+    model: ExplainableModel,
     user_rows: torch.Tensor,
     item_rows: torch.Tensor,
     level: str = "fields",
     baseline: str = "zeros",
     *,
     grouping: str = "paired",
-    pair_ids=None,
+    pair_ids: list[tuple[str, str]] | None = None,
 ) -> ExplainTarget:
     """The B pairs (user_rows[b], item_rows[b]) of `model`, ready for `explain`.
 
@@ -113,7 +109,7 @@ def targets_for(
     if level == "fields":
         fz = model.featurizer
         return ExplainTarget(
-            module=model,
+            module=as_module(model),
             inputs_u=user_rows,
             inputs_v=item_rows,
             baseline_u=base_u,
@@ -145,7 +141,7 @@ def targets_for(
 
 
 def pair_target(
-    model: Recommender, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros"
+    model: ExplainableModel, user_id: str, item_id: str, level: str = "fields", baseline: str = "zeros"
 ) -> ExplainTarget:
     """`targets_for` one catalog pair, by id."""
     user_id, item_id = str(user_id), str(item_id)

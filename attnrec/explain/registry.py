@@ -16,7 +16,7 @@ from typing import Any
 
 from attnrec.explain.shapley import MAX_GROUPS
 
-__all__ = ["Param", "MethodSpec", "METHODS", "method", "method_keys", "resolve_params"]
+__all__ = ["Param", "MethodSpec", "METHODS", "method", "method_name", "method_keys", "resolve_params"]
 
 
 @dataclass(frozen=True)
@@ -311,6 +311,11 @@ def method(key: str) -> MethodSpec:
         return METHODS[key]
     except KeyError:
         raise ValueError(f"unknown attribution method '{key}'; choose from {', '.join(METHODS)}") from None
+
+
+def method_name(key: str) -> str:
+    """The method's display name; an unknown key (a column of someone's file) as it is."""
+    return METHODS[key].name if key in METHODS else key
 
 
 def method_keys() -> list[str]:

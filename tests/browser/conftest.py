@@ -21,6 +21,7 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)  # `-m "not slow"`, the fast loop, leaves them out
 
 
 def require_chromium() -> None:

@@ -5,10 +5,10 @@ scripts/screenshots.py).
 """
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
+from browser_helpers import metric, save_full_page, url_params, wait_until_idle
 from layout_checks import assert_nothing_cut_off_at_both_sizes
 from playwright.sync_api import Error as PlaywrightError
 
@@ -18,37 +18,12 @@ CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
 
 
-def save_full_page(page, path: Path) -> None:
-    """Streamlit scrolls inside its main element, so grow the window to that element's height first."""
-    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
-    page.wait_for_timeout(1500)  # charts re-layout to the new size before the picture
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
-
-
-def metric(page, label: str) -> str:
-    box = page.locator("[data-testid='stMetric']").filter(has_text=label).first
-    return box.locator("[data-testid='stMetricValue']").inner_text().strip()
-
-
-def wait_until_idle(page) -> None:
-    """Streamlit shows a status widget while a script runs; wait until the run is over."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=60_000)
-
-
 def click_first_row(page, table_index: int) -> None:
     """Click the row-selection cell of the first data row of the table_index-th data grid."""
     grid = page.locator("[data-testid='stDataFrame']").nth(table_index)
     grid.wait_for(state="visible")  # a rerun may be replacing the grid right now
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + HEADER_HEIGHT + ROW_HEIGHT / 2)
-
-
-def url_params(page) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
 @pytest.fixture(scope="module")

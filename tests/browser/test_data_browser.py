@@ -7,18 +7,14 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
+
+from browser_helpers import drawn, metric, save_full_page, url_params, wait_until_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTAURANTS = ROOT / "sample_data" / "restaurants"
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def wait_until_idle(page) -> None:
-    """Streamlit shows a status widget while a script runs; wait until the run is over."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=120_000)
 
 
 def uploader(page, label_start: str):
@@ -48,21 +44,6 @@ def set_text(page, label: str, value: str) -> None:
     box.fill(value)
     box.press("Enter")
     wait_until_idle(page)
-
-
-def metric(page, label: str) -> str:
-    box = page.locator("[data-testid='stMetric']").filter(has_text=label).first
-    return box.locator("[data-testid='stMetricValue']").inner_text().strip()
-
-
-def save_full_page(page, path: Path) -> None:
-    """Streamlit scrolls inside its main element, so grow the window to that element's height first."""
-    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
-    page.wait_for_timeout(1500)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screenshots, app_workspace):
@@ -111,7 +92,7 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2')
     wait_until_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    query = {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+    query = url_params(page)
     assert query["dataset"] == "my restaurants" and query["model"] == "my restaurants model"
     shown = float(metric(page, "S (score)"))
 
@@ -175,7 +156,9 @@ def test_column_named_like_html_is_shown_as_text_and_runs_nothing(page, open_pag
     error = page.locator("[data-testid='stAlertContentError']").filter(has_text="oops")
     error.wait_for()
     assert f"column '{XSS}'" in error.inner_text()
-    page.wait_for_timeout(1000)  # give any injected onerror handler time to fire
+    # Any injected image would have loaded (or failed, firing its onerror) before every image is complete.
+    page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+    drawn(page)
     assert dialogs == []
     assert page.locator("img[src='x']").count() == 0
     assert page.evaluate("document.body.innerHTML.includes('<img src=\"x\"')") is False

@@ -7,6 +7,7 @@ navigation."""
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from browser_helpers import drawn, wait_until_idle
 from layout_checks import assert_nothing_cut_off_at_both_sizes, cut_off
 
 from conftest import serve_app
@@ -27,17 +28,12 @@ PAGES = {
 }
 
 
-def wait_until_idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=420_000)
-
-
 @pytest.mark.parametrize("title", PAGES)
 def test_page_renders_with_its_charts(page, open_page, title, screenshots):
     heading, has_charts, shot, scroll_to, run_first = PAGES[title]
     open_page(page, title)
     page.get_by_role("heading", name=heading).wait_for()
-    wait_until_idle(page)
+    wait_until_idle(page, timeout=420_000)
     if has_charts:
         page.locator(CHART).first.wait_for(timeout=420_000)
         assert page.locator(CHART).count() >= 1
@@ -46,10 +42,10 @@ def test_page_renders_with_its_charts(page, open_page, title, screenshots):
         control = page.get_by_text(run_first).first
         control.scroll_into_view_if_needed(timeout=120_000)
         control.click()
-        wait_until_idle(page)
+        wait_until_idle(page, timeout=420_000)
     if scroll_to:
         page.get_by_text(scroll_to, exact=True).first.scroll_into_view_if_needed(timeout=420_000)
-        page.wait_for_timeout(800)
+        drawn(page)
     if shot:
         page.screenshot(path=str(screenshots / f"{shot}.png"))
     # Nothing cut off: no clipped text, no chart label outside its figure, at 1280×800 and at 1920×1080.

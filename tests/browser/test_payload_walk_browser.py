@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_data_browser import set_text, upload_tables, wait_until_idle  # noqa: E402
+from browser_helpers import drawn, wait_until_idle  # noqa: E402
+from test_data_browser import set_text, upload_tables  # noqa: E402
 
 from test_injection import payload_frames  # noqa: E402  (the same payloads as the AppTest corpus)
 
@@ -82,7 +83,7 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
         page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
         page.get_by_role("heading", name=heading).first.wait_for(timeout=180_000)
         wait_until_idle(page)
-        page.wait_for_timeout(1500)  # charts draw after the script run
+        drawn(page)  # charts draw on the frames after the script run
         assert page.locator("[data-testid='stException']").count() == 0, title
         made = page.locator(FROM_PAYLOAD)
         assert made.count() == 0, (title, [made.nth(i).evaluate("e => e.outerHTML") for i in range(made.count())])
@@ -102,7 +103,7 @@ def test_payload_dataset_on_every_page_makes_no_outside_request(page, open_page,
     page.get_by_role("heading", name=PAGES["Explore"]).first.wait_for(timeout=180_000)
     wait_until_idle(page)
     page.locator(f"{CHART} .xtick").first.wait_for()
-    page.wait_for_timeout(1500)
+    drawn(page)
     assert page.locator("[data-testid='stException']").count() == 0
     ticks = page.locator(f"{CHART} .xtick text").all_text_contents()
     assert any(LINK_GENRE in t for t in ticks) and any("<b>jazz</b>" in t for t in ticks), ticks  # shown as typed
@@ -136,8 +137,7 @@ def add_aligned_pair(page, user_column: str, item_column: str) -> None:
     )
     grid.evaluate("e => e.scrollIntoView({block: 'center'})")  # its toolbar clear of the app's header
     grid.hover()
-    page.wait_for_timeout(500)
-    page.get_by_role("button", name="Add row").click()
+    page.get_by_role("button", name="Add row").click()  # waits for the toolbar the hover shows
     for fraction, value in ((0.17, user_column), (0.44, item_column), (0.89, "categorical")):
         wait_until_idle(page)  # each edit reruns the page, which may move the grid
         box = grid.bounding_box()

@@ -5,16 +5,13 @@ that reads no user attribute says so instead of offering edits that cannot move 
 
 from __future__ import annotations
 
+from browser_helpers import wait_until_idle
 from layout_checks import assert_nothing_cut_off_at_both_sizes
 
 from attnrec.data import load_dataset
 
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
-
-
-def wait_until_idle(page) -> None:
-    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=300_000)
 
 
 def reasons(page) -> list[str]:

@@ -3,30 +3,21 @@ folder); a link with the example in its query string reopens it with the same
 numbers; a clicked heatmap cell shows its arithmetic; an edit lists what it moved; step mode goes next and
 previous; a figure downloads as SVG from its toolbar."""
 
-from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from browser_helpers import save_full_page, url_params, wait_until_idle
 
+from attnrec.walkthrough_math import cell_arithmetic, walk_values
 from attnrec.walkthrough_state import WalkthroughState, encode
-from attnrec.worked_example import ExampleInputs, cell_arithmetic, walk_values
+from attnrec.worked_example import ExampleInputs
 
 CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
-IDLE = "!document.querySelector(\"[data-testid='stStatusWidget']\")"
-
-
-def wait_until_idle(page) -> None:
-    """Streamlit shows a status widget while a script runs; wait until the run is over."""
-    page.wait_for_function(IDLE, timeout=120_000)
 
 
 def metric_s(page) -> str:
     return page.locator("[data-testid='stMetricValue']").first.inner_text().strip()
-
-
-def url_params(page) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
 def shared_example() -> WalkthroughState:
@@ -51,17 +42,6 @@ def test_walkthrough_renders_with_its_charts(page, open_page, screenshots):
     page.wait_for_function("new URLSearchParams(location.search).get('wu') === '1,2,3;4,5,6;7,8,9'")
     save_full_page(page, screenshots / "walkthrough.png")
     assert (screenshots / "walkthrough.png").stat().st_size > 10_000
-
-
-def save_full_page(page, path: Path) -> None:
-    """Streamlit scrolls inside its main element, so grow the window to that element's height first."""
-    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
-    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
-    # Charts re-layout to the new size on the next frames: wait for two animation frames, not a fixed time.
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_a_link_with_the_example_in_its_query_string_reopens_it(page, app_url):
