@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnrec import ui
+from attnrec import app_search, ui
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
 from attnrec.exports import to_csv_bytes, to_html, to_json_dict
@@ -87,7 +87,7 @@ def pair_view() -> None:
         left, right = st.columns(2)
         with left:
             heading = st.empty()  # filled after the table, which may change the choice
-            user_id = ui.pick_row(dataset.users, "user", "explore_user", user_id, height=178)
+            user_id = app_search.pick_row(dataset.users, "user", "explore_user", user_id, selection.model_key, 178)
             heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
         with right:
             item_name = dataset.schema.get("item_name")
@@ -95,7 +95,7 @@ def pair_view() -> None:
             if item_name in items.columns:  # the name first: it is what people search for
                 items = items[[item_name] + [c for c in items.columns if c != item_name]]
             heading = st.empty()
-            item_id = ui.pick_row(items, "item", "explore_item", item_id, height=178)
+            item_id = app_search.pick_row(items, "item", "explore_item", item_id, selection.model_key, 178, item_name)
             heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 
