@@ -425,7 +425,7 @@ def clean_text(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSIN
     """Strings stripped, missing markers → NaN (for display and categorical features)."""
     missing = missing_mask(column, missing_values)
     if isinstance(column.dtype, pd.StringDtype):  # vectorised, the same cells
-        stripped = column.str.strip().astype(object).to_numpy()
+        stripped = column.str.strip().astype(object).to_numpy(copy=True)
         stripped[missing] = np.nan
         return pd.Series(stripped, index=column.index, name=column.name, dtype=object)
     values = [np.nan if m else str(c).strip() for c, m in zip(column.tolist(), missing)]
