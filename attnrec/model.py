@@ -32,6 +32,7 @@ Ids = str | int | np.integer | Iterable[str]
 __all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
 
 NULL_SLOT_NAME = "(nothing: null slot)"
+CATALOG_CHUNK = 65_536  # catalog rows encoded at once (a catalog up to this size is encoded in one go)
 
 
 @dataclass(frozen=True)
@@ -380,8 +381,16 @@ class Recommender(nn.Module):
         # Re-encode the catalog only when a weight changed (optimizer steps bump tensor versions).
         key = (self.user_matrix.device, tuple(p._version for p in self.item_encoder.parameters()), self.training)
         if self._item_cache is None or self._item_cache[0] != key:
-            with torch.no_grad():
-                self._item_cache = (key, self.encode_item(self.item_matrix))
+            with torch.no_grad():  # in chunks: a hidden layer never holds (catalog, hidden) at once
+                rows = self.item_matrix
+                self._item_cache = (
+                    key,
+                    torch.cat(
+                        [self.encode_item(rows[i : i + CATALOG_CHUNK]) for i in range(0, len(rows), CATALOG_CHUNK)]
+                    )
+                    if len(rows) > CATALOG_CHUNK
+                    else self.encode_item(rows),
+                )
         return self._item_cache[1]
 
     @torch.no_grad()

@@ -112,6 +112,9 @@ def train_phase(folder: Path, workspace: Path | None, epochs: int, topk_users: i
     if epochs_seen:
         epoch_s = statistics.median(m["seconds"] for m in epochs_seen)
         out.update(epoch_s=epoch_s, positives_per_s_epoch=n_train / epoch_s)
+    from attnrec.device import apply_threads
+
+    apply_threads()  # as the app does (1 thread unless $ATTNREC_THREADS); train() restored torch's default
     rng = np.random.default_rng(0)
     users = [model.user_ids[r] for r in rng.choice(len(model.user_ids), topk_users, replace=False)]
     model.top_k(users[0], 10)  # the catalog's Y is encoded once, on the first call
