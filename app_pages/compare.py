@@ -118,7 +118,7 @@ else:
     user_a = app_search.search_choice(
         "User A", model.user_ids, "explore_user", "user", default_user, "user", cache_key=cache, container=picks[1]
     )
-    others = [u for u in model.user_ids if u != user_a]
+    others = [u for u in model.user_ids[:2] if u != user_a]  # the first other user (not a scan of them all)
     user_b = app_search.search_choice(
         "User B",
         model.user_ids,

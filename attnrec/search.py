@@ -37,12 +37,12 @@ class SearchIndex:
     """Ids (and optional display names) of one side, lower-cased once for repeated searches."""
 
     def __init__(self, ids: pd.Index | list[str] | np.ndarray, names: pd.Series | list | np.ndarray | None = None):
-        self.ids = pd.Series(np.asarray([str(i) for i in ids], dtype=object), dtype="string")
+        self.ids = pd.Series(np.asarray([str(i) for i in ids], dtype=object), dtype="string[pyarrow]")
         self._ids = self.ids.str.lower()
         if names is None:
             self._names: pd.Series | None = None
         else:
-            text = pd.Series(np.asarray(names, dtype=object)).astype("string").fillna("")
+            text = pd.Series(np.asarray(names, dtype=object)).astype("string[pyarrow]").fillna("")
             if len(text) != len(self.ids):
                 raise ValueError(f"{len(text)} names for {len(self.ids)} ids")
             self._names = text.str.lower()
