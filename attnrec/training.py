@@ -231,8 +231,33 @@ def _pair_scores(model: Recommender, u, i) -> torch.Tensor:
     return model(model.user_matrix[u], model.item_matrix[i])
 
 
-def _bce_batches(train, pairs, config, rng, device):
+# An epoch with more pairs than this (positives × (1 + negatives) + observed negatives) is built and shuffled a
+# shard at a time (`_sharded_bce_batches`): memory for one shard's pairs, not the whole epoch's (at 18M positives
+# the epoch's arrays alone were ~3 GB). Smaller epochs are built whole, exactly as before.
+EPOCH_SHARD_PAIRS = 8_000_000
+
+
+def _sharded_bce_batches(train, pairs, config, rng, device):
+    """BCE batches of a large epoch: positives (and observed negatives) in one seeded random order, cut into
+    shards of about EPOCH_SHARD_PAIRS pairs; each shard samples its positives' negatives and is shuffled on its
+    own. Every positive and observed negative appears once per epoch, each positive with `negatives` samples."""
     pos_u, pos_i, obs_u, obs_i = train
+    pos_order, obs_order = rng.permutation(len(pos_u)), rng.permutation(len(obs_u))
+    per_shard = max(1, EPOCH_SHARD_PAIRS // (1 + config.negatives))
+    shards = max(1, -(-len(pos_u) // per_shard))
+    obs_per_shard = -(-len(obs_u) // shards)
+    for shard in range(shards):
+        take = pos_order[shard * per_shard : (shard + 1) * per_shard]
+        observed = obs_order[shard * obs_per_shard : (shard + 1) * obs_per_shard]
+        part = (pos_u[take], pos_i[take], obs_u[observed], obs_i[observed])
+        yield from _bce_batches(part, pairs, config, rng, device, shard=True)
+
+
+def _bce_batches(train, pairs, config, rng, device, shard: bool = False):
+    pos_u, pos_i, obs_u, obs_i = train
+    if not shard and len(pos_u) * (1 + config.negatives) + len(obs_u) > EPOCH_SHARD_PAIRS:
+        yield from _sharded_bce_batches(train, pairs, config, rng, device)
+        return
     neg_u, neg_i = pairs.sample_negatives(pos_u, config.negatives, rng)
     # The epoch's pairs as int32 rows and float32 labels (half the memory of int64 / float64 at 10^7 pairs);
     # each batch goes back to int64 indices, so the numbers are the same.
