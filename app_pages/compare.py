@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from attnrec.app import caches, url, widgets
+from attnrec.app import caches, pickers, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import default_baseline
@@ -55,61 +55,66 @@ positives = dataset.positives
 default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(model.user_ids[0])
 default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
 picks = st.columns(3)
+cache = selection.model_key  # the search index of a large side is built once per model
+item_search = {"table": dataset.items, "name_column": dataset.schema.get("item_name")}
 if mode == "items":
-    user_id = url.choice(
-        st.selectbox, "User", model.user_ids, "explore_user", "user", default_user, "user", container=picks[0]
+    user_id = pickers.search_choice(
+        "User", model.user_ids, "explore_user", "user", default_user, "user", cache_key=cache, container=picks[0]
     )
-    item_a = url.choice(
-        st.selectbox,
+    item_a = pickers.search_choice(
         "Item A",
         model.item_ids,
         "explore_item",
         "item",
         default_item,
         "item",
+        cache_key=cache,
         container=picks[1],
         format_func=item_label,
+        **item_search,
     )
     best = [i for i in model.top_k(user_id, k=2, exclude_seen=False)["item_id"] if i != item_a]
-    item_b = url.choice(
-        st.selectbox,
+    item_b = pickers.search_choice(
         "Item B",
         model.item_ids,
         "compare_item_b",
         "item_b",
         best[0] if best else model.item_ids[0],
         "item",
+        cache_key=cache,
         container=picks[2],
         format_func=item_label,
+        **item_search,
     )
     pairs = ((user_id, item_a), (user_id, item_b))
     labels = (f"A: {item_label(item_a)}", f"B: {item_label(item_b)}")
     differing_side = "item"
     url.write_url(compare="items", user=user_id, item=item_a, item_b=item_b, user_b=None, method=method_key)
 else:
-    item_id = url.choice(
-        st.selectbox,
+    item_id = pickers.search_choice(
         "Item",
         model.item_ids,
         "explore_item",
         "item",
         default_item,
         "item",
+        cache_key=cache,
         container=picks[0],
         format_func=item_label,
+        **item_search,
     )
-    user_a = url.choice(
-        st.selectbox, "User A", model.user_ids, "explore_user", "user", default_user, "user", container=picks[1]
+    user_a = pickers.search_choice(
+        "User A", model.user_ids, "explore_user", "user", default_user, "user", cache_key=cache, container=picks[1]
     )
-    others = [u for u in model.user_ids if u != user_a]
-    user_b = url.choice(
-        st.selectbox,
+    others = [u for u in model.user_ids[:2] if u != user_a]  # the first other user (not a scan of them all)
+    user_b = pickers.search_choice(
         "User B",
         model.user_ids,
         "compare_user_b",
         "user_b",
         others[0] if others else user_a,
         "user",
+        cache_key=cache,
         container=picks[2],
     )
     pairs = ((user_a, item_id), (user_b, item_id))

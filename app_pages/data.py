@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from attnrec.app import session
+from attnrec.app.memo import remembered  # the suggestions scan whole tables: once per upload
 from attnrec.app.sidebar import sidebar
 from attnrec.checkpoint_upload import checkpoint_zip_bytes, load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.mapping import (
@@ -67,7 +68,7 @@ def pick(label: str, options: list, default, key: str, **kwargs):
 
 def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, dict]:
     """An editable role per column → (column → role, "side:column" → separator)."""
-    suggested = suggest_roles(table, id_column)
+    suggested = remembered(f"roles:{side}", (table_key(side + "s"), id_column), lambda: suggest_roles(table, id_column))
     frame = pd.DataFrame(
         {
             "column": list(suggested),
@@ -145,7 +146,7 @@ if uploads.complete:
         user_id = pick(
             "User id column (users table)",
             list(users.columns),
-            suggest_id_column(users, "user"),
+            remembered("id:users", table_key("users"), lambda: suggest_id_column(users, "user")),
             key=f"data_user_id_{table_key('users')}",
         )
         interaction_user = pick(
@@ -158,7 +159,7 @@ if uploads.complete:
         item_id = pick(
             "Item id column (items table)",
             list(items.columns),
-            suggest_id_column(items, "item"),
+            remembered("id:items", table_key("items"), lambda: suggest_id_column(items, "item")),
             key=f"data_item_id_{table_key('items')}",
         )
         interaction_item = pick(
@@ -183,12 +184,20 @@ if uploads.complete:
     if label != NO_LABEL:
         threshold = middle.number_input(
             "Positive when the value is ≥",
-            value=float(suggest_threshold(interactions[label])),
+            value=float(
+                remembered(
+                    "threshold", (table_key("interactions"), label), lambda: suggest_threshold(interactions[label])
+                )
+            ),
             key=f"data_threshold_{table_key('interactions')}_{label}",
             help="Suggested: the upper part of the scale (1–5 stars → 4, the usual convention); rows under it "
             "are observed negatives.",
         )
-        share, counted, unreadable = positive_share(interactions[label], threshold)
+        share, counted, unreadable = remembered(
+            "share",
+            (table_key("interactions"), label, threshold),
+            lambda: positive_share(interactions[label], threshold),
+        )
         if counted:
             middle.caption(
                 escape_markdown(

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from attnrec import number_entry
-from attnrec.app import caches, url, widgets
+from attnrec.app import caches, pickers, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
@@ -75,7 +75,7 @@ def pair_view() -> None:
         left, right = st.columns(2)
         with left:
             heading = st.empty()  # filled after the table, which may change the choice
-            user_id = widgets.pick_row(dataset.users, "user", "explore_user", user_id, height=143)
+            user_id = pickers.pick_row(dataset.users, "user", "explore_user", user_id, selection.model_key, 143)
             heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
         with right:
             item_name = dataset.schema.get("item_name")
@@ -83,7 +83,7 @@ def pair_view() -> None:
             if item_name in items.columns:  # the name first: it is what people search for
                 items = items[[item_name] + [c for c in items.columns if c != item_name]]
             heading = st.empty()
-            item_id = widgets.pick_row(items, "item", "explore_item", item_id, height=143)
+            item_id = pickers.pick_row(items, "item", "explore_item", item_id, selection.model_key, 143, item_name)
             heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 

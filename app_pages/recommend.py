@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from attnrec.app import url, widgets
+from attnrec.app import pickers, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import METHODS
 from attnrec.explain.model_targets import BASELINES, default_baseline
@@ -48,7 +48,9 @@ def edited_ranking(model_key: str, user_id: str, edited_json: str, k: int, exclu
 
 users = list(model.user_ids)
 controls = st.columns([2, 1, 2, 1])
-user_id = url.choice(st.selectbox, "User", users, "explore_user", "user", users[0], "user", container=controls[0])
+user_id = pickers.search_choice(
+    "User", users, "explore_user", "user", users[0], "user", cache_key=selection.model_key, container=controls[0]
+)
 most = min(50, len(model.item_ids))  # a catalog can hold fewer than 10 items
 k = controls[1].number_input("How many (K)", min_value=1, max_value=most, value=min(10, most))
 methods = widgets.attribution_methods("fields")

@@ -32,6 +32,7 @@ Ids = str | int | np.integer | Iterable[str]
 __all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
 
 NULL_SLOT_NAME = "(nothing: null slot)"
+CATALOG_CHUNK = 65_536  # catalog rows encoded at once (a catalog up to this size is encoded in one go)
 
 
 @dataclass(frozen=True)
@@ -248,12 +249,16 @@ class Recommender(nn.Module):
         self.register_buffer(
             "item_matrix", torch.tensor(items.matrix, dtype=torch.float32, device=device), persistent=False
         )
-        item_row = {item: i for i, item in enumerate(items.ids)}
-        seen: dict[str, list[int]] = {}
-        for user, item in zip(dataset.interactions["user_id"].astype(str), dataset.interactions["item_id"].astype(str)):
-            if item in item_row:
-                seen.setdefault(user, []).append(item_row[item])
-        self._seen = {u: np.unique(rows) for u, rows in seen.items()}
+        # What each user interacted with, as sorted catalog item rows per catalog user row (CSR arrays:
+        # vectorised, no Python object per interaction, whatever the number of interactions).
+        user_rows = pd.Index(users.ids).get_indexer(dataset.interactions["user_id"].astype(str))
+        item_rows = pd.Index(items.ids).get_indexer(dataset.interactions["item_id"].astype(str))
+        known = (user_rows >= 0) & (item_rows >= 0)
+        keys = np.unique(user_rows[known].astype(np.int64) * len(items.ids) + item_rows[known])
+        self._seen_start = np.concatenate(
+            [[0], np.cumsum(np.bincount(keys // len(items.ids), minlength=len(users.ids)))]
+        )
+        self._seen_rows = keys % len(items.ids)
         self._dataset = dataset
         self._item_cache = None
 
@@ -376,8 +381,16 @@ class Recommender(nn.Module):
         # Re-encode the catalog only when a weight changed (optimizer steps bump tensor versions).
         key = (self.user_matrix.device, tuple(p._version for p in self.item_encoder.parameters()), self.training)
         if self._item_cache is None or self._item_cache[0] != key:
-            with torch.no_grad():
-                self._item_cache = (key, self.encode_item(self.item_matrix))
+            with torch.no_grad():  # in chunks: a hidden layer never holds (catalog, hidden) at once
+                rows = self.item_matrix
+                self._item_cache = (
+                    key,
+                    torch.cat(
+                        [self.encode_item(rows[i : i + CATALOG_CHUNK]) for i in range(0, len(rows), CATALOG_CHUNK)]
+                    )
+                    if len(rows) > CATALOG_CHUNK
+                    else self.encode_item(rows),
+                )
         return self._item_cache[1]
 
     @torch.no_grad()
@@ -404,7 +417,11 @@ class Recommender(nn.Module):
 
     def seen_items(self, user_id: str) -> np.ndarray:
         """Catalog rows the user interacted with (any label) in the attached dataset."""
-        return self._seen.get(str(user_id), np.empty(0, dtype=int))
+        try:
+            row = self._catalog()[0].row_of(str(user_id))
+        except KeyError:
+            return np.empty(0, dtype=np.int64)
+        return self._seen_rows[self._seen_start[row] : self._seen_start[row + 1]]
 
     @torch.no_grad()
     def score(self, user_ids: Ids, item_ids: Ids) -> pd.DataFrame:

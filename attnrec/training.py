@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import numpy as np
+import pandas as pd
 import torch
 
 from attnrec.baselines import KeySet
@@ -176,17 +177,24 @@ class TrainingStopped(Exception):
     """Raised inside the loop when stop_event is set; train() catches it and keeps the best epoch."""
 
 
+def _catalog_rows(catalog_ids: list[str], ids, what: str) -> np.ndarray:
+    """Row of each id in the catalog (int64); an id not in it is a KeyError."""
+    rows = pd.Index(catalog_ids).get_indexer(pd.Series(ids).astype(str))
+    if (rows < 0).any():
+        raise KeyError(f"{what} id '{list(ids)[int(np.argmax(rows < 0))]}' is not in the model's catalog")
+    return rows.astype(np.int64)
+
+
 class _Pairs:
     """Interaction pairs as row indices into the model's catalog."""
 
     def __init__(self, model: Recommender, dataset: Dataset):
-        user_row = {u: r for r, u in enumerate(model.user_ids)}
-        item_row = {i: r for r, i in enumerate(model.item_ids)}
         inter = dataset.interactions
-        users = np.array([user_row[str(u)] for u in inter["user_id"]], dtype=np.int64)
-        items = np.array([item_row[str(i)] for i in inter["item_id"]], dtype=np.int64)
+        users = _catalog_rows(model.user_ids, inter["user_id"], "user")  # vectorised: no Python loop per row
+        items = _catalog_rows(model.item_ids, inter["item_id"], "item")
         labels = inter["label"].to_numpy().astype(np.int64)
-        self.n_items = len(item_row)
+        self.n_items = len(model.item_ids)
+        self.n_users = len(model.user_ids)
         keys = users * self.n_items + items
         self.positive_keys = np.unique(keys[labels == 1])
         self._positive = KeySet(self.positive_keys)  # sorted once: no re-sort per batch as np.isin would
@@ -223,19 +231,50 @@ def _pair_scores(model: Recommender, u, i) -> torch.Tensor:
     return model(model.user_matrix[u], model.item_matrix[i])
 
 
-def _bce_batches(train, pairs, config, rng, device):
+# An epoch with more pairs than this (positives × (1 + negatives) + observed negatives) is built and shuffled a
+# shard at a time (`_sharded_bce_batches`): memory for one shard's pairs, not the whole epoch's (at 18M positives
+# the epoch's arrays alone were ~3 GB). Smaller epochs are built whole, exactly as before.
+EPOCH_SHARD_PAIRS = 8_000_000
+
+
+def _sharded_bce_batches(train, pairs, config, rng, device):
+    """BCE batches of a large epoch: positives (and observed negatives) in one seeded random order, cut into
+    shards of about EPOCH_SHARD_PAIRS pairs; each shard samples its positives' negatives and is shuffled on its
+    own. Every positive and observed negative appears once per epoch, each positive with `negatives` samples."""
     pos_u, pos_i, obs_u, obs_i = train
+    pos_order, obs_order = rng.permutation(len(pos_u)), rng.permutation(len(obs_u))
+    per_shard = max(1, EPOCH_SHARD_PAIRS // (1 + config.negatives))
+    shards = max(1, -(-len(pos_u) // per_shard))
+    obs_per_shard = -(-len(obs_u) // shards)
+    for shard in range(shards):
+        take = pos_order[shard * per_shard : (shard + 1) * per_shard]
+        observed = obs_order[shard * obs_per_shard : (shard + 1) * obs_per_shard]
+        part = (pos_u[take], pos_i[take], obs_u[observed], obs_i[observed])
+        yield from _bce_batches(part, pairs, config, rng, device, shard=True)
+
+
+def _bce_batches(train, pairs, config, rng, device, shard: bool = False):
+    pos_u, pos_i, obs_u, obs_i = train
+    if not shard and len(pos_u) * (1 + config.negatives) + len(obs_u) > EPOCH_SHARD_PAIRS:
+        yield from _sharded_bce_batches(train, pairs, config, rng, device)
+        return
     neg_u, neg_i = pairs.sample_negatives(pos_u, config.negatives, rng)
-    u = np.concatenate([pos_u, neg_u, obs_u])
-    i = np.concatenate([pos_i, neg_i, obs_i])
-    y = np.concatenate([np.ones(len(pos_u)), np.zeros(len(neg_u) + len(obs_u))])
+    # The epoch's pairs as int32 rows and float32 labels (half the memory of int64 / float64 at 10^7 pairs);
+    # each batch goes back to int64 indices, so the numbers are the same.
+    narrow = np.int32 if max(pairs.n_users, pairs.n_items) < 2**31 else np.int64
+    u = np.concatenate([pos_u, neg_u, obs_u], dtype=narrow, casting="same_kind")
+    del neg_u
+    i = np.concatenate([pos_i, neg_i, obs_i], dtype=narrow, casting="same_kind")
+    del neg_i
+    y = np.zeros(len(u), dtype=np.float32)
+    y[: len(pos_u)] = 1.0
     order = rng.permutation(len(u))
     size = config.batch_size * (1 + config.negatives)  # about batch_size positives per step
     for start in range(0, len(order), size):
         idx = order[start : start + size]
         yield (
-            torch.as_tensor(u[idx], device=device),
-            torch.as_tensor(i[idx], device=device),
+            torch.as_tensor(u[idx].astype(np.int64), device=device),
+            torch.as_tensor(i[idx].astype(np.int64), device=device),
             torch.as_tensor(y[idx], dtype=torch.float32, device=device),
         )
 

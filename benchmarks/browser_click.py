@@ -175,38 +175,90 @@ def describe(name, values, unit="ms"):
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (e.g. a `git worktree` of HEAD)")
-    parser.add_argument("--python", default=sys.executable)
-    args = parser.parse_args()
-    root = Path(args.root).resolve()
+def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: int = 0):
+    """Open `url` in Chromium, wait for both heatmaps, then make each planned (table, row, pair) click and time it
+    until both heatmaps hold new data. Returns (rows of [latency ms, server CPU ms, Chromium CPU ms, websocket
+    frames, websocket KiB], clicks missed). `grid_offset`: data grids on the page before the user table."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
 
-    sys.path.insert(0, str(root))
-    from attnrec.data import load_dataset  # the tables' row order and the page's default pair
+    missed, rows = 0, []
+    with sync_playwright() as p:
+        profile = str(tmp / "profile")
+        context = launch_chromium(p, profile, 1280, 900)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(180_000)
+        received = {"frames": 0, "bytes": 0}
 
-    dataset = load_dataset("restaurants")
-    positives = dataset.positives
-    default_pair = (str(positives["user_id"].iloc[0]), str(positives["item_id"].iloc[0]))
-    user_ids = [str(u) for u in dataset.users.index[:5]]
-    item_ids = [str(i) for i in dataset.items.index[:5]]
-    # The app's default model for the dataset (the first shipped checkpoint by name), to plan visible changes.
+        def on_socket(ws):
+            def count(payload):
+                received["frames"] += 1
+                received["bytes"] += len(payload)
+
+            ws.on("framereceived", count)
+
+        page.on("websocket", on_socket)
+        page.goto(url)
+        page.wait_for_function(f"(() => {{ const s = ({SIGNATURES})(); return s.u && s.v; }})()")
+        chrome = browser_pid(profile)
+        settle([server_pid] + descendants(chrome), limit_s=60)
+        grids = page.locator("[data-testid='stDataFrame']")
+        rows = []
+        for table, row, pair in clicks:
+            before = page.evaluate(SIGNATURES)
+            box = grids.nth(grid_offset + table).bounding_box()
+            chrome_pids = descendants(chrome)
+            server_cpu, chrome_cpu = cpu_seconds([server_pid]), cpu_seconds(chrome_pids)
+            frames, size = received["frames"], received["bytes"]
+            start = time.perf_counter()
+            page.mouse.click(box["x"] + 12, box["y"] + HEADER + ROW * row + ROW / 2)
+            try:
+                page.wait_for_function(
+                    f"b => {{ const s = ({SIGNATURES})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
+                    arg=before,
+                    polling="raf",
+                    timeout=120_000,
+                )
+            except PlaywrightTimeout:
+                print(
+                    f"click {len(rows) + 1}: {pair}: the heatmaps did not both change; not counted",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                missed += 1
+                continue
+            latency = time.perf_counter() - start
+            page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")")
+            settle([server_pid] + chrome_pids)
+            shown = page.evaluate(
+                "() => { const q = new URLSearchParams(location.search); return [q.get('user'), q.get('item')]; }"
+            )
+            if tuple(shown) != pair:
+                raise RuntimeError(f"expected pair {pair}, the page shows {shown}")
+            print(f"click {len(rows) + 1}: {pair} {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
+            rows.append(
+                (
+                    latency * 1000,
+                    (cpu_seconds([server_pid]) - server_cpu) * 1000,
+                    (cpu_seconds(chrome_pids) - chrome_cpu) * 1000,
+                    received["frames"] - frames,
+                    (received["bytes"] - size) / 1024,
+                )
+            )
+        context.close()
+    return rows, missed
+
+
+def attention_looks(model):
+    """looks(pair): the A_U and A_V columns Explore's short view shows for the pair (as app_pages/explore.py
+    picks them), cached; `plan_clicks` uses it to pick clicks that change what is on screen."""
     import numpy as np
 
-    from attnrec.model import Recommender
+    from attnrec.figures import dimensions_that_matter
 
-    folder = sorted(
-        p
-        for p in (root / "sample_data" / "models").iterdir()
-        if (p / "config.json").exists() and p.name.startswith("restaurants")
-    )[0]
-    model = Recommender.load(folder, device="cpu", dataset=dataset)
     member = np.zeros((model.d, len(model.attention_units())))
     for j, unit in enumerate(model.attention_units()):
         member[unit, j] = 1
-
-    from attnrec.figures import dimensions_that_matter
 
     @functools.lru_cache(maxsize=None)
     def looks(pair):
@@ -224,79 +276,41 @@ def main() -> None:
         )
         return a_u[:, shown], a_v[:, shown]
 
-    clicks = plan_clicks(user_ids, item_ids, default_pair, args.pairs, looks)
+    return looks
 
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 
-    missed = 0
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (e.g. a `git worktree` of HEAD)")
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+
+    sys.path.insert(0, str(root))
+    from attnrec.data import load_dataset  # the tables' row order and the page's default pair
+
+    dataset = load_dataset("restaurants")
+    positives = dataset.positives
+    default_pair = (str(positives["user_id"].iloc[0]), str(positives["item_id"].iloc[0]))
+    user_ids = [str(u) for u in dataset.users.index[:5]]
+    item_ids = [str(i) for i in dataset.items.index[:5]]
+    # The app's default model for the dataset (the first shipped checkpoint by name), to plan visible changes.
+
+    from attnrec.model import Recommender
+
+    folder = sorted(
+        p
+        for p in (root / "sample_data" / "models").iterdir()
+        if (p / "config.json").exists() and p.name.startswith("restaurants")
+    )[0]
+    model = Recommender.load(folder, device="cpu", dataset=dataset)
+    clicks = plan_clicks(user_ids, item_ids, default_pair, args.pairs, attention_looks(model))
+
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "wb") as log:
         server, url = serve(root, args.python, log)
         try:
-            with sync_playwright() as p:
-                profile = str(Path(tmp) / "profile")
-                context = launch_chromium(p, profile, 1280, 900)
-                page = context.pages[0] if context.pages else context.new_page()
-                page.set_default_timeout(180_000)
-                received = {"frames": 0, "bytes": 0}
-
-                def on_socket(ws):
-                    def count(payload):
-                        received["frames"] += 1
-                        received["bytes"] += len(payload)
-
-                    ws.on("framereceived", count)
-
-                page.on("websocket", on_socket)
-                page.goto(url)
-                page.wait_for_function(f"(() => {{ const s = ({SIGNATURES})(); return s.u && s.v; }})()")
-                chrome = browser_pid(profile)
-                settle([server.pid] + descendants(chrome), limit_s=60)
-                grids = page.locator("[data-testid='stDataFrame']")
-                rows = []
-                for table, row, pair in clicks:
-                    before = page.evaluate(SIGNATURES)
-                    box = grids.nth(table).bounding_box()
-                    chrome_pids = descendants(chrome)
-                    server_cpu, chrome_cpu = cpu_seconds([server.pid]), cpu_seconds(chrome_pids)
-                    frames, size = received["frames"], received["bytes"]
-                    start = time.perf_counter()
-                    page.mouse.click(box["x"] + 12, box["y"] + HEADER + ROW * row + ROW / 2)
-                    try:
-                        page.wait_for_function(
-                            f"b => {{ const s = ({SIGNATURES})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
-                            arg=before,
-                            polling="raf",
-                            timeout=120_000,
-                        )
-                    except PlaywrightTimeout:
-                        print(
-                            f"click {len(rows) + 1}: {pair}: the heatmaps did not both change; not counted",
-                            file=sys.stderr,
-                            flush=True,
-                        )
-                        missed += 1
-                        continue
-                    latency = time.perf_counter() - start
-                    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")")
-                    settle([server.pid] + chrome_pids)
-                    shown = page.evaluate(
-                        "() => { const q = new URLSearchParams(location.search);"
-                        " return [q.get('user'), q.get('item')]; }"
-                    )
-                    if tuple(shown) != pair:
-                        raise RuntimeError(f"expected pair {pair}, the page shows {shown}")
-                    print(f"click {len(rows) + 1}: {pair} {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
-                    rows.append(
-                        (
-                            latency * 1000,
-                            (cpu_seconds([server.pid]) - server_cpu) * 1000,
-                            (cpu_seconds(chrome_pids) - chrome_cpu) * 1000,
-                            received["frames"] - frames,
-                            (received["bytes"] - size) / 1024,
-                        )
-                    )
-                context.close()
+            rows, missed = click_latencies(url, clicks, server.pid, Path(tmp))
         finally:
             server.terminate()
             server.wait(timeout=30)

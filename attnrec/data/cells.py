@@ -28,6 +28,10 @@ def file_of(frame: pd.DataFrame) -> str | None:
 def missing_mask(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSING) -> np.ndarray:
     """True where a cell is missing: NA/None, or a string among `missing_values` (after strip)."""
     markers = set(missing_values)
+    if _is_plain_numbers(column):  # vectorised, same answer: a number is missing only when NA
+        return column.isna().to_numpy(dtype=bool)
+    if isinstance(column.dtype, pd.StringDtype):  # every cell a str or NA: no Python loop over millions of rows
+        return (column.isna() | column.str.strip().isin(list(markers))).to_numpy(dtype=bool, na_value=True)
     return np.array(
         [
             cell is None
@@ -37,6 +41,11 @@ def missing_mask(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISS
         ],
         dtype=bool,
     )
+
+
+def _is_plain_numbers(column: pd.Series) -> bool:
+    """A numpy bool / integer / float column (Parquet numbers): every cell is a number or NaN."""
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf"
 
 
 def _is_na(cell) -> bool:
@@ -89,6 +98,9 @@ def parse_numeric(
     The magnitude rule (attnrec.limits: `magnitude`) is the one every loader shares: beyond it float32
     encodings and standardisation (x², sums) overflow and a feature silently turns to zeros. Only
     timestamps, which are merely ordered, pass `limit=None`."""
+    fast = _numbers_as_they_are(frame[column], required, limit)
+    if fast is not None:
+        return pd.Series(fast, index=frame.index, name=column)
     cells = frame[column].tolist()
     missing = missing_mask(frame[column], missing_values)
     out = np.full(len(cells), np.nan)
@@ -137,6 +149,21 @@ def parse_numeric(
     return pd.Series(out, index=frame.index, name=column)
 
 
+def _numbers_as_they_are(column: pd.Series, required: bool, limit: float | None) -> np.ndarray | None:
+    """A numeric column with nothing to refuse, as float64 (vectorised); None sends it to the cell-by-cell
+    path, which names the first bad cell."""
+    if not _is_plain_numbers(column):
+        return None
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(values)
+    if required and missing.any():
+        return None
+    present = values[~missing]
+    if not np.isfinite(present).all() or (limit is not None and (np.abs(present) > limit).any()):
+        return None
+    return values
+
+
 def check_known_ids(frame: pd.DataFrame, column: str, known: set[str], what: str) -> None:
     ids = frame[column].astype(str).str.strip()
     unknown = ~ids.isin(known).to_numpy()
@@ -153,5 +180,9 @@ def check_known_ids(frame: pd.DataFrame, column: str, known: set[str], what: str
 def clean_text(column: pd.Series, missing_values: Iterable[str] = DEFAULT_MISSING) -> pd.Series:
     """Strings stripped, missing markers → NaN (for display and categorical features)."""
     missing = missing_mask(column, missing_values)
+    if isinstance(column.dtype, pd.StringDtype):  # vectorised, the same cells
+        stripped = column.str.strip().astype(object).to_numpy(copy=True)
+        stripped[missing] = np.nan
+        return pd.Series(stripped, index=column.index, name=column.name, dtype=object)
     values = [np.nan if m else str(c).strip() for c, m in zip(column.tolist(), missing)]
     return pd.Series(values, index=column.index, name=column.name, dtype=object)

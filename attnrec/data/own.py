@@ -173,8 +173,9 @@ def load_own_dataset(
     schema = compiled_schema(schema, derived)
     frame = pd.DataFrame(
         {
-            "user_id": x[schema["user_id"]].astype(str).str.strip().to_numpy(),
-            "item_id": x[schema["item_id"]].astype(str).str.strip().to_numpy(),
+            # .array, not .to_numpy(): an Arrow string column stays one (no Python str per row)
+            "user_id": x[schema["user_id"]].astype(str).str.strip().array,
+            "item_id": x[schema["item_id"]].astype(str).str.strip().array,
         }
     )
     frame["label"] = (label.to_numpy() >= schema["label"]["threshold"]).astype(int) if label is not None else 1

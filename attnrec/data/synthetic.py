@@ -10,6 +10,13 @@ from softmax(standardised S* / sampling_temperature) (Gumbel top-k): mostly thei
 with noise. Noise fields (age group, device, sign-up year; studio, language, runtime) carry no signal.
 
 Regenerate the files in sample_data/ with:  python -m attnrec.data.synthetic --out sample_data/synthetic
+
+At catalog scale (`write_large`, or `--positives` on the command line) the same planted model is used, but
+each user's positives come from a Gumbel top-k over a uniform sample of candidate items instead of the whole
+catalog, and the tables are written as Parquet a chunk of users at a time (bounded memory, int32 numbers):
+    python -m attnrec.data.synthetic --users 1000000 --items 100000 --positives 20000000 --out /tmp/big
+The folder (users/items/interactions.parquet + schema.json, and generator.json with the planted truth)
+loads as own data; it has no planted.json, so `load_dataset` reads it through the schema.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import torch
 from attnrec.attention import attend
 from attnrec.data.types import DataError, Dataset
 
-__all__ = ["GENRES", "generate", "true_scores", "write", "load_synthetic", "synthetic_schema"]
+__all__ = ["GENRES", "generate", "true_scores", "write", "write_large", "load_synthetic", "synthetic_schema"]
 
 GENRES = (
     "action",
@@ -207,6 +214,135 @@ def load_synthetic(directory: str | Path) -> Dataset:
     return dataset
 
 
+LARGE_CANDIDATES = 4  # candidates scored per wanted positive at scale (a Gumbel top-k among them)
+
+
+def _planted(rng: np.random.Generator, n_dims: int, n_driving: int, heads: int, weight_scale: float) -> dict:
+    drive = sorted(int(i) for i in rng.choice(n_dims, n_driving, replace=False))
+    genres = GENRES[:n_dims]
+    return {
+        "heads": heads,
+        "temperature": 1.0,
+        "dimension_names": [f"genre: {g}" for g in genres],
+        "driving_dimensions": {"indices": drive, "names": [f"genre: {genres[i]}" for i in drive]},
+        "w_u": (rng.normal(0, weight_scale, (heads, n_driving, n_driving))).round(6).tolist(),
+        "w_v": (rng.normal(0, weight_scale, (heads, n_driving, n_driving))).round(6).tolist(),
+        "tied": False,
+    }
+
+
+def _per_user_counts(n_users: int, n_items: int, n_positives: int) -> np.ndarray:
+    """Positives per user: n_positives spread as evenly as possible (the first users get one more)."""
+    if n_users < 1 or n_items < 2:
+        raise ValueError("need at least 1 user and 2 items")
+    base, extra = divmod(int(n_positives), n_users)
+    if base + (extra > 0) >= n_items or n_positives < 2:
+        raise ValueError(f"{n_positives:,} positives over {n_users:,} users must be ≥ 2 and below n_items per user")
+    counts = np.full(n_users, base, dtype=np.int32)
+    counts[:extra] += 1
+    return counts
+
+
+def _chunk_positives(
+    planted: dict, user_values: np.ndarray, item_values: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user row within the chunk, item row) of each positive: per user, `LARGE_CANDIDATES` × count distinct-ish
+    uniform candidates, ranked by S* / sampling temperature + Gumbel noise; duplicates never repeat a pair."""
+    n_users, n_items = len(user_values), len(item_values)
+    width = int(max(counts.max(), 1)) * LARGE_CANDIDATES
+    candidates = rng.integers(0, n_items, (n_users, width), dtype=np.int32)
+    rows = np.repeat(np.arange(n_users, dtype=np.int32), width)
+    scores = true_scores(planted, user_values[rows], item_values[candidates.ravel()]).numpy().reshape(n_users, width)
+    scores = (scores - scores.mean(axis=1, keepdims=True)) / (scores.std(axis=1, keepdims=True) + 1e-12)
+    keyed = scores / 0.2 + rng.gumbel(size=scores.shape)
+    ordered = np.sort(candidates, axis=1)  # a repeated candidate scores only once
+    repeat = np.zeros_like(ordered, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    position = np.argsort(candidates, axis=1, kind="stable")
+    drop = np.zeros_like(repeat)
+    np.put_along_axis(drop, position, repeat, axis=1)
+    keyed[drop] = -np.inf
+    order = np.argsort(-keyed, axis=1)
+    take = np.arange(width)[None, :] < counts[:, None]
+    chosen = np.take_along_axis(candidates, order, axis=1)[take]
+    return np.repeat(np.arange(n_users, dtype=np.int32), counts), chosen.astype(np.int32)
+
+
+def write_large(
+    directory: str | Path, n_users: int, n_items: int, n_positives: int, *, seed: int = 0, chunk_users: int = 20_000
+) -> dict:
+    """Write a catalog-scale synthetic dataset as Parquet, `chunk_users` users at a time (memory bounded by
+    the chunk, the item table and one row group). Ids are "u<n>" / "i<n>" text; numbers are int32 / float32.
+    Returns the generator's record (also written to generator.json)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = _per_user_counts(n_users, n_items, n_positives)
+    rng = np.random.default_rng(seed)
+    n_dims, genre_beta = len(GENRES), 0.3  # as `generate`'s defaults
+    planted = _planted(rng, n_dims, n_driving=4, heads=2, weight_scale=4.0)
+    genres = list(GENRES[:n_dims])
+    item_values = rng.beta(genre_beta, genre_beta, (n_items, n_dims)).round(DECIMALS)
+    items = {
+        "item_id": pa.array([f"i{i + 1}" for i in range(n_items)]),
+        "title": pa.array([f"Film {i + 1}" for i in range(n_items)]),
+        **{g: pa.array(item_values[:, j].astype(np.float32)) for j, g in enumerate(genres)},
+        "studio": pa.array(rng.choice(STUDIOS, n_items)),
+        "language": pa.array(rng.choice(LANGUAGES, n_items)),
+        "runtime_min": pa.array(rng.integers(80, 181, n_items, dtype=np.int32)),
+    }
+    pq.write_table(pa.table(items), directory / "items.parquet")
+    user_writer = interaction_writer = None
+    try:
+        for start in range(0, n_users, chunk_users):
+            stop = min(start + chunk_users, n_users)
+            values = rng.beta(genre_beta, genre_beta, (stop - start, n_dims)).round(DECIMALS)
+            users = pa.table(
+                {
+                    "user_id": pa.array([f"u{i + 1}" for i in range(start, stop)]),
+                    **{g: pa.array(values[:, j].astype(np.float32)) for j, g in enumerate(genres)},
+                    "age_group": pa.array(rng.choice(AGE_GROUPS, stop - start)),
+                    "device": pa.array(rng.choice(DEVICES, stop - start)),
+                    "signup_year": pa.array(rng.integers(2015, 2025, stop - start, dtype=np.int32)),
+                }
+            )
+            rows, chosen = _chunk_positives(planted, values, item_values, counts[start:stop], rng)
+            interactions = pa.table(
+                {
+                    "user_id": pa.array(np.char.add("u", (rows + start + 1).astype(str)).astype(object)),
+                    "item_id": pa.array(np.char.add("i", (chosen + 1).astype(str)).astype(object)),
+                }
+            )
+            if user_writer is None:
+                user_writer = pq.ParquetWriter(directory / "users.parquet", users.schema)
+                interaction_writer = pq.ParquetWriter(directory / "interactions.parquet", interactions.schema)
+            user_writer.write_table(users)
+            assert interaction_writer is not None
+            interaction_writer.write_table(interactions)
+    finally:
+        for writer in (user_writer, interaction_writer):
+            if writer is not None:
+                writer.close()
+    schema = synthetic_schema(n_dims)
+    schema.pop("timestamp")
+    schema["name"] = f"synthetic {n_users}x{n_items}"
+    record = {
+        "seed": seed,
+        "n_users": n_users,
+        "n_items": n_items,
+        "n_positives": int(counts.sum()),
+        "candidates_per_positive": LARGE_CANDIDATES,
+        "sampling_temperature": 0.2,
+        "genre_beta": genre_beta,
+        **planted,
+    }
+    (directory / "schema.json").write_text(json.dumps(schema, indent=1) + "\n", encoding="utf-8")
+    (directory / "generator.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return record
+
+
 if __name__ == "__main__":
     import argparse
 
@@ -215,6 +351,12 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument(
+        "--positives", type=int, default=None, help="catalog scale: this many positives in all, written as Parquet"
+    )
     args = parser.parse_args()
-    write(generate(seed=args.seed, n_users=args.users, n_items=args.items), args.out)
+    if args.positives is not None:
+        write_large(args.out, args.users, args.items, args.positives, seed=args.seed)
+    else:
+        write(generate(seed=args.seed, n_users=args.users, n_items=args.items), args.out)
     print(f"wrote {args.out}")
