@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import attnrec.data.uploads as uploads
+import attnrec.data.mapping as mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 RESTAURANTS = ROOT / "sample_data" / "restaurants"
@@ -18,16 +18,16 @@ SCANS = ("suggest_roles", "suggest_id_column", "suggest_threshold", "positive_sh
 
 @pytest.fixture
 def calls(monkeypatch):
-    """How often each whole-table suggestion runs (the page imports them from attnrec.data.uploads on every run)."""
+    """How often each whole-table suggestion runs (the page imports them from attnrec.data.mapping on every run)."""
     counted = dict.fromkeys(SCANS, 0)
     for name in SCANS:
-        real = getattr(uploads, name)
+        real = getattr(mapping, name)
 
         def wrapper(*args, _real=real, _name=name, **kwargs):
             counted[_name] += 1
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(uploads, name, wrapper)
+        monkeypatch.setattr(mapping, name, wrapper)
     return counted
 
 
