@@ -292,6 +292,9 @@ if uploads.complete:
         else:
             datasets[dataset.name] = dataset
             st.session_state["data_last_kept"] = dataset.name
+            # Train on what was just kept: the selector below may already hold a dataset kept earlier (this session
+            # or, from the workspace, another), which it would otherwise keep showing.
+            st.session_state["data_train_dataset"] = dataset.name
             st.session_state["data_save_problem"] = session.save_to_workspace(dataset)
             st.rerun()  # the sidebar, drawn above, lists the new dataset on the next run
     try:

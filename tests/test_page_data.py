@@ -181,3 +181,18 @@ def test_uploaded_data_gets_named_dimensions_from_history_and_the_readable_hybri
     else:
         assert model.latent_dims == 0 and model.normalizer == "softmax"
     at.radio(key="data_train_recipe").set_value("latent").run()  # leave the shared page as the others expect
+
+
+def test_training_offers_the_dataset_just_kept_even_when_another_was_kept_before():
+    """Keep one dataset, then another: the training form switches to the one just kept (it kept showing the
+    first, so a person trained on the wrong data; the browser walk trained the restaurants instead of its own)."""
+    at = upload_restaurants(data_page())
+    at.text_input(key="data_dataset_name").set_value("first kept")
+    at.button(key="data_keep").click().run()
+    assert at.selectbox(key="data_train_dataset").value == "first kept"
+    at.text_input(key="data_dataset_name").set_value("second kept")
+    at.button(key="data_keep").click().run()
+    assert not at.exception
+    assert set(at.session_state["user_datasets"]) >= {"first kept", "second kept"}
+    assert at.selectbox(key="data_train_dataset").value == "second kept"
+    assert at.text_input(key="data_model_name_second kept").value == "second kept model"

@@ -136,8 +136,12 @@ def add_aligned_pair(page, user_column: str, item_column: str) -> None:
         .locator("[data-testid='stDataFrame']")
     )
     grid.evaluate("e => e.scrollIntoView({block: 'center'})")  # its toolbar clear of the app's header
-    grid.hover()
-    page.get_by_role("button", name="Add row").click()  # waits for the toolbar the hover shows
+    grid.hover()  # shows the grid's toolbar
+    add_row = page.get_by_role("button", name="Add row")
+    add_row.wait_for()
+    # A DOM click: under load the toolbar is still fading in (never "stable" to Playwright) or overlapped by the
+    # grid's scroller, and a pointer click would land on the grid.
+    add_row.evaluate("button => button.click()")
     for fraction, value in ((0.17, user_column), (0.44, item_column), (0.89, "categorical")):
         wait_until_idle(page)  # each edit reruns the page, which may move the grid
         box = grid.bounding_box()
