@@ -120,3 +120,24 @@ def launch_chromium(
         args=CHROMIUM_ARGS,
         viewport={"width": width, "height": height},
     )
+
+
+# The app's script-run state (Streamlit sets it on the stApp element: a widget change makes it "rerunRequested"
+# at once, then "running", then "notRunning"), and no status widget on screen.
+SCRIPT_IDLE = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    return app !== null && app.dataset.testScriptState === "notRunning"
+        && !document.querySelector("[data-testid='stStatusWidget']");
+}"""
+# Resolves after two animation frames: what was laid out (charts re-sized, a rerun's elements) has been drawn.
+TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# Every chart container on the page holds a drawn Plotly figure.
+CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+    .every((chart) => chart.querySelector('.js-plotly-plot .main-svg'))"""
+
+
+def wait_until_idle(page, timeout: int = 120_000) -> None:
+    """Wait until the script run an action started is over (the frames first, so the action's rerun request
+    has reached the page's state)."""
+    page.evaluate(TWO_FRAMES)
+    page.wait_for_function(SCRIPT_IDLE, timeout=timeout)

@@ -16,10 +16,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from attnrec.devserver import ROOT, launch_chromium, serve_app
+from attnrec.devserver import CHARTS_DRAWN, ROOT, TWO_FRAMES, launch_chromium, serve_app, wait_until_idle
 
 SIZES = {1280: 800, 1920: 1080}
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 
 
 def menu_titles() -> list[tuple[str, str]]:
@@ -28,16 +27,11 @@ def menu_titles() -> list[tuple[str, str]]:
     return re.findall(r'st\.Page\("[^"]+", title="([^"]+)", url_path="([^"]+)"', text)
 
 
-def wait_until_idle(page, timeout_ms: int = 420_000) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=timeout_ms)
-
-
 def full_page(page, path: Path, width: int, height: int) -> None:
     """Streamlit scrolls inside its main element: grow the window to that element's height for the picture."""
     tall = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
     page.set_viewport_size({"width": width, "height": max(height, int(tall))})
-    page.wait_for_timeout(1500)  # charts re-layout to the new size
+    page.evaluate(TWO_FRAMES)  # charts re-layout to the new size
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": width, "height": height})
 
@@ -67,10 +61,9 @@ def main() -> None:
                 nav = tab.locator("[data-testid='stSidebarNav']")
                 nav.wait_for()
                 nav.get_by_text(title, exact=True).click()
-                wait_until_idle(tab)
-                if tab.locator(CHART).count():
-                    tab.locator(CHART).first.wait_for()
-                tab.wait_for_timeout(1000)
+                wait_until_idle(tab, timeout=420_000)
+                tab.wait_for_function(CHARTS_DRAWN, timeout=420_000)  # every chart on the page drawn
+                tab.evaluate(TWO_FRAMES)
                 shot = out / (f"{path}.png" if width == 1280 else f"{path}-{width}.png")  # the README shows 1280
                 tab.screenshot(path=str(shot))
                 print(shot)

@@ -6,22 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-# The app's script-run state (Streamlit sets it on the stApp element: a widget change makes it "rerunRequested"
-# at once, then "running", then "notRunning"), and no status widget on screen.
-IDLE = """() => {
-    const app = document.querySelector("[data-testid='stApp']");
-    return app !== null && app.dataset.testScriptState === "notRunning"
-        && !document.querySelector("[data-testid='stStatusWidget']");
-}"""
-# Resolves after two animation frames: what was laid out (charts re-sized, a rerun's elements) has been drawn.
-TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
-
-
-def wait_until_idle(page, timeout: int = 120_000) -> None:
-    """Wait until the script run an action started is over (the frames first, so the action's rerun request
-    has reached the page's state)."""
-    page.evaluate(TWO_FRAMES)
-    page.wait_for_function(IDLE, timeout=timeout)
+from attnrec.devserver import TWO_FRAMES, wait_until_idle  # noqa: F401 (the tests' one wait for a run)
 
 
 def drawn(page) -> None:
