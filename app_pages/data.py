@@ -327,7 +327,7 @@ job: TrainingJob | None = st.session_state.get("data_training_job")
 if not datasets:
     st.info("Keep a dataset first (step 2); then train a model on it here.")
 else:
-    from attnrec.training import TrainConfig, readable_hybrid
+    from attnrec.training_config import TrainConfig, readable_hybrid
 
     # Dataset and mode outside the form: the choices offered below depend on them.
     left, middle, right = st.columns(3)
