@@ -23,6 +23,25 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# A download button in an AppTest run stores its bytes in a MemoryMediaFileStorage of the run's mock runtime, which
+# nothing references once the run ends; tests read them back through gc.get_objects() (test_injection.csv_download,
+# test_page_data.downloaded). The latest few are kept alive here, so whether one is still found does not depend on
+# when the garbage collector last ran (or on what a page's own functions happen to keep referenced).
+from collections import deque  # noqa: E402
+
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage  # noqa: E402
+
+_RECENT_MEDIA_STORAGES: deque = deque(maxlen=8)
+_media_storage_init = MemoryMediaFileStorage.__init__
+
+
+def _kept_media_storage_init(self, *args, **kwargs):
+    _media_storage_init(self, *args, **kwargs)
+    _RECENT_MEDIA_STORAGES.append(self)
+
+
+MemoryMediaFileStorage.__init__ = _kept_media_storage_init  # type: ignore[method-assign]
+
 THREADS = torch.get_num_threads()  # OMP_NUM_THREADS's count (any form torch reads), kept for every test
 
 

@@ -8,25 +8,26 @@ import pandas as pd
 import pytest
 import torch
 
-import attnrec.training as training
+import attnrec.training_pairs as training_pairs
 from attnrec.data import Featurizer, load_dataset
 from attnrec.model import Recommender
+from attnrec.training_config import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def setup():
     dataset = load_dataset("restaurants")  # has observed negatives (label 0)
     model = Recommender.from_featurizer(Featurizer.fit(dataset, "latent"), dataset, d=4)
-    pairs = training._Pairs(model, dataset)
-    config = training.TrainConfig(negatives=3, batch_size=64)
-    train_part, _ = training._split(pairs, 0.1, np.random.default_rng(1))
+    pairs = training_pairs.Pairs(model, dataset)
+    config = TrainConfig(negatives=3, batch_size=64)
+    train_part, _ = training_pairs.validation_split(pairs, 0.1, np.random.default_rng(1))
     return dataset, model, pairs, config, train_part
 
 
 def test_sharded_epoch_covers_every_pair_once(setup, monkeypatch):
     dataset, model, pairs, config, train_part = setup
-    monkeypatch.setattr(training, "EPOCH_SHARD_PAIRS", 500)  # ~10 shards on this data
-    batches = list(training._bce_batches(train_part, pairs, config, np.random.default_rng(2), torch.device("cpu")))
+    monkeypatch.setattr(training_pairs, "EPOCH_SHARD_PAIRS", 500)  # ~10 shards on this data
+    batches = list(training_pairs.bce_batches(train_part, pairs, config, np.random.default_rng(2), torch.device("cpu")))
     u = torch.cat([b[0] for b in batches]).numpy()
     i = torch.cat([b[1] for b in batches]).numpy()
     y = torch.cat([b[2] for b in batches]).numpy()
@@ -51,9 +52,9 @@ def test_sharded_epoch_covers_every_pair_once(setup, monkeypatch):
 
 def test_small_epochs_are_built_whole_as_before(setup):
     _, _, pairs, config, train_part = setup
-    assert len(train_part[0]) * 4 + len(train_part[2]) <= training.EPOCH_SHARD_PAIRS
+    assert len(train_part[0]) * 4 + len(train_part[2]) <= training_pairs.EPOCH_SHARD_PAIRS
     rng = np.random.default_rng(2)
-    first = next(training._bce_batches(train_part, pairs, config, rng, torch.device("cpu")))
+    first = next(training_pairs.bce_batches(train_part, pairs, config, rng, torch.device("cpu")))
     reference = np.random.default_rng(2)  # the unsharded recipe: negatives for all positives, one permutation
     neg_u, neg_i = pairs.sample_negatives(train_part[0], config.negatives, reference)
     u = np.concatenate([train_part[0], neg_u, train_part[2]])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnrec import training
+from attnrec import training, training_pairs
 from attnrec.data.featurize import Featurizer
 from attnrec.model import Recommender
 from attnrec.training import TrainConfig
@@ -20,10 +20,10 @@ def test_chunked_validation_loss_equals_one_pass(monkeypatch, loss):
     config = TrainConfig(mode="latent", d=8, loss=loss, device="cpu", entropy_weight=0.1, diversity_weight=0.1)
     featurizer = Featurizer.fit(data, "latent")
     model = Recommender.from_featurizer(featurizer, data, d=8, heads=2).eval()
-    pairs = training._Pairs(model, data)
+    pairs = training_pairs.Pairs(model, data)
     rng = np.random.default_rng(0)
-    _, val = training._split(pairs, 0.5, rng)
-    validation = training._fixed_validation(val, pairs, config, rng, torch.device("cpu"))
+    _, val = training_pairs.validation_split(pairs, 0.5, rng)
+    validation = training_pairs.fixed_validation(val, pairs, config, rng, torch.device("cpu"))
     with torch.no_grad():
         whole = float(training._loss(model, config, validation))  # the old way: one batch of everything
     monkeypatch.setattr(training, "VALIDATION_CHUNK", 7)  # many uneven chunks
