@@ -19,6 +19,7 @@ from pathlib import Path
 from attnrec.devserver import CHARTS_DRAWN, ROOT, TWO_FRAMES, launch_chromium, serve_app, wait_until_idle
 
 SIZES = {1280: 800, 1920: 1080}
+NO_PLACEHOLDERS = "() => !document.querySelector(\"[data-testid='stSkeleton']\")"
 
 
 def menu_titles() -> list[tuple[str, str]]:
@@ -61,6 +62,9 @@ def main() -> None:
                 nav = tab.locator("[data-testid='stSidebarNav']")
                 nav.wait_for()
                 nav.get_by_text(title, exact=True).click()
+                wait_until_idle(tab, timeout=420_000)
+                # The page's own elements, not the placeholders a fresh page shows before its first run
+                tab.wait_for_function(NO_PLACEHOLDERS, timeout=420_000)
                 wait_until_idle(tab, timeout=420_000)
                 tab.wait_for_function(CHARTS_DRAWN, timeout=420_000)  # every chart on the page drawn
                 tab.evaluate(TWO_FRAMES)
