@@ -26,6 +26,11 @@ def uploader(page, label_start: str):
 def upload_tables(page, users: dict, items: dict, interactions: dict) -> None:
     for label, payload in (("Users (", users), ("Items (", items), ("Interactions (", interactions)):
         uploader(page, label).set_input_files(files=[payload])
+        # The upload reached the server once its uploader shows the file's chip; only then is the page's run the one it
+        # started (the script state alone reads "not running" until the upload ends, and a next file set during
+        # that upload's rerun could be lost).
+        box = page.locator("[data-testid='stFileUploader']").filter(has_text=label).first
+        box.locator("[data-testid='stFileChip']").first.wait_for()
         wait_until_idle(page)
 
 
