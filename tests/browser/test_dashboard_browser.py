@@ -65,6 +65,15 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     params = url_params(page)
     assert params["user"] == user_id and params["item"] == item_id and params["model"] == model_name
     expected = model.trace(user_id, item_id)
+    # The URL is written early in the pair's (fragment) rerun; the score tiles follow within that run. Wait for the
+    # tile to show this pair's S (a wrong pair never does, and the wait fails), then read it.
+    page.wait_for_function(
+        """s => [...document.querySelectorAll("[data-testid='stMetric']")].some(m =>
+            m.textContent.includes("S (score)")
+            && Math.abs(parseFloat(m.querySelector("[data-testid='stMetricValue']").textContent) - s) <= 6e-5)""",
+        arg=float(expected.s),
+    )
+    wait_until_idle(page)
     s_shown = metric(page, "S (score)")
     assert float(s_shown) == pytest.approx(expected.s, abs=6e-5)
     assert metric(page, "Rank for this user") == f"{expected.rank} of {len(model.item_ids)}"
