@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from attnrec.scale.chunks import new_job
-from attnrec.scale.engine import add_engine_arguments, engine_device, run_job
+from attnrec.scale.engine import JOB_ERRORS, add_engine_arguments, engine_device, run_job
 
 if TYPE_CHECKING:
     from attnrec.model import Recommender
@@ -168,13 +168,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             address=args.address,
             workers=args.workers,
         )
-    except (
-        ValueError,
-        FileNotFoundError,
-        KeyError,
-        ImportError,
-        ConnectionError,
-    ) as err:  # CheckpointError / DataError: ValueErrors
+    except JOB_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"attnrec score: error: {message}", file=sys.stderr)
         return 2

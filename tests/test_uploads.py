@@ -438,7 +438,8 @@ def test_training_job_with_the_real_engine_stops_early_and_keeps_a_usable_model(
 
 
 def test_no_code_path_can_unpickle_or_render_raw_html():
-    """A static guard over the app's own code: no torch.load / pickle.load(s) / unsafe_allow_html at all."""
+    """A static guard over the app's own code: no torch.load / pickle.load(s) / unsafe_allow_html at all, and st.html
+    only for the app's constant stylesheet."""
     root = Path(__file__).resolve().parents[1]
     sources = [p for p in [*(root / "attnrec").rglob("*.py"), *(root / "app_pages").glob("*.py"), root / "app.py"]]
     assert len(sources) > 10
@@ -448,7 +449,16 @@ def test_no_code_path_can_unpickle_or_render_raw_html():
         for needle in ("torch.load(", "pickle.load(", "pickle.loads(", "unsafe_allow_html=True", "weights_only=False"):
             if needle in code:
                 offenders.append(f"{path.relative_to(root)}: {needle}")
+        # st.html renders raw HTML: the app's one use is its constant stylesheet, with no value formatted into it
+        for line in code.splitlines():
+            if "st.html(" in line and line.strip() != 'st.html(f"<style>{APP_CSS}</style>")':
+                offenders.append(f"{path.relative_to(root)}: {line.strip()}")
     assert offenders == []
+    import ast
+
+    app = ast.parse((root / "app.py").read_text())
+    css = next(n for n in app.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "APP_CSS")
+    assert isinstance(css.value, ast.Constant) and isinstance(css.value.value, str)  # a literal, nothing formatted in
 
 
 @pytest.mark.slow

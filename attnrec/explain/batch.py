@@ -48,7 +48,7 @@ from attnrec.explain.metrics import snap_noise
 from attnrec.explain.model_targets import BASELINES, LEVELS, default_baseline, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
 from attnrec.scale.chunks import new_job
-from attnrec.scale.engine import add_engine_arguments, engine_device, run_job
+from attnrec.scale.engine import JOB_ERRORS, add_engine_arguments, engine_device, run_job
 
 if TYPE_CHECKING:
     from attnrec.model import Recommender
@@ -313,13 +313,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
             address=args.address,
             workers=args.workers,
         )
-    except (
-        ValueError,
-        FileNotFoundError,
-        KeyError,
-        ImportError,
-        ConnectionError,
-    ) as err:  # CheckpointError / DataError are ValueErrors
+    except JOB_ERRORS as err:
         print(f"attnrec explain: error: {err}", file=sys.stderr)
         return 2
     print(

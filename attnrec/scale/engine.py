@@ -16,7 +16,11 @@ from attnrec.scale.chunks import ChunkJob, Manifest, combine, run_local
 if TYPE_CHECKING:
     from attnrec.model import Recommender
 
-__all__ = ["ENGINES", "run_job", "add_engine_arguments", "engine_device"]
+__all__ = ["ENGINES", "JOB_ERRORS", "run_job", "add_engine_arguments", "engine_device"]
+
+# What a job's CLI reports in one line (exit 2) instead of a traceback: bad input (CheckpointError and DataError are
+# ValueErrors), a missing file, an unknown id, Ray not installed, a cluster that cannot be reached.
+JOB_ERRORS = (ValueError, FileNotFoundError, KeyError, ImportError, ConnectionError)
 
 ENGINES = ("local", "ray")
 
