@@ -1,10 +1,12 @@
-"""Command line: `python -m attnrec train | evaluate | explain | score`.
+"""Command line: `python -m attnrec train | evaluate | explain | score | app`.
 
 train    fits a model on the leave-one-out training split (so `evaluate` is honest) and saves it.
 evaluate re-creates the same split and prints HR@10 / NDCG@10 / AUC for the checkpoint, item popularity
          and BPR-MF, all ranked by the same code.
 explain  is handed to attnrec.explain.batch.cli_main; score (top K for many users) to attnrec.scoring.cli_main.
          Both are chunked and resumable, and take --engine local|ray (attnrec.scale).
+app      serves the Streamlit app with its libraries imported first (attnrec.app.serve); its arguments are
+         `streamlit run`'s, then `--` and the app's own (e.g. `attnrec app -- --workspace DIR`).
 Bad input (missing files, unknown device or mode) prints one clear line and exits with code 2.
 """
 
@@ -142,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("explain", help="batch explanations (attnrec.explain.batch); see `explain --help`", add_help=False)
     sub.add_parser("score", help="top K items for many users (attnrec.scoring); see `score --help`", add_help=False)
+    sub.add_parser("app", help="serve the app, libraries imported before the first visitor (attnrec.app.serve)")
     return parser
 
 
@@ -313,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         return _explain(argv[1:])
     if argv and argv[0] == "score":
         return _score(argv[1:])
+    if argv and argv[0] == "app":
+        from attnrec.app.serve import main as serve
+
+        return serve(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _evaluate(args)

@@ -1,6 +1,8 @@
 """The app in a real browser, for the browser tests, the browser benchmarks and the screenshot command.
 
-`serve_app(log_path)` runs `streamlit run app.py` as a fresh server on a free loopback port and yields its URL;
+`serve_app(log_path)` runs the app as the README says (`attnrec app`: `streamlit run app.py` after the app's
+libraries are imported) as a fresh server on a free loopback port and yields its URL; `server_command` is that
+command line, also for other scripts (`streamlit run` alone) and for checkouts older than `attnrec app`;
 `launch_chromium(playwright, profile)` starts Debian's Chromium (/usr/bin/chromium, never `playwright install`)
 with the flags this machine needs. No Streamlit import here: the server is a subprocess.
 """
@@ -28,6 +30,7 @@ __all__ = [
     "STARTUP_SECONDS",
     "free_port",
     "healthy",
+    "server_command",
     "serve_app",
     "launch_chromium",
 ]
@@ -60,6 +63,18 @@ def healthy(url: str) -> bool:
         return False
 
 
+def server_command(python: str, script: str, port: int, launch: str = "attnrec", *options: str) -> list[str]:
+    """The command line of a headless server of `script` on 127.0.0.1:`port`. `launch`: "attnrec" serves app.py
+    as the README says (`python -m attnrec app`, the libraries imported before the server listens), "streamlit"
+    is a plain `streamlit run <script>` (any script other than app.py is always served that way)."""
+    flags = ["--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port), *options]
+    if launch not in ("attnrec", "streamlit"):
+        raise ValueError(f"launch must be 'attnrec' or 'streamlit', got {launch!r}")
+    if launch == "attnrec" and script == "app.py":
+        return [python, "-m", "attnrec", "app", *flags]
+    return [python, "-m", "streamlit", "run", script, *flags]
+
+
 @contextlib.contextmanager
 def serve_app(
     log_path: Path,
@@ -67,28 +82,17 @@ def serve_app(
     script: str = "app.py",
     python: str | None = None,
     root: Path = ROOT,
+    launch: str = "attnrec",
     **env_overrides: str,
 ) -> Iterator[str]:
-    """`streamlit run <script>` on a free loopback port (or `port`), as a fresh server; yields its base URL.
+    """A fresh server of `script` (`server_command`) on a free loopback port (or `port`); yields its base URL.
     `env_overrides` are added to the server's environment (e.g. ATTNREC_WORKSPACE)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **env_overrides}
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [
-                python or sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                script,
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-            ],
+            server_command(python or sys.executable, script, port, launch),
             cwd=root,
             env=env,
             stdout=log,

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from attnrec.devserver import ROOT, free_port, healthy, launch_chromium
+from attnrec.devserver import ROOT, TWO_FRAMES, free_port, healthy, launch_chromium, server_command
 
 HEADER, ROW = 35, 35  # Streamlit's data grid: header and row height in px
 TICK = os.sysconf("SC_CLK_TCK")
@@ -41,6 +41,64 @@ SIGNATURES = """() => {
   }
   return out;
 }"""
+
+
+# The floor: the same two tables as Explore's pickers on a page that shows only the chosen pair as an st.metric,
+# served by `streamlit run` in the same run. A row click there costs Streamlit's own work and nothing of attnrec's;
+# Streamlit 1.67's data grid also waits 150 ms after a selection before it tells the server (its DataFrame
+# element debounces the selection: `debounce(syncSelection, 150)` in the frontend), so no page that picks by
+# table row answers sooner.
+FLOOR_PAGE = """import pandas as pd
+import streamlit as st
+
+
+@st.cache_data
+def tables():
+    return pd.read_parquet("users.parquet"), pd.read_parquet("items.parquet")
+
+
+users, items = tables()
+st.title("Pick a pair")
+
+
+@st.fragment
+def pair():
+    left, right = st.columns(2)
+    picked_user = left.dataframe(users, on_select="rerun", selection_mode="single-row", height=143, key="u")
+    picked_item = right.dataframe(items, on_select="rerun", selection_mode="single-row", height=143, key="i")
+    user, item = st.query_params.get("user"), st.query_params.get("item")
+    if picked_user.selection.rows:
+        user = str(users.index[picked_user.selection.rows[0]])
+    if picked_item.selection.rows:
+        item = str(items.index[picked_item.selection.rows[0]])
+    st.query_params["user"], st.query_params["item"] = user, item
+    st.metric("pair", f"{user} × {item}")
+
+
+pair()
+"""
+FLOOR_SIGNATURES = """() => {
+  const shown = [...document.querySelectorAll("[data-testid='stMetricValue']")].map(e => e.textContent).join();
+  return {u: shown, v: shown};
+}"""
+
+
+def floor_latencies(dataset, default_pair, clicks, python: str, tmp: Path):
+    """The same clicks on FLOOR_PAGE (a fresh `streamlit run`, with the app's .streamlit/config.toml)."""
+    folder = tmp / "floor"
+    (folder / ".streamlit").mkdir(parents=True)
+    (folder / ".streamlit" / "config.toml").write_text((ROOT / ".streamlit" / "config.toml").read_text())
+    (folder / "floor.py").write_text(FLOOR_PAGE)
+    dataset.users.to_parquet(folder / "users.parquet")
+    dataset.items.to_parquet(folder / "items.parquet")
+    with open(folder / "server.log", "wb") as log:
+        server, url = serve(folder, python, log, script="floor.py")
+    try:
+        query = f"?user={default_pair[0]}&item={default_pair[1]}"
+        return click_latencies(url + query, clicks, server.pid, folder, signatures=FLOOR_SIGNATURES)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def cpu_seconds(pids) -> float:
@@ -83,28 +141,14 @@ def browser_pid(profile: str) -> int:
     raise RuntimeError("Chromium's browser process not found")
 
 
-def serve(root: Path, python: str, log, script: str = "app.py"):
-    """A fresh `streamlit run` of root/script on a free port; (process, base URL) once it answers."""
+def serve(root: Path, python: str, log, script: str = "app.py", launch: str = "attnrec"):
+    """A fresh server of root/script on a free port (`attnrec.devserver.server_command`: app.py as the README
+    says, `attnrec app`, unless launch="streamlit"); (process, base URL) once it answers."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONPATH": str(root)}
+    options = ("--server.fileWatcherType", "none", "--server.runOnSave", "false")
     server = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "streamlit",
-            "run",
-            script,
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.fileWatcherType",
-            "none",
-            "--server.runOnSave",
-            "false",
-        ],
+        server_command(python, script, port, launch, *options),
         cwd=root,
         env=env,
         stdout=log,
@@ -119,7 +163,7 @@ def serve(root: Path, python: str, log, script: str = "app.py"):
     return server, url
 
 
-def plan_clicks(user_ids, item_ids, default_pair, n, looks, rows=5):
+def plan_clicks(user_ids, item_ids, default_pair, n, looks, rows=8):
     """(table, row) clicks, alternating tables, each giving a pair not seen before whose heatmaps both differ from
     the previous pair's (`looks(pair)`: the attention units' A_U, A_V; pairs whose attention all sits on the taste
     block look the same, and a click that changes nothing on screen cannot be timed)."""
@@ -175,10 +219,12 @@ def describe(name, values, unit="ms"):
     )
 
 
-def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: int = 0):
+def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: int = 0, signatures: str = SIGNATURES):
     """Open `url` in Chromium, wait for both heatmaps, then make each planned (table, row, pair) click and time it
     until both heatmaps hold new data. Returns (rows of [latency ms, server CPU ms, Chromium CPU ms, websocket
-    frames, websocket KiB], clicks missed). `grid_offset`: data grids on the page before the user table."""
+    frames, websocket KiB], clicks missed). `grid_offset`: data grids on the page before the user table;
+    `signatures`: what "updated" means (default: the A_U and A_V heatmaps' data; FLOOR_SIGNATURES for the floor
+    page)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
@@ -199,22 +245,27 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
 
         page.on("websocket", on_socket)
         page.goto(url)
-        page.wait_for_function(f"(() => {{ const s = ({SIGNATURES})(); return s.u && s.v; }})()")
+        page.wait_for_function(f"(() => {{ const s = ({signatures})(); return s.u && s.v; }})()")
         chrome = browser_pid(profile)
         settle([server_pid] + descendants(chrome), limit_s=60)
         grids = page.locator("[data-testid='stDataFrame']")
         rows = []
         for table, row, pair in clicks:
-            before = page.evaluate(SIGNATURES)
-            box = grids.nth(grid_offset + table).bounding_box()
+            before = page.evaluate(signatures)
+            grid = grids.nth(grid_offset + table)
+            # The pickers show three rows: scroll the grid (its scroller element) so the row is among them.
+            top = max(0, row - 2)
+            grid.evaluate(f"g => {{ g.querySelector('.dvn-scroller').scrollTop = {ROW * top}; }}")
+            page.evaluate(TWO_FRAMES)
+            box = grid.bounding_box()
             chrome_pids = descendants(chrome)
             server_cpu, chrome_cpu = cpu_seconds([server_pid]), cpu_seconds(chrome_pids)
             frames, size = received["frames"], received["bytes"]
             start = time.perf_counter()
-            page.mouse.click(box["x"] + 12, box["y"] + HEADER + ROW * row + ROW / 2)
+            page.mouse.click(box["x"] + 12, box["y"] + HEADER + ROW * (row - top) + ROW / 2)
             try:
                 page.wait_for_function(
-                    f"b => {{ const s = ({SIGNATURES})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
+                    f"b => {{ const s = ({signatures})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
                     arg=before,
                     polling="raf",
                     timeout=120_000,
@@ -284,6 +335,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (e.g. a `git worktree` of HEAD)")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument(
+        "--launch",
+        choices=["attnrec", "streamlit"],
+        default="attnrec",
+        help="serve the app as the README says (`attnrec app`) or by a plain `streamlit run app.py`",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor page (FLOOR_PAGE)")
     args = parser.parse_args()
     root = Path(args.root).resolve()
 
@@ -293,8 +351,8 @@ def main() -> None:
     dataset = load_dataset("restaurants")
     positives = dataset.positives
     default_pair = (str(positives["user_id"].iloc[0]), str(positives["item_id"].iloc[0]))
-    user_ids = [str(u) for u in dataset.users.index[:5]]
-    item_ids = [str(i) for i in dataset.items.index[:5]]
+    user_ids = [str(u) for u in dataset.users.index[:8]]
+    item_ids = [str(i) for i in dataset.items.index[:8]]
     # The app's default model for the dataset (the first shipped checkpoint by name), to plan visible changes.
 
     from attnrec.model import Recommender
@@ -308,12 +366,13 @@ def main() -> None:
     clicks = plan_clicks(user_ids, item_ids, default_pair, args.pairs, attention_looks(model))
 
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "wb") as log:
-        server, url = serve(root, args.python, log)
+        server, url = serve(root, args.python, log, launch=args.launch)
         try:
             rows, missed = click_latencies(url, clicks, server.pid, Path(tmp))
         finally:
             server.terminate()
             server.wait(timeout=30)
+        floor = None if args.no_floor else floor_latencies(dataset, default_pair, clicks, args.python, Path(tmp))[0]
     commit = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -325,6 +384,10 @@ def main() -> None:
         print(describe(label, [r[k] for r in rows]))
     print(describe("websocket frames per click", [r[3] for r in rows], unit=""))
     print(describe("websocket KiB per click", [r[4] for r in rows], unit="KiB"))
+    if floor:
+        print(describe("floor page: click → pair shown", [r[0] for r in floor]))
+        print(describe("floor page: server CPU per click", [r[1] for r in floor]))
+        print(describe("floor page: Chromium CPU per click", [r[2] for r in floor]))
     latency = statistics.median(r[0] for r in rows)
     server_cpu = statistics.median(r[1] for r in rows)
     print(f"goal: median ≤ 300 ms → {latency:.0f} ms; server CPU ≤ 100 ms/click → {server_cpu:.0f} ms")

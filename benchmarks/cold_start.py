@@ -1,13 +1,16 @@
 """Cold start in a real browser: a fresh server and a fresh Chromium, time until the first number is on screen.
 
-    python benchmarks/cold_start.py [--repeats 3] [--root /tmp/before] [--page health]
+    python benchmarks/cold_start.py [--repeats 3] [--root /tmp/before] [--page health] [--launch streamlit]
 
-Each round starts two fresh `streamlit run` servers on this machine — the app (--root, default this checkout) and
-a trivial page (`st.metric("answer", 42)`) — and opens each in a new Chromium profile. Time counts from the start
-of navigation to the first `st.metric` value on screen (in the page's own clock, performance.now()), so the
-browser's launch is not counted; the server's CPU seconds over the same span are reported too. Rounds alternate
-app and trivial page so both see the same machine load. Goal: the app's median ≤ 1.5 × the trivial page's.
-With --page, the app is opened at that page (a deep link, e.g. `health`) instead of the default page.
+Each round starts fresh servers on this machine — the app (--root, default this checkout) served as the README
+says (`attnrec app`: the app's libraries are imported before the server listens), the same app served by a plain
+`streamlit run app.py` (which imports them only when the first browser connects), and a trivial page
+(`st.metric("answer", 42)`, `streamlit run`) — and opens each in a new Chromium profile once its server answers.
+Time counts from the start of navigation to the first `st.metric` value on screen (in the page's own clock,
+performance.now()), so the browser's launch is not counted; the server's CPU seconds over the same span, and how
+long the server took to answer at all, are reported too. Rounds alternate the servers so all see the same machine
+load. Goal: the app's median ≤ 1.5 × the trivial page's. With --page, the app is opened at that page (a deep
+link, e.g. `health`). --launch streamlit serves the app only the plain way (a checkout older than `attnrec app`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import time  # noqa: E402
+
 from browser_click import ROOT, cpu_seconds, serve  # noqa: E402
 
 from attnrec.devserver import launch_chromium  # noqa: E402
@@ -32,15 +37,20 @@ FIRST_NUMBER = """() => {
 }"""
 
 
-def first_number(root: Path, script: str, python: str, tmp: Path, path: str = "") -> tuple[float, float]:
-    """(seconds to the first number, server CPU seconds) for one fresh server + fresh browser."""
+def first_number(
+    root: Path, script: str, python: str, tmp: Path, path: str = "", launch: str = "streamlit"
+) -> tuple[float, float, float]:
+    """(seconds to the first number, server CPU seconds, seconds until the server answered) for one fresh server
+    (`launch` as in `browser_click.serve`) + fresh browser."""
     from playwright.sync_api import sync_playwright
 
-    with open(tmp / f"{script}.log", "wb") as log:
-        server, url = serve(root, python, log, script=script)
+    started = time.perf_counter()
+    with open(tmp / f"{script}-{launch}.log", "wb") as log:
+        server, url = serve(root, python, log, script=script, launch=launch)
+    ready = time.perf_counter() - started
     try:
         with sync_playwright() as p:
-            context = launch_chromium(p, tmp / f"profile-{script}")
+            context = launch_chromium(p, tmp / f"profile-{script}-{launch}")
             page = context.pages[0] if context.pages else context.new_page()
             cpu = cpu_seconds([server.pid])
             page.goto(f"{url}/{path}", wait_until="commit", timeout=300_000)
@@ -50,7 +60,7 @@ def first_number(root: Path, script: str, python: str, tmp: Path, path: str = ""
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return seen / 1000, cpu
+    return seen / 1000, cpu, ready
 
 
 def main() -> None:
@@ -59,20 +69,33 @@ def main() -> None:
     parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (e.g. a `git worktree` of HEAD)")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--page", default="", help="url path of the page to open (default: the default page)")
+    parser.add_argument(
+        "--launch",
+        choices=["both", "streamlit"],
+        default="both",
+        help="serve the app as `attnrec app` and as `streamlit run app.py` (both), or only the latter",
+    )
     args = parser.parse_args()
     root = Path(args.root).resolve()
-    app, trivial = [], []
+    launches = ["attnrec", "streamlit"] if args.launch == "both" else ["streamlit"]
+    apps: dict[str, list] = {launch: [] for launch in launches}
+    trivial = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         (tmp / "trivial").mkdir()
         (tmp / "trivial" / "trivial.py").write_text(TRIVIAL)
         for round_ in range(args.repeats):
             (tmp / f"r{round_}").mkdir()
-            app.append(first_number(root, "app.py", args.python, tmp / f"r{round_}", args.page))
+            for launch in launches:
+                apps[launch].append(first_number(root, "app.py", args.python, tmp / f"r{round_}", args.page, launch))
             trivial.append(first_number(tmp / "trivial", "trivial.py", args.python, tmp / f"r{round_}"))
             print(
-                f"round {round_ + 1}: app {app[-1][0]:.2f} s (server CPU {app[-1][1]:.2f} s), "
-                f"trivial page {trivial[-1][0]:.2f} s (server CPU {trivial[-1][1]:.2f} s)",
+                f"round {round_ + 1}: "
+                + ", ".join(
+                    f"app ({launch}) {runs[-1][0]:.2f} s (server CPU {runs[-1][1]:.2f} s)"
+                    for launch, runs in apps.items()
+                )
+                + f", trivial page {trivial[-1][0]:.2f} s (server CPU {trivial[-1][1]:.2f} s)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -81,16 +104,17 @@ def main() -> None:
     print(
         f"root {root}, page '/{args.page}', {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {args.repeats} rounds"
     )
-    for name, runs in (("app: first number", app), ("trivial page: first number", trivial)):
-        wall = [w for w, _ in runs]
-        cpu = [c for _, c in runs]
+    named = [(f"app ({launch}): first number", runs) for launch, runs in apps.items()]
+    for name, runs in named + [("trivial page: first number", trivial)]:
+        wall, cpu, ready = ([r[k] for r in runs] for k in range(3))
         print(
-            f"{name:<28} median {statistics.median(wall):6.2f} s  range {min(wall):.2f}–{max(wall):.2f}  | "
-            f"server CPU median {statistics.median(cpu):.2f} s"
+            f"{name:<34} median {statistics.median(wall):6.2f} s  range {min(wall):.2f}–{max(wall):.2f}  | "
+            f"server CPU median {statistics.median(cpu):.2f} s | server answered after {statistics.median(ready):.1f} s"
         )
-    ratio = statistics.median(w for w, _ in app) / statistics.median(w for w, _ in trivial)
-    ratios = sorted(a[0] / t[0] for a, t in zip(app, trivial))
-    print(f"ratio app / trivial: {ratio:.2f}× (per round {ratios[0]:.2f}–{ratios[-1]:.2f}×); goal ≤ 1.5×")
+    for name, runs in named:
+        ratio = statistics.median(r[0] for r in runs) / statistics.median(r[0] for r in trivial)
+        ratios = sorted(a[0] / t[0] for a, t in zip(runs, trivial))
+        print(f"ratio {name[:-14]} / trivial: {ratio:.2f}× (per round {ratios[0]:.2f}–{ratios[-1]:.2f}×); goal ≤ 1.5×")
 
 
 if __name__ == "__main__":

@@ -32,12 +32,12 @@ USABLE = """() => {
 }"""
 
 
-def usable(root: Path, python: str, tmp: Path) -> tuple[float, float]:
+def usable(root: Path, python: str, tmp: Path, launch: str = "attnrec") -> tuple[float, float]:
     from playwright.sync_api import sync_playwright
 
     os.environ["ATTNREC_CACHE_DIR"] = str(tmp / "cache")
     with open(tmp / "server.log", "wb") as log:
-        server, url = serve(root, python, log)
+        server, url = serve(root, python, log, launch=launch)
     try:
         with sync_playwright() as p:
             context = launch_chromium(p, tmp / "profile")
@@ -58,6 +58,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (e.g. a `git worktree` of HEAD)")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument(
+        "--launch",
+        choices=["attnrec", "streamlit"],
+        default="attnrec",
+        help="serve the app as the README says (`attnrec app`) or by a plain `streamlit run app.py`",
+    )
     args = parser.parse_args()
     root = Path(args.root).resolve()
     runs = []
@@ -65,14 +71,17 @@ def main() -> None:
         for round_ in range(args.repeats):
             tmp = Path(folder) / f"r{round_}"
             tmp.mkdir()
-            runs.append(usable(root, args.python, tmp))
+            runs.append(usable(root, args.python, tmp, args.launch))
             print(
                 f"round {round_ + 1}: usable after {runs[-1][0]:.1f} s (server CPU {runs[-1][1]:.1f} s)",
                 file=sys.stderr,
                 flush=True,
             )
     wall, cpu = [w for w, _ in runs], [c for _, c in runs]
-    print(f"root {root}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {args.repeats} fresh servers")
+    print(
+        f"root {root}, launch {args.launch}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
+        f"{args.repeats} fresh servers"
+    )
     print(
         f"Model health usable (cold): median {statistics.median(wall):.1f} s, range {min(wall):.1f}–{max(wall):.1f} s"
         f" | server CPU median {statistics.median(cpu):.1f} s; goal ≤ 5 s"

@@ -1,0 +1,97 @@
+"""`attnrec app` (attnrec.app.serve): the app's libraries are imported before Streamlit starts, the command line
+reaches `streamlit run app.py` unchanged, and nothing in the warm-up changes what the app shows.
+
+The served app itself is exercised by every browser test: `attnrec.devserver.serve_app` starts it this way.
+"""
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attnrec.devserver import server_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_warm_up_imports_the_first_page_s_libraries_and_not_captum():
+    code = (
+        "import sys; from attnrec.app.serve import warm_up, WARM_MODULES; warm_up(); "
+        "print(all(m in sys.modules for m in WARM_MODULES), 'captum' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False", "True"]
+
+
+def test_attnrec_app_hands_its_arguments_to_streamlit_run_app_py(monkeypatch):
+    from streamlit.web import cli as streamlit_cli
+
+    from attnrec import cli
+    from attnrec.app import serve
+
+    seen = {}
+
+    def fake_streamlit_main():
+        seen["argv"] = list(sys.argv)
+        raise SystemExit(0)  # Streamlit's click command ends the process this way
+
+    monkeypatch.setattr(serve, "warm_up", lambda: 0.0)
+    monkeypatch.setattr(streamlit_cli, "main", fake_streamlit_main)
+    monkeypatch.setattr(sys, "argv", ["attnrec"])
+    code = cli.main(["app", "--server.port", "8599", "--", "--workspace", "/tmp/w"])
+    assert code == 0
+    assert seen["argv"] == [
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        "8599",
+        "--",
+        "--workspace",
+        "/tmp/w",
+    ]
+
+
+def test_attnrec_app_without_a_checkout_says_so(monkeypatch, capsys, tmp_path):
+    from attnrec.app import serve
+
+    monkeypatch.setattr(serve, "APP_SCRIPT", tmp_path / "app.py")
+    assert serve.main([]) == 2
+    assert "app.py not found" in capsys.readouterr().err
+
+
+def test_figures_after_the_warm_up_are_the_json_of_figures_without_it():
+    """The warm-up builds throw-away figures first (Plotly validates its template once per process): a figure
+    built in a fresh process without the warm-up is the same JSON."""
+    code = (
+        "import json, sys, numpy as np, plotly.io as pio\n"
+        "if sys.argv[1] == 'warm':\n"
+        "    from attnrec.app.serve import warm_up; warm_up()\n"
+        "from attnrec.figures import attention_heatmap\n"
+        "w = np.array([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])\n"
+        "print(pio.to_json(attention_heatmap(w, ['a', 'b', 'c'], 'A_U: test', uniform=1 / 3)))\n"
+    )
+    outputs = []
+    for mode in ("warm", "cold"):
+        out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        outputs.append(json.loads(out.stdout))
+    assert outputs[0] == outputs[1]
+    z = outputs[0]["data"][0]["z"]  # Plotly sends arrays base64-encoded
+    shape = [int(n) for n in z["shape"].split(",")]
+    values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    assert np.allclose(values, [[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])
+
+
+def test_the_server_command_serves_app_py_as_the_readme_says():
+    assert server_command("py", "app.py", 8501)[:4] == ["py", "-m", "attnrec", "app"]
+    assert server_command("py", "app.py", 8501, "streamlit")[:5] == ["py", "-m", "streamlit", "run", "app.py"]
+    assert server_command("py", "trivial.py", 8501)[:5] == ["py", "-m", "streamlit", "run", "trivial.py"]
+    assert "8501" in server_command("py", "app.py", 8501)
+    with pytest.raises(ValueError, match="launch"):
+        server_command("py", "app.py", 8501, "uvicorn")
