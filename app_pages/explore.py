@@ -65,20 +65,33 @@ def pair_view() -> None:
     item_id = url.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
 
     answer = st.container()  # the answer (S, rank, the pair) goes above the pickers: visible without scrolling
+    draw_pickers = None
     if mode == "pair":
+        item_name = dataset.schema.get("item_name")
+        items = dataset.items
+        if item_name in items.columns:  # the name first: it is what people search for
+            items = items[[item_name] + [c for c in items.columns if c != item_name]]
+        # The answer is written before the tables (the browser draws their grids last, and a first number waited
+        # for them): the pair the tables will return is read from their state first and checked once drawn.
+        user_id = pickers.peek_row(dataset.users, "user", "explore_user", user_id, selection.model_key)
+        item_id = pickers.peek_row(items, "item", "explore_item", item_id, selection.model_key, item_name)
         left, right = st.columns(2)
-        with left:
-            heading = st.empty()  # filled after the table, which may change the choice
-            user_id = pickers.pick_row(dataset.users, "user", "explore_user", user_id, selection.model_key, 143)
-            heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
-        with right:
-            item_name = dataset.schema.get("item_name")
-            items = dataset.items
-            if item_name in items.columns:  # the name first: it is what people search for
-                items = items[[item_name] + [c for c in items.columns if c != item_name]]
-            heading = st.empty()
-            item_id = pickers.pick_row(items, "item", "explore_item", item_id, selection.model_key, 143, item_name)
-            heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
+
+        def draw_pickers() -> None:
+            with left:
+                heading = st.empty()
+                drawn_user = pickers.pick_row(dataset.users, "user", "explore_user", user_id, selection.model_key, 143)
+                heading.markdown(f"**User** · selected: {markdown_code(drawn_user)}")
+            with right:
+                heading = st.empty()
+                drawn_item = pickers.pick_row(
+                    items, "item", "explore_item", item_id, selection.model_key, 143, item_name
+                )
+                heading.markdown(f"**Item** · selected: {markdown_code(drawn_item)}")
+            if (drawn_user, drawn_item) != (user_id, item_id):  # the tables disagree with their state: redo
+                st.session_state["explore_user"], st.session_state["explore_item"] = drawn_user, drawn_item
+                st.rerun(scope="fragment")
+
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 
         # The trace first; the attributions (the slow part) only when the Attributions view or a download asks.
@@ -175,6 +188,8 @@ def pair_view() -> None:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
+    if draw_pickers is not None:
+        draw_pickers()
 
     # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
     views = {

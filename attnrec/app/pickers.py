@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 from attnrec.app import url, widgets
 from attnrec.search import PAGE_ROWS, SEARCH_THRESHOLD, SearchIndex, SearchPage
 
-__all__ = ["pick_row", "search_choice", "search_index"]
+__all__ = ["peek_row", "pick_row", "search_choice", "search_index"]
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -37,12 +37,17 @@ def _query(key: str, what: str, container: Any) -> str:
     )
 
 
+def _offset(key: str, query: str) -> int:
+    """The page offset kept in the session for `query` (a new search starts at its first page)."""
+    offset_key = f"{key}_offset"
+    return int(st.session_state.get(offset_key, 0)) if st.session_state.get(f"{offset_key}_query") == query else 0
+
+
 def _page(index: SearchIndex, query: str, key: str, what: str, container: Any) -> SearchPage:
     """The current page of matches for `query`; Previous / Next buttons move it (the offset lives in the session
     under the query, so a new search starts at its first page)."""
     offset_key = f"{key}_offset"
-    if st.session_state.get(f"{offset_key}_query") != query:
-        st.session_state[offset_key], st.session_state[f"{offset_key}_query"] = 0, query
+    st.session_state[offset_key], st.session_state[f"{offset_key}_query"] = _offset(key, query), query
     page = index.search(query, PAGE_ROWS, st.session_state[offset_key])
     if page.total == 0:
         container.caption(f"No {what} matches this search.")
@@ -77,19 +82,29 @@ def pick_row(
     query = _query(key, what, st)
     page = _page(index, query, key, what, st)
     shown = frame.iloc[page.positions]
-    digest = abs(hash((query.strip().lower(), page.offset))) % 10**8
     event = st.dataframe(
         shown,
-        key=f"{key}_table_{digest}",
+        key=widgets.table_key(key, query, page.offset),
         on_select="rerun",
         selection_mode="single-row",
         height=min(height, 38 + 35 * max(len(shown), 1)),
         width="stretch",
     )
-    rows = event.selection.rows if not isinstance(event, dict) else (event.get("selection") or {}).get("rows", [])
-    if rows and rows[0] < len(shown):
-        return str(shown.index[rows[0]])
-    return current
+    return widgets.chosen_id(shown, event, current)
+
+
+def peek_row(
+    frame: pd.DataFrame, what: str, key: str, current: str, cache_key: str, name_column: str | None = None
+) -> str:
+    """The id `pick_row` (same arguments) returns in this run, from the session's state before anything is drawn
+    (`widgets.peek_row`): a page can write its answer before the table."""
+    if len(frame) <= SEARCH_THRESHOLD:
+        return widgets.peek_row(frame, key, current)
+    index = search_index(cache_key, what, name_column, lambda: frame)
+    query = st.session_state.get(f"{key}_search") or ""
+    offset = _offset(key, query)
+    shown = frame.iloc[index.search(query, PAGE_ROWS, offset).positions]
+    return widgets.chosen_id(shown, st.session_state.get(widgets.table_key(key, query, offset)), current)
 
 
 def search_choice(
