@@ -209,8 +209,14 @@ def attend(
 
 # Logits within ±(SAFE_LOGIT − ln d) need no max-shift in float32: each exp lies in [e^-30/d, e^30/d], a side's sum
 # below e^30, the product of both sides' sums below e^60 ≈ 1e26 and above 1e-26, far inside float32's range, and a
-# numerator Σ e_U·e_V·X_i·Y_i stays finite for |X_i·Y_i| up to ~1e12.
+# numerator Σ e_U·e_V·X_i·Y_i stays finite for |X_i·Y_i| up to ~1e12. The catalog path checks the sums themselves
+# (each side's Σ_i e_i within [e^-SAFE_LOGIT, e^SAFE_LOGIT]), which is what those bounds are for.
 SAFE_LOGIT = 30.0
+
+
+def _check_each_chunk(device: torch.device) -> bool:
+    """Whether `attention_scores` checks each chunk's sums (a sync per chunk: cheap on CPU only)."""
+    return device.type == "cpu"
 
 
 def attention_scores(
@@ -228,8 +234,12 @@ def attention_scores(
 
     Same math as `attend`, but only S is kept. With e = exp(ℓ − max ℓ) per head and side,
     S = Σ_h Σ_i e_U,i e_V,i X_i Y_i / (Σ_j e_U,j · Σ_j e_V,j), so Z is never built.
-    X/τ is folded into the weights once (W (X ⊙ Y)/τ = (W diag(X)/τ) Y), and the exponentials are taken in
-    place. Chunks of ~2k items keep each step's buffers in cache (benchmarks/attend.py measures this).
+    X/τ is folded into the weights once (W (X ⊙ Y)/τ = (W diag(X)/τ) Y). Each chunk is laid out item-last:
+    one matmul [W diag(X)/τ ; diag(X)] (H·d per side + d, d) @ Yᵀ gives the logits ℓᵀ and Pᵀ = (X ⊙ Y)ᵀ
+    (the transpose for the cost of d more matmul rows), so every later step — exp in place, the sums over i,
+    e_U·e_V (e² tied), · Pᵀ, the sum over i — is a plain pass over contiguous rows of items, never a
+    reduction over a short inner axis or a batch of tiny products. Chunks of ~2k items keep each step's
+    buffers in cache (benchmarks/attend.py measures this).
     No validation here beyond shapes: callers (top-k, benchmarks) pass tensors they built.
     Other normalisers, or a mask (`mask_fn(x, y_chunk)` → (chunk, d) bool), run `attend` chunk by chunk.
     """
@@ -248,40 +258,55 @@ def attention_scores(
     tied = w_v is None
     wv = wu if w_v is None else (w_v if w_v.dim() == 3 else w_v.unsqueeze(0))
     heads = wu.shape[0]
-    # One matmul for all heads: (chunk, d) @ (d, H·d); both sides stacked in untied mode.
-    stacked = wu if w_v is None else torch.cat([wu, wv])
-    w_all = (stacked * (x / temperature)).reshape(-1, d).T.contiguous()
+    sides = heads if tied else 2 * heads  # (head, side) blocks of d logits
     n = items.shape[0]
     out = torch.empty(n, dtype=items.dtype, device=items.device)
     if n == 0:
         return out
-    # Softmax is shift-invariant; subtracting each row's max costs two more passes over the logits than the
-    # matmul and exp themselves. By Cauchy–Schwarz |ℓ| ≤ max‖y‖₂ · max‖column of W diag(X)/τ‖₂ for every logit:
-    # when that bound is small enough that exp can neither overflow nor underflow (and neither can the products
-    # of sums below, in float32), the shift is skipped — the same S up to rounding. Otherwise, the usual max.
     with torch.no_grad():
-        bound = float(torch.linalg.vector_norm(items, dim=1).amax() * torch.linalg.vector_norm(w_all, dim=0).amax())
-    no_shift = bound <= SAFE_LOGIT - math.log(d)
-    rows = min(chunk_size, n)
-    # Buffers reused by every chunk: a fresh multi-MB tensor per chunk costs page faults comparable to the math.
-    logits = torch.empty(rows, w_all.shape[1], dtype=items.dtype, device=items.device)
-    sums_buffer = torch.empty(rows, w_all.shape[1] // d, dtype=items.dtype, device=items.device)
-    products = torch.empty(rows, d, dtype=items.dtype, device=items.device)
-    with torch.no_grad():
+        stacked = wu if w_v is None else torch.cat([wu, wv])
+        # Rows (block, i) of W diag(X)/τ, then diag(X): the matmul's last d rows are Pᵀ = (X ⊙ Y)ᵀ.
+        w_rows = torch.cat([(stacked * (x / temperature)).reshape(-1, d), torch.diag(x)]).contiguous()
+        rows = min(chunk_size, n)
+        # Buffers reused by every chunk: a fresh multi-MB tensor per chunk costs page faults comparable to the math.
+        buffer = torch.empty(w_rows.shape[0], rows, dtype=items.dtype, device=items.device)
+        sums_buffer = torch.empty(sides, rows, dtype=items.dtype, device=items.device)
+        numer_buffer = torch.empty(heads, rows, dtype=items.dtype, device=items.device)
+        # Softmax is shift-invariant; subtracting each block's max costs two more passes over the logits than the
+        # matmul and exp themselves. It is skipped while every side's Σ_i e_i of a chunk lies in
+        # [e^-SAFE_LOGIT, e^SAFE_LOGIT] (nothing overflows, and the sums and their products stay normal floats);
+        # a chunk outside that is scored again with the shift, and so is every chunk after it. On CPU the check
+        # costs a read of (2H, chunk) sums; elsewhere one sync for a Cauchy–Schwarz bound on all logits instead:
+        # |ℓ| ≤ max‖y‖₂ · max‖row of W diag(X)/τ‖₂.
+        check = _check_each_chunk(items.device)
+        shift = False
+        if not check:
+            row_norm = torch.linalg.vector_norm(w_rows[: sides * d], dim=1).amax()
+            shift = float(torch.linalg.vector_norm(items, dim=1).amax() * row_norm) > SAFE_LOGIT - math.log(d)
+        low, high = math.exp(-SAFE_LOGIT), math.exp(SAFE_LOGIT)
         for start in range(0, n, chunk_size):
             y = items[start : start + chunk_size]
             m = y.shape[0]
-            e = torch.mm(y, w_all, out=logits[:m]).view(m, -1, d)
-            if not no_shift:
-                e.sub_(e.amax(dim=-1, keepdim=True))
-            e.exp_()
-            sums = torch.sum(e, dim=-1, out=sums_buffer[:m])  # (chunk, H) tied, (chunk, 2H) untied
+            if m < rows:  # the last, short chunk: views of the buffers (leading dimension `rows`, still BLAS-ready)
+                buffer, sums_buffer, numer_buffer = buffer[:, :m], sums_buffer[:, :m], numer_buffer[:, :m]
+            while True:
+                logits = torch.mm(w_rows, y.t(), out=buffer)
+                e = logits[: sides * d].view(sides, d, m)
+                if shift:
+                    e.sub_(e.amax(dim=1, keepdim=True))
+                e.exp_()
+                sums = torch.sum(e, dim=1, out=sums_buffer)  # (H, chunk) tied, (2H, chunk) untied
+                if shift or not check:
+                    break
+                lo, hi = torch.aminmax(sums)
+                if low <= float(lo) and float(hi) <= high:
+                    break
+                shift = True
             if tied:
-                numerators, denominators = e.square_(), sums.square_()
+                numerators, denominators = e.mul_(e), sums.mul_(sums)
             else:
-                numerators = e[:, :heads].mul_(e[:, heads:])
-                denominators = sums[:, :heads] * sums[:, heads:]
-            p = torch.mul(y, x, out=products[:m])
-            per_head = torch.bmm(numerators, p.unsqueeze(-1)).squeeze(-1)  # Σ_i e_U e_V X_i Y_i
-            out[start : start + m] = (per_head / denominators).sum(dim=1)
+                numerators, denominators = e[:heads].mul_(e[heads:]), sums[:heads].mul_(sums[heads:])
+            numerators.mul_(logits[sides * d :])  # · Pᵀ, broadcast over heads
+            per_head = torch.sum(numerators, dim=1, out=numer_buffer)  # Σ_i e_U e_V X_i Y_i
+            torch.sum(per_head.div_(denominators), dim=0, out=out[start : start + m])
     return out
