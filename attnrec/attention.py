@@ -219,6 +219,9 @@ def _check_each_chunk(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
+COLUMN_MULTIPLE = 64  # items per group of vector lanes, with room for wider vectors than this machine's
+
+
 def attention_scores(
     x: torch.Tensor,
     items: torch.Tensor,
@@ -267,11 +270,17 @@ def attention_scores(
         stacked = wu if w_v is None else torch.cat([wu, wv])
         # Rows (block, i) of W diag(X)/τ, then diag(X): the matmul's last d rows are Pᵀ = (X ⊙ Y)ᵀ.
         w_rows = torch.cat([(stacked * (x / temperature)).reshape(-1, d), torch.diag(x)]).contiguous()
-        rows = min(chunk_size, n)
+        # Every chunk is COLUMN_MULTIPLE columns wide or a multiple of it (a short chunk is padded with zero items):
+        # the reductions over i run across items in vector lanes, and columns past the last full group of lanes
+        # take another code path whose rounding differs, so two identical items could score 1 ulp apart and
+        # no longer tie (ranks count ties; tests/test_fast_paths.py).
+        cols = -(-min(chunk_size, n) // COLUMN_MULTIPLE) * COLUMN_MULTIPLE
         # Buffers reused by every chunk: a fresh multi-MB tensor per chunk costs page faults comparable to the math.
-        buffer = torch.empty(w_rows.shape[0], rows, dtype=items.dtype, device=items.device)
-        sums_buffer = torch.empty(sides, rows, dtype=items.dtype, device=items.device)
-        numer_buffer = torch.empty(heads, rows, dtype=items.dtype, device=items.device)
+        buffer = torch.empty(w_rows.shape[0], cols, dtype=items.dtype, device=items.device)
+        sums_buffer = torch.empty(sides, cols, dtype=items.dtype, device=items.device)
+        numer_buffer = torch.empty(heads, cols, dtype=items.dtype, device=items.device)
+        scores = torch.empty(cols, dtype=items.dtype, device=items.device)
+        padded: torch.Tensor | None = None
         # Softmax is shift-invariant; subtracting each block's max costs two more passes over the logits than the
         # matmul and exp themselves. It is skipped while every side's Σ_i e_i of a chunk lies in
         # [e^-SAFE_LOGIT, e^SAFE_LOGIT] (nothing overflows, and the sums and their products stay normal floats);
@@ -287,11 +296,15 @@ def attention_scores(
         for start in range(0, n, chunk_size):
             y = items[start : start + chunk_size]
             m = y.shape[0]
-            if m < rows:  # the last, short chunk: views of the buffers (leading dimension `rows`, still BLAS-ready)
-                buffer, sums_buffer, numer_buffer = buffer[:, :m], sums_buffer[:, :m], numer_buffer[:, :m]
+            if m < cols:  # a short chunk: zero items after it (their scores are computed and dropped)
+                if padded is None:
+                    padded = torch.zeros(cols, d, dtype=items.dtype, device=items.device)
+                padded[:m] = y
+                padded[m:] = 0
+                y = padded
             while True:
                 logits = torch.mm(w_rows, y.t(), out=buffer)
-                e = logits[: sides * d].view(sides, d, m)
+                e = logits[: sides * d].view(sides, d, cols)
                 if shift:
                     e.sub_(e.amax(dim=1, keepdim=True))
                 e.exp_()
@@ -308,5 +321,6 @@ def attention_scores(
                 numerators, denominators = e[:heads].mul_(e[heads:]), sums[:heads].mul_(sums[heads:])
             numerators.mul_(logits[sides * d :])  # · Pᵀ, broadcast over heads
             per_head = torch.sum(numerators, dim=1, out=numer_buffer)  # Σ_i e_U e_V X_i Y_i
-            torch.sum(per_head.div_(denominators), dim=0, out=out[start : start + m])
+            torch.sum(per_head.div_(denominators), dim=0, out=scores)
+            out[start : start + m] = scores[:m]
     return out

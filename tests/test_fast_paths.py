@@ -194,3 +194,54 @@ def test_a_shipped_quality_table_is_what_a_fresh_evaluation_computes():
     fresh, protocol = quality_store.compute(model)
     pd.testing.assert_frame_equal(kept[0], fresh)
     assert kept[1] == quality_store._entry(fresh, protocol)["protocol"]
+
+
+def test_a_figure_built_in_one_pass_is_the_json_of_the_update_calls():
+    """`style.figure` (traces and a whole layout at once, as the heatmaps and entropy bars are built) gives the
+    JSON of the step-by-step way: an empty figure, `add_trace`, `apply_layout` and `update_xaxes/yaxes`."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from attnrec.figures import style
+
+    weights = np.array([[0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
+    fig = attention_heatmap(weights, ["a", "<b>b</b>", "c"], "A_U: where", uniform=1 / 3)
+    reference = go.Figure()
+    for trace in fig.data:
+        reference.add_trace(trace)
+    style.apply_layout(reference, "A_U: where", fig.layout.height)
+    reference.update_xaxes(type="category", tickangle=0, tickfont={"size": style.FONT_SIZE}, showgrid=False)
+    reference.update_yaxes(type="category", autorange="reversed", showgrid=False)
+    reference.update_layout(clickmode="event+select")
+    assert json.loads(pio.to_json(fig)) == json.loads(pio.to_json(reference))
+
+    values = np.array([[0.2, 0.9], [0.5, 0.4]])
+    bars = entropy_bars(values)
+    reference = go.Figure(data=list(bars.data))
+    style.apply_layout(reference, bars.layout.title.text, 230)
+    reference.add_hline(
+        y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform", annotation_position="top left"
+    )
+    reference.update_yaxes(range=[0, 1.15], title_text="entropy / log d")
+    reference.update_layout(
+        barmode="group", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
+    )
+    assert json.loads(pio.to_json(bars)) == json.loads(pio.to_json(reference))
+
+
+@pytest.mark.parametrize("n_items, chunk_size", [(1000, 2048), (2100, 2048), (52, 2048), (3000, 1000)])
+@pytest.mark.parametrize("tied", [True, False])
+def test_identical_items_score_identically_wherever_they_sit(n_items, chunk_size, tied):
+    """Ranks count ties (evaluation, Model comparison): copies of one item must get the very same score from the
+    catalog fast path, in the middle of a chunk or in its last columns, as `attend` gives them."""
+    torch.manual_seed(0)
+    d, heads = 32, 4
+    x = torch.randn(d)
+    items = torch.randn(n_items, d)
+    copies = list(range(0, n_items, 7)) + [n_items - 1]
+    items[copies] = items[0].clone()
+    w_u, w_v = torch.randn(heads, d, d) * 0.1, torch.randn(heads, d, d) * 0.1
+    scores = attention_scores(x, items, w_u, None if tied else w_v, chunk_size=chunk_size)
+    assert torch.equal(scores[copies], scores[0].expand(len(copies)))
+    exact = attend(x.double()[None], items[:1].double(), w_u.double(), None if tied else w_v.double())
+    assert float(scores[0]) == pytest.approx(float(exact.s[0]), rel=1e-5, abs=1e-6)

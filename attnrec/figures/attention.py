@@ -86,50 +86,46 @@ def _matrix_figure(
     height = int(np.clip(130 + 42 * count_h, 210, 520))
     grid_h, grid_d = np.meshgrid(np.arange(count_h), np.arange(count_d), indexing="ij")
     show_text = count_h * count_d <= 160
-    fig = go.Figure()
-    fig.add_trace(
-        go.Heatmap(
-            z=values,
-            x=names,
-            y=heads,
-            hoverinfo="skip",
-            xgap=1,
-            ygap=1,
-            texttemplate="%{z:.3g}" if show_text else None,
-            textfont={"size": style.tick_font_size(count_d)},
-            **heatmap,
-        )
+    heatmap_trace = go.Heatmap(
+        z=values,
+        x=names,
+        y=heads,
+        hoverinfo="skip",
+        xgap=1,
+        ygap=1,
+        texttemplate="%{z:.3g}" if show_text else None,
+        textfont={"size": style.tick_font_size(count_d)},
+        **heatmap,
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[names[i] for i in grid_d.ravel()],
-            y=[heads[h] for h in grid_h.ravel()],
-            mode="markers",
-            marker={
-                "symbol": "square",
-                "size": _cell_marker_size(count_h, count_d, height, plot_width),
-                "opacity": 0,
-                "color": "black",
-            },
-            # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
-            customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
-            text=[f"{v:.6g}" for v in values.ravel()],
-            hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
-            showlegend=False,
-            name="cells",
-        )
+    cells = go.Scatter(
+        x=[names[i] for i in grid_d.ravel()],
+        y=[heads[h] for h in grid_h.ravel()],
+        mode="markers",
+        marker={
+            "symbol": "square",
+            "size": _cell_marker_size(count_h, count_d, height, plot_width),
+            "opacity": 0,
+            "color": "black",
+        },
+        # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
+        customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
+        text=[f"{v:.6g}" for v in values.ravel()],
+        hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
+        showlegend=False,
+        name="cells",
     )
-    style.apply_layout(fig, title, height)
     longest = max(len(n) for n in names)
-    fig.update_xaxes(
-        type="category",
-        tickangle=style.tick_angle(count_d, longest),
-        tickfont={"size": style.tick_font_size(count_d)},
-        showgrid=False,
-    )
-    fig.update_yaxes(type="category", autorange="reversed", showgrid=False)
-    fig.update_layout(clickmode="event+select")
-    return fig
+    layout = style.base_layout(title, height)
+    layout["xaxis"] = {
+        "automargin": True,
+        "type": "category",
+        "tickangle": style.tick_angle(count_d, longest),
+        "tickfont": {"size": style.tick_font_size(count_d)},
+        "showgrid": False,
+    }
+    layout["yaxis"] = {"automargin": True, "type": "category", "autorange": "reversed", "showgrid": False}
+    layout["clickmode"] = "event+select"
+    return style.figure([heatmap_trace, cells], layout)
 
 
 def attention_heatmap(
@@ -362,23 +358,23 @@ def entropy_bars(
     """(H, 2) normalised entropy of A_U and A_V per head: 0 = one dimension, 1 = uniform (dotted line)."""
     values = np.asarray(normalized_entropy, dtype=float).reshape(-1, 2)
     labels = head_labels(values.shape[0])
-    fig = go.Figure()
-    for column, side, label in ((0, "user", "A_U"), (1, "item", "A_V")):
-        fig.add_trace(
-            go.Bar(
-                x=labels,
-                y=values[:, column],
-                name=label,
-                marker_color=style.side_color(side),
-                text=[f"{max(v, 0.0) + 0.0:.2f}" for v in values[:, column]],  # + 0.0: never "-0.00"
-                textposition="outside",
-                hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>",
-            )
+    bars = [
+        go.Bar(
+            x=labels,
+            y=values[:, column],
+            name=label,
+            marker_color=style.side_color(side),
+            text=[f"{max(v, 0.0) + 0.0:.2f}" for v in values[:, column]],  # + 0.0: never "-0.00"
+            textposition="outside",
+            hovertemplate=f"%{{x}}, {label}: %{{y:.3f}}<extra></extra>",
         )
+        for column, side, label in ((0, "user", "A_U"), (1, "item", "A_V"))
+    ]
+    layout = style.base_layout(title, 230)
+    layout["xaxis"] = {"automargin": True}
+    layout["yaxis"] = {"automargin": True, "range": [0, 1.15], "title": {"text": "entropy / log d"}}
+    layout["barmode"] = "group"
+    layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
+    fig = style.figure(bars, layout)
     fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform", annotation_position="top left")
-    style.apply_layout(fig, title, 230)
-    fig.update_yaxes(range=[0, 1.15], title_text="entropy / log d")
-    fig.update_layout(
-        barmode="group", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
-    )
     return fig

@@ -91,20 +91,35 @@ def _set_template(fig: go.Figure) -> None:
     props["template"] = json.loads(_template_json)
 
 
-def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    """The shared look, and the title: pages build titles from ids and names, so it is escaped here
-    (`safety.plotly_text`) and shows "<b>" or "<a href>" as typed; no figure puts markup in a title."""
-    fig.update_layout(
-        title={
+def base_layout(title: str, height: int) -> dict:
+    """The shared look as a layout dict, and the title: pages build titles from ids and names, so it is escaped
+    here (`safety.plotly_text`) and shows "<b>" or "<a href>" as typed; no figure puts markup in a title."""
+    return {
+        "title": {
             "text": "" if title is None else plotly_text(title),
             "font": {"size": TITLE_SIZE},
             "x": 0,
             "xanchor": "left",
         },
-        font={"family": FONT_FAMILY, "size": FONT_SIZE},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-    )
+        "font": {"family": FONT_FAMILY, "size": FONT_SIZE},
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+    }
+
+
+def figure(data: list, layout: dict) -> go.Figure:
+    """A figure built in one pass from its traces and a whole layout (`base_layout` plus the figure's own keys),
+    with the shared template: the JSON `apply_layout` and the `update_*` calls give, at a fraction of their cost
+    (each `update_*` walks Plotly's property tree again; a heatmap took ~10 ms that way, Explore builds four per
+    pair)."""
+    fig = go.Figure(data=data, layout=layout)
+    _set_template(fig)
+    return fig
+
+
+def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    """`base_layout` applied to an existing figure, with the template and automargins."""
+    fig.update_layout(**base_layout(title, height))
     _set_template(fig)
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
