@@ -95,3 +95,31 @@ def test_the_server_command_serves_app_py_as_the_readme_says():
     assert "8501" in server_command("py", "app.py", 8501)
     with pytest.raises(ValueError, match="launch"):
         server_command("py", "app.py", 8501, "uvicorn")
+
+
+def test_the_warm_up_loads_what_the_sidebar_opens_with():
+    """The dataset and model `attnrec app` loads before the server listens are the ones a fresh session opens
+    with, and the page then uses the very objects the warm-up cached (no second load)."""
+    from streamlit.testing.v1 import AppTest
+
+    from attnrec.app import serve, session
+
+    warmed = serve.warm_default_view()
+    dataset_name, model_name = warmed.split("/")
+    path = session.checkpoint_index()[model_name]["path"]
+    cached = session.load_model(path, "cpu")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert at.session_state["attnrec_dataset"] == dataset_name
+    assert at.session_state[f"attnrec_model_{dataset_name}"] == model_name
+    assert session.load_model(path, "cpu") is cached
+
+
+def test_a_broken_sample_is_left_for_the_page_to_report(monkeypatch):
+    from attnrec.app import serve, session
+
+    def broken(reference):
+        raise ValueError("unreadable sample")
+
+    monkeypatch.setattr(session, "load_builtin_dataset", broken)
+    assert serve.warm_default_view() is None

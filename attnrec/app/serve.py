@@ -2,22 +2,27 @@
 
 `streamlit run app.py` imports nothing of the app until the first browser connects, so the first visitor waits
 for torch, pandas, Plotly's figure classes and attnrec itself (~1.3 s of CPU on an idle 2-core machine, several
-seconds under load) before the first number can appear. `attnrec app [streamlit options] [-- --workspace DIR]`
-does that work once, before the server starts listening, then hands over to Streamlit's own `streamlit run`
-(the same server, options and config). Every visitor after the first gains nothing from it: the modules stay
-imported in the server process either way. What the warm-up imports changes no result: it only imports modules
-and builds one throw-away figure of each kind the first page draws (Plotly validates its template once per
-process; `attnrec.figures.style`).
+seconds under load) and for the default dataset and model to load before the first number can appear.
+`attnrec app [streamlit options] [-- --workspace DIR]` does that work once, before the server starts listening,
+then hands over to Streamlit's own `streamlit run` (the same server, options and config). Every visitor after the
+first gains nothing from it: the modules stay imported and the dataset and model cached in the server process
+either way. The warm-up changes no result: it imports modules, builds one throw-away figure of each kind the
+first page draws (Plotly validates its template once per process; `attnrec.figures.style`), and loads the
+sidebar's default dataset and its first shipped model through the app's own `st.cache_resource` loaders, which
+are shared by the whole process (a broken sample is left for the page to report).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["APP_SCRIPT", "WARM_MODULES", "warm_up", "main"]
+__all__ = ["APP_SCRIPT", "WARM_MODULES", "warm_up", "warm_default_view", "main"]
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -45,8 +50,9 @@ WARM_MODULES = (
 def warm_up() -> float:
     """Import WARM_MODULES and draw one small figure of each kind Explore shows; returns the seconds taken."""
     start = time.perf_counter()
-    for name in WARM_MODULES:
-        importlib.import_module(name)
+    with _quiet():
+        for name in WARM_MODULES:
+            importlib.import_module(name)
     import numpy as np
 
     from attnrec.figures import attention_heatmap, contribution_heatmap, entropy_bars
@@ -55,7 +61,42 @@ def warm_up() -> float:
     readable_heatmap(attention_heatmap(np.full((1, 2), 0.5), ["a", "b"]))
     readable_heatmap(contribution_heatmap(np.ones((1, 2)), ["a", "b"], 2.0))
     entropy_bars(np.full((1, 2), 0.5))
+    warm_default_view()
     return time.perf_counter() - start
+
+
+def warm_default_view() -> str | None:
+    """Load the first built-in dataset on disk and its first shipped checkpoint (what the sidebar opens with) on
+    the default device into the app's process-wide caches; returns "dataset/model", or None when there is none
+    or it does not load (the page then loads it, and reports a problem, as without the warm-up)."""
+    from attnrec.app import session
+    from attnrec.device import resolve_device
+
+    name = next((n for n in session.BUILTIN_DATASETS if session.builtin_available(n)), None)
+    if name is None:
+        return None
+    try:
+        with _quiet():
+            session.load_builtin_dataset(name)
+            shipped = [(model, info) for model, info in session.checkpoint_index().items() if info["dataset"] == name]
+            if not shipped:
+                return name
+            model, info = shipped[0]
+            session.load_model(info["path"], str(resolve_device("auto")))
+        return f"{name}/{model}"
+    except Exception:  # noqa: BLE001 — a broken sample is the page's to report, with its own message
+        return None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """No warnings logged meanwhile: Streamlit's caches warn that no browser session is running (none is yet)."""
+    previous = logging.root.manager.disable
+    logging.disable(max(previous, logging.WARNING))
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ MODELS_DIR = Path(
 )
 
 
-def _builtin_available(name: str) -> bool:
+def builtin_available(name: str) -> bool:
     from attnrec.data import SAMPLE_DATA
 
     return (SAMPLE_DATA / name).is_dir()
@@ -124,7 +124,7 @@ def _referenced_datasets() -> dict[str, str]:
 
 def dataset_names() -> list[str]:
     """Built-in datasets present on disk, saved ones, ones named by a checkpoint, then this session's."""
-    names = [n for n in BUILTIN_DATASETS if _builtin_available(n)]
+    names = [n for n in BUILTIN_DATASETS if builtin_available(n)]
     for name in saved_dataset_names() + list(_referenced_datasets()) + list(st.session_state.get(USER_DATASETS, {})):
         if name not in names:
             names.append(name)
