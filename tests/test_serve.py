@@ -36,7 +36,7 @@ def test_attnrec_app_hands_its_arguments_to_streamlit_run_app_py(monkeypatch):
 
     seen = {}
 
-    def fake_streamlit_main():
+    def fake_streamlit_main(prog_name=None):
         seen["argv"] = list(sys.argv)
         raise SystemExit(0)  # Streamlit's click command ends the process this way
 
@@ -123,3 +123,25 @@ def test_a_broken_sample_is_left_for_the_page_to_report(monkeypatch):
 
     monkeypatch.setattr(session, "load_builtin_dataset", broken)
     assert serve.warm_default_view() is None
+
+
+def test_attnrec_app_help_skips_the_warm_up(monkeypatch, capsys):
+    from streamlit.web import cli as streamlit_cli
+
+    from attnrec.app import serve
+
+    def no_warm_up():
+        raise AssertionError("--help must not import or load anything first")
+
+    seen = {}
+
+    def fake_streamlit_main(prog_name=None):
+        seen["argv"] = list(sys.argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(serve, "warm_up", no_warm_up)
+    monkeypatch.setattr(streamlit_cli, "main", fake_streamlit_main)
+    monkeypatch.setattr(sys, "argv", ["attnrec"])
+    assert serve.main(["--help"]) == 0
+    assert seen["argv"][-1] == "--help"
+    assert "usage: attnrec app" in capsys.readouterr().err

@@ -108,13 +108,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    seconds = warm_up()
-    print(f"attnrec app: libraries imported in {seconds:.1f} s; starting Streamlit", file=sys.stderr, flush=True)
+    if "-h" in args or "--help" in args:  # Streamlit's own help for its options; nothing to warm up for that
+        print(
+            "usage: attnrec app [streamlit run options] [-- --workspace DIR]\n"
+            "Serves app.py with its libraries, default dataset and model loaded first. Streamlit's options:\n",
+            file=sys.stderr,
+        )
+    else:
+        seconds = warm_up()
+        print(f"attnrec app: ready in {seconds:.1f} s; starting Streamlit", file=sys.stderr, flush=True)
     from streamlit.web import cli as streamlit_cli
 
     sys.argv = ["streamlit", "run", str(APP_SCRIPT), *args]
     try:
-        streamlit_cli.main()  # Streamlit's click command: exits the process itself
+        streamlit_cli.main(prog_name="streamlit")  # Streamlit's click command: exits the process itself
     except SystemExit as done:
         return int(done.code or 0) if isinstance(done.code, int | None) else 1
     return 0
