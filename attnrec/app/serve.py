@@ -66,24 +66,24 @@ def warm_up() -> float:
 
 
 def warm_default_view() -> str | None:
-    """Load the first built-in dataset on disk and its first shipped checkpoint (what the sidebar opens with) on
-    the default device into the app's process-wide caches; returns "dataset/model", or None when there is none
-    or it does not load (the page then loads it, and reports a problem, as without the warm-up)."""
+    """Load the first built-in dataset on disk and its first checkpoint (what the sidebar opens with, from the same
+    `session` lists) on the default device into the app's process-wide caches; returns "dataset/model", or None
+    when there is none or it does not load (the page then loads it, and reports a problem, as without it)."""
     from attnrec.app import session
     from attnrec.device import resolve_device
 
-    name = next((n for n in session.BUILTIN_DATASETS if session.builtin_available(n)), None)
-    if name is None:
+    builtins = session.builtin_datasets()
+    if not builtins:
         return None
+    name = builtins[0]
     try:
         with _quiet():
             session.load_builtin_dataset(name)
-            shipped = [(model, info) for model, info in session.checkpoint_index().items() if info["dataset"] == name]
-            if not shipped:
+            models = session.checkpoint_names(name)  # the sidebar's list for the dataset, without session models
+            if not models:
                 return name
-            model, info = shipped[0]
-            session.load_model(info["path"], str(resolve_device("auto")))
-        return f"{name}/{model}"
+            session.load_model(session.all_checkpoints()[models[0]]["path"], str(resolve_device("auto")))
+        return f"{name}/{models[0]}"
     except Exception:  # noqa: BLE001 — a broken sample is the page's to report, with its own message
         return None
 

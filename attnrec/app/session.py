@@ -26,10 +26,15 @@ MODELS_DIR = Path(
 )
 
 
-def builtin_available(name: str) -> bool:
+def _builtin_available(name: str) -> bool:
     from attnrec.data import SAMPLE_DATA
 
     return (SAMPLE_DATA / name).is_dir()
+
+
+def builtin_datasets() -> list[str]:
+    """The built-in datasets present on disk, in menu order (the sidebar's default is the first)."""
+    return [n for n in BUILTIN_DATASETS if _builtin_available(n)]
 
 
 @st.cache_resource(show_spinner="Loading dataset…")
@@ -124,7 +129,7 @@ def _referenced_datasets() -> dict[str, str]:
 
 def dataset_names() -> list[str]:
     """Built-in datasets present on disk, saved ones, ones named by a checkpoint, then this session's."""
-    names = [n for n in BUILTIN_DATASETS if builtin_available(n)]
+    names = builtin_datasets()
     for name in saved_dataset_names() + list(_referenced_datasets()) + list(st.session_state.get(USER_DATASETS, {})):
         if name not in names:
             names.append(name)
@@ -212,10 +217,15 @@ def checkpoint_index(folder: str = str(MODELS_DIR)) -> dict[str, dict]:
     return found
 
 
+def checkpoint_names(dataset_name: str) -> list[str]:
+    """Checkpoints (shipped, then saved in the workspace) trained on `dataset_name`, in menu order."""
+    return [name for name, info in all_checkpoints().items() if info["dataset_name"] == dataset_name]
+
+
 def model_names(dataset_name: str) -> list[str]:
     """Checkpoints (shipped, then saved in the workspace) trained on `dataset_name`, then this session's
     models whose dataset has that name."""
-    shipped = [name for name, info in all_checkpoints().items() if info["dataset_name"] == dataset_name]
+    shipped = checkpoint_names(dataset_name)
     session = [
         name
         for name, model in st.session_state.get(USER_MODELS, {}).items()

@@ -116,14 +116,13 @@ def _matrix_figure(
     )
     longest = max(len(n) for n in names)
     layout = style.base_layout(title, height)
-    layout["xaxis"] = {
-        "automargin": True,
-        "type": "category",
-        "tickangle": style.tick_angle(count_d, longest),
-        "tickfont": {"size": style.tick_font_size(count_d)},
-        "showgrid": False,
-    }
-    layout["yaxis"] = {"automargin": True, "type": "category", "autorange": "reversed", "showgrid": False}
+    layout["xaxis"].update(
+        type="category",
+        tickangle=style.tick_angle(count_d, longest),
+        tickfont={"size": style.tick_font_size(count_d)},
+        showgrid=False,
+    )
+    layout["yaxis"].update(type="category", autorange="reversed", showgrid=False)
     layout["clickmode"] = "event+select"
     return style.figure([heatmap_trace, cells], layout)
 
@@ -371,8 +370,7 @@ def entropy_bars(
         for column, side, label in ((0, "user", "A_U"), (1, "item", "A_V"))
     ]
     layout = style.base_layout(title, 230)
-    layout["xaxis"] = {"automargin": True}
-    layout["yaxis"] = {"automargin": True, "range": [0, 1.15], "title": {"text": "entropy / log d"}}
+    layout["yaxis"].update(range=[0, 1.15], title={"text": "entropy / log d"})
     layout["barmode"] = "group"
     layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
     fig = style.figure(bars, layout)

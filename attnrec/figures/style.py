@@ -104,6 +104,8 @@ def base_layout(title: str, height: int) -> dict:
         "font": {"family": FONT_FAMILY, "size": FONT_SIZE},
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "xaxis": {"automargin": True},
+        "yaxis": {"automargin": True},
     }
 
 
@@ -118,7 +120,8 @@ def figure(data: list, layout: dict) -> go.Figure:
 
 
 def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    """`base_layout` applied to an existing figure, with the template and automargins."""
+    """`base_layout` applied to an existing figure, with the template, and automargins on every axis (subplots
+    have more than the first)."""
     fig.update_layout(**base_layout(title, height))
     _set_template(fig)
     fig.update_xaxes(automargin=True)
