@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from attnrec import number_entry
-from attnrec.app import caches, explore_views, pickers, url, widgets
+from attnrec.app import caches, explore_views, pickers, plotly_view, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
@@ -203,20 +203,20 @@ def pair_view() -> None:
         explore_views.attention_view(model, ex, figure_key, normaliser)
 
     elif view == "breakdown":
-        st.plotly_chart(
+        plotly_view.show(
+            st,
             caches.cached_figure(
                 "Z", figure_key, lambda: z_bars(trace.z_u[0].cpu().numpy(), trace.z_v[0].cpu().numpy(), names)
             ),
-            width="stretch",
             key="explore_z",
         )
-        st.plotly_chart(
+        plotly_view.show(
+            st,
             caches.cached_figure(
                 "waterfall",
                 figure_key,
                 lambda: contribution_waterfall(trace.contributions[0].cpu().numpy(), names, pair.s),
             ),
-            width="stretch",
             key="explore_waterfall",
         )
         st.caption(
@@ -233,9 +233,9 @@ def pair_view() -> None:
             a = ex.attribution
             target = "raw user and item attributes" if not ex.vectors else "each dimension of X and Y"
             title = f"{method_spec(method_key).name}: S attributed to {target}"
-            st.plotly_chart(
+            plotly_view.show(
+                st,
                 caches.cached_figure("attributions", attribution_key, lambda: side_attribution_bars(ex.table, title)),
-                width="stretch",
                 key="explore_attr",
             )
             change = float(a.s[0] - a.s_baseline[0])

@@ -135,8 +135,9 @@ SCRIPT_IDLE = """() => {
 }"""
 # Resolves after two animation frames: what was laid out (charts re-sized, a rerun's elements) has been drawn.
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
-# Every chart container on the page holds a drawn Plotly figure.
-CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+# Every chart container on the page (st.plotly_chart's, and attnrec's in-place charts: attnrec.app.plotly_view, the
+# app's only Streamlit v2 component) holds a drawn Plotly figure.
+CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'], .stBidiComponent")]
     .every((chart) => chart.querySelector('.js-plotly-plot .main-svg'))"""
 
 

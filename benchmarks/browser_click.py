@@ -32,7 +32,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 # A signature of the data each attention heatmap holds, found by its title ("A_U: …", "A_V: …").
 SIGNATURES = """() => {
   const out = {};
-  for (const el of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {
+  for (const el of document.querySelectorAll(".js-plotly-plot")) {
     const title = ((el.layout || {}).title || {}).text || "";
     const side = title.includes("A_U: ") ? "u" : title.includes("A_V: ") ? "v" : null;
     if (!side || !el.querySelector(".main-svg")) continue;

@@ -27,7 +27,7 @@ from attnrec.devserver import launch_chromium  # noqa: E402
 
 USABLE = """() => {
   const button = Array.from(document.querySelectorAll("button")).find(b => b.innerText.includes("Run sanity checks"));
-  const chart = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot .main-svg");
+  const chart = document.querySelector(".js-plotly-plot .main-svg");
   return button && chart && button.getBoundingClientRect().height > 0 ? performance.now() : 0;
 }"""
 

@@ -13,7 +13,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from attention_reference import model_reference
+from attnrec.app import plotly_view
 from attnrec.device import available_devices
+from plotly_json import chart_data, chart_specs, click_cell
 from plotly_json import decode_array as decode
 from test_report import make_model, numpy_attention
 
@@ -65,7 +67,7 @@ def metric(at, label):
 
 
 def specs(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return chart_specs(at)
 
 
 def heatmaps(at):
@@ -223,9 +225,7 @@ def test_device_switch_changes_no_number(model, device):
 
 def test_heatmap_cell_click_tells_the_cells_story(model):
     at = open_page(model, user="u2", item="i6")
-    at.session_state["explore_heat_item"] = {
-        "selection": {"points": [{"customdata": [1, 2]}], "point_indices": [], "box": [], "lasso": []}
-    }
+    click_cell(at, "explore_heat_item", [1, 2])
     at.run()
     assert not at.exception, at.exception
     trace, ref, x, y = expected(model, "u2", "i6")
@@ -242,6 +242,46 @@ def test_heatmap_cell_click_tells_the_cells_story(model):
     )
     headline = next(m.value for m in at.markdown if m.value.startswith("**Head 2"))
     assert f"{ref['contributions'][1, 2]:+.4f}" in headline
+
+
+def story_of(at):
+    return [m.value for m in at.markdown if m.value.startswith("**Head ")]
+
+
+def test_a_click_counts_only_on_the_figure_it_was_made_on(model):
+    """Explore's charts keep their element across pairs (attnrec.app.plotly_view): a click is tied to the figure it
+    was made on, so a click left from another pair's heatmap, or one whose figure is gone, tells no story."""
+    at = open_page(model, user="u2", item="i6")
+    data = chart_data(at, "explore_heat_item")
+    assert data["clickable"] and data["chunk"] == plotly_view.plotly_chunk()
+    assert json.loads(data["figure"]) == specs(at)[2]  # the A_V heatmap, as drawn
+    at.session_state["explore_heat_item"] = {"click": {"view": "not this figure", "points": [[1, 2]]}}
+    at.run()
+    assert not at.exception and story_of(at) == []
+    click_cell(at, "explore_heat_item", [1, 2])
+    at.run()
+    assert len(story_of(at)) == 1
+    # Another pair: the click was on u2 × i6's heatmap, not on this one.
+    at.session_state["explore_item_table_0"] = {"selection": {"rows": [3], "columns": []}}
+    at.run()
+    assert not at.exception and url(at, "item") != "i6"
+    assert story_of(at) == []
+
+
+def test_without_streamlits_plotly_chunk_the_charts_are_st_plotly_charts(model, monkeypatch):
+    """A Streamlit whose frontend serves no PlotlyChart chunk: the same figures through st.plotly_chart, and a cell
+    click through its point selection."""
+    monkeypatch.setattr(plotly_view, "plotly_chunk", lambda static=None: None)
+    at = open_page(model, user="u2", item="i6")
+    assert not at.exception, at.exception
+    assert not at.get("bidi_component") and len(at.get("plotly_chart")) == 4
+    trace, ref, x, y = expected(model, "u2", "i6")
+    np.testing.assert_allclose(heatmaps(at)[1], ref["a_u"], atol=1e-5)
+    at.session_state["explore_heat_item"] = {
+        "selection": {"points": [{"customdata": [1, 2]}], "point_indices": [], "box": [], "lasso": []}
+    }
+    at.run()
+    assert not at.exception and len(story_of(at)) == 1
 
 
 def test_good_link_reopens_the_view(model):
@@ -296,11 +336,11 @@ def test_shipped_checkpoint_through_the_sidebar():
     at.run()
     assert_shows_pair(at, model, user_id, item_id)
     # Aligned mode: the heatmap's columns are named dimensions — the 12 that matter by default, all d on request.
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = specs(at)[0]
     assert set(str(n) for n in spec["data"][0]["x"]) <= set(model.unit_names())  # the taste block: one column
     at.radio(key="widget_explore_dims").set_value("all").run()
     assert not at.exception and url(at, "dims") == "all"
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = specs(at)[0]
     assert [str(n) for n in spec["data"][0]["x"]] == list(model.dimension_names)
     assert sum(decode(spec["data"][0]["z"]).ravel()) == pytest.approx(float(metric(at, "S (score)")), abs=1e-4)
 
@@ -326,9 +366,7 @@ def test_one_head_at_a_time(model):
     part = float((np.asarray(ref["z_u"]) * np.asarray(ref["z_v"]))[last].sum())
     assert f"head {heads}'s" in title and f"{part:+.4g}" in title
     # A click on the only row is the shown head's cell, not head 1's.
-    at.session_state["explore_heat_user"] = {
-        "selection": {"points": [{"customdata": [0, 1]}], "point_indices": [], "box": [], "lasso": []}
-    }
+    click_cell(at, "explore_heat_user", [0, 1])
     at.run()
     story = next(df.value for df in at.dataframe if "user side (U)" in df.value.columns)
     assert story["user side (U)"].to_numpy()[1] == pytest.approx(ref["a_u"][last, 1], abs=1e-6)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attnrec.app import caches, url, widgets
+from attnrec.app import caches, plotly_view, url, widgets
 from attnrec.figures import attention_heatmap, contribution_heatmap, dimensions_that_matter, entropy_bars
 from attnrec.figures.pair import readable_heatmap, shorten
 from attnrec.health import attention_entropy
@@ -100,7 +100,8 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
         else f"Why {pair_name}: head {head}'s A_U·A_V·X_i·Y_i, adding {part:+.4g} of S = {pair.s:.4g}"
     )
     figure_view = f"{scope}-{head}"
-    st.plotly_chart(
+    plotly_view.show(
+        st,
         caches.cached_figure(
             f"contrib-{figure_view}",
             figure_key,
@@ -110,7 +111,6 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
                 )
             ),
         ),
-        width="stretch",
         key="explore_contrib",
     )
     hidden = float(u_contrib[rows].sum() - u_contrib[rows][:, shown].sum())
@@ -156,15 +156,12 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
             )
 
         figure = caches.cached_figure(f"{label}-{figure_view}", figure_key, heatmap)
-        event = column.plotly_chart(
-            figure, key=f"explore_heat_{side}", on_select="rerun", selection_mode="points", width="stretch"
-        )
-        clicked += widgets.selected_points(event)
+        clicked += plotly_view.show(column, figure, key=f"explore_heat_{side}", clickable=True)
     peaked = st.columns([2, 1], vertical_alignment="center")
     entropy = np.stack([attention_entropy(u_a_u[None])[0], attention_entropy(u_a_v[None])[0]], axis=1)
-    peaked[0].plotly_chart(
+    plotly_view.show(
+        peaked[0],
         caches.cached_figure(f"entropy-{scope}", figure_key, lambda: entropy_bars(entropy)),
-        width="stretch",
         key="explore_entropy",
     )
     peaked[1].caption(

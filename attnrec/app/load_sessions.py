@@ -108,6 +108,7 @@ def one_server_runtime() -> Iterator[None]:
     from contextlib import nullcontext
     from unittest.mock import MagicMock
 
+    from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
     from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
     from streamlit.runtime.media_file_manager import MediaFileManager
@@ -120,6 +121,9 @@ def one_server_runtime() -> Iterator[None]:
     shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
     shared.dataframe_source_mgr = DataframeSourceManager()
     shared.cache_storage_manager = MemoryCacheStorageManager()
+    # One registry of Streamlit v2 components for all sessions, as a server has (Explore's charts are one:
+    # attnrec.app.plotly_view); a MagicMock registry would hand the page a mock component definition.
+    shared.bidi_component_registry = BidiComponentManager()
     one_cache, lock = ScriptCache(), threading.Lock()
     original_bytecode = ScriptCache.get_bytecode
     saved = {name: Runtime.__dict__[name] for name in ("instance", "exists")}

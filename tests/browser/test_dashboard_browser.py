@@ -14,7 +14,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from attnrec.figures import dimensions_that_matter
 
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
 ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
 
 

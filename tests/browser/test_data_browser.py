@@ -13,7 +13,7 @@ from browser_helpers import drawn, metric, save_full_page, url_params, wait_unti
 
 ROOT = Path(__file__).resolve().parents[2]
 RESTAURANTS = ROOT / "sample_data" / "restaurants"
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
 XSS = "<img src=x onerror=alert(1)>"
 
 

@@ -12,7 +12,7 @@ from layout_checks import assert_nothing_cut_off_at_both_sizes, cut_off
 
 from conftest import serve_app
 
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
 
 # menu title → (page heading, has charts on first view, screenshot name or None (another test takes it),
 #               text to scroll to for the picture or None, the control that runs the slow section first or None)

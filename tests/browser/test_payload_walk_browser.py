@@ -37,7 +37,7 @@ FROM_PAYLOAD = (
 # A genre that is a link: in an aligned model it names a dimension, so it becomes an axis label.
 LINK_GENRE = '<a href="http://evil.invalid/g">rock</a>'
 # Plotly renders <a href> as an SVG <a> and <b> as a bold <tspan>; neither may come from a data value.
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
 MARKUP_IN_CHART = (
     f"{CHART} a, {CHART} [*|href*='evil.invalid'], {CHART} tspan[style*='bold']:text-is('jazz'), "
     f"{CHART} tspan[style*='bold']:text-is('rock')"

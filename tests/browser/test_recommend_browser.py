@@ -10,7 +10,7 @@ from layout_checks import assert_nothing_cut_off_at_both_sizes
 
 from attnrec.data import load_dataset
 
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
 ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
 
 

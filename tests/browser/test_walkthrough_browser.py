@@ -13,7 +13,7 @@ from attnrec.walkthrough_math import cell_arithmetic, walk_values
 from attnrec.walkthrough_state import WalkthroughState, encode
 from attnrec.worked_example import ExampleInputs
 
-CHART = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
 
 
 def metric_s(page) -> str:
