@@ -1,5 +1,7 @@
 """The figure functions put exactly the given numbers on screen, with clickable cells and sides coloured."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,31 @@ def test_heatmap_shows_the_weights_and_one_clickable_marker_per_cell():
         assert x == names[i] and y == f"head {h + 1}"
         assert float(text) == pytest.approx(weights[h, i], rel=1e-5)
     assert {tuple(c) for c in custom} == {(h, i) for h in range(3) for i in range(5)}
+
+
+@pytest.mark.parametrize("build", ["attention", "signed"])
+def test_without_click_markers_the_heatmap_hovers_the_same_text_itself(build):
+    """For a chart that reports heatmap clicks itself (attnrec.app.plotly_view): no markers, and the heatmap's own
+    hover shows, cell by cell, what the markers' hover shows."""
+    rng = np.random.default_rng(1)
+    values = rng.dirichlet(np.ones(4), size=2) if build == "attention" else rng.normal(size=(2, 4))
+    names = ["a", "b", "c", "d"]
+    make = attention_heatmap if build == "attention" else signed_heatmap
+    with_markers, plain = make(values, names, heads=[0, 3]), make(values, names, heads=[0, 3], click_markers=False)
+    (cells,) = _traces(with_markers, "scatter")
+    assert _traces(plain, "scatter") == [] and len(plain.data) == 1
+    heat = plain.data[0]
+    assert heat.hoverinfo is None and heat.hovertemplate == cells.hovertemplate
+    assert np.asarray(heat.text).ravel().tolist() == list(cells.text)
+    assert [float(t) for t in np.asarray(heat.text).ravel()] == pytest.approx(values.ravel(), rel=1e-5)
+    np.testing.assert_array_equal(np.asarray(heat.z), values)
+    # Everything else is the same figure.
+    assert plain.layout.clickmode is None and with_markers.layout.clickmode == "event+select"
+    assert plain.layout.update(clickmode="event+select") == with_markers.layout
+    plain_json, marked_json = (json.loads(fig.to_json())["data"][0] for fig in (plain, with_markers))
+    assert {k: v for k, v in plain_json.items() if k not in ("text", "hovertemplate")} == {
+        k: v for k, v in marked_json.items() if k != "hoverinfo"
+    }
 
 
 def test_sides_use_their_own_hue_and_shared_range():

@@ -255,6 +255,8 @@ def test_a_click_counts_only_on_the_figure_it_was_made_on(model):
     data = chart_data(at, "explore_heat_item")
     assert data["clickable"] and data["chunk"] == plotly_view.plotly_chunk()
     assert json.loads(data["figure"]) == specs(at)[2]  # the A_V heatmap, as drawn
+    # It reports heatmap cells itself: no click markers on the three heatmaps.
+    assert [[t["type"] for t in spec["data"]] for spec in specs(at)[:3]] == [["heatmap"]] * 3
     at.session_state["explore_heat_item"] = {"click": {"view": "not this figure", "points": [[1, 2]]}}
     at.run()
     assert not at.exception and story_of(at) == []
@@ -275,6 +277,7 @@ def test_without_streamlits_plotly_chunk_the_charts_are_st_plotly_charts(model, 
     at = open_page(model, user="u2", item="i6")
     assert not at.exception, at.exception
     assert not at.get("bidi_component") and len(at.get("plotly_chart")) == 4
+    assert [[t["type"] for t in spec["data"]] for spec in specs(at)[:3]] == [["heatmap", "scatter"]] * 3
     trace, ref, x, y = expected(model, "u2", "i6")
     np.testing.assert_allclose(heatmaps(at)[1], ref["a_u"], atol=1e-5)
     at.session_state["explore_heat_item"] = {

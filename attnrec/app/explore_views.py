@@ -99,7 +99,9 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
         if head == "all"
         else f"Why {pair_name}: head {head}'s A_U·A_V·X_i·Y_i, adding {part:+.4g} of S = {pair.s:.4g}"
     )
-    figure_view = f"{scope}-{head}"
+    # Markers for clicks only where st.plotly_chart draws the heatmaps (plotly_view reports heatmap cells itself).
+    markers = not plotly_view.in_place()
+    figure_view = f"{scope}-{head}-{'markers' if markers else 'cells'}"
     plotly_view.show(
         st,
         caches.cached_figure(
@@ -107,7 +109,12 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
             figure_key,
             lambda: readable_heatmap(
                 contribution_heatmap(
-                    u_contrib[rows][:, shown], shown_names, pair.s, title=plotly_text(contrib_title), heads=rows
+                    u_contrib[rows][:, shown],
+                    shown_names,
+                    pair.s,
+                    title=plotly_text(contrib_title),
+                    heads=rows,
+                    click_markers=markers,
                 )
             ),
         ),
@@ -152,6 +159,7 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
                     uniform=1 / len(names),
                     plot_width=800,
                     heads=rows,
+                    click_markers=markers,
                 )
             )
 

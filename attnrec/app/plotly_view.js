@@ -6,7 +6,8 @@
 //
 // data: {figure: the figure's JSON (plotly.io.to_json), chunk: Streamlit's PlotlyChart chunk (its plotly.js,
 // which sets window.Plotly when loaded), view: a token for what the figure shows, clickable: report clicks}.
-// A click sets the state value "click" = {view, points: [customdata of each clicked point]}; a double click
+// A click sets the state value "click" = {view, points: [customdata of each clicked point, or a heatmap cell's
+// [row, column]]}; a double click
 // clears it. Python ignores a click whose view is not the figure on screen (a click on the previous pair).
 
 function plotly(chunk) {
@@ -49,7 +50,9 @@ export default function (component) {
     if (data.clickable && !chart.attnrecClicks) {
       chart.attnrecClicks = true;
       chart.on("plotly_click", (event) => {
-        const points = event.points.map((p) => p.customdata).filter((c) => c !== undefined && c !== null);
+        // A point's customdata, or a heatmap cell's [row, column] (heatmaps drawn without click markers).
+        const cell = (p) => p.customdata ?? (Array.isArray(p.pointNumber) ? p.pointNumber : null);
+        const points = event.points.map(cell).filter((c) => c !== undefined && c !== null);
         if (points.length) chart.attnrecSetState("click", { view: chart.attnrecView, points });
       });
       chart.on("plotly_doubleclick", () => chart.attnrecSetState("click", null));

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
     from streamlit.delta_generator import DeltaGenerator
 
-__all__ = ["plotly_chunk", "show"]
+__all__ = ["in_place", "plotly_chunk", "show"]
 
 COMPONENT = "attnrec_plotly_view"
 _JS = Path(__file__).with_name("plotly_view.js")
@@ -39,6 +39,11 @@ def plotly_chunk(static: Path | None = None) -> str | None:
     """The file name of the script chunk in which Streamlit's frontend serves plotly.js and sets window.Plotly
     when loaded (what plotly_view.js needs), or None if this Streamlit has no such chunk."""
     return _find_chunk(static or Path(st.__file__).parent / "static" / "static" / "js")
+
+
+def in_place() -> bool:
+    """Whether `show` draws in place (and reports heatmap clicks itself: its heatmaps need no click markers)."""
+    return plotly_chunk() is not None
 
 
 @functools.cache

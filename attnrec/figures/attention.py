@@ -1,7 +1,9 @@
 """Pure figure functions for one user–item pair: numbers in, Plotly figure out.
 
 Heatmaps carry invisible square markers at the cell centres (customdata = [head, dim]) because
-Streamlit's `on_select` reports clicked points of scatter traces, not heatmap cells.
+Streamlit's `on_select` reports clicked points of scatter traces, not heatmap cells. A chart that reports heatmap
+clicks itself (Explore's, `attnrec.app.plotly_view`) asks for none (`click_markers=False`): the heatmap then
+shows the same hover text, and a click's point number is [head, dim].
 """
 
 from __future__ import annotations
@@ -81,39 +83,50 @@ def _matrix_figure(
     heatmap: dict,
     value_label: str,
     plot_width: int = 900,
+    click_markers: bool = True,
 ) -> go.Figure:
     count_h, count_d = values.shape
     height = int(np.clip(130 + 42 * count_h, 210, 520))
     grid_h, grid_d = np.meshgrid(np.arange(count_h), np.arange(count_d), indexing="ij")
     show_text = count_h * count_d <= 160
+    hover_text = [f"{v:.6g}" for v in values.ravel()]
+    hover = "%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>"
     heatmap_trace = go.Heatmap(
         z=values,
         x=names,
         y=heads,
-        hoverinfo="skip",
         xgap=1,
         ygap=1,
         texttemplate="%{z:.3g}" if show_text else None,
         textfont={"size": style.tick_font_size(count_d)},
+        **(
+            {"hoverinfo": "skip"}
+            if click_markers
+            else {"text": np.reshape(hover_text, values.shape).tolist(), "hovertemplate": hover}
+        ),
         **heatmap,
     )
-    cells = go.Scatter(
-        x=[names[i] for i in grid_d.ravel()],
-        y=[heads[h] for h in grid_h.ravel()],
-        mode="markers",
-        marker={
-            "symbol": "square",
-            "size": _cell_marker_size(count_h, count_d, height, plot_width),
-            "opacity": 0,
-            "color": "black",
-        },
-        # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
-        customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
-        text=[f"{v:.6g}" for v in values.ravel()],
-        hovertemplate="%{y}, %{x}<br>" + value_label + " = %{text}<extra></extra>",
-        showlegend=False,
-        name="cells",
-    )
+    if not click_markers:
+        traces = [heatmap_trace]
+    else:
+        cells = go.Scatter(
+            x=[names[i] for i in grid_d.ravel()],
+            y=[heads[h] for h in grid_h.ravel()],
+            mode="markers",
+            marker={
+                "symbol": "square",
+                "size": _cell_marker_size(count_h, count_d, height, plot_width),
+                "opacity": 0,
+                "color": "black",
+            },
+            # Plain lists: a numpy array would reach the browser as a typed array and come back as a dict.
+            customdata=np.stack([grid_h.ravel(), grid_d.ravel()], axis=1).tolist(),
+            text=hover_text,
+            hovertemplate=hover,
+            showlegend=False,
+            name="cells",
+        )
+        traces = [heatmap_trace, cells]
     longest = max(len(n) for n in names)
     layout = style.base_layout(title, height)
     layout["xaxis"].update(
@@ -123,8 +136,9 @@ def _matrix_figure(
         showgrid=False,
     )
     layout["yaxis"].update(type="category", autorange="reversed", showgrid=False)
-    layout["clickmode"] = "event+select"
-    return style.figure([heatmap_trace, cells], layout)
+    if click_markers:
+        layout["clickmode"] = "event+select"
+    return style.figure(traces, layout)
 
 
 def attention_heatmap(
@@ -136,6 +150,7 @@ def attention_heatmap(
     uniform: float | None = None,
     plot_width: int = 900,
     heads: Sequence[int] | None = None,
+    click_markers: bool = True,
 ) -> go.Figure:
     """Heads × dimensions attention weights (each row sums to 1), coloured against the uniform level.
 
@@ -146,7 +161,8 @@ def attention_heatmap(
     it when only some columns are shown). It is white on the scale, grey below, the side's colour above, and
     marked on the colour bar, so a near-uniform head reads as flat. The range runs to the largest weight
     (`zmax`, shared by A_U and A_V) but at least to min(1, 4 × uniform), so small ripples around 1/d stay pale.
-    Click selections report customdata [head index, dimension index].
+    Click selections report customdata [head index, dimension index]; `click_markers=False`: no markers (the
+    module's docstring).
     """
     values = _as_heads_by_dims("weights", weights)
     names = unique_names(dimension_names, values.shape[1])
@@ -160,6 +176,7 @@ def attention_heatmap(
         title,
         value_label="weight",
         plot_width=plot_width,
+        click_markers=click_markers,
         heatmap={
             "colorscale": style.uniform_centred_scale(side, level / top),
             "zmin": 0.0,
@@ -181,9 +198,10 @@ def signed_heatmap(
     title: str = "",
     value_label: str = "value",
     heads: Sequence[int] | None = None,
+    click_markers: bool = True,
 ) -> go.Figure:
-    """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0; `heads` as
-    in `attention_heatmap`."""
+    """Heads × dimensions signed values (logits, contributions) on a diverging scale centred on 0; `heads` and
+    `click_markers` as in `attention_heatmap`."""
     array = _as_heads_by_dims("values", values)
     names = unique_names(dimension_names, array.shape[1])
     bound = float(np.abs(array).max()) or 1.0
@@ -193,6 +211,7 @@ def signed_heatmap(
         head_labels(array.shape[0], heads),
         title,
         value_label=value_label,
+        click_markers=click_markers,
         heatmap={
             "colorscale": style.DIVERGING_SCALE,
             "zmin": -bound,
@@ -343,12 +362,15 @@ def contribution_heatmap(
     s: float,
     title: str | None = None,
     heads: Sequence[int] | None = None,
+    click_markers: bool = True,
 ) -> go.Figure:
     """The exact why: head h, dimension i holds A_U[h,i]·A_V[h,i]·X_i·Y_i, and all cells of all heads add up
     to S (green pushes S up, purple down; centred on 0). `heads` as in `attention_heatmap`."""
     values = _as_heads_by_dims("contributions", contributions)
     title = title or f"Contributions A_U·A_V·X_i·Y_i per head and dimension (they add up to S = {s:.4g})"
-    return signed_heatmap(values, dimension_names, title, value_label="contribution", heads=heads)
+    return signed_heatmap(
+        values, dimension_names, title, value_label="contribution", heads=heads, click_markers=click_markers
+    )
 
 
 def entropy_bars(

@@ -109,17 +109,23 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         try:
             heatmap = page.locator(CHART).nth(1)
             heatmap.scroll_into_view_if_needed(timeout=10_000)
-            box = (
-                heatmap.locator(".scatterlayer .point")
-                .nth(len(shown_names) + shown_names.index(dim_name))
-                .bounding_box(timeout=10_000)
+            # Explore's heatmaps report clicks on their cells (attnrec.app.plotly_view): the centre of the cell in
+            # row 1 (head 2), column of the dimension, from Plotly's own axes, in window coordinates.
+            box = heatmap.evaluate(
+                """(el, cell) => {
+                    const layout = el._fullLayout, frame = el.getBoundingClientRect();
+                    if (!layout || !layout.xaxis || !(el.data || []).length) return null;
+                    return {x: frame.left + layout.xaxis._offset + layout.xaxis.l2p(cell[1]),
+                            y: frame.top + layout.yaxis._offset + layout.yaxis.l2p(cell[0])};
+                }""",
+                [1, shown_names.index(dim_name)],
             )
         except PlaywrightError:
             box = None
         if box:
             break
     assert box, "the A_U heatmap never settled"
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"], box["y"])
     wait_until_idle(page)
     story = (
         page.locator("[data-testid='stMarkdownContainer']")
