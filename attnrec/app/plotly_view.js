@@ -39,23 +39,40 @@ export default function (component) {
   }
   chart.attnrecSetState = setStateValue;
   chart.attnrecView = data.view;
-  if (chart.attnrecFigure === data.figure) return; // a rerun that left this figure as it was
+  // Streamlit calls the function returned last when the element leaves the page (another view): free Plotly's
+  // listeners (its window resize handler holds the chart), once the chart is really detached (a quick rerun may
+  // call an earlier one while the chart stays).
+  const release = () =>
+    setTimeout(() => {
+      if (!chart.isConnected && window.Plotly) {
+        window.Plotly.purge(chart);
+        chart.attnrecClicks = false;
+        chart.attnrecFigure = null;
+      }
+    }, 0);
+  if (chart.attnrecFigure === data.figure) return release; // a rerun that left this figure as it was
   chart.attnrecFigure = data.figure;
   const figure = JSON.parse(data.figure);
   themed(figure.layout || (figure.layout = {}), parentElement);
-  plotly(data.chunk).then((Plotly) => {
-    if (chart.attnrecFigure !== data.figure) return; // a newer figure came while plotly.js was loading
-    const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
-    Plotly.react(chart, figure.data, figure.layout, config);
-    if (data.clickable && !chart.attnrecClicks) {
-      chart.attnrecClicks = true;
-      chart.on("plotly_click", (event) => {
-        // A point's customdata, or a heatmap cell's [row, column] (heatmaps drawn without click markers).
-        const cell = (p) => p.customdata ?? (Array.isArray(p.pointNumber) ? p.pointNumber : null);
-        const points = event.points.map(cell).filter((c) => c !== undefined && c !== null);
-        if (points.length) chart.attnrecSetState("click", { view: chart.attnrecView, points });
-      });
-      chart.on("plotly_doubleclick", () => chart.attnrecSetState("click", null));
-    }
-  });
+  plotly(data.chunk)
+    .then((Plotly) => {
+      if (chart.attnrecFigure !== data.figure) return; // a newer figure came while plotly.js was loading
+      const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+      Plotly.react(chart, figure.data, figure.layout, config);
+      if (data.clickable && !chart.attnrecClicks) {
+        chart.attnrecClicks = true;
+        chart.on("plotly_click", (event) => {
+          // A point's customdata, or a heatmap cell's [row, column] (heatmaps drawn without click markers).
+          const cell = (p) => p.customdata ?? (Array.isArray(p.pointNumber) ? p.pointNumber : null);
+          const points = event.points.map(cell).filter((c) => c !== undefined && c !== null);
+          if (points.length) chart.attnrecSetState("click", { view: chart.attnrecView, points });
+        });
+        chart.on("plotly_doubleclick", () => chart.attnrecSetState("click", null));
+      }
+    })
+    .catch((error) => {
+      chart.attnrecFigure = null;
+      chart.textContent = `This chart could not be drawn: ${error}`; // text, never markup
+    });
+  return release;
 }

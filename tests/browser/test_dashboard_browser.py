@@ -155,9 +155,13 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
         assert url_params(again)["item"] == item_id
         assert again.locator("[stAlert], [data-testid='stAlertContentWarning']").count() == 0
         # The other views of the pair: every label on screen at both window sizes.
+        again.evaluate("() => { window.attnrecHeatmap = document.querySelector('.attnrec-plot'); }")
         for view in ("Z breakdown", "Attributions (Integrated Gradients)"):
             again.get_by_text(view, exact=True).click()
             wait_until_idle(again)
+            # The why view's charts left the page and Plotly let go of them (plotly_view.js purges a chart, and
+            # its window listeners, once it is detached).
+            again.wait_for_function("() => !window.attnrecHeatmap.isConnected && !window.attnrecHeatmap._fullLayout")
             again.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 1')
             assert_nothing_cut_off_at_both_sizes(again, f"Explore, {view}")
     finally:
