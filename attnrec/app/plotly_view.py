@@ -5,8 +5,9 @@ click of a row.
 removes the old chart and builds a new one (a React remount and `Plotly.newPlot`), ~60 ms per chart on this
 machine, four charts per new pair on Explore. `show` mounts a small Streamlit v2 component (`plotly_view.js`)
 under a fixed key instead; it draws each new figure into the same element with `Plotly.react`, using the copy of
-plotly.js that Streamlit itself serves (its PlotlyChart chunk). Clicks on points with customdata come back like
-`st.plotly_chart`'s point selections (`widgets.selected_points`), tied to the figure they were made on.
+plotly.js that Streamlit itself serves (its PlotlyChart chunk). Clicks on points with customdata, or on heatmap
+cells ([row, column]: Explore's heatmaps need no click markers), come back like `st.plotly_chart`'s point
+selections (`widgets.selected_points`), tied to the figure they were made on.
 
 If this Streamlit does not serve that chunk (or its chunk no longer sets window.Plotly), `show` falls back to
 `st.plotly_chart` with the same figure.
@@ -62,12 +63,12 @@ def _component() -> Any:
 def show(container: DeltaGenerator | Any, figure: go.Figure, *, key: str, clickable: bool = False) -> list[list]:
     """Draw `figure` in `container` (full width) under `key`; returns the customdata of the points clicked on this
     figure (empty when none, or when the last click was on an earlier figure under the same key)."""
-    spec = pio.to_json(figure, validate=False, remove_uids=False)
     chunk = plotly_chunk()
     if chunk is None:
         selection: dict[str, Any] = {"on_select": "rerun", "selection_mode": "points"} if clickable else {}
         event = container.plotly_chart(figure, key=key, width="stretch", **selection)
         return selected_points(event) if clickable else []
+    spec = pio.to_json(figure, validate=False, remove_uids=False)
     # The view token ties a click to the figure it was made on: a click on the previous pair's heatmap names a
     # cell of that pair, not of this one.
     view = hashlib.blake2b(spec.encode(), digest_size=8).hexdigest()
