@@ -18,12 +18,18 @@ function plotly(chunk) {
   return import(base + chunk).then(() => window.Plotly);
 }
 
-// The look st.plotly_chart gives the app's other charts (Streamlit's theme): bold titles, the theme's text colour.
+// The look st.plotly_chart gives the app's other charts (Streamlit's theme): bold titles, the theme's text and
+// background colours (a dark theme gets a dark chart, not plotly_white's white box).
 // Titles are escaped text (attnrec.safety.plotly_text), so wrapping them in <b> adds the only markup.
 function themed(layout, parentElement) {
-  const host = parentElement.host || parentElement;
-  const text = getComputedStyle(host).getPropertyValue("--st-text-color").trim();
+  const style = getComputedStyle(parentElement.host || parentElement);
+  const text = style.getPropertyValue("--st-text-color").trim();
+  const background = style.getPropertyValue("--st-background-color").trim();
   if (text) layout.font = { ...layout.font, color: (layout.font || {}).color || text };
+  if (background) {
+    layout.paper_bgcolor = layout.paper_bgcolor || background;
+    layout.plot_bgcolor = layout.plot_bgcolor || background;
+  }
   const title = layout.title;
   if (title && typeof title.text === "string" && title.text) layout.title = { ...title, text: `<b>${title.text}</b>` };
 }
