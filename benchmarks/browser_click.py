@@ -2,10 +2,14 @@
 
     python benchmarks/browser_click.py [--pairs 20] [--root /tmp/before] [--python /path/to/python]
 
-Serves `streamlit run app.py` from --root (default: this checkout) with --python, opens it in Chromium
-(Playwright), and picks --pairs different user–item pairs by clicking rows of the user and item tables
-(alternately; every pair is new, so nothing is a cache hit). Per click it reports
+Serves the app from --root (default: this checkout) with --python as the README says (`attnrec app`; --launch
+streamlit for a plain `streamlit run app.py`), opens it in Chromium (Playwright), and picks --pairs different
+user–item pairs by clicking rows of the user and item tables (alternately; every pair is new, so nothing is a cache
+hit). Per click it reports
 - click → both heatmaps updated: from the mouse click until the A_U and the A_V chart both hold new data;
+- where that time goes, in the page's own clock: click → the first and → the last message of the rerun from the
+  server (Streamlit's grid waits 150 ms before it reports a selection; the rest until the last message is the
+  rerun), the remainder is the browser drawing;
 - server CPU: the `streamlit run` process's user+system CPU (/proc) from the click until the app is idle;
 - Chromium CPU: the same for the browser and all its child processes;
 - websocket: frames and bytes the page received from the server for the click.
@@ -219,12 +223,28 @@ def describe(name, values, unit="ms"):
     )
 
 
+# The page's own clock: the time of the last pointer press and of every message from the server since (a wrapped
+# WebSocket), read back after each click.
+PAGE_CLOCK = """
+window.attnrecClock = {click: null, messages: []};
+window.addEventListener("pointerdown", () => { window.attnrecClock = {click: performance.now(), messages: []}; }, true);
+window.WebSocket = class extends window.WebSocket {  // a subclass: the constants (OPEN, …) stay as they are
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", () => window.attnrecClock.messages.push(performance.now()));
+  }
+};
+"""
+CLOCK_READ = """() => { const c = window.attnrecClock; const m = c.messages;
+  return c.click === null || !m.length ? null : [m[0] - c.click, m[m.length - 1] - c.click]; }"""
+
+
 def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: int = 0, signatures: str = SIGNATURES):
     """Open `url` in Chromium, wait for both heatmaps, then make each planned (table, row, pair) click and time it
     until both heatmaps hold new data. Returns (rows of [latency ms, server CPU ms, Chromium CPU ms, websocket
-    frames, websocket KiB], clicks missed). `grid_offset`: data grids on the page before the user table;
-    `signatures`: what "updated" means (default: the A_U and A_V heatmaps' data; FLOOR_SIGNATURES for the floor
-    page)."""
+    frames, websocket KiB, click → first message ms, click → last message ms], clicks missed).
+    `grid_offset`: data grids on the page before the user table; `signatures`: what "updated" means (default: the
+    A_U and A_V heatmaps' data; FLOOR_SIGNATURES for the floor page)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
@@ -244,6 +264,7 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
             ws.on("framereceived", count)
 
         page.on("websocket", on_socket)
+        page.add_init_script(PAGE_CLOCK)
         page.goto(url)
         page.wait_for_function(f"(() => {{ const s = ({signatures})(); return s.u && s.v; }})()")
         chrome = browser_pid(profile)
@@ -287,6 +308,7 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
             if tuple(shown) != pair:
                 raise RuntimeError(f"expected pair {pair}, the page shows {shown}")
             print(f"click {len(rows) + 1}: {pair} {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
+            first, last = page.evaluate(CLOCK_READ) or (float("nan"), float("nan"))
             rows.append(
                 (
                     latency * 1000,
@@ -294,6 +316,8 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
                     (cpu_seconds(chrome_pids) - chrome_cpu) * 1000,
                     received["frames"] - frames,
                     (received["bytes"] - size) / 1024,
+                    first,
+                    last,
                 )
             )
         context.close()
@@ -384,6 +408,8 @@ def main() -> None:
         print(describe(label, [r[k] for r in rows]))
     print(describe("websocket frames per click", [r[3] for r in rows], unit=""))
     print(describe("websocket KiB per click", [r[4] for r in rows], unit="KiB"))
+    print(describe("page clock: click → first message", [r[5] for r in rows]))
+    print(describe("page clock: click → last message", [r[6] for r in rows]))
     if floor:
         print(describe("floor page: click → pair shown", [r[0] for r in floor]))
         print(describe("floor page: server CPU per click", [r[1] for r in floor]))
