@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from attnrec import number_entry
-from attnrec.app import caches, explore_views, pickers, plotly_view, url, widgets
+from attnrec.app import caches, explore_views, first_paint, pickers, plotly_view, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
@@ -188,6 +188,8 @@ def pair_view() -> None:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
+    if first_paint.answer_first(answer):  # a fresh browser: the answer on screen first, the rest in the next run
+        return
     if draw_pickers is not None:
         draw_pickers()
 
