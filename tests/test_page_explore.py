@@ -299,6 +299,8 @@ def test_a_fresh_browser_gets_the_answer_first_then_everything(model, monkeypatc
     assert [m.value for m in at.metric] == [m.value for m in whole.metric]
     assert not at.dataframe and not at.get("plotly_chart")
     assert [c.proto.component_name for c in at.get("bidi_component")] == [first_paint.COMPONENT]
+    # It is handed only the name of Streamlit's plotly.js chunk (to start loading it for the charts).
+    assert chart_data(at, first_paint.COMPONENT) == {"chunk": plotly_view.plotly_chunk()}
     assert "Drawing the tables and charts" in " ".join(c.value for c in at.caption)
     assert url(at, "user") == "u2" and url(at, "item") == "i6"
     at.run()  # the signal's rerun

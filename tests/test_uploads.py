@@ -448,7 +448,7 @@ def test_no_code_path_can_unpickle_or_render_raw_html():
     """A static guard over the app's own code: no torch.load / pickle.load(s) / unsafe_allow_html at all, st.html
     only for the app's constant stylesheet, and Streamlit components (raw script in the page) only with attnrec's
     own script files: data reaches plotly_view's as a JSON figure that Plotly draws, never as HTML or code, and
-    first_paint's gets no data at all."""
+    first_paint's gets only the file name of Streamlit's own plotly.js chunk."""
     root = Path(__file__).resolve().parents[1]
     sources = [p for p in [*(root / "attnrec").rglob("*.py"), *(root / "app_pages").glob("*.py"), root / "app.py"]]
     assert len(sources) > 10
