@@ -102,7 +102,7 @@ def pair_view() -> None:
 
         with st.spinner("Computing the trace…"):
             ex = explanation()
-        url.write_url(mode=None, user=user_id, item=item_id, method=method_key, x=None, y=None)
+        link = {"mode": None, "user": user_id, "item": item_id, "method": method_key, "x": None, "y": None}
     else:
         pair_now = model.trace(user_id, item_id)
         seed = {"x": pair_now.x.cpu().tolist(), "y": pair_now.y.cpu().tolist()}
@@ -148,7 +148,12 @@ def pair_view() -> None:
 
         with st.spinner("Computing the trace…"):
             ex = explanation()
-        url.write_url(mode="vectors", method=method_key, x=number_entry.vector_text(x), y=number_entry.vector_text(y))
+        link = {
+            "mode": "vectors",
+            "method": method_key,
+            "x": number_entry.vector_text(x),
+            "y": number_entry.vector_text(y),
+        }
 
     pair = ex.pair
 
@@ -188,8 +193,9 @@ def pair_view() -> None:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
-    if first_paint.answer_first(answer):  # a fresh browser: the answer on screen first, the rest in the next run
-        return
+    if first_paint.waiting():  # a fresh browser: the answer on screen first, the rest in the next run
+        return  # the link stays as it came, so that run reads it as this one did (and repeats any warning about it)
+    url.write_url(**link)
     if draw_pickers is not None:
         draw_pickers()
 
@@ -277,4 +283,7 @@ def pair_view() -> None:
     )
 
 
+answer_only = first_paint.answer_first()
 pair_view()
+if answer_only:
+    first_paint.ask_for_the_rest()

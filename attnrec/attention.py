@@ -293,6 +293,15 @@ def attention_scores(
             row_norm = torch.linalg.vector_norm(w_rows[: sides * d], dim=1).amax()
             shift = float(torch.linalg.vector_norm(items, dim=1).amax() * row_norm) > SAFE_LOGIT - math.log(d)
         low, high = math.exp(-SAFE_LOGIT), math.exp(SAFE_LOGIT)
+        # Views of the reused buffers, made once (a view per chunk costs as much as a small kernel): e (the logits,
+        # then their exp) per (head, side) block, Pᵀ, and each side's half when untied.
+        e = buffer[: sides * d].view(sides, d, cols)
+        p_t = buffer[sides * d :]
+        if tied:
+            numerators, denominators = e, sums_buffer
+        else:
+            numerators, e_v = e[:heads], e[heads:]
+            denominators, sums_v = sums_buffer[:heads], sums_buffer[heads:]
         for start in range(0, n, chunk_size):
             y = items[start : start + chunk_size]
             m = y.shape[0]
@@ -303,24 +312,27 @@ def attention_scores(
                 padded[m:] = 0
                 y = padded
             while True:
-                logits = torch.mm(w_rows, y.t(), out=buffer)
-                e = logits[: sides * d].view(sides, d, cols)
+                torch.mm(w_rows, y.t(), out=buffer)
                 if shift:
                     e.sub_(e.amax(dim=1, keepdim=True))
                 e.exp_()
-                sums = torch.sum(e, dim=1, out=sums_buffer)  # (H, chunk) tied, (2H, chunk) untied
+                torch.sum(e, dim=1, out=sums_buffer)  # (H, chunk) tied, (2H, chunk) untied
                 if shift or not check:
                     break
-                lo, hi = torch.aminmax(sums)
-                if low <= float(lo) and float(hi) <= high:
+                lo, hi = torch.aminmax(sums_buffer)
+                if low <= lo.item() and hi.item() <= high:
                     break
                 shift = True
             if tied:
-                numerators, denominators = e.mul_(e), sums.mul_(sums)
+                e.mul_(e)
+                sums_buffer.mul_(sums_buffer)
             else:
-                numerators, denominators = e[:heads].mul_(e[heads:]), sums[:heads].mul_(sums[heads:])
-            numerators.mul_(logits[sides * d :])  # · Pᵀ, broadcast over heads
+                numerators.mul_(e_v)
+                denominators.mul_(sums_v)
+            numerators.mul_(p_t)  # · Pᵀ, broadcast over heads
             per_head = torch.sum(numerators, dim=1, out=numer_buffer)  # Σ_i e_U e_V X_i Y_i
-            torch.sum(per_head.div_(denominators), dim=0, out=scores)
-            out[start : start + m] = scores[:m]
+            # A full chunk's scores go straight into the output; a short one's through the padded buffer.
+            torch.sum(per_head.div_(denominators), dim=0, out=out[start : start + m] if m == cols else scores)
+            if m < cols:
+                out[start : start + m] = scores[:m]
     return out

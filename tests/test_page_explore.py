@@ -313,6 +313,20 @@ def test_a_fresh_browser_gets_the_answer_first_then_everything(model, monkeypatc
     assert len(at.dataframe) == 2 and not any("Drawing the tables" in c.value for c in at.caption)
 
 
+def test_a_bad_link_s_warning_stays_through_the_answer_first_view(model, monkeypatch):
+    """The rest of a fresh browser's first view comes in a second run: that run reads the link as the first did, so
+    its warning about the link stays on screen, and only then is the link rewritten to what is shown."""
+    monkeypatch.setattr(first_paint, "_browser", lambda: True)
+    at = open_page(model, user="nobody", item="i9")
+    assert not at.exception, at.exception
+    assert "nobody" in " ".join(w.value for w in at.warning) and not at.dataframe
+    assert url(at, "user") == "nobody"  # not rewritten yet
+    at.run()
+    assert not at.exception and len(at.dataframe) == 2
+    assert "nobody" in " ".join(w.value for w in at.warning)
+    assert url(at, "user") == model.dataset.positives["user_id"].iloc[0] and url(at, "item") == "i9"
+
+
 def test_good_link_reopens_the_view(model):
     at = open_page(model, user="u5", item="i9", method="saliency", device="cpu")
     assert_shows_pair(at, model, "u5", "i9")

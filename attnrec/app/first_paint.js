@@ -8,12 +8,14 @@
 // largest download of the page; data.chunk, from plotly_view.plotly_chunk), so the charts find it loaded or on its
 // way: the whole first view came ~0.2 s sooner. It reads no data and writes nothing into the page.
 //
-// It asks only while the page is quiet. A person who has just pressed a key or a button may have started another
-// run (another page, another choice), and a request from this component could preempt that run: then it waits and
-// looks again, and it never asks once its element is stale (a run is replacing the page) or gone. Whatever run the
-// person started draws the whole view itself (first_paint.py: a session waits at most once).
+// It never gets in the way of a run the person started. It sits outside Explore's fragment (a fragment's request
+// can interrupt another page's run and leave it half drawn), and it asks only if nothing has been pressed since the
+// answer was drawn (a click on another page's link must not be followed by a request for this page), while no run
+// is in progress and its element is neither stale (a run is replacing the page) nor gone. After a key or button
+// press it never asks: the run that press started draws the whole view itself, and so does any later run
+// (first_paint.py: a session waits at most once).
 
-const RETRY_MS = 500;
+const POLL_MS = 40;
 
 export default function (component) {
   const { setTriggerValue, parentElement } = component;
@@ -30,10 +32,10 @@ export default function (component) {
   document.addEventListener("pointerdown", touch, true);
   document.addEventListener("keydown", touch, true);
   const ask = () => {
-    if (done || !parentElement.isConnected) return stop();
-    if (touched || parentElement.closest("[data-stale='true']")) {
-      touched = false;
-      setTimeout(ask, RETRY_MS);
+    if (done || touched || !parentElement.isConnected) return stop();
+    const running = document.querySelector("[data-testid='stStatusWidget']");
+    if (running || parentElement.closest("[data-stale='true']")) {
+      setTimeout(ask, POLL_MS);
       return;
     }
     stop();

@@ -4,14 +4,18 @@ and the tables and charts follow once the browser has drawn them.
 Streamlit's frontend puts a view on screen only when it has loaded the code of every kind of element in the view.
 On a fresh browser that is most of a first visit's downloads (the data grid's ~1.6 MB and the chart component's),
 and they arrive while the server runs the first script: the answer waited ~0.4 s for code it does not use
-(`benchmarks/cold_start.py`). `answer_first` ends a session's first view after the answer, with a small
-component (`first_paint.js`) whose script runs once that view is on screen and then asks for the rest: the
-rerun it starts draws the whole page, and the component starts loading the charts' plotly.js meanwhile. Nothing
-of the page's numbers or state changes; the whole view is drawn no later than before (sooner, by that prefetch).
+(`benchmarks/cold_start.py`). `answer_first` makes a session's first view the answer alone, and
+`ask_for_the_rest` adds a small component (`first_paint.js`) whose script runs once that view is on screen and
+then asks for the rest: the run it starts draws the whole page, and the component starts loading the charts'
+plotly.js meanwhile. Nothing of the page's numbers or state changes; the whole view is drawn no later than before
+(sooner, by that prefetch).
 
 Only a browser draws, so only a session opened by one (its request named a User-Agent) waits for the signal;
-AppTest and the load harness get the whole view at once. If the signal never came (a script blocked), the next
-rerun of any kind draws everything: a session waits at most once.
+AppTest and the load harness get the whole view at once. The component sits outside Explore's fragment, so its
+request is a run of the whole page: a fragment's request can interrupt another page's run and leave it half drawn
+(seen in Chromium under load when a menu link was clicked meanwhile). It is never sent once a key or button has been
+pressed, nor if a script is blocked: then the next run of any kind draws everything, so a session waits at most
+once.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ import streamlit as st
 
 from attnrec.app import plotly_view
 
-__all__ = ["answer_first"]
+__all__ = ["answer_first", "ask_for_the_rest", "waiting"]
 
 COMPONENT = "attnrec_first_paint"
 _JS = Path(__file__).with_name("first_paint.js")
-_STATE = "attnrec_first_paint_done"  # set on a session's first view: later runs draw everything
+# This session's first view: absent (not yet), "waiting" (this run shows the answer alone), "done".
+_STATE = "attnrec_first_paint_view"  # not the component's key: Streamlit drops a widget's key with it
 
 
 @functools.cache
@@ -44,13 +49,27 @@ def _browser() -> bool:
         return False
 
 
-def answer_first(container: Any) -> bool:
-    """Call right after the answer is drawn. True on a browser session's first view: the caller stops there (the
-    component in `container` asks for the rest once the answer is on screen); False on every other run."""
-    if st.session_state.get(_STATE) or not _browser():
-        return False
-    st.session_state[_STATE] = True
-    with container:
-        _component()(key=COMPONENT, data={"chunk": plotly_view.plotly_chunk()}, on_painted_change=lambda: None)
-        st.caption("Drawing the tables and charts…")
-    return True
+def answer_first() -> bool:
+    """Call once per run of the page, outside its fragments, before the answer is drawn. True on a browser
+    session's first view: draw the answer alone (`waiting()` says so inside fragments), then call
+    `ask_for_the_rest()`. False on every other run."""
+    state = st.session_state.get(_STATE)
+    if state is None and _browser():
+        st.session_state[_STATE] = "waiting"
+        return True
+    if state == "waiting":
+        st.session_state[_STATE] = "done"
+    return False
+
+
+def waiting() -> bool:
+    """Whether this run shows the answer alone (`answer_first` said so)."""
+    return st.session_state.get(_STATE) == "waiting"
+
+
+def ask_for_the_rest() -> None:
+    """Mount the component that asks for the whole view once the answer is painted, with a note saying it comes.
+    Call outside any fragment: its request is then a run of the whole page, which Streamlit never lets cut another
+    page's run short (a fragment's request can: first_paint.js)."""
+    _component()(key=COMPONENT, data={"chunk": plotly_view.plotly_chunk()}, on_painted_change=lambda: None)
+    st.caption("Drawing the tables and charts…")
