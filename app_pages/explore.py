@@ -283,7 +283,7 @@ def pair_view() -> None:
     )
 
 
-answer_only = first_paint.answer_first()
+first_paint.answer_first()
 pair_view()
-if answer_only:
+if first_paint.waiting():
     first_paint.ask_for_the_rest()

@@ -49,17 +49,14 @@ def _browser() -> bool:
         return False
 
 
-def answer_first() -> bool:
-    """Call once per run of the page, outside its fragments, before the answer is drawn. True on a browser
-    session's first view: draw the answer alone (`waiting()` says so inside fragments), then call
-    `ask_for_the_rest()`. False on every other run."""
+def answer_first() -> None:
+    """Call once per run of the page, outside its fragments, before the answer is drawn. On a browser session's
+    first view, `waiting()` is then true for this run: draw the answer alone, then call `ask_for_the_rest()`."""
     state = st.session_state.get(_STATE)
     if state is None and _browser():
         st.session_state[_STATE] = "waiting"
-        return True
-    if state == "waiting":
+    elif state == "waiting":
         st.session_state[_STATE] = "done"
-    return False
 
 
 def waiting() -> bool:
