@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from attnrec import number_entry
-from attnrec.app import caches, explore_views, first_paint, pickers, plotly_view, url, widgets
+from attnrec.app import caches, explore_views, pickers, plotly_view, url, widgets
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
@@ -102,7 +102,7 @@ def pair_view() -> None:
 
         with st.spinner("Computing the trace…"):
             ex = explanation()
-        link = {"mode": None, "user": user_id, "item": item_id, "method": method_key, "x": None, "y": None}
+        url.write_url(mode=None, user=user_id, item=item_id, method=method_key, x=None, y=None)
     else:
         pair_now = model.trace(user_id, item_id)
         seed = {"x": pair_now.x.cpu().tolist(), "y": pair_now.y.cpu().tolist()}
@@ -148,12 +148,7 @@ def pair_view() -> None:
 
         with st.spinner("Computing the trace…"):
             ex = explanation()
-        link = {
-            "mode": "vectors",
-            "method": method_key,
-            "x": number_entry.vector_text(x),
-            "y": number_entry.vector_text(y),
-        }
+        url.write_url(mode="vectors", method=method_key, x=number_entry.vector_text(x), y=number_entry.vector_text(y))
 
     pair = ex.pair
 
@@ -193,9 +188,6 @@ def pair_view() -> None:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
-    if first_paint.waiting():  # a fresh browser: the answer on screen first, the rest in the next run
-        return  # the link stays as it came, so that run reads it as this one did (and repeats any warning about it)
-    url.write_url(**link)
     if draw_pickers is not None:
         draw_pickers()
 
@@ -283,7 +275,4 @@ def pair_view() -> None:
     )
 
 
-first_paint.answer_first()
 pair_view()
-if first_paint.waiting():
-    first_paint.ask_for_the_rest()

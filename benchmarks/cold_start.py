@@ -37,8 +37,7 @@ FIRST_NUMBER = """() => {
   return 0;
 }"""
 # Explore's whole first view: both attention heatmaps drawn (the charts come last: their plotly.js is the largest
-# download). A session's first view shows the answer first and the rest one round trip later (first_paint.py), so
-# this is reported beside the first number: a faster number must not cost the rest.
+# download). Reported beside the first number, so that a faster number cannot hide a slower page.
 WHOLE_VIEW = f"(() => {{ const s = ({SIGNATURES})(); return s.u && s.v ? performance.now() : 0; }})()"
 
 

@@ -13,7 +13,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from attention_reference import model_reference
-from attnrec.app import first_paint, plotly_view
+from attnrec.app import plotly_view
 from attnrec.device import available_devices
 from plotly_json import chart_data, chart_specs, click_cell
 from plotly_json import decode_array as decode
@@ -285,46 +285,6 @@ def test_without_streamlits_plotly_chunk_the_charts_are_st_plotly_charts(model, 
     }
     at.run()
     assert not at.exception and len(story_of(at)) == 1
-
-
-def test_a_fresh_browser_gets_the_answer_first_then_everything(model, monkeypatch):
-    """A session opened by a browser: its first view is the answer (S, P(like), rank) and the first-paint component,
-    no table or chart; the run after it (the component's signal, or any other) draws the whole view, with the same
-    numbers as a session without the signal (AppTest itself sends no User-Agent: it gets everything at once)."""
-    whole = open_page(model, user="u2", item="i6")
-    assert len(whole.dataframe) == 2 and len(whole.get("bidi_component")) == 4
-    monkeypatch.setattr(first_paint, "_browser", lambda: True)
-    at = open_page(model, user="u2", item="i6")
-    assert not at.exception, at.exception
-    assert [m.value for m in at.metric] == [m.value for m in whole.metric]
-    assert not at.dataframe and not at.get("plotly_chart")
-    assert [c.proto.component_name for c in at.get("bidi_component")] == [first_paint.COMPONENT]
-    # It is handed only the name of Streamlit's plotly.js chunk (to start loading it for the charts).
-    assert chart_data(at, first_paint.COMPONENT) == {"chunk": plotly_view.plotly_chunk()}
-    assert "Drawing the tables and charts" in " ".join(c.value for c in at.caption)
-    assert url(at, "user") == "u2" and url(at, "item") == "i6"
-    at.run()  # the signal's rerun
-    assert not at.exception, at.exception
-    assert_shows_pair(at, model, "u2", "i6")
-    assert len(at.dataframe) == 2
-    assert {c.proto.component_name for c in at.get("bidi_component")} == {plotly_view.COMPONENT}
-    assert specs(at) == specs(whole)
-    at.run()  # and every run after it
-    assert len(at.dataframe) == 2 and not any("Drawing the tables" in c.value for c in at.caption)
-
-
-def test_a_bad_link_s_warning_stays_through_the_answer_first_view(model, monkeypatch):
-    """The rest of a fresh browser's first view comes in a second run: that run reads the link as the first did, so
-    its warning about the link stays on screen, and only then is the link rewritten to what is shown."""
-    monkeypatch.setattr(first_paint, "_browser", lambda: True)
-    at = open_page(model, user="nobody", item="i9")
-    assert not at.exception, at.exception
-    assert "nobody" in " ".join(w.value for w in at.warning) and not at.dataframe
-    assert url(at, "user") == "nobody"  # not rewritten yet
-    at.run()
-    assert not at.exception and len(at.dataframe) == 2
-    assert "nobody" in " ".join(w.value for w in at.warning)
-    assert url(at, "user") == model.dataset.positives["user_id"].iloc[0] and url(at, "item") == "i9"
 
 
 def test_good_link_reopens_the_view(model):

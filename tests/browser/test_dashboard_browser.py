@@ -38,36 +38,6 @@ def shipped_model():
     return folder.name, Recommender.load(folder, device="cpu")
 
 
-# The page's own clock: when a number first shows in a score tile, and when the first data grid and chart appear.
-FIRST_SEEN = """
-window.attnrecSeen = {};
-new MutationObserver(() => {
-  const seen = window.attnrecSeen, now = performance.now();
-  const number = [...document.querySelectorAll("[data-testid='stMetricValue']")].some(e => /[0-9]/.test(e.textContent));
-  if (number && seen.answer === undefined) seen.answer = now;
-  if (document.querySelector("[data-testid='stDataFrame']") && seen.table === undefined) seen.table = now;
-  if (document.querySelector(".js-plotly-plot") && seen.chart === undefined) seen.chart = now;
-}).observe(document, {childList: true, subtree: true, characterData: true});
-"""
-
-
-def test_a_fresh_tab_shows_the_answer_first_and_then_the_rest_by_itself(page, app_url):
-    """attnrec.app.first_paint: a new session's first view of Explore is the answer alone; once the browser has drawn
-    it, the rest (both tables, the charts) follows with nothing clicked, and the waiting note is gone."""
-    page.add_init_script(FIRST_SEEN)
-    page.goto(app_url)
-    page.wait_for_function(
-        f"document.querySelectorAll(\"[data-testid='stDataFrame']\").length === 2"
-        f" && document.querySelectorAll('{CHART} .main-svg').length >= 3",
-        timeout=120_000,
-    )
-    wait_until_idle(page)
-    seen = page.evaluate("window.attnrecSeen")
-    assert seen["answer"] < seen["table"] and seen["answer"] < seen["chart"], seen
-    assert page.get_by_text("Drawing the tables and charts").count() == 0
-    assert page.locator("[data-testid='stException']").count() == 0
-
-
 def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_model, browser_context, screenshots):
     model_name, model = shipped_model
     page.goto(app_url)
