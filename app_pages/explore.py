@@ -55,6 +55,8 @@ positives = dataset.positives
 default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(model.user_ids[0])
 default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
 context = {"dataset": selection.dataset_name, "model": selection.model_name, "device": selection.resolved_device}
+# Counts the page's whole runs (a fragment run keeps it): a table the browser may have built anew is told the pair.
+page_run = st.session_state["explore_page_run"] = st.session_state.get("explore_page_run", 0) + 1
 
 
 @st.fragment
@@ -65,33 +67,22 @@ def pair_view() -> None:
     item_id = url.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
 
     answer = st.container()  # the answer (S, rank, the pair) goes above the pickers: visible without scrolling
-    draw_pickers = None
     if mode == "pair":
         item_name = dataset.schema.get("item_name")
-        items = dataset.items
-        if item_name in items.columns:  # the name first: it is what people search for
-            items = items[[item_name] + [c for c in items.columns if c != item_name]]
-        # The answer is written before the tables (the browser draws their grids last, and a first number waited
-        # for them): the pair the tables will return is read from their state first and checked once drawn.
-        user_id = pickers.peek_row(dataset.users, "user", "explore_user", user_id, selection.model_key)
-        item_id = pickers.peek_row(items, "item", "explore_item", item_id, selection.model_key, item_name)
+        items = caches.name_first(caches.object_token(model), item_name, dataset.items)
         left, right = st.columns(2)
-
-        def draw_pickers() -> None:
-            with left:
-                heading = st.empty()
-                drawn_user = pickers.pick_row(dataset.users, "user", "explore_user", user_id, selection.model_key, 143)
-                heading.markdown(f"**User** · selected: {markdown_code(drawn_user)}")
-            with right:
-                heading = st.empty()
-                drawn_item = pickers.pick_row(
-                    items, "item", "explore_item", item_id, selection.model_key, 143, item_name
-                )
-                heading.markdown(f"**Item** · selected: {markdown_code(drawn_item)}")
-            if (drawn_user, drawn_item) != (user_id, item_id):  # the tables disagree with their state: redo
-                st.session_state["explore_user"], st.session_state["explore_item"] = drawn_user, drawn_item
-                st.rerun(scope="fragment")
-
+        with left:
+            heading = st.empty()
+            user_id = pickers.pick_row(
+                dataset.users, "user", "explore_user", user_id, selection.model_key, 143, page_run=page_run
+            )
+            heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
+        with right:
+            heading = st.empty()
+            item_id = pickers.pick_row(
+                items, "item", "explore_item", item_id, selection.model_key, 143, item_name, page_run=page_run
+            )
+            heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 
         # The trace first; the attributions (the slow part) only when the Attributions view or a download asks.
@@ -188,8 +179,6 @@ def pair_view() -> None:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
-    if draw_pickers is not None:
-        draw_pickers()
 
     # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
     views = {

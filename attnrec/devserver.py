@@ -135,10 +135,10 @@ SCRIPT_IDLE = """() => {
 }"""
 # Resolves after two animation frames: what was laid out (charts re-sized, a rerun's elements) has been drawn.
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
-# Every chart container on the page (st.plotly_chart's, and attnrec's in-place charts: attnrec.app.plotly_view, the
-# app's only Streamlit v2 component) holds a drawn Plotly figure.
+# Every chart drawn: st.plotly_chart's and attnrec's in-place ones (Streamlit components; a component that is one of
+# attnrec's row pickers counts once its table is drawn).
 CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'], .stBidiComponent")]
-    .every((chart) => chart.querySelector('.js-plotly-plot .main-svg'))"""
+    .every((chart) => chart.querySelector('.js-plotly-plot .main-svg, .attnrec-rows .attnrec-row'))"""
 
 
 def wait_until_idle(page, timeout: int = 120_000) -> None:

@@ -6,10 +6,12 @@ Serves the app from --root (default: this checkout) with --python as the README 
 streamlit for a plain `streamlit run app.py`), opens it in Chromium (Playwright), and picks --pairs different
 user–item pairs by clicking rows of the user and item tables (alternately; every pair is new, so nothing is a cache
 hit). Per click it reports
-- click → both heatmaps updated: from the mouse click until the A_U and the A_V chart both hold new data;
+- click → both heatmaps updated: from Playwright's mouse click (Python's clock) until the A_U and the A_V chart
+  both hold new data, as seen from Python (it includes Playwright's round trips to the browser);
+- the same in the page's own clock: from the pointer press to the animation frame in which both charts hold the
+  new data (what a person sees);
 - where that time goes, in the page's own clock: click → the first and → the last message of the rerun from the
-  server (Streamlit's grid waits 150 ms before it reports a selection; the rest until the last message is the
-  rerun), the remainder is the browser drawing;
+  server (the rest until the last message is the rerun), the remainder is the browser drawing;
 - server CPU: the `streamlit run` process's user+system CPU (/proc) from the click until the app is idle;
 - Chromium CPU: the same for the browser and all its child processes;
 - websocket: frames and bytes the page received from the server for the click.
@@ -31,6 +33,7 @@ from pathlib import Path
 from attnrec.devserver import ROOT, TWO_FRAMES, free_port, healthy, launch_chromium, server_command
 
 HEADER, ROW = 35, 35  # Streamlit's data grid: header and row height in px
+PICKER_ROW = 32  # attnrec's row picker: row height in px (row_picker.js)
 TICK = os.sysconf("SC_CLK_TCK")
 
 # A signature of the data each attention heatmap holds, found by its title ("A_U: …", "A_V: …").
@@ -47,13 +50,13 @@ SIGNATURES = """() => {
 }"""
 
 
-# The floor: the same two tables as Explore's pickers on a page that shows only the chosen pair as an st.metric,
-# served by `streamlit run` in the same run. A row click there costs Streamlit's own work and nothing of attnrec's;
-# Streamlit 1.67's data grid also waits 150 ms after a selection before it tells the server (its DataFrame
-# element debounces the selection: `debounce(syncSelection, 150)` in the frontend), so no page that picks by
-# table row answers sooner.
+# The floor: the same two pickers as Explore's (`attnrec.app.row_picker`) on a page that shows only the chosen pair
+# as an st.metric, served by `streamlit run` in the same run. A row click there costs Streamlit's own work and the
+# picker's, and nothing of the explanation's.
 FLOOR_PAGE = """import pandas as pd
 import streamlit as st
+
+from attnrec.app import row_picker
 
 
 @st.cache_data
@@ -68,13 +71,11 @@ st.title("Pick a pair")
 @st.fragment
 def pair():
     left, right = st.columns(2)
-    picked_user = left.dataframe(users, on_select="rerun", selection_mode="single-row", height=143, key="u")
-    picked_item = right.dataframe(items, on_select="rerun", selection_mode="single-row", height=143, key="i")
     user, item = st.query_params.get("user"), st.query_params.get("item")
-    if picked_user.selection.rows:
-        user = str(users.index[picked_user.selection.rows[0]])
-    if picked_item.selection.rows:
-        item = str(items.index[picked_item.selection.rows[0]])
+    with left:
+        user = row_picker.pick(users, what="user", key="u", current=user, cache_key="floor", height=143)
+    with right:
+        item = row_picker.pick(items, what="item", key="i", current=item, cache_key="floor", height=143)
     st.query_params["user"], st.query_params["item"] = user, item
     st.metric("pair", f"{user} × {item}")
 
@@ -269,28 +270,39 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
         page.wait_for_function(f"(() => {{ const s = ({signatures})(); return s.u && s.v; }})()")
         chrome = browser_pid(profile)
         settle([server_pid] + descendants(chrome), limit_s=60)
+        # attnrec's row picker (`attnrec.app.row_picker`), or Streamlit's data grid on a checkout from before it.
+        pickers = page.locator(".attnrec-rows")
         grids = page.locator("[data-testid='stDataFrame']")
         rows = []
         for table, row, pair in clicks:
             before = page.evaluate(signatures)
-            grid = grids.nth(grid_offset + table)
-            # The pickers show three rows: scroll the grid (its scroller element) so the row is among them.
+            # The pickers show three rows: scroll the table so the row is among them, then click it.
             top = max(0, row - 2)
-            grid.evaluate(f"g => {{ g.querySelector('.dvn-scroller').scrollTop = {ROW * top}; }}")
-            page.evaluate(TWO_FRAMES)
-            box = grid.bounding_box()
+            if pickers.count():
+                picker = pickers.nth(grid_offset + table)
+                picker.evaluate(f"t => {{ t.scrollTop = {PICKER_ROW * top}; }}")
+                page.evaluate(TWO_FRAMES)
+                target = picker.locator(f".attnrec-row[data-id='{pair[table]}']").bounding_box()
+                x, y = target["x"] + 12, target["y"] + target["height"] / 2
+            else:
+                grid = grids.nth(grid_offset + table)
+                grid.evaluate(f"g => {{ g.querySelector('.dvn-scroller').scrollTop = {ROW * top}; }}")
+                page.evaluate(TWO_FRAMES)
+                box = grid.bounding_box()
+                x, y = box["x"] + 12, box["y"] + HEADER + ROW * (row - top) + ROW / 2
             chrome_pids = descendants(chrome)
             server_cpu, chrome_cpu = cpu_seconds([server_pid]), cpu_seconds(chrome_pids)
             frames, size = received["frames"], received["bytes"]
             start = time.perf_counter()
-            page.mouse.click(box["x"] + 12, box["y"] + HEADER + ROW * (row - top) + ROW / 2)
+            page.mouse.click(x, y)
             try:
-                page.wait_for_function(
-                    f"b => {{ const s = ({signatures})(); return s.u && s.v && s.u !== b.u && s.v !== b.v; }}",
+                drawn = page.wait_for_function(
+                    f"b => {{ const s = ({signatures})(); "
+                    "return s.u && s.v && s.u !== b.u && s.v !== b.v ? performance.now() : 0; }",
                     arg=before,
                     polling="raf",
                     timeout=120_000,
-                )
+                ).json_value()
             except PlaywrightTimeout:
                 print(
                     f"click {len(rows) + 1}: {pair}: the heatmaps did not both change; not counted",
@@ -309,6 +321,7 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
                 raise RuntimeError(f"expected pair {pair}, the page shows {shown}")
             print(f"click {len(rows) + 1}: {pair} {latency * 1000:.0f} ms", file=sys.stderr, flush=True)
             first, last = page.evaluate(CLOCK_READ) or (float("nan"), float("nan"))
+            pressed = page.evaluate("() => window.attnrecClock.click")
             rows.append(
                 (
                     latency * 1000,
@@ -318,6 +331,7 @@ def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: i
                     (received["bytes"] - size) / 1024,
                     first,
                     last,
+                    drawn - pressed if pressed is not None else float("nan"),
                 )
             )
         context.close()
@@ -410,8 +424,10 @@ def main() -> None:
     print(describe("websocket KiB per click", [r[4] for r in rows], unit="KiB"))
     print(describe("page clock: click → first message", [r[5] for r in rows]))
     print(describe("page clock: click → last message", [r[6] for r in rows]))
+    print(describe("page clock: press → heatmaps drawn", [r[7] for r in rows]))
     if floor:
         print(describe("floor page: click → pair shown", [r[0] for r in floor]))
+        print(describe("floor page: page clock", [r[7] for r in floor]))
         print(describe("floor page: server CPU per click", [r[1] for r in floor]))
         print(describe("floor page: Chromium CPU per click", [r[2] for r in floor]))
     latency = statistics.median(r[0] for r in rows)

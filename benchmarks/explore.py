@@ -117,7 +117,8 @@ def bench_page(folder: Path, dataset, reruns: int, device: str):
     miss, hit = [], []
     n_users = len(dataset.users)
     for k in range(reruns):
-        at.session_state["explore_user_table_0"] = {"selection": {"rows": [(k * 7 + 1) % n_users], "columns": []}}
+        user = str(dataset.users.index[(k * 7 + 1) % n_users])
+        at.session_state["explore_user_rows"] = {"pick": {"id": user, "nonce": f"bench-{k}"}}
         miss.append(timed(at.run))
         at.session_state["explore_heat_user"] = {
             "selection": {"points": [{"customdata": [0, k % 3]}], "point_indices": [], "box": [], "lasso": []}

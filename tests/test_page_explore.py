@@ -17,6 +17,7 @@ from attnrec.app import plotly_view
 from attnrec.device import available_devices
 from plotly_json import chart_data, chart_specs, click_cell
 from plotly_json import decode_array as decode
+from row_picks import click_row, picker_data, picker_rows
 from test_report import make_model, numpy_attention
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "explore.py")
@@ -139,19 +140,22 @@ def test_default_pair_is_a_positive_and_matches_the_reference(model):
 
 def test_selecting_rows_in_the_user_and_item_tables(model):
     at = open_page(model)
-    at.session_state["explore_user_table_0"] = {"selection": {"rows": [4], "columns": []}}
-    at.session_state["explore_item_table_0"] = {"selection": {"rows": [7], "columns": []}}
+    users, items = picker_rows(at, "explore_user_rows"), picker_rows(at, "explore_item_rows")
+    assert list(users.index) == list(model.dataset.users.index) and list(items.index) == list(model.dataset.items.index)
+    click_row(at, "explore_user_rows", users.index[4])
+    click_row(at, "explore_item_rows", items.index[7])
     at.run()
     assert_shows_pair(at, model, model.dataset.users.index[4], model.dataset.items.index[7])
+    # AppTest runs the whole page each time, and a new run of the page tells each table the pair (within the
+    # pair's fragment a click's table is not told: tests/test_row_picker.py).
+    assert picker_data(at, "explore_user_rows")["selected"] == model.dataset.users.index[4]
 
 
 def test_search_filters_the_table_before_selecting(model):
     at = open_page(model)
     at.text_input(key="explore_item_search").set_value("i10").run()
-    item_table = next(df for df in at.dataframe if "price" in df.value.columns)
-    assert list(item_table.value.index) == ["i10"]
-    assert item_table.key != "explore_item_table_0"  # a new search is a new table: no stale row number
-    at.session_state[item_table.key] = {"selection": {"rows": [0], "columns": []}}
+    assert list(picker_rows(at, "explore_item_rows").index) == ["i10"]
+    click_row(at, "explore_item_rows", "i10")
     at.run()
     first = model.dataset.positives.iloc[0]
     assert_shows_pair(at, model, first["user_id"], "i10")
@@ -264,9 +268,9 @@ def test_a_click_counts_only_on_the_figure_it_was_made_on(model):
     at.run()
     assert len(story_of(at)) == 1
     # Another pair: the click was on u2 × i6's heatmap, not on this one.
-    at.session_state["explore_item_table_0"] = {"selection": {"rows": [3], "columns": []}}
+    click_row(at, "explore_item_rows", "i3")
     at.run()
-    assert not at.exception and url(at, "item") != "i6"
+    assert not at.exception and url(at, "item") == "i3"
     assert story_of(at) == []
 
 
@@ -276,7 +280,8 @@ def test_without_streamlits_plotly_chunk_the_charts_are_st_plotly_charts(model, 
     monkeypatch.setattr(plotly_view, "plotly_chunk", lambda static=None: None)
     at = open_page(model, user="u2", item="i6")
     assert not at.exception, at.exception
-    assert not at.get("bidi_component") and len(at.get("plotly_chart")) == 4
+    charts = [n for n in at.get("bidi_component") if n.proto.component_name == plotly_view.COMPONENT]
+    assert not charts and len(at.get("plotly_chart")) == 4
     assert [[t["type"] for t in spec["data"]] for spec in specs(at)[:3]] == [["heatmap", "scatter"]] * 3
     trace, ref, x, y = expected(model, "u2", "i6")
     np.testing.assert_allclose(heatmaps(at)[1], ref["a_u"], atol=1e-5)

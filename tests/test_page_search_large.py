@@ -11,6 +11,7 @@ from attnrec.data import Featurizer, load_dataset
 from attnrec.data.synthetic import write_large
 from attnrec.model import Recommender
 from attnrec.search import PAGE_ROWS, SEARCH_THRESHOLD
+from row_picks import click_row, picker_rows
 
 PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 USERS, ITEMS = 6_000, 20_000
@@ -43,15 +44,15 @@ def test_sizes_are_over_the_threshold(model):
 def test_explore_sends_one_page_and_search_finds_an_id(model):
     at = open_page(model, "explore.py")
     assert not at.exception
-    tables = [df for df in at.dataframe if df.key and df.key.startswith(("explore_user_table", "explore_item_table"))]
-    assert len(tables) == 2
-    assert all(len(df.value) <= PAGE_ROWS for df in tables)
+    tables = [picker_rows(at, key) for key in ("explore_user_rows", "explore_item_rows")]
+    assert all(0 < len(rows) <= PAGE_ROWS for rows in tables)
     at.text_input(key="explore_item_search").set_value("i12345").run()
-    items = next(df for df in at.dataframe if df.key and df.key.startswith("explore_item_table"))
-    assert len(items.value) <= PAGE_ROWS and items.value.index[0] == "i12345"
-    at.session_state[items.key] = {"selection": {"rows": [0], "columns": []}}
+    items = picker_rows(at, "explore_item_rows")
+    assert len(items) <= PAGE_ROWS and items.index[0] == "i12345"
+    click_row(at, "explore_item_rows", "i12345")
     at.text_input(key="explore_user_search").set_value("Film").run()  # users have no names: no match
     assert any("No user matches" in c.value for c in at.caption)
+    assert len(picker_rows(at, "explore_user_rows")) == 0
     at.run()
     value = at.query_params["item"]
     assert (value[-1] if isinstance(value, list) else value) == "i12345"
@@ -60,10 +61,10 @@ def test_explore_sends_one_page_and_search_finds_an_id(model):
 def test_explore_next_page_moves_the_matches(model):
     at = open_page(model, "explore.py")
     at.text_input(key="explore_user_search").set_value("u1").run()
-    first = next(df for df in at.dataframe if df.key.startswith("explore_user_table")).value.index.tolist()
+    first = picker_rows(at, "explore_user_rows").index.tolist()
     assert first[0] == "u1" and len(first) == PAGE_ROWS
     at.button(key="explore_user_next").click().run()
-    second = next(df for df in at.dataframe if df.key.startswith("explore_user_table")).value.index.tolist()
+    second = picker_rows(at, "explore_user_rows").index.tolist()
     assert len(second) == PAGE_ROWS and not set(first) & set(second)
     assert all(u.startswith("u1") for u in second)
 

@@ -100,11 +100,11 @@ def test_matching_rows_needs_every_word():
         },
         index=["a", "b", "c"],
     )
-    assert list(widgets._matching_rows(frame, "mexican LOW").index) == ["a"]
-    assert list(widgets._matching_rows(frame, "").index) == ["a", "b", "c"]
-    assert list(widgets._matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
-    assert list(widgets._matching_rows(frame, "1.5").index) == ["a"]
-    assert list(widgets._matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
+    assert list(widgets.matching_rows(frame, "mexican LOW").index) == ["a"]
+    assert list(widgets.matching_rows(frame, "").index) == ["a", "b", "c"]
+    assert list(widgets.matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
+    assert list(widgets.matching_rows(frame, "1.5").index) == ["a"]
+    assert list(widgets.matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
 
 
 # ---- the sidebar and the app --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
+    import pandas as pd
     import plotly.graph_objects as go
 
     from attnrec.model import Recommender
@@ -72,3 +73,13 @@ def cached_figure(name: str, view_key: str, _build: Callable[[], go.Figure]) -> 
     explanation it draws (~20 ms vs ~8 ms per pair); st.plotly_chart copies the figure, never changes it.
     """
     return _build()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def name_first(token: int, name: str | None, _frame: pd.DataFrame) -> pd.DataFrame:
+    """`_frame` with its `name` column first, the column people search by (as it is without one); `token` is the
+    `object_token` of the model or dataset that holds it. Kept, so that a picker's rerun neither copies the table
+    nor offers a new object."""
+    if name not in _frame.columns:
+        return _frame
+    return _frame[[name] + [c for c in _frame.columns if c != name]]

@@ -1,8 +1,8 @@
 """Pickers for sides too large to ship (app layer): a search box and one page of server-side matches.
 
-Below `attnrec.search.SEARCH_THRESHOLD` rows the pickers are today's (`widgets.pick_row`, `url.choice` with a
-selectbox over every id); above it only the page of matches (`attnrec.search.PAGE_ROWS` rows) and the
-current choice reach the browser, whatever the catalog's size. The search index is built once per
+Below `attnrec.search.SEARCH_THRESHOLD` rows a picker offers every matching row (a table filtered by the search
+box, or `url.choice`'s selectbox over every id); above it only the page of matches (`attnrec.search.PAGE_ROWS`
+rows) and the current choice reach the browser, whatever the catalog's size. The search index is built once per
 (model, side) and shared (`st.cache_resource`).
 """
 
@@ -15,10 +15,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from attnrec.app import url, widgets
+from attnrec.app import row_picker, url, widgets
 from attnrec.search import PAGE_ROWS, SEARCH_THRESHOLD, SearchIndex, SearchPage
 
-__all__ = ["peek_row", "pick_row", "search_choice", "search_index"]
+__all__ = ["LIMIT", "pick_row", "search_choice", "search_index"]
+
+LIMIT = 2000  # rows a table below the threshold offers at once
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -28,11 +30,11 @@ def search_index(cache_key: str, side: str, name_column: str | None, _table: Cal
     return SearchIndex.of_table(_table(), name_column)
 
 
-def _query(key: str, what: str, container: Any) -> str:
+def _query(key: str, what: str, container: Any, placeholder: str | None = None) -> str:
     return container.text_input(
         f"Search {what}s",
         key=f"{key}_search",
-        placeholder=f"search {what}s by id or name",
+        placeholder=placeholder or f"search {what}s by id or name",
         label_visibility="collapsed",
     )
 
@@ -73,38 +75,33 @@ def pick_row(
     cache_key: str,
     height: int = 230,
     name_column: str | None = None,
+    page_run: object = None,
 ) -> str:
-    """`widgets.pick_row` for a table of any size: above the threshold, a search box and a table of one page of
-    matches (searched on the server), click a row to choose it. Returns the chosen id, or `current`."""
+    """A search box over a table of `frame` (indexed by id) whose rows are picked with a click
+    (`attnrec.app.row_picker`). Up to the threshold every matching row is on offer (the first `LIMIT`), filtered
+    here; above it, one page of matches searched on the server. Returns the picked row's id, or `current`."""
     if len(frame) <= SEARCH_THRESHOLD:
-        return widgets.pick_row(frame, what, key, current, height=height)
-    index = search_index(cache_key, what, name_column, lambda: frame)
-    query = _query(key, what, st)
-    page = _page(index, query, key, what, st)
-    shown = frame.iloc[page.positions]
-    event = st.dataframe(
+        query = _query(key, what, st, "any text, e.g. an id or a value")
+        matching = widgets.matching_rows(frame, query)
+        shown, offset = (matching if len(matching) <= LIMIT else matching.iloc[:LIMIT]), 0
+        if len(matching) > LIMIT:
+            st.caption(f"{len(matching):,} {what}s match; showing the first {LIMIT:,}. Narrow the search.")
+    else:
+        index = search_index(cache_key, what, name_column, lambda: frame)
+        query = _query(key, what, st)
+        page = _page(index, query, key, what, st)
+        shown, offset = frame.iloc[page.positions], page.offset
+    return row_picker.pick(
         shown,
-        key=widgets.table_key(key, query, page.offset),
-        on_select="rerun",
-        selection_mode="single-row",
-        height=min(height, 38 + 35 * max(len(shown), 1)),
-        width="stretch",
+        what=what,
+        key=f"{key}_rows",
+        current=current,
+        cache_key=cache_key,
+        query=query,
+        offset=offset,
+        height=height,
+        page_run=page_run,
     )
-    return widgets.chosen_id(shown, event, current)
-
-
-def peek_row(
-    frame: pd.DataFrame, what: str, key: str, current: str, cache_key: str, name_column: str | None = None
-) -> str:
-    """The id `pick_row` (same arguments) returns in this run, from the session's state before anything is drawn
-    (`widgets.peek_row`): a page can write its answer before the table."""
-    if len(frame) <= SEARCH_THRESHOLD:
-        return widgets.peek_row(frame, key, current)
-    index = search_index(cache_key, what, name_column, lambda: frame)
-    query = st.session_state.get(f"{key}_search") or ""
-    offset = _offset(key, query)
-    shown = frame.iloc[index.search(query, PAGE_ROWS, offset).positions]
-    return widgets.chosen_id(shown, st.session_state.get(widgets.table_key(key, query, offset)), current)
 
 
 def search_choice(

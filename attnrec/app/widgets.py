@@ -133,7 +133,7 @@ def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | 
     return values
 
 
-def _matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+def matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
     """Rows where any cell (or the id) contains every word of `query`, case-insensitively."""
     words = [w for w in query.lower().split() if w]
     if not words:
@@ -144,67 +144,6 @@ def _matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
     for word in words:
         mask &= text.str.contains(word, regex=False).to_numpy()
     return frame[mask]
-
-
-def table_key(key: str, query: str, offset: int | None = None) -> str:
-    """The key of a picker's table: it includes the search text (and the page's offset), so a new search never
-    carries a row number over to a different row."""
-    digest = abs(hash(query.strip().lower() if offset is None else (query.strip().lower(), offset))) % 10**8
-    return f"{key}_table_{digest}"
-
-
-def chosen_id(shown: pd.DataFrame, selection: Any, current: str) -> str:
-    """The id of the row `selection` (a table's selection event or its session-state value) picks in `shown`,
-    or `current` while no row is picked."""
-    if selection is None:
-        return current
-    if isinstance(selection, dict):
-        rows = (selection.get("selection") or {}).get("rows", [])
-    else:
-        rows = selection.selection.rows
-    if rows and rows[0] < len(shown):
-        return str(shown.index[rows[0]])
-    return current
-
-
-def _shown_rows(frame: pd.DataFrame, query: str, limit: int) -> tuple[pd.DataFrame, int]:
-    matching = _matching_rows(frame, query)
-    return matching.iloc[:limit], len(matching)
-
-
-def peek_row(frame: pd.DataFrame, key: str, current: str, limit: int = 2000) -> str:
-    """The id `pick_row(frame, …, key, current, limit=limit)` returns in this run, read from the search box's and
-    the table's state before either is drawn: a page can then write its answer before the table, whose grid the
-    browser draws last (a first number waited ~0.5 s for the grid when it came after the tables)."""
-    query = st.session_state.get(f"{key}_search") or ""
-    shown, _ = _shown_rows(frame, query, limit)
-    return chosen_id(shown, st.session_state.get(table_key(key, query)), current)
-
-
-def pick_row(frame: pd.DataFrame, what: str, key: str, current: str, height: int = 230, limit: int = 2000) -> str:
-    """A searchable table of `frame` (indexed by id): type to filter, click a row to choose it.
-
-    Returns the clicked row's id, or `current` while no row is clicked (`peek_row` tells it before drawing).
-    """
-    query = st.text_input(
-        f"Search {what}s",
-        key=f"{key}_search",
-        placeholder="any text, e.g. an id or a value",
-        label_visibility="collapsed",
-    )
-    shown, total = _shown_rows(frame, query, limit)
-    if total > limit:
-        st.caption(f"{total} {what}s match; showing the first {limit}. Narrow the search.")
-    rows_height = 38 + 35 * max(len(shown), 1)  # header + rows: no empty grid under a short search result
-    event = st.dataframe(
-        shown,
-        key=table_key(key, query),
-        on_select="rerun",
-        selection_mode="single-row",
-        height=min(height, rows_height),
-        width="stretch",
-    )
-    return chosen_id(shown, event, current)
 
 
 def page_link(container: DeltaGenerator, page: str, label: str, icon: str | None = None) -> None:

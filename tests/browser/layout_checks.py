@@ -5,7 +5,8 @@ Two kinds of cut are found:
   box: a metric, caption, button or table cell), and a field's value wider than the field (a selectbox's choice);
 - Plotly labels (tick labels, titles, legends, bar and annotation texts) that reach outside their figure's drawing,
   where the browser does not show them.
-The dataframe grid (a canvas, which shortens long cells by design and shows them on hover) is left out, and so is
+The dataframe grid (a canvas, which shortens long cells by design and shows them on hover) and the rows of attnrec's
+row picker (which do the same: the whole text is the cell's tooltip) are left out, and so is
 visually hidden accessibility text (1 px wide "Skip to main content"). A value typed into a text field scrolls by
 design; the tests type none where they check.
 """
@@ -17,7 +18,7 @@ FIND_CUTS = """
   const cuts = [];
   const shown = (r) => r.width > 1 && r.height > 1;
   for (const el of document.querySelectorAll('[data-testid="stAppViewContainer"] *')) {
-    if (el.closest('[data-testid="stDataFrame"], .js-plotly-plot, textarea, input')) continue;
+    if (el.closest('[data-testid="stDataFrame"], .attnrec-row, .js-plotly-plot, textarea, input')) continue;
     if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
     const style = getComputedStyle(el);
     if (!shown(el.getBoundingClientRect()) || style.visibility === 'hidden') continue;

@@ -15,15 +15,14 @@ from playwright.sync_api import Error as PlaywrightError
 from attnrec.figures import dimensions_that_matter
 
 CHART = ".js-plotly-plot"  # every Plotly chart: st.plotly_chart's and attnrec's in-place ones
-ROW_HEIGHT, HEADER_HEIGHT = 35, 35  # Streamlit's data grid
+PICKER = ".attnrec-rows"  # Explore's user and item tables (attnrec.app.row_picker)
 
 
-def click_first_row(page, table_index: int) -> None:
-    """Click the row-selection cell of the first data row of the table_index-th data grid."""
-    grid = page.locator("[data-testid='stDataFrame']").nth(table_index)
-    grid.wait_for(state="visible")  # a rerun may be replacing the grid right now
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 12, box["y"] + HEADER_HEIGHT + ROW_HEIGHT / 2)
+def click_row(page, table_index: int, row_id: str) -> None:
+    """Click the row of `row_id` in the table_index-th picker, once the table offers it."""
+    row = page.locator(PICKER).nth(table_index).locator(f".attnrec-row[data-id='{row_id}']")
+    row.wait_for(state="visible", timeout=120_000)  # a rerun may be replacing the rows right now
+    row.click()
 
 
 @pytest.fixture(scope="module")
@@ -44,22 +43,17 @@ def test_explore_pick_a_pair_read_s_and_reopen_the_link(page, app_url, shipped_m
     page.get_by_text("Explore one user–item pair").wait_for()
     page.wait_for_function(f'document.querySelectorAll("{CHART}").length >= 2')
     assert page.locator("[data-testid='stException']").count() == 0
-    # Pick the user and the item: search narrows each table to one row, a click selects it.
+    # Pick the user and the item: search narrows each table to the row, a click selects it at once (the row is
+    # marked before the server answers).
     user_id, item_id = model.user_ids[5], model.item_ids[7]
     for index, (placeholder_index, text) in enumerate(((0, user_id), (1, item_id))):
         search = page.get_by_placeholder("any text, e.g. an id or a value").nth(placeholder_index)
         search.fill(text)
         search.press("Enter")
         wait_until_idle(page)
-        # The search narrows the grid to one row, and the grid shrinks to fit it (header + one row): wait for
-        # that, or the click may land on the first row of the unfiltered table still on screen.
-        page.wait_for_function(
-            "i => { const g = document.querySelectorAll(\"[data-testid='stDataFrame']\")[i];"
-            " return g && g.getBoundingClientRect().height < 2 * 35 + 38; }",
-            arg=index,
-            timeout=120_000,
-        )
-        click_first_row(page, index)
+        click_row(page, index, text)
+        chosen = page.locator(PICKER).nth(index).locator(f".attnrec-row[data-id='{text}']")
+        assert chosen.get_attribute("aria-selected") == "true"
         wait_until_idle(page)
     page.wait_for_function(f"new URLSearchParams(location.search).get('item') === '{item_id}'")
     params = url_params(page)
