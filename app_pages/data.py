@@ -94,7 +94,7 @@ def roles_editor(side: str, table: pd.DataFrame, id_column: str) -> tuple[dict, 
     return roles, separators
 
 
-sidebar()  # lists this session's datasets and models as soon as they are kept
+sidebar(link_to_data=False)  # lists this session's datasets and models as soon as they are kept
 st.title("Your data")
 st.caption(
     "Upload users, items and interactions tables, map their columns, and keep the result as a dataset "

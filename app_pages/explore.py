@@ -67,22 +67,25 @@ def pair_view() -> None:
     item_id = url.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
 
     answer = st.container()  # the answer (S, rank, the pair) goes above the pickers: visible without scrolling
+    draw_pickers = None
     if mode == "pair":
         item_name = dataset.schema.get("item_name")
         items = caches.name_first(caches.object_token(model), item_name, dataset.items)
+        # The pair first (a pick is read from the tables' state), then the answer, then the tables: the answer's
+        # element comes before theirs, and the browser can fetch its code sooner.
+        user_id = pickers.peek_row(dataset.users, "explore_user", user_id)
+        item_id = pickers.peek_row(items, "explore_item", item_id)
         left, right = st.columns(2)
-        with left:
-            heading = st.empty()
-            user_id = pickers.pick_row(
-                dataset.users, "user", "explore_user", user_id, selection.model_key, 143, page_run=page_run
-            )
-            heading.markdown(f"**User** · selected: {markdown_code(user_id)}")
-        with right:
-            heading = st.empty()
-            item_id = pickers.pick_row(
-                items, "item", "explore_item", item_id, selection.model_key, 143, item_name, page_run=page_run
-            )
-            heading.markdown(f"**Item** · selected: {markdown_code(item_id)}")
+
+        def draw_pickers() -> None:
+            for column, frame, what, chosen, name in (
+                (left, dataset.users, "user", user_id, None),
+                (right, items, "item", item_id, item_name),
+            ):
+                with column:
+                    st.markdown(f"**{what.capitalize()}** · selected: {markdown_code(chosen)}")
+                    pickers.pick_row(frame, what, f"explore_{what}", chosen, selection.model_key, 143, name, page_run)
+
         st.session_state["explore_user"], st.session_state["explore_item"] = user_id, item_id
 
         # The trace first; the attributions (the slow part) only when the Attributions view or a download asks.
@@ -179,6 +182,9 @@ def pair_view() -> None:
         metrics[3].caption("Typed X and Y (started from the pair below)")
     else:
         metrics[3].caption(escape_markdown(f"user {pair.user_id} × item {dataset.item_label(pair.item_id)}"))
+
+    if draw_pickers is not None:
+        draw_pickers()
 
     # One section at a time: only the figures on screen are built (a Plotly figure costs more than the pair).
     views = {

@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 from attnrec.app import row_picker, url, widgets
 from attnrec.search import PAGE_ROWS, SEARCH_THRESHOLD, SearchIndex, SearchPage
 
-__all__ = ["LIMIT", "pick_row", "search_choice", "search_index"]
+__all__ = ["LIMIT", "peek_row", "pick_row", "search_choice", "search_index"]
 
 LIMIT = 2000  # rows a table below the threshold offers at once
 
@@ -102,6 +102,13 @@ def pick_row(
         height=height,
         page_run=page_run,
     )
+
+
+def peek_row(frame: pd.DataFrame, key: str, current: str) -> str:
+    """The id `pick_row(frame, …, key, current, …)` returns in this run, taken before the table is drawn (a page
+    can then write its answer first: the browser draws nothing of a view before it has the code of every element
+    in it, and the answer's comes sooner this way)."""
+    return row_picker.take_pick(f"{key}_rows", frame.index) or current
 
 
 def search_choice(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-__all__ = ["COMPONENT", "cells", "pick", "table_json"]
+__all__ = ["COMPONENT", "cells", "pick", "table_json", "take_pick"]
 
 COMPONENT = "attnrec_row_picker"
 _JS = Path(__file__).with_name("row_picker.js")
@@ -63,6 +64,33 @@ def _cached_table(cache_key: str, what: str, query: str, offset: int, shape: str
     return table_json(_frame, str(_frame.index.name or what))
 
 
+def _memo(key: str, current: str | None, page_run: Any = None) -> dict:
+    """What the server knows of the table under `key`: the id it shows marked (`shows`), the choice it was last
+    told (`selected`, `seq`), the last pick taken (`nonce`) and the page run it was drawn in."""
+    return st.session_state.setdefault(
+        f"{key}_memo", {"shows": current, "selected": current, "seq": 0, "nonce": None, "page_run": page_run}
+    )
+
+
+def take_pick(key: str, ids: pd.Index) -> str | None:
+    """The id of the row picked in the table under `key` since the last run, or None; each pick is taken once,
+    whether here (before the table is drawn: a page can write its answer first) or by `pick`. `ids`: the ids a
+    pick may name (a stale or forged id is ignored)."""
+    state = st.session_state.get(key)
+    picked = state.get("pick") if isinstance(state, Mapping) else getattr(state, "pick", None)
+    if not isinstance(picked, Mapping):
+        return None
+    memo = _memo(key, None)
+    if picked.get("nonce") == memo["nonce"]:
+        return None
+    memo["nonce"] = picked.get("nonce")
+    chosen = str(picked.get("id"))
+    if chosen not in ids:
+        return None
+    memo["shows"] = chosen
+    return chosen
+
+
 def pick(
     shown: pd.DataFrame,
     *,
@@ -76,18 +104,16 @@ def pick(
     page_run: Any = None,
 ) -> str:
     """Draw `shown` (the rows on offer, indexed by id; `cache_key`, `query` and `offset` name them) under `key`;
-    returns the id of a row picked since the last run, or `current`.
+    returns the id of a row picked since the last run (`take_pick`), or `current`.
 
     `page_run` changes with every run of the whole page (not of a fragment): the browser may have built the table
     anew (the page was left and opened again), so it is told the choice again if it was told an older one."""
-    memo = st.session_state.setdefault(
-        f"{key}_memo", {"shows": current, "selected": current, "seq": 0, "nonce": None, "page_run": page_run}
-    )
+    memo = _memo(key, current, page_run)
     stale = memo["page_run"] != page_run and memo["selected"] != current
     if memo["shows"] != current or stale:  # chosen elsewhere, or a new table that was told an older choice
         memo.update(shows=current, selected=current, seq=memo["seq"] + 1)
     memo["page_run"] = page_run
-    result = _component()(
+    _component()(
         key=key,
         data={
             "table": _cached_table(
@@ -102,11 +128,4 @@ def pick(
         default={"pick": None},
         on_pick_change=lambda: None,
     )
-    picked = getattr(result, "pick", None)
-    if isinstance(picked, dict) and picked.get("nonce") != memo["nonce"]:
-        memo["nonce"] = picked.get("nonce")
-        chosen = str(picked.get("id"))
-        if chosen in shown.index.astype(str):  # a row of this table (a stale or forged id changes nothing)
-            memo["shows"] = chosen
-            return chosen
-    return current
+    return take_pick(key, shown.index.astype(str)) or current

@@ -22,6 +22,7 @@ from attnrec.app.session import (
     use_one_torch_thread,
 )
 from attnrec.app.url import choice, write_url
+from attnrec.app.widgets import page_link
 from attnrec.safety import escape_markdown
 
 if TYPE_CHECKING:
@@ -53,8 +54,9 @@ def _select(
     return choice(st.selectbox, label, options, state_key, url_key, default, what, container=container, **kwargs)
 
 
-def sidebar() -> Selection:
-    """The shared sidebar: dataset, model checkpoint and device. Call it first on every page.
+def sidebar(link_to_data: bool = True) -> Selection:
+    """The shared sidebar: dataset, model checkpoint and device, and a link to the Data page (where people bring
+    their own; off on that page). Call it first on every page.
 
     Choices are remembered across pages, seeded from the URL (`dataset`, `model`, `device` query
     parameters; a bad one gets a warning and a default) and written back to it. Returns a `Selection`;
@@ -130,6 +132,8 @@ def sidebar() -> Selection:
         f"This machine has: {', '.join(_DEVICE_LABELS[d] for d in have)}"
         + (f" (no {' / '.join(missing)})" if missing else "")
     )
+    if link_to_data:
+        page_link(bar, "app_pages/data.py", "Bring your own data or model", ":material/upload_file:")
     resolved = str(resolve_device(device))
     model = None
     if model_name is not None:
