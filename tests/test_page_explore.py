@@ -385,3 +385,18 @@ def test_one_head_at_a_time(model):
     again.selectbox(key="widget_explore_head").set_value("all").run()
     assert "head" not in again.query_params
     assert heatmaps(again)[0].shape[0] == heads
+
+
+def test_the_sidebar_links_to_the_data_page_except_on_it():
+    """Every page's sidebar says where people bring their own data or model (its element also comes early in a
+    first view, so the browser fetches the page link's code with the sidebar's); the Data page does not link to
+    itself."""
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+    assert not app.exception
+
+    def links(at):
+        return [n.proto.label for n in at.get("page_link") if n.proto.page.endswith("data")]
+
+    assert links(app) == ["Bring your own data or model"]
+    app.switch_page("app_pages/data.py").run()
+    assert not app.exception and links(app) == []

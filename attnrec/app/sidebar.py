@@ -115,6 +115,8 @@ def sidebar(link_to_data: bool = True) -> Selection:
             bar.caption(f"{info['mode']} · {info['heads']} head{'s' if info['heads'] != 1 else ''} · d = {info['d']}")
     else:
         bar.info("This dataset has no model yet: train or upload one on the Data page.")
+    if link_to_data:
+        page_link(bar, "app_pages/data.py", "Bring your own data or model", ":material/upload_file:")
     have = available_devices()
     missing = [_DEVICE_LABELS[d] for d in ("cuda", "mps") if d not in have]
     device = _select(
@@ -132,8 +134,6 @@ def sidebar(link_to_data: bool = True) -> Selection:
         f"This machine has: {', '.join(_DEVICE_LABELS[d] for d in have)}"
         + (f" (no {' / '.join(missing)})" if missing else "")
     )
-    if link_to_data:
-        page_link(bar, "app_pages/data.py", "Bring your own data or model", ":material/upload_file:")
     resolved = str(resolve_device(device))
     model = None
     if model_name is not None:
