@@ -243,9 +243,10 @@ CLOCK_READ = """() => { const c = window.attnrecClock; const m = c.messages;
 def click_latencies(url: str, clicks, server_pid: int, tmp: Path, grid_offset: int = 0, signatures: str = SIGNATURES):
     """Open `url` in Chromium, wait for both heatmaps, then make each planned (table, row, pair) click and time it
     until both heatmaps hold new data. Returns (rows of [latency ms, server CPU ms, Chromium CPU ms, websocket
-    frames, websocket KiB, click → first message ms, click → last message ms], clicks missed).
-    `grid_offset`: data grids on the page before the user table; `signatures`: what "updated" means (default: the
-    A_U and A_V heatmaps' data; FLOOR_SIGNATURES for the floor page)."""
+    frames, websocket KiB, click → first message ms, click → last message ms, press → drawn ms in the page's
+    clock], clicks missed). `grid_offset`: tables (pickers, or grids on an older checkout) on the page before the
+    user table; `signatures`: what "updated" means (default: the A_U and A_V heatmaps' data; FLOOR_SIGNATURES for
+    the floor page)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
