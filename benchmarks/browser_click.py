@@ -50,9 +50,9 @@ SIGNATURES = """() => {
 }"""
 
 
-# The floor: the same two pickers as Explore's (`attnrec.app.row_picker`) on a page that shows only the chosen pair
-# as an st.metric, served by `streamlit run` in the same run. A row click there costs Streamlit's own work and the
-# picker's, and nothing of the explanation's.
+# The floor: the same two pickers as Explore's (`attnrec.app.row_picker`, from the installed attnrec whatever --root
+# says) on a page that shows only the chosen pair as an st.metric, served by `streamlit run` in the same run. A row
+# click there costs Streamlit's own work and the picker's, and nothing of the explanation's.
 FLOOR_PAGE = """import pandas as pd
 import streamlit as st
 
