@@ -136,9 +136,9 @@ SCRIPT_IDLE = """() => {
 # Resolves after two animation frames: what was laid out (charts re-sized, a rerun's elements) has been drawn.
 TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 # Every chart drawn: st.plotly_chart's and attnrec's in-place ones (Streamlit components; a component that is one of
-# attnrec's row pickers counts once its table is drawn).
+# attnrec's row pickers counts once its table is drawn, rows or none).
 CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'], .stBidiComponent")]
-    .every((chart) => chart.querySelector('.js-plotly-plot .main-svg, .attnrec-rows .attnrec-row'))"""
+    .every((chart) => chart.querySelector('.js-plotly-plot .main-svg, .attnrec-rows'))"""
 
 
 def wait_until_idle(page, timeout: int = 120_000) -> None:

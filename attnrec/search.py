@@ -4,7 +4,8 @@ A picker over 10^5 or 10^6 rows cannot ship its rows to the browser; it ships a 
 page of the rows that match. `SearchIndex` holds each row's id and display name, lower-cased once, so a
 search is a vectorised substring scan (no Python loop over rows). Matches are ordered: exact id first, then
 ids starting with the text, then ids or names containing it; within each, catalog order. Every word of a
-query must match (in the id or the name). No Streamlit here: the widget lives in the app layer.
+query must match (in the id or the name). A smaller side is searched in every cell (`matching_rows`). No Streamlit
+here: the widget lives in the app layer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["SearchIndex", "SearchPage", "PAGE_ROWS", "SEARCH_THRESHOLD"]
+__all__ = ["SearchIndex", "SearchPage", "PAGE_ROWS", "SEARCH_THRESHOLD", "matching_rows"]
 
 SEARCH_THRESHOLD = 5_000  # a side with more rows than this gets a search box instead of its whole table
 PAGE_ROWS = 50  # matches shown at once
@@ -82,3 +83,17 @@ class SearchIndex:
         """The row position of an exact id, or None."""
         hits = np.flatnonzero(self.ids.eq(str(entity_id)).to_numpy(dtype=bool, na_value=False))
         return int(hits[0]) if len(hits) else None
+
+
+def matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+    """The rows of a side small enough to ship whole (up to `SEARCH_THRESHOLD` rows) where any cell, or the id,
+    contains every word of `query`, case-insensitively."""
+    words = [w for w in query.lower().split() if w]
+    if not words:
+        return frame
+    cells = frame.astype(object).where(frame.notna(), "").astype(str)  # missing cells: no text (pandas 3 keeps NaN)
+    text = cells.agg(" ".join, axis=1).str.lower() + " " + frame.index.astype(str).str.lower()
+    mask = np.ones(len(frame), dtype=bool)
+    for word in words:
+        mask &= text.str.contains(word, regex=False).to_numpy()
+    return frame[mask]

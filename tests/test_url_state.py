@@ -8,7 +8,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from attnrec import number_entry
-from attnrec.app import sidebar, widgets
+from attnrec.app import sidebar
+from attnrec.search import matching_rows
 from test_report import make_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,11 +101,11 @@ def test_matching_rows_needs_every_word():
         },
         index=["a", "b", "c"],
     )
-    assert list(widgets.matching_rows(frame, "mexican LOW").index) == ["a"]
-    assert list(widgets.matching_rows(frame, "").index) == ["a", "b", "c"]
-    assert list(widgets.matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
-    assert list(widgets.matching_rows(frame, "1.5").index) == ["a"]
-    assert list(widgets.matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
+    assert list(matching_rows(frame, "mexican LOW").index) == ["a"]
+    assert list(matching_rows(frame, "").index) == ["a", "b", "c"]
+    assert list(matching_rows(frame, "c").index) == ["a", "c"]  # ids are searched too ("c"), and "Mexican"
+    assert list(matching_rows(frame, "1.5").index) == ["a"]
+    assert list(matching_rows(frame, "nan").index) == []  # missing cells are not the text "nan"
 
 
 # ---- the sidebar and the app --------------------------------------------------------------------

@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from attnrec.app import row_picker, url, widgets
-from attnrec.search import PAGE_ROWS, SEARCH_THRESHOLD, SearchIndex, SearchPage
+from attnrec.app import row_picker, url
+from attnrec.search import PAGE_ROWS, SEARCH_THRESHOLD, SearchIndex, SearchPage, matching_rows
 
 __all__ = ["LIMIT", "peek_row", "pick_row", "search_choice", "search_index"]
 
@@ -82,7 +82,7 @@ def pick_row(
     here; above it, one page of matches searched on the server. Returns the picked row's id, or `current`."""
     if len(frame) <= SEARCH_THRESHOLD:
         query = _query(key, what, st, "any text, e.g. an id or a value")
-        matching = widgets.matching_rows(frame, query)
+        matching = matching_rows(frame, query)
         shown, offset = (matching if len(matching) <= LIMIT else matching.iloc[:LIMIT]), 0
         if len(matching) > LIMIT:
             st.caption(f"{len(matching):,} {what}s match; showing the first {LIMIT:,}. Narrow the search.")

@@ -75,7 +75,8 @@ def _memo(key: str, current: str | None, page_run: Any = None) -> dict:
 def take_pick(key: str, ids: pd.Index) -> str | None:
     """The id of the row picked in the table under `key` since the last run, or None; each pick is taken once,
     whether here (before the table is drawn: a page can write its answer first) or by `pick`. `ids`: the ids a
-    pick may name (a stale or forged id is ignored)."""
+    pick may name, as the table's index (compared as text, as the table shows them; a stale or forged id is
+    ignored)."""
     state = st.session_state.get(key)
     picked = state.get("pick") if isinstance(state, Mapping) else getattr(state, "pick", None)
     if not isinstance(picked, Mapping):
@@ -85,7 +86,7 @@ def take_pick(key: str, ids: pd.Index) -> str | None:
         return None
     memo["nonce"] = picked.get("nonce")
     chosen = str(picked.get("id"))
-    if chosen not in ids:
+    if chosen not in ids.astype(str):
         return None
     memo["shows"] = chosen
     return chosen
@@ -128,4 +129,4 @@ def pick(
         default={"pick": None},
         on_pick_change=lambda: None,
     )
-    return take_pick(key, shown.index.astype(str)) or current
+    return take_pick(key, shown.index) or current

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from attnrec.app.url import choice, write_url
@@ -131,19 +130,6 @@ def param_widgets(method_key: str, key_prefix: str, container: DeltaGenerator | 
                 key=key,
             )
     return values
-
-
-def matching_rows(frame: pd.DataFrame, query: str) -> pd.DataFrame:
-    """Rows where any cell (or the id) contains every word of `query`, case-insensitively."""
-    words = [w for w in query.lower().split() if w]
-    if not words:
-        return frame
-    cells = frame.astype(object).where(frame.notna(), "").astype(str)  # missing cells: no text (pandas 3 keeps NaN)
-    text = cells.agg(" ".join, axis=1).str.lower() + " " + frame.index.astype(str).str.lower()
-    mask = np.ones(len(frame), dtype=bool)
-    for word in words:
-        mask &= text.str.contains(word, regex=False).to_numpy()
-    return frame[mask]
 
 
 def page_link(container: DeltaGenerator, page: str, label: str, icon: str | None = None) -> None:
