@@ -243,6 +243,10 @@ def attention_scores(
     e_U·e_V (e² tied), · Pᵀ, the sum over i — is a plain pass over contiguous rows of items, never a
     reduction over a short inner axis or a batch of tiny products. Chunks of ~2k items keep each step's
     buffers in cache (benchmarks/attend.py measures this).
+    A catalog kept item-last — `items` a view `.T` of a contiguous (d, N) tensor, as `Recommender` keeps its
+    catalog — needs neither the transpose nor the d extra rows: each chunk is a (d, chunk) slice, the logits are
+    (W diag(X)/τ) @ that slice and Pᵀ one elementwise product with X.
+
     No validation here beyond shapes: callers (top-k, benchmarks) pass tensors they built.
     Other normalisers, or a mask (`mask_fn(x, y_chunk)` → (chunk, d) bool), run `attend` chunk by chunk.
     """
@@ -266,10 +270,15 @@ def attention_scores(
     out = torch.empty(n, dtype=items.dtype, device=items.device)
     if n == 0:
         return out
+    # Item-last (a (d, N) catalog seen through .T): chunks are contiguous (d, chunk) slices of the columns.
+    items_last = n > 1 and items.t().is_contiguous()
     with torch.no_grad():
         stacked = wu if w_v is None else torch.cat([wu, wv])
-        # Rows (block, i) of W diag(X)/τ, then diag(X): the matmul's last d rows are Pᵀ = (X ⊙ Y)ᵀ.
-        w_rows = torch.cat([(stacked * (x / temperature)).reshape(-1, d), torch.diag(x)]).contiguous()
+        # Rows (block, i) of W diag(X)/τ, then (row-major items) diag(X): the matmul's last d rows are
+        # Pᵀ = (X ⊙ Y)ᵀ. Item-last, Pᵀ is the chunk times X, one elementwise product.
+        w_logits = (stacked * (x / temperature)).reshape(-1, d)
+        w_rows = (w_logits if items_last else torch.cat([w_logits, torch.diag(x)])).contiguous()
+        x_column = x.reshape(d, 1)
         # Every chunk is COLUMN_MULTIPLE columns wide or a multiple of it (a short chunk is padded with zero items):
         # the reductions over i run across items in vector lanes, and columns past the last full group of lanes
         # take another code path whose rounding differs, so two identical items could score 1 ulp apart and
@@ -295,24 +304,31 @@ def attention_scores(
         low, high = math.exp(-SAFE_LOGIT), math.exp(SAFE_LOGIT)
         # Views of the reused buffers, made once (a view per chunk costs as much as a small kernel): e (the logits,
         # then their exp) per (head, side) block, Pᵀ, and each side's half when untied.
-        e = buffer[: sides * d].view(sides, d, cols)
+        logits = buffer[: sides * d]
+        e = logits.view(sides, d, cols)
         p_t = buffer[sides * d :]
         if tied:
             numerators, denominators = e, sums_buffer
         else:
             numerators, e_v = e[:heads], e[heads:]
             denominators, sums_v = sums_buffer[:heads], sums_buffer[heads:]
+        columns = items.t()  # (d, N): contiguous rows when item-last, a strided view otherwise
         for start in range(0, n, chunk_size):
-            y = items[start : start + chunk_size]
-            m = y.shape[0]
+            y_t = columns[:, start : start + chunk_size]
+            m = y_t.shape[1]
             if m < cols:  # a short chunk: zero items after it (their scores are computed and dropped)
-                if padded is None:
-                    padded = torch.zeros(cols, d, dtype=items.dtype, device=items.device)
-                padded[:m] = y
-                padded[m:] = 0
-                y = padded
+                if padded is None:  # laid out like the full chunks, so identical items round identically
+                    padded = torch.zeros((d, cols) if items_last else (cols, d), dtype=items.dtype, device=items.device)
+                padded_t = padded if items_last else padded.t()
+                padded_t[:, :m] = y_t
+                padded_t[:, m:] = 0
+                y_t = padded_t
             while True:
-                torch.mm(w_rows, y.t(), out=buffer)
+                if items_last:
+                    torch.mm(w_rows, y_t, out=logits)
+                    torch.mul(y_t, x_column, out=p_t)
+                else:
+                    torch.mm(w_rows, y_t, out=buffer)
                 if shift:
                     e.sub_(e.amax(dim=1, keepdim=True))
                 e.exp_()

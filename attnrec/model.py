@@ -383,15 +383,13 @@ class Recommender(nn.Module):
         if self._item_cache is None or self._item_cache[0] != key:
             with torch.no_grad():  # in chunks: a hidden layer never holds (catalog, hidden) at once
                 rows = self.item_matrix
-                self._item_cache = (
-                    key,
-                    torch.cat(
-                        [self.encode_item(rows[i : i + CATALOG_CHUNK]) for i in range(0, len(rows), CATALOG_CHUNK)]
-                    )
-                    if len(rows) > CATALOG_CHUNK
-                    else self.encode_item(rows),
-                )
-        return self._item_cache[1]
+                # Kept item-last, (d, N), and handed out as its (N, d) view .T: `attention_scores` then scores
+                # contiguous (d, chunk) slices with no transpose (benchmarks/attend.py measures both layouts).
+                columns = torch.empty(self.d, len(rows), dtype=rows.dtype, device=rows.device)
+                for i in range(0, len(rows), CATALOG_CHUNK):
+                    columns[:, i : i + CATALOG_CHUNK] = self.encode_item(rows[i : i + CATALOG_CHUNK]).t()
+                self._item_cache = (key, columns)
+        return self._item_cache[1].t()
 
     @torch.no_grad()
     def scores_for_user(self, user_id: str) -> torch.Tensor:

@@ -5,11 +5,16 @@
     python benchmarks/attend.py --check             # first check the fast path against attend() on 10^4 items
     python benchmarks/attend.py --sizes 10000000 --repeats 3     # 10^7 items: memory stays bounded (chunks)
 
-Each size is timed --repeats times (after a warm-up); reported: the median CPU time and its range, and the
-median wall time. CPU time is what the scoring costs; on a shared machine wall time also counts waiting
-for a core. Beside each, the *floor* measured in the same run on the same data: the two operations no
-scorer can skip — the logits matmul (N, d) @ (d, H·d per side) and one exp over them — in the same chunks, and
-"of floor" = floor CPU / scoring CPU (100 % = scoring costs no more than matmul + exp). Goal ≥ 50 %.
+Each size is timed --repeats times (after a warm-up), each round timing the floor and then the scorers, so
+a change in the machine's load moves both sides of a round's ratio alike. Reported: the median CPU time and
+its range, the median wall time, and "of floor", the median of the rounds' floor CPU / scoring CPU (100 % =
+scoring costs no more than matmul + exp; goal ≥ 50 %). CPU time is what the scoring costs; on a shared
+machine wall time also counts waiting for a core. The *floor*, measured in the same run on the same data, is
+the two operations no scorer can skip — the logits matmul (N, d) @ (d, H·d per side) and one exp over them —
+in the same chunks, timed on both layouts and the faster taken.
+Two catalog layouts are scored (--layouts): item-last, a (d, N) tensor seen through .T — the layout
+`Recommender` keeps its encoded catalog in, so the app's and CLI's scoring is this row — and row-major (N, d),
+a tensor a library caller builds.
 The peak extra memory of the scoring (tracemalloc does not see torch; this is the growth of the process's
 peak RSS) is reported for the largest size. Threads: ATTNREC_THREADS (default 1), or --threads.
 """
@@ -24,6 +29,7 @@ import resource
 import statistics
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import torch
@@ -42,32 +48,43 @@ def make_case(n_items: int, d: int, heads: int, seed: int = 0):
     return x, items, w_u, w_v
 
 
-def timings(fn, repeats: int) -> tuple[list[float], list[float]]:
-    """(wall seconds, CPU seconds) of each of `repeats` runs, after one warm-up run."""
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of fn."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return walls, cpus
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def floor_fn(x, items, w_u, w_v, chunk_size: int):
-    """The matmul + exp every scorer must do, in the same chunks as the scorer (results discarded)."""
+def floor_fn(x, items, w_u, w_v, chunk_size: int, layout: str):
+    """The matmul + exp every scorer must do, in the same chunks as the scorer (results discarded): item-first,
+    (chunk, d) @ (d, H·d per side), on a row-major catalog; item-last, (H·d per side, d) @ (d, chunk) slices."""
     stacked = w_u if w_v is None else torch.cat([w_u, w_v])
-    w_all = (stacked * x).reshape(-1, items.shape[1]).T.contiguous()
-    out = torch.empty(min(chunk_size, items.shape[0]), w_all.shape[1])
+    w_logits = (stacked * x).reshape(-1, items.shape[1])
+    n = items.shape[0]
+    if layout == "row-major":
+        w_all = w_logits.T.contiguous()
+        out = torch.empty(min(chunk_size, n), w_all.shape[1])
+    else:
+        columns, w_all = items.t(), w_logits.contiguous()
+        out = torch.empty(w_all.shape[0], min(chunk_size, n))
 
     def run():
         with torch.no_grad():
-            for start in range(0, items.shape[0], chunk_size):
-                y = items[start : start + chunk_size]
-                e = torch.mm(y, w_all, out=out[: y.shape[0]])
+            for start in range(0, n, chunk_size):
+                if layout == "row-major":
+                    y = items[start : start + chunk_size]
+                    e = torch.mm(y, w_all, out=out[: y.shape[0]])
+                else:
+                    y_t = columns[:, start : start + chunk_size]
+                    e = torch.mm(w_all, y_t, out=out[:, : y_t.shape[1]])
                 e.exp_()
 
     return run
+
+
+def laid_out(items: torch.Tensor, layout: str) -> torch.Tensor:
+    """Row-major (N, d), or item-last: a (d, N) tensor seen through .T, the layout `Recommender` keeps."""
+    return items if layout == "row-major" else items.t().contiguous().t()
 
 
 def main() -> None:
@@ -81,6 +98,13 @@ def main() -> None:
         nargs="+",
         default=[None],
         help="chunk sizes to try (default: attention_scores' own default)",
+    )
+    parser.add_argument(
+        "--layouts",
+        nargs="+",
+        choices=["item-last", "row-major"],
+        default=["item-last", "row-major"],
+        help="catalog layouts to score (item-last is the one the app's model keeps)",
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: ATTNREC_THREADS, else 1)")
@@ -101,41 +125,63 @@ def main() -> None:
         x, items, w_u, w_v = make_case(10**4, args.d, args.heads)
         for tied in (True, False):
             wv = None if tied else w_v
-            error = (attention_scores(x, items, w_u, wv) - attend(x, items, w_u, wv).s).abs().max().item()
-            print(f"check ({'tied' if tied else 'untied'}): max |fast − attend| = {error:.2e}")
-            assert error < 1e-4, "attention_scores disagrees with attend"
+            reference = attend(x, items, w_u, wv).s
+            for layout in args.layouts:
+                error = (attention_scores(x, laid_out(items, layout), w_u, wv) - reference).abs().max().item()
+                print(f"check ({'tied' if tied else 'untied'}, {layout}): max |fast − attend| = {error:.2e}")
+                assert error < 1e-4, "attention_scores disagrees with attend"
 
     header = (
-        f"{'items':>10} {'mode':>7} {'chunk':>7} {'CPU s median (range)':>24} {'wall s':>7} "
+        f"{'items':>10} {'mode':>7} {'layout':>9} {'chunk':>7} {'CPU s median (range)':>24} {'wall s':>7} "
         f"{'floor CPU s':>11} {'of floor':>8} {'items/s':>12}"
     )
     print(header)
     print("-" * len(header))
-    fractions = []
+    fractions: dict[str, list[float]] = {layout: [] for layout in args.layouts}
     for n_items in args.sizes:
-        x, items, w_u, w_v = make_case(n_items, args.d, args.heads)
+        x, row_major, w_u, w_v = make_case(n_items, args.d, args.heads)
+        # Both layouts are built once: the floor is timed on each, whichever layouts are scored.
+        both = {"row-major": row_major, "item-last": laid_out(row_major, "item-last")}
+        catalogs = {layout: both[layout] for layout in args.layouts}
         for tied in (True, False):
+            wv = None if tied else w_v
             for chunk in args.chunk_sizes:
                 kwargs = {} if chunk is None else {"chunk_size": chunk}
                 used_chunk = chunk or inspect.signature(attention_scores).parameters["chunk_size"].default
-                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                walls, cpus = timings(
-                    functools.partial(attention_scores, x, items, w_u, None if tied else w_v, **kwargs), args.repeats
-                )
-                grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
-                _, floor_cpus = timings(floor_fn(x, items, w_u, None if tied else w_v, used_chunk), args.repeats)
-                cpu, floor = statistics.median(cpus), statistics.median(floor_cpus)
-                fractions.append(floor / cpu)
-                print(
-                    f"{n_items:>10,} {'tied' if tied else 'untied':>7} {used_chunk:>7} "
-                    f"{cpu:>9.3f} ({min(cpus):.3f}–{max(cpus):.3f}) {statistics.median(walls):>7.3f} "
-                    f"{floor:>11.3f} {floor / cpu:>8.0%} {n_items / cpu:>12,.0f}"
-                    + (f"  peak RSS +{grown:.0f} MiB" if grown > 1 else "")
-                )
-    print(
-        f"catalog scoring at {statistics.median(fractions):.0%} of the matmul + exp floor (median over the rows; "
-        f"goal ≥ 50 %)"
-    )
+                floors = [floor_fn(x, items, w_u, wv, used_chunk, layout) for layout, items in both.items()]
+                for floor_run in floors:
+                    floor_run()  # warm-up
+                scorers, grown = {}, {}
+                for layout, items in catalogs.items():
+                    scorers[layout] = functools.partial(attention_scores, x, items, w_u, wv, **kwargs)
+                    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                    scorers[layout]()  # warm-up; its buffers are the peak memory
+                    grown[layout] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
+                # Interleaved: each round times the floor (the faster layout's: the stricter bar) and then every
+                # scorer, so a change in the machine's load moves both sides of a round's ratio alike.
+                floor_cpus, walls, cpus, ratios = [], defaultdict(list), defaultdict(list), defaultdict(list)
+                for _ in range(args.repeats):
+                    floor_cpus.append(min(timed(floor_run)[1] for floor_run in floors))
+                    for layout, scorer in scorers.items():
+                        wall, cpu = timed(scorer)
+                        walls[layout].append(wall)
+                        cpus[layout].append(cpu)
+                        ratios[layout].append(floor_cpus[-1] / cpu)
+                floor = statistics.median(floor_cpus)
+                for layout in catalogs:
+                    cpu, ratio = statistics.median(cpus[layout]), statistics.median(ratios[layout])
+                    fractions[layout].append(ratio)
+                    print(
+                        f"{n_items:>10,} {'tied' if tied else 'untied':>7} {layout:>9} {used_chunk:>7} "
+                        f"{cpu:>9.3f} ({min(cpus[layout]):.3f}–{max(cpus[layout]):.3f}) "
+                        f"{statistics.median(walls[layout]):>7.3f} {floor:>11.3f} {ratio:>8.0%} {n_items / cpu:>12,.0f}"
+                        + (f"  peak RSS +{grown[layout]:.0f} MiB" if grown[layout] > 1 else "")
+                    )
+    for layout, values in fractions.items():
+        print(
+            f"catalog scoring ({layout}{', the model’s layout' if layout == 'item-last' else ''}) at "
+            f"{statistics.median(values):.0%} of the matmul + exp floor (median over the rows; goal ≥ 50 %)"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ def test_chunked_catalog_scores_match_pairwise_forward(model, monkeypatch):
     monkeypatch.setattr(model_module, "CATALOG_CHUNK", 97)  # 1,000 items: 11 chunks, the last one short
     model._item_cache = None
     user = model.user_ids[17]
+    # Kept item-last, so attention_scores takes its transpose-free path (tests/test_fast_paths.py covers both).
+    catalog = model._catalog_y()
+    assert catalog.shape == (len(model.item_ids), model.d) and catalog.t().is_contiguous()
     scores = model.scores_for_user(user).numpy()
     with torch.no_grad():
         pairwise = model(model.user_rows(user).expand(len(model.item_ids), -1), model.item_matrix).numpy()

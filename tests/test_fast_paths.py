@@ -27,6 +27,14 @@ from test_report import make_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _laid_out(items, layout):
+    """The catalog as given (row-major) or item-last (a (d, N) tensor seen through .T, as Recommender keeps it)."""
+    return items if layout == "row-major" else items.t().contiguous().t()
+
+
+LAYOUTS = pytest.mark.parametrize("layout", ["row-major", "item-last"])
+
+
 def _case(n=3000, d=8, heads=3, scale=1.0, seed=0):
     g = torch.Generator().manual_seed(seed)
     x, items = torch.randn(d, generator=g), torch.randn(n, d, generator=g)
@@ -36,22 +44,24 @@ def _case(n=3000, d=8, heads=3, scale=1.0, seed=0):
 
 
 @pytest.mark.parametrize("tied", [True, False])
-def test_unshifted_catalog_scores_equal_attend(tied):
+@LAYOUTS
+def test_unshifted_catalog_scores_equal_attend(tied, layout):
     x, items, w_u, w_v = _case()
     w_v = None if tied else w_v
     reference = attend(x.unsqueeze(0).double(), items.double(), w_u.double(), None if tied else w_v.double()).s
     stacked = w_u if tied else torch.cat([w_u, w_v])
     bound = float(items.norm(dim=1).max() * (stacked * x).reshape(-1, 8).T.norm(dim=0).max())
     assert bound <= SAFE_LOGIT - np.log(8)  # this case takes the unshifted path
-    fast = attention_scores(x, items, w_u, w_v, chunk_size=257)
+    fast = attention_scores(x, _laid_out(items, layout), w_u, w_v, chunk_size=257)
     torch.testing.assert_close(fast.double(), reference, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("tied", [True, False])
-def test_large_logits_take_the_shifted_path_and_stay_exact(tied):
+@LAYOUTS
+def test_large_logits_take_the_shifted_path_and_stay_exact(tied, layout):
     x, items, w_u, w_v = _case(scale=40.0)
     w_v = None if tied else w_v
-    fast = attention_scores(x, items, w_u, w_v, chunk_size=1000)
+    fast = attention_scores(x, _laid_out(items, layout), w_u, w_v, chunk_size=1000)
     reference = attend(x.unsqueeze(0).double(), items.double(), w_u.double(), None if tied else w_v.double()).s
     assert torch.isfinite(fast).all()
     torch.testing.assert_close(fast.double(), reference, rtol=1e-4, atol=1e-3)
@@ -64,41 +74,44 @@ def _reference(x, items, w_u, w_v, temperature=1.0):
 
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("large_rows", [slice(1000, 1100), slice(0, 50), slice(2990, 3000)])
-def test_a_chunk_whose_sums_leave_the_safe_range_is_scored_again_with_the_shift(tied, large_rows):
+@LAYOUTS
+def test_a_chunk_whose_sums_leave_the_safe_range_is_scored_again_with_the_shift(tied, layout, large_rows):
     # Items of one stretch scaled up: their logits reach hundreds (e^ℓ overflows, or a head's every logit is so
     # negative that its sum underflows), the rest stay small. The chunk with them (first, middle or the short last
     # one) is detected and scored again with the shift; every chunk after it takes the shift too.
     x, items, w_u, w_v = _case()
     items[large_rows] *= 60.0
     w_v = None if tied else w_v
-    fast = attention_scores(x, items, w_u, w_v, temperature=0.8, chunk_size=257)
+    fast = attention_scores(x, _laid_out(items, layout), w_u, w_v, temperature=0.8, chunk_size=257)
     assert torch.isfinite(fast).all()
     torch.testing.assert_close(fast.double(), _reference(x, items, w_u, w_v, 0.8), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("tied", [True, False])
-def test_underflowing_sums_take_the_shifted_path(tied):
+@LAYOUTS
+def test_underflowing_sums_take_the_shifted_path(tied, layout):
     # Every logit of every head far below zero (≈ −100): e^ℓ underflows to 0 in float32 without the shift.
     g = torch.Generator().manual_seed(3)
     d = 8
     x, items = torch.ones(d), torch.rand(500, d, generator=g) + 1.0
     w_u = -8.0 + 0.3 * torch.randn(2, d, d, generator=g)
     w_v = None if tied else -8.0 + 0.3 * torch.randn(2, d, d, generator=g)
-    fast = attention_scores(x, items, w_u, w_v, chunk_size=100)
+    fast = attention_scores(x, _laid_out(items, layout), w_u, w_v, chunk_size=100)
     assert torch.isfinite(fast).all()
     torch.testing.assert_close(fast.double(), _reference(x, items, w_u, w_v), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("tied", [True, False])
 @pytest.mark.parametrize("scale", [1.0, 40.0])
-def test_without_per_chunk_checks_the_bound_decides_the_shift(tied, scale, monkeypatch):
+@LAYOUTS
+def test_without_per_chunk_checks_the_bound_decides_the_shift(tied, layout, scale, monkeypatch):
     # Off CPU (no sync per chunk) one Cauchy–Schwarz bound on all logits decides; forced here on CPU.
     import attnrec.attention as attention
 
     monkeypatch.setattr(attention, "_check_each_chunk", lambda device: False)
     x, items, w_u, w_v = _case(scale=scale)
     w_v = None if tied else w_v
-    fast = attention_scores(x, items, w_u, w_v, chunk_size=1000)
+    fast = attention_scores(x, _laid_out(items, layout), w_u, w_v, chunk_size=1000)
     assert torch.isfinite(fast).all()
     torch.testing.assert_close(fast.double(), _reference(x, items, w_u, w_v), rtol=1e-4, atol=1e-4)
 
@@ -231,7 +244,8 @@ def test_a_figure_built_in_one_pass_is_the_json_of_the_update_calls():
 
 @pytest.mark.parametrize("n_items, chunk_size", [(1000, 2048), (2100, 2048), (52, 2048), (3000, 1000)])
 @pytest.mark.parametrize("tied", [True, False])
-def test_identical_items_score_identically_wherever_they_sit(n_items, chunk_size, tied):
+@LAYOUTS
+def test_identical_items_score_identically_wherever_they_sit(n_items, chunk_size, tied, layout):
     """Ranks count ties (evaluation, Model comparison): copies of one item must get the very same score from the
     catalog fast path, in the middle of a chunk or in its last columns, as `attend` gives them."""
     torch.manual_seed(0)
@@ -241,7 +255,8 @@ def test_identical_items_score_identically_wherever_they_sit(n_items, chunk_size
     copies = list(range(0, n_items, 7)) + [n_items - 1]
     items[copies] = items[0].clone()
     w_u, w_v = torch.randn(heads, d, d) * 0.1, torch.randn(heads, d, d) * 0.1
-    scores = attention_scores(x, items, w_u, None if tied else w_v, chunk_size=chunk_size)
+    scores = attention_scores(x, _laid_out(items, layout), w_u, None if tied else w_v, chunk_size=chunk_size)
+    assert _laid_out(items, layout).t().is_contiguous() == (layout == "item-last")
     assert torch.equal(scores[copies], scores[0].expand(len(copies)))
     exact = attend(x.double()[None], items[:1].double(), w_u.double(), None if tied else w_v.double())
     assert float(scores[0]) == pytest.approx(float(exact.s[0]), rel=1e-5, abs=1e-6)
