@@ -60,10 +60,14 @@ WORKSPACE_ENV = "ATTNREC_WORKSPACE"
 MAX_NAME = 80
 
 
+# `workspace/` beside the app (the repository root), resolved once: pages ask for the workspace on every rerun.
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "workspace"
+
+
 def workspace_root() -> Path:
     """$ATTNREC_WORKSPACE, else `workspace/` beside the app (the repository root)."""
     configured = os.environ.get(WORKSPACE_ENV)
-    return Path(configured).expanduser() if configured else Path(__file__).resolve().parents[1] / "workspace"
+    return Path(configured).expanduser() if configured else DEFAULT_ROOT
 
 
 def safe_name(name: str) -> str:

@@ -242,3 +242,23 @@ def test_joined_tables_reload_through_the_own_data_loader(restaurants, tmp_path)
             ea, eb = a.encode(side, table_a), b.encode(side, table_b)
             assert ea.columns == eb.columns and ea.ids == eb.ids
             np.testing.assert_array_equal(ea.matrix, eb.matrix)
+
+
+def test_positives_are_the_label_one_rows_and_follow_a_new_interactions_table():
+    import dataclasses
+
+    dataset = load_dataset("restaurants")
+    inter = dataset.interactions
+    expected = [(u, i) for u, i, label in zip(inter["user_id"], inter["item_id"], inter["label"]) if label == 1]
+    first = dataset.positives
+    assert list(zip(first["user_id"], first["item_id"])) == expected
+    assert dataset.positives is first  # kept while the table is the same
+    fewer = dataclasses.replace(dataset, interactions=inter.iloc[: len(inter) // 2])
+    half = [
+        (u, i)
+        for u, i, label in zip(inter["user_id"][: len(inter) // 2], inter["item_id"], inter["label"])
+        if label == 1
+    ]
+    assert list(zip(fewer.positives["user_id"], fewer.positives["item_id"])) == half
+    dataset.interactions = inter.iloc[:10]  # a new frame on the same dataset is filtered anew
+    assert len(dataset.positives) == int((inter["label"].iloc[:10] == 1).sum())

@@ -201,3 +201,39 @@ def test_the_app_finds_a_model_trained_with_the_cli(tmp_path):
     assert at.selectbox(key="widget_attnrec_dataset").value == "cli films"
     assert at.selectbox(key="widget_attnrec_model_cli films").value == "from the cli"
     assert any(m.label == "S (score)" for m in at.metric)
+
+
+def test_a_sessions_signed_in_user_is_read_once_and_picks_their_own_workspace(monkeypatch):
+    """st.user looks for secrets files on every access; a session's user never changes (signing in or out
+    starts a new session), so the workspace reads it once per session, and a signed-in user gets their own."""
+    import streamlit as st
+
+    class Signed:
+        reads = 0
+
+        @property
+        def is_logged_in(self):
+            Signed.reads += 1
+            return True
+
+        def get(self, name, default=None):
+            return {"email": "alice@example.org"}.get(name, default)
+
+    monkeypatch.setattr(st, "user", Signed())
+
+    def script():
+        import streamlit as st
+
+        from attnrec.app import session
+
+        st.text(str(session.workspace().root))
+        st.text(str(session.workspace().root))
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    at.run()
+    expected = str(Workspace.namespaced(None, "alice@example.org").root)
+    assert [t.value for t in at.text] == [expected, expected]
+    assert Path(expected).parent == workspace_root() / "users"
+    assert Signed.reads == 1
+    AppTest.from_function(script, default_timeout=30).run()  # a new session reads it again
+    assert Signed.reads == 2

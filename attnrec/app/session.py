@@ -45,17 +45,29 @@ def load_builtin_dataset(reference: str) -> Dataset:
     return load_dataset(reference)
 
 
+SIGNED_IN = "attnrec_signed_in"  # st.session_state: the signed-in user's key ("" for none), read once a session
+
+
+def _user_key() -> str | None:
+    """The signed-in user's e-mail (or subject), or None without sign-in. Read once per session: `st.user` looks
+    for secrets files on every access (milliseconds each, several times a rerun), and signing in or out
+    starts a new session (st.login, st.logout), so a session's user never changes."""
+    if SIGNED_IN not in st.session_state:
+        user_key = ""
+        try:
+            if getattr(st.user, "is_logged_in", False):
+                user_key = str(st.user.get("email") or st.user.get("sub") or "")
+        except Exception:  # no auth configured: st.user has nothing to say
+            user_key = ""
+        st.session_state[SIGNED_IN] = user_key
+    return st.session_state[SIGNED_IN] or None
+
+
 def workspace() -> Workspace:
     """This user's workspace (attnrec.workspace): per signed-in user when the server has sign-in, else shared."""
     from attnrec.workspace import Workspace
 
-    user_key = None
-    try:
-        if getattr(st.user, "is_logged_in", False):
-            user_key = str(st.user.get("email") or st.user.get("sub") or "") or None
-    except Exception:  # no auth configured: st.user has nothing to say
-        user_key = None
-    return Workspace.namespaced(None, user_key)
+    return Workspace.namespaced(None, _user_key())
 
 
 def _folder_stamp(folder: Path) -> float:

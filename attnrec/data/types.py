@@ -88,7 +88,13 @@ class Dataset:
 
     @property
     def positives(self) -> pd.DataFrame:
-        return self.interactions[self.interactions["label"] == 1]
+        """The label-1 interactions. Kept after the first use while `interactions` is the same frame (pages ask
+        on every rerun; a filter of the whole table each time): a new frame is filtered anew. Not a field, so
+        `dataclasses.replace` copies never share it; tables are never changed in place."""
+        kept: tuple[pd.DataFrame, pd.DataFrame] | None = getattr(self, "_positives", None)
+        if kept is None or kept[0] is not self.interactions:
+            kept = self._positives = (self.interactions, self.interactions[self.interactions["label"] == 1])
+        return kept[1]
 
     def item_name(self, item_id: str) -> str | None:
         """The item's display name (the schema's "item_name" column), or None when there is none."""
