@@ -1,13 +1,14 @@
 """Explore: why does the model score this user–item pair the way it does?"""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import streamlit as st
 
 from attnrec import number_entry
 from attnrec.app import caches, explore_views, pickers, plotly_view, url, widgets
-from attnrec.app.sidebar import require_model, sidebar
+from attnrec.app.sidebar import Selection, require_model, sidebar
 from attnrec.explain import method as method_spec
 from attnrec.explain.model_targets import BASELINE_LABELS
 from attnrec.exports import to_csv_bytes, to_html, to_json_dict
@@ -21,48 +22,70 @@ from attnrec.safety import escape_markdown, markdown_code, safe_filename
 
 MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}
 
-selection = sidebar()
-model = require_model(selection)
-dataset = model.dataset
-names = list(model.dimension_names)
-
-st.title("Explore one user–item pair")
-normaliser = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[model.normalizer]
-formula = (
-    f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
-    f"A_U = {normaliser}(W_U (X ⊙ Y) / τ), A_V = {normaliser}(W_V (X ⊙ Y) / τ) over the d dimensions. "
-    f"This model's attention: {model.variant}."
-)
-
+# Laid out top to bottom as title, controls, then the pair (the answer S first); but drawn pair first, before the
+# sidebar and the controls (`sidebar(first=…)`), so the browser gets the answer's elements ahead of theirs: on a
+# fresh browser the first number shows sooner (benchmarks/cold_start.py). The choices are made before any of it
+# is drawn, and each widget is then drawn showing its choice.
+notes = st.container()  # a link's warnings, the dataset's loading spinner: at the top, as on every page
+heading = st.container()
 top = st.columns([1.2, 1.3, 1], vertical_alignment="bottom")
-mode = url.choice(
-    st.radio,
-    "Input",
-    list(MODES),
-    "explore_mode",
-    "mode",
-    "pair",
-    "input mode",
-    container=top[0],
-    format_func=MODES.get,
-    horizontal=True,
-)
-level = "fields" if mode == "pair" else "dimensions"
-method_key, params = widgets.method_picker(level, top[1], top[2], "explore")
+pair_box = st.container()
 
-# ---- the pair --------------------------------------------------------------------------------------
-positives = dataset.positives
-default_user = str(positives["user_id"].iloc[0]) if len(positives) else str(model.user_ids[0])
-default_item = str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0])
-context = {"dataset": selection.dataset_name, "model": selection.model_name, "device": selection.resolved_device}
-# Counts the page's whole runs (a fragment run keeps it): a table the browser may have built anew is told the pair.
-page_run = st.session_state["explore_page_run"] = st.session_state.get("explore_page_run", 0) + 1
+
+def page_view(chosen: Selection) -> SimpleNamespace:
+    """What the pair view needs from the page, with every choice made and nothing drawn."""
+    model = chosen.model
+    dataset = model.dataset
+    mode = url.remembered_choice("explore_mode", "mode", list(MODES), "pair", "input mode")
+    level = "fields" if mode == "pair" else "dimensions"
+    method_key, params = widgets.method_choice(level, "explore")
+    normaliser = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[model.normalizer]
+    positives = dataset.positives
+    return SimpleNamespace(
+        selection=chosen,
+        model=model,
+        dataset=dataset,
+        names=list(model.dimension_names),
+        mode=mode,
+        level=level,
+        method_key=method_key,
+        params=params,
+        normaliser=normaliser,
+        formula=(
+            f"S = Σ_h Σ_i Z_U[h,i]·Z_V[h,i] with Z_U = A_U ⊙ Y, Z_V = A_V ⊙ X and "
+            f"A_U = {normaliser}(W_U (X ⊙ Y) / τ), A_V = {normaliser}(W_V (X ⊙ Y) / τ) over the d dimensions. "
+            f"This model's attention: {model.variant}."
+        ),
+        default_user=str(positives["user_id"].iloc[0]) if len(positives) else str(model.user_ids[0]),
+        default_item=str(positives["item_id"].iloc[0]) if len(positives) else str(model.item_ids[0]),
+        context={"dataset": chosen.dataset_name, "model": chosen.model_name, "device": chosen.resolved_device},
+        # Counts the page's whole runs (a fragment run keeps it): a table the browser may have built anew is told
+        # the pair.
+        page_run=st.session_state.setdefault("explore_page_run", 0) + 1,
+    )
+
+
+view: SimpleNamespace | None = None
+
+
+def answer_first(chosen: Selection) -> None:
+    global view
+    if chosen.model is None:  # require_model says so, under the sidebar
+        return
+    view = page_view(chosen)
+    st.session_state["explore_page_run"] = view.page_run
+    with pair_box:
+        pair_view(view)
 
 
 @st.fragment
-def pair_view() -> None:
+def pair_view(v: SimpleNamespace) -> None:
     """Everything that depends on the pair: a row or heatmap click reruns only this (the sidebar, title and
-    method controls stay as they are), and its figures are cached per pair."""
+    method controls stay as they are, and `v` is the page's last full run's), and its figures are cached per
+    pair."""
+    selection, model, dataset, names, mode = v.selection, v.model, v.dataset, v.names, v.mode
+    method_key, params, normaliser, formula, context = v.method_key, v.params, v.normaliser, v.formula, v.context
+    default_user, default_item, page_run = v.default_user, v.default_item, v.page_run
     user_id = url.remembered_choice("explore_user", "user", model.user_ids, default_user, "user")
     item_id = url.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
 
@@ -270,4 +293,26 @@ def pair_view() -> None:
     )
 
 
-pair_view()
+with notes:
+    selection = sidebar(first=answer_first)
+model = require_model(selection)
+assert view is not None  # answer_first drew the pair view: the selection has a model
+heading.title("Explore one user–item pair")
+url.choice(
+    st.radio,
+    "Input",
+    list(MODES),
+    "explore_mode",
+    "mode",
+    "pair",
+    "input mode",
+    container=top[0],
+    value=view.mode,
+    format_func=MODES.get,
+    horizontal=True,
+)
+if widgets.method_picker(view.level, top[1], top[2], "explore", value=view.method_key) != (
+    view.method_key,
+    view.params,
+):
+    st.rerun()  # a setting read before its widget was drawn differs from the widget's value: draw it again

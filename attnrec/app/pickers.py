@@ -128,7 +128,7 @@ def search_choice(
     """`url.choice(st.selectbox, …)` for any number of options: above the threshold, a search box and a
     selectbox over the current choice plus one page of matches (ids, and `table[name_column]` when given)."""
     if len(options) <= SEARCH_THRESHOLD:
-        extra = {"format_func": format_func} if format_func is not None else {}
+        extra: dict[str, Any] = {"format_func": format_func} if format_func is not None else {}
         return url.choice(st.selectbox, label, options, state_key, url_key, default, what, container=container, **extra)
     box = container or st
     current = url.remembered_choice(state_key, url_key, options, default, what)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from attnrec.app.session import (
     saved_dataset_names,
     use_one_torch_thread,
 )
-from attnrec.app.url import choice, write_url
+from attnrec.app.url import choice, remembered_choice, write_url
 from attnrec.app.widgets import page_link
 from attnrec.safety import escape_markdown
 
@@ -49,47 +50,36 @@ class Selection:
 
 
 def _select(
-    container, label: str, options: list[str], state_key: str, url_key: str, default: str, what: str, **kwargs
+    container, label: str, options: list[str], state_key: str, url_key: str, value: str, what: str, **kwargs
 ) -> str:
-    return choice(st.selectbox, label, options, state_key, url_key, default, what, container=container, **kwargs)
+    return choice(
+        st.selectbox, label, options, state_key, url_key, value, what, container=container, value=value, **kwargs
+    )
 
 
-def sidebar(link_to_data: bool = True) -> Selection:
+def sidebar(link_to_data: bool = True, first: Callable[[Selection], None] | None = None) -> Selection:
     """The shared sidebar: dataset, model checkpoint and device, and a link to the Data page (where people bring
     their own; off on that page). Call it first on every page.
 
     Choices are remembered across pages, seeded from the URL (`dataset`, `model`, `device` query
     parameters; a bad one gets a warning and a default) and written back to it. Returns a `Selection`;
     its `model` is None when the chosen dataset has no model — pages that need one call `require_model`.
+
+    The choices are made (and the dataset and model loaded) before anything is drawn in the sidebar. `first`,
+    when given, is called with the selection before the sidebar is drawn: a page's answer drawn there reaches
+    the browser ahead of the sidebar's widgets, whose code the browser would otherwise fetch and set up first
+    (`benchmarks/cold_start.py`). The sidebar is drawn even when `first` stops the run or raises.
     """
-    from attnrec.device import available_devices, resolve_device
+    from attnrec.device import resolve_device
 
     use_one_torch_thread()
-    bar = st.sidebar
-    bar.subheader("Dataset and model")
     broken = st.session_state.setdefault(BROKEN_DATASETS, {})
-    for name, why in broken.items():
-        bar.error(
-            f"Dataset “{escape_markdown(name)}” could not be loaded: {escape_markdown(why)}", icon=":material/error:"
-        )
     datasets = [n for n in dataset_names() if n not in broken]
     if not datasets:
-        bar.error("No dataset found: sample_data/ is missing and none was loaded on the Data page.")
+        _draw(link_to_data, broken)
+        st.sidebar.error("No dataset found: sample_data/ is missing and none was loaded on the Data page.")
         st.stop()
-    session_datasets = st.session_state.get(USER_DATASETS, {})
-    saved = set(saved_dataset_names())
-    dataset_name = _select(
-        bar,
-        "Dataset",
-        datasets,
-        "attnrec_dataset",
-        "dataset",
-        datasets[0],
-        "dataset",
-        format_func=lambda n: (
-            f"{n} (this session)" if n in session_datasets and n not in BUILTIN_DATASETS and n not in saved else n
-        ),
-    )
+    dataset_name = remembered_choice("attnrec_dataset", "dataset", datasets, datasets[0], "dataset")
     with st.spinner(f"Loading {dataset_name}…"):
         dataset, problem = load_dataset_guarded(dataset_name)
     if problem is not None:
@@ -97,20 +87,74 @@ def sidebar(link_to_data: bool = True) -> Selection:
         broken[dataset_name] = problem
         st.rerun()
     models = model_names(dataset_name)
-    model_name = None
-    if models:
-        model_name = _select(
+    shown_model = (
+        remembered_choice(f"attnrec_model_{dataset_name}", "model", models, models[0], "model") if models else None
+    )
+    device = remembered_choice("attnrec_device", "device", device_options(), "auto", "device")
+    resolved = str(resolve_device(device))
+    model, model_name, model_error = None, shown_model, None
+    if shown_model is not None:
+        try:
+            model = get_model(dataset_name, shown_model, resolved)
+        except Exception as error:  # a broken checkpoint must not take the whole page down
+            model_error, model_name = error, None
+    write_url(dataset=dataset_name, model=model_name, device=device)
+    selection = Selection(dataset_name, dataset, model_name, model, device, resolved)
+    try:
+        if first is not None:
+            first(selection)
+    finally:
+        _draw(link_to_data, broken, datasets, selection, models, shown_model, model_error)
+    return selection
+
+
+def _draw(
+    link_to_data: bool,
+    broken: dict[str, str],
+    datasets: list[str] | None = None,
+    selection: Selection | None = None,
+    models: list[str] | None = None,
+    shown_model: str | None = None,
+    model_error: Exception | None = None,
+) -> None:
+    """The sidebar's widgets for choices `sidebar` already made (each widget shows its choice), and its notes."""
+    from attnrec.device import available_devices
+
+    bar = st.sidebar
+    bar.subheader("Dataset and model")
+    for name, why in broken.items():
+        bar.error(
+            f"Dataset “{escape_markdown(name)}” could not be loaded: {escape_markdown(why)}", icon=":material/error:"
+        )
+    if selection is None or datasets is None:
+        return
+    session_datasets = st.session_state.get(USER_DATASETS, {})
+    saved = set(saved_dataset_names())
+    _select(
+        bar,
+        "Dataset",
+        datasets,
+        "attnrec_dataset",
+        "dataset",
+        selection.dataset_name,
+        "dataset",
+        format_func=lambda n: (
+            f"{n} (this session)" if n in session_datasets and n not in BUILTIN_DATASETS and n not in saved else n
+        ),
+    )
+    if models and shown_model is not None:
+        _select(
             bar,
             "Model",
             models,
-            f"attnrec_model_{dataset_name}",
+            f"attnrec_model_{selection.dataset_name}",
             "model",
-            models[0],
+            shown_model,
             "model",
             format_func=_model_label,
             help="Shipped checkpoints (sample_data/models), models saved in your workspace, and this session's.",
         )
-        info = all_checkpoints().get(model_name)
+        info = all_checkpoints().get(shown_model)
         if info is not None:  # the details under the box, so the name itself is never cut off
             bar.caption(f"{info['mode']} · {info['heads']} head{'s' if info['heads'] != 1 else ''} · d = {info['d']}")
     else:
@@ -119,13 +163,13 @@ def sidebar(link_to_data: bool = True) -> Selection:
         page_link(bar, "app_pages/data.py", "Bring your own data or model", ":material/upload_file:")
     have = available_devices()
     missing = [_DEVICE_LABELS[d] for d in ("cuda", "mps") if d not in have]
-    device = _select(
+    _select(
         bar,
         "Device",
         device_options(),
         "attnrec_device",
         "device",
-        "auto",
+        selection.device,
         "device",
         format_func=lambda d: f"auto → {_DEVICE_LABELS[have[0]]}" if d == "auto" else _DEVICE_LABELS[d],
         help="Where the model runs. Switching device does not change the numbers (beyond ~1e-5).",
@@ -134,16 +178,8 @@ def sidebar(link_to_data: bool = True) -> Selection:
         f"This machine has: {', '.join(_DEVICE_LABELS[d] for d in have)}"
         + (f" (no {' / '.join(missing)})" if missing else "")
     )
-    resolved = str(resolve_device(device))
-    model = None
-    if model_name is not None:
-        try:
-            model = get_model(dataset_name, model_name, resolved)
-        except Exception as error:  # a broken checkpoint must not take the whole page down
-            bar.error(f"Could not load model “{escape_markdown(model_name)}”: {escape_markdown(error)}")
-            model_name = None
-    write_url(dataset=dataset_name, model=model_name, device=device)
-    return Selection(dataset_name, dataset, model_name, model, device, resolved)
+    if model_error is not None:
+        bar.error(f"Could not load model “{escape_markdown(shown_model)}”: {escape_markdown(model_error)}")
 
 
 def _model_label(name: str) -> str:

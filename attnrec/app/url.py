@@ -81,10 +81,12 @@ def choice(
     default: str,
     what: str,
     container: DeltaGenerator | None = None,
+    value: str | None = None,
     **kwargs: Any,
 ) -> str:
     """`widget` (st.radio, st.selectbox, …) over `options`, seeded from the URL's request, else this
-    session's earlier choice (kept under `state_key`), else `default`.
+    session's earlier choice (kept under `state_key`), else `default`; or showing `value`, the choice
+    `remembered_choice` already made this run (a page that draws its answer before its controls).
 
     Streamlit ties widget state to the page, so the same widget on another page would start over; the
     choice therefore lives under `state_key` (copied there by on_change) and is handed to the widget
@@ -92,7 +94,9 @@ def choice(
     """
     box = container or st
     widget_key = f"widget_{state_key}"
-    st.session_state[widget_key] = remembered_choice(state_key, url_key, options, default, what)
+    st.session_state[widget_key] = (
+        remembered_choice(state_key, url_key, options, default, what) if value is None else value
+    )
 
     def remember():
         st.session_state[state_key] = st.session_state[widget_key]

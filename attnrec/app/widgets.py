@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from attnrec.app.url import choice, write_url
+from attnrec.app.url import choice, remembered_choice, write_url
 from attnrec.number_entry import EntryError, numbers_to_frame, parse_number_table
 
 if TYPE_CHECKING:
@@ -66,9 +66,12 @@ def attribution_methods(level: str) -> list[str]:
     return sorted(keys, key=lambda k: k != "ig")
 
 
-def method_picker(level: str, box: DeltaGenerator, settings: DeltaGenerator, key_prefix: str) -> tuple[str, dict]:
+def method_picker(
+    level: str, box: DeltaGenerator, settings: DeltaGenerator, key_prefix: str, value: str | None = None
+) -> tuple[str, dict]:
     """The attribution method at `level` (a select in `box`, kept in the URL as `method` and shared by the pages
-    that explain one pair) and its parameters in a "Method settings" popover in `settings`: (key, params)."""
+    that explain one pair) and its parameters in a "Method settings" popover in `settings`: (key, params).
+    `value`: the method `method_choice` already chose this run (the select shows it)."""
     from attnrec.explain import method
 
     key = choice(
@@ -80,12 +83,22 @@ def method_picker(level: str, box: DeltaGenerator, settings: DeltaGenerator, key
         "ig",
         "attribution method",
         container=box,
+        value=value,
         format_func=lambda k: method(k).name,
     )
     with settings.popover("Method settings", width="stretch"):
         st.caption(method(key).description)
         params = param_widgets(key, key_prefix)
     return key, params
+
+
+def method_choice(level: str, key_prefix: str) -> tuple[str, dict]:
+    """What `method_picker` will show, chosen before it is drawn: the method (URL, then this session's, then
+    IG) and each parameter's current value (its widget's state, else its default)."""
+    from attnrec.explain import method
+
+    key = remembered_choice("explore_method", "method", attribution_methods(level), "ig", "attribution method")
+    return key, {p.name: st.session_state.get(f"{key_prefix}_{key}_{p.name}", p.default) for p in method(key).params}
 
 
 def baseline_radio(container: DeltaGenerator, model: Recommender, key: str, help: str | None = None) -> str:
