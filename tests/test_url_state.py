@@ -154,6 +154,48 @@ def test_sidebar_rejects_an_unknown_dataset_link(model):
     assert url(at, "dataset") == at.sidebar.selectbox(key="widget_attnrec_dataset").value != "imaginary"
 
 
+def first_app():
+    """sidebar(first=…): the callback sees the selection before any sidebar widget is drawn."""
+    import streamlit as st
+
+    from attnrec.app.sidebar import sidebar
+
+    seen = {}
+
+    def first(chosen):
+        seen["widgets before"] = sorted(k for k in st.session_state if str(k).startswith("widget_attnrec"))
+        seen["chosen"] = (chosen.dataset_name, chosen.model_name, chosen.device)
+        st.write(f"answer for {chosen.dataset_name}")
+        if st.session_state.get("fail_in_first"):
+            raise RuntimeError("the first view failed")
+
+    chosen = sidebar(first=first)
+    st.write(f"widgets before: {seen['widgets before']}")
+    st.write(f"same: {seen['chosen'] == (chosen.dataset_name, chosen.model_name, chosen.device)}")
+
+
+def test_sidebar_makes_its_choices_calls_first_then_draws_its_widgets_showing_them(model):
+    at = AppTest.from_function(first_app, default_timeout=60)
+    at.session_state["user_datasets"] = {"tiny": model.dataset}
+    at.session_state["user_models"] = {"mine": model}
+    at.query_params["dataset"] = "tiny"
+    at.query_params["device"] = "tpu"
+    at.run()
+    assert not at.exception, at.exception
+    texts = [m.value for m in at.markdown]
+    assert "widgets before: []" in texts and "same: True" in texts and "answer for tiny" in texts
+    assert at.sidebar.selectbox(key="widget_attnrec_dataset").value == "tiny"
+    assert at.sidebar.selectbox(key="widget_attnrec_model_tiny").value == "mine"
+    assert at.sidebar.selectbox(key="widget_attnrec_device").value == "auto"
+    assert len(at.warning) == 1 and "device “tpu”" in at.warning[0].value  # warned once
+    # A page whose first view fails still gets the sidebar drawn (the user can pick another model).
+    at.session_state["fail_in_first"] = True
+    at.run()
+    assert len(at.exception) == 1  # shown (redacted: the app hides error details)
+    assert at.sidebar.selectbox(key="widget_attnrec_dataset").value == "tiny"
+    assert [m.value for m in at.markdown] == ["answer for tiny"]
+
+
 def test_session_model_is_copied_per_device_never_moved(model):
     at = AppTest.from_function(sidebar_app, default_timeout=60)
     at.session_state["user_datasets"] = {"tiny": model.dataset}

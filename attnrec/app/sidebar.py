@@ -68,7 +68,7 @@ def sidebar(link_to_data: bool = True, first: Callable[[Selection], None] | None
     The choices are made (and the dataset and model loaded) before anything is drawn in the sidebar. `first`,
     when given, is called with the selection before the sidebar is drawn: a page's answer drawn there reaches
     the browser ahead of the sidebar's widgets, whose code the browser would otherwise fetch and set up first
-    (`benchmarks/cold_start.py`). The sidebar is drawn even when `first` stops the run or raises.
+    (`benchmarks/cold_start.py`). The sidebar is drawn even when `first` raises (not after an st.stop in it).
     """
     from attnrec.device import resolve_device
 
