@@ -127,11 +127,19 @@ def sidebar_app():
         st.write(f"model on {chosen.model.device}")
 
 
-def test_sidebar_lists_builtins_and_this_sessions_datasets_and_models(model):
-    at = AppTest.from_function(sidebar_app, default_timeout=60)
+def tiny_session(at, model, **links):
+    """`at` with the model's dataset and the model kept in this session as "tiny" / "mine", the dataset (and
+    `links`) asked for by the URL."""
     at.session_state["user_datasets"] = {"tiny": model.dataset}
     at.session_state["user_models"] = {"mine": model}
     at.query_params["dataset"] = "tiny"
+    for key, value in links.items():
+        at.query_params[key] = value
+    return at
+
+
+def test_sidebar_lists_builtins_and_this_sessions_datasets_and_models(model):
+    at = tiny_session(AppTest.from_function(sidebar_app, default_timeout=60), model)
     at.run()
     assert not at.exception, at.exception
     datasets = at.sidebar.selectbox(key="widget_attnrec_dataset")
@@ -175,10 +183,7 @@ def first_app():
 
 
 def test_sidebar_makes_its_choices_calls_first_then_draws_its_widgets_showing_them(model):
-    at = AppTest.from_function(first_app, default_timeout=60)
-    at.session_state["user_datasets"] = {"tiny": model.dataset}
-    at.session_state["user_models"] = {"mine": model}
-    at.query_params["dataset"] = "tiny"
+    at = tiny_session(AppTest.from_function(first_app, default_timeout=60), model)
     at.query_params["device"] = "tpu"
     at.run()
     assert not at.exception, at.exception
@@ -197,10 +202,7 @@ def test_sidebar_makes_its_choices_calls_first_then_draws_its_widgets_showing_th
 
 
 def test_session_model_is_copied_per_device_never_moved(model):
-    at = AppTest.from_function(sidebar_app, default_timeout=60)
-    at.session_state["user_datasets"] = {"tiny": model.dataset}
-    at.session_state["user_models"] = {"mine": model}
-    at.query_params["dataset"] = "tiny"
+    at = tiny_session(AppTest.from_function(sidebar_app, default_timeout=60), model)
     at.query_params["device"] = "cpu"
     at.run()
     assert any(m.value == "model on cpu" for m in at.markdown)
@@ -224,10 +226,7 @@ def test_a_model_built_where_a_freed_one_lived_gets_its_own_cache_key():
 
 
 def test_explore_is_the_default_page_and_compare_keeps_the_pair(model):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["user_datasets"] = {"tiny": model.dataset}
-    at.session_state["user_models"] = {"mine": model}
-    at.query_params["dataset"] = "tiny"
+    at = tiny_session(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), model)
     at.query_params["user"] = "u3"
     at.query_params["item"] = "i4"
     at.run()
