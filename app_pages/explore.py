@@ -18,6 +18,7 @@ from attnrec.figures import (
     z_bars,
 )
 from attnrec.figures.pair import side_attribution_bars
+from attnrec.model import NORMALIZER_WORDS
 from attnrec.safety import escape_markdown, markdown_code, safe_filename
 
 MODES = {"pair": "Catalog user × item", "vectors": "Type X and Y"}
@@ -39,7 +40,7 @@ def page_view(chosen: Selection) -> SimpleNamespace:
     mode = url.remembered_choice("explore_mode", "mode", list(MODES), "pair", "input mode")
     level = "fields" if mode == "pair" else "dimensions"
     method_key, params = widgets.method_choice(level, "explore")
-    normaliser = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[model.normalizer]
+    normaliser = NORMALIZER_WORDS[model.normalizer]
     positives = dataset.positives
     return SimpleNamespace(
         selection=chosen,

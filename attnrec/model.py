@@ -52,10 +52,14 @@ class PairTrace:
     rank: int  # 1-based among all catalog items for this user
 
 
+# Each attention normaliser's name in words, as the dashboard and reports write it.
+NORMALIZER_WORDS = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}
+
+
 def variant_label(config: dict) -> str:
     """One line naming a model's attention variant, for the dashboard and reports."""
     options = {k: config.get(k, default) for k, default in MODEL_OPTIONS.items()}
-    words = {"softmax": "softmax", "sparsemax": "sparsemax", "entmax15": "1.5-entmax"}[options["attention"]]
+    words = NORMALIZER_WORDS[options["attention"]]
     parts = [words + (" (the design document's)" if options["attention"] == "softmax" else "")]
     if options["presence_mask"]:
         parts.append("presence mask")
