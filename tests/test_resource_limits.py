@@ -83,17 +83,23 @@ PARQUET_SETUP = """
     from attnrec.data.upload_state import UploadState
     from attnrec.data.io import read_table
     def parquet(table):
-        buffer = io.BytesIO(); pq.write_table(table, buffer, compression="zstd"); return buffer.getvalue()
-    rows_bomb = parquet(pa.table({"uid": pa.array(["u"] * 5_000_000), "age": pa.array([1] * 5_000_000)}))
-    wide_values = parquet(pa.table({"uid": pa.array(["x" * 20_000] * 200_000)}))
+        # Without the Arrow schema the file reads back as plain text columns: the same file as one written from
+        # a column of repeated strings (dictionary-encoded), made without building that column (4 GB, 20 s).
+        buffer = io.BytesIO(); pq.write_table(table, buffer, compression="zstd", store_schema=False)
+        return buffer.getvalue()
+    def repeated(text, rows):
+        return pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), pa.array([text]))
     state = UploadState()
 """
+ROWS_BOMB = '    rows_bomb = parquet(pa.table({"uid": repeated("u", 5_000_000), "age": pa.array([1] * 5_000_000)}))\n'
+# 200k rows (under the row limit) of one 20 kB string: a few kB on disk, 4 GB once read without limits.
+WIDE_VALUES = '    wide_values = parquet(pa.table({"uid": repeated("x" * 20_000, 200_000)}))\n'
 
 
 @pytest.mark.slow
 def test_parquet_bomb_of_rows_is_refused_from_metadata_with_bounded_memory():
     result = measured(
-        PARQUET_SETUP,
+        PARQUET_SETUP + ROWS_BOMB,
         'state.accept_table("users", "users.parquet", rows_bomb) or '
         'print(state.errors["users"], file=sys.stderr) or 1/0',
     )
@@ -110,8 +116,7 @@ def test_parquet_bomb_of_rows_is_refused_from_metadata_with_bounded_memory():
 
 @pytest.mark.slow
 def test_parquet_bomb_of_repeated_long_values_is_refused_with_bounded_memory():
-    # 200k rows (under the row limit) of one 20 kB string: a few kB on disk, 4 GB once read without limits.
-    result = measured(PARQUET_SETUP, 'read_table(wide_values, "items.parquet")')
+    result = measured(PARQUET_SETUP + WIDE_VALUES, 'read_table(wide_values, "items.parquet")')
     assert result["outcome"].startswith("DataError: file items.parquet: expands to more than 256.0 MB"), result
     assert result["rss_growth"] < 100 * MB and result["traced_peak"] < 100 * MB, result
 
