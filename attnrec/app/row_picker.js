@@ -116,6 +116,28 @@ export default function (component) {
       if (!root.attnrecFrame) root.attnrecFrame = requestAnimationFrame(() => ((root.attnrecFrame = 0), root.attnrecDraw()));
     });
     root.addEventListener("keydown", (event) => root.attnrecKey(event));
+    // A row is picked on the release of a press on it. Listening on the rows' container, not on each row: a
+    // redraw between the press and the release (a rerun's new rows, a scroll) replaces the pressed row, and the
+    // browser then sends no click at all (a person's pick was lost under load). The press remembers its row's id.
+    const body = root.children[1];
+    body.addEventListener("pointerdown", (event) => {
+      const row = event.button === 0 ? event.target.closest(".attnrec-row") : null;
+      root.attnrecPressed = row ? { id: row.dataset.id, row } : null;
+    });
+    body.addEventListener("pointerup", (event) => {
+      const pressed = root.attnrecPressed;
+      root.attnrecPressed = null;
+      if (!pressed || event.button !== 0) return;
+      const row = event.target.closest(".attnrec-row");
+      // Released on the pressed row, or on any row after that one was redrawn away: the press's row.
+      if (row === pressed.row || (!pressed.row.isConnected && row && body.contains(row))) root.attnrecPick(pressed.id);
+    });
+    body.addEventListener("pointercancel", () => (root.attnrecPressed = null));
+    // A click with no pointer behind it (assistive technology activating a row).
+    body.addEventListener("click", (event) => {
+      const row = event.detail === 0 ? event.target.closest(".attnrec-row") : null;
+      if (row) root.attnrecPick(row.dataset.id);
+    });
   }
   root.attnrecSetState = setStateValue;
   // A rerun that left the table as it was (a click in the other table, a chart's click): nothing to redraw.
@@ -146,11 +168,19 @@ export default function (component) {
     root.attnrecDraw();
     root.attnrecSetState("pick", { id, nonce: `${Date.now()}-${Math.random()}` });
   };
+  root.attnrecPick = pick;
 
   root.attnrecDraw = () => {
     const order = root.attnrecOrder;
     const first = Math.max(0, Math.floor(root.scrollTop / ROW) - OVERSCAN);
     const last = Math.min(order.length, Math.ceil((root.scrollTop + root.clientHeight) / ROW) + OVERSCAN);
+    const drawn = root.attnrecDrawn;
+    if (drawn && drawn.order === order && drawn.first === first && drawn.last === last && drawn.table === table) {
+      // The same rows in view (a pick, a scroll within a row, a rerun that changed nothing here): mark, keep them.
+      for (const row of body.children) row.setAttribute("aria-selected", String(row.dataset.id === root.attnrecSelected));
+      return;
+    }
+    root.attnrecDrawn = { order, first, last, table };
     const rows = [];
     for (let k = first; k < last; k += 1) {
       const values = table.rows[order[k]];
@@ -163,7 +193,6 @@ export default function (component) {
       row.style.gridTemplateColumns = template.join(" ");
       row.dataset.id = values[0];
       values.forEach((text, c) => row.appendChild(cell(text, columns[c].numeric)));
-      row.addEventListener("click", () => pick(values[0]));
       rows.push(row);
     }
     body.replaceChildren(...rows);

@@ -53,15 +53,22 @@ def app_url(tmp_path_factory, app_workspace):
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory, app_url):
+def playwright():
+    """Playwright, once per test session (its sync API runs one instance per thread)."""
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        context = launch_chromium(p, tmp_path_factory.mktemp("chromium-profile"))
-        try:
-            yield context
-        finally:
-            context.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory, app_url, playwright):
+    context = launch_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 def open_app_page(tab, app_url: str, title: str) -> None:
