@@ -165,6 +165,73 @@ def test_catalog_cache_follows_weight_updates():
     np.testing.assert_allclose(again.numpy(), model.score("u0", model.item_ids)["s"], rtol=1e-5, atol=1e-6)
 
 
+def _numpy_catalog(model, user):
+    """S of `user` against every item, by the numpy reference, pair by pair."""
+    r_u = model.users.matrix[model.users.row_of(user)].astype(np.float64)
+    return np.array(
+        [numpy_score(model, r_u, model.items.matrix[j].astype(np.float64)) for j in range(len(model.item_ids))]
+    )
+
+
+def test_kept_scores_follow_every_weight_the_mode_and_a_new_catalog():
+    model = tiny_model()
+    first = model.scores_for_user("u1")
+    np.testing.assert_allclose(first.numpy(), _numpy_catalog(model, "u1"), rtol=1e-5, atol=1e-6)
+    first[:] = 99.0  # the caller's own copy: what is kept is untouched
+    np.testing.assert_allclose(model.scores_for_user("u1").numpy(), _numpy_catalog(model, "u1"), rtol=1e-5, atol=1e-6)
+    assert len(model._user_scores) == 1
+    # An in-place step on any weight (attention, user encoder) is seen at once.
+    for tensor in (model.w_u, model.user_encoder.linear.weight):
+        with torch.no_grad():
+            tensor.mul_(1.5)
+        np.testing.assert_allclose(
+            model.scores_for_user("u1").numpy(), _numpy_catalog(model, "u1"), rtol=1e-5, atol=1e-6
+        )
+    # A state loaded from another model (same shapes) is seen too.
+    other = tiny_model(seed=3)
+    model.load_state_dict(other.state_dict())
+    np.testing.assert_allclose(model.scores_for_user("u1").numpy(), _numpy_catalog(other, "u1"), rtol=1e-5, atol=1e-6)
+    # A new catalog: the items' features doubled.
+    data = tiny_dataset()
+    data.items.loc[:, :] = data.items.to_numpy() * 2
+    model.attach(data)
+    np.testing.assert_allclose(model.scores_for_user("u1").numpy(), _numpy_catalog(model, "u1"), rtol=1e-5, atol=1e-6)
+    assert model.rank_of("u1", "i2") == 1 + int(
+        (_numpy_catalog(model, "u1") > _numpy_catalog(model, "u1")[2] + 1e-9).sum()
+    )
+
+
+def test_a_copy_with_shared_plain_state_never_takes_the_originals_scores():
+    from attnrec.explain.sanity import independent_copy, randomize_parameters
+
+    model = tiny_model()
+    original = _numpy_catalog(model, "u2")
+    np.testing.assert_allclose(model.scores_for_user("u2").numpy(), original, rtol=1e-5, atol=1e-6)
+    for seed in range(3):  # copies made and dropped in turn: their tensors may reuse one another's addresses
+        twin = independent_copy(model)
+        assert twin._user_scores is model._user_scores  # shared, as the copy shares all plain state
+        randomize_parameters(twin, ["w_u"], seed=seed)
+        np.testing.assert_allclose(twin.scores_for_user("u2").numpy(), _numpy_catalog(twin, "u2"), rtol=1e-5, atol=1e-6)
+        del twin
+    np.testing.assert_allclose(model.scores_for_user("u2").numpy(), original, rtol=1e-5, atol=1e-6)
+
+
+def test_kept_scores_are_bounded_in_count_and_bytes():
+    from attnrec.model import _ScoresMemo
+
+    memo = _ScoresMemo(entries=2, max_bytes=100)
+    source = (torch.zeros(1),)
+    memo.put(("a",), source, torch.zeros(10))  # 40 bytes
+    memo.put(("b",), source, torch.zeros(10))
+    memo.put(("c",), source, torch.zeros(10))  # over 2 entries: the oldest goes
+    assert memo.get(("a",), source) is None and memo.get(("b",), source) is not None and len(memo) == 2
+    memo.put(("d",), source, torch.zeros(20))  # 80 bytes: with any other, over 100
+    assert len(memo) == 1 and memo.get(("d",), source) is not None
+    memo.put(("e",), source, torch.zeros(30))  # 120 bytes alone: never kept
+    assert memo.get(("e",), source) is None and len(memo) == 1
+    assert memo.get(("d",), (torch.zeros(1),)) is None  # other tensors than it was computed from
+
+
 def test_unknown_ids_and_mismatched_lengths_are_clear_errors():
     model = tiny_model()
     with pytest.raises(KeyError, match="unknown id 'nobody'"):
