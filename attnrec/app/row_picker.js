@@ -180,22 +180,41 @@ export default function (component) {
       for (const row of body.children) row.setAttribute("aria-selected", String(row.dataset.id === root.attnrecSelected));
       return;
     }
+    // Rows still in view keep their elements (a scroll, a pick, a rerun's redraw of the same table and order):
+    // only rows that leave the view are removed and only rows that enter it are made, in their place, so the
+    // rows stay in the order they are shown (what a screen reader reads). A row under the pointer is never
+    // replaced then, and a scroll does not rebuild the whole view. A new table or a new sort draws anew.
+    const kept = new Map();
+    if (drawn && drawn.table === table && drawn.order === order) {
+      const wanted = new Set();
+      for (let k = first; k < last; k += 1) wanted.add(table.rows[order[k]][0]);
+      for (const row of [...body.children]) {
+        if (wanted.has(row.dataset.id)) kept.set(row.dataset.id, row);
+        else row.remove();
+      }
+    } else {
+      body.replaceChildren();
+    }
     root.attnrecDrawn = { order, first, last, table };
-    const rows = [];
+    let next = body.firstChild; // the kept rows are one run, in order: new rows go before it or after it
     for (let k = first; k < last; k += 1) {
       const values = table.rows[order[k]];
-      const row = document.createElement("div");
-      row.className = "attnrec-row";
-      row.setAttribute("role", "row");
+      let row = kept.get(values[0]);
+      if (row) {
+        next = row.nextSibling;
+      } else {
+        row = document.createElement("div");
+        row.className = "attnrec-row";
+        row.setAttribute("role", "row");
+        row.style.gridTemplateColumns = template.join(" ");
+        row.dataset.id = values[0];
+        values.forEach((text, c) => row.appendChild(cell(text, columns[c].numeric)));
+        body.insertBefore(row, next);
+      }
       row.setAttribute("aria-rowindex", String(k + 2));
       row.setAttribute("aria-selected", String(values[0] === root.attnrecSelected));
       row.style.top = `${k * ROW}px`;
-      row.style.gridTemplateColumns = template.join(" ");
-      row.dataset.id = values[0];
-      values.forEach((text, c) => row.appendChild(cell(text, columns[c].numeric)));
-      rows.push(row);
     }
-    body.replaceChildren(...rows);
   };
 
   root.attnrecKey = (event) => {

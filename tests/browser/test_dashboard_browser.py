@@ -180,7 +180,7 @@ def test_explore_tables_sort_by_a_header_and_follow_the_arrow_keys(page, app_url
     table.locator(".attnrec-row[aria-selected='true']").wait_for()
     assert table.locator(".attnrec-row[aria-selected='true']").get_attribute("data-id") == users[3]
     wait_until_idle(page)
-    # The id column, descending after two clicks: the first row drawn is the largest id.
+    # The id column, descending after two clicks: the first row shown (aria-rowindex 2) is the largest id.
     header = table.locator("[role='columnheader']").first
     header.click()
     assert header.get_attribute("aria-sort") == "ascending"
@@ -188,7 +188,8 @@ def test_explore_tables_sort_by_a_header_and_follow_the_arrow_keys(page, app_url
     assert header.get_attribute("aria-sort") == "descending"
     table.evaluate("t => { t.scrollTop = 0; }")
     page.wait_for_function(
-        "([i, id]) => { const r = document.querySelectorAll('.attnrec-rows')[i].querySelector('.attnrec-row');"
+        "([i, id]) => { const r = document.querySelectorAll('.attnrec-rows')[i]"
+        ".querySelector('.attnrec-row[aria-rowindex=\\'2\\']');"
         " return r && r.dataset.id === id; }",
         arg=[0, max(users)],
     )

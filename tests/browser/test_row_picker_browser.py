@@ -31,9 +31,8 @@ def tab(playwright, tmp_path_factory):
     context.close()
 
 
-@pytest.fixture
-def picker(tab):
-    """A fresh table (rows a, b, c; "a" chosen) in `tab`; `tab.evaluate("picks")` lists the ids picked."""
+def mount(tab, rows=ROWS) -> None:
+    """A fresh table of `rows` ("a" chosen) in `tab`; `tab.evaluate("picks")` lists the ids picked."""
     tab.set_content("<div id='host' style='width: 600px'></div>")
     # The module's default export, as a global function (an inline script cannot be imported from).
     source = SCRIPT.read_text(encoding="utf-8").replace("export default function", "window.rowPicker = function")
@@ -49,8 +48,13 @@ def picker(tab):
             });
             render(t, 0);
         }""",
-        table(),
+        table(rows),
     )
+
+
+@pytest.fixture
+def picker(tab):
+    mount(tab)
     return tab
 
 
@@ -110,3 +114,48 @@ def test_a_rerun_that_changes_nothing_keeps_the_rows_and_a_choice_made_elsewhere
     picker.evaluate("t => render(t, 1)", table())  # seq 1: chosen elsewhere (still "a" here)
     assert row(picker, "a").get_attribute("aria-selected") == "true"
     assert picks(picker) == []
+
+
+def drawn_rows(page) -> list[tuple[str, int, int]]:
+    """(id, aria-rowindex, top in px) of the rows drawn, in the order they are in the page."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(".attnrec-row")].map(r =>
+            [r.dataset.id, Number(r.getAttribute("aria-rowindex")), parseFloat(r.style.top)])"""
+    )
+
+
+def scroll_to(page, top: int) -> None:
+    page.evaluate(
+        "top => new Promise(done => { const t = document.querySelector('.attnrec-rows'); t.scrollTop = top;"
+        " requestAnimationFrame(() => requestAnimationFrame(done)); })",
+        top,
+    )
+
+
+def test_a_scroll_keeps_the_rows_still_in_view_and_draws_the_rest_in_order(tab):
+    rows = [[f"r{k:02d}", f"name {k}", str(k)] for k in range(60)]
+    mount(tab, rows)
+    before = row(tab, "r05").element_handle()
+    scroll_to(tab, 3 * 32)  # three rows down: r05 stays in view
+    assert tab.evaluate("el => el.isConnected", before)  # the same element, not a new one
+    shown = drawn_rows(tab)
+    height = tab.evaluate("document.querySelector('.attnrec-rows').clientHeight")
+    last = min(60, -(-(3 * 32 + height) // 32) + 6)  # the rows in view and 6 beyond each edge (row_picker.js)
+    assert [r[0] for r in shown] == [f"r{k:02d}" for k in range(0, last)]  # in the order shown, none twice
+    assert all(index == k + 2 and top == k * 32 for k, (_, index, top) in enumerate(shown))
+    scroll_to(tab, 30 * 32)  # far down: every row is new, still in order
+    shown = drawn_rows(tab)
+    assert not tab.evaluate("el => el.isConnected", before)
+    assert [r[0] for r in shown] == [f"r{k:02d}" for k in range(shown[0][1] - 2, shown[-1][1] - 1)]
+    assert shown[0][1] - 2 == 30 - 6 and all(top == (index - 2) * 32 for _, index, top in shown)
+
+
+def test_a_sort_draws_the_rows_in_their_new_order(tab):
+    rows = [[f"r{k:02d}", f"name {k}", str(k)] for k in range(20)]
+    mount(tab, rows)
+    header = tab.locator("[role='columnheader']").nth(2)  # visits, numeric
+    header.click()
+    header.click()  # descending
+    shown = drawn_rows(tab)
+    assert [r[0] for r in shown][:5] == ["r19", "r18", "r17", "r16", "r15"]
+    assert all(index == k + 2 and top == k * 32 for k, (_, index, top) in enumerate(shown))
