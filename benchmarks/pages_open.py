@@ -4,7 +4,7 @@
 
 Serves the app from --root as the README says (`attnrec app`), opens it once in Chromium (Playwright) so the
 server and the browser are warm (imports, the shipped dataset and model loaded, the browser's cache holding the
-app's scripts), then for each round opens every page by its link (/explore, /walkthrough, …) in a new tab. Per
+app's scripts), then for each round opens every page by its link (/, /walkthrough, …) in a new tab. Per
 page it reports the time from the start of navigation (the page's own clock) until the page's script run is
 over, every chart on it has drawn and two more frames have passed, and the server's CPU seconds over the same
 span: medians and ranges over the rounds. Model health's cold open (fresh server, fresh browser) is
@@ -25,7 +25,18 @@ from browser_click import ROOT, cpu_seconds, serve  # noqa: E402
 
 from attnrec.devserver import CHARTS_DRAWN, SCRIPT_IDLE, TWO_FRAMES, launch_chromium  # noqa: E402
 
-PAGES = ["explore", "walkthrough", "compare", "attributions", "recommend", "health", "insights", "data"]
+# Page → its link's path. Explore is the default page: Streamlit serves it at the root ("/explore" is not a page
+# there: it shows "Page not found", then the default page).
+PAGES = {
+    "explore": "",
+    "walkthrough": "walkthrough",
+    "compare": "compare",
+    "attributions": "attributions",
+    "recommend": "recommend",
+    "health": "health",
+    "insights": "insights",
+    "data": "data",
+}
 
 
 def open_pages(url: str, server_pid: int, rounds: int, profile: Path) -> dict[str, list[tuple[float, float]]]:
@@ -43,14 +54,14 @@ def open_pages(url: str, server_pid: int, rounds: int, profile: Path) -> dict[st
             for name in PAGES:
                 tab = context.new_page()
                 cpu = cpu_seconds([server_pid])
-                tab.goto(f"{url}/{name}", wait_until="commit", timeout=300_000)
+                tab.goto(f"{url}/{PAGES[name]}", wait_until="commit", timeout=300_000)
                 tab.wait_for_selector("h1", timeout=300_000)
                 tab.evaluate(TWO_FRAMES)
                 tab.wait_for_function(SCRIPT_IDLE, timeout=300_000)
                 tab.wait_for_function(CHARTS_DRAWN, timeout=300_000)
                 drawn = tab.evaluate(f"async () => {{ await ({TWO_FRAMES})(); return performance.now(); }}")
-                if tab.locator("[data-testid='stException']").count():
-                    raise RuntimeError(f"/{name} shows an error")
+                if tab.locator("[data-testid='stException']").count() or tab.get_by_text("Page not found").count():
+                    raise RuntimeError(f"/{PAGES[name]} shows an error")
                 seen[name].append((drawn / 1000, cpu_seconds([server_pid]) - cpu))
                 print(f"round {round_ + 1}: /{name} {seen[name][-1][0]:.2f} s", file=sys.stderr, flush=True)
                 tab.close()
