@@ -400,3 +400,42 @@ def test_the_sidebar_links_to_the_data_page_except_on_it():
     assert links(app) == ["Bring your own data or model"]
     app.switch_page("app_pages/data.py").run()
     assert not app.exception and links(app) == []
+
+
+def test_a_pair_whose_heads_all_pick_the_null_slot_says_why_s_is_zero():
+    """The shipped aligned model (1.5-entmax, presence mask, null slot) can put every head's whole weight on the
+    null slot: S = 0, the model finding no evidence in the pair. The page says so in words; a pair it weighs
+    does not get the note."""
+    from attnrec.app.session import MODELS_DIR
+    from attnrec.model import Recommender
+
+    model = Recommender.load(MODELS_DIR / "restaurants-aligned", device="cpu")
+    with torch.no_grad():
+        xs = model.encode_user(model.user_matrix)
+        ys = model.encode_item(model.item_matrix)
+        n_users, n_items = len(xs), len(ys)
+        x = xs.repeat_interleave(n_items, 0)
+        y = ys.repeat(n_users, 1)
+        trace = model.attention(x, y)
+    off_null = (trace.a_u[:, :, :-1] != 0).any((1, 2)) | (trace.a_v[:, :, :-1] != 0).any((1, 2))
+    assert torch.equal(trace.s[~off_null], torch.zeros(int((~off_null).sum())))  # no weight off the slot: S = 0
+    lonely, weighed = int(torch.nonzero(~off_null)[0]), int(torch.nonzero(off_null)[0])
+    for index, note in ((lonely, True), (weighed, False)):
+        user_id, item_id = model.user_ids[index // n_items], model.item_ids[index % n_items]
+        at = AppTest.from_file(PAGE, default_timeout=120)
+        for key, value in {
+            "dataset": "restaurants",
+            "model": "restaurants-aligned",
+            "user": user_id,
+            "item": item_id,
+        }.items():
+            at.query_params[key] = value
+        at.run()
+        assert_shows_pair(at, model, user_id, item_id)  # against the independent numpy reference
+        said = [m.value for m in at.info if "puts its whole weight on" in m.value]
+        assert bool(said) == note, said
+        if note:
+            assert float(metric(at, "S (score)")) == 0.0 and "null slot" in said[0]
+            _, heat_u, heat_v = heatmaps(at)[:3]
+            np.testing.assert_allclose(heat_u[:, -1], 1.0, atol=1e-6)  # the last column shown: the null slot
+            np.testing.assert_allclose(heat_v[:, -1], 1.0, atol=1e-6)
