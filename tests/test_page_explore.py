@@ -325,14 +325,9 @@ def test_no_model_for_a_dataset_says_so(model):
     assert any("No model for dataset “bare”" in i.value for i in at.info)
 
 
-def test_shipped_checkpoint_through_the_sidebar():
-    """The real thing: restaurants + its shipped aligned checkpoint, loaded by the sidebar's cached loader."""
-    from attnrec.app.session import MODELS_DIR
-    from attnrec.model import Recommender
-
-    folder = MODELS_DIR / "restaurants-aligned"
-    model = Recommender.load(folder, device="cpu")
-    user_id, item_id = model.user_ids[10], model.item_ids[20]
+def open_shipped(user_id: str, item_id: str) -> AppTest:
+    """Explore on restaurants and its shipped aligned checkpoint (loaded by the sidebar's cached loader), at a
+    link to the pair."""
     at = AppTest.from_file(PAGE, default_timeout=120)
     for key, value in {
         "dataset": "restaurants",
@@ -341,7 +336,18 @@ def test_shipped_checkpoint_through_the_sidebar():
         "item": item_id,
     }.items():
         at.query_params[key] = value
-    at.run()
+    return at.run()
+
+
+def test_shipped_checkpoint_through_the_sidebar():
+    """The real thing: restaurants + its shipped aligned checkpoint, loaded by the sidebar's cached loader."""
+    from attnrec.app.session import MODELS_DIR
+    from attnrec.model import Recommender
+
+    folder = MODELS_DIR / "restaurants-aligned"
+    model = Recommender.load(folder, device="cpu")
+    user_id, item_id = model.user_ids[10], model.item_ids[20]
+    at = open_shipped(user_id, item_id)
     assert_shows_pair(at, model, user_id, item_id)
     # Aligned mode: the heatmap's columns are named dimensions — the 12 that matter by default, all d on request.
     spec = specs(at)[0]
@@ -422,15 +428,7 @@ def test_a_pair_whose_heads_all_pick_the_null_slot_says_why_s_is_zero():
     lonely, weighed = int(torch.nonzero(~off_null)[0]), int(torch.nonzero(off_null)[0])
     for index, note in ((lonely, True), (weighed, False)):
         user_id, item_id = model.user_ids[index // n_items], model.item_ids[index % n_items]
-        at = AppTest.from_file(PAGE, default_timeout=120)
-        for key, value in {
-            "dataset": "restaurants",
-            "model": "restaurants-aligned",
-            "user": user_id,
-            "item": item_id,
-        }.items():
-            at.query_params[key] = value
-        at.run()
+        at = open_shipped(user_id, item_id)
         assert_shows_pair(at, model, user_id, item_id)  # against the independent numpy reference
         said = [m.value for m in at.info if "puts its whole weight on" in m.value]
         assert bool(said) == note, said
