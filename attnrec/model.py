@@ -455,8 +455,18 @@ class Recommender(nn.Module):
         catalog's scoring (0.3 s at 10⁶ items)."""
         sources = (*self.parameters(), *self.buffers())
         # What a score depends on besides the user: every weight and buffer (the tensors themselves, and their
-        # versions: an optimizer step or a loaded state bumps them), the attached catalog and the mode.
-        key = (str(user_id), tuple(t._version for t in sources), id(self.users), id(self.items), self.training)
+        # versions: an optimizer step or a loaded state bumps them), the temperature (training anneals it), the
+        # attention's normaliser and mask, the attached catalog and the mode.
+        key = (
+            str(user_id),
+            tuple(t._version for t in sources),
+            self.temperature,
+            self.normalizer,
+            self.presence_mask,
+            id(self.users),
+            id(self.items),
+            self.training,
+        )
         kept = self._user_scores.get(key, sources)
         if kept is None:
             kept = self.scores_for_vector(self.encode_user(self.user_rows(user_id))[0])

@@ -187,8 +187,12 @@ def test_kept_scores_follow_every_weight_the_mode_and_a_new_catalog():
         np.testing.assert_allclose(
             model.scores_for_user("u1").numpy(), _numpy_catalog(model, "u1"), rtol=1e-5, atol=1e-6
         )
+    # The temperature (training anneals it, a plain attribute) is seen too.
+    model.temperature = 0.35
+    np.testing.assert_allclose(model.scores_for_user("u1").numpy(), _numpy_catalog(model, "u1"), rtol=1e-5, atol=1e-6)
     # A state loaded from another model (same shapes) is seen too.
     other = tiny_model(seed=3)
+    other.temperature = model.temperature
     model.load_state_dict(other.state_dict())
     np.testing.assert_allclose(model.scores_for_user("u1").numpy(), _numpy_catalog(other, "u1"), rtol=1e-5, atol=1e-6)
     # A new catalog: the items' features doubled.
