@@ -379,6 +379,16 @@ class Recommender(nn.Module):
         mask[:, -1] = True  # the null slot (presence_mask needs one)
         return mask
 
+    def null_slot_reason(self, a_u: torch.Tensor, a_v: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> str | None:
+        """Why one pair's S is 0 by the null slot, or None when it is not: every head of both sides (A_U, A_V:
+        heads × d) puts its whole weight on the null slot. "nothing shared": the presence mask leaves attention
+        nothing else (no dimension has X_i·Y_i ≠ 0); "not weighed": the sparse normaliser gives what is shared
+        no weight."""
+        if not self.null_slot or bool((a_u[..., :-1] != 0).any()) or bool((a_v[..., :-1] != 0).any()):
+            return None
+        mask = self.attention_mask(x, y)
+        return "nothing shared" if mask is not None and not bool(mask[:, :-1].any()) else "not weighed"
+
     @property
     def taste_dimensions(self) -> slice:
         """Where the learned taste dimensions sit among the d (empty slice when there are none)."""

@@ -220,6 +220,28 @@ def test_a_copy_with_shared_plain_state_never_takes_the_originals_scores():
     np.testing.assert_allclose(model.scores_for_user("u2").numpy(), original, rtol=1e-5, atol=1e-6)
 
 
+def test_null_slot_reason_names_why_every_head_picked_the_null_slot():
+    torch.manual_seed(0)
+    cols = ["a", "b", "c"]
+    model = Recommender.from_featurizer(
+        TinyFeaturizer("latent", cols, cols), tiny_dataset(), d=4, heads=2, presence_mask=True, null_slot=True
+    )
+    assert model.d == 5  # the null slot on top of the 4 dimensions
+    on_null = torch.tensor([[0.0, 0, 0, 0, 1], [0, 0, 0, 0, 1]])
+    spread = torch.tensor([[0.0, 0.5, 0, 0, 0.5], [0, 0, 0, 0, 1]])
+    apart = (torch.tensor([1.0, 0, 2, 0, 0]), torch.tensor([0.0, 3, 0, 4, 0]))  # no X_i·Y_i ≠ 0
+    shared = (torch.tensor([1.0, 0, 2, 0, 0]), torch.tensor([5.0, 3, 0, 4, 0]))  # X_0·Y_0 ≠ 0
+    assert model.null_slot_reason(on_null, on_null, *apart) == "nothing shared"
+    assert model.null_slot_reason(on_null, on_null, *shared) == "not weighed"
+    assert model.null_slot_reason(spread, on_null, *shared) is None  # one head of one side weighs a dimension
+    assert model.null_slot_reason(on_null, spread, *apart) is None
+    # The presence mask's own trace of the apart pair: every head on the null slot, S = 0, "nothing shared".
+    trace = model.attention(apart[0][None], apart[1][None])
+    assert float(trace.s[0]) == 0.0
+    assert model.null_slot_reason(trace.a_u[0], trace.a_v[0], *apart) == "nothing shared"
+    assert tiny_model().null_slot_reason(on_null[:, :4], on_null[:, :4], apart[0][:4], apart[1][:4]) is None
+
+
 def test_kept_scores_are_bounded_in_count_and_bytes():
     from attnrec.model import _ScoresMemo
 

@@ -17,13 +17,7 @@ from attnrec.health import attention_entropy
 from attnrec.pair_explanation import cell_story
 from attnrec.safety import escape_markdown, plotly_text
 
-__all__ = ["all_on_null_slot", "attention_view"]
-
-
-def all_on_null_slot(model: Any, a_u: np.ndarray, a_v: np.ndarray) -> bool:
-    """Whether every head of both sides (A_U, A_V: heads × d) puts its whole weight on the null slot (exactly:
-    a sparse normaliser or a presence mask gives every other dimension 0), so that S = 0."""
-    return bool(model.null_slot and not np.any(a_u[:, :-1] != 0) and not np.any(a_v[:, :-1] != 0))
+__all__ = ["attention_view"]
 
 
 def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> None:
@@ -99,13 +93,13 @@ def attention_view(model: Any, ex: Any, figure_key: str, normaliser: str) -> Non
     )
     shown_names = [unit_names[j] for j in shown]
     pair_name = f"{pair.user_id} × {shorten(dataset.item_label(pair.item_id), 40)}" if not ex.vectors else "X × Y"
-    if all_on_null_slot(model, a_u, a_v):
+    reason = model.null_slot_reason(trace.a_u[0], trace.a_v[0], pair.x, pair.y)
+    if reason is not None:
         sides = "this user and this item" if not ex.vectors else "X and Y"
-        product = pair.x.cpu().numpy() * pair.y.cpu().numpy()
         why = (
             f"{sides} share no attribute it can weigh (its presence mask lets attention fall only where both X_i "
             "and Y_i are non-zero)"
-            if model.presence_mask and not np.any(product[:-1] != 0)
+            if reason == "nothing shared"
             else f"its sparse attention gives no weight to anything {sides} share"
         )
         st.info(

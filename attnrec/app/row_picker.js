@@ -175,11 +175,6 @@ export default function (component) {
     const first = Math.max(0, Math.floor(root.scrollTop / ROW) - OVERSCAN);
     const last = Math.min(order.length, Math.ceil((root.scrollTop + root.clientHeight) / ROW) + OVERSCAN);
     const drawn = root.attnrecDrawn;
-    if (drawn && drawn.order === order && drawn.first === first && drawn.last === last && drawn.table === table) {
-      // The same rows in view (a pick, a scroll within a row, a rerun that changed nothing here): mark, keep them.
-      for (const row of body.children) row.setAttribute("aria-selected", String(row.dataset.id === root.attnrecSelected));
-      return;
-    }
     // Rows still in view keep their elements (a scroll, a pick, a rerun's redraw of the same table and order):
     // only rows that leave the view are removed and only rows that enter it are made, in their place, so the
     // rows stay in the order they are shown (what a screen reader reads). A row under the pointer is never
@@ -195,7 +190,7 @@ export default function (component) {
     } else {
       body.replaceChildren();
     }
-    root.attnrecDrawn = { order, first, last, table };
+    root.attnrecDrawn = { order, table };
     let next = body.firstChild; // the kept rows are one run, in order: new rows go before it or after it
     for (let k = first; k < last; k += 1) {
       const values = table.rows[order[k]];
