@@ -1,9 +1,35 @@
-"""attnrec — see why an attention-based recommender scores a user–item pair the way it does."""
+"""attnrec — see why an attention-based recommender scores a user–item pair the way it does.
 
-from attnrec.attention import AttentionTrace, attend, attention_scores
-from attnrec.data import Featurizer, load_dataset
-from attnrec.model import Recommender
-from attnrec.training import TrainConfig, train
+The names below are imported when first used (PEP 562), not with the package: `import attnrec.cli` (or any
+torch-free module, such as attnrec.safety) does not import torch, so `attnrec --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attnrec.attention import AttentionTrace as AttentionTrace
+    from attnrec.attention import attend as attend
+    from attnrec.attention import attention_scores as attention_scores
+    from attnrec.data import Featurizer as Featurizer
+    from attnrec.data import load_dataset as load_dataset
+    from attnrec.model import Recommender as Recommender
+    from attnrec.training import TrainConfig as TrainConfig
+    from attnrec.training import train as train
+
+# name → the module that defines it
+_EXPORTS = {
+    "AttentionTrace": "attnrec.attention",
+    "attend": "attnrec.attention",
+    "attention_scores": "attnrec.attention",
+    "Featurizer": "attnrec.data",
+    "load_dataset": "attnrec.data",
+    "Recommender": "attnrec.model",
+    "TrainConfig": "attnrec.training",
+    "train": "attnrec.training",
+}
 
 __all__ = [
     "AttentionTrace",
@@ -15,3 +41,15 @@ __all__ = [
     "TrainConfig",
     "train",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'attnrec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

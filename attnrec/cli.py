@@ -30,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from attnrec.device import DEVICE_CHOICES
-    from attnrec.training import TrainConfig
+    from attnrec.training_config import TrainConfig  # torch-free, as is attnrec.device until a device is used
 
     defaults = TrainConfig()
     parser = _Parser(prog="attnrec", description="Train, evaluate and explain the attention recommender.")
@@ -301,26 +301,29 @@ def _score(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from attnrec.checkpoint import CheckpointError
-    from attnrec.data.types import DataError
-
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run the command in `argv` (default: sys.argv[1:]); returns the exit code. Arguments are parsed before torch
+    is imported, so `--help` and a mistyped option answer at once."""
     from attnrec.device import apply_threads
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    handed_on = bool(argv) and argv[0] in ("explain", "score", "app")  # parsed by their own modules
+    args = None if handed_on else build_parser().parse_args(argv)
     try:
         apply_threads()  # one torch thread unless ATTNREC_THREADS says otherwise (attnrec.device)
     except ValueError as err:
         print(f"attnrec: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if argv and argv[0] == "explain":
+    if args is None and argv[0] == "explain":
         return _explain(argv[1:])
-    if argv and argv[0] == "score":
+    if args is None and argv[0] == "score":
         return _score(argv[1:])
-    if argv and argv[0] == "app":
+    if args is None:
         from attnrec.app.serve import main as serve
 
         return serve(argv[1:])
-    args = build_parser().parse_args(argv)
+    from attnrec.checkpoint import CheckpointError
+    from attnrec.data.types import DataError
+
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
     except (DataError, CheckpointError, FileNotFoundError, ValueError, KeyError) as err:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where a device is looked at: the CLI parses its arguments without it
+    import torch
 
 __all__ = [
     "available_devices",
@@ -29,12 +31,16 @@ _LABELS = {"cuda": "CUDA", "mps": "MPS (Apple GPU)", "cpu": "CPU"}
 
 
 def _mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
 
 def available_devices() -> list[str]:
     """Device kinds usable here, best first; always ends with "cpu"."""
+    import torch
+
     found = []
     if torch.cuda.is_available():
         found.append("cuda")
@@ -45,6 +51,8 @@ def available_devices() -> list[str]:
 
 def resolve_device(requested: str | torch.device = "auto") -> torch.device:
     """ "auto" → the best available device; "cpu" | "cuda" | "cuda:N" | "mps" → that device or ValueError."""
+    import torch
+
     if isinstance(requested, torch.device):
         requested = str(requested)
     name = str(requested).strip().lower()
@@ -90,6 +98,8 @@ def configured_threads() -> int:
 
 def apply_threads() -> int:
     """Set torch's thread count to `configured_threads()` for this process (the CLI and the app call it once)."""
+    import torch
+
     count = configured_threads()
     if torch.get_num_threads() != count:
         torch.set_num_threads(count)
@@ -101,6 +111,8 @@ def single_cpu_thread(device: torch.device | str = "cpu") -> Iterator[None]:
     """Run small CPU work on `configured_threads()` intra-op threads (1 unless $ATTNREC_THREADS says
     otherwise), then restore the previous count. Library calls (training, baselines) use it, so a caller's
     own torch setting is left as it was."""
+    import torch
+
     if torch.device(device).type != "cpu":
         yield
         return

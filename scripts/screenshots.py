@@ -1,7 +1,7 @@
 """Screenshots of every page at 1280×800 and 1920×1080, for docs/screenshots/ (the README's pictures).
 
     python scripts/screenshots.py                 # docs/screenshots/<page>.png (1280) and <page>-1920.png
-    python scripts/screenshots.py --out /tmp/shots --widths 1280
+    python scripts/screenshots.py --out /tmp/shots --widths 1280 --pages explore health
 
 Not part of the test suite (tests never rewrite tracked files): run it after a change to the pages, then open
 the pictures and look at them as a user would — nothing cut off, the answer above the fold.
@@ -41,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--widths", type=int, nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--pages", nargs="+", help="only these pages (their url paths: explore, health, …)")
     parser.add_argument("--full", action="store_true", help="also the whole page, not only the first screen")
     args = parser.parse_args()
     out = Path(args.out)
@@ -58,6 +59,8 @@ def main() -> None:
             tab = context.new_page()
             tab.set_default_timeout(420_000)
             for title, path in menu_titles():
+                if args.pages and path not in args.pages:
+                    continue
                 tab.goto(url)
                 nav = tab.locator("[data-testid='stSidebarNav']")
                 nav.wait_for()
