@@ -139,8 +139,9 @@ metrics[1].metric("S(B)", f"{b.s:.4f}", help=f"Score of pair B; calibrated P(lik
 metrics[2].metric("ΔS = S(A) − S(B)", f"{a.s - b.s:+.4f}")
 metrics[3].metric(
     "Rank A / B",
-    f"{a.rank} / {b.rank}",
-    help=f"Rank of each item among all {first.n_items} items for its user (1 = best)",
+    f"{a.rank_span()} / {b.rank_span()}",
+    help=f"Rank of each item among all {first.n_items} items for its user (1 = best; a range: tied with other "
+    "items at exactly the same S)",
 )
 st.caption(f"Calibrated probability P(like) = σ(a·S + b): A {a.probability:.3f}, B {b.probability:.3f}.")
 

@@ -199,8 +199,13 @@ def pair_view(v: SimpleNamespace) -> None:
     metrics[1].metric("P(like)", f"{pair.probability:.3f}", help="Calibrated probability σ(a·S + b)")
     metrics[2].metric(
         "Rank for this user",
-        f"{pair.rank} of {ex.n_items}",
-        help="Position of this item among all catalog items, by S (1 = best)",
+        pair.rank_text(ex.n_items),
+        help="Position of this item among all catalog items, by S (1 = best)"
+        + (
+            f". A range: {pair.ties} other items score exactly the same S, so the pair holds all these places"
+            if pair.ties
+            else ""
+        ),
     )
     if ex.vectors:
         metrics[3].caption("Typed X and Y (started from the pair below)")

@@ -64,6 +64,7 @@ def to_json_dict(ex: PairExplanation) -> dict:
         "s": p.s,
         "probability": p.probability,
         "rank": p.rank,
+        "rank_ties": p.ties,
         "n_items": ex.n_items,
         "residual": ex.residual,
         "tied": bool(p.trace.tied),
@@ -87,6 +88,7 @@ def to_frame(ex: PairExplanation) -> pd.DataFrame:
             ("S", p.s),
             ("probability", p.probability),
             ("rank", p.rank),
+            ("rank ties (other items with exactly this S)", p.ties),
             ("n_items", ex.n_items),
             ("residual S - sum(contributions)", ex.residual),
         )
@@ -147,7 +149,7 @@ def _pair_summary_html(ex: PairExplanation, heading: str | None = None) -> list[
         f"{' (typed vectors)' if ex.vectors else ''}</p>",
         "<div class='metrics'>"
         f"<span>S = {p.s:.6g}</span><span>P(like) = σ(a·S + b) = {p.probability:.4f}</span>"
-        f"<span>rank {p.rank} of {ex.n_items}</span><span>S − ΣZ_U·Z_V = {ex.residual:.2e}</span></div>",
+        f"<span>rank {escape_html(p.rank_text(ex.n_items))}</span><span>S − ΣZ_U·Z_V = {ex.residual:.2e}</span></div>",
     ]
     return parts
 

@@ -52,7 +52,16 @@ class PairTrace:
     item_id: str
     s: float
     probability: float
-    rank: int  # 1-based among all catalog items for this user
+    rank: int  # 1-based among all catalog items for this user (ties resolved in its favour)
+    ties: int = 0  # other catalog items with exactly this S: the pair shares ranks rank … rank + ties
+
+    def rank_span(self) -> str:
+        """The ranks the pair holds: "4", or "86–130" when tied with other items (S = 0 under the null slot, say)."""
+        return f"{self.rank}–{self.rank + self.ties}" if self.ties else str(self.rank)
+
+    def rank_text(self, n_items: int) -> str:
+        """`rank_span` of `n_items`: "4 of 130", "86–130 of 130"."""
+        return f"{self.rank_span()} of {n_items}"
 
 
 # Each attention normaliser's name in words, as the dashboard and reports write it.
@@ -559,9 +568,14 @@ class Recommender(nn.Module):
     @torch.no_grad()
     def rank_of(self, user_id: str, item_id: str) -> int:
         """1-based rank of `item_id` among all catalog items for this user (ties resolved in its favour)."""
+        return self.rank_and_ties(user_id, item_id)[0]
+
+    @torch.no_grad()
+    def rank_and_ties(self, user_id: str, item_id: str) -> tuple[int, int]:
+        """(`rank_of`, how many other catalog items score exactly the same for this user)."""
         scores = self.scores_for_user(user_id)
         s = scores[self._catalog()[1].row_of(item_id)]
-        return int((scores > s).sum()) + 1
+        return int((scores > s).sum()) + 1, int((scores == s).sum()) - 1
 
     @torch.no_grad()
     def trace(self, user_id: str, item_id: str) -> PairTrace:
@@ -569,6 +583,7 @@ class Recommender(nn.Module):
         x, y = self.encode_user(r_u), self.encode_item(r_v)
         trace = self.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
         s = trace.s[0]
+        rank, ties = self.rank_and_ties(user_id, item_id)
         return PairTrace(
             trace=trace,
             x=x,
@@ -580,7 +595,8 @@ class Recommender(nn.Module):
             item_id=str(item_id),
             s=float(s),
             probability=float(self.probability(s)),
-            rank=self.rank_of(user_id, item_id),
+            rank=rank,
+            ties=ties,
         )
 
     # ---- copies and files --------------------------------------------------------------------

@@ -127,7 +127,10 @@ def vector_trace(model: Recommender, x: ArrayLike, y: ArrayLike) -> PairTrace:
         trace = model.attention(x.unsqueeze(0), y.unsqueeze(0)).detach()
         catalog = model.scores_for_vector(x)  # chunked: bounded memory at any catalog size
         s = trace.s[0]
-        rank = int((catalog > float(s)).sum()) + 1
+        # Typed S is computed apart from the catalog's scores, so an item scoring the same may differ from it by
+        # float32 rounding: such items are ties (the pair would share their ranks), not items ahead of it.
+        same = torch.isclose(catalog, torch.full_like(catalog, float(s)), rtol=1e-5, atol=1e-6)
+        rank, ties = int(((catalog > float(s)) & ~same).sum()) + 1, int(same.sum())
         probability = float(model.probability(s))
     return PairTrace(
         trace=trace,
@@ -141,6 +144,7 @@ def vector_trace(model: Recommender, x: ArrayLike, y: ArrayLike) -> PairTrace:
         s=float(s),
         probability=probability,
         rank=rank,
+        ties=ties,
     )
 
 

@@ -277,3 +277,45 @@ def test_cpu_path_and_cuda_when_present():
         gpu.scores_for_user("u2").numpy(), model.scores_for_user("u2").numpy(), rtol=1e-4, atol=1e-5
     )
     np.testing.assert_allclose(gpu.score("u2", "i3")["s"], model.score("u2", "i3")["s"], rtol=1e-4)
+
+
+def test_rank_and_ties_against_the_numpy_ranking_of_a_catalog_with_duplicate_items():
+    """Items with the same attributes score the same: each holds a range of ranks, `rank`…`rank + ties`."""
+    torch.manual_seed(0)
+    data = tiny_dataset(n_items=9)
+    data.items.iloc[[2, 5, 7]] = data.items.iloc[4].to_numpy()  # four identical items: i2, i4, i5, i7
+    cols = ["a", "b", "c"]
+    model = Recommender.from_featurizer(TinyFeaturizer("latent", cols, cols), data, d=4, heads=2, temperature=0.7)
+    for user in ("u0", "u3"):
+        reference = _numpy_catalog(model, user)
+        for j, item in enumerate(model.item_ids):
+            same = np.isclose(reference, reference[j], rtol=1e-9, atol=0)
+            expected = (
+                int((reference > reference[j]).sum() - (same & (reference > reference[j])).sum()) + 1,
+                int(same.sum()) - 1,
+            )
+            assert model.rank_and_ties(user, item) == expected, (user, item)
+            pair = model.trace(user, item)
+            assert (pair.rank, pair.ties) == expected and model.rank_of(user, item) == expected[0]
+            assert expected[1] == (3 if item in ("i2", "i4", "i5", "i7") else 0)
+        tied = model.trace(user, "i5")
+        assert (
+            tied.rank_text(9) == f"{tied.rank}–{tied.rank + 3} of 9"
+            and tied.rank_span() == f"{tied.rank}–{tied.rank + 3}"
+        )
+        alone = model.trace(user, "i0")
+        assert alone.rank_text(9) == f"{alone.rank} of 9" and alone.rank_span() == str(alone.rank)
+
+
+def test_typed_vectors_equal_to_catalog_items_tie_with_them():
+    from attnrec.pair_explanation import vector_trace
+
+    torch.manual_seed(0)
+    data = tiny_dataset(n_items=9)
+    data.items.iloc[[2, 5]] = data.items.iloc[4].to_numpy()
+    cols = ["a", "b", "c"]
+    model = Recommender.from_featurizer(TinyFeaturizer("latent", cols, cols), data, d=4, heads=2, temperature=0.7)
+    catalog = model.trace("u1", "i4")
+    typed = vector_trace(model, catalog.x.numpy(), catalog.y.numpy())
+    # The typed pair scores as i4 does: it ties with i2, i4 and i5 and would share their ranks.
+    assert (typed.rank, typed.ties) == (catalog.rank, 3)

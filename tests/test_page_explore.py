@@ -118,7 +118,9 @@ def assert_shows_pair(at, model, user_id, item_id):
         items = model.encode_item(model.item_rows(list(model.item_ids))).numpy()
     scores = [model_reference(model, x_user, y_item)["s"] for y_item in items]
     rank = 1 + sum(s > ref["s"] + 1e-6 for s in scores)
-    assert metric(at, "Rank for this user") == f"{rank} of {len(model.item_ids)}"
+    ties = sum(abs(s - ref["s"]) <= 1e-6 for s in scores) - 1  # items scoring the same share its ranks
+    span = f"{rank}–{rank + ties}" if ties else f"{rank}"
+    assert metric(at, "Rank for this user") == f"{span} of {len(model.item_ids)}"
     assert url(at, "user") == user_id and url(at, "item") == item_id
     # The Z breakdown section: Z_U / Z_V bars per head and a waterfall ending exactly at S.
     show(at, "breakdown")
@@ -440,3 +442,7 @@ def test_a_pair_whose_heads_all_pick_the_null_slot_says_why_s_is_zero():
     _, heat_u, heat_v = heatmaps(at)[:3]
     np.testing.assert_allclose(heat_u[:, -1], 1.0, atol=1e-6)  # the last column shown: the null slot
     np.testing.assert_allclose(heat_v[:, -1], 1.0, atol=1e-6)
+    # Every item the model reads this way for this user ties at S = 0: the pair holds that whole range of ranks.
+    scores = trace.s.view(n_users, n_items)[lonely // n_items]
+    first, ties = int((scores > 0).sum()) + 1, int((scores == 0).sum()) - 1
+    assert ties > 0 and metric(at, "Rank for this user") == f"{first}–{first + ties} of {n_items}"

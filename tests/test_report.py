@@ -197,3 +197,21 @@ def test_html_is_self_contained_and_escaped(explanation):
     )
     embedded = json.loads(html[start : html.index("</script>", start)])
     assert embedded["s"] == pytest.approx(explanation.pair.s)
+
+
+def test_every_export_says_a_tied_pair_shares_its_ranks():
+    dataset = make_dataset()
+    dataset.items.loc["i5"] = dataset.items.loc["i3"]  # the same attributes: i3 and i5 score the same
+    model = make_model(dataset)
+    ex = explain_pair(model, "u1", "i3", "")
+    rank, n = ex.pair.rank, ex.n_items
+    # Independently: the other items' scores, pair by pair, against this one's.
+    others = [model.trace("u1", i).s for i in model.item_ids if i != "i3"]
+    assert rank == 1 + sum(s > ex.pair.s + 1e-6 for s in others)
+    assert ex.pair.ties == sum(abs(s - ex.pair.s) <= 1e-6 for s in others) == 1
+    assert to_json_dict(ex)["rank_ties"] == 1
+    frame = to_frame(ex)
+    assert frame.loc[frame["name"].str.startswith("rank ties", na=False), "value"].tolist() == [1]
+    assert f"rank {rank}–{rank + 1} of {n}" in to_html(ex, {}, title="tied")
+    alone = explain_pair(model, "u1", "i0", "")
+    assert to_json_dict(alone)["rank_ties"] == 0 and f"rank {alone.pair.rank} of {n}<" in to_html(alone, {}, title="x")
