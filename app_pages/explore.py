@@ -199,7 +199,10 @@ def pair_view(v: SimpleNamespace) -> None:
     metrics[1].metric("P(like)", f"{pair.probability:.3f}", help="Calibrated probability σ(a·S + b)")
     metrics[2].metric(
         "Rank for this user",
-        pair.rank_text(ex.n_items),
+        pair.rank_span() if pair.ties else pair.rank_text(ex.n_items),  # a range is long: its "of N" goes below
+        delta=f"of {ex.n_items} · {pair.ties + 1} tied" if pair.ties else None,
+        delta_color="off",
+        delta_arrow="off",
         help="Position of this item among all catalog items, by S (1 = best)"
         + (
             f". A range: {pair.ties} other items score exactly the same S, so the pair holds all these places"

@@ -9,7 +9,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from plotly_json import decode_array as decode
-from test_report import make_model, numpy_attention
+from test_report import make_dataset, make_model, numpy_attention
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "compare.py")
 
@@ -119,3 +119,21 @@ def test_bad_link_warns_and_still_compares(model):
     assert "item “ghost”" in messages and "comparison “sideways”" in messages
     assert url(at, "compare") == "items" and url(at, "item_b") in model.item_ids
     assert_compares(at, model, ("u1", "i1"), ("u1", url(at, "item_b")))
+
+
+def test_a_tied_pair_shows_its_range_of_ranks():
+    """Items with the same attributes score the same S: each holds a range of ranks, "r–r+1" here."""
+    dataset = make_dataset()
+    dataset.items.loc["i5"] = dataset.items.loc["i3"]
+    tied = make_model(dataset, seed=3)
+    at = open_page(tied, user="u1", item="i3", item_b="i0")
+    assert_compares(at, tied, ("u1", "i3"), ("u1", "i0"))
+    scores = np.array([reference(tied, "u1", i)["s"] for i in tied.item_ids])  # the numpy reference, item by item
+
+    def span(item):
+        s = scores[list(tied.item_ids).index(item)]
+        first, ties = int((scores > s + 1e-9).sum()) + 1, int((np.abs(scores - s) <= 1e-9).sum()) - 1
+        return f"{first}–{first + ties}" if ties else str(first)
+
+    assert span("i3").count("–") == 1 and "–" not in span("i0")
+    assert metric(at, "Rank A / B") == f"{span('i3')} / {span('i0')}"

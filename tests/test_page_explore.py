@@ -68,6 +68,17 @@ def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
+def shown_rank(at):
+    """(value, delta) of the rank metric."""
+    shown = next(m for m in at.metric if m.label == "Rank for this user")
+    return shown.value, shown.delta or None
+
+
+def expected_rank(rank, ties, n_items):
+    """What the rank metric shows: "4 of 130", or a range of ranks with the count below it for a tied pair."""
+    return (f"{rank}–{rank + ties}", f"of {n_items} · {ties + 1} tied") if ties else (f"{rank} of {n_items}", None)
+
+
 def specs(at):
     return chart_specs(at)
 
@@ -119,8 +130,7 @@ def assert_shows_pair(at, model, user_id, item_id):
     scores = [model_reference(model, x_user, y_item)["s"] for y_item in items]
     rank = 1 + sum(s > ref["s"] + 1e-6 for s in scores)
     ties = sum(abs(s - ref["s"]) <= 1e-6 for s in scores) - 1  # items scoring the same share its ranks
-    span = f"{rank}–{rank + ties}" if ties else f"{rank}"
-    assert metric(at, "Rank for this user") == f"{span} of {len(model.item_ids)}"
+    assert shown_rank(at) == expected_rank(rank, ties, len(model.item_ids))
     assert url(at, "user") == user_id and url(at, "item") == item_id
     # The Z breakdown section: Z_U / Z_V bars per head and a waterfall ending exactly at S.
     show(at, "breakdown")
@@ -445,4 +455,4 @@ def test_a_pair_whose_heads_all_pick_the_null_slot_says_why_s_is_zero():
     # Every item the model reads this way for this user ties at S = 0: the pair holds that whole range of ranks.
     scores = trace.s.view(n_users, n_items)[lonely // n_items]
     first, ties = int((scores > 0).sum()) + 1, int((scores == 0).sum()) - 1
-    assert ties > 0 and metric(at, "Rank for this user") == f"{first}–{first + ties} of {n_items}"
+    assert ties > 0 and shown_rank(at) == (f"{first}–{first + ties}", f"of {n_items} · {ties + 1} tied")
