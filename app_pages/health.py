@@ -23,6 +23,7 @@ from attnrec.health import (
     sample_pairs,
     wrong_pairs,
 )
+from attnrec.model import rank_span
 from attnrec.safety import escape_markdown
 from attnrec.trust import (
     verdict_word,
@@ -166,7 +167,7 @@ def pair_list(title: str, frame, key: str) -> None:
     for row in frame.itertuples():
         cols = st.columns([5, 2], vertical_alignment="center")
         cols[0].write(f"user {escape_markdown(row.user_id)} · item {escape_markdown(row.item_id)}")
-        cols[0].caption(f"S = {row.s:.3f} · rank {row.rank} of {len(model.item_ids)}")
+        cols[0].caption(f"S = {row.s:.3f} · rank {rank_span(row.rank, row.ties)} of {len(model.item_ids)}")
         if cols[1].button("Explore", key=f"{key}_{row.Index}", help="Open this pair on the Explore page"):
             st.session_state["explore_user"], st.session_state["explore_item"] = row.user_id, row.item_id
             st.switch_page("app_pages/explore.py", query_params={"user": row.user_id, "item": row.item_id})

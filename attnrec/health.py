@@ -244,10 +244,10 @@ def wrong_pairs(model: Recommender, split: Split, k: int = 10) -> tuple[pd.DataF
     positives = model.score(list(held["user_id"]), list(held["item_id"]))
     positives["label"] = 1
     top_negatives, bottom_positives = most_wrong_pairs(pd.concat([negatives, positives], ignore_index=True), k)
-    bottom_positives["rank"] = [
-        model.rank_of(u, i) for u, i in zip(bottom_positives["user_id"], bottom_positives["item_id"])
-    ]
-    top_negatives["rank"] = [model.rank_of(u, i) for u, i in zip(top_negatives["user_id"], top_negatives["item_id"])]
+    for frame in (bottom_positives, top_negatives):  # rank, and how many other items tie with it (a range)
+        ranked = [model.rank_and_ties(u, i) for u, i in zip(frame["user_id"], frame["item_id"])]
+        frame["rank"] = [rank for rank, _ in ranked]
+        frame["ties"] = [ties for _, ties in ranked]
     return top_negatives, bottom_positives, source
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # annotations only: importing attnrec.data at run time would 
 # One id or several (a list, an Index, an array): `_as_id_list` turns either into a list of str.
 Ids = str | int | np.integer | Iterable[str]
 
-__all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "variant_label"]
+__all__ = ["PairTrace", "Recommender", "MODEL_KEYS", "MODEL_OPTIONS", "NULL_SLOT_NAME", "rank_span", "variant_label"]
 
 NULL_SLOT_NAME = "(nothing: null slot)"
 CATALOG_CHUNK = 65_536  # catalog rows encoded at once (a catalog up to this size is encoded in one go)
@@ -56,12 +56,18 @@ class PairTrace:
     ties: int = 0  # other catalog items with exactly this S: the pair shares ranks rank … rank + ties
 
     def rank_span(self) -> str:
-        """The ranks the pair holds: "4", or "86–130" when tied with other items (S = 0 under the null slot, say)."""
-        return f"{self.rank}–{self.rank + self.ties}" if self.ties else str(self.rank)
+        """The ranks the pair holds (`rank_span`)."""
+        return rank_span(self.rank, self.ties)
 
     def rank_text(self, n_items: int) -> str:
         """`rank_span` of `n_items`: "4 of 130", "86–130 of 130"."""
         return f"{self.rank_span()} of {n_items}"
+
+
+def rank_span(rank: int, ties: int) -> str:
+    """The ranks a pair holds: "4", or "86–130" when `ties` other items score exactly its S (S = 0 under the null
+    slot, say): the pair shares all those places."""
+    return f"{rank}–{rank + ties}" if ties else str(rank)
 
 
 # Each attention normaliser's name in words, as the dashboard and reports write it.

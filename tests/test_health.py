@@ -158,9 +158,12 @@ def test_wrong_pairs_are_the_extremes_of_a_brute_force_scoring(restaurant_model)
         ).numpy()
     np.testing.assert_allclose(negatives["s"], np.sort(s_neg)[::-1][:5], rtol=1e-5)
     np.testing.assert_allclose(positives["s"], np.sort(s_pos)[:5], rtol=1e-5)
-    for row in positives.itertuples():
-        scores = model.scores_for_user(row.user_id).numpy()
-        assert row.rank == int((scores > scores[model.items.row_of(row.item_id)]).sum()) + 1
+    for row in [*positives.itertuples(), *negatives.itertuples()]:
+        with torch.no_grad():  # the user against every item, by the model's forward pass (not its catalog path)
+            every = model(model.user_rows([row.user_id] * len(model.item_ids)), model.item_rows(list(model.item_ids)))
+        s = every.numpy()[list(model.item_ids).index(row.item_id)]
+        assert row.rank == int((every.numpy() > s + 1e-5).sum()) + 1
+        assert row.ties == int((np.abs(every.numpy() - s) <= 1e-5).sum()) - 1
 
 
 def test_rank_agreement_is_kendall_tau_b_of_magnitudes():

@@ -164,3 +164,23 @@ def test_model_health_says_the_uniform_model_s_heatmaps_carry_no_information():
     assert not at.exception, at.exception
     warnings = " | ".join(w.value for w in at.warning)
     assert "heatmaps carry no information" in warnings, warnings
+
+
+def test_each_wrong_pair_says_its_score_and_rank_a_tie_as_a_range(health_run, model):
+    """Every pair in the most-wrong lists: S and its rank among all items, from the model's forward pass over the
+    whole catalog here; a pair other items tie with holds a range of ranks."""
+    import re
+
+    pairs = [re.fullmatch(r"user (\S+) · item (\S+)", m.value) for m in health_run.markdown]
+    pairs = [p.groups() for p in pairs if p]
+    captions = [c.value for c in health_run.caption if re.match(r"S = -?[0-9.]+ · rank ", c.value)]
+    assert len(pairs) == len(captions) == 20
+    assert any("–" in c for c in captions)  # this model ties some held-out positives with other items
+    items = list(model.item_ids)
+    for (user, item), caption in zip(pairs, captions):
+        with torch.no_grad():
+            every = model(model.user_rows([user] * len(items)), model.item_rows(items)).numpy().astype(np.float64)
+        s = every[items.index(item)]
+        first, ties = int((every > s + 1e-5).sum()) + 1, int((np.abs(every - s) <= 1e-5).sum()) - 1
+        span = f"{first}–{first + ties}" if ties else f"{first}"
+        assert caption == f"S = {s:.3f} · rank {span} of {len(items)}", (user, item)
