@@ -16,6 +16,7 @@ broken sample is left for the page to report).
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import sys
@@ -135,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         seconds = warm_up()
+        # Everything warmed up stays for the server's life: leave it out of Python's full collections, which would
+        # otherwise scan it (~350,000 objects) now and then during a click (~280 ms each; after this ~50 ms).
+        gc.freeze()
         print(f"attnrec app: ready in {seconds:.1f} s; starting Streamlit", file=sys.stderr, flush=True)
     from streamlit.web import cli as streamlit_cli
 

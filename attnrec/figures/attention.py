@@ -395,6 +395,14 @@ def entropy_bars(
     layout["yaxis"].update(range=[0, 1.15], title={"text": "entropy / log d"})
     layout["barmode"] = "group"
     layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
-    fig = style.figure(bars, layout)
-    fig.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text="uniform", annotation_position="top left")
-    return fig
+    # The uniform level, as `fig.add_hline(y=1, …, annotation_text="uniform", annotation_position="top left")` draws
+    # it (the same JSON, tests/test_fast_paths.py) without its walk over the figure's axes: 14 → 2 ms a figure.
+    layout["shapes"] = [
+        {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": 1.0, "y1": 1.0}
+        | {"line": {"color": "#888", "dash": "dot"}}
+    ]
+    layout["annotations"] = [
+        {"text": "uniform", "showarrow": False, "xref": "x domain", "x": 0, "xanchor": "left"}
+        | {"yref": "y", "y": 1.0, "yanchor": "bottom"}
+    ]
+    return style.figure(bars, layout)
