@@ -87,14 +87,16 @@ def pair_view(v: SimpleNamespace) -> None:
     selection, model, dataset, names, mode = v.selection, v.model, v.dataset, v.names, v.mode
     method_key, params, normaliser, formula, context = v.method_key, v.params, v.normaliser, v.formula, v.context
     default_user, default_item, page_run = v.default_user, v.default_item, v.page_run
-    user_id = url.remembered_choice("explore_user", "user", model.user_ids, default_user, "user")
-    item_id = url.remembered_choice("explore_item", "item", model.item_ids, default_item, "item")
+    token = caches.object_token(model)
+    user_ids, item_ids = caches.id_index(token, "user", model.user_ids), caches.id_index(token, "item", model.item_ids)
+    user_id = url.remembered_choice("explore_user", "user", user_ids, default_user, "user")
+    item_id = url.remembered_choice("explore_item", "item", item_ids, default_item, "item")
 
     answer = st.container()  # the answer (S, rank, the pair) goes above the pickers: visible without scrolling
     draw_pickers = None
     if mode == "pair":
         item_name = dataset.schema.get("item_name")
-        items = caches.name_first(caches.object_token(model), item_name, dataset.items)
+        items = caches.name_first(token, item_name, dataset.items)
         # The pair first (a pick is read from the tables' state), then the answer, then the tables: the answer's
         # element comes before theirs, and the browser can fetch its code sooner.
         user_id = pickers.peek_row(dataset.users, "explore_user", user_id)

@@ -153,9 +153,10 @@ def clicks_phase(workspace: Path, n_clicks: int) -> tuple[list, int]:
     model = Recommender.load(workspace / "models" / f"{NAME}-latent", device="cpu", dataset=dataset)
     positives = dataset.positives
     default_pair = (str(positives["user_id"].iloc[0]), str(positives["item_id"].iloc[0]))
-    user_ids = [str(u) for u in dataset.users.index[:5]]
-    item_ids = [str(i) for i in dataset.items.index[:5]]
-    clicks = bc.plan_clicks(user_ids, item_ids, default_pair, n_clicks, bc.attention_looks(model))
+    rows = 8  # the first rows of each picker (plan_clicks scrolls to them)
+    user_ids = [str(u) for u in dataset.users.index[:rows]]
+    item_ids = [str(i) for i in dataset.items.index[:rows]]
+    clicks = bc.plan_clicks(user_ids, item_ids, default_pair, n_clicks, bc.attention_looks(model), rows=rows)
     os.environ["ATTNREC_WORKSPACE"] = str(workspace)
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "wb") as log:
         server, url = bc.serve(ROOT, sys.executable, log)

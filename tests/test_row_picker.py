@@ -131,3 +131,32 @@ def test_the_script_writes_text_only_and_reports_picks_at_once():
     assert ".textContent = text" in script  # every cell
     assert 'setStateValue("pick"' in script or 'attnrecSetState("pick"' in script
     assert "setTimeout" not in script  # no debounce between a click and the server
+
+
+def _take_script() -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from attnrec.app import row_picker
+
+    for name, ids in {"text": pd.Index(["a", "b", "7"]), "numbers": pd.Index([5, 7, 9]), "none": pd.Index([])}.items():
+        for n, picked in enumerate(["7", "b", "x"]):
+            st.session_state[f"{name}{n}"] = {"pick": {"id": picked, "nonce": f"{name}{n}"}}
+            st.text(f"{name} {picked} {row_picker.take_pick(f'{name}{n}', ids)}")
+
+
+def test_a_pick_names_an_id_the_table_shows_as_text_whatever_the_index_type():
+    """Text ids are looked up in the index itself (no copy per pick); numbers as the table shows them (text)."""
+    at = AppTest.from_function(_take_script, default_timeout=60).run()
+    assert not at.exception
+    assert [t.value for t in at.text] == [
+        "text 7 7",
+        "text b b",
+        "text x None",
+        "numbers 7 7",
+        "numbers b None",
+        "numbers x None",
+        "none 7 None",
+        "none b None",
+        "none x None",
+    ]

@@ -76,6 +76,15 @@ def cached_figure(name: str, view_key: str, _build: Callable[[], go.Figure]) -> 
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
+def id_index(token: int, side: str, _ids: list[str]) -> pd.Index:
+    """`_ids` (a model's user or item ids; `token` is the model's `object_token`) as a pandas Index, built once:
+    `in` is then a hash lookup, not a scan of the catalog, on every rerun."""
+    import pandas as pd
+
+    return pd.Index(_ids, dtype=object)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
 def name_first(token: int, name: str | None, _frame: pd.DataFrame) -> pd.DataFrame:
     """`_frame` with its `name` column first, the column people search by (as it is without one); `token` is the
     `object_token` of the model or dataset that holds it. Kept, so that a picker's rerun neither copies the table

@@ -86,7 +86,9 @@ def take_pick(key: str, ids: pd.Index) -> str | None:
         return None
     memo["nonce"] = picked.get("nonce")
     chosen = str(picked.get("id"))
-    if chosen not in ids.astype(str):
+    # Text ids are looked up in the index's hash table (kept with the table: O(1) after the first pick, at any
+    # catalog size); other ids are compared as the table shows them, as text.
+    if chosen not in (ids if ids.inferred_type in ("string", "empty") else ids.astype(str)):
         return None
     memo["shows"] = chosen
     return chosen

@@ -53,11 +53,12 @@ def write_url(**values: object) -> None:
 def remembered_choice(state_key: str, url_key: str, options: Sequence[str], default: str, what: str) -> str:
     """A value among `options`: the URL's request if it is valid, else this session's earlier choice
     (kept under `state_key`), else `default`. A request for something not in `options` (a stale or
-    mistyped link) gets a warning saying what is shown instead."""
-    options = list(options)
-    fallback = st.session_state.get(state_key)
-    if fallback not in options:
-        fallback = default if default in options else options[0]
+    mistyped link) gets a warning saying what is shown instead. `options` is looked up, not copied: a catalog's
+    ids as a pandas Index answer `in` from its hash table."""
+    if not all(hasattr(options, name) for name in ("__contains__", "__getitem__", "__len__")):
+        options = list(options)  # a generator, a set, dict keys
+    earlier = st.session_state.get(state_key)
+    fallback = str(earlier) if earlier in options else (default if default in options else str(options[0]))
     raw = url_request(url_key)
     if raw is None:
         return fallback
