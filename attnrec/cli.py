@@ -306,21 +306,23 @@ def main(argv: list[str] | None = None) -> int:
     from attnrec.device import apply_threads
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    handed_on = bool(argv) and argv[0] in ("explain", "score", "app")  # parsed by their own modules
-    args = None if handed_on else build_parser().parse_args(argv)
+    command = argv[0] if argv else None
+    # explain, score and app parse their own arguments (their modules); the rest are parsed here, first
+    args = None if command in ("explain", "score", "app") else build_parser().parse_args(argv)
     try:
         apply_threads()  # one torch thread unless ATTNREC_THREADS says otherwise (attnrec.device)
     except ValueError as err:
         print(f"attnrec: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args is None and argv[0] == "explain":
+    if command == "explain":
         return _explain(argv[1:])
-    if args is None and argv[0] == "score":
+    if command == "score":
         return _score(argv[1:])
-    if args is None:
+    if command == "app":
         from attnrec.app.serve import main as serve
 
         return serve(argv[1:])
+    assert args is not None  # train or evaluate, parsed above
     from attnrec.checkpoint import CheckpointError
     from attnrec.data.types import DataError
 
