@@ -1,6 +1,7 @@
 """Command line: `python -m attnrec train | evaluate | explain | score | app`.
 
-train    fits a model on the leave-one-out training split (so `evaluate` is honest) and saves it.
+train    fits a model on the leave-one-out training split (so `evaluate` is honest) and saves it, with its
+         held-out quality against popularity and BPR-MF beside it (quality.json: Model health reads it).
 evaluate re-creates the same split and prints HR@10 / NDCG@10 / AUC for the checkpoint, item popularity
          and BPR-MF, all ranked by the same code.
 explain  is handed to attnrec.explain.batch.cli_main; score (top K for many users) to attnrec.scoring.cli_main.
@@ -126,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="candidates of the recorded metrics (attnrec.evaluation.PROTOCOLS); the hold-out is the same",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bars (default: shown when stderr is a terminal)")
+    t.add_argument(
+        "--no-quality",
+        action="store_true",
+        help="do not write quality.json (held-out metrics of the model, popularity and BPR-MF, which Model health "
+        "shows at once); it trains BPR-MF, about as long as training on large data",
+    )
 
     e = sub.add_parser("evaluate", help="leave-one-out metrics for a checkpoint and the baselines")
     e.add_argument("--checkpoint", required=True, help="folder with model.safetensors + config.json")
@@ -229,6 +236,14 @@ def _train(args) -> int:
     )
     print(metrics_table({"ours": metrics}))
     print(f"saved {Path(args.out) / 'model.safetensors'} and config.json")
+    if not args.no_quality:
+        from attnrec import quality_store
+
+        announce = None if args.quiet else (lambda step: print(f"held-out quality: {step}…", flush=True))
+        table, path = quality_store.write_for_checkpoint(args.out, progress=announce)
+        shown = table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        print(f"held-out quality against the baselines (Model health's table):\n{shown}")
+        print(f"saved {path}")
     return 0
 
 

@@ -3,10 +3,12 @@
 Training the BPR-MF baseline is what made Model health take a minute to open. The table depends only on the
 model's weights and configuration, the data and the settings (k, BPR-MF epochs, seed), so it is computed once
 and stored as JSON under a fingerprint of those:
-- beside a checkpoint as `quality.json` (`write_beside`; `python -m attnrec.quality_store FOLDER…` fills it for
-  saved checkpoints, e.g. the shipped ones), read when its fingerprint still matches the weights;
+- beside a checkpoint as `quality.json` (`write_beside`; `attnrec train` writes it after saving, and
+  `python -m attnrec.quality_store FOLDER…` fills it for saved checkpoints, e.g. the shipped ones), read when its
+  fingerprint still matches the weights;
 - in a cache folder outside the repository, one file per fingerprint: $ATTNREC_CACHE_DIR, else
-  ~/.cache/attnrec (`cache_dir()`), written whenever the page computes the table.
+  ~/.cache/attnrec (`cache_dir()`), written whenever the page computes the table, and after the Data page
+  trains a model (`compute_and_store`, in the training job's thread).
 A stored table is the very numbers `compute` returns (JSON keeps every float64 exactly; tested).
 """
 
@@ -34,9 +36,11 @@ __all__ = [
     "fingerprint",
     "settings_key",
     "compute",
+    "compute_and_store",
     "stored",
     "store",
     "write_beside",
+    "write_for_checkpoint",
 ]
 
 CACHE_ENV = "ATTNREC_CACHE_DIR"
@@ -168,6 +172,20 @@ def store(
         return None
 
 
+def compute_and_store(
+    model: Recommender,
+    progress: Callable[[str], None] | None = None,
+    k: int = 10,
+    mf_epochs: int = 60,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict]:
+    """`compute` on the model's own data, then `store` it in the cache folder (what the Data page runs after it
+    trains a model, so Model health reads the table instead of computing it); returns (table, protocol)."""
+    table, protocol = compute(model, k=k, mf_epochs=mf_epochs, seed=seed, progress=progress)
+    store(model, table, protocol, k=k, mf_epochs=mf_epochs, seed=seed)
+    return table, protocol
+
+
 def write_beside(
     model: Recommender,
     folder: str | Path,
@@ -184,6 +202,17 @@ def write_beside(
     return table, path
 
 
+def write_for_checkpoint(
+    folder: str | Path, progress: Callable[[str], None] | None = None
+) -> tuple[pd.DataFrame, Path]:
+    """Load a saved checkpoint as the app does and write its quality.json (default settings): what Model health
+    then reads instead of computing. `attnrec train` calls it after saving; returns (table, path)."""
+    from attnrec.model import Recommender
+
+    model = Recommender.load(folder, device="cpu")
+    return write_beside(model, folder, progress=progress)
+
+
 def _announce(folder: str) -> Callable[[str], None]:
     """A `progress` callback printing each step's label after the checkpoint folder's name."""
     return lambda name: print(f"{folder}: {name}…", flush=True)
@@ -192,7 +221,6 @@ def _announce(folder: str) -> Callable[[str], None]:
 def main(argv: list[str] | None = None) -> int:
     """python -m attnrec.quality_store CHECKPOINT_FOLDER…: write quality.json beside each (default settings)."""
     from attnrec.device import apply_threads
-    from attnrec.model import Recommender
 
     apply_threads()
     folders = list(sys.argv[1:] if argv is None else argv)
@@ -200,9 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         print(main.__doc__, file=sys.stderr)
         return 2
     for folder in folders:
-        model = Recommender.load(folder, device="cpu")
-        table, path = write_beside(model, folder, progress=_announce(folder))
-        print(f"{path}\n{table.to_string(index=False)}")
+        table, path = write_for_checkpoint(folder, progress=_announce(folder))
+        print(f"{path}\n{table.to_string(index=False, float_format=lambda v: f'{v:.3f}')}")
     return 0
 
 

@@ -10,6 +10,11 @@ lets `concurrent_trainings` jobs run at once and keeps the others waiting in ord
 where), refusing more than `queued_trainings` waiting; a run may not exceed `training_epoch_rows`
 epochs × interactions; and a watchdog stops a run after `training_seconds`, or once its browser
 session has been gone for `session_grace_seconds` (the page passes `alive`, a probe of its session).
+
+With `quality_fn` (the Data page passes `attnrec.quality_store.compute_and_store`), the same thread then
+evaluates the trained model against the baselines on held-out data, still holding its training slot: the model
+is usable as soon as training ends (the snapshot is `finished`), and the snapshot's `quality_*` fields tell the
+page how the evaluation goes (`busy` stays true until it is over), so Model health shows the table at once.
 """
 
 from __future__ import annotations
@@ -150,10 +155,19 @@ class JobSnapshot:
     result: object | None = field(default=None, repr=False)  # whatever `train` returned
     queue_position: int | None = None  # 1-based place while waiting for a free slot
     stopped_by: str | None = None  # why it stopped early when not by the user ("its browser session ended")
+    quality_status: str | None = None  # after training, with a quality_fn: "running" | "done" | "failed"
+    quality_step: str | None = None  # what the evaluation is doing ("BPR-MF")
+    quality: object | None = field(default=None, repr=False)  # whatever `quality_fn` returned
+    quality_error: str | None = None
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def busy(self) -> bool:
+        """Training, or evaluating the trained model: the page keeps polling."""
+        return not self.finished or self.quality_status == RUNNING
 
 
 class TrainingJob:
@@ -173,12 +187,18 @@ class TrainingJob:
         name: str = "model",
         alive: Callable[[], bool] | None = None,
         queue: TrainingQueue | None = None,
+        quality_fn: Callable | None = None,
     ):
         self.dataset, self.config, self.name = dataset, config, name
         self.epochs = int(epochs if epochs is not None else getattr(config, "epochs", 0) or 0)
         self._train_fn = train_fn
         self._alive = alive  # False once the session that started the job is gone
         self._queue = queue if queue is not None else QUEUE
+        self._quality_fn = quality_fn  # quality_fn(model, progress=callable(step)) after training
+        self._quality_status: str | None = None
+        self._quality_step: str | None = None
+        self._quality: object | None = None
+        self._quality_error: str | None = None
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._lock = threading.Lock()
@@ -277,6 +297,10 @@ class TrainingJob:
                 result=self._result,
                 queue_position=position,
                 stopped_by=self._stopped_by,
+                quality_status=self._quality_status,
+                quality_step=self._quality_step,
+                quality=self._quality,
+                quality_error=self._quality_error,
             )
 
     # ---- the thread ----------------------------------------------------------------------------------
@@ -311,6 +335,27 @@ class TrainingJob:
             self._result = result
             self._status = STOPPED if self._stop.is_set() else DONE
             self._ended = time.perf_counter()
+            if self._quality_fn is None or result is None:
+                return
+            self._quality_status = RUNNING
+        self._evaluate(result)
+
+    def _quality_progress(self, step: str) -> None:
+        with self._lock:
+            self._quality_step = step
+
+    def _evaluate(self, model) -> None:
+        quality_fn = self._quality_fn
+        assert quality_fn is not None  # _train calls this only with one
+        try:
+            quality = quality_fn(model, progress=self._quality_progress)
+        except Exception as err:  # the model stays usable; the page says the table could not be made
+            with self._lock:
+                self._quality_status = FAILED
+                self._quality_error = str(err) if isinstance(err, DataError) else f"{type(err).__name__}: {err}"
+            return
+        with self._lock:
+            self._quality, self._quality_status, self._quality_step = quality, DONE, None
 
 
 def _plain(value):

@@ -59,6 +59,31 @@ def test_train_then_evaluate(data_dir, tmp_path, capsys):
     assert rows["ours"]["auc"] == pytest.approx(config["metrics"]["auc"])
     assert all(0 <= r["auc"] <= 1 for r in rows.values())
 
+    # `train` also wrote the held-out table Model health reads (quality.json): the same numbers `evaluate`
+    # prints for this model and popularity (BPR-MF: Model health's 60 epochs against evaluate's 200), and what a
+    # fresh computation on the loaded checkpoint gives.
+    from attnrec import quality_store
+    from attnrec.model import Recommender
+
+    assert "held-out quality" in printed and (out / quality_store.QUALITY_FILE).is_file()
+    loaded = Recommender.load(out, device="cpu")
+    kept, protocol = quality_store.stored(loaded, checkpoint=out)
+    by_name = kept.set_index("model")
+    for ours, name in (("this model", "ours"), ("popularity", "popularity")):
+        assert by_name.loc[ours, "HR@10"] == pytest.approx(rows[name]["hr@10"])
+        assert by_name.loc[ours, "AUC"] == pytest.approx(rows[name]["auc"])
+        assert by_name.loc[ours, "users"] == rows[name]["users"]
+    fresh, _ = quality_store.compute(loaded)
+    assert kept.equals(fresh) and protocol["users"] == rows["ours"]["users"]
+
+
+def test_train_no_quality_writes_no_table(data_dir, tmp_path, capsys):
+    out = tmp_path / "ckpt"
+    argv = ["train", "--data", str(data_dir), "--mode", "latent", "--out", str(out), "--epochs", "1", "--d", "4"]
+    assert main(argv + ["--device", "cpu", "--quiet", "--no-quality"]) == 0
+    assert "held-out quality" not in capsys.readouterr().out
+    assert (out / "model.safetensors").is_file() and not (out / "quality.json").exists()
+
 
 @pytest.mark.parametrize(
     "argv,needle",

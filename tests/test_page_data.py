@@ -114,6 +114,17 @@ def test_train_in_background_then_download_and_upload_the_checkpoint(kept):
     assert any("Model 'tiny' finished" in m for m in messages(at, "success"))
     model = at.session_state["user_models"]["tiny"]
 
+    # After training, the job evaluated the model against the baselines and kept the table where Model health
+    # reads it (the cache folder, by the model's fingerprint): the page shows it, and it is a fresh computation's.
+    from attnrec import quality_store
+
+    assert snap.quality_status == "done"
+    shown = [f.value for f in at.dataframe if list(f.value.columns[:2]) == ["model", "HR@10"]]
+    assert len(shown) == 1 and shown[0]["model"].tolist() == ["this model", "popularity", "BPR-MF"]
+    kept, _ = quality_store.stored(model)
+    fresh, _ = quality_store.compute(model)
+    assert kept.equals(fresh) and shown[0].equals(fresh)
+
     # The archive is built when asked for, not on every rerun.
     assert not [b for b in at.get("download_button") if "Download checkpoint" in b.proto.label]
     at.selectbox(key="data_download_model").set_value("tiny")  # other tests may have trained models too

@@ -417,6 +417,44 @@ def test_training_job_stop_and_failure():
     assert failed.status == "failed" and "0 positive interactions" in failed.error and failed.result is None
 
 
+def test_training_job_evaluates_the_trained_model_after_training():
+    """With a quality_fn the job evaluates the model after training: the model is there as soon as training ends
+    (finished), `busy` holds until the evaluation is over, its steps show, and a failing evaluation keeps the
+    model."""
+    from attnrec.training_job import TrainingJob
+
+    release, evaluating = threading.Event(), threading.Event()
+
+    def fake_train(dataset, config, progress, callback, stop_event):
+        callback(1, {"train_loss": 1.0})
+        return "model"
+
+    def quality(model, progress):
+        progress("BPR-MF")
+        evaluating.set()
+        assert release.wait(10)
+        return ("table of", model)
+
+    job = TrainingJob("data", None, epochs=1, train_fn=fake_train, quality_fn=quality).start()
+    assert evaluating.wait(10)
+    snap = job.snapshot()
+    assert snap.finished and snap.busy and snap.result == "model"
+    assert snap.quality_status == "running" and snap.quality_step == "BPR-MF" and snap.quality is None
+    release.set()
+    snap = job.join(10)
+    assert not snap.busy and snap.quality_status == "done" and snap.quality == ("table of", "model")
+
+    def broken(model, progress):
+        raise ValueError("no held-out users")
+
+    snap = TrainingJob("data", None, epochs=1, train_fn=fake_train, quality_fn=broken).start().join(10)
+    assert snap.status == "done" and snap.result == "model" and not snap.busy
+    assert snap.quality_status == "failed" and "no held-out users" in snap.quality_error
+    # Without one (or when training fails) nothing is evaluated.
+    plain = TrainingJob("data", None, epochs=1, train_fn=fake_train).start().join(10)
+    assert plain.quality_status is None and not plain.busy
+
+
 def test_training_job_with_the_real_engine_stops_early_and_keeps_a_usable_model(trained):
     from attnrec.training import TrainConfig
     from attnrec.training_job import TrainingJob

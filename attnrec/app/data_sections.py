@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from attnrec import checkpoint_upload, training_job
+from attnrec import checkpoint_upload, quality_store, training_job
 from attnrec.app import session
 from attnrec.checkpoint_upload import load_uploaded_checkpoint, split_checkpoint_files
 from attnrec.data.types import DataError
@@ -149,7 +149,11 @@ def train_section(datasets: dict) -> None:
             )
         try:
             job = TrainingJob(
-                datasets[dataset_name], config, name=model_name.strip() or "model", alive=session.session_probe()
+                datasets[dataset_name],
+                config,
+                name=model_name.strip() or "model",
+                alive=session.session_probe(),
+                quality_fn=quality_store.compute_and_store,  # Model health then shows the table at once
             ).start()
         except DataError as err:
             show_error(f"Training not started: {err}.")
@@ -161,7 +165,7 @@ def training_progress(models: dict) -> None:
     """The running (or finished) training job: progress, losses, stop button; a finished model joins `models`."""
     job: TrainingJob | None = st.session_state.get("data_training_job")
 
-    @st.fragment(run_every=1.0 if job is not None and not job.snapshot().finished else None)
+    @st.fragment(run_every=1.0 if job is not None and job.snapshot().busy else None)
     def progress() -> None:
         queue = training_job.QUEUE
         job: TrainingJob | None = st.session_state.get("data_training_job")
@@ -206,6 +210,7 @@ def training_progress(models: dict) -> None:
                 why = f" ({snap.stopped_by})" if snap.stopped_by else ""
                 how = f"stopped early{why}; the best epoch so far was kept"
             st.success(escape_markdown(f"Model '{job.name}' {how}. It is listed in the sidebar on every page."))
+            quality_note(snap)
 
     progress()
 
@@ -319,3 +324,31 @@ def workspace_section(models: dict, datasets: dict) -> None:
             workspace.delete_model(saved_name)
             models.pop(saved_name, None)
             st.rerun(scope="app")
+
+
+def quality_note(snap) -> None:
+    """The trained model's held-out evaluation against the baselines (the job runs it after training)."""
+    if snap.quality_status == "running":
+        st.info(
+            escape_markdown(
+                "Evaluating the model on held-out data against popularity and BPR-MF "
+                f"({snap.quality_step or 'starting'}…), so Model health can show the table at once. "
+                "The model can be used meanwhile."
+            ),
+            icon=":material/hourglass_top:",
+        )
+    elif snap.quality_status == "failed":
+        show_error(f"The held-out evaluation failed ({snap.quality_error}); Model health can compute it on request.")
+    elif snap.quality_status == "done":
+        table, protocol = snap.quality
+        st.caption(
+            f"Held-out quality (leave-one-out, {protocol['users']} users; kept for Model health). The model trained "
+            "on all of this data, so its own row is optimistic; the baselines trained on the training split."
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns if c not in ("model", "users")
+            },
+        )
