@@ -4,7 +4,7 @@ batch-explain files)."""
 
 import streamlit as st
 
-from attnrec import quality_store
+from attnrec import kept_results, quality_store
 from attnrec.app import session, url
 from attnrec.app.health_sections import batch_file_section, trust_sample_section
 from attnrec.app.sidebar import require_model, sidebar
@@ -180,7 +180,9 @@ with right:
     pair_list("Lowest-scored held-out positives", positives, "wrong_positive")
 
 # ---- trust over a sample (attnrec/app/health_sections.py) -----------------------------------------------
-trust_level, trust_baseline, trust_grouping, trust_methods = trust_sample_section(selection, model, dataset)
+trust_level, trust_baseline, trust_grouping, trust_methods = trust_sample_section(
+    selection, model, dataset, model_print
+)
 
 # ---- sanity checks ----------------------------------------------------------------------------------
 st.subheader("Sanity checks: does each explanation depend on the model?")
@@ -192,11 +194,22 @@ st.caption(
 sanity_cols = st.columns([3, 2], vertical_alignment="bottom")
 n_sanity = sanity_cols[0].slider("Pairs for the sanity checks", 5, 100, 20, step=5, key="health_sanity_pairs")
 sanity_request = (selection.model_key, int(n_sanity), trust_level, trust_baseline, trust_grouping, tuple(trust_methods))
-if sanity_cols[1].button("Run sanity checks (slower)", key="health_sanity_run"):
+# Kept on disk for this model and these settings once run (attnrec.kept_results): shown at once next time.
+sanity_settings = {
+    "pairs": int(n_sanity),
+    "seed": 0,
+    "level": trust_level,
+    "baseline": trust_baseline,
+    "grouping": trust_grouping,
+    "methods": list(trust_methods),
+}
+sanity_kept = kept_results.kept("sanity", model_print, sanity_settings)
+if sanity_cols[1].button("Run again" if sanity_kept else "Run sanity checks (slower)", key="health_sanity_run"):
     st.session_state["health_sanity_request"] = sanity_request
+sanity_result = None
 if st.session_state.get("health_sanity_request") == sanity_request:
     with st.spinner("Randomizing parameters stage by stage and re-explaining…"):
-        sanity, sanity_verdicts = cached_sanity(
+        sanity_result = cached_sanity(
             selection.model_key,
             int(n_sanity),
             0,
@@ -207,6 +220,23 @@ if st.session_state.get("health_sanity_request") == sanity_request:
             model,
             dataset,
         )
+    if sanity_kept is None:
+        kept_results.keep(
+            "sanity",
+            model_print,
+            sanity_settings,
+            # What the section shows: the medians (not each pair's ρ), and the verdicts.
+            {"rho": sanity_result[0].drop(columns=["spearman"], errors="ignore"), "verdicts": sanity_result[1]},
+            {},
+        )
+elif sanity_kept is not None:
+    sanity_result = sanity_kept[0]["rho"], sanity_kept[0]["verdicts"]
+    st.caption(
+        "Kept from an earlier run of these settings on this model (the same numbers a new run gives); "
+        "**Run again** recomputes them."
+    )
+if sanity_result is not None:
+    sanity, sanity_verdicts = sanity_result
     flagged = sanity_verdicts[sanity_verdicts["flagged"]]
     if len(flagged):
         st.warning("Barely change when the model is randomized — do not trust them here: " + ", ".join(flagged["name"]))

@@ -362,8 +362,17 @@ SAMPLE = 10
 HEALTH_METHODS = ["ig", "saliency", "attention"]
 
 
-@pytest.fixture(scope="module")
-def health(latent):
+@pytest.fixture(scope="module", autouse=True)
+def kept_folder(tmp_path_factory):
+    """Model health keeps what it ran on disk (attnrec.kept_results): in a folder of this module only, so nothing
+    another test ran is shown here as already run."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("kept-cache")
+        patch.setenv("ATTNREC_CACHE_DIR", str(folder))
+        yield folder
+
+
+def _health_session(latent):
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["user_models"] = {"page-test": latent}
     at.session_state["attnrec_model_restaurants"] = "page-test"
@@ -375,6 +384,12 @@ def health(latent):
     at.run()
     at.switch_page("app_pages/health.py").run()
     assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def health(latent):
+    at = _health_session(latent)
     # The card over the sample runs on request (it takes tens of seconds), then stays for these settings.
     assert not any("kendall_tau" in d.value.columns for d in at.dataframe)
     at.button(key="health_trust_run").click().run()
@@ -565,3 +580,31 @@ def test_batch_reader_names_the_wrong_column_and_refuses_other_paths(tmp_path, l
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(BatchFileError, match="only .parquet"):
         read_batch_explanations(tmp_path / "notes.txt")
+
+
+def test_a_new_session_shows_the_kept_card_and_sanity_checks_without_running_them(latent, tmp_path, monkeypatch):
+    """Once run, the card (with attention vs attributions) and the sanity checks are kept on disk for this model and
+    these settings: a new session (or a restarted server) shows the very same tables at once, and says so."""
+    monkeypatch.setenv("ATTNREC_CACHE_DIR", str(tmp_path))  # this test's own folder: the others start with none
+    ran = _health_session(latent)
+    assert not any("kendall_tau" in d.value.columns for d in ran.dataframe)
+    ran.button(key="health_trust_run").click().run()
+    ran.button(key="health_sanity_run").click().run()
+    assert not ran.exception, ran.exception
+    assert {p.name.split("-")[0] for p in (tmp_path / "kept").glob("*.json")} == {"trust", "sanity"}
+
+    fresh = _health_session(latent)
+    assert "health_trust_request" not in fresh.session_state and "health_sanity_request" not in fresh.session_state
+    pd.testing.assert_frame_equal(_card(fresh), _card(ran))
+    assert _verdict_box(fresh) == _verdict_box(ran)
+    for key in ("health_curves", "health_agreement", "health_sanity"):
+        assert _figure(fresh, key)["data"] == _figure(ran, key)["data"]
+    columns = ("name", "stage", "spearman_median", "flagged")
+    pd.testing.assert_frame_equal(_table(fresh, *columns), _table(ran, *columns))
+    kept_notes = [c.value for c in fresh.caption if c.value.startswith("Kept from an earlier run")]
+    assert len(kept_notes) == 2
+    assert fresh.button(key="health_trust_run").label == "Run it again"
+    assert fresh.button(key="health_sanity_run").label == "Run again"
+    # Other settings were never run: nothing kept is shown for them.
+    fresh.slider(key="health_sanity_pairs").set_value(10).run()
+    assert not any("spearman_median" in d.value.columns for d in fresh.dataframe)

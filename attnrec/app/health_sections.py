@@ -8,6 +8,7 @@ from typing import cast
 
 import streamlit as st
 
+from attnrec import kept_results
 from attnrec.app import report_card, widgets
 from attnrec.explain import method
 from attnrec.explain.batch_reader import BatchFileError, read_batch_explanations, summarize_batch
@@ -77,7 +78,7 @@ def show_verdict(text: str, prefix: str = "") -> None:
     {"success": st.success, "info": st.info, "warning": st.warning}[verdict_tone(text)](prefix + text)
 
 
-def trust_sample_section(selection, model, dataset) -> tuple[str, str, str, list]:
+def trust_sample_section(selection, model, dataset, model_print: str) -> tuple[str, str, str, list]:
     """How far to trust the explanations, over a sample: settings, then (on request) the report card and whether
     attention tells the same story. Returns the settings the sanity checks reuse: (level, baseline, grouping,
     methods)."""
@@ -115,16 +116,24 @@ def trust_sample_section(selection, model, dataset) -> tuple[str, str, str, list
     )
     trust_grouping, trust_plan = report_card.card_plan(model, trust_level, f"health_trust_grouping_{trust_level}")
     card_keys = tuple(card_methods(trust_level, trust_methods, trust_plan.key, trust_plan.n_groups))
-    # The card re-runs every method per pair (and Captum's sensitivity re-runs them again): tens of seconds, on request.
+    # The card re-runs every method per pair (and Captum's sensitivity re-runs them again): tens of seconds, on request;
+    # then kept on disk for this model and these settings (attnrec.kept_results), so it shows at once next time.
+    agreement_keys = tuple(k for k in trust_methods if "dimensions" in method(k).levels)
+    settings = {
+        "pairs": int(n_trust),
+        "seed": 0,
+        "level": trust_level,
+        "baseline": trust_baseline,
+        "grouping": trust_grouping,
+        "methods": list(card_keys),
+        "agreement_methods": list(agreement_keys),
+    }
+    stored = kept_results.kept("trust", model_print, settings)
     trust_request = (selection.model_key, int(n_trust), trust_level, trust_baseline, trust_grouping, card_keys)
-    if st.button(f"Run the report card over {n_trust} pairs (slower)", key="health_trust_run"):
+    label = "Run it again" if stored else f"Run the report card over {n_trust} pairs (slower)"
+    if st.button(label, key="health_trust_run"):
         st.session_state["health_trust_request"] = trust_request
-    if st.session_state.get("health_trust_request") != trust_request:
-        st.caption(
-            f"Not run yet for these settings ({n_trust} pairs, the methods above). The card and whether attention "
-            "tells the same story appear here once it has run; results are kept for the session."
-        )
-    else:
+    if st.session_state.get("health_trust_request") == trust_request:
         with st.status(f"Report card over {n_trust} pairs…") as trust_status:
             trust_progress = report_card.status_progress(trust_status)
             sample_card = cached_sample_card(
@@ -145,7 +154,7 @@ def trust_sample_section(selection, model, dataset) -> tuple[str, str, str, list
                 int(n_trust),
                 0,
                 trust_baseline,
-                tuple(k for k in trust_methods if "dimensions" in method(k).levels),
+                agreement_keys,
                 model,
                 dataset,
                 reuse,
@@ -154,37 +163,62 @@ def trust_sample_section(selection, model, dataset) -> tuple[str, str, str, list
             trust_status.update(
                 label=f"Report card and attention agreement over {n_trust} pairs", state="complete", expanded=False
             )
-        sample_table = card_table(sample_card)
-        report_card.report_card_view(
-            sample_table,
-            f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {sample_card.k}). "
-            "Row 1 is the reference; the best other method per column is tinted. " + not_shares_of_s(card_keys),
-        )
-        st.plotly_chart(
-            deletion_insertion_curves(curves_frame(sample_card), title="Mean deletion and insertion curves"),
-            width="stretch",
-            key="health_curves",
-        )
-
-        st.subheader("Does attention tell the same story?")
+        frames = {
+            "card": card_table(sample_card),
+            "curves": curves_frame(sample_card),
+            "per_pair": sample_agreement.per_pair,
+            "summary": sample_agreement.summary,
+        }
+        values = {
+            "k": int(sample_card.k),
+            "headline": sample_agreement.headline,
+            "reference": sample_agreement.reference,
+        }
+        if stored is None:
+            kept_results.keep("trust", model_print, settings, frames, values)
+    elif stored is not None:
+        frames, values = stored
         st.caption(
-            "Per pair, Kendall τ between attention weights and each method's dimension importance "
-            "(at the dimension level, where attention weights live)."
+            "Kept from an earlier run of these settings on this model (the same numbers a new run gives); "
+            "**Run it again** recomputes it."
         )
-        show_verdict(sample_agreement.headline, f"**Verdict (vs {method(sample_agreement.reference).name}):** ")
-        st.plotly_chart(agreement_histograms(sample_agreement.per_pair), width="stretch", key="health_agreement")
-        st.dataframe(
-            sample_agreement.summary.assign(verdict=sample_agreement.summary["verdict"].map(verdict_word)),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "median_tau": st.column_config.NumberColumn("median τ", format="%+.2f"),
-                "q25_tau": st.column_config.NumberColumn("25%", format="%+.2f"),
-                "q75_tau": st.column_config.NumberColumn("75%", format="%+.2f"),
-                "share_tau_at_least_0.5": st.column_config.NumberColumn("τ ≥ 0.5", format="percent"),
-                "verdict": st.column_config.TextColumn("reading"),
-            },
+    else:
+        st.caption(
+            f"Not run yet for these settings ({n_trust} pairs, the methods above). The card and whether attention "
+            "tells the same story appear here once it has run; results are kept for this model."
         )
+        return trust_level, trust_baseline, trust_grouping, trust_methods
+    report_card.report_card_view(
+        frames["card"],
+        f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {values['k']}). "
+        "Row 1 is the reference; the best other method per column is tinted. " + not_shares_of_s(card_keys),
+    )
+    st.plotly_chart(
+        deletion_insertion_curves(frames["curves"], title="Mean deletion and insertion curves"),
+        width="stretch",
+        key="health_curves",
+    )
+
+    st.subheader("Does attention tell the same story?")
+    st.caption(
+        "Per pair, Kendall τ between attention weights and each method's dimension importance "
+        "(at the dimension level, where attention weights live)."
+    )
+    show_verdict(values["headline"], f"**Verdict (vs {method(values['reference']).name}):** ")
+    st.plotly_chart(agreement_histograms(frames["per_pair"]), width="stretch", key="health_agreement")
+    summary = frames["summary"]
+    st.dataframe(
+        summary.assign(verdict=summary["verdict"].map(verdict_word)),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "median_tau": st.column_config.NumberColumn("median τ", format="%+.2f"),
+            "q25_tau": st.column_config.NumberColumn("25%", format="%+.2f"),
+            "q75_tau": st.column_config.NumberColumn("75%", format="%+.2f"),
+            "share_tau_at_least_0.5": st.column_config.NumberColumn("τ ≥ 0.5", format="percent"),
+            "verdict": st.column_config.TextColumn("reading"),
+        },
+    )
     return trust_level, trust_baseline, trust_grouping, trust_methods
 
 
