@@ -6,8 +6,9 @@ torch-free module, such as attnrec.safety) does not import torch, so `attnrec --
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from attnrec.lazy import lazy_names
 
 if TYPE_CHECKING:
     from attnrec.attention import AttentionTrace as AttentionTrace
@@ -43,13 +44,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'attnrec' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names("attnrec", _EXPORTS, globals(), __all__)

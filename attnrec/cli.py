@@ -300,19 +300,32 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _explain(argv: list[str]) -> int:
+def _explain(args) -> int:
     try:
-        from attnrec.explain.batch import cli_main
+        from attnrec.explain.batch import run
     except ImportError as err:
         print(f"attnrec explain is not available in this installation ({err})", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return int(cli_main(argv) or 0)
+    return int(run(args) or 0)
 
 
-def _score(argv: list[str]) -> int:
-    from attnrec.scoring import cli_main
+def _score(args) -> int:
+    from attnrec.scoring import run
 
-    return int(cli_main(argv) or 0)
+    return int(run(args) or 0)
+
+
+def _parse(argv: list[str]):
+    """The parsed arguments of any command but `app` (whose arguments are `streamlit run`'s); none of these parsers
+    imports torch or pandas, so --help and a bad option exit here at once."""
+    command = argv[0] if argv else None
+    if command == "app":
+        return None
+    if command in ("explain", "score"):
+        from attnrec.command_parsers import explain_parser, score_parser
+
+        return (explain_parser() if command == "explain" else score_parser()).parse_args(argv[1:])
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -322,17 +335,16 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else None
-    # explain, score and app parse their own arguments (their modules); the rest are parsed here, first
-    args = None if command in ("explain", "score", "app") else build_parser().parse_args(argv)
+    args = _parse(argv)
     try:
         apply_threads()  # one torch thread unless ATTNREC_THREADS says otherwise (attnrec.device)
     except ValueError as err:
         print(f"attnrec: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if command == "explain":
-        return _explain(argv[1:])
+        return _explain(args)
     if command == "score":
-        return _score(argv[1:])
+        return _score(args)
     if command == "app":
         from attnrec.app.serve import main as serve
 

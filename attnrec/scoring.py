@@ -31,8 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from attnrec.command_parsers import score_parser
 from attnrec.scale.chunks import new_job
-from attnrec.scale.engine import JOB_ERRORS, add_engine_arguments, engine_device, run_job
+from attnrec.scale.engine import JOB_ERRORS, engine_device, run_job
 
 if TYPE_CHECKING:
     from attnrec.model import Recommender
@@ -127,29 +128,13 @@ def score_users(
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="attnrec score", description="The top K catalog items for many users of a checkpoint, to Parquet."
-    )
-    parser.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json + model.safetensors)")
-    parser.add_argument(
-        "--users", required=True, help="CSV or Parquet with a user_id column, or 'all' for every catalog user"
-    )
-    parser.add_argument("--k", type=int, default=10, help="items per user (default 10)")
-    parser.add_argument("--out", required=True, help="output Parquet file (user_id, rank, item_id, score)")
-    parser.add_argument(
-        "--exclude-seen", action="store_true", help="skip items the user already interacted with (any label)"
-    )
-    parser.add_argument("--chunk-size", type=int, default=256, help="users per chunk (the unit of resuming)")
-    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps (--engine local)")
-    add_engine_arguments(parser)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser
-
-
 def cli_main(argv: Sequence[str] | None = None) -> int:
     """`attnrec score ...`; returns the exit status (0 ok, 2 bad input)."""
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    return run(score_parser().parse_args(list(sys.argv[1:] if argv is None else argv)))
+
+
+def run(args: argparse.Namespace) -> int:
+    """`attnrec score` with its parsed arguments (`attnrec.command_parsers.score_parser`)."""
     try:
         from attnrec.model import Recommender
 

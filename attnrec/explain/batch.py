@@ -43,12 +43,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from attnrec.command_parsers import explain_parser
 from attnrec.explain.engine import explain
 from attnrec.explain.metrics import snap_noise
 from attnrec.explain.model_targets import BASELINES, LEVELS, default_baseline, targets_for
 from attnrec.explain.registry import METHODS, method, resolve_params
 from attnrec.scale.chunks import new_job
-from attnrec.scale.engine import JOB_ERRORS, add_engine_arguments, engine_device, run_job
+from attnrec.scale.engine import JOB_ERRORS, engine_device, run_job
 
 if TYPE_CHECKING:
     from attnrec.model import Recommender
@@ -260,38 +261,13 @@ def _parse_params(items: Sequence[str]) -> dict:
     return params
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="attnrec explain", description="Explain (user, item) pairs of a checkpoint to a Parquet file."
-    )
-    parser.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json + model.safetensors)")
-    parser.add_argument("--pairs", required=True, help="CSV or Parquet with columns user_id, item_id")
-    parser.add_argument("--methods", default="ig", help=f"comma-separated, from: {', '.join(METHODS)}")
-    parser.add_argument("--out", required=True, help="output Parquet file")
-    parser.add_argument("--level", choices=LEVELS, default="fields")
-    parser.add_argument(
-        "--baseline",
-        choices=BASELINES,
-        default=None,
-        help="default: the model's own, as on every page (mean for aligned models, zeros for latent)",
-    )
-    parser.add_argument("--chunk-size", type=int, default=256)
-    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda | mps")
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="METHOD.NAME=VALUE",
-        help="method parameter, e.g. ig.n_steps=32 (repeatable)",
-    )
-    add_engine_arguments(parser)
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser
-
-
 def cli_main(argv: Sequence[str] | None = None) -> int:
     """`attnrec explain ...`; returns the exit status (0 ok, 2 bad input)."""
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    return run(explain_parser().parse_args(list(sys.argv[1:] if argv is None else argv)))
+
+
+def run(args: argparse.Namespace) -> int:
+    """`attnrec explain` with its parsed arguments (`attnrec.command_parsers.explain_parser`)."""
     try:
         from attnrec.model import Recommender
 

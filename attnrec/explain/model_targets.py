@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from attnrec.attention import AttentionTrace
+from attnrec.explain.names import BASELINE_LABELS, BASELINES, LEVELS
 from attnrec.explain.protocol import ExplainableModel, as_module
 from attnrec.explain.target import ExplainTarget, dimension_target, groups_from_fields
 
@@ -42,11 +43,6 @@ __all__ = [
     "BASELINE_LABELS",
     "default_baseline",
 ]
-
-LEVELS = ("fields", "dimensions")
-BASELINES = ("zeros", "mean", "unknown")
-# What each baseline is called on the pages' switches.
-BASELINE_LABELS = {"zeros": "zeros", "mean": "dataset mean", "unknown": "“unknown” category (all fields missing)"}
 
 
 def default_baseline(model: ExplainableModel) -> str:

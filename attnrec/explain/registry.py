@@ -14,7 +14,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from attnrec.explain.shapley import MAX_GROUPS
+from attnrec.explain.names import MAX_GROUPS
 
 __all__ = ["Param", "MethodSpec", "METHODS", "method", "method_name", "method_keys", "resolve_params"]
 

@@ -17,11 +17,10 @@ from math import factorial
 import numpy as np
 import torch
 
+from attnrec.explain.names import MAX_GROUPS
 from attnrec.explain.target import ExplainTarget
 
 __all__ = ["MAX_GROUPS", "coalition_bits", "shapley_matrix", "coalition_values", "exact_shapley"]
-
-MAX_GROUPS = 16
 
 
 @lru_cache(maxsize=32)

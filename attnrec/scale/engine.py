@@ -11,10 +11,9 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from attnrec.scale.chunks import ChunkJob, Manifest, combine, run_local
-
 if TYPE_CHECKING:
     from attnrec.model import Recommender
+    from attnrec.scale.chunks import ChunkJob
 
 __all__ = ["ENGINES", "JOB_ERRORS", "run_job", "add_engine_arguments", "engine_device"]
 
@@ -44,6 +43,10 @@ def run_job(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "local" and (address is not None or workers is not None):
         raise ValueError("--address and --workers apply to --engine ray")
+    # Imported here: `add_engine_arguments` is what the commands' parsers need, and it needs none of pandas and
+    # pyarrow (a command's --help answers at once).
+    from attnrec.scale.chunks import Manifest, combine, run_local
+
     manifest = Manifest(job)
     if engine == "ray":
         from attnrec.scale.ray_engine import run_ray
