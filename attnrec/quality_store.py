@@ -46,6 +46,8 @@ __all__ = [
 CACHE_ENV = "ATTNREC_CACHE_DIR"
 QUALITY_FILE = "quality.json"
 FORMAT = 1
+# Configuration keys that describe a saved checkpoint rather than the model (see `fingerprint`).
+NOT_FINGERPRINTED = ("created", "saved_at", "dataset", "dimension_names")
 
 
 def cache_dir() -> Path:
@@ -55,9 +57,13 @@ def cache_dir() -> Path:
 
 
 def fingerprint(model: Recommender) -> str:
-    """A hash of everything the held-out table depends on: weights, configuration, and the interactions."""
+    """A hash of everything the held-out table depends on: weights, configuration, and the interactions.
+
+    What saving adds to a model's configuration is left out (when it was saved, the dataset's reference, the
+    dimension names the featurizer gives), so a model trained in the browser and then saved to the workspace
+    keeps its fingerprint when a restarted server loads it back: its kept table is found again."""
     digest = hashlib.sha256()
-    config = {k: v for k, v in (model.config or {}).items() if k not in ("created", "saved_at")}
+    config = {k: v for k, v in (model.config or {}).items() if k not in NOT_FINGERPRINTED}
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()

@@ -191,22 +191,50 @@ def test_the_template_validated_once_gives_every_figure_the_json_plotly_gives(mo
     assert fast == slow
 
 
+@pytest.mark.parametrize("name", ["restaurants-aligned", "restaurants-latent", "synthetic"])
+def test_every_shipped_checkpoint_has_its_quality_table(name):
+    """Model health shows a shipped model's held-out table at once: its quality.json is for these very weights
+    (re-shipping a checkpoint means `python -m attnrec.quality_store sample_data/models/NAME`)."""
+    from attnrec import quality_store
+    from attnrec.model import Recommender
+
+    folder = ROOT / "sample_data" / "models" / name
+    assert quality_store.stored(Recommender.load(folder, device="cpu"), checkpoint=folder) is not None
+
+
 def test_a_shipped_quality_table_is_what_a_fresh_evaluation_computes():
+    import pandas as pd
+
     from attnrec import quality_store
     from attnrec.model import Recommender
 
     folder = ROOT / "sample_data" / "models" / "restaurants-latent"
-    if not (folder / quality_store.QUALITY_FILE).exists():
-        pytest.skip("no quality.json shipped beside restaurants-latent")
     model = Recommender.load(folder, device="cpu")
     kept = quality_store.stored(model, checkpoint=folder)
-    if kept is None:
-        pytest.skip("quality.json is for other weights (the checkpoint was re-shipped): the page recomputes on request")
-    import pandas as pd
-
     fresh, protocol = quality_store.compute(model)
     pd.testing.assert_frame_equal(kept[0], fresh)
     assert kept[1] == quality_store._entry(fresh, protocol)["protocol"]
+
+
+def test_a_model_keeps_its_fingerprint_through_saving_and_loading(tmp_path):
+    """A model trained in the browser is evaluated under its fingerprint, then saved to the workspace; a restarted
+    server loads it back with the same fingerprint, so Model health finds its table. Other weights do not."""
+    import torch
+
+    from attnrec import quality_store
+    from attnrec.data import load_dataset
+    from attnrec.model import Recommender
+    from attnrec.training import TrainConfig, train
+
+    dataset = load_dataset("restaurants")
+    model = train(dataset, TrainConfig(d=4, heads=1, epochs=1, device="cpu"), progress=False)
+    model.save(tmp_path / "ckpt")
+    loaded = Recommender.load(tmp_path / "ckpt", device="cpu", dataset=dataset)
+    assert set(loaded.config) != set(model.config)  # saving adds what the fingerprint leaves out
+    assert quality_store.fingerprint(loaded) == quality_store.fingerprint(model)
+    with torch.no_grad():
+        loaded.w_u[0, 0] += 1e-3
+    assert quality_store.fingerprint(loaded) != quality_store.fingerprint(model)
 
 
 def test_a_figure_built_in_one_pass_is_the_json_of_the_update_calls():

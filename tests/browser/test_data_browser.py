@@ -78,6 +78,8 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     page.get_by_label("d (latent dimensions)").fill("8")
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Model 'my restaurants model' finished").wait_for(timeout=180_000)
+    # Then the job evaluates it against the baselines (for Model health) and the page shows the table.
+    page.get_by_text("Held-out quality (leave-one-out").wait_for(timeout=180_000)
     assert page.locator("[data-testid='stException']").count() == 0
     save_full_page(page, screenshots / "data.png")
 
