@@ -141,7 +141,9 @@ def browser_pid(profile: str) -> int:
                 cmd = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if any(profile.encode() in c for c in cmd) and not any(c.startswith(b"--type=") for c in cmd):
+            # The browser process: launched with this profile as its user-data dir, and not one of its children
+            # (--type=renderer, gpu, …) nor the crash handler (whose --database lies inside the profile).
+            if b"--user-data-dir=" + profile.encode() in cmd and not any(c.startswith(b"--type=") for c in cmd):
                 return int(entry.name)
     raise RuntimeError("Chromium's browser process not found")
 
