@@ -7,8 +7,9 @@ opens the Attributions page in Chromium (Playwright) and waits until it is drawn
 seen before in the page's User box (typed, then Enter), each a new pair for every method, so nothing is a cache
 hit. Per pick it reports, in the page's own clock, the time from the Enter key until the page's run is over,
 every chart has drawn and two more frames have passed (what a person waits for before the page holds the new
-pair's attributions of the default methods: the main method and the four it is compared with), and the server's
-CPU seconds over the same span. Medians, p95 and range; goal (issue 11): a new pair ≤ 1 s for the default methods.
+pair's attributions of the default methods: at the field level, Integrated Gradients and the three it is compared
+with), and the server's CPU seconds over the same span. Medians, p95 and range; goal (issue 11): a new pair
+≤ 1 s for the default methods.
 """
 
 from __future__ import annotations
