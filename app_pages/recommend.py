@@ -98,8 +98,9 @@ with st.status("Ranking the catalog and explaining the top items…", expanded=F
     )
 
 st.subheader(f"Top {len(table)} for user {escape_markdown(user_id)}")
+tied = table["ties"] > 0
 st.dataframe(
-    table.drop(columns=["reason"]),
+    table.drop(columns=["reason"] + ([] if tied.any() else ["ties"])),  # the ties column only where it says something
     hide_index=True,
     width="stretch",
     column_config={
@@ -108,8 +109,18 @@ st.dataframe(
         "name": st.column_config.TextColumn("name", width="medium"),
         "s": st.column_config.NumberColumn("S", format="%.3f"),
         "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.2f"),
+        "ties": st.column_config.NumberColumn(
+            "tied with", width="small", help="Other items with exactly this S (listed in catalog order)"
+        ),
     },
 )
+if tied.any():
+    beyond = int(table["ties"].iloc[-1]) - int((table["s"] == table["s"].iloc[-1]).sum() - 1)
+    st.caption(
+        f"{int(tied.sum())} of these items score exactly the same S as another item: their order among each other "
+        "is the catalog's, not the model's."
+        + (f" {beyond} more item(s) not listed score exactly as much as number {len(table)}." if beyond > 0 else "")
+    )
 st.markdown(
     "**Why each item** — the two fields that set it apart from the others in this list (its field "
     "attribution minus their average over the list)"

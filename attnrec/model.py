@@ -554,13 +554,31 @@ class Recommender(nn.Module):
 
     @torch.no_grad()
     def top_k(self, user_id: str, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
-        """The k best-scoring catalog items (optionally skipping ones the user already interacted with)."""
+        """The k best-scoring catalog items (optionally skipping ones the user already interacted with), best
+        first; items with exactly the same S are listed in catalog order (as `whatif.ranks_of` ranks them), so
+        the list is the same on every run and machine. `ties`: how many other candidates score exactly this S —
+        listed or not (a tie with the last listed item can reach past the list)."""
         scores = self.scores_for_user(user_id)
         candidates = scores.clone()
         if exclude_seen:
             candidates[torch.as_tensor(self.seen_items(user_id), dtype=torch.long)] = -torch.inf
         n = int(torch.isfinite(candidates).sum()) if exclude_seen else len(candidates)
-        values, rows = torch.topk(candidates, min(int(k), n))
+        m = min(int(k), n)
+        rows = torch.zeros(0, dtype=torch.long)
+        ties = np.zeros(0, dtype=int)
+        if m > 0:
+            # Which items are listed is decided by the m-th best score alone: everything above it, then the items
+            # at it in catalog order (torch.topk leaves the order of equal scores to the implementation).
+            last = torch.topk(candidates, m).values[-1]
+            above = torch.nonzero(candidates > last).flatten()
+            at = torch.nonzero(candidates == last).flatten()
+            chosen = torch.cat([above, at[: m - len(above)]])
+            rows = chosen[torch.sort(candidates[chosen], descending=True, stable=True).indices]
+            listed = candidates[rows]
+            # Every candidate above the last listed score is listed, so its ties are counted in the list.
+            ties = ((listed.unsqueeze(1) == listed.unsqueeze(0)).sum(1) - 1).numpy().astype(int)
+            ties[(listed == last).numpy()] = len(at) - 1
+        values = candidates[rows]
         item_ids = self.item_ids
         return pd.DataFrame(
             {
@@ -568,6 +586,7 @@ class Recommender(nn.Module):
                 "item_id": [item_ids[r] for r in rows.tolist()],
                 "s": values.numpy().astype(float),
                 "probability": self.probability(values.to(self.w_u.device)).cpu().numpy().astype(float),
+                "ties": ties,
             }
         )
 

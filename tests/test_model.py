@@ -279,13 +279,18 @@ def test_cpu_path_and_cuda_when_present():
     np.testing.assert_allclose(gpu.score("u2", "i3")["s"], model.score("u2", "i3")["s"], rtol=1e-4)
 
 
-def test_rank_and_ties_against_the_numpy_ranking_of_a_catalog_with_duplicate_items():
-    """Items with the same attributes score the same: each holds a range of ranks, `rank`…`rank + ties`."""
+def _four_identical_items() -> Recommender:
+    """A latent model over 9 items of which four are identical (i2, i4, i5, i7): they score exactly the same."""
     torch.manual_seed(0)
     data = tiny_dataset(n_items=9)
-    data.items.iloc[[2, 5, 7]] = data.items.iloc[4].to_numpy()  # four identical items: i2, i4, i5, i7
+    data.items.iloc[[2, 5, 7]] = data.items.iloc[4].to_numpy()
     cols = ["a", "b", "c"]
-    model = Recommender.from_featurizer(TinyFeaturizer("latent", cols, cols), data, d=4, heads=2, temperature=0.7)
+    return Recommender.from_featurizer(TinyFeaturizer("latent", cols, cols), data, d=4, heads=2, temperature=0.7)
+
+
+def test_rank_and_ties_against_the_numpy_ranking_of_a_catalog_with_duplicate_items():
+    """Items with the same attributes score the same: each holds a range of ranks, `rank`…`rank + ties`."""
+    model = _four_identical_items()
     for user in ("u0", "u3"):
         reference = _numpy_catalog(model, user)
         for j, item in enumerate(model.item_ids):
@@ -305,6 +310,29 @@ def test_rank_and_ties_against_the_numpy_ranking_of_a_catalog_with_duplicate_ite
         )
         alone = model.trace(user, "i0")
         assert alone.rank_text(9) == f"{alone.rank} of 9" and alone.rank_span() == str(alone.rank)
+
+
+def test_top_k_lists_tied_items_in_catalog_order_and_counts_their_ties():
+    """Four identical items score exactly the same: top_k lists them in catalog order (numpy's stable ranking, as
+    the what-if ranks them), the same on every call, each with its three ties, also when K cuts through them."""
+    model = _four_identical_items()
+    for user in ("u0", "u3"):
+        catalog = model.scores_for_user(user).numpy()
+        seen = set(model.seen_items(user))
+        for exclude_seen in (False, True):
+            rows = [r for r in range(len(catalog)) if not (exclude_seen and r in seen)]
+            order = [rows[i] for i in np.argsort(-catalog[rows], kind="stable")]
+            for k in range(1, len(rows) + 1):
+                top = model.top_k(user, k=k, exclude_seen=exclude_seen)
+                assert list(top["item_id"]) == [model.item_ids[r] for r in order[:k]], (user, exclude_seen, k)
+                assert list(top["rank"]) == list(range(1, k + 1))
+                np.testing.assert_array_equal(top["s"], catalog[order[:k]].astype(float))
+                expected_ties = [int((catalog[rows] == catalog[r]).sum()) - 1 for r in order[:k]]
+                assert list(top["ties"]) == expected_ties
+        tied = model.top_k(user, k=9, exclude_seen=False).set_index("item_id")["ties"]
+        assert {i for i in tied.index if tied[i] == 3} == {"i2", "i4", "i5", "i7"} and tied.drop(
+            ["i2", "i4", "i5", "i7"]
+        ).eq(0).all()
 
 
 def test_typed_vectors_equal_to_catalog_items_tie_with_them():

@@ -138,6 +138,47 @@ def test_top_k_scores_and_reasons_match_numpy_and_captum(model):
     )
 
 
+def test_tied_items_are_listed_in_catalog_order_and_their_ties_said(model):
+    """An item side encoded to zeros makes every S exactly 0: the list is the first unseen items in catalog order,
+    each tied with every other candidate, and the page says how many more tie with the last one."""
+    flat = Recommender.from_featurizer(Featurizer.fit(model.dataset, "aligned"), model.dataset, heads=2)
+    with torch.no_grad():
+        flat.item_encoder.scale.fill_(-1000.0)  # softplus(-1000) is exactly 0: Y = 0 for every item
+    assert flat.item_encoder.offset is None
+    at = _page(flat)
+    at.run()
+    assert not at.exception, at.exception
+    user = at.selectbox(key="widget_explore_user").value
+    table = at.dataframe[0].value
+    seen = set(flat.dataset.interactions.loc[flat.dataset.interactions["user_id"] == user, "item_id"])
+    candidates = [i for i in flat.item_ids if i not in seen]
+    assert list(table["item_id"]) == candidates[:10] and (table["s"] == 0).all()
+    assert list(table["ties"]) == [len(candidates) - 1] * 10
+    notes = [c.value for c in at.caption if "score exactly the same S" in c.value]
+    assert len(notes) == 1 and f"{len(candidates) - 10} more item(s) not listed" in notes[0]
+
+
+def test_the_ties_column_shows_only_when_listed_items_tie(model):
+    at = _page(model)
+    at.run()
+    for k in (3, 10, 25):
+        next(n for n in at.number_input if n.label == "How many (K)").set_value(k).run()
+        assert not at.exception, at.exception
+        table = at.dataframe[0].value
+        tied = table["s"].duplicated(keep=False).any() or _ties_beyond(model, at, table)
+        assert ("ties" in table.columns) == tied, k
+        assert bool([c for c in at.caption if "score exactly the same S" in c.value]) == tied
+
+
+def _ties_beyond(model, at, table) -> bool:
+    """Does an unlisted candidate score exactly as much as the last listed item?"""
+    user = at.selectbox(key="widget_explore_user").value
+    scores = dict(zip(model.item_ids, model.scores_for_user(user).numpy().astype(float)))
+    seen = set(model.dataset.interactions.loc[model.dataset.interactions["user_id"] == user, "item_id"])
+    rest = [s for i, s in scores.items() if i not in seen and i not in set(table["item_id"])]
+    return table["s"].iloc[-1] in rest
+
+
 def test_method_and_baseline_switch_change_the_reasons_accordingly(model):
     at = _page(model)
     at.run()
