@@ -74,7 +74,7 @@ mf_epochs = left.number_input(
     "BPR-MF epochs",
     min_value=1,
     max_value=200,
-    value=60,
+    value=quality_store.MF_EPOCHS,
     key="health_mf_epochs",
     help="The matrix-factorisation baseline is trained here on the same training split.",
 )

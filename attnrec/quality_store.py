@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_ENV",
+    "MF_EPOCHS",
     "QUALITY_FILE",
     "cache_dir",
     "fingerprint",
@@ -46,6 +47,8 @@ __all__ = [
 CACHE_ENV = "ATTNREC_CACHE_DIR"
 QUALITY_FILE = "quality.json"
 FORMAT = 1
+# BPR-MF's epochs in the table by default (Model health's setting, `attnrec train`, the Data page's job).
+MF_EPOCHS = 60
 # Configuration keys that describe a saved checkpoint rather than the model (see `fingerprint`).
 NOT_FINGERPRINTED = ("created", "saved_at", "dataset", "dimension_names")
 
@@ -86,7 +89,7 @@ def compute(
     model: Recommender,
     dataset: Dataset | None = None,
     k: int = 10,
-    mf_epochs: int = 60,
+    mf_epochs: int = MF_EPOCHS,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
@@ -140,7 +143,7 @@ def _write(path: Path, print_: str, key: str, entry: dict) -> Path:
 def stored(
     model: Recommender,
     k: int = 10,
-    mf_epochs: int = 60,
+    mf_epochs: int = MF_EPOCHS,
     seed: int = 0,
     checkpoint: str | Path | None = None,
     print_: str | None = None,
@@ -161,7 +164,7 @@ def store(
     table: pd.DataFrame,
     protocol: dict,
     k: int = 10,
-    mf_epochs: int = 60,
+    mf_epochs: int = MF_EPOCHS,
     seed: int = 0,
     print_: str | None = None,
 ) -> Path | None:
@@ -182,7 +185,7 @@ def compute_and_store(
     model: Recommender,
     progress: Callable[[str], None] | None = None,
     k: int = 10,
-    mf_epochs: int = 60,
+    mf_epochs: int = MF_EPOCHS,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict]:
     """`compute` on the model's own data, then `store` it in the cache folder (what the Data page runs after it
@@ -196,7 +199,7 @@ def write_beside(
     model: Recommender,
     folder: str | Path,
     k: int = 10,
-    mf_epochs: int = 60,
+    mf_epochs: int = MF_EPOCHS,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, Path]:

@@ -930,6 +930,24 @@ def test_a_run_too_large_for_the_server_is_refused_before_it_starts(monkeypatch)
     assert_still_works(at, good)
 
 
+def test_a_model_too_large_to_evaluate_after_training_says_so_and_is_kept(monkeypatch):
+    """BPR-MF's 60 epochs over the data would be more than one run may be: the job trains, skips the evaluation
+    and the page says Model health computes it on request."""
+    import attnrec.training_job as training_job
+    from attnrec.limits import Limits
+
+    monkeypatch.setattr(training_job, "QUEUE", training_job.TrainingQueue(Limits(training_epoch_rows=100)))
+    at = data_page_with_good_dataset()
+    at.number_input(key="data_train_epochs").set_value(2)
+    at.button(key="FormSubmitter:data_train_form-Train").click().run()
+    snap = at.session_state["data_training_job"].join(60)
+    assert snap.status == "done" and snap.quality_status is None and not snap.busy
+    at.run()
+    assert not at.exception, at.exception
+    notes = [c.value for c in at.caption if c.value.startswith("Not evaluated against the baselines here")]
+    assert len(notes) == 1 and "7 interactions" in notes[0] and "on request" in notes[0]
+
+
 # ---- 9. the Model health batch file: Parquet limits and no file-system probing ---------------------------------
 
 

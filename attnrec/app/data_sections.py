@@ -147,13 +147,24 @@ def train_section(datasets: dict) -> None:
                 lr=float(lr),
                 device="cpu",
             )
+        # After training, the job evaluates the model against the baselines (Model health then shows the table at
+        # once), unless training BPR-MF on this data would be more than one training run may be here.
+        mf_rows = quality_store.MF_EPOCHS * len(datasets[dataset_name].interactions)
+        evaluate_after = mf_rows <= training_job.QUEUE.limits.training_epoch_rows
+        st.session_state["data_quality_skipped"] = (
+            None
+            if evaluate_after
+            else f"Not evaluated against the baselines here: BPR-MF's {quality_store.MF_EPOCHS} epochs over "
+            f"{len(datasets[dataset_name].interactions):,} interactions are more than one training run may be on "
+            "this server. Model health computes the table on request."
+        )
         try:
             job = TrainingJob(
                 datasets[dataset_name],
                 config,
                 name=model_name.strip() or "model",
                 alive=session.session_probe(),
-                quality_fn=quality_store.compute_and_store,  # Model health then shows the table at once
+                quality_fn=quality_store.compute_and_store if evaluate_after else None,
             ).start()
         except DataError as err:
             show_error(f"Training not started: {err}.")
@@ -328,7 +339,9 @@ def workspace_section(models: dict, datasets: dict) -> None:
 
 def quality_note(snap) -> None:
     """The trained model's held-out evaluation against the baselines (the job runs it after training)."""
-    if snap.quality_status == "running":
+    if snap.quality_status is None and st.session_state.get("data_quality_skipped"):
+        st.caption(st.session_state["data_quality_skipped"])
+    elif snap.quality_status == "running":
         st.info(
             escape_markdown(
                 "Evaluating the model on held-out data against popularity and BPR-MF "
