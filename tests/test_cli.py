@@ -77,6 +77,21 @@ def test_train_then_evaluate(data_dir, tmp_path, capsys):
     assert kept.equals(fresh) and protocol["users"] == rows["ours"]["users"]
 
 
+def test_train_keeps_its_checkpoint_when_the_table_cannot_be_written(data_dir, tmp_path, capsys, monkeypatch):
+    from attnrec import quality_store
+
+    def full_disk(folder, progress=None):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(quality_store, "write_for_checkpoint", full_disk)
+    out = tmp_path / "ckpt"
+    argv = ["train", "--data", str(data_dir), "--mode", "latent", "--out", str(out), "--epochs", "1", "--d", "4"]
+    assert main(argv + ["--device", "cpu", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "quality.json not written (No space left on device)" in err and "Traceback" not in err
+    assert (out / "model.safetensors").is_file() and not (out / "quality.json").exists()
+
+
 def test_train_no_quality_writes_no_table(data_dir, tmp_path, capsys):
     out = tmp_path / "ckpt"
     argv = ["train", "--data", str(data_dir), "--mode", "latent", "--out", str(out), "--epochs", "1", "--d", "4"]
