@@ -170,6 +170,7 @@ def train_section(datasets: dict) -> None:
             show_error(f"Training not started: {err}.")
         else:
             st.session_state["data_training_job"] = job
+            st.session_state["data_training_dataset"] = dataset_name
 
 
 def training_progress(models: dict) -> None:
@@ -221,7 +222,7 @@ def training_progress(models: dict) -> None:
                 why = f" ({snap.stopped_by})" if snap.stopped_by else ""
                 how = f"stopped early{why}; the best epoch so far was kept"
             st.success(escape_markdown(f"Model '{job.name}' {how}. It is listed in the sidebar on every page."))
-            quality_note(snap)
+            quality_note(snap, job.name)
 
     progress()
 
@@ -337,7 +338,7 @@ def workspace_section(models: dict, datasets: dict) -> None:
             st.rerun(scope="app")
 
 
-def quality_note(snap) -> None:
+def quality_note(snap, name: str) -> None:
     """The trained model's held-out evaluation against the baselines (the job runs it after training)."""
     if snap.quality_status is None and st.session_state.get("data_quality_skipped"):
         st.caption(st.session_state["data_quality_skipped"])
@@ -365,3 +366,7 @@ def quality_note(snap) -> None:
                 c: st.column_config.NumberColumn(c, format="%.3f") for c in table.columns if c not in ("model", "users")
             },
         )
+        if st.button("Open it in Model health", icon=":material/monitoring:", key="data_open_health"):
+            # The link names the dataset and model, so the sidebar there shows this one (attnrec.app.url).
+            trained_on = str(st.session_state.get("data_training_dataset", ""))
+            st.switch_page("app_pages/health.py", query_params={"dataset": trained_on, "model": name})

@@ -82,6 +82,15 @@ def test_upload_map_train_and_explore_own_data(page, open_page, tmp_path, screen
     page.get_by_text("Held-out quality (leave-one-out").wait_for(timeout=180_000)
     assert page.locator("[data-testid='stException']").count() == 0
     save_full_page(page, screenshots / "data.png")
+    # Model health, opened from there, shows this model and that table without computing it.
+    page.get_by_role("button", name="Open it in Model health").click()
+    page.get_by_text("Held-out ranking quality").wait_for()
+    wait_until_idle(page)
+    assert url_params(page)["model"] == "my restaurants model"
+    assert page.get_by_role("button", name="Recompute").count() == 1  # the table is there, not "Compute…"
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Data", exact=True).click()
+    page.get_by_role("button", name="Prepare the checkpoint download").wait_for()
 
     page.get_by_role("button", name="Prepare the checkpoint download").click()
     with page.expect_download() as checkpoint_download:
