@@ -5,13 +5,14 @@ Like `attnrec.quality_store` (whose cache folder and fingerprint this uses), a r
 weights and configuration, its data and the settings, so it is stored as JSON under
 `cache_dir()/kept/<kind>-<fingerprint>-<settings hash>.json`: the section's tables (pandas frames, written as
 columns, index and values with their dtypes, so they come back equal) and its plain values (text, numbers).
-JSON only: nothing read back is ever unpickled. A file that cannot be read, is of another format or of another
-model or settings counts as absent, and a folder that cannot be written keeps nothing (the page still shows what
-it computed).
+JSON only: nothing read back is ever unpickled. A file that cannot be read, is of another format, model or
+settings, or was written by other code (a changed attnrec: `code_version`) counts as absent, and a folder that
+cannot be written keeps nothing (the page still shows what it computed).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,9 +23,22 @@ import pandas as pd
 
 from attnrec.quality_store import cache_dir
 
-__all__ = ["FORMAT", "keep", "kept", "path_for"]
+__all__ = ["FORMAT", "code_version", "keep", "kept", "path_for"]
 
 FORMAT = 1
+PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of attnrec's computing code (every module outside the app layer): a result kept by other code, such
+    as an earlier version's report card, is not shown as this one's."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] != "app":
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _settings_text(settings: dict) -> str:
@@ -70,6 +84,7 @@ def keep(kind: str, model_print: str, settings: dict, frames: dict[str, pd.DataF
         "kind": kind,
         "fingerprint": model_print,
         "settings": _settings_text(settings),
+        "code": code_version(),
         "frames": {name: _frame_entry(frame) for name, frame in frames.items()},
         "values": values,
     }
@@ -94,6 +109,7 @@ def kept(kind: str, model_print: str, settings: dict) -> tuple[dict[str, pd.Data
             or data.get("kind") != kind
             or data.get("fingerprint") != model_print
             or data.get("settings") != _settings_text(settings)
+            or data.get("code") != code_version()
         ):
             return None
         return {name: _frame(entry) for name, entry in data["frames"].items()}, dict(data["values"])

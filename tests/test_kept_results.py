@@ -60,3 +60,31 @@ def test_a_folder_that_cannot_be_written_keeps_nothing(cache, monkeypatch):
     monkeypatch.setenv("ATTNREC_CACHE_DIR", str(blocker))
     assert kept_results.keep("trust", "abc123", SETTINGS, frames(), {}) is None
     assert kept_results.kept("trust", "abc123", SETTINGS) is None
+
+
+def test_a_result_kept_by_other_code_counts_as_absent(monkeypatch):
+    kept_results.keep("trust", "abc123", SETTINGS, frames(), {"k": 3})
+    assert kept_results.kept("trust", "abc123", SETTINGS) is not None
+    monkeypatch.setattr(kept_results, "code_version", lambda: "an earlier attnrec")
+    assert kept_results.kept("trust", "abc123", SETTINGS) is None
+
+
+def test_the_code_version_follows_the_computing_code_and_not_the_app_layer(tmp_path, monkeypatch):
+    package = tmp_path / "attnrec"
+    (package / "app").mkdir(parents=True)
+    (package / "trust.py").write_text("A = 1\n")
+    (package / "app" / "page.py").write_text("B = 1\n")
+    monkeypatch.setattr(kept_results, "PACKAGE", package)
+
+    def version():
+        kept_results.code_version.cache_clear()
+        return kept_results.code_version()
+
+    try:
+        first = version()
+        (package / "app" / "page.py").write_text("B = 2\n")
+        assert version() == first
+        (package / "trust.py").write_text("A = 2\n")
+        assert version() != first
+    finally:
+        kept_results.code_version.cache_clear()  # the next call hashes the real package again
