@@ -6,7 +6,7 @@ import streamlit as st
 
 from attnrec import kept_results, quality_store
 from attnrec.app import session, url
-from attnrec.app.health_sections import batch_file_section, trust_sample_section
+from attnrec.app.health_sections import batch_file_section, kept_or_run, trust_sample_section
 from attnrec.app.sidebar import require_model, sidebar
 from attnrec.figures.explain import (
     entropy_histograms,
@@ -206,10 +206,11 @@ sanity_settings = {
 sanity_kept = kept_results.kept("sanity", model_print, sanity_settings)
 if sanity_cols[1].button("Run again" if sanity_kept else "Run sanity checks (slower)", key="health_sanity_run"):
     st.session_state["health_sanity_request"] = sanity_request
-sanity_result = None
-if st.session_state.get("health_sanity_request") == sanity_request:
+
+
+def run_sanity() -> tuple[dict, dict]:
     with st.spinner("Randomizing parameters stage by stage and re-explaining…"):
-        sanity_result = cached_sanity(
+        rho, verdicts = cached_sanity(
             selection.model_key,
             int(n_sanity),
             0,
@@ -220,23 +221,14 @@ if st.session_state.get("health_sanity_request") == sanity_request:
             model,
             dataset,
         )
-    if sanity_kept is None:
-        kept_results.keep(
-            "sanity",
-            model_print,
-            sanity_settings,
-            # What the section shows: the medians (not each pair's ρ), and the verdicts.
-            {"rho": sanity_result[0].drop(columns=["spearman"], errors="ignore"), "verdicts": sanity_result[1]},
-            {},
-        )
-elif sanity_kept is not None:
-    sanity_result = sanity_kept[0]["rho"], sanity_kept[0]["verdicts"]
-    st.caption(
-        "Kept from an earlier run of these settings on this model (the same numbers a new run gives); "
-        "**Run again** recomputes them."
-    )
-if sanity_result is not None:
-    sanity, sanity_verdicts = sanity_result
+    # What the section shows: the medians (not each pair's ρ), and the verdicts.
+    return {"rho": rho.drop(columns=["spearman"], errors="ignore"), "verdicts": verdicts}, {}
+
+
+requested = st.session_state.get("health_sanity_request") == sanity_request
+sanity_shown = kept_or_run("sanity", model_print, sanity_settings, sanity_kept, requested, run_sanity, "Run again")
+if sanity_shown is not None:
+    sanity, sanity_verdicts = sanity_shown[0]["rho"], sanity_shown[0]["verdicts"]
     flagged = sanity_verdicts[sanity_verdicts["flagged"]]
     if len(flagged):
         st.warning("Barely change when the model is randomized — do not trust them here: " + ", ".join(flagged["name"]))

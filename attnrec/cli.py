@@ -4,8 +4,8 @@ train    fits a model on the leave-one-out training split (so `evaluate` is hone
          held-out quality against popularity and BPR-MF beside it (quality.json: Model health reads it).
 evaluate re-creates the same split and prints HR@10 / NDCG@10 / AUC for the checkpoint, item popularity
          and BPR-MF, all ranked by the same code.
-explain  is handed to attnrec.explain.batch.cli_main; score (top K for many users) to attnrec.scoring.cli_main.
-         Both are chunked and resumable, and take --engine local|ray (attnrec.scale).
+explain  is parsed here (attnrec.command_parsers) and run by attnrec.explain.batch.run; score (top K for many
+         users) by attnrec.scoring.run. Both are chunked and resumable, and take --engine local|ray (attnrec.scale).
 app      serves the Streamlit app with its libraries imported first (attnrec.app.serve); its arguments are
          `streamlit run`'s, then `--` and the app's own (e.g. `attnrec app -- --workspace DIR`).
 Bad input (missing files, unknown device or mode) prints one clear line and exits with code 2.

@@ -15,13 +15,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from attnrec.quality_store import cache_dir
+from attnrec.quality_store import cache_dir, write_json
 
 __all__ = ["FORMAT", "code_version", "keep", "kept", "path_for"]
 
@@ -48,12 +46,6 @@ def _settings_text(settings: dict) -> str:
 def path_for(kind: str, model_print: str, settings: dict) -> Path:
     digest = hashlib.sha256(_settings_text(settings).encode()).hexdigest()[:16]
     return cache_dir() / "kept" / f"{kind}-{model_print}-{digest}.json"
-
-
-def _plain(value):
-    """numpy scalars as Python numbers (float64 keeps every bit), arrays as lists (they come back as lists);
-    anything else as text."""
-    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _frame_entry(frame: pd.DataFrame) -> dict:
@@ -89,14 +81,9 @@ def keep(kind: str, model_print: str, settings: dict, frames: dict[str, pd.DataF
         "values": values,
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole then renamed: another session never reads half a file.
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".kept-", suffix=".tmp", delete=False) as out:
-            json.dump(data, out, default=_plain)
-        os.replace(out.name, path)
+        return write_json(path, data, prefix=".kept-")
     except OSError:
         return None
-    return path
 
 
 def kept(kind: str, model_print: str, settings: dict) -> tuple[dict[str, pd.DataFrame], dict] | None:

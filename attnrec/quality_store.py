@@ -42,6 +42,7 @@ __all__ = [
     "store",
     "write_beside",
     "write_for_checkpoint",
+    "write_json",
 ]
 
 CACHE_ENV = "ATTNREC_CACHE_DIR"
@@ -102,8 +103,18 @@ def compute(
 
 
 def _plain(value):
-    """numpy scalars as Python numbers (float64 → float keeps every bit); anything else as text."""
-    return value.item() if hasattr(value, "item") else str(value)
+    """numpy scalars as Python numbers (float64 → float keeps every bit), arrays as lists; anything else as text."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def write_json(path: Path, data: dict, prefix: str = ".attnrec-") -> Path:
+    """`data` as JSON at `path`, written whole then renamed, so a reader (another session) never sees half a file;
+    numpy numbers and arrays are written as `_plain` says."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=prefix, suffix=".tmp", delete=False) as out:
+        json.dump(data, out, indent=1, default=_plain)
+    os.replace(out.name, path)
+    return path
 
 
 def _entry(table: pd.DataFrame, protocol: dict) -> dict:
@@ -132,12 +143,7 @@ def _read(path: Path, print_: str) -> dict | None:
 def _write(path: Path, print_: str, key: str, entry: dict) -> Path:
     data = _read(path, print_) or {"format": FORMAT, "fingerprint": print_, "settings": {}}
     data["settings"][key] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole then renamed: a reader (another session) never sees half a file.
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".quality-", suffix=".tmp", delete=False) as out:
-        json.dump(data, out, indent=1)
-    os.replace(out.name, path)
-    return path
+    return write_json(path, data, prefix=".quality-")
 
 
 def stored(

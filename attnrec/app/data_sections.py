@@ -148,16 +148,8 @@ def train_section(datasets: dict) -> None:
                 device="cpu",
             )
         # After training, the job evaluates the model against the baselines (Model health then shows the table at
-        # once), unless training BPR-MF on this data would be more than one training run may be here.
-        mf_rows = quality_store.MF_EPOCHS * len(datasets[dataset_name].interactions)
-        evaluate_after = mf_rows <= training_job.QUEUE.limits.training_epoch_rows
-        st.session_state["data_quality_skipped"] = (
-            None
-            if evaluate_after
-            else f"Not evaluated against the baselines here: BPR-MF's {quality_store.MF_EPOCHS} epochs over "
-            f"{len(datasets[dataset_name].interactions):,} interactions are more than one training run may be on "
-            "this server. Model health computes the table on request."
-        )
+        # once), unless that is too much for this server (`not_evaluated`).
+        evaluate_after = not_evaluated(datasets[dataset_name]) is None
         try:
             job = TrainingJob(
                 datasets[dataset_name],
@@ -222,7 +214,7 @@ def training_progress(models: dict) -> None:
                 why = f" ({snap.stopped_by})" if snap.stopped_by else ""
                 how = f"stopped early{why}; the best epoch so far was kept"
             st.success(escape_markdown(f"Model '{job.name}' {how}. It is listed in the sidebar on every page."))
-            quality_note(snap, job.name)
+            quality_note(snap, job)
 
     progress()
 
@@ -338,10 +330,24 @@ def workspace_section(models: dict, datasets: dict) -> None:
             st.rerun(scope="app")
 
 
-def quality_note(snap, name: str) -> None:
+def not_evaluated(dataset) -> str | None:
+    """Why a model trained on `dataset` is not evaluated against the baselines after training here, or None:
+    BPR-MF's epochs over its interactions would be more than one training run may be on this server."""
+    rows = len(dataset.interactions)
+    if quality_store.MF_EPOCHS * rows <= training_job.QUEUE.limits.training_epoch_rows:
+        return None
+    return (
+        f"Not evaluated against the baselines here: BPR-MF's {quality_store.MF_EPOCHS} epochs over {rows:,} "
+        "interactions are more than one training run may be on this server. Model health computes the table on "
+        "request."
+    )
+
+
+def quality_note(snap, job: TrainingJob) -> None:
     """The trained model's held-out evaluation against the baselines (the job runs it after training)."""
-    if snap.quality_status is None and st.session_state.get("data_quality_skipped"):
-        st.caption(st.session_state["data_quality_skipped"])
+    skipped = not_evaluated(job.dataset) if snap.quality_status is None else None
+    if skipped:
+        st.caption(skipped)
     elif snap.quality_status == "running":
         st.info(
             escape_markdown(
@@ -369,4 +375,4 @@ def quality_note(snap, name: str) -> None:
         if st.button("Open it in Model health", icon=":material/monitoring:", key="data_open_health"):
             # The link names the dataset and model, so the sidebar there shows this one (attnrec.app.url).
             trained_on = str(st.session_state.get("data_training_dataset", ""))
-            st.switch_page("app_pages/health.py", query_params={"dataset": trained_on, "model": name})
+            st.switch_page("app_pages/health.py", query_params={"dataset": trained_on, "model": job.name})

@@ -4,6 +4,7 @@ card over a sample of pairs (with attention vs attributions), and batch explanat
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import cast
 
 import streamlit as st
@@ -78,6 +79,31 @@ def show_verdict(text: str, prefix: str = "") -> None:
     {"success": st.success, "info": st.info, "warning": st.warning}[verdict_tone(text)](prefix + text)
 
 
+def kept_or_run(
+    kind: str,
+    model_print: str,
+    settings: dict,
+    stored: tuple[dict, dict] | None,
+    requested: bool,
+    run: Callable[[], tuple[dict, dict]],
+    again: str,
+) -> tuple[dict, dict] | None:
+    """A slow section's (frames, values): computed now when its button asked for these settings (and kept on disk
+    the first time, `attnrec.kept_results`), else what an earlier run kept (`stored`, read before the button was
+    drawn: it names the button `again`), said so; None when neither."""
+    if requested:
+        frames, values = run()
+        if stored is None:
+            kept_results.keep(kind, model_print, settings, frames, values)
+        return frames, values
+    if stored is not None:
+        st.caption(
+            "Kept from an earlier run of these settings on this model (the same numbers a new run gives); "
+            f"**{again}** recomputes it."
+        )
+    return stored
+
+
 def trust_sample_section(selection, model, dataset, model_print: str) -> tuple[str, str, str, list]:
     """How far to trust the explanations, over a sample: settings, then (on request) the report card and whether
     attention tells the same story. Returns the settings the sanity checks reuse: (level, baseline, grouping,
@@ -133,7 +159,8 @@ def trust_sample_section(selection, model, dataset, model_print: str) -> tuple[s
     label = "Run it again" if stored else f"Run the report card over {n_trust} pairs (slower)"
     if st.button(label, key="health_trust_run"):
         st.session_state["health_trust_request"] = trust_request
-    if st.session_state.get("health_trust_request") == trust_request:
+
+    def run() -> tuple[dict, dict]:
         with st.status(f"Report card over {n_trust} pairs…") as trust_status:
             trust_progress = report_card.status_progress(trust_status)
             sample_card = cached_sample_card(
@@ -169,25 +196,28 @@ def trust_sample_section(selection, model, dataset, model_print: str) -> tuple[s
             "per_pair": sample_agreement.per_pair,
             "summary": sample_agreement.summary,
         }
-        values = {
+        return frames, {
             "k": int(sample_card.k),
             "headline": sample_agreement.headline,
             "reference": sample_agreement.reference,
         }
-        if stored is None:
-            kept_results.keep("trust", model_print, settings, frames, values)
-    elif stored is not None:
-        frames, values = stored
-        st.caption(
-            "Kept from an earlier run of these settings on this model (the same numbers a new run gives); "
-            "**Run it again** recomputes it."
-        )
-    else:
+
+    shown = kept_or_run(
+        "trust",
+        model_print,
+        settings,
+        stored,
+        st.session_state.get("health_trust_request") == trust_request,
+        run,
+        "Run it again",
+    )
+    if shown is None:
         st.caption(
             f"Not run yet for these settings ({n_trust} pairs, the methods above). The card and whether attention "
             "tells the same story appear here once it has run; results are kept for this model."
         )
         return trust_level, trust_baseline, trust_grouping, trust_methods
+    frames, values = shown
     report_card.report_card_view(
         frames["card"],
         f"Medians over the {n_trust} pairs (top-k overlap: mean, k = {values['k']}). "
